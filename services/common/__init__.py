@@ -1,0 +1,1 @@
+"""Shared plumbing for every Rapport service: config, database, Kafka, metrics, auth."""

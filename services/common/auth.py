@@ -1,0 +1,107 @@
+"""API tokens and bearer authentication shared by every service's write endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+TOKEN_PREFIX = "rpt_"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    viewer = "viewer"
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the REST/gRPC APIs; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough; a password hash would only slow requests.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, role: Role) -> str:
+    """Store a new token and return it in clear, the only time it is ever shown."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    session.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token), created_at=now))
+    session.commit()
+    return token
+
+
+def revoke_token(session: Session, *, name: str) -> int:
+    """Revoke every active token with this name; returns how many were revoked."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+        session.add(token)
+    session.commit()
+    return len(tokens)
+
+
+def role_for_token(session: Session, token: str, *, admin_token: str | None) -> Role | None:
+    """The role a bearer token grants, or None when it is unknown or revoked."""
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Role.admin
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Role(row.role)
+
+
+def authenticate(
+    engine: Engine, authorization: str | None, *, admin_token: str | None
+) -> Role | None:
+    """Resolve an `Authorization` header value to a role (None when missing or invalid)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    with Session(engine) as session:
+        return role_for_token(session, authorization[7:].strip(), admin_token=admin_token)
+
+
+def require_writer(request: Request) -> Role:
+    """FastAPI dependency: a valid bearer token with the admin or manager role.
+
+    The app provides `state.engine` and `state.settings`."""
+    state = request.app.state
+    role = authenticate(
+        state.engine,
+        request.headers.get("authorization"),
+        admin_token=state.settings.rapport_admin_token,
+    )
+    if role is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="A valid bearer token is required: Authorization: Bearer <token>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if role is Role.viewer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This token is read-only (viewer).")
+    return role
+
+
+WriterDep = Annotated[Role, Depends(require_writer)]

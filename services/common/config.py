@@ -1,0 +1,64 @@
+"""Typed settings read from the environment (12-factor); see .env.example for every variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BROKER = "127.0.0.1:9092"
+
+
+class Settings(BaseSettings):
+    """Every setting Rapport reads; names match ARCHITECTURE.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/rapport.db"
+    # Unset means "start and use the embedded broker" (rapport up) at DEFAULT_BROKER.
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = "rapport.interactions.v1"
+    kafka_dlq_topic: str = "rapport.interactions.dlq.v1"
+    kafka_partitions: int = Field(default=3, ge=1)
+    kafka_consumer_group: str = "rapport-consumer"
+    embedded_broker_port: int = 9092
+
+    rapport_admin_token: str | None = None
+    rapport_timezone: str = "UTC"
+
+    ingest_http_host: str = "127.0.0.1"
+    ingest_http_port: int = 8001
+    ingest_grpc_port: int = 50051
+    ingest_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    ingest_max_events_per_request: int = Field(default=50_000, ge=1)
+    consumer_metrics_port: int = 9102
+    consumer_batch_max_events: int = Field(default=20_000, ge=1)
+    consumer_batch_max_seconds: float = Field(default=0.5, gt=0)
+
+    moments_http_port: int = 8002
+    reports_port: int = 8501
+
+    google_application_credentials: str | None = None
+    sheets_spreadsheet_id: str | None = None
+    google_sheets_api_url: str = "https://sheets.googleapis.com"
+
+    @field_validator("rapport_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises a clear error naming the zone when it does not exist
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.embedded_broker_port}"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.rapport_timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

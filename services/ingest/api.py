@@ -1,0 +1,201 @@
+"""Ingest HTTP API: POST /v1/interactions and /v1/imports/{source}, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from services.common.auth import WriterDep
+from services.common.config import Settings, get_settings
+from services.common.db import make_engine
+from services.common.kafka import broker_reachable
+from services.common.metrics import metrics_response
+from services.ingest.grpc_server import start_grpc
+from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
+from services.ingest.publisher import BrokerUnavailable, Publisher
+from services.ingest.service import Outcome, count_accepted, prepare
+
+log = logging.getLogger(__name__)
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class BadRequest(Exception):
+    """A request the client must fix; answered with `status` and a plain message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing anything above `limit` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"Body is {declared} bytes; the limit is {limit} bytes.")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"Body exceeds the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_events(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array (or one object) or NDJSON lines; a bad NDJSON line becomes its own rejection."""
+    if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
+        items: list[Any] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                items.append(_Unparsable(f"line {number}: malformed JSON ({exc})"))
+        return items
+    if not body.strip():
+        raise BadRequest(400, "Empty body: send a JSON array of events or NDJSON.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(400, f"Malformed JSON: {exc}.") from None
+    if isinstance(data, dict):
+        return [data]
+    if not isinstance(data, list):
+        raise BadRequest(400, "Body must be a JSON array of event objects (or NDJSON).")
+    return data
+
+
+class _Unparsable(dict[str, Any]):
+    """Stands in for an NDJSON line that is not JSON, so it is reported at its index."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    publisher: Publisher | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    publisher = publisher or Publisher(settings)
+    engine = engine or make_engine(settings.database_url)
+    readiness: dict[str, Any] = {"checked": 0.0, "kafka": False}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        grpc_server = start_grpc(publisher, engine, settings, port=settings.ingest_grpc_port)
+        _app.state.grpc_port = grpc_server.port
+        try:
+            yield
+        finally:
+            # In-flight RPCs get a grace period; then every buffered record is flushed.
+            grpc_server.server.stop(grace=10).wait()
+            publisher.close()
+
+    app = FastAPI(
+        title="Rapport ingest",
+        version="1",
+        description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
+        lifespan=lifespan,
+    )
+    app.state.publisher = publisher
+    app.state.engine = engine
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_SECONDS.labels(path, request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(path, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(BrokerUnavailable)
+    async def broker_down(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
+        log.warning("answering 503: %s", exc)
+        return JSONResponse(
+            {
+                "detail": "Kafka is unavailable; nothing from this request was accepted. Retry later."
+            },
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+
+    async def publish(request: Request, items: list[Any], transport: str, source: str) -> Outcome:
+        if len(items) > settings.ingest_max_events_per_request:
+            raise BadRequest(
+                413,
+                f"{len(items)} events in one request; the limit is "
+                f"{settings.ingest_max_events_per_request}. Split the batch.",
+            )
+        prepared = prepare(publisher, items, transport=transport, source=source)
+        for item in prepared.outcome.rejected:
+            original = items[item["index"]]
+            if isinstance(original, _Unparsable):
+                item["error"] = original.error
+        await publisher.wait_async(prepared.futures)
+        count_accepted(prepared.outcome, transport)
+        return prepared.outcome
+
+    @app.post(
+        "/v1/interactions",
+        status_code=202,
+        summary="Publish interactions (JSON array or NDJSON)",
+        responses={
+            202: {"description": '{"accepted": n, "rejected": [{"index": i, "error": "..."}]}'},
+            400: {"description": "Malformed JSON"},
+            401: {"description": "Missing or invalid bearer token"},
+            413: {"description": "Body or batch too large"},
+            503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
+        },
+    )
+    async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
+        body = await read_body(request, settings.ingest_max_body_bytes)
+        items = parse_events(body, request.headers.get("content-type", ""))
+        outcome = await publish(request, items, "rest", "rest")
+        return JSONResponse(outcome.as_json(), status_code=202)
+
+    @app.get("/healthz", summary="Alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Database and Kafka reachable")
+    def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # any driver error means "not ready"; the message says which
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        if time.monotonic() - readiness["checked"] > 2:
+            readiness["kafka"] = broker_reachable(settings)
+            readiness["checked"] = time.monotonic()
+        checks["kafka"] = "ok" if readiness["kafka"] else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+    return app

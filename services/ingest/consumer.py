@@ -1,0 +1,234 @@
+"""`rapport consumer`: Kafka -> database. Offsets are committed only after the database commits."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from google.protobuf.message import DecodeError
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+from rapport.ingest.v1 import ingest_pb2
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.common.config import Settings
+from services.common.kafka import make_consumer, make_producer
+from services.ingest import metrics
+from services.ingest.events import Kind, Network
+from services.ingest.sink import MESSAGE_KIND_NAMES, WriteStats, write_batch
+
+log = logging.getLogger(__name__)
+NETWORKS = frozenset(n.value for n in Network)
+KINDS = frozenset(k.value for k in Kind)
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """Write to the database when either limit is reached, whichever comes first."""
+
+    max_events: int = 20_000
+    max_seconds: float = 0.5
+
+
+@dataclass
+class Decoded:
+    batches: list[ingest_pb2.InteractionBatch]
+    dead_letters: list[dict[str, Any]]
+    events: int
+
+
+def decode(records: list[Any]) -> Decoded:
+    """Parse records; anything that is not a valid InteractionBatch becomes a dead letter."""
+    out = Decoded([], [], 0)
+    for record in records:
+        try:
+            batch = ingest_pb2.InteractionBatch.FromString(record.value or b"")
+            problem = _check(batch)
+        except DecodeError as exc:
+            batch, problem = None, f"not an InteractionBatch: {exc}"
+        if batch is None or problem:
+            reason = "undecodable" if batch is None else "invalid_event"
+            out.dead_letters.append(
+                {
+                    "reason": reason,
+                    "error": problem,
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "value_b64": base64.b64encode((record.value or b"")[:100_000]).decode(),
+                }
+            )
+            continue
+        out.batches.append(batch)
+        out.events += len(batch.events)
+    return out
+
+
+def _check(batch: ingest_pb2.InteractionBatch) -> str | None:
+    """Records come from our own producers (already validated); this cheap check only keeps a
+    foreign writer's record from poisoning the tables."""
+    if batch.ingested_at_us <= 0:
+        return "ingested_at_us missing"
+    for index, event in enumerate(batch.events):
+        if not event.event_id or not event.HasField("occurred_at"):
+            return f"event {index}: event_id and occurred_at are required"
+        if event.network not in NETWORKS or event.kind not in KINDS:
+            return f"event {index}: unknown network {event.network!r} or kind {event.kind!r}"
+        if event.kind in MESSAGE_KIND_NAMES and not event.conversation_id:
+            return f"event {index}: conversation_id is required for {event.kind}"
+    return None
+
+
+class Consumer:
+    """Polls, batches, writes, commits; pauses and retries while the database is unavailable."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        policy: BatchPolicy | None = None,
+        **consumer_overrides: Any,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._policy = policy or BatchPolicy(
+            settings.consumer_batch_max_events, settings.consumer_batch_max_seconds
+        )
+        self._consumer_overrides = consumer_overrides
+        self.stop_event = threading.Event()
+        self.committed_events = 0
+        self._kafka: KafkaConsumer | None = None
+        self._dlq: KafkaProducer | None = None
+
+    def run(self) -> None:
+        self._kafka = make_consumer(self._settings, **self._consumer_overrides)
+        self._kafka.subscribe([self._settings.kafka_topic])
+        log.info(
+            "consuming %s as group %s",
+            self._settings.kafka_topic,
+            self._settings.kafka_consumer_group,
+        )
+        backoff = 0.5
+        try:
+            while not self.stop_event.is_set():
+                records = self._collect()
+                if not records:
+                    continue
+                try:
+                    self._process(records)
+                    backoff = 0.5
+                except (SQLAlchemyError, KafkaError, OSError) as exc:
+                    metrics.DB_ERRORS.inc()
+                    log.warning(
+                        "batch failed, retrying in %.1fs (offsets not committed): %s", backoff, exc
+                    )
+                    self._rewind(records)
+                    self.stop_event.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            self._kafka.close(autocommit=False)
+            if self._dlq is not None:
+                self._dlq.close(timeout=10)
+
+    def _collect(self) -> list[Any]:
+        """Poll until the batch policy says write (size or age), or nothing more comes."""
+        assert self._kafka is not None
+        records: list[Any] = []
+        events = 0
+        deadline = time.monotonic() + self._policy.max_seconds
+        while not self.stop_event.is_set():
+            timeout_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            polled = self._kafka.poll(timeout_ms=timeout_ms if records else 500, max_records=500)
+            for partition_records in polled.values():
+                records += partition_records
+                for record in partition_records:
+                    # A record holds up to a few thousand events; its size approximates them.
+                    events += max(1, len(record.value or b"") // 120)
+            if events >= self._policy.max_events or (records and time.monotonic() >= deadline):
+                break
+            if not records and not polled:
+                break
+        self._update_lag()
+        return records
+
+    def _process(self, records: list[Any]) -> None:
+        assert self._kafka is not None
+        metrics.RECORDS.inc(len(records))
+        decoded = decode(records)
+        if decoded.dead_letters:
+            self._dead_letter(decoded.dead_letters)
+        started = time.perf_counter()
+        stats = write_batch(self._engine, decoded.batches, self._settings.timezone)
+        metrics.DB_WRITE_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_EVENTS.observe(decoded.events)
+        self._count(stats)
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            if tp not in offsets or offsets[tp].offset <= record.offset:
+                offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        try:
+            self._kafka.commit(offsets)
+        except CommitFailedError as exc:
+            # The partitions moved to another consumer, which re-reads them; writes are idempotent.
+            log.warning("offset commit refused after a rebalance: %s", exc)
+        self.committed_events += decoded.events
+
+    def _count(self, stats: WriteStats) -> None:
+        for result in ("inserted", "replaced", "duplicate", "stale"):
+            value = getattr(stats, result)
+            if value:
+                metrics.EVENTS_WRITTEN.labels(result).inc(value)
+        if stats.newest_ingested_us:
+            metrics.NEWEST_EVENT.set(stats.newest_ingested_us / 1e6)
+
+    def _dead_letter(self, letters: list[dict[str, Any]]) -> None:
+        if self._dlq is None:
+            self._dlq = make_producer(self._settings, client_id="rapport-consumer-dlq")
+        futures = [
+            self._dlq.send(self._settings.kafka_dlq_topic, value=orjson.dumps(letter))
+            for letter in letters
+        ]
+        for future in futures:
+            future.get(timeout=30)
+        for letter in letters:
+            metrics.DLQ_RECORDS.labels(letter["reason"]).inc()
+            log.error(
+                "record %s/%s sent to the DLQ: %s",
+                letter["partition"],
+                letter["offset"],
+                letter["error"],
+            )
+
+    def _rewind(self, records: list[Any]) -> None:
+        """Seek back to the first unwritten record of each partition so the batch is re-read."""
+        assert self._kafka is not None
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        assigned = self._kafka.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self._kafka.seek(tp, offset)
+
+    def _update_lag(self) -> None:
+        assert self._kafka is not None
+        for tp in self._kafka.assignment():
+            high = self._kafka.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = self._kafka.position(tp, timeout_ms=100)
+            except KafkaError:
+                continue
+            if position is not None:
+                metrics.LAG.labels(str(tp.partition)).set(max(0, high - position))

@@ -1,0 +1,134 @@
+"""gRPC IngestService (Publish, PublishStream) with the standard health and reflection services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from sqlalchemy.engine import Engine
+
+from services.common.auth import Role, authenticate
+from services.common.config import Settings
+from services.ingest.events import proto_to_dict
+from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
+from services.ingest.publisher import BrokerUnavailable, Publisher
+from services.ingest.service import Outcome, count_accepted, prepare
+
+SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
+    """Same validation, publishing and answers as POST /v1/interactions."""
+
+    def __init__(self, publisher: Publisher, engine: Engine, settings: Settings) -> None:
+        self._publisher = publisher
+        self._engine = engine
+        self._admin_token = settings.rapport_admin_token
+
+    def _authorize(self, context: grpc.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata())
+        role = authenticate(
+            self._engine, metadata.get("authorization"), admin_token=self._admin_token
+        )
+        if role is None:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
+        if role is Role.viewer:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only (viewer)")
+
+    def _publish(
+        self, requests: Iterator[ingest_pb2.PublishRequest], context: grpc.ServicerContext
+    ) -> ingest_pb2.PublishResponse:
+        self._authorize(context)
+        outcome = Outcome()
+        pending = []
+        offset = 0
+        try:
+            # Each request is handed to the producer as it arrives, so a long stream pipelines;
+            # the answer waits until Kafka acknowledged all of it.
+            for request in requests:
+                items = [proto_to_dict(event) for event in request.events]
+                prepared = prepare(
+                    self._publisher, items, transport="grpc", source="grpc", index_offset=offset
+                )
+                offset += len(items)
+                outcome.accepted += prepared.outcome.accepted
+                outcome.rejected += prepared.outcome.rejected
+                pending += prepared.futures
+            self._publisher.wait(pending)
+        except BrokerUnavailable as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; nothing was accepted, retry later")
+        count_accepted(outcome, "grpc")
+        return ingest_pb2.PublishResponse(
+            accepted=outcome.accepted,
+            rejected=[
+                ingest_pb2.Rejection(index=r["index"], error=r["error"]) for r in outcome.rejected
+            ],
+        )
+
+    def Publish(
+        self, request: ingest_pb2.PublishRequest, context: grpc.ServicerContext
+    ) -> ingest_pb2.PublishResponse:
+        with _observe("Publish") as status:
+            response = self._publish(iter([request]), context)
+            status[0] = "OK"
+            return response
+
+    def PublishStream(
+        self, request_iterator: Iterator[ingest_pb2.PublishRequest], context: grpc.ServicerContext
+    ) -> ingest_pb2.PublishResponse:
+        with _observe("PublishStream") as status:
+            response = self._publish(request_iterator, context)
+            status[0] = "OK"
+            return response
+
+
+class _observe:
+    """RED metrics for one RPC; the status stays "ERROR" unless the handler set it."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.status = ["ERROR"]
+
+    def __enter__(self) -> list[str]:
+        self.timer = REQUEST_SECONDS.labels(f"grpc:{self.method}", "RPC").time()
+        self.timer.__enter__()
+        return self.status
+
+    def __exit__(self, *exc: Any) -> None:
+        self.timer.__exit__(*exc)
+        REQUESTS.labels(f"grpc:{self.method}", "RPC", self.status[0]).inc()
+
+
+@dataclass
+class RunningGrpc:
+    server: grpc.Server
+    port: int
+
+
+def start_grpc(
+    publisher: Publisher, engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
+) -> RunningGrpc:
+    """Start the gRPC server (port 0 picks a free one) with health and reflection enabled."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"),
+        options=[("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+    )
+    ingest_pb2_grpc.add_IngestServiceServicer_to_server(
+        IngestServicer(publisher, engine, settings), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (SERVICE_NAME, ""):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    server.start()
+    return RunningGrpc(server, bound)

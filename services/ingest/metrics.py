@@ -1,0 +1,78 @@
+"""Every metric of the ingest API and the consumer, declared once with its help text."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.common.metrics import LATENCY_BUCKETS, SIZE_BUCKETS
+
+# ingest (HTTP + gRPC)
+REQUESTS = Counter(
+    "rapport_ingest_requests_total",
+    "Ingest requests answered, by route, method and status code.",
+    ["route", "method", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "rapport_ingest_request_duration_seconds",
+    "Time to answer an ingest request, by route and method.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_ACCEPTED = Counter(
+    "rapport_ingest_events_accepted_total",
+    "Events validated and acknowledged by Kafka, by transport (rest, grpc, import).",
+    ["transport"],
+)
+EVENTS_REJECTED = Counter(
+    "rapport_ingest_events_rejected_total",
+    "Events refused by validation, by transport and the first offending field.",
+    ["transport", "reason"],
+)
+PRODUCE_SECONDS = Histogram(
+    "rapport_ingest_produce_duration_seconds",
+    "Time from handing a request's records to Kafka until every one was acknowledged.",
+    buckets=LATENCY_BUCKETS,
+)
+REQUEST_EVENTS = Histogram(
+    "rapport_ingest_request_events",
+    "Events per ingest request or import chunk.",
+    buckets=SIZE_BUCKETS,
+)
+BROKER_UNAVAILABLE = Counter(
+    "rapport_ingest_broker_unavailable_total",
+    "Requests answered 503 because Kafka did not acknowledge in time.",
+)
+
+# consumer (Kafka -> database)
+RECORDS = Counter(
+    "rapport_consumer_records_total", "Kafka records read from rapport.interactions.v1."
+)
+EVENTS_WRITTEN = Counter(
+    "rapport_consumer_events_total",
+    "Events applied to the database, by result (inserted, replaced, duplicate, stale).",
+    ["result"],
+)
+BATCH_EVENTS = Histogram(
+    "rapport_consumer_batch_events", "Events per database transaction.", buckets=SIZE_BUCKETS
+)
+DB_WRITE_SECONDS = Histogram(
+    "rapport_consumer_db_write_duration_seconds",
+    "Time to write one batch (events, rollups, conversation facts) and commit.",
+    buckets=LATENCY_BUCKETS,
+)
+DB_ERRORS = Counter(
+    "rapport_consumer_db_errors_total",
+    "Batches that failed to commit and will be retried (offsets not committed).",
+)
+DLQ_RECORDS = Counter(
+    "rapport_consumer_dlq_records_total",
+    "Poison records sent to the dead-letter topic, by reason.",
+    ["reason"],
+)
+LAG = Gauge(
+    "rapport_consumer_lag_records",
+    "Records between the consumer's position and the partition end, per partition.",
+    ["partition"],
+)
+NEWEST_EVENT = Gauge(
+    "rapport_consumer_newest_event_timestamp_seconds",
+    "Ingest time of the newest event committed to the database (rollup freshness).",
+)

@@ -1,0 +1,156 @@
+"""Publishing validated events to Kafka: several events per record, answered only once acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import orjson
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from rapport.ingest.v1 import ingest_pb2
+
+from services.common.config import Settings
+from services.common.kafka import MAX_RECORD_BYTES, make_producer
+from services.ingest.metrics import BROKER_UNAVAILABLE, PRODUCE_SECONDS
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_RECORD = 2_000
+
+
+class BrokerUnavailable(Exception):
+    """Kafka did not acknowledge in time; the client should retry later."""
+
+    retry_after_s = 5
+
+
+def records(
+    events: Sequence[ingest_pb2.Interaction], *, source: str, ingested_at_us: int
+) -> Iterator[bytes]:
+    """Serialized InteractionBatch records, each below the broker's record size limit."""
+    batch = ingest_pb2.InteractionBatch(ingested_at_us=ingested_at_us, source=source)
+    size = 0
+    for event in events:
+        event_size = event.ByteSize() + 4
+        if batch.events and (
+            size + event_size > MAX_RECORD_BYTES or len(batch.events) >= MAX_EVENTS_PER_RECORD
+        ):
+            yield batch.SerializeToString()
+            del batch.events[:]
+            size = 0
+        batch.events.append(event)
+        size += event_size
+    if batch.events:
+        yield batch.SerializeToString()
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _dead_letter_value(letter: dict[str, Any]) -> bytes:
+    value = orjson.dumps(letter, default=str)
+    if len(value) > MAX_RECORD_BYTES // 2:
+        # Keep the reason and a readable head of a huge item rather than fail the whole request.
+        head = orjson.dumps(letter.get("item"), default=str)[:10_000].decode(errors="replace")
+        value = orjson.dumps({**letter, "item": None, "item_head": head}, default=str)
+    return value
+
+
+class Publisher:
+    """Owns one thread-safe KafkaProducer, created on first use and recreated after failures."""
+
+    def __init__(self, settings: Settings, **producer_overrides: Any) -> None:
+        self._settings = settings
+        self._overrides = producer_overrides
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+        self.timeout_s = 15.0
+
+    def _get(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                try:
+                    self._producer = make_producer(self._settings, **self._overrides)
+                except KafkaError as exc:
+                    raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from exc
+            return self._producer
+
+    def _send_all(self, topic: str, values: Iterable[bytes]) -> list[Any]:
+        producer = self._get()
+        try:
+            return [producer.send(topic, value=value) for value in values]
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from exc
+
+    def send_events(self, events: Sequence[ingest_pb2.Interaction], *, source: str) -> list[Any]:
+        """Hand the events to the producer; the returned futures resolve on acknowledgement."""
+        values = records(events, source=source, ingested_at_us=now_us())
+        return self._send_all(self._settings.kafka_topic, values)
+
+    def send_dead_letters(self, letters: Sequence[dict[str, Any]]) -> list[Any]:
+        """Rejected items with their reason, one JSON record each, on the dead-letter topic."""
+        return self._send_all(self._settings.kafka_dlq_topic, map(_dead_letter_value, letters))
+
+    def wait(self, futures: Sequence[Any]) -> None:
+        """Block until every future is acknowledged; BrokerUnavailable otherwise."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:
+            BROKER_UNAVAILABLE.inc()
+            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+        PRODUCE_SECONDS.observe(time.perf_counter() - started)
+
+    async def wait_async(self, futures: Sequence[Any]) -> None:
+        """Like wait(), without holding an event-loop thread while Kafka works."""
+        if not futures:
+            return
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        done: asyncio.Future[None] = loop.create_future()
+        remaining = [len(futures)]
+
+        def ok(_meta: Any) -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                loop.call_soon_threadsafe(_settle, None)
+
+        def failed(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, exc)
+
+        def _settle(exc: BaseException | None) -> None:
+            if done.done():
+                return
+            if exc is None:
+                done.set_result(None)
+            else:
+                done.set_exception(exc)
+
+        for future in futures:
+            future.add_callback(ok)
+            future.add_errback(failed)
+        try:
+            await asyncio.wait_for(done, self.timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            BROKER_UNAVAILABLE.inc()
+            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+        PRODUCE_SECONDS.observe(time.perf_counter() - started)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        with self._lock:
+            if self._producer is not None:
+                self._producer.flush(timeout=timeout_s)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close(timeout=timeout_s)
+                self._producer = None

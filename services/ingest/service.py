@@ -1,0 +1,78 @@
+"""The ingest verb shared by REST, gRPC and imports: validate, publish, dead-letter, count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.ingest.events import Rejection, to_proto, validate
+from services.ingest.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUEST_EVENTS
+from services.ingest.publisher import Publisher
+
+
+@dataclass
+class Outcome:
+    """What the client is told: how many went on, and which were refused and why."""
+
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+@dataclass
+class Prepared:
+    """A validated request, ready to hand to Kafka."""
+
+    outcome: Outcome
+    futures: list[Any]
+
+
+def prepare(
+    publisher: Publisher,
+    items: Sequence[object],
+    *,
+    transport: str,
+    source: str,
+    index_offset: int = 0,
+) -> Prepared:
+    """Validate every item and hand accepted events and dead letters to the producer.
+
+    Raises BrokerUnavailable before anything is acknowledged; the caller then waits on the
+    returned futures and only answers the client once every one resolved.
+    """
+    outcome = Outcome()
+    accepted = []
+    letters = []
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for index, item in enumerate(items, start=index_offset):
+        result = validate(item)
+        if isinstance(result, Rejection):
+            outcome.rejected.append({"index": index, "error": result.error})
+            EVENTS_REJECTED.labels(transport, result.reason).inc()
+            letters.append(
+                {
+                    "source": source,
+                    "index": index,
+                    "error": result.error,
+                    "reason": result.reason,
+                    "rejected_at": now,
+                    "item": item,
+                }
+            )
+        else:
+            accepted.append(to_proto(result))
+    outcome.accepted = len(accepted)
+    REQUEST_EVENTS.observe(len(items))
+    futures = publisher.send_events(accepted, source=source) if accepted else []
+    if letters:
+        futures += publisher.send_dead_letters(letters)
+    return Prepared(outcome, futures)
+
+
+def count_accepted(outcome: Outcome, transport: str) -> None:
+    """Count events only once Kafka acknowledged them."""
+    EVENTS_ACCEPTED.labels(transport).inc(outcome.accepted)

@@ -1,0 +1,286 @@
+"""Idempotent writes of event batches: events, hourly/daily rollups and conversation facts, one transaction.
+
+Replacement rule: for one event_id the version accepted last by ingest (`ingested_at_us`) wins, so
+Kafka partition order does not matter; a version with the same content hash is a no-op. Every
+replacement subtracts the old version from the rollups before adding the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from rapport.ingest.v1 import ingest_pb2
+from sqlalchemy import Connection, Table, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from services.ingest.events import MESSAGE_KINDS
+from services.ingest.models import InteractionEvent, RollupDaily, RollupHourly, SupportConversation
+
+EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
+HOURLY: Table = RollupHourly.__table__  # type: ignore[attr-defined]
+DAILY: Table = RollupDaily.__table__  # type: ignore[attr-defined]
+CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
+MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
+CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+
+
+@dataclass
+class WriteStats:
+    inserted: int = 0
+    replaced: int = 0
+    duplicate: int = 0
+    stale: int = 0
+    newest_ingested_us: int = 0
+
+
+def event_row(event: ingest_pb2.Interaction, ingested_at_us: int) -> dict[str, Any]:
+    """The database row for one event (occurred_at as naive UTC)."""
+    return {
+        "event_id": event.event_id,
+        "occurred_at": event.occurred_at.ToDatetime(),
+        "utc_offset_minutes": event.utc_offset_minutes,
+        "network": event.network,
+        "kind": event.kind,
+        "count": event.count if event.HasField("count") else 1,
+        "account": event.account or "default",
+        "actor": event.actor or None,
+        "conversation_id": event.conversation_id or None,
+        "post_id": event.post_id or None,
+        "url": event.url or None,
+        "attributes": orjson.dumps(dict(sorted(event.attributes.items()))).decode()
+        if event.attributes
+        else None,
+        "ingested_at_us": ingested_at_us,
+        "content_hash": hashlib.blake2b(
+            event.SerializeToString(deterministic=True), digest_size=16
+        ).hexdigest(),
+    }
+
+
+def latest_versions(batches: Iterable[ingest_pb2.InteractionBatch]) -> list[dict[str, Any]]:
+    """One row per event_id: the newest version in these batches (later position breaks ties)."""
+    newest: dict[str, dict[str, Any]] = {}
+    for batch in batches:
+        for event in batch.events:
+            current = newest.get(event.event_id)
+            if current is None or batch.ingested_at_us >= current["ingested_at_us"]:
+                newest[event.event_id] = event_row(event, batch.ingested_at_us)
+    return list(newest.values())
+
+
+class Rollups:
+    """Accumulates signed rollup deltas for one batch."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+        self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        self._day_cache: dict[dt.datetime, dt.date] = {}
+
+    def add(self, row: dict[str, Any], sign: int) -> None:
+        occurred: dt.datetime = row["occurred_at"]
+        hour = occurred.replace(minute=0, second=0, microsecond=0)
+        day = self._day_cache.get(hour)
+        if day is None:
+            # Whole-hour buckets map to one local day except in zones with sub-hour offsets,
+            # where the exact instant decides.
+            day = occurred.replace(tzinfo=dt.UTC).astimezone(self._tz).date()
+            if hour.replace(tzinfo=dt.UTC).astimezone(self._tz).date() == day:
+                self._day_cache[hour] = day
+        key = (row["network"], row["account"], row["kind"])
+        for bucket, store in ((hour, self.hourly), (day, self.daily)):
+            delta = store[(bucket, *key)]
+            delta[0] += sign * row["count"]
+            delta[1] += sign
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert_rollups(
+    conn: Connection, table: Table, bucket: str, deltas: dict[tuple[Any, ...], list[int]]
+) -> None:
+    rows = [
+        {
+            bucket: key[0],
+            "network": key[1],
+            "account": key[2],
+            "kind": key[3],
+            "count": c,
+            "events": n,
+        }
+        for key, (c, n) in sorted(deltas.items())  # sorted: a stable lock order across consumers
+        if c or n
+    ]
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[bucket, "network", "account", "kind"],
+        set_={
+            "count": table.c["count"] + stmt.excluded["count"],
+            "events": table.c.events + stmt.excluded.events,
+        },
+    )
+    conn.execute(stmt, rows)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing(conn: Connection, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    columns = [
+        EVENTS.c[name]
+        for name in (
+            "event_id", "occurred_at", "network", "account", "kind", "count",
+            "conversation_id", "ingested_at_us", "content_hash",
+        )
+    ]  # fmt: skip
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(event_ids)):
+        query = select(*columns).where(EVENTS.c.event_id.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in conn.execute(query).mappings():
+            found[row["event_id"]] = dict(row)
+    return found
+
+
+def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
+    """Recompute the facts of these conversations from their message events."""
+    if not keys:
+        return
+    ordered = sorted(keys)
+    ins = _insert(conn, CONVERSATIONS).on_conflict_do_nothing(
+        index_elements=["network", "conversation_id"]
+    )
+    conn.execute(
+        ins,
+        [
+            {
+                "network": n,
+                "conversation_id": c,
+                "account": "default",
+                "messages_received": 0,
+                "messages_sent": 0,
+            }
+            for n, c in ordered
+        ],
+    )
+    if conn.dialect.name == "postgresql":
+        # Lock the rows so two consumers touching one conversation recompute one after the other,
+        # each seeing the other's committed events.
+        for chunk in _chunks(ordered):
+            conn.execute(
+                select(CONVERSATIONS.c.network)
+                .where(tuple_(CONVERSATIONS.c.network, CONVERSATIONS.c.conversation_id).in_(chunk))
+                .order_by(CONVERSATIONS.c.network, CONVERSATIONS.c.conversation_id)
+                .with_for_update()
+            )
+    messages: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    for chunk in _chunks(ordered):
+        query = select(
+            EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
+            EVENTS.c.account, EVENTS.c.url,
+        ).where(
+            tuple_(EVENTS.c.network, EVENTS.c.conversation_id).in_(chunk),
+            EVENTS.c.kind.in_(MESSAGE_KIND_NAMES),
+        )  # fmt: skip
+        for row in conn.execute(query):
+            messages[(row[0], row[1])].append(row)
+    updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
+    # The SET clause comes from the parameter keys that name columns (SQLAlchemy executemany).
+    conn.execute(
+        update(CONVERSATIONS).where(
+            CONVERSATIONS.c.network == bindparam("k_network"),
+            CONVERSATIONS.c.conversation_id == bindparam("k_conversation_id"),
+        ),
+        updates,
+    )
+
+
+def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, Any]:
+    """First inbound, first response at or after it, first resolution at or after it."""
+    received = sorted(r[3] for r in rows if r[2] == "message_received")
+    sent = sorted(r[3] for r in rows if r[2] == "message_sent")
+    resolved = sorted(r[3] for r in rows if r[2] == "conversation_resolved")
+    first_inbound = received[0] if received else None
+    inbound_rows = [r for r in rows if r[2] == "message_received"]
+    first_row = (
+        min(inbound_rows, key=lambda r: r[3]) if inbound_rows else (rows[0] if rows else None)
+    )
+
+    def first_after(times: list[dt.datetime]) -> dt.datetime | None:
+        if first_inbound is None:
+            return None
+        return next((t for t in times if t >= first_inbound), None)
+
+    return {
+        "k_network": key[0],
+        "k_conversation_id": key[1],
+        "account": first_row[4] if first_row is not None else "default",
+        "url": next((r[5] for r in sorted(rows, key=lambda r: r[3]) if r[5]), None),
+        "first_inbound_at": first_inbound,
+        "first_response_at": first_after(sent),
+        "resolved_at": first_after(resolved),
+        "messages_received": len(received),
+        "messages_sent": len(sent),
+    }
+
+
+def write_batch(
+    engine: Engine, batches: Sequence[ingest_pb2.InteractionBatch], tz: ZoneInfo
+) -> WriteStats:
+    """Apply the batches in one transaction; safe to call again with the same batches."""
+    stats = WriteStats()
+    incoming = latest_versions(batches)
+    if not incoming:
+        return stats
+    rollups = Rollups(tz)
+    inserts: list[dict[str, Any]] = []
+    replacements: list[dict[str, Any]] = []
+    conversations: set[tuple[str, str]] = set()
+    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        existing = _existing(conn, [row["event_id"] for row in incoming])
+        for row in incoming:
+            old = existing.get(row["event_id"])
+            stats.newest_ingested_us = max(stats.newest_ingested_us, row["ingested_at_us"])
+            if old is not None:
+                if old["content_hash"] == row["content_hash"]:
+                    stats.duplicate += 1
+                    continue
+                if old["ingested_at_us"] > row["ingested_at_us"]:
+                    stats.stale += 1
+                    continue
+                rollups.add(old, -1)
+                if old["kind"] in MESSAGE_KIND_NAMES:
+                    conversations.add((old["network"], old["conversation_id"]))
+                replacements.append({**row, "k_event_id": row["event_id"]})
+                stats.replaced += 1
+            else:
+                inserts.append(row)
+                stats.inserted += 1
+            rollups.add(row, +1)
+            if row["kind"] in MESSAGE_KIND_NAMES:
+                conversations.add((row["network"], row["conversation_id"]))
+        if inserts:
+            conn.execute(EVENTS.insert(), inserts)
+        if replacements:
+            conn.execute(
+                update(EVENTS).where(EVENTS.c.event_id == bindparam("k_event_id")), replacements
+            )
+        _upsert_rollups(conn, HOURLY, "hour", rollups.hourly)
+        _upsert_rollups(conn, DAILY, "day", rollups.daily)
+        refresh_conversations(conn, conversations)
+    return stats

@@ -1,0 +1,203 @@
+"""`rapport up`: migrate, start the embedded broker and every service, stop them all in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from services.common import processes
+from services.common.auth import ApiToken, Role, create_token
+from services.common.config import Settings, get_settings
+from services.common.db import get_engine, migrate
+from services.common.kafka import ensure_topics
+from services.ingest.models import InteractionEvent
+
+log = logging.getLogger("rapport.up")
+LOG_DIR = Path("var/log")
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+
+
+def consumer_lag(settings: Settings) -> int | None:
+    """Records on the interactions topic not yet committed by the consumer group."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
+        )
+    except KafkaError:
+        return None
+    try:
+        from kafka.admin import OffsetSpec
+
+        committed = admin.list_group_offsets({settings.kafka_consumer_group: None})
+        offsets = committed.get(settings.kafka_consumer_group, {})
+        partitions = {
+            tp: OffsetSpec.LATEST for tp in _topic_partitions(admin, settings.kafka_topic)
+        }
+        ends = admin.list_partition_offsets(partitions)
+        lag = 0
+        for tp, end in ends.items():
+            done = offsets.get(tp)
+            lag += max(0, end.offset - (done.offset if done and done.offset >= 0 else 0))
+        return lag
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+
+
+def _topic_partitions(admin: KafkaAdminClient, topic: str) -> list[object]:
+    from kafka.structs import TopicPartition
+
+    described = admin.describe_topics([topic])
+    return [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+
+
+def first_run_token() -> str | None:
+    """On a fresh database, one manager token so the user can post events right away."""
+    with Session(get_engine()) as session:
+        if session.exec(select(func.count()).select_from(ApiToken)).one() > 0:  # type: ignore[call-overload]
+            return None
+        return create_token(session, name="first-run", role=Role.manager)
+
+
+def database_is_empty() -> bool:
+    with Session(get_engine()) as session:
+        return session.exec(select(InteractionEvent.event_id).limit(1)).first() is None  # type: ignore[call-overload]
+
+
+class Stack:
+    """The running children, stopped in the order that loses nothing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[Child] = []
+        self.stopping = threading.Event()
+        self.embedded = settings.kafka_bootstrap_servers is None
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        proc = processes.spawn(args, env=env, log=LOG_DIR / f"{name}.log")
+        self.children.append(Child(name, proc))
+
+    def child(self, name: str) -> Child | None:
+        return next((c for c in self.children if c.name == name), None)
+
+    def shutdown(self) -> None:
+        """Ingest stops accepting; the consumer drains what the broker holds; then the broker."""
+        print("\nStopping: ingest first, then the consumer once it has drained, then the broker.")
+        for name in ("ingest",):
+            if (c := self.child(name)) is not None:
+                processes.stop(c.proc)
+        consumer = self.child("consumer")
+        if consumer is not None and consumer.proc.poll() is None and self.embedded:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                lag = consumer_lag(self.settings)
+                if lag == 0 or lag is None:
+                    break
+                print(f"  waiting for the consumer to drain {lag} records ...")
+                time.sleep(1)
+        for c in reversed(self.children):
+            if c.name != "ingest":
+                processes.stop(c.proc)
+        print("All stopped.")
+
+
+def up(*, demo: bool | None = None) -> int:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(f"Database: {settings.database_url} (migrating to the newest schema)")
+    migrate(settings.database_url)
+    env = dict(os.environ)
+    stack = Stack(settings)
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stack.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if stack.embedded:
+            port = settings.embedded_broker_port
+            if processes.port_in_use(port):
+                print(
+                    f"Port {port} is taken: is another Rapport running? Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker."
+                )
+                return 1
+            print(f"Kafka: starting the embedded broker (Tansu, memory only) on 127.0.0.1:{port}")
+            stack.start("broker", processes.broker_command(port), env)
+            processes.wait_for_port(port)
+            env["KAFKA_BOOTSTRAP_SERVERS"] = settings.bootstrap_servers
+        else:
+            print(f"Kafka: {settings.kafka_bootstrap_servers}")
+        ensure_topics(settings)
+        stack.start("consumer", processes.rapport_command("consumer"), env)
+        stack.start("ingest", processes.rapport_command("ingest"), env)
+        processes.wait_for_port(settings.ingest_http_port)
+        token = first_run_token()
+        _print_urls(settings, token)
+        if database_is_empty():
+            _offer_demo(settings, demo)
+        return _supervise(stack)
+    finally:
+        stack.shutdown()
+
+
+def _print_urls(settings: Settings, token: str | None) -> None:
+    host = "http://127.0.0.1"
+    print(
+        "\nRapport is running (logs in var/log/, Ctrl-C stops everything):\n"
+        f"  ingest REST    {host}:{settings.ingest_http_port}/v1/interactions  (docs: {host}:{settings.ingest_http_port}/docs)\n"
+        f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}  (rapport.ingest.v1.IngestService)\n"
+        f"  consumer       metrics at {host}:{settings.consumer_metrics_port}/metrics\n"
+        f"  summary        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
+    )
+    if token:
+        print(
+            "\nFirst run: an API token for posting events was created (shown once, keep it):\n"
+            f"  {token}\n"
+            f"  curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
+            f'       -d \'[{{"event_id":"hello-1","occurred_at":"{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}","network":"x","kind":"like"}}]\' \\\n'
+            f"       {host}:{settings.ingest_http_port}/v1/interactions"
+        )
+
+
+def _offer_demo(settings: Settings, demo: bool | None) -> None:
+    if demo is None and sys.stdin.isatty():
+        answer = input("\nThe database is empty. Stream a demo year of interactions now? [y/N] ")
+        demo = answer.strip().lower() in ("y", "yes")
+    if demo:
+        from services.ingest.demo import run_demo
+
+        run_demo(settings, url=f"http://127.0.0.1:{settings.ingest_http_port}")
+    else:
+        print(
+            "\nThe database is empty: `.venv/bin/rapport demo` streams a demo year through ingest."
+        )
+
+
+def _supervise(stack: Stack) -> int:
+    while not stack.stopping.wait(0.5):
+        for c in stack.children:
+            if c.proc.poll() is not None:
+                print(f"{c.name} exited with code {c.proc.returncode}; see var/log/{c.name}.log")
+                return 1
+    return 0

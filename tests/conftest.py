@@ -1,0 +1,124 @@
+"""Real components for every test: SQLite and PostgreSQL databases, the Tansu Kafka broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from services.common import processes
+from services.common.config import Settings
+from services.common.db import make_engine, migrate
+from services.common.kafka import ensure_topics
+
+# PostgreSQL runs on this machine and in CI. RAPPORT_TEST_POSTGRES_URL points elsewhere;
+# RAPPORT_TEST_SKIP_POSTGRES=1 skips those cases with a visible reason.
+PG_ADMIN_URL = os.environ.get(
+    "RAPPORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+SKIP_PG = os.environ.get("RAPPORT_TEST_SKIP_POSTGRES") == "1"
+TABLES = (
+    "interaction_event",
+    "rollup_hourly",
+    "rollup_daily",
+    "support_conversation",
+    "api_token",
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'rapport.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    if SKIP_PG:
+        pytest.skip("RAPPORT_TEST_SKIP_POSTGRES=1: PostgreSQL cases skipped")
+    name = f"rapport_test_{os.getpid()}"
+    admin_dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    yield url
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Every database test runs twice: SQLite and PostgreSQL, each emptied first."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+class Broker:
+    """A Tansu broker process; stop() and start() simulate an outage on the same port."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = processes.free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = processes.spawn(processes.broker_command(self.port), log=self.log)
+        processes.wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            processes.stop(self.proc, timeout_s=10)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    b = Broker(tmp_path_factory.mktemp("broker") / "tansu.log")
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def settings(broker: Broker, db_url: str) -> Settings:
+    """Settings with topics and a consumer group of this test's own on the shared broker."""
+    suffix = uuid.uuid4().hex[:8]
+    s = Settings(
+        database_url=db_url,
+        kafka_bootstrap_servers=broker.bootstrap,
+        kafka_topic=f"interactions-{suffix}",
+        kafka_dlq_topic=f"dlq-{suffix}",
+        kafka_consumer_group=f"group-{suffix}",
+        ingest_grpc_port=0,
+        rapport_admin_token="test-admin-token",
+        consumer_batch_max_seconds=0.2,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    ensure_topics(s)
+    return s

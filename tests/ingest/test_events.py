@@ -1,0 +1,82 @@
+"""The event validator: every rule of ARCHITECTURE.md, with errors that name the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.ingest.events import EventIn, Rejection, proto_to_dict, to_proto, validate
+from tests.factories import event
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param({"event_id": ""}, "event_id", id="empty-id"),
+        pytest.param({"event_id": "x" * 129}, "event_id", id="long-id"),
+        pytest.param({"event_id": None}, "event_id", id="missing-id"),
+        pytest.param({"occurred_at": "2026-03-02T10:15:00"}, "occurred_at", id="no-offset"),
+        pytest.param({"occurred_at": "yesterday"}, "occurred_at", id="not-a-timestamp"),
+        pytest.param({"occurred_at": 1700000000}, "occurred_at", id="epoch-number"),
+        pytest.param({"network": "myspace"}, "network", id="bad-network"),
+        pytest.param({"kind": "poke"}, "kind", id="bad-kind"),
+        pytest.param({"count": -1}, "count", id="negative-count"),
+        pytest.param({"count": "5"}, "count", id="count-as-string"),
+        pytest.param({"count": 1.5}, "count", id="fractional-count"),
+        pytest.param({"url": "javascript:alert(1)"}, "url", id="non-http-url"),
+        pytest.param({"attributes": {"a": 1}}, "attributes", id="non-string-attribute"),
+        pytest.param({"colour": "red"}, "colour", id="unknown-field"),
+        pytest.param({"kind": "message_received"}, "conversation_id", id="message-without-conv"),
+        pytest.param({"kind": "conversation_resolved"}, "conversation_id", id="resolved-without-conv"),
+    ],
+)
+def test_invalid_events_are_rejected_naming_the_field(overrides: dict[str, Any], field: str) -> None:
+    result = validate(event(**overrides))
+    assert isinstance(result, Rejection)
+    assert field in result.error
+
+
+def test_not_an_object() -> None:
+    result = validate(["not", "an", "object"])
+    assert isinstance(result, Rejection)
+    assert result.reason == "not_an_object"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check"),
+    [
+        pytest.param({"network": "x"}, lambda e: e.network == "twitter", id="x-alias"),
+        pytest.param({"network": "X"}, lambda e: e.network == "twitter", id="alias-any-case"),
+        pytest.param({"count": None}, lambda e: e.count == 1, id="count-defaults-to-1"),
+        pytest.param({"account": None}, lambda e: e.account == "default", id="account-default"),
+        pytest.param({"count": 0}, lambda e: e.count == 0, id="zero-count"),
+        pytest.param(
+            {"occurred_at": "2026-03-02T10:15:00+05:30"},
+            lambda e: e.occurred_at.utcoffset().total_seconds() == 19800,
+            id="offset-kept",
+        ),
+    ],
+)
+def test_valid_events(overrides: dict[str, Any], check: Any) -> None:
+    result = validate(event(**overrides))
+    assert isinstance(result, EventIn), result
+    assert check(result)
+
+
+def test_protobuf_round_trip_keeps_every_field() -> None:
+    original = validate(
+        event(
+            occurred_at="2026-03-02T10:15:00.250-04:00",
+            kind="message_sent",
+            conversation_id="c-1",
+            actor="@ana",
+            post_id="p-1",
+            url="https://x.com/brand/status/1",
+            attributes={"campaign": "spring"},
+            count=0,
+        )
+    )
+    assert isinstance(original, EventIn)
+    again = validate(proto_to_dict(to_proto(original)))
+    assert again == original

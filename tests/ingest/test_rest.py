@@ -1,0 +1,141 @@
+"""POST /v1/interactions through the real broker and consumer into SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer
+from sqlalchemy.engine import Engine
+
+from services.common.config import Settings
+from services.ingest.api import create_app
+from tests.factories import event
+from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=engine)) as c:
+        yield c
+
+
+def dead_letters(settings: Settings, expected: int) -> list[dict[str, object]]:
+    consumer = KafkaConsumer(
+        settings.kafka_dlq_topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    letters = []
+    for record in consumer:
+        letters.append(orjson.loads(record.value))
+        if len(letters) >= expected:
+            break
+    consumer.close()
+    return letters
+
+
+def test_batch_reaches_the_database_with_rollups(client: TestClient, settings: Settings, engine: Engine) -> None:
+    events = [event(kind="impression", count=10) for _ in range(500)] + [
+        event(kind="like", count=2) for _ in range(250)
+    ]
+    response = client.post("/v1/interactions", json=events, headers=AUTH)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 750, "rejected": []}
+    with running_consumer(settings, engine):
+        wait_until(lambda: event_count(engine) == 750, what="750 events in the database")
+    assert scalar(engine, "SELECT SUM(count) FROM rollup_daily WHERE kind = 'impression'") == 5000
+    assert scalar(engine, "SELECT SUM(count) FROM rollup_daily WHERE kind = 'like'") == 500
+
+
+def test_ndjson_with_partial_acceptance_and_dead_letters(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    lines = [
+        orjson.dumps(event(event_id="good-1")),
+        b'{"event_id": "broken", ',
+        orjson.dumps(event(event_id="bad-kind", kind="poke")),
+        b"",
+        orjson.dumps(event(event_id="good-2")),
+    ]
+    response = client.post(
+        "/v1/interactions",
+        content=b"\n".join(lines),
+        headers={**AUTH, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [1, 2]
+    assert "malformed JSON" in body["rejected"][0]["error"]
+    assert body["rejected"][1]["error"].startswith("kind:")
+    letters = dead_letters(settings, 2)
+    assert sorted(str(letter["index"]) for letter in letters) == ["1", "2"]
+    assert all(letter["error"] for letter in letters)
+    with running_consumer(settings, engine):
+        wait_until(lambda: event_count(engine) == 2, what="the two valid events")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "fragment"),
+    [
+        pytest.param(b"[{", "application/json", 400, "Malformed JSON", id="malformed"),
+        pytest.param(b"", "application/json", 400, "Empty body", id="empty"),
+        pytest.param(b'"hello"', "application/json", 400, "JSON array", id="scalar"),
+        pytest.param(b"[" + b"1," * 60_000 + b"1]", "application/json", 413, "limit", id="too-many-events"),
+    ],
+)
+def test_bad_bodies_get_a_clear_4xx(
+    client: TestClient, body: bytes, content_type: str, status: int, fragment: str
+) -> None:
+    response = client.post("/v1/interactions", content=body, headers={**AUTH, "Content-Type": content_type})
+    assert response.status_code == status
+    assert fragment in response.json()["detail"]
+
+
+def test_oversized_body_is_refused(settings: Settings, engine: Engine) -> None:
+    small = settings.model_copy(update={"ingest_max_body_bytes": 2048})
+    with TestClient(create_app(small, engine=engine)) as c:
+        response = c.post("/v1/interactions", json=[event() for _ in range(100)], headers=AUTH)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({}, 401, id="no-token"),
+        pytest.param({"Authorization": "Bearer wrong"}, 401, id="wrong-token"),
+        pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, 401, id="not-bearer"),
+    ],
+)
+def test_writes_need_a_token(client: TestClient, headers: dict[str, str], status: int) -> None:
+    response = client.post("/v1/interactions", json=[event()], headers=headers)
+    assert response.status_code == status
+
+
+def test_viewer_and_revoked_tokens_are_refused(client: TestClient, engine: Engine) -> None:
+    from sqlmodel import Session
+
+    from services.common.auth import Role, create_token, revoke_token
+
+    with Session(engine) as session:
+        viewer = create_token(session, name="viewer", role=Role.viewer)
+        manager = create_token(session, name="manager", role=Role.manager)
+    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
+    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}).status_code == 202
+    with Session(engine) as session:
+        revoke_token(session, name="manager")
+    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}).status_code == 401
+
+
+def test_health_readiness_metrics_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    client.post("/v1/interactions", json=[event(kind="poke")], headers=AUTH)
+    metrics = client.get("/metrics").text
+    assert 'rapport_ingest_events_rejected_total{reason="kind",transport="rest"}' in metrics
+    assert "/v1/interactions" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,156 @@
+"""Idempotent writes: replacement, duplicates, rollups and conversation facts on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from services.ingest.sink import write_batch
+from tests.factories import batch, event, message
+
+UTC = ZoneInfo("UTC")
+
+
+def rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def daily(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:
+    return {
+        (str(day), kind): (count, events)
+        for day, kind, count, events in rows(
+            engine, "SELECT day, kind, count, events FROM rollup_daily WHERE count <> 0 OR events <> 0"
+        )
+    }
+
+
+def test_insert_counts_into_hourly_and_daily_rollups(engine: Engine) -> None:
+    stats = write_batch(
+        engine,
+        [
+            batch(
+                event(event_id="a", kind="impression", count=100, occurred_at="2026-03-02T10:15:00Z"),
+                event(event_id="b", kind="impression", count=50, occurred_at="2026-03-02T10:45:00Z"),
+                event(event_id="c", kind="like", count=3, occurred_at="2026-03-02T23:30:00Z"),
+            )
+        ],
+        UTC,
+    )
+    assert (stats.inserted, stats.duplicate) == (3, 0)
+    assert daily(engine) == {("2026-03-02", "impression"): (150, 2), ("2026-03-02", "like"): (3, 1)}
+    hourly = rows(engine, "SELECT hour, kind, count FROM rollup_hourly ORDER BY hour")
+    assert [(str(h)[:16], k, c) for h, k, c in hourly] == [
+        ("2026-03-02 10:00", "impression", 150),
+        ("2026-03-02 23:00", "like", 3),
+    ]
+
+
+def test_daily_rollup_uses_the_report_timezone(engine: Engine) -> None:
+    # 23:30 UTC on 2 March is already 3 March in Berlin.
+    write_batch(engine, [batch(event(event_id="a", occurred_at="2026-03-02T23:30:00Z"))], ZoneInfo("Europe/Berlin"))
+    assert daily(engine) == {("2026-03-03", "like"): (1, 1)}
+
+
+def test_exact_duplicate_is_a_no_op(engine: Engine) -> None:
+    b = batch(event(event_id="a", kind="impression", count=100))
+    write_batch(engine, [b], UTC)
+    again = write_batch(engine, [b], UTC)
+    assert (again.inserted, again.duplicate) == (0, 1)
+    assert daily(engine) == {("2026-03-02", "impression"): (100, 1)}
+
+
+def test_correction_replaces_and_rollups_follow(engine: Engine) -> None:
+    write_batch(engine, [batch(event(event_id="snap", kind="impression", count=100), ingested_at_us=1)], UTC)
+    # A later export of the same post: larger lifetime total, and a different day.
+    corrected = event(event_id="snap", kind="impression", count=250, occurred_at="2026-03-05T08:00:00Z")
+    stats = write_batch(engine, [batch(corrected, ingested_at_us=2)], UTC)
+    assert stats.replaced == 1
+    assert daily(engine) == {("2026-03-05", "impression"): (250, 1)}
+    assert rows(engine, "SELECT count FROM interaction_event") == [(250,)]
+
+
+def test_older_version_arriving_late_is_ignored(engine: Engine) -> None:
+    write_batch(engine, [batch(event(event_id="a", count=9), ingested_at_us=20)], UTC)
+    stats = write_batch(engine, [batch(event(event_id="a", count=1), ingested_at_us=10)], UTC)
+    assert stats.stale == 1
+    assert daily(engine) == {("2026-03-02", "like"): (9, 1)}
+
+
+def test_newest_version_within_one_batch_wins(engine: Engine) -> None:
+    first = batch(event(event_id="a", count=1), ingested_at_us=10)
+    second = batch(event(event_id="a", count=7), ingested_at_us=11)
+    write_batch(engine, [second, first], UTC)
+    assert daily(engine) == {("2026-03-02", "like"): (7, 1)}
+
+
+def test_kind_change_moves_the_count_between_rollups(engine: Engine) -> None:
+    write_batch(engine, [batch(event(event_id="a", kind="like", count=2), ingested_at_us=1)], UTC)
+    write_batch(engine, [batch(event(event_id="a", kind="share", count=2), ingested_at_us=2)], UTC)
+    assert daily(engine) == {("2026-03-02", "share"): (2, 1)}
+
+
+def conversation(engine: Engine) -> tuple[Any, ...]:
+    [row] = rows(
+        engine,
+        "SELECT first_inbound_at, first_response_at, resolved_at, messages_received, messages_sent "
+        "FROM support_conversation",
+    )
+    return tuple(str(v)[:19] if isinstance(v, (dt.datetime, str)) else v for v in row)
+
+
+def test_conversation_facts(engine: Engine) -> None:
+    write_batch(
+        engine,
+        [
+            batch(
+                message("message_received", "c1", "2026-03-02T10:00:00Z"),
+                message("message_received", "c1", "2026-03-02T10:05:00Z"),
+                message("message_sent", "c1", "2026-03-02T10:20:00Z"),
+                message("message_sent", "c1", "2026-03-02T11:00:00Z"),
+                message("conversation_resolved", "c1", "2026-03-02T12:00:00Z"),
+            )
+        ],
+        UTC,
+    )
+    assert conversation(engine) == ("2026-03-02 10:00:00", "2026-03-02 10:20:00", "2026-03-02 12:00:00", 2, 2)
+
+
+def test_brand_message_before_the_first_inbound_is_not_a_response(engine: Engine) -> None:
+    write_batch(engine, [batch(message("message_sent", "c1", "2026-03-02T09:00:00Z"))], UTC)
+    assert conversation(engine) == (None, None, None, 0, 1)
+    # The customer writes later, in another batch; the brand answers after that.
+    write_batch(engine, [batch(message("message_received", "c1", "2026-03-02T10:00:00Z"))], UTC)
+    assert conversation(engine)[:2] == ("2026-03-02 10:00:00", None)
+    write_batch(engine, [batch(message("message_sent", "c1", "2026-03-02T10:30:00Z"))], UTC)
+    assert conversation(engine)[:2] == ("2026-03-02 10:00:00", "2026-03-02 10:30:00")
+
+
+def test_out_of_order_inbound_moves_the_first_inbound_back(engine: Engine) -> None:
+    write_batch(engine, [batch(message("message_received", "c1", "2026-03-02T10:00:00Z"))], UTC)
+    write_batch(engine, [batch(message("message_sent", "c1", "2026-03-02T10:10:00Z"))], UTC)
+    write_batch(engine, [batch(message("message_received", "c1", "2026-03-02T09:00:00Z"))], UTC)
+    assert conversation(engine)[:2] == ("2026-03-02 09:00:00", "2026-03-02 10:10:00")
+
+
+def test_correcting_a_message_recomputes_the_conversation(engine: Engine) -> None:
+    write_batch(
+        engine,
+        [
+            batch(
+                message("message_received", "c1", "2026-03-02T10:00:00Z"),
+                message("message_sent", "c1", "2026-03-02T10:10:00Z", event_id="reply"),
+                ingested_at_us=1,
+            )
+        ],
+        UTC,
+    )
+    # The reply actually belonged to another conversation.
+    moved = message("message_sent", "c2", "2026-03-02T10:10:00Z", event_id="reply")
+    write_batch(engine, [batch(moved, ingested_at_us=2)], UTC)
+    facts = rows(engine, "SELECT conversation_id, first_response_at FROM support_conversation ORDER BY 1")
+    assert [(c, r) for c, r in facts] == [("c1", None), ("c2", None)]
