@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     consumer_metrics_port: int = 9102
     consumer_batch_max_events: int = Field(default=20_000, ge=1)
     consumer_batch_max_seconds: float = Field(default=0.5, gt=0)
+    # How fast a dead consumer's partitions move to the others (Kafka session.timeout.ms).
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
 
     moments_http_port: int = 8002
     reports_port: int = 8501

@@ -47,7 +47,7 @@ def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "group_id": settings.kafka_consumer_group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "session_timeout_ms": 10_000,
+        "session_timeout_ms": settings.consumer_session_timeout_ms,
         "heartbeat_interval_ms": 1_000,
         "bootstrap_timeout_ms": 30_000,
         "max_poll_interval_ms": 300_000,

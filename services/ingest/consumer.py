@@ -138,6 +138,10 @@ class Consumer:
             if self._dlq is not None:
                 self._dlq.close(timeout=10)
 
+    def assignment(self) -> set[TopicPartition]:
+        """Partitions this consumer owns right now (empty before the group is joined)."""
+        return set(self._kafka.assignment()) if self._kafka is not None else set()
+
     def _collect(self) -> list[Any]:
         """Poll until the batch policy says write (size or age), or nothing more comes."""
         assert self._kafka is not None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from kafka import KafkaProducer
@@ -86,7 +87,7 @@ class Publisher:
         try:
             return [producer.send(topic, value=value) for value in values]
         except KafkaError as exc:
-            raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from exc
+            self._failed(exc)
 
     def send_events(self, events: Sequence[ingest_pb2.Interaction], *, source: str) -> list[Any]:
         """Hand the events to the producer; the returned futures resolve on acknowledgement."""
@@ -105,9 +106,18 @@ class Publisher:
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
-            BROKER_UNAVAILABLE.inc()
-            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+            self._failed(exc)
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
+
+    def _failed(self, exc: BaseException) -> NoReturn:
+        """Count, drop the producer (a restarted broker forgets its idempotence state), raise."""
+        BROKER_UNAVAILABLE.inc()
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(KafkaError):
+                producer.close(timeout=0)  # unsent records fail their futures: never acknowledged
+        raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
 
     async def wait_async(self, futures: Sequence[Any]) -> None:
         """Like wait(), without holding an event-loop thread while Kafka works."""
@@ -140,8 +150,7 @@ class Publisher:
         try:
             await asyncio.wait_for(done, self.timeout_s)
         except (KafkaError, TimeoutError) as exc:
-            BROKER_UNAVAILABLE.inc()
-            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+            self._failed(exc)
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
     def flush(self, timeout_s: float = 30.0) -> None:

@@ -28,11 +28,16 @@ def running_consumer(settings: Settings, engine: Engine) -> Iterator[Consumer]:
         thread.join(30)
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout_s: float = 30.0,
+    what: str | Callable[[], str] = "condition",
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {described}")
         time.sleep(0.1)
 
 
