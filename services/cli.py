@@ -111,9 +111,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from services.ingest.importers.cli import run_import
+    from services.ingest.importers.cli import import_file
 
-    return run_import(get_settings(), source=args.source, path=args.file)
+    return import_file(get_settings(), source=args.source, path=args.file, account=args.account)
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="x_tweet_activity, x_daily_activity, facebook_post_insights, ...",
     )
     p.add_argument("file", help="path to the CSV file")
+    p.add_argument("--account", help="the brand account the export belongs to (default: from the file)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("tokens", help="API tokens: create, revoke, list")
@@ -204,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Client libraries narrate every connection and request at INFO; keep their warnings.
+    for noisy in ("kafka", "alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaError
-from sqlalchemy import func, select
-from sqlmodel import Session
+from kafka.structs import TopicPartition
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from services.common import processes
 from services.common.auth import ApiToken, Role, create_token
@@ -36,51 +37,44 @@ class Child:
 
 
 def consumer_lag(settings: Settings) -> int | None:
-    """Records on the interactions topic not yet committed by the consumer group."""
+    """Records on the interactions topic not yet committed by the consumer group (None: unknown)."""
     try:
         admin = KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
+        )
+        probe = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
         )
     except KafkaError:
         return None
     try:
-        from kafka.admin import OffsetSpec
-
         committed = admin.list_group_offsets({settings.kafka_consumer_group: None})
-        offsets = committed.get(settings.kafka_consumer_group, {})
-        partitions = {
-            tp: OffsetSpec.LATEST for tp in _topic_partitions(admin, settings.kafka_topic)
-        }
-        ends = admin.list_partition_offsets(partitions)
+        done = committed.get(settings.kafka_consumer_group, {})
+        partitions = probe.partitions_for_topic(settings.kafka_topic) or set()
+        ends = probe.end_offsets([TopicPartition(settings.kafka_topic, p) for p in partitions])
         lag = 0
         for tp, end in ends.items():
-            done = offsets.get(tp)
-            lag += max(0, end.offset - (done.offset if done and done.offset >= 0 else 0))
+            offset = done[tp].offset if tp in done and done[tp].offset >= 0 else 0
+            lag += max(0, end - offset)
         return lag
     except KafkaError:
         return None
     finally:
         admin.close()
-
-
-def _topic_partitions(admin: KafkaAdminClient, topic: str) -> list[object]:
-    from kafka.structs import TopicPartition
-
-    described = admin.describe_topics([topic])
-    return [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+        probe.close()
 
 
 def first_run_token() -> str | None:
     """On a fresh database, one manager token so the user can post events right away."""
     with Session(get_engine()) as session:
-        if session.exec(select(func.count()).select_from(ApiToken)).one() > 0:  # type: ignore[call-overload]
+        if session.exec(select(func.count()).select_from(ApiToken)).one() > 0:
             return None
         return create_token(session, name="first-run", role=Role.manager)
 
 
 def database_is_empty() -> bool:
     with Session(get_engine()) as session:
-        return session.exec(select(InteractionEvent.event_id).limit(1)).first() is None  # type: ignore[call-overload]
+        return session.exec(select(InteractionEvent.event_id).limit(1)).first() is None
 
 
 class Stack:
@@ -123,7 +117,6 @@ class Stack:
 
 def up(*, demo: bool | None = None) -> int:
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(f"Database: {settings.database_url} (migrating to the newest schema)")
     migrate(settings.database_url)
     env = dict(os.environ)

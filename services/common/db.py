@@ -35,9 +35,7 @@ def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
     url = normalize_url(url)
     if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is bypassed so that writers can ask for BEGIN
@@ -46,6 +44,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -85,4 +89,7 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str | None = None) -> None:
     """Bring the schema to the newest migration (`alembic upgrade head`)."""
-    command.upgrade(alembic_config(url or get_settings().database_url), "head")
+    url = url or get_settings().database_url
+    if is_sqlite(url):
+        _ensure_sqlite_dir(url)
+    command.upgrade(alembic_config(url), "head")

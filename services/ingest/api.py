@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -20,6 +22,9 @@ from services.common.db import make_engine
 from services.common.kafka import broker_reachable
 from services.common.metrics import metrics_response
 from services.ingest.grpc_server import start_grpc
+from services.ingest.importers.base import Context
+from services.ingest.importers.run import UnknownSource, run_import
+from services.ingest.importers.sources import SOURCES
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
 from services.ingest.service import Outcome, count_accepted, prepare
@@ -176,6 +181,33 @@ def create_app(
         items = parse_events(body, request.headers.get("content-type", ""))
         outcome = await publish(request, items, "rest", "rest")
         return JSONResponse(outcome.as_json(), status_code=202)
+
+    @app.post(
+        "/v1/imports/{source}",
+        summary="Import a platform CSV export",
+        description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: EXPORT_FORMATS.md.",
+        responses={
+            404: {"description": "Unknown source"},
+            422: {"description": "Not a readable export of that source"},
+            503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
+        },
+    )
+    async def post_import(
+        source: str, request: Request, _role: WriterDep, account: str | None = None
+    ) -> JSONResponse:
+        if source not in SOURCES:
+            raise BadRequest(404, str(UnknownSource(source)))
+        body = await read_body(request, settings.ingest_max_body_bytes)
+        report = await run_in_threadpool(
+            run_import,
+            publisher,
+            source=source,
+            opener=lambda: io.BytesIO(body),
+            context=Context(account=account),
+        )
+        if report.file_error and not report.rows:
+            raise BadRequest(422, report.file_error)
+        return JSONResponse(report.as_json(), status_code=200)
 
     @app.get("/healthz", summary="Alive")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,154 @@
+"""`rapport demo`: a realistic year of interactions streamed through the real ingest API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from services.common.auth import Role, create_token, revoke_token
+from services.common.config import Settings
+from services.common.db import make_engine, migrate
+
+# (network, account, daily impressions at the start of the year, yearly growth)
+ACCOUNTS = (
+    ("twitter", "@rapport", 42_000, 0.35),
+    ("twitter", "@rapport_help", 6_000, 0.20),
+    ("instagram", "rapport.studio", 30_000, 0.60),
+    ("linkedin", "Rapport", 12_000, 0.45),
+    ("facebook", "Rapport", 18_000, -0.10),
+)
+# Share of impressions per engagement kind, by network.
+ENGAGEMENT = {
+    "twitter": {"like": 0.012, "reply": 0.002, "share": 0.003, "click": 0.006, "mention": 0.001},
+    "instagram": {"like": 0.035, "comment": 0.003, "share": 0.002, "save": 0.004},
+    "linkedin": {"like": 0.018, "comment": 0.002, "share": 0.002, "click": 0.010},
+    "facebook": {"like": 0.010, "comment": 0.0015, "share": 0.001, "click": 0.004},
+}
+# Audience activity by local hour (people read social media mornings, lunch and evenings).
+HOURLY = [0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.7, 1.2, 1.6, 1.5, 1.3, 1.4,
+          1.8, 1.6, 1.2, 1.1, 1.2, 1.5, 1.9, 2.1, 1.9, 1.4, 0.9, 0.5]  # fmt: skip
+WEEKDAY = [1.1, 1.15, 1.1, 1.05, 0.95, 0.7, 0.75]
+SUPPORT_NETWORKS = (("twitter", "@rapport_help"), ("instagram", "rapport.studio"), ("facebook", "Rapport"))
+BATCH = 2_000
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate(year: int, until: dt.datetime, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Every demo event of `year` up to `until` (UTC), deterministic ids so reruns replace."""
+    rng = random.Random(seed)
+    start = dt.datetime(year, 1, 1)
+    days = (min(until, dt.datetime(year + 1, 1, 1)) - start).days
+    for day_index in range(days):
+        day = start + dt.timedelta(days=day_index)
+        progress = day_index / 365
+        yield from _brand_day(rng, day, progress)
+        yield from _support_day(rng, day, progress)
+
+
+def _brand_day(rng: random.Random, day: dt.datetime, progress: float) -> Iterator[dict[str, Any]]:
+    weekday = WEEKDAY[day.weekday()]
+    for network, account, base, growth in ACCOUNTS:
+        daily = base * (1 + growth * progress) * weekday * rng.uniform(0.8, 1.25)
+        if rng.random() < 0.03:  # a post that took off
+            daily *= rng.uniform(3, 8)
+        for hour in range(24):
+            stamp = day + dt.timedelta(hours=hour)
+            impressions = int(daily * HOURLY[hour] / 24 * rng.uniform(0.7, 1.3))
+            if impressions <= 0:
+                continue
+            key = f"demo:{network}:{account}:{stamp:%Y%m%d%H}"
+            common = {"occurred_at": _iso(stamp), "network": network, "account": account}
+            yield {"event_id": f"{key}:impression", "kind": "impression", "count": impressions, **common}
+            yield {"event_id": f"{key}:reach", "kind": "reach", "count": int(impressions * 0.62), **common}
+            for kind, rate in ENGAGEMENT[network].items():
+                count = int(impressions * rate * rng.uniform(0.6, 1.4))
+                if count:
+                    yield {"event_id": f"{key}:{kind}", "kind": kind, "count": count, **common}
+
+
+def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Iterator[dict[str, Any]]:
+    """Support moves from email to social over the year, and the team gets faster."""
+    social = rng.randint(6, 12) + int(8 * progress)
+    email = max(1, rng.randint(8, 12) - int(6 * progress))
+    channels = [SUPPORT_NETWORKS[rng.randrange(3)] for _ in range(social)]
+    channels += [("email", "support@rapport.example")] * email
+    for number, (network, account) in enumerate(channels):
+        conv = f"demo-{day:%Y%m%d}-{number}"
+        inbound = day + dt.timedelta(minutes=rng.randint(7 * 60, 22 * 60))
+        common = {"network": network, "account": account, "conversation_id": conv}
+        if network != "email":
+            common["url"] = f"https://{network}.example/{account.strip('@')}/conversation/{conv}"
+        customer = f"customer{rng.randint(1, 5000)}"
+        yield {"event_id": f"{conv}:in", "kind": "message_received", "occurred_at": _iso(inbound), "actor": customer, **common}
+        if rng.random() < 0.07:
+            continue  # never answered
+        median_s = (1500 - 700 * progress) if network != "email" else 5 * 3600
+        response = inbound + dt.timedelta(seconds=int(rng.lognormvariate(math.log(median_s), 0.9)))
+        yield {"event_id": f"{conv}:out", "kind": "message_sent", "occurred_at": _iso(response), **common}
+        if rng.random() < 0.4:
+            follow_up = response + dt.timedelta(minutes=rng.randint(5, 240))
+            yield {"event_id": f"{conv}:in2", "kind": "message_received", "occurred_at": _iso(follow_up), "actor": customer, **common}
+            yield {"event_id": f"{conv}:out2", "kind": "message_sent", "occurred_at": _iso(follow_up + dt.timedelta(minutes=rng.randint(2, 90))), **common}
+        if rng.random() < 0.85:
+            resolved = response + dt.timedelta(seconds=int(rng.lognormvariate(math.log(3 * 3600), 1.0)))
+            yield {"event_id": f"{conv}:resolved", "kind": "conversation_resolved", "occurred_at": _iso(resolved), **common}
+
+
+def run_demo(settings: Settings, *, url: str | None = None, year: int | None = None) -> int:
+    """Post the demo year in batches with a temporary token; returns the events accepted."""
+    base = url or f"http://127.0.0.1:{settings.ingest_http_port}"
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    year = year or now.year
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        token = create_token(session, name="demo", role=Role.manager)
+    accepted = 0
+    started = time.monotonic()
+    print(f"Streaming a demo year ({year}) through {base}/v1/interactions ...")
+    try:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            chunk: list[dict[str, Any]] = []
+            for event in generate(year, now):
+                chunk.append(event)
+                if len(chunk) >= BATCH:
+                    accepted += _post(client, chunk)
+                    chunk = []
+                    _progress(accepted, started)
+            if chunk:
+                accepted += _post(client, chunk)
+    finally:
+        with Session(engine) as session:
+            revoke_token(session, name="demo")
+        engine.dispose()
+    print(f"\nDone: {accepted:,} events accepted in {time.monotonic() - started:.0f}s. "
+          f"Try: rapport summary --year {year}")
+    return accepted
+
+
+def _post(client: httpx.Client, events: list[dict[str, Any]]) -> int:
+    for attempt in range(10):
+        response = client.post("/v1/interactions", json=events)
+        if response.status_code == 202:
+            return int(response.json()["accepted"])
+        if response.status_code != 503:
+            raise SystemExit(f"ingest answered {response.status_code}: {response.text[:300]}")
+        time.sleep(min(2**attempt, 10))
+    raise SystemExit("ingest kept answering 503 (Kafka unavailable); try again later")
+
+
+def _progress(accepted: int, started: float) -> None:
+    rate = accepted / max(time.monotonic() - started, 1e-6)
+    sys.stdout.write(f"\r  {accepted:>9,} events  ({rate:,.0f}/s)")
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""Platform export importers: CSV rows in, interaction events with deterministic ids out."""

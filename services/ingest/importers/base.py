@@ -1,0 +1,165 @@
+"""Streaming CSV reading shared by every importer: encodings, headers, numbers, row errors."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+# Platform exports carry long post texts; a field beyond this is refused as a row error.
+MAX_FIELD_CHARS = 1_000_000
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+class RowProblem(Exception):
+    """A cell the importer cannot read; reported with its row and column, the row is skipped."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be imported (wrong source, encoding, missing columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based line of the record in the file, the header being row 1
+    column: str | None
+    error: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "error": self.error}
+
+
+@dataclass
+class Parsed:
+    """One data row's events, or why it could not be read."""
+
+    row: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: RowError | None = None
+
+
+@dataclass
+class Context:
+    """What an importer may need besides the row: the account and the file's name."""
+
+    account: str | None = None
+    filename: str | None = None
+
+
+Opener = Callable[[], IO[bytes]]
+
+
+def text_stream(raw: IO[bytes]) -> IO[str]:
+    """Decode UTF-8 (with or without BOM) or UTF-16 (with BOM), as the platforms write them."""
+    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")  # type: ignore[arg-type]
+
+
+def records(opener: Opener) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for every CSV record, header included, with clear file-level errors."""
+    stream = text_stream(io.BufferedReader(opener()))  # type: ignore[arg-type]
+    reader = csv.reader(stream)
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):  # noqa: B007 - used after the loop
+            yield number, cells
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            f"row {number + 1}: the file is not UTF-8 or UTF-16 text ({exc.reason} at byte {exc.start}); "
+            "save it again as CSV UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise FileProblem(f"row {number + 1}: not readable as CSV ({exc})") from None
+
+
+def normalise(name: str) -> str:
+    return " ".join(name.strip().lower().split())
+
+
+class Header:
+    """Column lookup by normalised name; a repeated name keeps every position."""
+
+    def __init__(self, cells: list[str]) -> None:
+        self.names = [normalise(c) for c in cells]
+        self.positions: dict[str, list[int]] = {}
+        for index, name in enumerate(self.names):
+            self.positions.setdefault(name, []).append(index)
+
+    def has(self, name: str) -> bool:
+        return normalise(name) in self.positions
+
+    def first_of(self, *names: str) -> str | None:
+        return next((n for n in names if self.has(n)), None)
+
+    def require(self, *names: str, source: str) -> None:
+        missing = [n for n in names if not self.has(n)]
+        if missing:
+            found = ", ".join(self.names[:8]) + (" ..." if len(self.names) > 8 else "")
+            raise FileProblem(
+                f"not a {source} export: missing column(s) {', '.join(repr(m) for m in missing)}; "
+                f"the header has: {found}"
+            )
+
+
+def cell(row: list[str], header: Header, name: str, *, index: int | None = None) -> str:
+    positions = header.positions.get(normalise(name))
+    if not positions:
+        return ""
+    position = positions[0] if index is None else index
+    return row[position].strip() if position < len(row) else ""
+
+
+_NUMBER = re.compile(r"^-?[\d,]*\.?\d*$")
+
+
+def number(value: str, column: str) -> int:
+    """Counts as the platforms write them: "2633.0", "15,000", "-" or "" for none."""
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    if text in ("", "-", "--", "n/a", "N/A"):
+        return 0
+    if not _NUMBER.match(text) or text in (",", ".", "-."):
+        raise RowProblem(column, f"{value[:40]!r} is not a number")
+    amount = float(text.replace(",", ""))
+    if amount < 0:
+        raise RowProblem(column, f"{value!r} is negative")
+    return round(amount)
+
+
+def timestamp(value: str, column: str, formats: Iterable[str]) -> str:
+    """An RFC 3339 string (UTC when the export carries no offset)."""
+    text = value.strip()
+    for fmt in formats:
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.isoformat()
+    raise RowProblem(column, f"{text[:40]!r} is not a date/time this export uses")
+
+
+def metric_events(
+    base_id: str,
+    common: dict[str, Any],
+    counts: dict[str, int],
+) -> list[dict[str, Any]]:
+    """One snapshot event per kind, id `{base_id}:{kind}`: a newer export replaces it."""
+    return [
+        {"event_id": f"{base_id}:{kind}", "kind": kind, "count": count, **common}
+        for kind, count in counts.items()
+    ]

@@ -1,0 +1,115 @@
+"""Report math against hand-computed fixtures (ARCHITECTURE.md "Report figures")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.reports.figures import (
+    ConversationFact,
+    Period,
+    brand_figures,
+    percentile,
+    support_figures,
+)
+
+UTC = ZoneInfo("UTC")
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def conv(inbound: str, response: str | None = None, resolved: str | None = None, network: str = "twitter") -> ConversationFact:
+    return ConversationFact(network, at(inbound), at(response) if response else None, at(resolved) if resolved else None)
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        pytest.param([], 0.5, None, id="empty"),
+        pytest.param([7.0], 0.9, 7.0, id="single"),
+        pytest.param([1.0, 2.0, 3.0, 4.0], 0.5, 2.5, id="even-median"),
+        pytest.param([10.0, 20.0, 30.0, 40.0, 50.0], 0.9, 46.0, id="p90-interpolated"),
+        pytest.param([50.0, 10.0, 40.0, 20.0, 30.0], 0.5, 30.0, id="unsorted"),
+    ],
+)
+def test_percentile_matches_numpy_linear(values: list[float], q: float, expected: float | None) -> None:
+    assert percentile(values, q) == expected
+
+
+def test_period_bounds_and_days() -> None:
+    p = Period.of(2024, dt.date(2024, 3, 1), ZoneInfo("America/New_York"))
+    assert p.start_utc == at("2024-01-01 05:00:00")
+    assert p.end_utc == at("2024-03-02 05:00:00")
+    assert (p.elapsed_days, p.days_in_year) == (61, 366)  # leap year: 31 + 29 + 1
+    january = Period.of(2026, dt.date(2026, 1, 3), UTC)
+    assert (january.elapsed_days, january.days_in_year) == (3, 365)
+
+
+def test_as_of_outside_the_year_is_refused() -> None:
+    with pytest.raises(ValueError, match="not in year"):
+        Period.of(2026, dt.date(2025, 12, 31), UTC)
+
+
+def test_support_figures_hand_computed() -> None:
+    period = Period.of(2026, dt.date(2026, 6, 30), UTC)
+    facts = [
+        conv("2026-02-01 10:00", "2026-02-01 10:10", "2026-02-01 12:00"),  # 600 s, resolved 7200 s
+        conv("2026-02-02 10:00", "2026-02-02 11:00", "2026-02-02 14:00"),  # 3600 s: within 1 h
+        conv("2026-02-03 10:00", "2026-02-03 13:00"),  # 10800 s, never resolved
+        conv("2026-02-04 10:00", network="email"),  # unanswered
+        conv("2025-12-31 23:00", "2026-01-01 00:30"),  # began last year: not counted
+        conv("2026-07-01 09:00", "2026-07-01 09:05"),  # after the as-of day: not counted
+        conv("2026-06-30 23:00", "2026-07-01 00:10"),  # in period, answered after it: unanswered
+    ]
+    s = support_figures(facts, period)
+    assert s["conversations"] == 5
+    assert s["answered"] == 3
+    assert s["median_first_response_s"] == 3600.0
+    assert s["p90_first_response_s"] == pytest.approx(3600 + (10800 - 3600) * 0.8)
+    assert s["responded_within_1h_rate"] == pytest.approx(2 / 5)
+    assert s["median_resolution_s"] == pytest.approx((7200 + 14400) / 2)
+    assert s["social_share"] == pytest.approx(4 / 5)
+
+
+def test_support_in_a_timezone() -> None:
+    # 23:30 UTC on 31 Dec 2025 is 00:30 on 1 Jan 2026 in Berlin: it belongs to 2026 there.
+    fact = conv("2025-12-31 23:30", "2025-12-31 23:40")
+    assert support_figures([fact], Period.of(2026, dt.date(2026, 1, 1), ZoneInfo("Europe/Berlin")))["conversations"] == 1
+    assert support_figures([fact], Period.of(2026, dt.date(2026, 1, 1), UTC))["conversations"] == 0
+
+
+def test_support_without_data_is_null_not_zero() -> None:
+    s = support_figures([], Period.of(2026, dt.date(2026, 1, 1), UTC))
+    assert s == {
+        "conversations": 0,
+        "answered": 0,
+        "median_first_response_s": None,
+        "p90_first_response_s": None,
+        "responded_within_1h_rate": None,
+        "median_resolution_s": None,
+        "social_share": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("totals", "expected"),
+    [
+        pytest.param(
+            {"impression": 1000, "reach": 400, "like": 30, "comment": 5, "share": 5, "click": 10, "follow": 99},
+            {"impressions": 1000, "reach": 400, "engagement": 50, "engagement_rate": 0.05},
+            id="follows-are-not-engagement",
+        ),
+        pytest.param(
+            {"like": 3},
+            {"impressions": 0, "reach": 0, "engagement": 3, "engagement_rate": 0.0},
+            id="zero-impressions",
+        ),
+        pytest.param({}, {"impressions": 0, "reach": 0, "engagement": 0, "engagement_rate": 0.0}, id="empty"),
+    ],
+)
+def test_brand_figures(totals: dict[str, int], expected: dict[str, float]) -> None:
+    assert brand_figures(totals) == expected

@@ -1,0 +1,114 @@
+"""`rapport summary --json` over the rollups, on SQLite and PostgreSQL, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from services.cli import main
+from services.common.config import get_settings
+from services.common.db import get_engine
+from services.ingest.sink import write_batch
+from tests.factories import batch, event, message
+
+UTC = ZoneInfo("UTC")
+SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "goals"}
+SUPPORT_KEYS = {
+    "conversations", "answered", "median_first_response_s", "p90_first_response_s",
+    "responded_within_1h_rate", "median_resolution_s", "social_share",
+}  # fmt: skip
+BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
+
+
+@pytest.fixture
+def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def run_summary(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["summary", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def seed(engine: Engine) -> None:
+    write_batch(
+        engine,
+        [
+            batch(
+                event(event_id="imp-1", kind="impression", count=1000, occurred_at="2026-02-10T09:00:00Z"),
+                event(event_id="imp-2", kind="impression", count=500, occurred_at="2026-03-01T09:00:00Z", network="instagram"),
+                event(event_id="reach-1", kind="reach", count=700, occurred_at="2026-02-10T09:00:00Z"),
+                event(event_id="like-1", kind="like", count=40, occurred_at="2026-02-10T09:00:00Z"),
+                event(event_id="click-1", kind="click", count=35, occurred_at="2026-03-01T09:00:00Z", network="instagram"),
+                event(event_id="late", kind="impression", count=999_999, occurred_at="2026-04-01T00:00:00Z"),
+                event(event_id="old", kind="impression", count=5, occurred_at="2025-12-31T23:59:59Z"),
+                message("message_received", "a", "2026-02-11T10:00:00Z"),
+                message("message_sent", "a", "2026-02-11T10:30:00Z"),
+                message("conversation_resolved", "a", "2026-02-11T12:00:00Z"),
+                message("message_received", "b", "2026-02-12T10:00:00Z", network="email"),
+                message("message_sent", "b", "2026-02-12T15:00:00Z", network="email"),
+                message("message_received", "c", "2026-02-13T10:00:00Z"),  # unanswered
+                message("message_sent", "d", "2025-12-20T10:00:00Z"),  # brand first, last year
+                message("message_received", "d", "2025-12-31T10:00:00Z"),  # began last year
+                message("message_sent", "d", "2026-01-02T10:00:00Z"),
+            ),
+        ],
+        UTC,
+    )
+    # A later export corrects a snapshot total: the figures follow the replacement.
+    write_batch(
+        engine,
+        [batch(event(event_id="imp-1", kind="impression", count=1500, occurred_at="2026-02-10T09:00:00Z"))],
+        UTC,
+    )
+
+
+def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(engine)
+    data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--json")
+    assert set(data) == SUMMARY_KEYS
+    assert set(data["support"]) == SUPPORT_KEYS  # type: ignore[arg-type]
+    assert set(data["brand"]) == BRAND_KEYS  # type: ignore[arg-type]
+    assert data["as_of"] == "2026-03-31"
+    assert data["support"] == {
+        "conversations": 3,
+        "answered": 2,
+        "median_first_response_s": (1800 + 18000) / 2,
+        "p90_first_response_s": 1800 + (18000 - 1800) * 0.9,
+        "responded_within_1h_rate": 1 / 3,
+        "median_resolution_s": 7200.0,
+        "social_share": 2 / 3,
+    }
+    assert data["brand"] == {
+        "impressions": 2000,
+        "reach": 700,
+        "engagement": 75,
+        "engagement_rate": 75 / 2000,
+    }
+
+
+def test_summary_filters_by_network(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(engine)
+    data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--network", "instagram", "--json")
+    assert data["brand"] == {"impressions": 500, "reach": 0, "engagement": 35, "engagement_rate": 0.07}
+    assert data["support"]["conversations"] == 0  # type: ignore[index]
+
+
+def test_summary_table_and_bad_as_of(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(engine)
+    assert main(["summary", "--year", "2026", "--as-of", "2026-03-31"]) == 0
+    table = capsys.readouterr().out
+    assert "impressions" in table and "2,000" in table and "33.3 %" in table
+    assert main(["summary", "--year", "2026", "--as-of", "2025-05-01"]) == 2
+    assert "not in year 2026" in capsys.readouterr().err
