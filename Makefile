@@ -32,7 +32,7 @@ lint: $(STAMP)
 # Regenerate the committed gRPC/protobuf stubs from proto/.
 proto: $(STAMP)
 	PATH=$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --grpc_python_out=proto \
-		--mypy_out=proto $(PROTOS)
+		--mypy_out=proto --mypy_grpc_out=proto $(PROTOS)
 
 # Fail when the committed stubs differ from what `make proto` would write.
 proto-check: proto

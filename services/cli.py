@@ -190,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="x_tweet_activity, x_daily_activity, facebook_post_insights, ...",
     )
     p.add_argument("file", help="path to the CSV file")
-    p.add_argument("--account", help="the brand account the export belongs to (default: from the file)")
+    p.add_argument(
+        "--account", help="the brand account the export belongs to (default: from the file)"
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("tokens", help="API tokens: create, revoke, list")

@@ -132,7 +132,8 @@ def up(*, demo: bool | None = None) -> int:
             port = settings.embedded_broker_port
             if processes.port_in_use(port):
                 print(
-                    f"Port {port} is taken: is another Rapport running? Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker."
+                    f"Port {port} is taken: is another Rapport running? "
+                    "Set KAFKA_BOOTSTRAP_SERVERS to use an existing broker."
                 )
                 return 1
             print(f"Kafka: starting the embedded broker (Tansu, memory only) on 127.0.0.1:{port}")
@@ -155,21 +156,23 @@ def up(*, demo: bool | None = None) -> int:
 
 
 def _print_urls(settings: Settings, token: str | None) -> None:
-    host = "http://127.0.0.1"
+    ingest = f"http://127.0.0.1:{settings.ingest_http_port}"
     print(
         "\nRapport is running (logs in var/log/, Ctrl-C stops everything):\n"
-        f"  ingest REST    {host}:{settings.ingest_http_port}/v1/interactions  (docs: {host}:{settings.ingest_http_port}/docs)\n"
-        f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}  (rapport.ingest.v1.IngestService)\n"
-        f"  consumer       metrics at {host}:{settings.consumer_metrics_port}/metrics\n"
-        f"  summary        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
+        f"  ingest REST    {ingest}/v1/interactions   (API docs: {ingest}/docs)\n"
+        f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}   (IngestService, reflection on)\n"
+        f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
+        f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
     )
     if token:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        sample = f'[{{"event_id":"hello-1","occurred_at":"{now}","network":"x","kind":"like"}}]'
         print(
-            "\nFirst run: an API token for posting events was created (shown once, keep it):\n"
+            "\nFirst run: an API token for posting events (shown only now, keep it):\n"
             f"  {token}\n"
-            f"  curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
-            f'       -d \'[{{"event_id":"hello-1","occurred_at":"{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}","network":"x","kind":"like"}}]\' \\\n'
-            f"       {host}:{settings.ingest_http_port}/v1/interactions"
+            f"  curl -H 'Authorization: Bearer {token}' \\\n"
+            f"       -H 'Content-Type: application/json' -d '{sample}' \\\n"
+            f"       {ingest}/v1/interactions"
         )
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from rapport.ingest.v1 import ingest_pb2
+
 from services.ingest.events import EventIn, to_proto, validate
 
 _ids = itertools.count()
@@ -30,7 +31,9 @@ def message(kind: str, conversation_id: str, at: str, **overrides: Any) -> dict[
     return event(kind=kind, conversation_id=conversation_id, occurred_at=at, **overrides)
 
 
-def batch(*events: dict[str, Any], ingested_at_us: int | None = None) -> ingest_pb2.InteractionBatch:
+def batch(
+    *events: dict[str, Any], ingested_at_us: int | None = None
+) -> ingest_pb2.InteractionBatch:
     protos = []
     for data in events:
         result = validate(data)

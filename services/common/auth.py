@@ -14,7 +14,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-TOKEN_PREFIX = "rpt_"
+TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
 
 
 class Role(StrEnum):
@@ -37,7 +37,8 @@ class ApiToken(SQLModel, table=True):
 
 
 def hash_token(token: str) -> str:
-    # Tokens are 256 random bits, so a fast hash is enough; a password hash would only slow requests.
+    # Tokens are 256 random bits, so a fast hash is enough; a password hash would only slow
+    # every request down.
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -81,10 +82,9 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             if topic not in existing
         ]
         if wanted:
-            try:
+            # Another process may create a topic between our list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our list and create
             log.info("created topics %s", [t.name for t in wanted])
     finally:
         admin.close()

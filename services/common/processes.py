@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -21,10 +22,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     # Children run in their own session (so Ctrl-C reaches only `rapport up`, which stops them
     # in order); if `rapport up` itself is killed, the kernel sends them SIGTERM.
     os.setsid()
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def spawn(

@@ -141,9 +141,7 @@ def create_app(
     async def broker_down(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
         log.warning("answering 503: %s", exc)
         return JSONResponse(
-            {
-                "detail": "Kafka is unavailable; nothing from this request was accepted. Retry later."
-            },
+            {"detail": "Kafka is unavailable; nothing of this request was accepted. Retry later."},
             status_code=503,
             headers={"Retry-After": str(exc.retry_after_s)},
         )

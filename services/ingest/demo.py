@@ -36,7 +36,11 @@ ENGAGEMENT = {
 HOURLY = [0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.7, 1.2, 1.6, 1.5, 1.3, 1.4,
           1.8, 1.6, 1.2, 1.1, 1.2, 1.5, 1.9, 2.1, 1.9, 1.4, 0.9, 0.5]  # fmt: skip
 WEEKDAY = [1.1, 1.15, 1.1, 1.05, 0.95, 0.7, 0.75]
-SUPPORT_NETWORKS = (("twitter", "@rapport_help"), ("instagram", "rapport.studio"), ("facebook", "Rapport"))
+SUPPORT_NETWORKS = (
+    ("twitter", "@rapport_help"),
+    ("instagram", "rapport.studio"),
+    ("facebook", "Rapport"),
+)
 BATCH = 2_000
 
 
@@ -69,8 +73,18 @@ def _brand_day(rng: random.Random, day: dt.datetime, progress: float) -> Iterato
                 continue
             key = f"demo:{network}:{account}:{stamp:%Y%m%d%H}"
             common = {"occurred_at": _iso(stamp), "network": network, "account": account}
-            yield {"event_id": f"{key}:impression", "kind": "impression", "count": impressions, **common}
-            yield {"event_id": f"{key}:reach", "kind": "reach", "count": int(impressions * 0.62), **common}
+            yield {
+                "event_id": f"{key}:impression",
+                "kind": "impression",
+                "count": impressions,
+                **common,
+            }
+            yield {
+                "event_id": f"{key}:reach",
+                "kind": "reach",
+                "count": int(impressions * 0.62),
+                **common,
+            }
             for kind, rate in ENGAGEMENT[network].items():
                 count = int(impressions * rate * rng.uniform(0.6, 1.4))
                 if count:
@@ -90,19 +104,48 @@ def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Itera
         if network != "email":
             common["url"] = f"https://{network}.example/{account.strip('@')}/conversation/{conv}"
         customer = f"customer{rng.randint(1, 5000)}"
-        yield {"event_id": f"{conv}:in", "kind": "message_received", "occurred_at": _iso(inbound), "actor": customer, **common}
+        yield {
+            "event_id": f"{conv}:in",
+            "kind": "message_received",
+            "occurred_at": _iso(inbound),
+            "actor": customer,
+            **common,
+        }
         if rng.random() < 0.07:
             continue  # never answered
         median_s = (1500 - 700 * progress) if network != "email" else 5 * 3600
         response = inbound + dt.timedelta(seconds=int(rng.lognormvariate(math.log(median_s), 0.9)))
-        yield {"event_id": f"{conv}:out", "kind": "message_sent", "occurred_at": _iso(response), **common}
+        yield {
+            "event_id": f"{conv}:out",
+            "kind": "message_sent",
+            "occurred_at": _iso(response),
+            **common,
+        }
         if rng.random() < 0.4:
             follow_up = response + dt.timedelta(minutes=rng.randint(5, 240))
-            yield {"event_id": f"{conv}:in2", "kind": "message_received", "occurred_at": _iso(follow_up), "actor": customer, **common}
-            yield {"event_id": f"{conv}:out2", "kind": "message_sent", "occurred_at": _iso(follow_up + dt.timedelta(minutes=rng.randint(2, 90))), **common}
+            yield {
+                "event_id": f"{conv}:in2",
+                "kind": "message_received",
+                "occurred_at": _iso(follow_up),
+                "actor": customer,
+                **common,
+            }
+            yield {
+                "event_id": f"{conv}:out2",
+                "kind": "message_sent",
+                "occurred_at": _iso(follow_up + dt.timedelta(minutes=rng.randint(2, 90))),
+                **common,
+            }
         if rng.random() < 0.85:
-            resolved = response + dt.timedelta(seconds=int(rng.lognormvariate(math.log(3 * 3600), 1.0)))
-            yield {"event_id": f"{conv}:resolved", "kind": "conversation_resolved", "occurred_at": _iso(resolved), **common}
+            resolved = response + dt.timedelta(
+                seconds=int(rng.lognormvariate(math.log(3 * 3600), 1.0))
+            )
+            yield {
+                "event_id": f"{conv}:resolved",
+                "kind": "conversation_resolved",
+                "occurred_at": _iso(resolved),
+                **common,
+            }
 
 
 def run_demo(settings: Settings, *, url: str | None = None, year: int | None = None) -> int:
@@ -118,7 +161,9 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
     started = time.monotonic()
     print(f"Streaming a demo year ({year}) through {base}/v1/interactions ...")
     try:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
             chunk: list[dict[str, Any]] = []
             for event in generate(year, now):
                 chunk.append(event)
@@ -132,8 +177,10 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
         with Session(engine) as session:
             revoke_token(session, name="demo")
         engine.dispose()
-    print(f"\nDone: {accepted:,} events accepted in {time.monotonic() - started:.0f}s. "
-          f"Try: rapport summary --year {year}")
+    print(
+        f"\nDone: {accepted:,} events accepted in {time.monotonic() - started:.0f}s. "
+        f"Try: rapport summary --year {year}"
+    )
     return accepted
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -88,21 +89,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             return response
 
 
-class _observe:
-    """RED metrics for one RPC; the status stays "ERROR" unless the handler set it."""
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-        self.status = ["ERROR"]
-
-    def __enter__(self) -> list[str]:
-        self.timer = REQUEST_SECONDS.labels(f"grpc:{self.method}", "RPC").time()
-        self.timer.__enter__()
-        return self.status
-
-    def __exit__(self, *exc: Any) -> None:
-        self.timer.__exit__(*exc)
-        REQUESTS.labels(f"grpc:{self.method}", "RPC", self.status[0]).inc()
+@contextmanager
+def _observe(method: str) -> Iterator[list[str]]:
+    """RED metrics for one RPC; the status stays "ERROR" unless the handler sets it."""
+    status = ["ERROR"]
+    started = time.perf_counter()
+    try:
+        yield status
+    finally:
+        REQUEST_SECONDS.labels(f"grpc:{method}", "RPC").observe(time.perf_counter() - started)
+        REQUESTS.labels(f"grpc:{method}", "RPC", status[0]).inc()
 
 
 @dataclass

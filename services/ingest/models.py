@@ -1,4 +1,4 @@
-"""Tables the consumer writes: raw events, hourly/daily rollups and per-conversation support facts."""
+"""Tables the consumer writes: events, hourly/daily rollups, per-conversation support facts."""
 
 from __future__ import annotations
 

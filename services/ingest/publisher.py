@@ -1,4 +1,4 @@
-"""Publishing validated events to Kafka: several events per record, answered only once acknowledged."""
+"""Publishing validated events to Kafka: many events per record, answered once acknowledged."""
 
 from __future__ import annotations
 

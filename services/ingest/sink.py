@@ -1,4 +1,4 @@
-"""Idempotent writes of event batches: events, hourly/daily rollups and conversation facts, one transaction.
+"""Idempotent batch writes: events, rollups and conversation facts in one transaction.
 
 Replacement rule: for one event_id the version accepted last by ingest (`ingested_at_us`) wins, so
 Kafka partition order does not matter; a version with the same content hash is a no-op. Every

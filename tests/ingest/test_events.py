@@ -28,10 +28,14 @@ from tests.factories import event
         pytest.param({"attributes": {"a": 1}}, "attributes", id="non-string-attribute"),
         pytest.param({"colour": "red"}, "colour", id="unknown-field"),
         pytest.param({"kind": "message_received"}, "conversation_id", id="message-without-conv"),
-        pytest.param({"kind": "conversation_resolved"}, "conversation_id", id="resolved-without-conv"),
+        pytest.param(
+            {"kind": "conversation_resolved"}, "conversation_id", id="resolved-without-conv"
+        ),
     ],
 )
-def test_invalid_events_are_rejected_naming_the_field(overrides: dict[str, Any], field: str) -> None:
+def test_invalid_events_are_rejected_naming_the_field(
+    overrides: dict[str, Any], field: str
+) -> None:
     result = validate(event(**overrides))
     assert isinstance(result, Rejection)
     assert field in result.error

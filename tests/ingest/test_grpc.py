@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from sqlalchemy.engine import Engine
 
-from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from services.common.config import Settings
 from services.ingest.api import create_app
 from tests.ingest.helpers import event_count, running_consumer, scalar, wait_until
@@ -83,6 +83,8 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     answer = health.Check(health_pb2.HealthCheckRequest(service="rapport.ingest.v1.IngestService"))
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-    [reply] = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    [reply] = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for s in reply.list_services_response.service}
     assert "rapport.ingest.v1.IngestService" in names

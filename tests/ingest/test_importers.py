@@ -31,7 +31,9 @@ def by_id(parsed: list[Parsed]) -> dict[str, dict[str, Any]]:
 
 
 def test_x_tweet_activity() -> None:
-    parsed = parse("x_tweet_activity", SAMPLES / "tweet_activity_metrics_rapport_20190101_20190201_en.csv")
+    parsed = parse(
+        "x_tweet_activity", SAMPLES / "tweet_activity_metrics_rapport_20190101_20190201_en.csv"
+    )
     assert [p.error for p in parsed] == [None, None, None]
     events = by_id(parsed)
     launch = events["x:tweet:1090000000000000001:impression"]
@@ -46,7 +48,11 @@ def test_x_tweet_activity() -> None:
 
 
 def test_x_older_export_says_favorites() -> None:
-    events = by_id(parse("x_tweet_activity", SAMPLES / "tweet_activity_metrics_rapport_20190101_20190215_en.csv"))
+    events = by_id(
+        parse(
+            "x_tweet_activity", SAMPLES / "tweet_activity_metrics_rapport_20190101_20190215_en.csv"
+        )
+    )
     assert events["x:tweet:1090000000000000001:like"]["count"] == 31
 
 
@@ -58,7 +64,9 @@ def test_x_daily_activity() -> None:
 
 
 def test_facebook_post_insights_skips_description_and_picks_total_counts() -> None:
-    parsed = parse("facebook_post_insights", SAMPLES / "facebook_post_insights.csv", account="Rapport")
+    parsed = parse(
+        "facebook_post_insights", SAMPLES / "facebook_post_insights.csv", account="Rapport"
+    )
     assert [p.row for p in parsed] == [3, 4]  # row 2 is the description row
     events = by_id(parsed)
     assert events["fb:post:123456789_1001:impression"]["count"] == 6100
@@ -70,7 +78,9 @@ def test_facebook_post_insights_skips_description_and_picks_total_counts() -> No
 
 
 def test_facebook_page_insights_daily_columns_and_repeated_names() -> None:
-    events = by_id(parse("facebook_page_insights", SAMPLES / "facebook_page_insights.csv", account="Rapport"))
+    events = by_id(
+        parse("facebook_page_insights", SAMPLES / "facebook_page_insights.csv", account="Rapport")
+    )
     # "Daily Total Impressions" appears twice; the description row marks the total count.
     assert events["fb:page:Rapport:2017-01-19:impression"]["count"] == 7300
     assert events["fb:page:Rapport:2017-01-19:reach"]["count"] == 5200
@@ -113,8 +123,12 @@ def test_twcs_threads_out_of_order() -> None:
     [
         pytest.param("x_tweet_activity", b"", "empty", id="empty-file"),
         pytest.param("x_tweet_activity", b"a,b,c\n1,2,3\n", "missing column", id="wrong-export"),
-        pytest.param("linkedin_content", b"\xff\xfe\x00garbage\xff", "not UTF-8", id="bad-encoding"),
-        pytest.param("twcs", b"Date,Impressions (total)\n", "missing column", id="twcs-wrong-header"),
+        pytest.param(
+            "linkedin_content", b"\xff\xfe\x00garbage\xff", "not UTF-8", id="bad-encoding"
+        ),
+        pytest.param(
+            "twcs", b"Date,Impressions (total)\n", "missing column", id="twcs-wrong-header"
+        ),
     ],
 )
 def test_unreadable_files_name_the_problem(source: str, content: bytes, fragment: str) -> None:
@@ -138,4 +152,9 @@ def test_bad_cells_are_reported_with_row_and_column() -> None:
 def test_utf16_and_bom_exports_are_read() -> None:
     text = (SAMPLES / "linkedin_content.csv").read_text()
     for encoded in (text.encode("utf-16"), b"\xef\xbb\xbf" + text.encode()):
-        assert by_id(parse("linkedin_content", encoded))["li:day:default:2024-01-08:impression"]["count"] == 1500
+        assert (
+            by_id(parse("linkedin_content", encoded))["li:day:default:2024-01-08:impression"][
+                "count"
+            ]
+            == 1500
+        )

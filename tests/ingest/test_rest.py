@@ -38,7 +38,9 @@ def dead_letters(settings: Settings, expected: int) -> list[dict[str, object]]:
     return letters
 
 
-def test_batch_reaches_the_database_with_rollups(client: TestClient, settings: Settings, engine: Engine) -> None:
+def test_batch_reaches_the_database_with_rollups(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
     events = [event(kind="impression", count=10) for _ in range(500)] + [
         event(kind="like", count=2) for _ in range(250)
     ]
@@ -85,13 +87,17 @@ def test_ndjson_with_partial_acceptance_and_dead_letters(
         pytest.param(b"[{", "application/json", 400, "Malformed JSON", id="malformed"),
         pytest.param(b"", "application/json", 400, "Empty body", id="empty"),
         pytest.param(b'"hello"', "application/json", 400, "JSON array", id="scalar"),
-        pytest.param(b"[" + b"1," * 60_000 + b"1]", "application/json", 413, "limit", id="too-many-events"),
+        pytest.param(
+            b"[" + b"1," * 60_000 + b"1]", "application/json", 413, "limit", id="too-many-events"
+        ),
     ],
 )
 def test_bad_bodies_get_a_clear_4xx(
     client: TestClient, body: bytes, content_type: str, status: int, fragment: str
 ) -> None:
-    response = client.post("/v1/interactions", content=body, headers={**AUTH, "Content-Type": content_type})
+    response = client.post(
+        "/v1/interactions", content=body, headers={**AUTH, "Content-Type": content_type}
+    )
     assert response.status_code == status
     assert fragment in response.json()["detail"]
 
@@ -124,11 +130,26 @@ def test_viewer_and_revoked_tokens_are_refused(client: TestClient, engine: Engin
     with Session(engine) as session:
         viewer = create_token(session, name="viewer", role=Role.viewer)
         manager = create_token(session, name="manager", role=Role.manager)
-    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
-    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}).status_code == 202
+    assert (
+        client.post(
+            "/v1/interactions", json=[], headers={"Authorization": f"Bearer {viewer}"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}
+        ).status_code
+        == 202
+    )
     with Session(engine) as session:
         revoke_token(session, name="manager")
-    assert client.post("/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}).status_code == 401
+    assert (
+        client.post(
+            "/v1/interactions", json=[], headers={"Authorization": f"Bearer {manager}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_health_readiness_metrics_openapi(client: TestClient) -> None:

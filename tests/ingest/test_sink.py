@@ -24,7 +24,8 @@ def daily(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:
     return {
         (str(day), kind): (count, events)
         for day, kind, count, events in rows(
-            engine, "SELECT day, kind, count, events FROM rollup_daily WHERE count <> 0 OR events <> 0"
+            engine,
+            "SELECT day, kind, count, events FROM rollup_daily WHERE count <> 0 OR events <> 0",
         )
     }
 
@@ -34,8 +35,12 @@ def test_insert_counts_into_hourly_and_daily_rollups(engine: Engine) -> None:
         engine,
         [
             batch(
-                event(event_id="a", kind="impression", count=100, occurred_at="2026-03-02T10:15:00Z"),
-                event(event_id="b", kind="impression", count=50, occurred_at="2026-03-02T10:45:00Z"),
+                event(
+                    event_id="a", kind="impression", count=100, occurred_at="2026-03-02T10:15:00Z"
+                ),
+                event(
+                    event_id="b", kind="impression", count=50, occurred_at="2026-03-02T10:45:00Z"
+                ),
                 event(event_id="c", kind="like", count=3, occurred_at="2026-03-02T23:30:00Z"),
             )
         ],
@@ -52,7 +57,11 @@ def test_insert_counts_into_hourly_and_daily_rollups(engine: Engine) -> None:
 
 def test_daily_rollup_uses_the_report_timezone(engine: Engine) -> None:
     # 23:30 UTC on 2 March is already 3 March in Berlin.
-    write_batch(engine, [batch(event(event_id="a", occurred_at="2026-03-02T23:30:00Z"))], ZoneInfo("Europe/Berlin"))
+    write_batch(
+        engine,
+        [batch(event(event_id="a", occurred_at="2026-03-02T23:30:00Z"))],
+        ZoneInfo("Europe/Berlin"),
+    )
     assert daily(engine) == {("2026-03-03", "like"): (1, 1)}
 
 
@@ -65,9 +74,13 @@ def test_exact_duplicate_is_a_no_op(engine: Engine) -> None:
 
 
 def test_correction_replaces_and_rollups_follow(engine: Engine) -> None:
-    write_batch(engine, [batch(event(event_id="snap", kind="impression", count=100), ingested_at_us=1)], UTC)
+    write_batch(
+        engine, [batch(event(event_id="snap", kind="impression", count=100), ingested_at_us=1)], UTC
+    )
     # A later export of the same post: larger lifetime total, and a different day.
-    corrected = event(event_id="snap", kind="impression", count=250, occurred_at="2026-03-05T08:00:00Z")
+    corrected = event(
+        event_id="snap", kind="impression", count=250, occurred_at="2026-03-05T08:00:00Z"
+    )
     stats = write_batch(engine, [batch(corrected, ingested_at_us=2)], UTC)
     assert stats.replaced == 1
     assert daily(engine) == {("2026-03-05", "impression"): (250, 1)}
@@ -117,7 +130,13 @@ def test_conversation_facts(engine: Engine) -> None:
         ],
         UTC,
     )
-    assert conversation(engine) == ("2026-03-02 10:00:00", "2026-03-02 10:20:00", "2026-03-02 12:00:00", 2, 2)
+    assert conversation(engine) == (
+        "2026-03-02 10:00:00",
+        "2026-03-02 10:20:00",
+        "2026-03-02 12:00:00",
+        2,
+        2,
+    )
 
 
 def test_brand_message_before_the_first_inbound_is_not_a_response(engine: Engine) -> None:
@@ -152,5 +171,7 @@ def test_correcting_a_message_recomputes_the_conversation(engine: Engine) -> Non
     # The reply actually belonged to another conversation.
     moved = message("message_sent", "c2", "2026-03-02T10:10:00Z", event_id="reply")
     write_batch(engine, [batch(moved, ingested_at_us=2)], UTC)
-    facts = rows(engine, "SELECT conversation_id, first_response_at FROM support_conversation ORDER BY 1")
+    facts = rows(
+        engine, "SELECT conversation_id, first_response_at FROM support_conversation ORDER BY 1"
+    )
     assert [(c, r) for c, r in facts] == [("c1", None), ("c2", None)]

@@ -40,11 +40,14 @@ def test_broker_outage_gives_503_and_loses_nothing_acknowledged(
     publisher = Publisher(s)
     publisher.timeout_s = 3
     acknowledged: list[str] = []
-    with TestClient(create_app(s, publisher=publisher, engine=engine)) as client, running_consumer(s, engine):
+    with (
+        TestClient(create_app(s, publisher=publisher, engine=engine)) as client,
+        running_consumer(s, engine),
+    ):
         first = [event(count=1) for _ in range(300)]
         assert client.post("/v1/interactions", json=first, headers=AUTH).status_code == 202
         acknowledged += [e["event_id"] for e in first]
-        # The embedded broker keeps messages in memory: let the consumer take them before the outage.
+        # The embedded broker keeps messages in memory: let the consumer take them first.
         wait_until(lambda: event_count(engine) == 300, what="events before the outage")
 
         own_broker.stop()
@@ -66,7 +69,9 @@ def test_broker_outage_gives_503_and_loses_nothing_acknowledged(
         wait_until(
             lambda: set(acknowledged) <= stored_ids(engine),
             timeout_s=90,
-            what=lambda: f"every acknowledged event ({len(set(acknowledged) & stored_ids(engine))} of 600)",
+            what=lambda: (
+                f"every acknowledged event ({len(set(acknowledged) & stored_ids(engine))} of 600)"
+            ),
         )
     # The refused event may still arrive (at-least-once: the client retries it with the same id);
     # everything acknowledged arrived exactly once.
@@ -91,7 +96,9 @@ def consumer_process(s: Settings, tmp_path: Path) -> processes.subprocess.Popen[
         "CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "CONSUMER_BATCH_MAX_EVENTS": "2000",
     }
-    return processes.spawn(processes.rapport_command("consumer"), env=env, log=tmp_path / "consumer.log")
+    return processes.spawn(
+        processes.rapport_command("consumer"), env=env, log=tmp_path / "consumer.log"
+    )
 
 
 def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
@@ -102,10 +109,14 @@ def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
         for start in range(0, total, 5_000):
             chunk = [event(event_id=f"k-{i}", count=2) for i in range(start, start + 5_000)]
             assert client.post("/v1/interactions", json=chunk, headers=AUTH).status_code == 202
-    for kill in range(3):
+    for _kill in range(3):
         proc = consumer_process(settings, tmp_path)
         before = event_count(engine)
-        wait_until(lambda: event_count(engine) > before or event_count(engine) == total, timeout_s=60, what="progress")
+        wait_until(
+            lambda before=before: event_count(engine) > before or event_count(engine) == total,  # type: ignore[misc]
+            timeout_s=60,
+            what="progress",
+        )
         if event_count(engine) == total:
             processes.stop(proc)
             break
@@ -113,7 +124,9 @@ def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
         proc.wait()
     proc = consumer_process(settings, tmp_path)
     try:
-        wait_until(lambda: event_count(engine) == total, timeout_s=120, what="all events after the kills")
+        wait_until(
+            lambda: event_count(engine) == total, timeout_s=120, what="all events after the kills"
+        )
     finally:
         processes.stop(proc)
     assert scalar(engine, "SELECT SUM(count) FROM rollup_daily") == 2 * total
@@ -122,7 +135,10 @@ def test_consumer_killed_mid_batch_loses_and_duplicates_nothing(
 
 def test_two_consumers_in_one_group_share_partitions(settings: Settings, engine: Engine) -> None:
     with running_consumer(settings, engine) as one, running_consumer(settings, engine) as two:
-        wait_until(lambda: bool(one.assignment()) and bool(two.assignment()), what="both consumers assigned")
+        wait_until(
+            lambda: bool(one.assignment()) and bool(two.assignment()),
+            what="both consumers assigned",
+        )
         assert not one.assignment() & two.assignment()
         with TestClient(create_app(settings, engine=engine)) as client:
             for _ in range(20):

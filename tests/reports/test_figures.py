@@ -22,8 +22,12 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def conv(inbound: str, response: str | None = None, resolved: str | None = None, network: str = "twitter") -> ConversationFact:
-    return ConversationFact(network, at(inbound), at(response) if response else None, at(resolved) if resolved else None)
+def conv(
+    inbound: str, response: str | None = None, resolved: str | None = None, network: str = "twitter"
+) -> ConversationFact:
+    return ConversationFact(
+        network, at(inbound), at(response) if response else None, at(resolved) if resolved else None
+    )
 
 
 @pytest.mark.parametrize(
@@ -36,7 +40,9 @@ def conv(inbound: str, response: str | None = None, resolved: str | None = None,
         pytest.param([50.0, 10.0, 40.0, 20.0, 30.0], 0.5, 30.0, id="unsorted"),
     ],
 )
-def test_percentile_matches_numpy_linear(values: list[float], q: float, expected: float | None) -> None:
+def test_percentile_matches_numpy_linear(
+    values: list[float], q: float, expected: float | None
+) -> None:
     assert percentile(values, q) == expected
 
 
@@ -78,7 +84,12 @@ def test_support_figures_hand_computed() -> None:
 def test_support_in_a_timezone() -> None:
     # 23:30 UTC on 31 Dec 2025 is 00:30 on 1 Jan 2026 in Berlin: it belongs to 2026 there.
     fact = conv("2025-12-31 23:30", "2025-12-31 23:40")
-    assert support_figures([fact], Period.of(2026, dt.date(2026, 1, 1), ZoneInfo("Europe/Berlin")))["conversations"] == 1
+    assert (
+        support_figures([fact], Period.of(2026, dt.date(2026, 1, 1), ZoneInfo("Europe/Berlin")))[
+            "conversations"
+        ]
+        == 1
+    )
     assert support_figures([fact], Period.of(2026, dt.date(2026, 1, 1), UTC))["conversations"] == 0
 
 
@@ -99,7 +110,15 @@ def test_support_without_data_is_null_not_zero() -> None:
     ("totals", "expected"),
     [
         pytest.param(
-            {"impression": 1000, "reach": 400, "like": 30, "comment": 5, "share": 5, "click": 10, "follow": 99},
+            {
+                "impression": 1000,
+                "reach": 400,
+                "like": 30,
+                "comment": 5,
+                "share": 5,
+                "click": 10,
+                "follow": 99,
+            },
             {"impressions": 1000, "reach": 400, "engagement": 50, "engagement_rate": 0.05},
             id="follows-are-not-engagement",
         ),
@@ -108,7 +127,9 @@ def test_support_without_data_is_null_not_zero() -> None:
             {"impressions": 0, "reach": 0, "engagement": 3, "engagement_rate": 0.0},
             id="zero-impressions",
         ),
-        pytest.param({}, {"impressions": 0, "reach": 0, "engagement": 0, "engagement_rate": 0.0}, id="empty"),
+        pytest.param(
+            {}, {"impressions": 0, "reach": 0, "engagement": 0, "engagement_rate": 0.0}, id="empty"
+        ),
     ],
 )
 def test_brand_figures(totals: dict[str, int], expected: dict[str, float]) -> None:

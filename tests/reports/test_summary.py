@@ -46,13 +46,39 @@ def seed(engine: Engine) -> None:
         engine,
         [
             batch(
-                event(event_id="imp-1", kind="impression", count=1000, occurred_at="2026-02-10T09:00:00Z"),
-                event(event_id="imp-2", kind="impression", count=500, occurred_at="2026-03-01T09:00:00Z", network="instagram"),
-                event(event_id="reach-1", kind="reach", count=700, occurred_at="2026-02-10T09:00:00Z"),
+                event(
+                    event_id="imp-1",
+                    kind="impression",
+                    count=1000,
+                    occurred_at="2026-02-10T09:00:00Z",
+                ),
+                event(
+                    event_id="imp-2",
+                    kind="impression",
+                    count=500,
+                    occurred_at="2026-03-01T09:00:00Z",
+                    network="instagram",
+                ),
+                event(
+                    event_id="reach-1", kind="reach", count=700, occurred_at="2026-02-10T09:00:00Z"
+                ),
                 event(event_id="like-1", kind="like", count=40, occurred_at="2026-02-10T09:00:00Z"),
-                event(event_id="click-1", kind="click", count=35, occurred_at="2026-03-01T09:00:00Z", network="instagram"),
-                event(event_id="late", kind="impression", count=999_999, occurred_at="2026-04-01T00:00:00Z"),
-                event(event_id="old", kind="impression", count=5, occurred_at="2025-12-31T23:59:59Z"),
+                event(
+                    event_id="click-1",
+                    kind="click",
+                    count=35,
+                    occurred_at="2026-03-01T09:00:00Z",
+                    network="instagram",
+                ),
+                event(
+                    event_id="late",
+                    kind="impression",
+                    count=999_999,
+                    occurred_at="2026-04-01T00:00:00Z",
+                ),
+                event(
+                    event_id="old", kind="impression", count=5, occurred_at="2025-12-31T23:59:59Z"
+                ),
                 message("message_received", "a", "2026-02-11T10:00:00Z"),
                 message("message_sent", "a", "2026-02-11T10:30:00Z"),
                 message("conversation_resolved", "a", "2026-02-11T12:00:00Z"),
@@ -69,7 +95,16 @@ def seed(engine: Engine) -> None:
     # A later export corrects a snapshot total: the figures follow the replacement.
     write_batch(
         engine,
-        [batch(event(event_id="imp-1", kind="impression", count=1500, occurred_at="2026-02-10T09:00:00Z"))],
+        [
+            batch(
+                event(
+                    event_id="imp-1",
+                    kind="impression",
+                    count=1500,
+                    occurred_at="2026-02-10T09:00:00Z",
+                )
+            )
+        ],
         UTC,
     )
 
@@ -98,14 +133,25 @@ def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
     }
 
 
-def test_summary_filters_by_network(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_filters_by_network(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed(engine)
-    data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--network", "instagram", "--json")
-    assert data["brand"] == {"impressions": 500, "reach": 0, "engagement": 35, "engagement_rate": 0.07}
+    data = run_summary(
+        capsys, "--year", "2026", "--as-of", "2026-03-31", "--network", "instagram", "--json"
+    )
+    assert data["brand"] == {
+        "impressions": 500,
+        "reach": 0,
+        "engagement": 35,
+        "engagement_rate": 0.07,
+    }
     assert data["support"]["conversations"] == 0  # type: ignore[index]
 
 
-def test_summary_table_and_bad_as_of(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_table_and_bad_as_of(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed(engine)
     assert main(["summary", "--year", "2026", "--as-of", "2026-03-31"]) == 0
     table = capsys.readouterr().out

@@ -61,26 +61,26 @@ Opener = Callable[[], IO[bytes]]
 
 def text_stream(raw: IO[bytes]) -> IO[str]:
     """Decode UTF-8 (with or without BOM) or UTF-16 (with BOM), as the platforms write them."""
-    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")  # type: ignore[arg-type]
+    head = raw.read(4)
+    raw.seek(0)
+    encoding = (
+        "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    )
+    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
 def records(opener: Opener) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for every CSV record, header included, with clear file-level errors."""
-    stream = text_stream(io.BufferedReader(opener()))  # type: ignore[arg-type]
+    stream = text_stream(opener())
     reader = csv.reader(stream)
     number = 0
     try:
-        for number, cells in enumerate(reader, start=1):  # noqa: B007 - used after the loop
+        for number, cells in enumerate(reader, start=1):
             yield number, cells
     except UnicodeDecodeError as exc:
         raise FileProblem(
-            f"row {number + 1}: the file is not UTF-8 or UTF-16 text ({exc.reason} at byte {exc.start}); "
-            "save it again as CSV UTF-8"
+            f"row {number + 1}: the file is not UTF-8 or UTF-16 text "
+            f"({exc.reason} at byte {exc.start}); save it again as CSV UTF-8"
         ) from None
     except csv.Error as exc:
         raise FileProblem(f"row {number + 1}: not readable as CSV ({exc})") from None

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapport.ingest.v1 import ingest_pb2
+
 from services.ingest.events import Rejection, to_proto, validate
 from services.ingest.importers.base import Context, FileProblem, Opener, RowError
 from services.ingest.importers.sources import SOURCES
@@ -63,17 +65,16 @@ def run_import(
     if parser is None:
         raise UnknownSource(source)
     report = ImportReport(source)
-    chunk = []
+    chunk: list[ingest_pb2.Interaction] = []
     pending: list[Any] = []
     label = f"import:{source}"
 
     def flush() -> None:
-        nonlocal chunk
         if chunk:
             pending.extend(publisher.send_events(chunk, source=label))
             report.accepted += len(chunk)
             EVENTS_ACCEPTED.labels("import").inc(len(chunk))
-            chunk = []
+            chunk.clear()  # send_events has serialised them already
 
     try:
         for parsed in parser(opener, context):
@@ -82,7 +83,7 @@ def run_import(
                 EVENTS_REJECTED.labels("import", "row").inc()
                 report.reject(parsed.error)
                 continue
-            protos = []
+            protos: list[ingest_pb2.Interaction] = []
             for event in parsed.events:
                 result = validate(event)
                 if isinstance(result, Rejection):

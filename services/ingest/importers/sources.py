@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from services.ingest.importers.base import (
@@ -40,16 +40,16 @@ def _rows(
         yield header, number_, cells
 
 
-def _safely(
-    number_: int, build: Callable[[], list[dict[str, Any]]]
-) -> Parsed:
+def _safely(number_: int, build: Callable[[], list[dict[str, Any]]]) -> Parsed:
     try:
         return Parsed(number_, build())
     except RowProblem as problem:
         return Parsed(number_, error=RowError(number_, problem.column, problem.message))
 
 
-def _counts(row: list[str], header: Header, columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _counts(
+    row: list[str], header: Header, columns: Mapping[str, tuple[str, ...]]
+) -> dict[str, int]:
     """kind -> sum of the named columns that exist in this export."""
     counts = {}
     for kind, names in columns.items():
@@ -71,7 +71,9 @@ X_POST_METRICS = {
     "profile_visit": ("user profile clicks",),
     "follow": ("follows",),
 }
-_X_HANDLE_FILE = re.compile(r"tweet_activity_metrics_(?P<handle>[^_]+(?:_[^_\d][^_]*)*)_\d{8}_\d{8}")
+_X_HANDLE_FILE = re.compile(
+    r"tweet_activity_metrics_(?P<handle>[^_]+(?:_[^_\d][^_]*)*)_\d{8}_\d{8}"
+)
 _X_HANDLE_URL = re.compile(r"https?://(?:www\.)?(?:twitter|x)\.com/(?P<handle>[^/]+)/status/")
 
 
@@ -87,8 +89,10 @@ def x_tweet_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
                 raise RowProblem("Tweet id", "is empty")
             permalink = cell(row, header, "Tweet permalink")
             url_handle = _X_HANDLE_URL.match(permalink)
-            account = ctx.account or file_handle or (
-                "@" + url_handle.group("handle") if url_handle else "default"
+            account = (
+                ctx.account
+                or file_handle
+                or ("@" + url_handle.group("handle") if url_handle else "default")
             )
             common = {
                 "occurred_at": timestamp(cell(row, header, "time"), "time", X_TIME),
@@ -98,7 +102,9 @@ def x_tweet_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             }
             if permalink.startswith(("http://", "https://")):
                 common["url"] = permalink
-            return metric_events(f"x:tweet:{tweet_id}", common, _counts(row, header, X_POST_METRICS))
+            return metric_events(
+                f"x:tweet:{tweet_id}", common, _counts(row, header, X_POST_METRICS)
+            )
 
         yield _safely(n, build)
 
@@ -111,9 +117,13 @@ def x_daily_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     for header, n, row in _rows(opener, "X daily activity", ("Date", "impressions")):
 
         def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            day = timestamp(cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M %z"))
+            day = timestamp(
+                cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M %z")
+            )
             common = {"occurred_at": day, "network": "twitter", "account": account}
-            return metric_events(f"x:daily:{account}:{day[:10]}", common, _counts(row, header, X_DAILY_METRICS))
+            return metric_events(
+                f"x:daily:{account}:{day[:10]}", common, _counts(row, header, X_DAILY_METRICS)
+            )
 
         yield _safely(n, build)
 
@@ -154,7 +164,9 @@ def _fb_columns(header: Header, description: list[str] | None) -> dict[str, int]
     return chosen
 
 
-def _fb_counts(row: list[str], header: Header, chosen: dict[str, int], metrics: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _fb_counts(
+    row: list[str], header: Header, chosen: dict[str, int], metrics: Mapping[str, tuple[str, ...]]
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     for kind, names in metrics.items():
         present = [n for n in names if header.has(n)]
@@ -174,7 +186,9 @@ def facebook_post_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             if description is not None:
                 continue
 
-        def build(row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen) -> list[dict[str, Any]]:
+        def build(
+            row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen
+        ) -> list[dict[str, Any]]:
             post_id = cell(row, header, "Post ID")
             if not post_id:
                 raise RowProblem("Post ID", "is empty")
@@ -210,7 +224,9 @@ def facebook_page_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             if description is not None:
                 continue
 
-        def build(row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen) -> list[dict[str, Any]]:
+        def build(
+            row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen
+        ) -> list[dict[str, Any]]:
             day = timestamp(cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"))
             common = {"occurred_at": day, "network": "facebook", "account": account}
             counts = _fb_counts(row, header, chosen, FB_PAGE_METRICS)
@@ -221,7 +237,13 @@ def facebook_page_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
 
 # --- Instagram -------------------------------------------------------------------------------
 
-IG_TIME = ("%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%m/%d/%Y %I:%M %p", "%Y-%m-%d %H:%M")
+IG_TIME = (
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%m/%d/%Y %I:%M %p",
+    "%Y-%m-%d %H:%M",
+)
 IG_METRICS = {
     "impression": ("Views", "Impressions"),
     "reach": ("Reach",),
@@ -240,9 +262,13 @@ def instagram_posts(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             post_id = cell(row, header, "Post ID")
             if not post_id:
                 raise RowProblem("Post ID", "is empty")
-            metrics = {k: (next((c for c in v if header.has(c)), v[0]),) for k, v in IG_METRICS.items()}
+            metrics = {
+                k: (next((c for c in v if header.has(c)), v[0]),) for k, v in IG_METRICS.items()
+            }
             common: dict[str, Any] = {
-                "occurred_at": timestamp(cell(row, header, "Publish time"), "Publish time", IG_TIME),
+                "occurred_at": timestamp(
+                    cell(row, header, "Publish time"), "Publish time", IG_TIME
+                ),
                 "network": "instagram",
                 "account": ctx.account or cell(row, header, "Account username") or "default",
                 "post_id": post_id,
@@ -274,7 +300,9 @@ def linkedin_content(opener: Opener, ctx: Context) -> Iterator[Parsed]:
         def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
             day = timestamp(cell(row, header, "Date"), "Date", ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y"))
             common = {"occurred_at": day, "network": "linkedin", "account": account}
-            return metric_events(f"li:day:{account}:{day[:10]}", common, _counts(row, header, LI_METRICS))
+            return metric_events(
+                f"li:day:{account}:{day[:10]}", common, _counts(row, header, LI_METRICS)
+            )
 
         yield _safely(n, build)
 
@@ -298,7 +326,7 @@ def twcs(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             brand_of[tweet] = cell(row, header, "author_id")
 
     def root(tweet: str) -> str:
-        path = []
+        path: list[str] = []
         while tweet in parent and len(path) < 10_000:
             path.append(tweet)
             tweet = parent[tweet]
@@ -324,7 +352,9 @@ def twcs(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             return [
                 {
                     "event_id": f"twcs:{tweet}",
-                    "occurred_at": timestamp(cell(row, header, "created_at"), "created_at", TWCS_TIME),
+                    "occurred_at": timestamp(
+                        cell(row, header, "created_at"), "created_at", TWCS_TIME
+                    ),
                     "network": "twitter",
                     "kind": "message_received" if inbound == "true" else "message_sent",
                     "account": ctx.account or thread_brand.get(thread, "default"),
