@@ -1,0 +1,28 @@
+"""`make bench`: run every benchmark, write var/bench/<name>.json, print a short table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench import ingest
+
+OUT = Path("var/bench")
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {"ingest": ingest.run(sys.argv[1:])}
+    for name, result in results.items():
+        (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+    print("\nbenchmark                       value")
+    for name, result in results.items():
+        for key, value in result["summary"].items():
+            print(f"{name + '.' + key:<32}{value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
