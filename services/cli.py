@@ -81,6 +81,88 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_moments(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.moments.api import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.moments_http_host,
+        port=settings.moments_http_port,
+        log_level="info",
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from services.common.auth import Role
+    from services.common.db import get_engine, migrate
+    from services.moments import users
+
+    migrate()
+    password = args.password or users.generate_password()
+    with Session(get_engine()) as session:
+        try:
+            user = users.create(
+                session, username=args.username, password=password, role=Role(args.role)
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(f"User {user.username!r} ({user.role}) created.")
+    if not args.password:
+        print(f"One-time password (shown only now): {password}")
+    return 0
+
+
+def cmd_sheets(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from services.common.db import get_engine, migrate
+    from services.moments import sheets
+
+    settings = get_settings()
+    migrate()
+    engine = get_engine()
+    if args.action == "status":
+        with Session(engine) as session:
+            backlog, oldest = sheets.status(session)
+        state = (
+            "on"
+            if sheets.enabled(settings)
+            else "off (set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID)"
+        )
+        print(f"Sheets sync: {state}\nWaiting: {backlog} moments, oldest {oldest / 60:.1f} min")
+        return 0
+    if not sheets.enabled(settings):
+        print(
+            "error: Sheets sync is off: set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID",
+            file=sys.stderr,
+        )
+        return 2
+    syncer = sheets.SheetSyncer(engine, settings)
+    if args.action == "import":
+        from services.moments.sheet_import import import_sheet
+
+        return import_sheet(engine, settings)
+    total = 0
+    while True:
+        result = syncer.sync_once()
+        total += result.appended + result.updated
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+            return 1
+        if not (result.appended or result.updated) or not args.once:
+            break
+    print(f"Wrote {total} rows to the sheet ({syncer.requests_used} requests).")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from services.common.db import get_engine
     from services.reports.summary import as_table, summary
@@ -165,6 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("consumer", help="run the Kafka -> database consumer").set_defaults(
         func=cmd_consumer
     )
+
+    sub.add_parser("moments", help="run the moments web form and API (8002)").set_defaults(
+        func=cmd_moments
+    )
+
+    p = sub.add_parser("users", help="staff accounts for the moments and reports pages")
+    users_sub = p.add_subparsers(dest="users_action", required=True, metavar="ACTION")
+    create = users_sub.add_parser("create", help="create a user (prints a one-time password)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=("admin", "manager", "viewer"), default="manager")
+    create.add_argument("--password", help="set this password instead of generating one")
+    create.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("sheets", help="Google Sheets sync: sync, status, import")
+    p.add_argument("action", choices=("sync", "status", "import"))
+    p.add_argument("--once", action="store_true", help="drain what is waiting, then exit")
+    p.set_defaults(func=cmd_sheets)
 
     p = sub.add_parser("summary", help="the year's support and brand figures")
     p.add_argument("--year", type=int, default=dt.date.today().year)

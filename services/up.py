@@ -72,6 +72,19 @@ def first_run_token() -> str | None:
         return create_token(session, name="first-run", role=Role.manager)
 
 
+def first_admin() -> tuple[str, str] | None:
+    """On a fresh database, an admin with a one-time password for the web pages."""
+    from services.moments import users
+    from services.moments.models import User
+
+    with Session(get_engine()) as session:
+        if session.exec(select(User).limit(1)).first() is not None:
+            return None
+        password = users.generate_password()
+        users.create(session, username="admin", password=password, role=Role.admin)
+        return "admin", password
+
+
 def database_is_empty() -> bool:
     with Session(get_engine()) as session:
         return session.exec(select(InteractionEvent.event_id).limit(1)).first() is None
@@ -97,7 +110,7 @@ class Stack:
     def shutdown(self) -> None:
         """Ingest stops accepting; the consumer drains what the broker holds; then the broker."""
         print("\nStopping: ingest first, then the consumer once it has drained, then the broker.")
-        for name in ("ingest",):
+        for name in ("ingest", "moments"):
             if (c := self.child(name)) is not None:
                 processes.stop(c.proc)
         consumer = self.child("consumer")
@@ -110,7 +123,7 @@ class Stack:
                 print(f"  waiting for the consumer to drain {lag} records ...")
                 time.sleep(1)
         for c in reversed(self.children):
-            if c.name != "ingest":
+            if c.name not in ("ingest", "moments"):
                 processes.stop(c.proc)
         print("All stopped.")
 
@@ -145,9 +158,12 @@ def up(*, demo: bool | None = None) -> int:
         ensure_topics(settings)
         stack.start("consumer", processes.rapport_command("consumer"), env)
         stack.start("ingest", processes.rapport_command("ingest"), env)
+        stack.start("moments", processes.rapport_command("moments"), env)
         processes.wait_for_port(settings.ingest_http_port)
+        processes.wait_for_port(settings.moments_http_port)
         token = first_run_token()
-        _print_urls(settings, token)
+        admin = first_admin()
+        _print_urls(settings, token, admin)
         if database_is_empty():
             _offer_demo(settings, demo)
         return _supervise(stack)
@@ -155,15 +171,21 @@ def up(*, demo: bool | None = None) -> int:
         stack.shutdown()
 
 
-def _print_urls(settings: Settings, token: str | None) -> None:
+def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | None) -> None:
     ingest = f"http://127.0.0.1:{settings.ingest_http_port}"
     print(
         "\nRapport is running (logs in var/log/, Ctrl-C stops everything):\n"
         f"  ingest REST    {ingest}/v1/interactions   (API docs: {ingest}/docs)\n"
         f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}   (IngestService, reflection on)\n"
+        f"  moments        http://127.0.0.1:{settings.moments_http_port}/   (API docs: /docs)\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
         f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
     )
+    if admin:
+        print(
+            "\nFirst run: log in to the moments pages as "
+            f"{admin[0]!r} with the one-time password {admin[1]!r} (shown only now)."
+        )
     if token:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         sample = f'[{{"event_id":"hello-1","occurred_at":"{now}","network":"x","kind":"like"}}]'

@@ -30,6 +30,11 @@ TABLES = (
     "rollup_daily",
     "support_conversation",
     "api_token",
+    "moment",
+    "moment_audit",
+    "sheet_outbox",
+    "app_user",
+    "user_session",
 )
 
 

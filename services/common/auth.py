@@ -64,14 +64,20 @@ def revoke_token(session: Session, *, name: str) -> int:
     return len(tokens)
 
 
-def role_for_token(session: Session, token: str, *, admin_token: str | None) -> Role | None:
-    """The role a bearer token grants, or None when it is unknown or revoked."""
+def identify(session: Session, token: str, *, admin_token: str | None) -> tuple[Role, str] | None:
+    """(role, name) a bearer token stands for, or None when it is unknown or revoked."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Role.admin
+        return Role.admin, "admin-token"
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     if row is None or row.revoked_at is not None:
         return None
-    return Role(row.role)
+    return Role(row.role), f"token:{row.name}"
+
+
+def role_for_token(session: Session, token: str, *, admin_token: str | None) -> Role | None:
+    """The role a bearer token grants, or None when it is unknown or revoked."""
+    found = identify(session, token, admin_token=admin_token)
+    return found[0] if found else None
 
 
 def authenticate(

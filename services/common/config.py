@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     # How fast a dead consumer's partitions move to the others (Kafka session.timeout.ms).
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
 
+    moments_http_host: str = "127.0.0.1"
     moments_http_port: int = 8002
+    moments_grpc_port: int = 50052
     reports_port: int = 8501
 
     google_application_credentials: str | None = None

@@ -1,0 +1,96 @@
+"""Who is asking: a browser session (cookie + CSRF) or a bearer token, and what they may do."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlmodel import Session
+
+from services.common.auth import Role, identify
+from services.moments import users
+from services.moments.models import UserSession
+
+SESSION_COOKIE = "rapport_session"
+LOGIN_CSRF_COOKIE = "rapport_login_csrf"
+WRITERS = (Role.admin, Role.manager)
+
+
+@dataclass
+class Principal:
+    name: str
+    role: Role
+    login: UserSession | None = None  # set for browser sessions
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITERS
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+
+def db(request: Request) -> Session:
+    # Objects stay readable after commit: pages render them once the session is closed.
+    return Session(request.app.state.engine, expire_on_commit=False)
+
+
+def browser_principal(request: Request) -> Principal | None:
+    with db(request) as session:
+        found = users.resolve(session, request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        return None
+    user, login = found
+    return Principal(user.username, Role(user.role), login)
+
+
+def api_principal(request: Request) -> Principal:
+    """Bearer token, or (for reads only) a browser session."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        with db(request) as session:
+            found = identify(
+                session,
+                header[7:].strip(),
+                admin_token=request.app.state.settings.rapport_admin_token,
+            )
+        if found is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "Invalid or revoked bearer token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Principal(found[1], found[0])
+    principal = browser_principal(request)
+    if principal is None or (request.method not in ("GET", "HEAD") and principal.login is not None):
+        # Cookie-authenticated writes would need CSRF protection; the API takes tokens for writes.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Send Authorization: Bearer <token>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def api_writer(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    if not principal.can_write:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This token is read-only (viewer).")
+    return principal
+
+
+def api_admin(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only admins may do this.")
+    return principal
+
+
+ApiReader = Annotated[Principal, Depends(api_principal)]
+ApiWriter = Annotated[Principal, Depends(api_writer)]
+ApiAdmin = Annotated[Principal, Depends(api_admin)]
+
+
+def csrf_ok(expected: str | None, sent: object) -> bool:
+    return bool(expected) and isinstance(sent, str) and hmac.compare_digest(expected or "", sent)

@@ -1,0 +1,206 @@
+"""Moments, staff users and their sessions, the audit trail, and the Google Sheets outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from sqlalchemy import Column, Date, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+from services.ingest.events import Network
+
+
+class CustomerStatus(StrEnum):
+    existing_customer = "existing_customer"
+    prospect = "prospect"
+    not_customer = "not_customer"
+    unknown = "unknown"
+
+
+class Outcome(StrEnum):
+    retention = "retention"
+    expansion = "expansion"
+    advocacy = "advocacy"
+    product_feedback = "product_feedback"
+    issue_resolved = "issue_resolved"
+    referral = "referral"
+    other = "other"
+
+
+class InitiatedBy(StrEnum):
+    customer = "customer"  # reactive: they wrote first
+    brand = "brand"  # proactive: we reached out
+
+
+def _http_url(value: str) -> str:
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) link to the conversation")
+    return value
+
+
+def _not_future(value: dt.date) -> dt.date:
+    # A day of grace: a manager east of UTC may already live in tomorrow.
+    if value > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+        raise ValueError("cannot be in the future")
+    return value
+
+
+Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
+]
+Link = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_http_url)
+]
+Change = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class MomentBase(BaseModel):
+    """The fields a person fills in (ARCHITECTURE.md "Meaningful relationship moment")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_on: Annotated[dt.date, AfterValidator(_not_future)]
+    network: Network
+    link: Link
+    people: list[Handle] = []
+    customer_status: CustomerStatus = CustomerStatus.unknown
+    change: Change
+    outcome: Outcome | None = None
+    initiated_by: InitiatedBy | None = None
+    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    tags: list[Tag] = []
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _alias(cls, value: object) -> object:
+        return "twitter" if isinstance(value, str) and value.strip().lower() == "x" else value
+
+    @field_validator("people")
+    @classmethod
+    def _some_people(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one person or handle")
+        return list(dict.fromkeys(value))  # drop repeats, keep order
+
+
+class MomentCreate(MomentBase):
+    """Body of POST /api/v1/moments and of the web form."""
+
+
+class MomentUpdate(BaseModel):
+    """Body of PATCH /api/v1/moments/{id}: any subset of the fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_on: Annotated[dt.date, AfterValidator(_not_future)] | None = None
+    network: Network | None = None
+    link: Link | None = None
+    people: list[Handle] | None = None
+    customer_status: CustomerStatus | None = None
+    change: Change | None = None
+    outcome: Outcome | None = None
+    initiated_by: InitiatedBy | None = None
+    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    tags: list[Tag] | None = None
+
+
+class SheetSync(BaseModel):
+    state: str  # synced, pending, failed, off
+    attempts: int = 0
+    error: str | None = None
+
+
+class MomentPublic(MomentBase):
+    """What the API returns."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    logged_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: dt.datetime | None = None
+    sheet_sync: SheetSync | None = None
+
+
+class Moment(SQLModel, table=True):
+    """A stored moment; people and tags are JSON arrays; deleted moments keep their row."""
+
+    __tablename__ = "moment"
+    __table_args__ = (
+        Index("ix_moment_occurred_on", "occurred_on"),
+        Index("ix_moment_link", "link"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    occurred_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    network: str = Field(max_length=16)
+    link: str = Field(max_length=2048)
+    people: str = Field(sa_column=Column(Text, nullable=False))
+    customer_status: str = Field(max_length=32)
+    change: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str | None = Field(default=None, max_length=32)
+    initiated_by: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    tags: str = Field(sa_column=Column(Text, nullable=False))
+    logged_by: str = Field(max_length=100)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    updated_at: dt.datetime = Field(sa_type=DateTime)
+    deleted_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    # Bumped on every change; the sheet row is rewritten when its synced version is older.
+    version: int = 1
+
+
+class MomentAudit(SQLModel, table=True):
+    """Who created, edited, deleted or restored a moment, and when."""
+
+    __tablename__ = "moment_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    moment_id: str = Field(index=True, max_length=36)
+    action: str = Field(max_length=16)
+    actor: str = Field(max_length=100)
+    at: dt.datetime = Field(sa_type=DateTime)
+    changes: str | None = Field(default=None, sa_column=Column(Text))  # JSON {field: [old, new]}
+
+
+class SheetOutbox(SQLModel, table=True):
+    """One row per moment still to write to the sheet; written in the moment's transaction."""
+
+    __tablename__ = "sheet_outbox"
+
+    moment_id: str = Field(primary_key=True, max_length=36)
+    version: int
+    enqueued_at: dt.datetime = Field(sa_type=DateTime)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_type=DateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class User(SQLModel, table=True):
+    """A staff account: admin, manager or viewer; the password is stored as an argon2 hash."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=100)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    disabled: bool = False
+
+
+class UserSession(SQLModel, table=True):
+    """A login: the cookie holds `id`; the form token guards every POST (CSRF)."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    expires_at: dt.datetime = Field(sa_type=DateTime)

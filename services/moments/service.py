@@ -1,0 +1,279 @@
+"""Moment verbs (create, update, delete, restore, get, get_all) with audit trail and sheet outbox."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from services.ingest.models import SupportConversation
+from services.moments.metrics import MOMENTS_LOGGED
+from services.moments.models import (
+    Moment,
+    MomentAudit,
+    MomentCreate,
+    MomentPublic,
+    MomentUpdate,
+    SheetOutbox,
+    SheetSync,
+)
+
+LIST_FIELDS = ("people", "tags")
+CSV_COLUMNS = (
+    "id", "occurred_on", "network", "link", "people", "customer_status", "change", "outcome",
+    "initiated_by", "notes", "tags", "logged_by", "created_at", "updated_at",
+)  # fmt: skip
+FAILED_AFTER_ATTEMPTS = 8
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _row_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = dict(data)
+    for name in LIST_FIELDS:
+        if name in values and values[name] is not None:
+            values[name] = json.dumps(values[name])
+    for name in ("network", "customer_status", "outcome", "initiated_by"):
+        if values.get(name) is not None:
+            values[name] = str(getattr(values[name], "value", values[name]))
+    return values
+
+
+def as_dict(moment: Moment) -> dict[str, Any]:
+    data = moment.model_dump()
+    for name in LIST_FIELDS:
+        data[name] = json.loads(data[name] or "[]")
+    return data
+
+
+def _enqueue(session: Session, moment: Moment) -> None:
+    outbox = session.get(SheetOutbox, moment.id)
+    if outbox is None:
+        session.add(
+            SheetOutbox(
+                moment_id=moment.id,
+                version=moment.version,
+                enqueued_at=now(),
+                next_attempt_at=now(),
+            )
+        )
+    else:
+        outbox.version = moment.version
+        outbox.attempts = 0
+        outbox.next_attempt_at = now()
+        outbox.last_error = None
+        session.add(outbox)
+
+
+def _audit(session: Session, moment_id: str, action: str, actor: str, changes: Any = None) -> None:
+    session.add(
+        MomentAudit(
+            moment_id=moment_id,
+            action=action,
+            actor=actor,
+            at=now(),
+            changes=json.dumps(changes, default=str) if changes else None,
+        )
+    )
+
+
+def create(session: Session, *, data: MomentCreate, actor: str) -> Moment:
+    """Store the moment, its audit entry and its outbox row in one transaction."""
+    stamp = now()
+    moment = Moment(
+        id=str(uuid.uuid4()),
+        logged_by=actor,
+        created_at=stamp,
+        updated_at=stamp,
+        **_row_values(data.model_dump()),
+    )
+    session.add(moment)
+    _audit(session, moment.id, "create", actor)
+    _enqueue(session, moment)
+    session.commit()
+    session.refresh(moment)
+    MOMENTS_LOGGED.labels(moment.network).inc()
+    return moment
+
+
+def update(session: Session, *, moment: Moment, data: MomentUpdate, actor: str) -> Moment:
+    changes: dict[str, list[Any]] = {}
+    before = as_dict(moment)
+    for name, value in _row_values(data.model_dump(exclude_unset=True)).items():
+        if getattr(moment, name) != value:
+            new = json.loads(value) if name in LIST_FIELDS else value
+            changes[name] = [before[name], new]
+            setattr(moment, name, value)
+    if changes:
+        moment.version += 1
+        moment.updated_at = now()
+        session.add(moment)
+        _audit(session, moment.id, "edit", actor, changes)
+        _enqueue(session, moment)
+        session.commit()
+        session.refresh(moment)
+    return moment
+
+
+def delete(session: Session, *, moment: Moment, actor: str) -> Moment:
+    """Soft delete: the row stays (restorable by an admin) and the sheet row is marked."""
+    if moment.deleted_at is None:
+        moment.deleted_at = now()
+        moment.version += 1
+        session.add(moment)
+        _audit(session, moment.id, "delete", actor)
+        _enqueue(session, moment)
+        session.commit()
+        session.refresh(moment)
+    return moment
+
+
+def restore(session: Session, *, moment: Moment, actor: str) -> Moment:
+    if moment.deleted_at is not None:
+        moment.deleted_at = None
+        moment.version += 1
+        session.add(moment)
+        _audit(session, moment.id, "restore", actor)
+        _enqueue(session, moment)
+        session.commit()
+        session.refresh(moment)
+    return moment
+
+
+def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment | None:
+    moment = session.get(Moment, moment_id)
+    if moment is None or (moment.deleted_at is not None and not include_deleted):
+        return None
+    return moment
+
+
+@dataclass
+class Filters:
+    q: str | None = None
+    network: str | None = None
+    customer_status: str | None = None
+    outcome: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    deleted: bool = False
+
+
+def _filtered(filters: Filters) -> Any:
+    query = select(Moment)
+    query = query.where(
+        col(Moment.deleted_at).is_not(None) if filters.deleted else col(Moment.deleted_at).is_(None)
+    )
+    if filters.network:
+        query = query.where(Moment.network == filters.network)
+    if filters.customer_status:
+        query = query.where(Moment.customer_status == filters.customer_status)
+    if filters.outcome:
+        query = query.where(Moment.outcome == filters.outcome)
+    if filters.date_from:
+        query = query.where(Moment.occurred_on >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Moment.occurred_on <= filters.date_to)
+    if filters.q:
+        like = f"%{filters.q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Moment.people).like(like),
+                func.lower(Moment.change).like(like),
+                func.lower(Moment.tags).like(like),
+                func.lower(func.coalesce(Moment.notes, "")).like(like),
+                func.lower(Moment.link).like(like),
+            )
+        )
+    return query
+
+
+def get_all(
+    session: Session, *, filters: Filters, page: int = 1, per_page: int = 25
+) -> tuple[list[Moment], int]:
+    """One page of moments, newest first, and the total matching."""
+    query = _filtered(filters)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Moment.occurred_on).desc(), col(Moment.created_at).desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return list(rows), int(total)
+
+
+def same_link(session: Session, link: str, *, exclude: str | None = None) -> Moment | None:
+    query = select(Moment).where(Moment.link == link, col(Moment.deleted_at).is_(None))
+    if exclude:
+        query = query.where(Moment.id != exclude)
+    return session.exec(query).first()
+
+
+def conversation_for(session: Session, link: str) -> SupportConversation | None:
+    """The ingested support conversation whose url is this moment's link, if any."""
+    return session.exec(select(SupportConversation).where(SupportConversation.url == link)).first()
+
+
+def sync_states(session: Session, ids: list[str], *, enabled: bool) -> dict[str, SheetSync]:
+    if not enabled:
+        return {i: SheetSync(state="off") for i in ids}
+    pending = {
+        row.moment_id: row
+        for row in session.exec(select(SheetOutbox).where(col(SheetOutbox.moment_id).in_(ids)))
+    }
+    states = {}
+    for moment_id in ids:
+        row = pending.get(moment_id)
+        if row is None:
+            states[moment_id] = SheetSync(state="synced")
+        elif row.attempts >= FAILED_AFTER_ATTEMPTS:
+            states[moment_id] = SheetSync(
+                state="failed", attempts=row.attempts, error=row.last_error
+            )
+        else:
+            states[moment_id] = SheetSync(
+                state="pending", attempts=row.attempts, error=row.last_error
+            )
+    return states
+
+
+def public(moment: Moment, sync: SheetSync | None = None) -> MomentPublic:
+    return MomentPublic.model_validate({**as_dict(moment), "sheet_sync": sync})
+
+
+def neutralise(value: str) -> str:
+    """Keep spreadsheet programs from evaluating user text as a formula."""
+    if value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_rows(moments: list[Moment]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for moment in moments:
+        data = as_dict(moment)
+        data["people"] = ", ".join(data["people"])
+        data["tags"] = ", ".join(data["tags"])
+        writer.writerow([neutralise("" if data[c] is None else str(data[c])) for c in CSV_COLUMNS])
+    yield buffer.getvalue()
+
+
+def audit_trail(session: Session, moment_id: str) -> list[MomentAudit]:
+    return list(
+        session.exec(
+            select(MomentAudit)
+            .where(MomentAudit.moment_id == moment_id)
+            .order_by(col(MomentAudit.id))
+        )
+    )

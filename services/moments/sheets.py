@@ -1,0 +1,276 @@
+"""Google Sheets sync: drains the outbox in batches, within quota, never writing a row twice.
+
+Idempotence: before each batch the worker reads the sheet's id column; a moment already in the
+sheet is updated in place, only missing ones are appended. A crash between the write and the
+outbox commit therefore ends in an update on the next round, never in a second row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import gspread
+import requests
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2 import service_account
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, delete, select
+
+from services.common.config import Settings
+from services.moments import metrics
+from services.moments.models import Moment, SheetOutbox
+
+log = logging.getLogger(__name__)
+
+GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+HEADER = [
+    "Moment ID", "Date", "Network", "Link", "People", "Customer status", "What changed",
+    "Outcome", "Who reached out first", "Notes", "Tags", "Logged by", "Logged at (UTC)",
+    "Updated at (UTC)", "Status",
+]  # fmt: skip
+LAST_COLUMN = chr(ord("A") + len(HEADER) - 1)
+WRITES_PER_MINUTE = 60
+
+
+def enabled(settings: Settings) -> bool:
+    return bool(settings.google_application_credentials and settings.sheets_spreadsheet_id)
+
+
+class RedirectingSession(AuthorizedSession):  # type: ignore[misc]
+    """Sends gspread's requests for sheets.googleapis.com to GOOGLE_SHEETS_API_URL instead."""
+
+    def __init__(self, credentials: Any, base_url: str) -> None:
+        super().__init__(credentials)
+        self._base = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if url.startswith(GOOGLE_SHEETS_URL):
+            url = self._base + url[len(GOOGLE_SHEETS_URL) :]
+        kwargs.setdefault("timeout", 30)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+def open_worksheet(settings: Settings) -> gspread.Worksheet:
+    """The first worksheet of the configured spreadsheet, with our header row in place."""
+    assert settings.google_application_credentials and settings.sheets_spreadsheet_id
+    credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+        settings.google_application_credentials, scopes=SCOPES
+    )
+    session = RedirectingSession(credentials, settings.google_sheets_api_url)
+    client = gspread.Client(auth=credentials, session=session)
+    worksheet = client.open_by_key(settings.sheets_spreadsheet_id).sheet1
+    if worksheet.row_values(1) != HEADER:
+        worksheet.update([HEADER], "A1", value_input_option="RAW")
+    return worksheet
+
+
+def sheet_row(moment: Moment) -> list[str]:
+    """The row as the sheet shows it; written with RAW input, so text is never a formula."""
+    people = json.loads(moment.people)
+    tags = json.loads(moment.tags)
+    return [
+        moment.id,
+        moment.occurred_on.isoformat(),
+        moment.network,
+        moment.link,
+        ", ".join(people),
+        moment.customer_status.replace("_", " "),
+        moment.change,
+        (moment.outcome or "").replace("_", " "),
+        moment.initiated_by or "",
+        moment.notes or "",
+        ", ".join(tags),
+        moment.logged_by,
+        moment.created_at.strftime("%Y-%m-%d %H:%M"),
+        moment.updated_at.strftime("%Y-%m-%d %H:%M"),
+        "deleted" if moment.deleted_at else "active",
+    ]
+
+
+def failure_reason(exc: Exception) -> str:
+    if isinstance(exc, gspread.exceptions.APIError):
+        code = exc.response.status_code
+        if code == 429:
+            return "quota"
+        if code >= 500:
+            return "server"
+        if code in (401, 403):
+            return "auth"
+        return "client"
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    return "connection"
+
+
+@dataclass
+class BatchResult:
+    appended: int = 0
+    updated: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+class WriteQuota:
+    """Sliding one-minute window of write requests (Sheets: 60 per minute per user)."""
+
+    def __init__(self, per_minute: int = WRITES_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._sent: deque[float] = deque()
+
+    def acquire(self, stop: threading.Event | None = None) -> None:
+        while True:
+            horizon = time.monotonic() - 60
+            while self._sent and self._sent[0] <= horizon:
+                self._sent.popleft()
+            if len(self._sent) < self.per_minute:
+                self._sent.append(time.monotonic())
+                return
+            wait = self._sent[0] - horizon
+            if stop is not None and stop.wait(wait):
+                return
+            if stop is None:
+                time.sleep(wait)
+
+
+class SheetSyncer:
+    """Drains the sheet outbox; one instance per deployment (the moments service runs it)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        batch_size: int = 1_000,
+        quota: WriteQuota | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self.batch_size = batch_size
+        self.quota = quota or WriteQuota()
+        self.stop_event = threading.Event()
+        self._worksheet: gspread.Worksheet | None = None
+        self.requests_used = 0
+
+    def _sheet(self) -> gspread.Worksheet:
+        if self._worksheet is None:
+            self._worksheet = open_worksheet(self._settings)
+            self.requests_used += 2
+        return self._worksheet
+
+    def sync_once(self) -> BatchResult:
+        """Write one batch of due moments; on failure back off those rows and report why."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with Session(self._engine) as session:
+            due = session.exec(
+                select(SheetOutbox)
+                .where(SheetOutbox.next_attempt_at <= now)
+                .order_by(col(SheetOutbox.enqueued_at))
+                .limit(self.batch_size)
+            ).all()
+            if not due:
+                self._gauges(session)
+                return BatchResult()
+            versions = {row.moment_id: row.version for row in due}
+            moments = session.exec(select(Moment).where(col(Moment.id).in_(list(versions)))).all()
+            try:
+                result = self._write(list(moments))
+            except Exception as exc:  # every failure is retried later; the reason is recorded
+                reason = failure_reason(exc)
+                metrics.SHEET_FAILURES.labels(reason).inc()
+                message = f"{reason}: {str(exc)[:300]}"
+                log.warning("sheet sync failed (%s), backing off %d moments", message, len(due))
+                for row in due:
+                    row.attempts += 1
+                    delay = min(2**row.attempts, 300) * random.uniform(0.5, 1.0)
+                    row.next_attempt_at = now + dt.timedelta(seconds=delay)
+                    row.last_error = message
+                    session.add(row)
+                if reason in ("auth", "connection"):
+                    self._worksheet = None  # reconnect (and re-read the credentials) next time
+                session.commit()
+                self._gauges(session)
+                return BatchResult(error=message)
+            # Only rows whose moment did not change meanwhile leave the outbox.
+            for moment_id, version in versions.items():
+                session.exec(  # type: ignore[call-overload]
+                    delete(SheetOutbox).where(
+                        col(SheetOutbox.moment_id) == moment_id, col(SheetOutbox.version) == version
+                    )
+                )
+            session.commit()
+            metrics.SHEET_LAST_SUCCESS.set(time.time())
+            self._gauges(session)
+            return result
+
+    def _write(self, moments: list[Moment]) -> BatchResult:
+        worksheet = self._sheet()
+        result = BatchResult()
+        ids = worksheet.col_values(1)
+        result.requests += 1
+        row_of = {moment_id: number for number, moment_id in enumerate(ids, start=1) if number > 1}
+        appends: list[list[str]] = []
+        updates: list[dict[str, Any]] = []
+        for moment in moments:
+            values = sheet_row(moment)
+            number = row_of.get(moment.id)
+            if number is None:
+                appends.append(values)
+            else:
+                updates.append({"range": f"A{number}:{LAST_COLUMN}{number}", "values": [values]})
+        if appends:
+            self.quota.acquire(self.stop_event)
+            worksheet.append_rows(
+                appends,
+                value_input_option="RAW",
+                insert_data_option="INSERT_ROWS",
+                table_range="A1",
+            )
+            result.requests += 1
+            result.appended = len(appends)
+            metrics.SHEET_ROWS.labels("append").inc(len(appends))
+        if updates:
+            self.quota.acquire(self.stop_event)
+            worksheet.batch_update(updates, value_input_option="RAW")
+            result.requests += 1
+            result.updated = len(updates)
+            metrics.SHEET_ROWS.labels("update").inc(len(updates))
+        self.requests_used += result.requests
+        return result
+
+    def _gauges(self, session: Session) -> None:
+        backlog, oldest = status(session)
+        metrics.SHEET_BACKLOG.set(backlog)
+        metrics.SHEET_OLDEST.set(oldest)
+
+    def run(self, idle_s: float = 2.0) -> None:
+        """Keep draining until stopped; sleep when nothing is due."""
+        while not self.stop_event.is_set():
+            result = self.sync_once()
+            if not (result.appended or result.updated):
+                self.stop_event.wait(idle_s)
+
+
+def status(session: Session) -> tuple[int, float]:
+    """(moments waiting, age in seconds of the oldest waiting)."""
+    rows = session.exec(select(SheetOutbox.enqueued_at)).all()
+    if not rows:
+        return 0, 0.0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return len(rows), (now - min(rows)).total_seconds()
+
+
+def start_background(engine: Engine, settings: Settings) -> SheetSyncer | None:
+    if not enabled(settings):
+        return None
+    syncer = SheetSyncer(engine, settings)
+    threading.Thread(target=syncer.run, name="sheet-sync", daemon=True).start()
+    return syncer

@@ -1,0 +1,17 @@
+// Small enhancements only: the form works without JavaScript.
+(function () {
+  var hosts = { "twitter.com": "twitter", "x.com": "twitter", "facebook.com": "facebook", "fb.com": "facebook",
+    "instagram.com": "instagram", "linkedin.com": "linkedin", "tiktok.com": "tiktok", "youtube.com": "youtube",
+    "youtu.be": "youtube", "reddit.com": "reddit" };
+  document.addEventListener("DOMContentLoaded", function () {
+    var link = document.getElementById("link"), network = document.getElementById("network");
+    if (!link || !network) return;
+    link.addEventListener("input", function () {
+      try {
+        var host = new URL(link.value.trim()).hostname.replace(/^(www|m)\./, "");
+        if (hosts[host] && !network.dataset.touched) network.value = hosts[host];
+      } catch (e) { /* not a URL yet */ }
+    });
+    network.addEventListener("change", function () { network.dataset.touched = "1"; });
+  });
+})();

@@ -1,0 +1,123 @@
+"""Staff accounts: argon2 password hashes, login sessions with CSRF tokens, login rate limiting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from services.common.auth import Role
+from services.moments.models import User, UserSession
+
+SESSION_TTL = dt.timedelta(hours=12)
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def create(session: Session, *, username: str, password: str, role: Role) -> User:
+    if len(password) < 10:
+        raise ValueError("the password needs at least 10 characters")
+    username = username.strip().lower()
+    if not username:
+        raise ValueError("the username is empty")
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        raise ValueError(f"user {username!r} exists already")
+    user = User(
+        username=username, password_hash=_hasher.hash(password), role=role.value, created_at=now()
+    )
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def verify(session: Session, *, username: str, password: str) -> User | None:
+    """The user when the password matches and the account is enabled."""
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    return user
+
+
+def start_session(session: Session, user: User) -> UserSession:
+    """A fresh session id at every login, so a planted cookie is never promoted (fixation)."""
+    assert user.id is not None
+    login = UserSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now(),
+        expires_at=now() + SESSION_TTL,
+    )
+    session.add(login)
+    session.commit()
+    return login
+
+
+def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession] | None:
+    if not session_id:
+        return None
+    login = session.get(UserSession, session_id)
+    if login is None or login.expires_at < now():
+        return None
+    user = session.get(User, login.user_id)
+    if user is None or user.disabled:
+        return None
+    return user, login
+
+
+def end_session(session: Session, session_id: str) -> None:
+    login = session.get(UserSession, session_id)
+    if login is not None:
+        session.delete(login)
+        session.commit()
+
+
+class LoginLimiter:
+    """At most `attempts` failed logins per username and per client address in `window_s`."""
+
+    def __init__(self, attempts: int = 5, window_s: float = 300.0) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str) -> deque[float]:
+        failures = self._failures[key]
+        cutoff = time.monotonic() - self.window_s
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        return failures
+
+    def blocked(self, *keys: str) -> bool:
+        with self._lock:
+            return any(len(self._recent(k)) >= self.attempts for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._recent(key).append(time.monotonic())
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)

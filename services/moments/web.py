@@ -1,0 +1,583 @@
+"""The community manager's pages: log a moment, list/search/filter, view, edit, delete, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from services.common.auth import Role
+from services.ingest.events import Network
+from services.moments import service, sheets, users
+from services.moments.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Principal,
+    browser_principal,
+    csrf_ok,
+    db,
+)
+from services.moments.models import (
+    CustomerStatus,
+    InitiatedBy,
+    MomentCreate,
+    MomentUpdate,
+    Outcome,
+    User,
+)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 25
+NETWORK_HOSTS = {
+    "twitter.com": "twitter", "x.com": "twitter", "facebook.com": "facebook", "fb.com": "facebook",
+    "instagram.com": "instagram", "linkedin.com": "linkedin", "tiktok.com": "tiktok",
+    "youtube.com": "youtube", "youtu.be": "youtube", "reddit.com": "reddit",
+}  # fmt: skip
+CHOICES = {
+    "networks": [n.value for n in Network],
+    "statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in CustomerStatus],
+    "outcomes": [(o.value, o.value.replace("_", " ").capitalize()) for o in Outcome],
+    "initiators": [
+        (InitiatedBy.customer.value, "Customer (they wrote first)"),
+        (InitiatedBy.brand.value, "Brand (we reached out)"),
+    ],
+}
+
+
+def guess_network(link: str) -> str | None:
+    host = (urlparse(link).hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    return NETWORK_HOSTS.get(host)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def _page(
+    request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    banner = None
+    if principal is not None:
+        if not sheets.enabled(settings):
+            banner = "Google Sheets sync is off: set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID."
+        else:
+            with db(request) as session:
+                backlog, oldest = sheets.status(session)
+            if oldest > 15 * 60:
+                banner = f"Google Sheets sync is behind: {backlog} moments waiting, the oldest for {oldest / 60:.0f} min."
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": principal,
+            "csrf": principal.login.csrf_token if principal and principal.login else None,
+            "banner": banner,
+            "today": dt.date.today().isoformat(),
+            **CHOICES,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
+def _form_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        field = str(err["loc"][0]) if err["loc"] else "form"
+        errors.setdefault(field, err["msg"].removeprefix("Value error, "))
+    return errors
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n;]", value) if part.strip()]
+
+
+def _moment_fields(form: FormData) -> dict[str, Any]:
+    link = str(form.get("link", "")).strip()
+    network = str(form.get("network", "")).strip() or guess_network(link) or ""
+    fields: dict[str, Any] = {
+        "occurred_on": str(form.get("occurred_on", "")).strip(),
+        "network": network,
+        "link": link,
+        "people": _split(str(form.get("people", ""))),
+        "customer_status": str(form.get("customer_status", "")) or "unknown",
+        "change": str(form.get("change", "")),
+        "outcome": str(form.get("outcome", "")) or None,
+        "initiated_by": str(form.get("initiated_by", "")) or None,
+        "notes": str(form.get("notes", "")).strip() or None,
+        "tags": _split(str(form.get("tags", ""))),
+    }
+    return fields
+
+
+def _filters(request: Request, *, deleted: bool = False) -> service.Filters:
+    q = request.query_params
+
+    def date(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(q.get(name, ""))
+        except ValueError:
+            return None
+
+    return service.Filters(
+        q=q.get("q") or None,
+        network=q.get("network") or None,
+        customer_status=q.get("customer_status") or None,
+        outcome=q.get("outcome") or None,
+        date_from=date("date_from"),
+        date_to=date("date_to"),
+        deleted=deleted,
+    )
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+async def _checked_form(request: Request, principal: Principal) -> FormData | None:
+    form = await request.form()
+    expected = principal.login.csrf_token if principal.login else None
+    return form if csrf_ok(expected, form.get("csrf_token")) else None
+
+
+def _csrf_refused(request: Request, principal: Principal) -> HTMLResponse:
+    return _page(
+        request,
+        "message.html",
+        principal,
+        status=403,
+        title="Form expired",
+        message="The form was stale or not sent from this site. Reload the page and try again.",
+    )
+
+
+def _list_context(
+    request: Request, principal: Principal, *, deleted: bool = False
+) -> dict[str, Any]:
+    filters = _filters(request, deleted=deleted)
+    page = _page_number(request)
+    with db(request) as session:
+        moments, total = service.get_all(session, filters=filters, page=page, per_page=PER_PAGE)
+        states = service.sync_states(
+            session, [m.id for m in moments], enabled=sheets.enabled(request.app.state.settings)
+        )
+    query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    return {
+        "moments": [service.as_dict(m) for m in moments],
+        "states": states,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PER_PAGE)),
+        "query": query,
+        "query_string": urlencode(query),
+        "filters": filters,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    return _page(
+        request, "index.html", principal, values={}, errors={}, **_list_context(request, principal)
+    )
+
+
+@router.post("/moments", response_class=HTMLResponse)
+async def log_moment(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    if not principal.can_write:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Read-only",
+            message="Viewers cannot log moments.",
+        )
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    fields = _moment_fields(form)
+    raw = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        data = MomentCreate.model_validate(fields)
+    except ValidationError as exc:
+        return _page(
+            request,
+            "index.html",
+            principal,
+            status=422,
+            values=raw,
+            errors=_form_errors(exc),
+            **_list_context(request, principal),
+        )
+    with db(request) as session:
+        duplicate = service.same_link(session, data.link)
+        if duplicate is not None and not form.get("confirm_duplicate"):
+            return _page(
+                request,
+                "index.html",
+                principal,
+                status=409,
+                values=raw,
+                errors={},
+                duplicate=service.as_dict(duplicate),
+                **_list_context(request, principal),
+            )
+        moment = service.create(session, data=data, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment.id}?logged=1", status_code=303)
+
+
+@router.get("/moments.csv")
+def export_csv(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    with db(request) as session:
+        moments, _ = service.get_all(session, filters=_filters(request), page=1, per_page=1_000_000)
+    return StreamingResponse(
+        service.csv_rows(moments),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
+    )
+
+
+@router.get("/moments/{moment_id}", response_class=HTMLResponse)
+def view_moment(request: Request, moment_id: str) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    with db(request) as session:
+        moment = service.get(session, moment_id, include_deleted=principal.is_admin)
+        if moment is None:
+            return _page(
+                request,
+                "message.html",
+                principal,
+                status=404,
+                title="Not found",
+                message="No such moment.",
+            )
+        state = service.sync_states(
+            session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
+        )[moment.id]
+        conversation = service.conversation_for(session, moment.link)
+        trail = service.audit_trail(session, moment.id)
+    return _page(
+        request,
+        "moment.html",
+        principal,
+        moment=service.as_dict(moment),
+        state=state,
+        conversation=conversation,
+        trail=trail,
+        logged=request.query_params.get("logged"),
+    )
+
+
+@router.get("/moments/{moment_id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, moment_id: str) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    with db(request) as session:
+        moment = service.get(session, moment_id)
+    if moment is None or not principal.can_write:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=404,
+            title="Not found",
+            message="No such moment to edit.",
+        )
+    data = service.as_dict(moment)
+    values = {
+        **data,
+        "people": ", ".join(data["people"]),
+        "tags": ", ".join(data["tags"]),
+        "occurred_on": data["occurred_on"].isoformat(),
+    }
+    return _page(request, "edit.html", principal, moment=data, values=values, errors={})
+
+
+@router.post("/moments/{moment_id}/edit", response_class=HTMLResponse)
+async def edit_moment(request: Request, moment_id: str) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    with db(request) as session:
+        moment = service.get(session, moment_id)
+        if moment is None or not principal.can_write:
+            return _page(
+                request,
+                "message.html",
+                principal,
+                status=404,
+                title="Not found",
+                message="No such moment to edit.",
+            )
+        raw = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        try:
+            MomentCreate.model_validate(_moment_fields(form))  # the whole form must be valid
+            data = MomentUpdate.model_validate(_moment_fields(form))
+        except ValidationError as exc:
+            return _page(
+                request,
+                "edit.html",
+                principal,
+                status=422,
+                moment=service.as_dict(moment),
+                values=raw,
+                errors=_form_errors(exc),
+            )
+        service.update(session, moment=moment, data=data, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment_id}", status_code=303)
+
+
+@router.post("/moments/{moment_id}/delete")
+async def delete_moment(request: Request, moment_id: str) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not principal.can_write:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Read-only",
+            message="Viewers cannot delete moments.",
+        )
+    with db(request) as session:
+        moment = service.get(session, moment_id)
+        if moment is not None:
+            service.delete(session, moment=moment, actor=principal.name)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/moments/{moment_id}/restore")
+async def restore_moment(request: Request, moment_id: str) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not principal.is_admin:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Admins only",
+            message="Only admins can restore moments.",
+        )
+    with db(request) as session:
+        moment = service.get(session, moment_id, include_deleted=True)
+        if moment is not None:
+            service.restore(session, moment=moment, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment_id}", status_code=303)
+
+
+@router.get("/deleted", response_class=HTMLResponse)
+def deleted(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    if not principal.is_admin:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Admins only",
+            message="Only admins see deleted moments.",
+        )
+    return _page(
+        request, "deleted.html", principal, **_list_context(request, principal, deleted=True)
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def list_users(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    if not principal.is_admin:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Admins only",
+            message="Only admins manage users.",
+        )
+    return _users_page(request, principal)
+
+
+def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLResponse:
+    from sqlmodel import col, select
+
+    with db(request) as session:
+        accounts = session.exec(select(User).order_by(col(User.username))).all()
+    return _page(
+        request,
+        "users.html",
+        principal,
+        accounts=accounts,
+        roles=[r.value for r in Role],
+        **context,
+    )
+
+
+@router.post("/users", response_class=HTMLResponse)
+async def create_user(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not principal.is_admin:
+        return _page(
+            request,
+            "message.html",
+            principal,
+            status=403,
+            title="Admins only",
+            message="Only admins manage users.",
+        )
+    username = str(form.get("username", ""))
+    role = str(form.get("role", "viewer"))
+    password = users.generate_password()
+    try:
+        with db(request) as session:
+            users.create(session, username=username, password=password, role=Role(role))
+    except ValueError as exc:
+        return _users_page(request, principal, error=str(exc))
+    return _users_page(request, principal, created=(username.strip().lower(), password))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = _page(
+        request, "login.html", None, login_csrf=token, next=request.query_params.get("next", "/")
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip().lower()
+    target = str(form.get("next", "/"))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # never redirect off-site after login
+    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+        return _page(
+            request,
+            "message.html",
+            None,
+            status=403,
+            title="Form expired",
+            message="Reload the login page and try again.",
+        )
+    limiter: users.LoginLimiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "unknown"
+    keys = (f"user:{username}", f"ip:{client}")
+    if limiter.blocked(*keys):
+        token = secrets.token_urlsafe(32)
+        response = _page(
+            request,
+            "login.html",
+            None,
+            status=429,
+            login_csrf=token,
+            next=target,
+            username=username,
+            error="Too many failed attempts. Wait a few minutes and try again.",
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
+        )
+        return response
+    with db(request) as session:
+        user = users.verify(session, username=username, password=str(form.get("password", "")))
+        login_session = users.start_session(session, user) if user else None
+    if login_session is None:
+        limiter.failed(*keys)
+        token = secrets.token_urlsafe(32)
+        response = _page(
+            request,
+            "login.html",
+            None,
+            status=401,
+            login_csrf=token,
+            next=target,
+            username=username,
+            error="Wrong username or password.",
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
+        )
+        return response
+    limiter.succeeded(f"user:{username}")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        login_session.id,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        max_age=int(users.SESSION_TTL.total_seconds()),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is not None and principal.login is not None:
+        form = await _checked_form(request, principal)
+        if form is None:
+            return _csrf_refused(request, principal)
+        with db(request) as session:
+            users.end_session(session, principal.login.id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
