@@ -141,7 +141,7 @@ def cmd_sheets(args: argparse.Namespace) -> int:
         return 0
     if not sheets.enabled(settings):
         print(
-            "error: Sheets sync is off: set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID",
+            f"error: {sheets.OFF_MESSAGE}",
             file=sys.stderr,
         )
         return 2
@@ -149,7 +149,9 @@ def cmd_sheets(args: argparse.Namespace) -> int:
     if args.action == "import":
         from services.moments.sheet_import import import_sheet
 
-        return import_sheet(engine, settings)
+        return import_sheet(
+            engine, settings, spreadsheet=args.spreadsheet, worksheet=args.worksheet
+        )
     total = 0
     while True:
         result = syncer.sync_once()
@@ -263,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sheets", help="Google Sheets sync: sync, status, import")
     p.add_argument("action", choices=("sync", "status", "import"))
     p.add_argument("--once", action="store_true", help="drain what is waiting, then exit")
+    p.add_argument(
+        "--spreadsheet", help="import: the old sheet's id (default SHEETS_SPREADSHEET_ID)"
+    )
+    p.add_argument("--worksheet", help="import: the tab to read (default the first)")
     p.set_defaults(func=cmd_sheets)
 
     p = sub.add_parser("summary", help="the year's support and brand figures")

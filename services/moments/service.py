@@ -1,4 +1,4 @@
-"""Moment verbs (create, update, delete, restore, get, get_all) with audit trail and sheet outbox."""
+"""Moment verbs (create, update, delete, restore, get, get_all), audit trail and sheet outbox."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _row_values(data: dict[str, Any]) -> dict[str, Any]:
     values = dict(data)
     for name in LIST_FIELDS:
         if name in values and values[name] is not None:
-            values[name] = json.dumps(values[name])
+            values[name] = json.dumps(values[name], ensure_ascii=False)  # searchable as typed
     for name in ("network", "customer_status", "outcome", "initiated_by"):
         if values.get(name) is not None:
             values[name] = str(getattr(values[name], "value", values[name]))
@@ -87,11 +87,13 @@ def _audit(session: Session, moment_id: str, action: str, actor: str, changes: A
     )
 
 
-def create(session: Session, *, data: MomentCreate, actor: str) -> Moment:
+def create(
+    session: Session, *, data: MomentCreate, actor: str, moment_id: str | None = None
+) -> Moment:
     """Store the moment, its audit entry and its outbox row in one transaction."""
     stamp = now()
     moment = Moment(
-        id=str(uuid.uuid4()),
+        id=moment_id or str(uuid.uuid4()),
         logged_by=actor,
         created_at=stamp,
         updated_at=stamp,

@@ -21,6 +21,7 @@ import gspread
 import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
+from gspread.utils import InsertDataOption, ValueInputOption
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
@@ -39,37 +40,47 @@ HEADER = [
 ]  # fmt: skip
 LAST_COLUMN = chr(ord("A") + len(HEADER) - 1)
 WRITES_PER_MINUTE = 60
+OFF_MESSAGE = (
+    "Google Sheets sync is off: set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID"
+)
 
 
 def enabled(settings: Settings) -> bool:
     return bool(settings.google_application_credentials and settings.sheets_spreadsheet_id)
 
 
-class RedirectingSession(AuthorizedSession):  # type: ignore[misc]
+class RedirectingSession(AuthorizedSession):
     """Sends gspread's requests for sheets.googleapis.com to GOOGLE_SHEETS_API_URL instead."""
 
     def __init__(self, credentials: Any, base_url: str) -> None:
-        super().__init__(credentials)
+        super().__init__(credentials)  # type: ignore[no-untyped-call]
         self._base = base_url.rstrip("/")
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if url.startswith(GOOGLE_SHEETS_URL):
             url = self._base + url[len(GOOGLE_SHEETS_URL) :]
         kwargs.setdefault("timeout", 30)
-        return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return,no-untyped-call]
 
 
-def open_worksheet(settings: Settings) -> gspread.Worksheet:
-    """The first worksheet of the configured spreadsheet, with our header row in place."""
-    assert settings.google_application_credentials and settings.sheets_spreadsheet_id
+def open_spreadsheet(settings: Settings, spreadsheet_id: str) -> gspread.Spreadsheet:
+    """A spreadsheet through gspread, authenticated with the configured service account."""
+    assert settings.google_application_credentials
     credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
         settings.google_application_credentials, scopes=SCOPES
     )
     session = RedirectingSession(credentials, settings.google_sheets_api_url)
-    client = gspread.Client(auth=credentials, session=session)
-    worksheet = client.open_by_key(settings.sheets_spreadsheet_id).sheet1
+    return gspread.Client(auth=credentials, session=session).open_by_key(spreadsheet_id)
+
+
+def open_worksheet(settings: Settings) -> gspread.Worksheet:
+    """The first worksheet of the configured spreadsheet, with our header row in place."""
+    assert settings.sheets_spreadsheet_id
+    worksheet = open_spreadsheet(settings, settings.sheets_spreadsheet_id).sheet1
     if worksheet.row_values(1) != HEADER:
-        worksheet.update([HEADER], "A1", value_input_option="RAW")
+        worksheet.update([HEADER], "A1", value_input_option=ValueInputOption.raw)
     return worksheet
 
 
@@ -201,7 +212,7 @@ class SheetSyncer:
                 return BatchResult(error=message)
             # Only rows whose moment did not change meanwhile leave the outbox.
             for moment_id, version in versions.items():
-                session.exec(  # type: ignore[call-overload]
+                session.exec(
                     delete(SheetOutbox).where(
                         col(SheetOutbox.moment_id) == moment_id, col(SheetOutbox.version) == version
                     )
@@ -230,8 +241,8 @@ class SheetSyncer:
             self.quota.acquire(self.stop_event)
             worksheet.append_rows(
                 appends,
-                value_input_option="RAW",
-                insert_data_option="INSERT_ROWS",
+                value_input_option=ValueInputOption.raw,
+                insert_data_option=InsertDataOption.insert_rows,
                 table_range="A1",
             )
             result.requests += 1
@@ -239,7 +250,7 @@ class SheetSyncer:
             metrics.SHEET_ROWS.labels("append").inc(len(appends))
         if updates:
             self.quota.acquire(self.stop_event)
-            worksheet.batch_update(updates, value_input_option="RAW")
+            worksheet.batch_update(updates, value_input_option=ValueInputOption.raw)
             result.requests += 1
             result.updated = len(updates)
             metrics.SHEET_ROWS.labels("update").inc(len(updates))

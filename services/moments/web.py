@@ -70,12 +70,15 @@ def _page(
     banner = None
     if principal is not None:
         if not sheets.enabled(settings):
-            banner = "Google Sheets sync is off: set GOOGLE_APPLICATION_CREDENTIALS and SHEETS_SPREADSHEET_ID."
+            banner = sheets.OFF_MESSAGE + "."
         else:
             with db(request) as session:
                 backlog, oldest = sheets.status(session)
             if oldest > 15 * 60:
-                banner = f"Google Sheets sync is behind: {backlog} moments waiting, the oldest for {oldest / 60:.0f} min."
+                banner = (
+                    f"Google Sheets sync is behind: {backlog} moments waiting, "
+                    f"the oldest for {oldest / 60:.0f} min."
+                )
     return templates.TemplateResponse(
         request,
         name,
@@ -556,8 +559,8 @@ async def login(request: Request) -> Response:
         )
         return response
     limiter.succeeded(f"user:{username}")
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
         SESSION_COOKIE,
         login_session.id,
         httponly=True,
@@ -565,8 +568,8 @@ async def login(request: Request) -> Response:
         secure=_secure(request),
         max_age=int(users.SESSION_TTL.total_seconds()),
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE)
+    return redirect
 
 
 @router.post("/logout")

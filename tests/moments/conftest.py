@@ -84,7 +84,9 @@ def sheets_server() -> Iterator[SheetsServer]:
 
 
 @pytest.fixture
-def sheet_settings(moments_settings: Settings, sheets_server: SheetsServer, tmp_path: Path) -> Settings:
+def sheet_settings(
+    moments_settings: Settings, sheets_server: SheetsServer, tmp_path: Path
+) -> Settings:
     return moments_settings.model_copy(
         update={
             "google_application_credentials": str(sheets_server.credentials_file(tmp_path)),

@@ -17,21 +17,32 @@ from tests.factories_moments import moment
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 
-def test_create_get_patch_delete_restore(app_client: TestClient, token: Callable[[Role], dict[str, str]]) -> None:
+def test_create_get_patch_delete_restore(
+    app_client: TestClient, token: Callable[[Role], dict[str, str]]
+) -> None:
     manager = token(Role.manager)
-    created = app_client.post("/api/v1/moments", json=moment(people=["@ana", "Ana Díaz", "@ana"]), headers=manager)
+    created = app_client.post(
+        "/api/v1/moments", json=moment(people=["@ana", "Ana Díaz", "@ana"]), headers=manager
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["people"] == ["@ana", "Ana Díaz"]
     assert body["logged_by"] == "token:manager-token"
     assert body["sheet_sync"] == {"state": "off", "attempts": 0, "error": None}
     moment_id = body["id"]
-    assert app_client.get(f"/api/v1/moments/{moment_id}", headers=manager).json()["change"] == body["change"]
-    patched = app_client.patch(f"/api/v1/moments/{moment_id}", json={"outcome": "advocacy"}, headers=manager)
+    assert (
+        app_client.get(f"/api/v1/moments/{moment_id}", headers=manager).json()["change"]
+        == body["change"]
+    )
+    patched = app_client.patch(
+        f"/api/v1/moments/{moment_id}", json={"outcome": "advocacy"}, headers=manager
+    )
     assert patched.status_code == 200 and patched.json()["outcome"] == "advocacy"
     assert app_client.delete(f"/api/v1/moments/{moment_id}", headers=manager).status_code == 204
     assert app_client.get(f"/api/v1/moments/{moment_id}", headers=manager).status_code == 404
-    assert app_client.post(f"/api/v1/moments/{moment_id}/restore", headers=manager).status_code == 403
+    assert (
+        app_client.post(f"/api/v1/moments/{moment_id}/restore", headers=manager).status_code == 403
+    )
     restored = app_client.post(f"/api/v1/moments/{moment_id}/restore", headers=ADMIN)
     assert restored.status_code == 200 and restored.json()["deleted_at"] is None
 
@@ -45,13 +56,19 @@ def test_create_get_patch_delete_restore(app_client: TestClient, token: Callable
         pytest.param({"people": []}, "people", id="nobody"),
         pytest.param({"change": "   "}, "change", id="blank-change"),
         pytest.param({"customer_status": "vip"}, "customer_status", id="bad-status"),
-        pytest.param({"occurred_on": (dt.date.today() + dt.timedelta(days=5)).isoformat()}, "occurred_on", id="future"),
+        pytest.param(
+            {"occurred_on": (dt.date.today() + dt.timedelta(days=5)).isoformat()},
+            "occurred_on",
+            id="future",
+        ),
         pytest.param({"occurred_on": "31/12/2025"}, "occurred_on", id="bad-date"),
         pytest.param({"outcome": "world_peace"}, "outcome", id="bad-outcome"),
         pytest.param({"colour": "red"}, "colour", id="unknown-field"),
     ],
 )
-def test_validation_errors_name_the_field(app_client: TestClient, overrides: dict[str, Any], field: str) -> None:
+def test_validation_errors_name_the_field(
+    app_client: TestClient, overrides: dict[str, Any], field: str
+) -> None:
     response = app_client.post("/api/v1/moments", json=moment(**overrides), headers=ADMIN)
     assert response.status_code == 422
     assert field in [err["loc"][-1] for err in response.json()["detail"]]
@@ -60,29 +77,60 @@ def test_validation_errors_name_the_field(app_client: TestClient, overrides: dic
 def test_roles_and_tokens(app_client: TestClient, token: Callable[[Role], dict[str, str]]) -> None:
     viewer = token(Role.viewer)
     assert app_client.post("/api/v1/moments", json=moment()).status_code == 401
-    assert app_client.post("/api/v1/moments", json=moment(), headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        app_client.post(
+            "/api/v1/moments", json=moment(), headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 401
+    )
     assert app_client.post("/api/v1/moments", json=moment(), headers=viewer).status_code == 403
     assert app_client.get("/api/v1/moments", headers=viewer).status_code == 200
 
 
 def test_filters_search_and_pagination(app_client: TestClient) -> None:
-    app_client.post("/api/v1/moments", json=moment(network="instagram", people=["@zoe"], change="Became an advocate"), headers=ADMIN)
+    app_client.post(
+        "/api/v1/moments",
+        json=moment(network="instagram", people=["@zoe"], change="Became an advocate"),
+        headers=ADMIN,
+    )
     for _ in range(5):
         app_client.post("/api/v1/moments", json=moment(customer_status="prospect"), headers=ADMIN)
-    listed = app_client.get("/api/v1/moments", params={"per_page": 2, "page": 2}, headers=ADMIN).json()
+    listed = app_client.get(
+        "/api/v1/moments", params={"per_page": 2, "page": 2}, headers=ADMIN
+    ).json()
     assert (listed["total"], len(listed["items"]), listed["page"]) == (6, 2, 2)
-    assert app_client.get("/api/v1/moments", params={"network": "instagram"}, headers=ADMIN).json()["total"] == 1
-    assert app_client.get("/api/v1/moments", params={"q": "ADVOCATE"}, headers=ADMIN).json()["total"] == 1
-    assert app_client.get("/api/v1/moments", params={"q": "zoe"}, headers=ADMIN).json()["total"] == 1
-    assert app_client.get("/api/v1/moments", params={"customer_status": "prospect"}, headers=ADMIN).json()["total"] == 5
-    assert app_client.get("/api/v1/moments", params={"network": "myspace"}, headers=ADMIN).status_code == 422
+    assert (
+        app_client.get("/api/v1/moments", params={"network": "instagram"}, headers=ADMIN).json()[
+            "total"
+        ]
+        == 1
+    )
+    assert (
+        app_client.get("/api/v1/moments", params={"q": "ADVOCATE"}, headers=ADMIN).json()["total"]
+        == 1
+    )
+    assert (
+        app_client.get("/api/v1/moments", params={"q": "zoe"}, headers=ADMIN).json()["total"] == 1
+    )
+    assert (
+        app_client.get(
+            "/api/v1/moments", params={"customer_status": "prospect"}, headers=ADMIN
+        ).json()["total"]
+        == 5
+    )
+    assert (
+        app_client.get("/api/v1/moments", params={"network": "myspace"}, headers=ADMIN).status_code
+        == 422
+    )
 
 
 def test_csv_export_neutralises_formulas(app_client: TestClient) -> None:
-    payloads = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2", "@SUM(A1)"]
+    payloads = ['=HYPERLINK("http://evil","x")', "+1+1", "-2", "@SUM(A1)"]
     for text in payloads:
         app_client.post(
-            "/api/v1/moments", json=moment(change=text, people=[text], notes="\t=1+1"), headers=ADMIN
+            "/api/v1/moments",
+            json=moment(change=text, people=[text], notes="\t=1+1"),
+            headers=ADMIN,
         )
     response = app_client.get("/api/v1/moments.csv", headers=ADMIN)
     assert response.status_code == 200

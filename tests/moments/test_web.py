@@ -68,20 +68,33 @@ def test_duplicate_link_warns_and_allows_a_deliberate_second_entry(manager: Test
     again = manager.post("/moments", data=form(csrf_of(manager)))
     assert again.status_code == 409
     assert "already logged" in again.text and moment_path in again.text
-    forced = manager.post("/moments", data=form(csrf_of(manager), confirm_duplicate="1"), follow_redirects=False)
+    forced = manager.post(
+        "/moments", data=form(csrf_of(manager), confirm_duplicate="1"), follow_redirects=False
+    )
     assert forced.status_code == 303
 
 
 def test_csrf_is_enforced(manager: TestClient) -> None:
     assert manager.post("/moments", data=form("forged")).status_code == 403
-    assert manager.post("/moments", data={k: v for k, v in form("x").items() if k != "csrf_token"}).status_code == 403
+    assert (
+        manager.post(
+            "/moments", data={k: v for k, v in form("x").items() if k != "csrf_token"}
+        ).status_code
+        == 403
+    )
 
 
 def test_stored_xss_renders_as_text(manager: TestClient) -> None:
     evil = "<script>alert('x')</script>"
     response = manager.post(
         "/moments",
-        data=form(csrf_of(manager), people=f"{evil}", change=f"{evil} <img src=x onerror=alert(1)>", tags="<b>t</b>", notes=evil),
+        data=form(
+            csrf_of(manager),
+            people=f"{evil}",
+            change=f"{evil} <img src=x onerror=alert(1)>",
+            tags="<b>t</b>",
+            notes=evil,
+        ),
         follow_redirects=False,
     )
     page = manager.get(response.headers["location"]).text
@@ -93,7 +106,9 @@ def test_stored_xss_renders_as_text(manager: TestClient) -> None:
     assert "default-src 'self'" in manager.get("/").headers["content-security-policy"]
 
 
-def test_viewer_reads_but_cannot_write(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_viewer_reads_but_cannot_write(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("vera", Role.viewer)
     login(app_client, "vera")
     page = app_client.get("/")
@@ -102,21 +117,33 @@ def test_viewer_reads_but_cannot_write(app_client: TestClient, make_user: Callab
     assert app_client.get("/users").status_code == 403
 
 
-def test_manager_cannot_manage_users_admin_can(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_manager_cannot_manage_users_admin_can(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("maria", Role.manager)
     login(app_client, "maria")
-    assert app_client.post("/users", data={"csrf_token": csrf_of(app_client), "username": "x", "role": "admin"}).status_code == 403
+    assert (
+        app_client.post(
+            "/users", data={"csrf_token": csrf_of(app_client), "username": "x", "role": "admin"}
+        ).status_code
+        == 403
+    )
     app_client.cookies.clear()
     make_user("root", Role.admin)
     login(app_client, "root")
-    created = app_client.post("/users", data={"csrf_token": csrf_of(app_client, "/users"), "username": "Newbie", "role": "viewer"})
+    created = app_client.post(
+        "/users",
+        data={"csrf_token": csrf_of(app_client, "/users"), "username": "Newbie", "role": "viewer"},
+    )
     assert "One-time password" in created.text
     password = re.search(r"<code>([^<]+)</code>", created.text).group(1)  # type: ignore[union-attr]
     app_client.cookies.clear()
     login(app_client, "newbie", password)
 
 
-def test_session_fixation_and_logout(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_session_fixation_and_logout(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("maria", Role.manager)
     page = app_client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -131,33 +158,49 @@ def test_session_fixation_and_logout(app_client: TestClient, make_user: Callable
     app_client.cookies.clear()
     app_client.cookies.set("rapport_session", session_id)
     assert app_client.get("/", follow_redirects=False).status_code == 200
-    out = app_client.post("/logout", data={"csrf_token": csrf_of(app_client)}, follow_redirects=False)
+    out = app_client.post(
+        "/logout", data={"csrf_token": csrf_of(app_client)}, follow_redirects=False
+    )
     assert out.status_code == 303
     app_client.cookies.clear()
     app_client.cookies.set("rapport_session", session_id)  # the old id no longer works
     assert app_client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_login_is_rate_limited_and_errors_are_generic(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_login_is_rate_limited_and_errors_are_generic(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("maria", Role.manager)
     for _ in range(5):
         page = app_client.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        wrong = app_client.post("/login", data={"username": "maria", "password": "guess", "csrf_token": csrf})
+        wrong = app_client.post(
+            "/login", data={"username": "maria", "password": "guess", "csrf_token": csrf}
+        )
         assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
     page = app_client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    blocked = app_client.post("/login", data={"username": "maria", "password": "correct horse battery", "csrf_token": csrf})
+    blocked = app_client.post(
+        "/login",
+        data={"username": "maria", "password": "correct horse battery", "csrf_token": csrf},
+    )
     assert blocked.status_code == 429
 
 
-def test_login_refuses_offsite_redirects(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_login_refuses_offsite_redirects(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("maria", Role.manager)
     page = app_client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     response = app_client.post(
         "/login",
-        data={"username": "maria", "password": "correct horse battery", "csrf_token": csrf, "next": "//evil.example"},
+        data={
+            "username": "maria",
+            "password": "correct horse battery",
+            "csrf_token": csrf,
+            "next": "//evil.example",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"
@@ -165,12 +208,18 @@ def test_login_refuses_offsite_redirects(app_client: TestClient, make_user: Call
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
-def test_edit_delete_and_admin_restore(app_client: TestClient, make_user: Callable[[str, Role], str]) -> None:
+def test_edit_delete_and_admin_restore(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
     make_user("root", Role.admin)
     login(app_client, "root")
     created = app_client.post("/moments", data=form(csrf_of(app_client)), follow_redirects=False)
     path = created.headers["location"].split("?")[0]
-    edit = app_client.post(f"{path}/edit", data=form(csrf_of(app_client, f"{path}/edit"), change="Became an advocate."), follow_redirects=False)
+    edit = app_client.post(
+        f"{path}/edit",
+        data=form(csrf_of(app_client, f"{path}/edit"), change="Became an advocate."),
+        follow_redirects=False,
+    )
     assert edit.status_code == 303
     page = app_client.get(path).text
     assert "Became an advocate." in page and "edit" in page
@@ -182,8 +231,13 @@ def test_edit_delete_and_admin_restore(app_client: TestClient, make_user: Callab
 
 
 def test_filters_and_csv_on_pages(manager: TestClient) -> None:
-    manager.post("/moments", data=form(csrf_of(manager), link="https://www.instagram.com/p/1/", people="@zoe"))
-    manager.post("/moments", data=form(csrf_of(manager), link="https://x.com/b/status/9", people="@bob"))
+    manager.post(
+        "/moments",
+        data=form(csrf_of(manager), link="https://www.instagram.com/p/1/", people="@zoe"),
+    )
+    manager.post(
+        "/moments", data=form(csrf_of(manager), link="https://x.com/b/status/9", people="@bob")
+    )
     filtered = manager.get("/", params={"network": "instagram"}).text
     assert "@zoe" in filtered and "@bob" not in filtered
     exported = manager.get("/moments.csv", params={"q": "bob"})

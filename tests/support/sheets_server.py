@@ -28,10 +28,12 @@ def _column_index(letters: str) -> int:
 
 
 def parse_range(a1: str) -> tuple[str | None, int, int | None, int, int | None]:
-    """'Sheet!A2:C5' -> (sheet, first_row, last_row, first_col, last_col), 0-based, ends inclusive."""
+    """'Sheet!A2:C5' -> (sheet, first_row, last_row, first_col, last_col), 0-based, inclusive."""
+    if "!" not in a1 and not _CELL.match(a1.split(":")[0]):
+        return a1.strip("'"), 0, None, 0, None  # a whole sheet by its title
     sheet, _, cells = a1.rpartition("!")
     sheet = sheet.strip("'") or None
-    if not cells or cells == sheet:
+    if not cells:
         return sheet, 0, None, 0, None
     start, _, end = cells.partition(":")
     m1, m2 = _CELL.match(start), _CELL.match(end or start)
@@ -135,7 +137,9 @@ class SheetsServer:
                 self.wfile.write(data)
 
             def _error(self, status: int, message: str, state: str) -> None:
-                self._reply(status, {"error": {"code": status, "message": message, "status": state}})
+                self._reply(
+                    status, {"error": {"code": status, "message": message, "status": state}}
+                )
 
             def _body(self) -> dict[str, Any]:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -178,7 +182,9 @@ class SheetsServer:
             def _authorised(self) -> bool:
                 if self.headers.get("Authorization", "").startswith("Bearer local-token"):
                     return True
-                self._error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
+                self._error(
+                    401, "Request had invalid authentication credentials.", "UNAUTHENTICATED"
+                )
                 return False
 
             def _quota(self) -> bool:
@@ -192,14 +198,21 @@ class SheetsServer:
                         server._writes.append(time.monotonic())
                         exceeded = False
                 if exceeded:
-                    self._error(429, "Quota exceeded for 'Write requests per minute per user'", "RESOURCE_EXHAUSTED")
+                    self._error(
+                        429,
+                        "Quota exceeded for 'Write requests per minute per user'",
+                        "RESOURCE_EXHAUSTED",
+                    )
                 return not exceeded
 
             def do_POST(self) -> None:
                 path = urlparse(self.path).path
                 if path == "/token":
                     self._body()
-                    self._reply(200, {"access_token": "local-token", "expires_in": 3600, "token_type": "Bearer"})
+                    self._reply(
+                        200,
+                        {"access_token": "local-token", "expires_in": 3600, "token_type": "Bearer"},
+                    )
                     return
                 body = self._body()
                 if self._fault() or not self._authorised():
@@ -249,13 +262,31 @@ class SheetsServer:
                 with server.lock:
                     server.sheet.reads += 1
                 if path == prefix:
-                    self._reply(200, {
-                        "spreadsheetId": server.spreadsheet_id,
-                        "properties": {"title": "Meaningful relationship moments", "locale": "en_US", "timeZone": "Etc/GMT"},
-                        "sheets": [{"properties": {"sheetId": 0, "title": server.sheet.title, "index": 0,
-                                                   "sheetType": "GRID",
-                                                   "gridProperties": {"rowCount": max(1000, len(server.sheet.rows)), "columnCount": 26}}}],
-                    })
+                    self._reply(
+                        200,
+                        {
+                            "spreadsheetId": server.spreadsheet_id,
+                            "properties": {
+                                "title": "Meaningful relationship moments",
+                                "locale": "en_US",
+                                "timeZone": "Etc/GMT",
+                            },
+                            "sheets": [
+                                {
+                                    "properties": {
+                                        "sheetId": 0,
+                                        "title": server.sheet.title,
+                                        "index": 0,
+                                        "sheetType": "GRID",
+                                        "gridProperties": {
+                                            "rowCount": max(1000, len(server.sheet.rows)),
+                                            "columnCount": 26,
+                                        },
+                                    }
+                                }
+                            ],
+                        },
+                    )
                 elif path.startswith(prefix + "/values/"):
                     a1 = unquote(path[len(prefix + "/values/") :])
                     _sheet, r1, r2, c1, c2 = parse_range(a1)
@@ -264,10 +295,14 @@ class SheetsServer:
                         values = [row[c1 : None if c2 is None else c2 + 1] for row in rows]
                     while values and not any(values[-1]):
                         values.pop()
-                    major = (parse_qs(urlparse(self.path).query).get("majorDimension") or ["ROWS"])[0]
+                    major = (parse_qs(urlparse(self.path).query).get("majorDimension") or ["ROWS"])[
+                        0
+                    ]
                     if major == "COLUMNS":
                         width = max((len(r) for r in values), default=0)
-                        values = [[r[i] if i < len(r) else "" for r in values] for i in range(width)]
+                        values = [
+                            [r[i] if i < len(r) else "" for r in values] for i in range(width)
+                        ]
                     self._reply(200, {"range": a1, "majorDimension": major, "values": values})
                 elif path == f"/v4/spreadsheets/{server.spreadsheet_id}":
                     self._reply(200, {})
@@ -298,8 +333,14 @@ class SheetsServer:
                     for row in values:
                         server.sheet.rows.append([str(v) for v in row])
                 updated = f"{server.sheet.title}!A{start + 1}:O{start + len(values)}"
-                self._reply(200, {"spreadsheetId": server.spreadsheet_id, "tableRange": a1,
-                                  "updates": {"updatedRange": updated, "updatedRows": len(values)}})
+                self._reply(
+                    200,
+                    {
+                        "spreadsheetId": server.spreadsheet_id,
+                        "tableRange": a1,
+                        "updates": {"updatedRange": updated, "updatedRows": len(values)},
+                    },
+                )
 
             def _batch_update(self, body: dict[str, Any]) -> None:
                 with server.lock:
@@ -307,6 +348,12 @@ class SheetsServer:
                     server.sheet.writes += 1
                     for item in body.get("data", []):
                         self._write(item["range"], item["values"])
-                self._reply(200, {"spreadsheetId": server.spreadsheet_id, "totalUpdatedRows": len(body.get("data", []))})
+                self._reply(
+                    200,
+                    {
+                        "spreadsheetId": server.spreadsheet_id,
+                        "totalUpdatedRows": len(body.get("data", [])),
+                    },
+                )
 
         return Handler

