@@ -178,6 +178,7 @@ def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | 
         f"  ingest REST    {ingest}/v1/interactions   (API docs: {ingest}/docs)\n"
         f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}   (IngestService, reflection on)\n"
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/   (API docs: /docs)\n"
+        f"  moments gRPC   127.0.0.1:{settings.moments_grpc_port}   (MomentsService)\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
         f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
     )

@@ -22,6 +22,7 @@ from services.common.metrics import metrics_response
 from services.ingest.events import Network
 from services.moments import service, sheets, users, web
 from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db
+from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
 from services.moments.models import (
     CustomerStatus,
@@ -76,9 +77,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         syncer = sheets.start_background(engine, settings) if sync_sheets else None
         app.state.syncer = syncer
+        grpc_server = start_grpc(engine, settings, port=settings.moments_grpc_port)
+        app.state.grpc_port = grpc_server.port
         try:
             yield
         finally:
+            grpc_server.server.stop(grace=10).wait()
             if syncer is not None:
                 syncer.stop_event.set()
 

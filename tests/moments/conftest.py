@@ -22,7 +22,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def moments_settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, rapport_admin_token="test-admin-token", _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        database_url=db_url,
+        rapport_admin_token="test-admin-token",
+        moments_grpc_port=0,
+        _env_file=None,
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,159 @@
+"""gRPC MomentsService (LogMoment, GetMoment, ListMoments) for other services, with health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import ValidationError
+from rapport.moments.v1 import moments_pb2, moments_pb2_grpc
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.common.auth import Role, identify
+from services.common.config import Settings
+from services.moments import service, sheets
+from services.moments.models import Moment, MomentCreate
+
+SERVICE_NAME = moments_pb2.DESCRIPTOR.services_by_name["MomentsService"].full_name
+
+
+def to_message(moment: Moment, sync_state: str) -> moments_pb2.Moment:
+    data = service.as_dict(moment)
+    return moments_pb2.Moment(
+        id=moment.id,
+        occurred_on=moment.occurred_on.isoformat(),
+        network=moment.network,
+        link=moment.link,
+        people=data["people"],
+        customer_status=moment.customer_status,
+        change=moment.change,
+        outcome=moment.outcome or "",
+        initiated_by=moment.initiated_by or "",
+        notes=moment.notes or "",
+        tags=data["tags"],
+        logged_by=moment.logged_by,
+        created_at=moment.created_at.isoformat() + "Z",
+        updated_at=moment.updated_at.isoformat() + "Z",
+        sheet_sync=sync_state,
+    )
+
+
+class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    def _principal(self, context: grpc.ServicerContext) -> tuple[Role, str]:
+        metadata = dict(context.invocation_metadata())
+        header = str(metadata.get("authorization", ""))
+        found = None
+        if header.lower().startswith("bearer "):
+            with Session(self._engine) as session:
+                found = identify(
+                    session, header[7:].strip(), admin_token=self._settings.rapport_admin_token
+                )
+        if found is None:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
+        return found  # type: ignore[return-value]
+
+    def _state(self, session: Session, moment_id: str) -> str:
+        enabled = sheets.enabled(self._settings)
+        return service.sync_states(session, [moment_id], enabled=enabled)[moment_id].state
+
+    def LogMoment(
+        self, request: moments_pb2.LogMomentRequest, context: grpc.ServicerContext
+    ) -> moments_pb2.Moment:
+        role, name = self._principal(context)
+        if role is Role.viewer:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only (viewer)")
+        m = request.moment
+        fields = {
+            "occurred_on": m.occurred_on,
+            "network": m.network,
+            "link": m.link,
+            "people": list(m.people),
+            "customer_status": m.customer_status or "unknown",
+            "change": m.change,
+            "outcome": m.outcome or None,
+            "initiated_by": m.initiated_by or None,
+            "notes": m.notes or None,
+            "tags": list(m.tags),
+        }
+        try:
+            data = MomentCreate.model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
+            )
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problems)
+        with Session(self._engine, expire_on_commit=False) as session:
+            moment = service.create(session, data=data, actor=name)
+            return to_message(moment, self._state(session, moment.id))
+
+    def GetMoment(
+        self, request: moments_pb2.GetMomentRequest, context: grpc.ServicerContext
+    ) -> moments_pb2.Moment:
+        self._principal(context)
+        with Session(self._engine) as session:
+            moment = service.get(session, request.id)
+            if moment is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no moment with id {request.id!r}")
+            assert moment is not None
+            return to_message(moment, self._state(session, moment.id))
+
+    def ListMoments(
+        self, request: moments_pb2.ListMomentsRequest, context: grpc.ServicerContext
+    ) -> moments_pb2.ListMomentsResponse:
+        self._principal(context)
+        try:
+            filters = service.Filters(
+                q=request.q or None,
+                network=request.network or None,
+                customer_status=request.customer_status or None,
+                outcome=request.outcome or None,
+                date_from=dt.date.fromisoformat(request.date_from) if request.date_from else None,
+                date_to=dt.date.fromisoformat(request.date_to) if request.date_to else None,
+            )
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"date_from/date_to: {exc}")
+        page = max(1, request.page or 1)
+        per_page = min(500, max(1, request.per_page or 50))
+        with Session(self._engine) as session:
+            moments, total = service.get_all(session, filters=filters, page=page, per_page=per_page)
+            states = service.sync_states(
+                session, [m.id for m in moments], enabled=sheets.enabled(self._settings)
+            )
+            return moments_pb2.ListMomentsResponse(
+                moments=[to_message(m, states[m.id].state) for m in moments], total=total
+            )
+
+
+@dataclass
+class RunningGrpc:
+    server: grpc.Server
+    port: int
+
+
+def start_grpc(
+    engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
+) -> RunningGrpc:
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="moments-grpc")
+    )
+    moments_pb2_grpc.add_MomentsServiceServicer_to_server(MomentsServicer(engine, settings), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (SERVICE_NAME, ""):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    server.start()
+    return RunningGrpc(server, bound)
