@@ -186,6 +186,62 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_goals(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from services.common.db import get_engine, migrate
+    from services.reports.goals import set_goal
+    from services.reports.models import GoalMetric
+
+    migrate()
+    with Session(get_engine()) as session:
+        try:
+            goal = set_goal(
+                session,
+                year=args.year,
+                metric=GoalMetric(args.metric),
+                target=args.target,
+                actor="cli",
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    shown = f"{goal.target:,.0f}" if goal.target.is_integer() else f"{goal.target:g}"
+    print(f"Goal for {goal.year}: {goal.metric} = {shown}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine
+    from services.reports.monthly import write
+
+    try:
+        result = write(get_engine(), month=args.month, tz=get_settings().timezone, out=args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Wrote {result['path']} ({result['bytes']:,} bytes): open it in a browser or forward it."
+    )
+    return 0
+
+
+def cmd_reports(_args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    settings = get_settings()
+    app = Path(__file__).parent / "reports" / "app.py"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(settings.reports_port),
+        "--server.address", settings.reports_host,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    os.execv(sys.executable, command)  # noqa: S606 - become the Streamlit server
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from services.ingest.demo import run_demo
 
@@ -278,6 +334,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account")
     p.add_argument("--json", action="store_true", help="print the JSON of ARCHITECTURE.md")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("goals", help="yearly goals")
+    goals_sub = p.add_subparsers(dest="goals_action", required=True, metavar="ACTION")
+    goal = goals_sub.add_parser("set", help="set the target of one metric for one year")
+    goal.add_argument("--year", type=int, required=True)
+    goal.add_argument(
+        "--metric",
+        required=True,
+        choices=(
+            "impressions", "reach", "engagement", "moments",
+            "responded_within_1h_rate", "median_first_response_s", "social_share",
+        ),
+    )  # fmt: skip
+    goal.add_argument("--target", type=float, required=True)
+    goal.set_defaults(func=cmd_goals)
+
+    p = sub.add_parser("report", help="reports to forward")
+    report_sub = p.add_subparsers(dest="report_kind", required=True, metavar="KIND")
+    monthly = report_sub.add_parser("monthly", help="a self-contained HTML report for one month")
+    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    monthly.add_argument("--out", required=True, help="file to write, e.g. rapport-2026-03.html")
+    monthly.set_defaults(func=cmd_report)
+
+    sub.add_parser("reports", help="run the Streamlit reports app (8501)").set_defaults(
+        func=cmd_reports
+    )
 
     p = sub.add_parser("demo", help="stream a realistic demo year through the ingest API")
     p.add_argument(

@@ -35,6 +35,7 @@ TABLES = (
     "sheet_outbox",
     "app_user",
     "user_session",
+    "goal",
 )
 
 

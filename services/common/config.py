@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     moments_http_host: str = "127.0.0.1"
     moments_http_port: int = 8002
     moments_grpc_port: int = 50052
+    reports_host: str = "127.0.0.1"
     reports_port: int = 8501
+    reports_metrics_port: int = 9103
 
     google_application_credentials: str | None = None
     sheets_spreadsheet_id: str | None = None

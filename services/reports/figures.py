@@ -116,3 +116,140 @@ def brand_figures(totals: Mapping[str, int]) -> dict[str, Any]:
         "engagement": engagement,
         "engagement_rate": engagement / impressions if impressions else 0.0,
     }
+
+
+# --- moments ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MomentFact:
+    occurred_on: dt.date
+    network: str
+    customer_status: str
+    outcome: str | None
+    initiated_by: str | None
+
+
+def moment_figures(moments: Sequence[MomentFact], period: Period) -> dict[str, Any]:
+    """The `moments` block: moments with occurred_on in the period."""
+    in_period = [m for m in moments if period.first_day <= m.occurred_on <= period.as_of]
+    return {
+        "count": len(in_period),
+        "existing_customer": sum(1 for m in in_period if m.customer_status == "existing_customer"),
+    }
+
+
+def moment_breakdown(moments: Sequence[MomentFact], period: Period) -> dict[str, Any]:
+    """Counts per ISO week and month, and by network, status, outcome, reactive/proactive."""
+    in_period = [m for m in moments if period.first_day <= m.occurred_on <= period.as_of]
+
+    def count_by(key: Any) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for m in in_period:
+            name = key(m) or "unknown"
+            counts[name] = counts.get(name, 0) + 1
+        return dict(sorted(counts.items()))
+
+    total = len(in_period)
+    existing = sum(1 for m in in_period if m.customer_status == "existing_customer")
+    return {
+        "count": total,
+        "per_week": count_by(lambda m: iso_week(m.occurred_on)),
+        "per_month": count_by(lambda m: m.occurred_on.strftime("%Y-%m")),
+        "by_network": count_by(lambda m: m.network),
+        "by_customer_status": count_by(lambda m: m.customer_status),
+        "by_outcome": count_by(lambda m: m.outcome),
+        "by_initiated_by": count_by(
+            lambda m: {"customer": "reactive", "brand": "proactive"}.get(m.initiated_by or "")
+        ),
+        "existing_customer_share": existing / total if total else None,
+    }
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- goals -----------------------------------------------------------------------------------
+
+COUNTING_METRICS = ("impressions", "reach", "engagement", "moments")
+LOWER_IS_BETTER = ("median_first_response_s",)
+
+
+def goal_progress(
+    metric: str, target: float, actual: float | None, period: Period
+) -> dict[str, Any]:
+    """{"target", "actual", "pace", "projected_year_end"} as ARCHITECTURE.md defines them."""
+    pace: float | None = None
+    projected: float | None = None
+    if actual is not None:
+        if metric in COUNTING_METRICS:
+            expected = target * period.elapsed_days / period.days_in_year
+            pace = actual / expected if expected else None
+            projected = actual / period.elapsed_days * period.days_in_year
+        elif metric in LOWER_IS_BETTER:
+            pace = target / actual if actual else None
+        else:
+            pace = actual / target if target else None
+    return {"target": target, "actual": actual, "pace": pace, "projected_year_end": projected}
+
+
+def traffic_light(pace: float | None) -> str:
+    """green on or ahead of pace, amber within 10 % behind, red further behind."""
+    if pace is None:
+        return "grey"
+    if pace >= 1.0:
+        return "green"
+    return "amber" if pace >= 0.9 else "red"
+
+
+# --- weekly trends and the engagement heatmap ----------------------------------------------
+
+
+def weekly_support(
+    conversations: Sequence[ConversationFact], period: Period
+) -> list[dict[str, Any]]:
+    """The support figures per ISO week of the first inbound (local time)."""
+    weeks: dict[str, list[ConversationFact]] = {}
+    for c in conversations:
+        local = c.first_inbound_at.replace(tzinfo=dt.UTC).astimezone(period.tz).date()
+        weeks.setdefault(iso_week(local), []).append(c)
+    rows = []
+    for week, facts in sorted(weeks.items()):
+        figures = support_figures(facts, period)
+        rows.append({"week": week, **figures})
+    return rows
+
+
+def weekly_brand(daily: Sequence[tuple[dt.date, str, int]], period: Period) -> list[dict[str, Any]]:
+    """Per ISO week: impressions, reach, engagement, engagement_rate, cumulative impressions."""
+    weeks: dict[str, dict[str, int]] = {}
+    for day, kind, count in daily:
+        if not period.first_day <= day <= period.as_of:
+            continue
+        totals = weeks.setdefault(iso_week(day), {})
+        totals[kind] = totals.get(kind, 0) + count
+    rows = []
+    cumulative = 0
+    for week, totals in sorted(weeks.items()):
+        figures = brand_figures(totals)
+        cumulative += figures["impressions"]
+        rows.append({"week": week, **figures, "cumulative_impressions": cumulative})
+    return rows
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def engagement_heatmap(
+    hourly: Sequence[tuple[dt.datetime, str, int]], tz: ZoneInfo
+) -> list[list[int]]:
+    """7 x 24 sums of engagement by local weekday (Monday first) and hour, from hourly rollups."""
+    grid = [[0] * 24 for _ in range(7)]
+    for hour, kind, count in hourly:
+        if kind not in ENGAGEMENT_KINDS:
+            continue
+        local = hour.replace(tzinfo=dt.UTC).astimezone(tz)
+        grid[local.weekday()][local.hour] += count
+    return grid

@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.reports import queries
-from services.reports.figures import Period, brand_figures, support_figures
+from services.reports.figures import (
+    Period,
+    brand_figures,
+    goal_progress,
+    moment_figures,
+    support_figures,
+)
 
 
 def summary(
@@ -22,20 +28,37 @@ def summary(
     account: str | None = None,
 ) -> dict[str, Any]:
     period = Period.of(year, as_of, tz)
-    facts = queries.conversations(engine, period, network=network, account=account)
-    totals = queries.kind_totals(engine, period, network=network, account=account)
+    support = support_figures(
+        queries.conversations(engine, period, network=network, account=account), period
+    )
+    brand = brand_figures(queries.kind_totals(engine, period, network=network, account=account))
+    # Moments belong to a network but not to one of the brand's accounts.
+    moments = moment_figures(queries.moments(engine, period, network=network), period)
+    actuals = {
+        "impressions": brand["impressions"],
+        "reach": brand["reach"],
+        "engagement": brand["engagement"],
+        "moments": moments["count"],
+        "responded_within_1h_rate": support["responded_within_1h_rate"],
+        "median_first_response_s": support["median_first_response_s"],
+        "social_share": support["social_share"],
+    }
+    goals = {
+        metric: goal_progress(metric, target, actuals[metric], period)
+        for metric, target in sorted(queries.goals(engine, year).items())
+        if metric in actuals
+    }
     return {
         "year": year,
         "as_of": period.as_of.isoformat(),
-        "support": support_figures(facts, period),
-        "brand": brand_figures(totals),
-        # Moments and goals arrive with the moments and reports services (issues 3 and 4).
-        "moments": {"count": None, "existing_customer": None},
-        "goals": {},
+        "support": support,
+        "brand": brand,
+        "moments": moments,
+        "goals": goals,
     }
 
 
-def _fmt_seconds(value: float | None) -> str:
+def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "-"
     if value < 90:
@@ -45,28 +68,52 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value / 3600:.1f} h"
 
 
-def _fmt_rate(value: float | None) -> str:
+def fmt_rate(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def fmt_metric(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric.endswith("_rate") or metric == "social_share":
+        return fmt_rate(value)
+    if metric.endswith("_s"):
+        return fmt_seconds(value)
+    return f"{value:,.0f}"
 
 
 def as_table(data: dict[str, Any]) -> str:
     """A readable table of the same figures."""
-    s, b = data["support"], data["brand"]
+    s, b, m = data["support"], data["brand"], data["moments"]
     rows = [
         (f"Rapport summary {data['year']} (as of {data['as_of']})", ""),
         ("Customer-support impact", ""),
         ("  conversations", f"{s['conversations']:,}"),
         ("  answered", f"{s['answered']:,}"),
-        ("  median first response", _fmt_seconds(s["median_first_response_s"])),
-        ("  p90 first response", _fmt_seconds(s["p90_first_response_s"])),
-        ("  answered within 1 h", _fmt_rate(s["responded_within_1h_rate"])),
-        ("  median resolution", _fmt_seconds(s["median_resolution_s"])),
-        ("  social share of support", _fmt_rate(s["social_share"])),
+        ("  median first response", fmt_seconds(s["median_first_response_s"])),
+        ("  p90 first response", fmt_seconds(s["p90_first_response_s"])),
+        ("  answered within 1 h", fmt_rate(s["responded_within_1h_rate"])),
+        ("  median resolution", fmt_seconds(s["median_resolution_s"])),
+        ("  social share of support", fmt_rate(s["social_share"])),
         ("Brand impact", ""),
         ("  impressions", f"{b['impressions']:,}"),
         ("  reach", f"{b['reach']:,}"),
         ("  engagement", f"{b['engagement']:,}"),
-        ("  engagement rate", _fmt_rate(b["engagement_rate"])),
+        ("  engagement rate", fmt_rate(b["engagement_rate"])),
+        ("Meaningful relationship moments", ""),
+        ("  moments", f"{m['count']:,}"),
+        ("  with existing customers", f"{m['existing_customer']:,}"),
     ]
+    if data["goals"]:
+        rows.append(("Goals (actual / target, pace)", ""))
+        for metric, goal in data["goals"].items():
+            pace = "-" if goal["pace"] is None else f"{goal['pace']:.2f}"
+            rows.append(
+                (
+                    f"  {metric}",
+                    f"{fmt_metric(metric, goal['actual'])} / {fmt_metric(metric, goal['target'])}"
+                    f", pace {pace}",
+                )
+            )
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}".rstrip() for label, value in rows)

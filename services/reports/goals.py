@@ -1,0 +1,26 @@
+"""Setting yearly goals (CLI and the Goals page share this verb)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session
+
+from services.reports.models import Goal, GoalMetric
+
+
+def set_goal(session: Session, *, year: int, metric: GoalMetric, target: float, actor: str) -> Goal:
+    if target < 0:
+        raise ValueError("target: must be zero or more")
+    if metric in (GoalMetric.responded_within_1h_rate, GoalMetric.social_share) and target > 1:
+        raise ValueError(f"target: {metric.value} is a rate between 0 and 1 (0.8 means 80 %)")
+    goal = session.get(Goal, (year, metric.value))
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if goal is None:
+        goal = Goal(year=year, metric=metric.value, target=target, updated_by=actor, updated_at=now)
+    else:
+        goal.target, goal.updated_by, goal.updated_at = target, actor, now
+    session.add(goal)
+    session.commit()
+    session.refresh(goal)
+    return goal

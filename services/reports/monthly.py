@@ -1,0 +1,193 @@
+"""`rapport report monthly`: one self-contained HTML file (inline SVG charts) to forward."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from services.reports import queries
+from services.reports.figures import (
+    Period,
+    moment_breakdown,
+    traffic_light,
+    weekly_brand,
+    weekly_support,
+)
+from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
+
+AXIS_TEXT = 'font-size="12" fill="#5b6478"'
+STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; color: #1d2330; max-width: 820px;
+       margin: 2rem auto; padding: 0 1rem; }
+h1 { margin-bottom: 0; } .sub { color: #5b6478; margin-top: .2rem; }
+.cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 1rem; margin: 1.5rem 0; }
+.card { border: 1px solid #dde2ea; border-radius: 10px; padding: .8rem 1rem; }
+.card h2 { font-size: 1rem; margin: 0 0 .4rem; } .big { font-size: 1.6rem; font-weight: 700; }
+table { border-collapse: collapse; width: 100%; }
+td, th { border-bottom: 1px solid #dde2ea; padding: .35rem .5rem; text-align: left; }
+.light { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%;
+         margin-right: .4rem; vertical-align: middle; }
+figure { margin: 1.5rem 0; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+svg { width: 100%; height: auto; }
+@media print { body { margin: 0; } }
+"""
+LIGHT_COLOURS = {"green": "#1f7a4d", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a6"}
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    unit: str,
+    line: Sequence[float] | None = None,
+) -> str:
+    """An accessible inline SVG bar chart (optional line, e.g. the goal's pace)."""
+    width, height, pad = 720, 240, 40
+    top = max([*values, *(line or []), 1])
+    step = (width - 2 * pad) / max(len(values), 1)
+
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * value / top
+
+    parts = [
+        f"<figure><figcaption>{html.escape(title)} ({html.escape(unit)})</figcaption>",
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#8a94a6"/>',
+        f'<text x="{pad}" y="{pad - 10}" {AXIS_TEXT}>max {top:,.0f}</text>',
+    ]
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        parts.append(
+            f'<rect x="{pad + i * step:.1f}" y="{y(value):.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{height - pad - y(value):.1f}" fill="#3056d3"><title>{html.escape(label)}: '
+            f"{value:,.0f} {html.escape(unit)}</title></rect>"
+        )
+    if line:
+        points = " ".join(f"{pad + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(line))
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="#b42318" stroke-width="2">'
+            "<title>goal pace</title></polyline>"
+        )
+    if labels:
+        parts.append(
+            f'<text x="{pad}" y="{height - 12}" {AXIS_TEXT}>{html.escape(labels[0])}</text>'
+        )
+        parts.append(
+            f'<text x="{width - pad}" y="{height - 12}" {AXIS_TEXT} text-anchor="end">'
+            f"{html.escape(labels[-1])}</text>"
+        )
+    parts.append("</svg></figure>")
+    return "".join(parts)
+
+
+def _goal_row(metric: str, goal: dict[str, Any]) -> str:
+    pace = "-" if goal["pace"] is None else f"{goal['pace']:.2f}"
+    colour = LIGHT_COLOURS[traffic_light(goal["pace"])]
+    return (
+        f"<tr><td>{html.escape(metric)}</td><td>{fmt_metric(metric, goal['actual'])}</td>"
+        f"<td>{fmt_metric(metric, goal['target'])}</td>"
+        f"<td><span class=light style='background:{colour}'></span>{pace}</td>"
+        f"<td>{fmt_metric(metric, goal['projected_year_end'])}</td></tr>"
+    )
+
+
+def _moment_item(row: dict[str, Any]) -> str:
+    people = ", ".join(json.loads(str(row["people"])))
+    return (
+        f"<li>{html.escape(str(row['occurred_on'])[:10])} · {html.escape(str(row['network']))} · "
+        f"{html.escape(people)}: {html.escape(str(row['change']))}</li>"
+    )
+
+
+def month_end(month: str, tz: ZoneInfo) -> dt.date:
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        last = dt.date(year, number, calendar.monthrange(year, number)[1])
+    except (ValueError, calendar.IllegalMonthError):
+        raise ValueError(f"--month {month!r} is not a month like 2026-03") from None
+    today = dt.datetime.now(tz).date()
+    if last.replace(day=1) > today:
+        raise ValueError(f"--month {month} has not started yet")
+    return min(last, today)
+
+
+def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
+    as_of = month_end(month, tz)
+    period = Period.of(as_of.year, as_of, tz)
+    data = summary(engine, year=as_of.year, as_of=as_of, tz=tz)
+    support_weeks = weekly_support(queries.conversations(engine, period), period)
+    brand_weeks = weekly_brand(queries.daily_by_kind(engine, period), period)
+    moments = moment_breakdown(queries.moments(engine, period), period)
+    recent = queries.recent_moments(engine, limit=8)
+    goal = data["goals"].get("impressions")
+    pace_line = None
+    if goal:
+        weekly_target = goal["target"] / 52
+        pace_line = [weekly_target * (i + 1) for i in range(len(brand_weeks))]
+    s, b, m = data["support"], data["brand"], data["moments"]
+    goal_rows = "".join(_goal_row(metric, g) for metric, g in data["goals"].items()) or (
+        "<tr><td colspan=5>No goals set yet: "
+        "<code>rapport goals set --year YEAR --metric METRIC --target N</code></td></tr>"
+    )
+    moment_items = "".join(_moment_item(r) for r in recent) or "<li>No moments logged yet.</li>"
+    title = f"Rapport · {calendar.month_name[as_of.month]} {as_of.year}"
+    weeks = [w["week"] for w in brand_weeks]
+    charts = [
+        bar_chart(weeks, [w["impressions"] for w in brand_weeks],
+                  title="Impressions per week", unit="impressions"),
+        bar_chart(weeks, [w["cumulative_impressions"] for w in brand_weeks],
+                  title="Cumulative impressions against the yearly goal", unit="impressions",
+                  line=pace_line),
+        bar_chart([w["week"] for w in support_weeks],
+                  [(w["median_first_response_s"] or 0) / 60 for w in support_weeks],
+                  title="Median first response per week", unit="minutes"),
+        bar_chart(list(moments["per_month"]), list(moments["per_month"].values()),
+                  title="Moments per month", unit="moments"),
+    ]  # fmt: skip
+    cards = [
+        ("Customer-support impact", fmt_rate(s["responded_within_1h_rate"]),
+         f"answered within 1 h · {s['conversations']:,} conversations · median first "
+         f"response {fmt_seconds(s['median_first_response_s'])} · social share "
+         f"{fmt_rate(s['social_share'])}"),
+        ("Brand impact", f"{b['impressions']:,}",
+         f"impressions · reach {b['reach']:,} · engagement {b['engagement']:,} "
+         f"({fmt_rate(b['engagement_rate'])})"),
+        ("Meaningful moments", f"{m['count']:,}",
+         f"moments · {m['existing_customer']:,} with existing customers"),
+    ]  # fmt: skip
+    card_html = "".join(
+        f'<div class="card"><h2>{name}</h2><div class="big">{big}</div>{text}</div>'
+        for name, big, text in cards
+    )
+    return "\n".join(
+        [
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+            f"<h1>{html.escape(title)}</h1>",
+            f'<p class="sub">Year to date, as of {as_of.isoformat()} ({html.escape(str(tz))}). '
+            "Figures as defined in Rapport's report contract.</p>",
+            f'<div class="cards">{card_html}</div>',
+            "<h2>Goals</h2><table><thead><tr><th>Metric</th><th>Actual</th><th>Target</th>"
+            "<th>Pace</th><th>Projected year end</th></tr></thead>"
+            f"<tbody>{goal_rows}</tbody></table>",
+            *charts,
+            f"<h2>Recent moments</h2><ul>{moment_items}</ul>",
+            "</body></html>",
+        ]
+    )
+
+
+def write(engine: Engine, *, month: str, tz: ZoneInfo, out: str) -> dict[str, Any]:
+    text = render(engine, month=month, tz=tz)
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return {"path": out, "bytes": len(text.encode())}

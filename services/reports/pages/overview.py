@@ -1,0 +1,79 @@
+"""Overview: the three lenses against the year's goals at a glance."""
+
+import streamlit as st
+
+from services.reports import ui
+from services.reports.figures import traffic_light
+from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
+
+LIGHTS = {
+    "green": "🟢 on pace",
+    "amber": "🟠 slightly behind",
+    "red": "🔴 behind",
+    "grey": "⚪ no data",
+}
+
+with ui.timed_page("overview"):
+    f: ui.Filters = st.session_state["filters"]
+    data = ui.cached(
+        "summary",
+        lambda: summary(
+            ui.engine(),
+            year=f.year,
+            as_of=f.as_of,
+            tz=ui.settings().timezone,
+            network=f.network,
+            account=f.account,
+        ),
+        f,
+    )
+    st.title(f"Is social paying off? {f.year}")
+    st.caption(
+        f"Year to date as of {data['as_of']} · figures as defined in Rapport's report contract"
+    )
+    s, b, m = data["support"], data["brand"], data["moments"]
+    if not s["conversations"] and not b["impressions"] and not b["engagement"] and not m["count"]:
+        ui.empty_state()
+    support, brand, moments = st.columns(3)
+    with support:
+        st.subheader("Customer-support impact")
+        st.metric("Answered within 1 h", fmt_rate(s["responded_within_1h_rate"]))
+        st.metric("Median first response", fmt_seconds(s["median_first_response_s"]))
+        st.metric(
+            "Conversations",
+            f"{s['conversations']:,}",
+            help="support conversations started this year",
+        )
+        st.metric("Social share of support", fmt_rate(s["social_share"]))
+    with brand:
+        st.subheader("Brand impact")
+        st.metric("Impressions", f"{b['impressions']:,}")
+        st.metric("Reach", f"{b['reach']:,}")
+        st.metric("Engagement", f"{b['engagement']:,}")
+        st.metric("Engagement rate", fmt_rate(b["engagement_rate"]))
+    with moments:
+        st.subheader("Meaningful moments")
+        st.metric("Moments", f"{m['count']:,}")
+        st.metric("With existing customers", f"{m['existing_customer']:,}")
+    st.subheader("Goals")
+    if not data["goals"]:
+        st.info("No goals set for this year yet: set them on the Goals page (admins and managers).")
+    else:
+        rows = [
+            {
+                "Goal": metric.replace("_", " "),
+                "Actual": fmt_metric(metric, g["actual"]),
+                "Target": fmt_metric(metric, g["target"]),
+                "Pace": None if g["pace"] is None else round(g["pace"], 2),
+                "Status": LIGHTS[traffic_light(g["pace"])],
+                "Projected year end": fmt_metric(metric, g["projected_year_end"]),
+            }
+            for metric, g in data["goals"].items()
+        ]
+        st.dataframe(rows, hide_index=True, use_container_width=True)
+        st.download_button(
+            "Download goals (CSV)",
+            "\n".join([",".join(rows[0]), *(",".join(str(v) for v in r.values()) for r in rows)]),
+            file_name=f"rapport-goals-{f.year}.csv",
+            mime="text/csv",
+        )

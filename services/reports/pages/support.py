@@ -1,0 +1,72 @@
+"""Support impact: conversations, answers, response and resolution times, social versus email."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from services.reports import queries, ui
+from services.reports.figures import support_figures, weekly_support
+from services.reports.summary import fmt_rate, fmt_seconds
+
+with ui.timed_page("support"):
+    f: ui.Filters = st.session_state["filters"]
+    period = f.period()
+    facts = ui.cached(
+        "conversations",
+        lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
+        f,
+    )
+    st.title("Customer-support impact")
+    figures = support_figures(facts, period)
+    if not figures["conversations"]:
+        ui.empty_state()
+        st.stop()
+    a, b, c, d = st.columns(4)
+    a.metric("Conversations", f"{figures['conversations']:,}")
+    b.metric("Answered", f"{figures['answered']:,}")
+    c.metric("Median first response", fmt_seconds(figures["median_first_response_s"]))
+    d.metric("p90 first response", fmt_seconds(figures["p90_first_response_s"]))
+    a.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
+    b.metric("Median resolution", fmt_seconds(figures["median_resolution_s"]))
+    c.metric("Social share", fmt_rate(figures["social_share"]))
+    weeks = pd.DataFrame(weekly_support(facts, period))
+    weeks["median_first_response_min"] = weeks["median_first_response_s"] / 60
+    st.plotly_chart(
+        px.line(
+            weeks,
+            x="week",
+            y="median_first_response_min",
+            markers=True,
+            title="Median first response per week (minutes)",
+            labels={"median_first_response_min": "minutes", "week": "ISO week"},
+        ),
+        use_container_width=True,
+    )
+    st.plotly_chart(
+        px.bar(
+            weeks,
+            x="week",
+            y=["responded_within_1h_rate", "social_share"],
+            barmode="group",
+            title="Answered within 1 h and social share of support per week (0-1)",
+            labels={"value": "share (0-1)", "week": "ISO week", "variable": "figure"},
+        ),
+        use_container_width=True,
+    )
+    by_network = pd.DataFrame(
+        [
+            {"network": n, **support_figures([x for x in facts if x.network == n], period)}
+            for n in sorted({x.network for x in facts})
+        ]
+    )
+    st.subheader("By network")
+    st.dataframe(by_network, hide_index=True, use_container_width=True)
+    st.download_button(
+        "Download weekly figures (CSV)", weeks.to_csv(index=False), "support-weekly.csv", "text/csv"
+    )
+    st.download_button(
+        "Download by network (CSV)",
+        by_network.to_csv(index=False),
+        "support-by-network.csv",
+        "text/csv",
+    )

@@ -1,0 +1,137 @@
+"""The Streamlit app through AppTest: every page renders with data and with an empty database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from services.common.auth import Role
+from services.common.config import get_settings
+from services.common.db import get_engine
+from services.ingest.sink import write_batch
+from services.moments import service, users
+from services.moments.models import MomentCreate
+from services.reports.goals import set_goal
+from services.reports.models import GoalMetric
+from tests.factories import batch, event, message
+from tests.factories_moments import moment
+
+APP = str(Path(__file__).parents[2] / "services" / "reports" / "app.py")
+PAGES = [
+    "pages/overview.py",
+    "pages/support.py",
+    "pages/brand.py",
+    "pages/moments.py",
+    "pages/goals.py",
+]
+
+
+@pytest.fixture
+def app_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+    get_settings.cache_clear()
+
+
+def seed(engine: Engine, year: int) -> None:
+    write_batch(
+        engine,
+        [
+            batch(
+                event(kind="impression", count=5000, occurred_at=f"{year}-02-10T09:00:00Z"),
+                event(kind="like", count=120, occurred_at=f"{year}-02-10T18:00:00Z"),
+                event(kind="reach", count=3000, occurred_at=f"{year}-02-11T09:00:00Z"),
+                message("message_received", "c1", f"{year}-02-11T10:00:00Z"),
+                message("message_sent", "c1", f"{year}-02-11T10:20:00Z"),
+                message("message_received", "c2", f"{year}-02-12T10:00:00Z", network="email"),
+            )
+        ],
+        ZoneInfo("UTC"),
+    )
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(
+                moment(occurred_on=f"{year}-02-12", change="<script>x</script> renewed")
+            ),
+            actor="maria",
+        )
+        set_goal(session, year=year, metric=GoalMetric.impressions, target=100_000, actor="test")
+
+
+def run_page(page: str | None, role: str = "manager") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = {"name": "ana", "role": role}
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
+    import datetime as dt
+
+    seed(engine, dt.date.today().year)
+    at = run_page(page)
+    text = " ".join(m.value for m in at.markdown) + " ".join(str(m.value) for m in at.metric)
+    assert "No interactions for this period" not in " ".join(i.value for i in at.info)
+    if page == "pages/overview.py":
+        values = {m.label: m.value for m in at.metric}
+        assert values["Impressions"] == "5,000"
+        assert values["Conversations"] == "2"
+        assert values["Moments"] == "1"
+    assert text is not None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_with_an_empty_database(engine: Engine, app_env: None, page: str) -> None:
+    at = run_page(page)
+    if page in ("pages/overview.py", "pages/support.py", "pages/brand.py"):
+        assert any("rapport demo" in i.value for i in at.info)
+
+
+def test_login_is_required(engine: Engine, app_env: None) -> None:
+    with Session(engine) as session:
+        users.create(session, username="vera", password="correct horse battery", role=Role.viewer)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert at.button[0].label == "Log in" or at.title[0].value == "Rapport"
+    at.text_input[0].input("vera")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert any("Wrong username or password" in e.value for e in at.error)
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["user"] == {"name": "vera", "role": "viewer"}
+
+
+def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None:
+    viewer = run_page("pages/goals.py", role="viewer")
+    assert any("admins and managers set them" in i.value for i in viewer.info)
+    assert not viewer.number_input
+    manager = run_page("pages/goals.py", role="manager")
+    manager.number_input(key=f"goal_{__import__('datetime').date.today().year}_moments").set_value(
+        250
+    )
+    manager.button[-1].click().run()
+    assert any("Goals saved" in s.value for s in manager.success)
+    from services.reports import queries
+
+    assert queries.goals(engine, __import__("datetime").date.today().year)["moments"] == 250
