@@ -238,6 +238,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
         "--server.address", settings.reports_host,
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     os.execv(sys.executable, command)  # noqa: S606 - become the Streamlit server
 

@@ -110,7 +110,7 @@ class Stack:
     def shutdown(self) -> None:
         """Ingest stops accepting; the consumer drains what the broker holds; then the broker."""
         print("\nStopping: ingest first, then the consumer once it has drained, then the broker.")
-        for name in ("ingest", "moments"):
+        for name in ("ingest", "moments", "reports"):
             if (c := self.child(name)) is not None:
                 processes.stop(c.proc)
         consumer = self.child("consumer")
@@ -123,7 +123,7 @@ class Stack:
                 print(f"  waiting for the consumer to drain {lag} records ...")
                 time.sleep(1)
         for c in reversed(self.children):
-            if c.name not in ("ingest", "moments"):
+            if c.name not in ("ingest", "moments", "reports"):
                 processes.stop(c.proc)
         print("All stopped.")
 
@@ -159,6 +159,7 @@ def up(*, demo: bool | None = None) -> int:
         stack.start("consumer", processes.rapport_command("consumer"), env)
         stack.start("ingest", processes.rapport_command("ingest"), env)
         stack.start("moments", processes.rapport_command("moments"), env)
+        stack.start("reports", processes.rapport_command("reports"), env)
         processes.wait_for_port(settings.ingest_http_port)
         processes.wait_for_port(settings.moments_http_port)
         token = first_run_token()
@@ -179,6 +180,7 @@ def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | 
         f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}   (IngestService, reflection on)\n"
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/   (API docs: /docs)\n"
         f"  moments gRPC   127.0.0.1:{settings.moments_grpc_port}   (MomentsService)\n"
+        f"  reports        http://127.0.0.1:{settings.reports_port}/   (Streamlit)\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
         f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
     )

@@ -148,6 +148,88 @@ def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Itera
             }
 
 
+DEMO_GOALS = {
+    "impressions": 55_000_000,
+    "reach": 35_000_000,
+    "engagement": 1_500_000,
+    "moments": 200,
+    "responded_within_1h_rate": 0.6,
+    "median_first_response_s": 1800,
+    "social_share": 0.65,
+}
+CHANGES = (
+    (
+        "Was about to cancel after a billing mix-up; stayed and upgraded once we fixed it.",
+        "retention",
+    ),
+    ("Asked about the team plan in a reply thread; booked a demo the same day.", "expansion"),
+    ("Shared our fix with her 20k followers and thanked the support team publicly.", "advocacy"),
+    ("Suggested a CSV export option; it shipped and he told his community.", "product_feedback"),
+    (
+        "Locked out before a launch; back in within 15 minutes, wrote a kind review.",
+        "issue_resolved",
+    ),
+    ("Introduced us to a colleague at another agency who signed up.", "referral"),
+)
+
+
+def generate_moments(year: int, until: dt.datetime, seed: int = 11) -> Iterator[dict[str, Any]]:
+    """About four moments a week, as a team that logs them regularly would."""
+    rng = random.Random(seed)
+    day = dt.date(year, 1, 1)
+    while day < min(until.date(), dt.date(year + 1, 1, 1)):
+        for _ in range(rng.choice((0, 0, 1, 1, 1, 2))):
+            network, account = SUPPORT_NETWORKS[rng.randrange(3)]
+            change, outcome = CHANGES[rng.randrange(len(CHANGES))]
+            handle = f"@customer{rng.randint(1, 5000)}"
+            yield {
+                "occurred_on": day.isoformat(),
+                "network": network,
+                "link": f"https://{network}.example/{account.strip('@')}/conversation/"
+                f"demo-{day:%Y%m%d}-{rng.randint(0, 9)}",
+                "people": [handle],
+                "customer_status": rng.choice(
+                    ("existing_customer", "existing_customer", "prospect", "not_customer")
+                ),
+                "change": change,
+                "outcome": outcome,
+                "initiated_by": rng.choice(("customer", "customer", "brand")),
+                "tags": ["demo"],
+            }
+        day += dt.timedelta(days=1)
+
+
+def _demo_moments(settings: Settings, token: str, year: int, now: dt.datetime) -> int:
+    """Log demo moments through the moments API when it runs and holds none yet."""
+    base = f"http://127.0.0.1:{settings.moments_http_port}"
+    try:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            if client.get("/api/v1/moments", params={"per_page": 1}).json()["total"]:
+                return 0
+            logged = 0
+            for moment in generate_moments(year, now):
+                client.post("/api/v1/moments", json=moment).raise_for_status()
+                logged += 1
+            return logged
+    except httpx.HTTPError:
+        print(f"(moments service not reachable at {base}: no demo moments logged)")
+        return 0
+
+
+def _demo_goals(engine: Any, year: int) -> None:
+    from services.reports import queries
+    from services.reports.goals import set_goal
+    from services.reports.models import GoalMetric
+
+    if queries.goals(engine, year):
+        return
+    with Session(engine) as session:
+        for metric, target in DEMO_GOALS.items():
+            set_goal(session, year=year, metric=GoalMetric(metric), target=target, actor="demo")
+
+
 def run_demo(settings: Settings, *, url: str | None = None, year: int | None = None) -> int:
     """Post the demo year in batches with a temporary token; returns the events accepted."""
     base = url or f"http://127.0.0.1:{settings.ingest_http_port}"
@@ -158,6 +240,7 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
     with Session(engine) as session:
         token = create_token(session, name="demo", role=Role.manager)
     accepted = 0
+    moments = 0
     started = time.monotonic()
     print(f"Streaming a demo year ({year}) through {base}/v1/interactions ...")
     try:
@@ -173,13 +256,15 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
                     _progress(accepted, started)
             if chunk:
                 accepted += _post(client, chunk)
+        moments = _demo_moments(settings, token, year, now)
+        _demo_goals(engine, year)
     finally:
         with Session(engine) as session:
             revoke_token(session, name="demo")
         engine.dispose()
     print(
-        f"\nDone: {accepted:,} events accepted in {time.monotonic() - started:.0f}s. "
-        f"Try: rapport summary --year {year}"
+        f"\nDone: {accepted:,} events accepted and {moments} moments logged in "
+        f"{time.monotonic() - started:.0f}s. Try: rapport summary --year {year}"
     )
     return accepted
 

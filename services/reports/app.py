@@ -4,16 +4,16 @@ import streamlit as st
 
 from services.reports import ui
 
-st.set_page_config(page_title="Rapport reports", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Rapport reports", page_icon=":material/insights:", layout="wide")
 viewer = ui.require_login()
 st.session_state["filters"] = ui.sidebar(viewer)
 st.session_state["viewer"] = viewer
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon="🎯", default=True),
-    st.Page("pages/support.py", title="Support impact", icon="💬"),
-    st.Page("pages/brand.py", title="Brand impact", icon="📣"),
-    st.Page("pages/moments.py", title="Moments", icon="🤝"),
-    st.Page("pages/goals.py", title="Goals", icon="🏁"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/flag:", default=True),
+    st.Page("pages/support.py", title="Support impact", icon=":material/support_agent:"),
+    st.Page("pages/brand.py", title="Brand impact", icon=":material/campaign:"),
+    st.Page("pages/moments.py", title="Moments", icon=":material/handshake:"),
+    st.Page("pages/goals.py", title="Goals", icon=":material/target:"),
 ]
 st.navigation(pages).run()

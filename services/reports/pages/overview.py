@@ -6,12 +6,8 @@ from services.reports import ui
 from services.reports.figures import traffic_light
 from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
 
-LIGHTS = {
-    "green": "🟢 on pace",
-    "amber": "🟠 slightly behind",
-    "red": "🔴 behind",
-    "grey": "⚪ no data",
-}
+LIGHTS = {"green": "on pace", "amber": "slightly behind", "red": "behind", "grey": "no data"}
+COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 
 with ui.timed_page("overview"):
     f: ui.Filters = st.session_state["filters"]
@@ -59,21 +55,29 @@ with ui.timed_page("overview"):
     if not data["goals"]:
         st.info("No goals set for this year yet: set them on the Goals page (admins and managers).")
     else:
-        rows = [
-            {
-                "Goal": metric.replace("_", " "),
-                "Actual": fmt_metric(metric, g["actual"]),
-                "Target": fmt_metric(metric, g["target"]),
-                "Pace": None if g["pace"] is None else round(g["pace"], 2),
-                "Status": LIGHTS[traffic_light(g["pace"])],
-                "Projected year end": fmt_metric(metric, g["projected_year_end"]),
-            }
-            for metric, g in data["goals"].items()
-        ]
-        st.dataframe(rows, hide_index=True, use_container_width=True)
+        rows = []
+        colours = []
+        for metric, g in data["goals"].items():
+            light = traffic_light(g["pace"])
+            colours.append(COLOURS[light])
+            rows.append(
+                {
+                    "Goal": metric.replace("_", " "),
+                    "Actual": fmt_metric(metric, g["actual"]),
+                    "Target": fmt_metric(metric, g["target"]),
+                    "Pace": "-" if g["pace"] is None else f"{g['pace']:.2f}",
+                    "Status": LIGHTS[light],
+                    "Projected year end": fmt_metric(metric, g["projected_year_end"]),
+                }
+            )
+        # A plain table (not a canvas grid): readable in screenshots, printouts and screen readers.
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        for row, colour in zip(rows, colours, strict=True):
+            cells = [str(v) for v in row.values()]
+            cells[4] = f":{colour}[● {cells[4]}]"
+            lines.append("| " + " | ".join(cells) + " |")
+        st.markdown("\n".join(lines))
+        csv = "\n".join([",".join(rows[0]), *(",".join(r.values()) for r in rows)])
         st.download_button(
-            "Download goals (CSV)",
-            "\n".join([",".join(rows[0]), *(",".join(str(v) for v in r.values()) for r in rows)]),
-            file_name=f"rapport-goals-{f.year}.csv",
-            mime="text/csv",
+            "Download goals (CSV)", csv, file_name=f"rapport-goals-{f.year}.csv", mime="text/csv"
         )
