@@ -152,7 +152,7 @@ DEMO_GOALS = {
     "impressions": 55_000_000,
     "reach": 35_000_000,
     "engagement": 1_500_000,
-    "moments": 200,
+    "moments": 300,
     "responded_within_1h_rate": 0.6,
     "median_first_response_s": 1800,
     "social_share": 0.65,

@@ -23,6 +23,7 @@ from services.common.db import make_engine
 from services.moments import users
 from services.reports import queries
 from services.reports.figures import Period
+from services.reports.metrics import PAGE_RENDER, QUERY, register_year_figures
 
 T = TypeVar("T")
 CACHE_TTL_S = 60
@@ -30,19 +31,12 @@ CACHE_TTL_S = 60
 
 @st.cache_resource
 def _metrics() -> dict[str, Histogram]:
-    """Declared once per process; served on REPORTS_METRICS_PORT (9103)."""
-    render = Histogram(
-        "rapport_reports_page_render_duration_seconds", "Time to render a reports page.", ["page"]
-    )
-    query = Histogram(
-        "rapport_reports_query_duration_seconds",
-        "Time of a reports query (cache misses).",
-        ["query"],
-    )
+    """Served on REPORTS_METRICS_PORT (9103) once per process."""
+    register_year_figures()
     # Another app process on this host may serve the port already (e.g. tests).
     with contextlib.suppress(OSError):
         start_http_server(get_settings().reports_metrics_port, addr="127.0.0.1")
-    return {"render": render, "query": query}
+    return {"render": PAGE_RENDER, "query": QUERY}
 
 
 @st.cache_resource
