@@ -68,7 +68,7 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
     from services.ingest.consumer import Consumer
 
     settings = get_settings()
-    serve_metrics(settings.consumer_metrics_port)
+    serve_metrics(settings.consumer_metrics_port, host=settings.metrics_host)
     ensure_topics(settings)
     consumer = Consumer(settings, get_engine())
 
@@ -146,6 +146,17 @@ def cmd_sheets(args: argparse.Namespace) -> int:
         )
         return 2
     syncer = sheets.SheetSyncer(engine, settings)
+    if args.action == "sync" and not args.once:
+        import signal
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            syncer.stop_event.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        print("Syncing moments to the Google Sheet until stopped (Ctrl-C).")
+        syncer.run()
+        return 0
     if args.action == "import":
         from services.moments.sheet_import import import_sheet
 
@@ -159,7 +170,7 @@ def cmd_sheets(args: argparse.Namespace) -> int:
         if result.error:
             print(f"error: {result.error}", file=sys.stderr)
             return 1
-        if not (result.appended or result.updated) or not args.once:
+        if not (result.appended or result.updated):
             break
     print(f"Wrote {total} rows to the sheet ({syncer.requests_used} requests).")
     return 0
@@ -321,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sheets", help="Google Sheets sync: sync, status, import")
     p.add_argument("action", choices=("sync", "status", "import"))
-    p.add_argument("--once", action="store_true", help="drain what is waiting, then exit")
+    p.add_argument("--once", action="store_true", help="sync: drain what is waiting, then exit")
     p.add_argument(
         "--spreadsheet", help="import: the old sheet's id (default SHEETS_SPREADSHEET_ID)"
     )

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "rapport-consumer"
     embedded_broker_port: int = 9092
 
+    # Where the gRPC and stand-alone metrics servers listen (0.0.0.0 in containers).
+    grpc_host: str = "127.0.0.1"
+    metrics_host: str = "127.0.0.1"
+
     rapport_admin_token: str | None = None
     rapport_timezone: str = "UTC"
 
@@ -49,6 +53,9 @@ class Settings(BaseSettings):
     google_application_credentials: str | None = None
     sheets_spreadsheet_id: str | None = None
     google_sheets_api_url: str = "https://sheets.googleapis.com"
+    # The moments service drains the sheet outbox itself; with several web replicas turn this off
+    # and run one `rapport sheets sync` instead (the worker assumes it is alone).
+    sheets_sync_in_service: bool = True
 
     @field_validator("rapport_timezone")
     @classmethod

@@ -104,7 +104,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        grpc_server = start_grpc(publisher, engine, settings, port=settings.ingest_grpc_port)
+        grpc_server = start_grpc(
+            publisher, engine, settings, port=settings.ingest_grpc_port, host=settings.grpc_host
+        )
         _app.state.grpc_port = grpc_server.port
         try:
             yield

@@ -75,9 +75,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        syncer = sheets.start_background(engine, settings) if sync_sheets else None
+        run_worker = sync_sheets and settings.sheets_sync_in_service
+        syncer = sheets.start_background(engine, settings) if run_worker else None
         app.state.syncer = syncer
-        grpc_server = start_grpc(engine, settings, port=settings.moments_grpc_port)
+        grpc_server = start_grpc(
+            engine, settings, port=settings.moments_grpc_port, host=settings.grpc_host
+        )
         app.state.grpc_port = grpc_server.port
         try:
             yield

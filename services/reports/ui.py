@@ -35,7 +35,8 @@ def _metrics() -> dict[str, Histogram]:
     register_year_figures()
     # Another app process on this host may serve the port already (e.g. tests).
     with contextlib.suppress(OSError):
-        start_http_server(get_settings().reports_metrics_port, addr="127.0.0.1")
+        settings = get_settings()
+        start_http_server(settings.reports_metrics_port, addr=settings.metrics_host)
     return {"render": PAGE_RENDER, "query": QUERY}
 
 

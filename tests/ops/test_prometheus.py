@@ -1,4 +1,4 @@
-"""promtool on every /metrics page and on the alert rules; a real Prometheus scraping the services."""
+"""promtool on every /metrics page and the alert rules; a real Prometheus scraping the services."""
 
 from __future__ import annotations
 

@@ -1,0 +1,98 @@
+"""deploy/: compose files against the compose-spec schema, Kubernetes manifests rendered and
+validated against the Kubernetes schemas, and the production rules (probes, non-root, limits)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from tests.support.kustomize import build
+
+DEPLOY = Path(__file__).parents[2] / "deploy"
+K8S_VERSION = "1.37.0"
+
+
+def test_compose_files_match_the_compose_spec() -> None:
+    files = [
+        str(DEPLOY / f)
+        for f in ("compose.yaml", "compose.infra.yaml", "compose.observability.yaml")
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", *files],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_services_have_healthchecks_and_wait_for_them() -> None:
+    import yaml
+
+    for name in ("compose.yaml", "compose.infra.yaml", "compose.observability.yaml"):
+        services = yaml.safe_load((DEPLOY / name).read_text())["services"]
+        for service, spec in services.items():
+            if service in ("migrate", "sheet-sync"):
+                continue  # a one-shot job, and a worker without a port
+            assert "healthcheck" in spec, f"{name}: {service} has no healthcheck"
+            for dependency, condition in (spec.get("depends_on") or {}).items():
+                assert condition["condition"] in (
+                    "service_healthy",
+                    "service_completed_successfully",
+                ), (service, dependency)
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/production"])
+def test_kubernetes_manifests_validate(target: str) -> None:
+    docs = build(DEPLOY / "kubernetes" / target)
+    kinds = sorted({d["kind"] for d in docs})
+    assert kinds == ["ConfigMap", "Deployment", "Job", "Service"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert set(deployments) == {"ingest", "consumer", "moments", "sheet-sync", "reports"}
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert (
+                security["readOnlyRootFilesystem"] is True
+                and security["allowPrivilegeEscalation"] is False
+            )
+            assert container["resources"]["limits"] and container["resources"]["requests"]
+            assert "livenessProbe" in container, name
+            if container.get("ports"):
+                assert "readinessProbe" in container, name
+    assert (
+        deployments["ingest"]["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["grpc"][
+            "port"
+        ]
+        == 50051
+    )
+    assert deployments["sheet-sync"]["spec"]["replicas"] == 1  # the sheet worker must run alone
+
+
+def test_production_overlay_scales_and_pins() -> None:
+    docs = build(DEPLOY / "kubernetes" / "overlays" / "production")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert deployments["consumer"]["spec"]["replicas"] == 6  # one per partition
+    consumer = deployments["consumer"]["spec"]["template"]["spec"]["containers"][0]
+    assert consumer["resources"]["limits"]["memory"] == "2Gi"
+    assert consumer["readinessProbe"]  # the patch merged, it did not replace the container
+    assert all(d["metadata"]["namespace"] == "rapport" for d in docs)
+    images = {
+        c["image"]
+        for d in deployments.values()
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {"ghcr.io/example/rapport:0.1.0"}
+
+
+def test_dockerfile_is_multi_stage_and_non_root() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert text.count("\nFROM ") >= 2  # build and runtime stages
+    assert "USER 10001" in text
+    assert "slim" in text
