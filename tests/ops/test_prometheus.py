@@ -152,10 +152,14 @@ def test_real_prometheus_scrapes_the_services(served_apps: dict[str, int], tmp_p
     config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape}\n")
     port = processes.free_port()
     proc = processes.spawn(
-        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
         log=tmp_path / "prometheus.log",
-    )  # fmt: skip
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         processes.wait_for_port(port, timeout_s=30)

@@ -39,11 +39,22 @@ def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Pat
         "REPORTS_METRICS_PORT": str(processes.free_port()),
     }
     server = processes.spawn(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
         env=env,
         log=tmp_path / "streamlit.log",
-    )  # fmt: skip
+    )
     try:
         processes.wait_for_port(port, timeout_s=60)
         with sync_playwright() as pw:

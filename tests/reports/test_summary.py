@@ -18,9 +18,14 @@ from tests.factories import batch, event, message
 UTC = ZoneInfo("UTC")
 SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "goals"}
 SUPPORT_KEYS = {
-    "conversations", "answered", "median_first_response_s", "p90_first_response_s",
-    "responded_within_1h_rate", "median_resolution_s", "social_share",
-}  # fmt: skip
+    "conversations",
+    "answered",
+    "median_first_response_s",
+    "p90_first_response_s",
+    "responded_within_1h_rate",
+    "median_resolution_s",
+    "social_share",
+}
 BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
 
 
