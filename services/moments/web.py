@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.common.auth import Role
+from services.common.auth import ApiToken, Role, create_token, revoke_token
 from services.ingest.events import Network
 from services.moments import service, sheets, users
 from services.moments.deps import (
@@ -453,6 +453,8 @@ def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLR
 
     with db(request) as session:
         accounts = session.exec(select(User).order_by(col(User.username))).all()
+        tokens = session.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
+    context.setdefault("tokens", tokens)
     return _page(
         request,
         "users.html",
@@ -489,6 +491,48 @@ async def create_user(request: Request) -> Response:
     except ValueError as exc:
         return _users_page(request, principal, error=str(exc))
     return _users_page(request, principal, created=(username.strip().lower(), password))
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+async def create_api_token(request: Request) -> Response:
+    """Admins create bearer tokens for the APIs; the token is shown once, only its hash stays."""
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not principal.is_admin:
+        return _page(request, "message.html", principal, status=403, title="Admins only",
+                     message="Only admins manage API tokens.")  # fmt: skip
+    name = str(form.get("name", "")).strip()[:100]
+    if not name:
+        return _users_page(
+            request, principal, error="Name the token (e.g. the integration using it)."
+        )
+    try:
+        role = Role(str(form.get("role", "manager")))
+    except ValueError:
+        return _users_page(request, principal, error="role: choose admin, manager or viewer.")
+    with db(request) as session:
+        token = create_token(session, name=name, role=role)
+    return _users_page(request, principal, created_token=(name, token))
+
+
+@router.post("/tokens/revoke", response_class=HTMLResponse)
+async def revoke_api_token(request: Request) -> Response:
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not principal.is_admin:
+        return _page(request, "message.html", principal, status=403, title="Admins only",
+                     message="Only admins manage API tokens.")  # fmt: skip
+    with db(request) as session:
+        revoked = revoke_token(session, name=str(form.get("name", "")))
+    return _users_page(request, principal, revoked=revoked)
 
 
 @router.get("/login", response_class=HTMLResponse)

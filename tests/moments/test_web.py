@@ -242,3 +242,28 @@ def test_filters_and_csv_on_pages(manager: TestClient) -> None:
     assert "@zoe" in filtered and "@bob" not in filtered
     exported = manager.get("/moments.csv", params={"q": "bob"})
     assert exported.status_code == 200 and "@bob" in exported.text and "@zoe" not in exported.text
+
+
+def test_admin_creates_and_revokes_api_tokens(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
+    make_user("root", Role.admin)
+    login(app_client, "root")
+    page = app_client.post(
+        "/tokens",
+        data={"csrf_token": csrf_of(app_client, "/users"), "name": "zendesk", "role": "manager"},
+    )
+    token = re.search(r"<code>(rpt_[^<]+)</code>", page.text).group(1)  # type: ignore[union-attr]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert app_client.get("/api/v1/moments", headers=headers).status_code == 200
+    app_client.post(
+        "/tokens/revoke", data={"csrf_token": csrf_of(app_client, "/users"), "name": "zendesk"}
+    )
+    assert app_client.get("/api/v1/moments", headers=headers).status_code == 401
+    app_client.cookies.clear()
+    make_user("maria", Role.manager)
+    login(app_client, "maria")
+    refused = app_client.post(
+        "/tokens", data={"csrf_token": csrf_of(app_client), "name": "x", "role": "admin"}
+    )
+    assert refused.status_code == 403

@@ -134,3 +134,80 @@ def test_support_without_data_is_null_not_zero() -> None:
 )
 def test_brand_figures(totals: dict[str, int], expected: dict[str, float]) -> None:
     assert brand_figures(totals) == expected
+
+
+@pytest.mark.parametrize(
+    ("metric", "target", "actual", "pace", "projected"),
+    [
+        # 2026-04-10 is day 100 of 365: expected 100/365 of the target by then.
+        pytest.param(
+            "impressions",
+            365_000,
+            120_000,
+            120_000 / 100_000,
+            120_000 / 100 * 365,
+            id="counting-ahead",
+        ),
+        pytest.param("moments", 365, 50, 50 / 100, 50 / 100 * 365, id="counting-behind"),
+        pytest.param("responded_within_1h_rate", 0.8, 0.6, 0.75, None, id="rate"),
+        pytest.param("social_share", 0.5, 0.6, 1.2, None, id="share-ahead"),
+        pytest.param("median_first_response_s", 1800, 3600, 0.5, None, id="lower-is-better"),
+        pytest.param("median_first_response_s", 1800, None, None, None, id="no-data"),
+        pytest.param("impressions", 0, 10, None, 10 / 100 * 365, id="zero-target"),
+    ],
+)
+def test_goal_progress(
+    metric: str, target: float, actual: float | None, pace: float | None, projected: float | None
+) -> None:
+    from services.reports.figures import goal_progress
+
+    period = Period.of(2026, dt.date(2026, 4, 10), UTC)
+    assert period.elapsed_days == 100
+    result = goal_progress(metric, target, actual, period)
+    assert result["target"] == target and result["actual"] == actual
+    assert result["pace"] == (pytest.approx(pace) if pace is not None else None)
+    assert result["projected_year_end"] == (
+        pytest.approx(projected) if projected is not None else None
+    )
+
+
+def test_traffic_light() -> None:
+    from services.reports.figures import traffic_light
+
+    assert [traffic_light(p) for p in (1.2, 1.0, 0.95, 0.5, None)] == [
+        "green",
+        "green",
+        "amber",
+        "red",
+        "grey",
+    ]
+
+
+def test_heatmap_uses_the_local_weekday_and_hour() -> None:
+    from services.reports.figures import engagement_heatmap
+
+    # Monday 2026-03-02 23:00 UTC is Tuesday 00:00 in Berlin.
+    rows = [
+        (dt.datetime(2026, 3, 2, 23), "like", 5),
+        (dt.datetime(2026, 3, 2, 23), "impression", 99),
+    ]
+    berlin = engagement_heatmap(rows, ZoneInfo("Europe/Berlin"))
+    assert berlin[1][0] == 5 and sum(map(sum, berlin)) == 5
+    assert engagement_heatmap(rows, UTC)[0][23] == 5
+
+
+def test_moments_breakdown() -> None:
+    from services.reports.figures import MomentFact, moment_breakdown, moment_figures
+
+    period = Period.of(2026, dt.date(2026, 3, 31), UTC)
+    facts = [
+        MomentFact(dt.date(2026, 3, 2), "twitter", "existing_customer", "retention", "customer"),
+        MomentFact(dt.date(2026, 3, 3), "instagram", "prospect", None, "brand"),
+        MomentFact(dt.date(2026, 4, 1), "twitter", "existing_customer", None, None),  # after as-of
+        MomentFact(dt.date(2025, 12, 31), "twitter", "existing_customer", None, None),  # last year
+    ]
+    assert moment_figures(facts, period) == {"count": 2, "existing_customer": 1}
+    data = moment_breakdown(facts, period)
+    assert data["per_week"] == {"2026-W10": 2}
+    assert data["by_initiated_by"] == {"proactive": 1, "reactive": 1}
+    assert data["existing_customer_share"] == 0.5

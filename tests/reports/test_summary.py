@@ -163,3 +163,86 @@ def test_summary_table_and_bad_as_of(
     assert "impressions" in table and "2,000" in table and "33.3 %" in table
     assert main(["summary", "--year", "2026", "--as-of", "2025-05-01"]) == 2
     assert "not in year 2026" in capsys.readouterr().err
+
+
+def test_summary_json_with_moments_and_goals(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlmodel import Session
+
+    from services.moments import service
+    from services.moments.models import MomentCreate
+    from tests.factories_moments import moment
+
+    seed(engine)
+    with Session(engine) as session:
+        for status in ("existing_customer", "prospect"):
+            service.create(
+                session,
+                data=MomentCreate.model_validate(
+                    moment(occurred_on="2026-03-01", customer_status=status)
+                ),
+                actor="test",
+            )
+    assert (
+        main(["goals", "set", "--year", "2026", "--metric", "impressions", "--target", "36500"])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "goals",
+                "set",
+                "--year",
+                "2026",
+                "--metric",
+                "responded_within_1h_rate",
+                "--target",
+                "0.5",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["goals", "set", "--year", "2026", "--metric", "social_share", "--target", "2"]) == 2
+    )
+    capsys.readouterr()
+    data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--json")
+    assert data["moments"] == {"count": 2, "existing_customer": 1}
+    goals = data["goals"]
+    assert set(goals) == {"impressions", "responded_within_1h_rate"}  # type: ignore[arg-type]
+    impressions = goals["impressions"]  # type: ignore[index]
+    assert set(impressions) == {"target", "actual", "pace", "projected_year_end"}
+    assert impressions["actual"] == 2000
+    assert impressions["pace"] == pytest.approx(2000 / (36500 * 90 / 365))
+    assert impressions["projected_year_end"] == pytest.approx(2000 / 90 * 365)
+    rate = goals["responded_within_1h_rate"]  # type: ignore[index]
+    assert rate["pace"] == pytest.approx((1 / 3) / 0.5) and rate["projected_year_end"] is None
+
+
+def test_monthly_report_writes_a_forwardable_page(
+    engine: Engine, cli_env: None, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from services.moments import service
+    from services.moments.models import MomentCreate
+    from tests.factories_moments import moment
+
+    seed(engine)
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(
+                moment(occurred_on="2026-03-01", change="<script>alert(1)</script>")
+            ),
+            actor="test",
+        )
+    out = Path(str(tmp_path)) / "march.html"
+    assert main(["report", "monthly", "--month", "2026-03", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "<svg" in html and "Impressions per week" in html and "2,000" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert main(["report", "monthly", "--month", "2026-13", "--out", str(out)]) == 2

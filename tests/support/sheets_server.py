@@ -357,3 +357,32 @@ class SheetsServer:
                 )
 
         return Handler
+
+
+def main() -> None:
+    """Run the local Sheets server for `make run` trials: prints the variables to set."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="A local Google Sheets v4 server for Rapport.")
+    parser.add_argument("--quota", type=int, default=60, help="write requests per minute")
+    args = parser.parse_args()
+    server = SheetsServer(quota_per_minute=args.quota).start()
+    credentials = server.credentials_file(Path(tempfile.mkdtemp(prefix="rapport-sheets-")))
+    print(
+        "Local Sheets server running. Start Rapport with:\n"
+        f"  GOOGLE_APPLICATION_CREDENTIALS={credentials} "
+        f"SHEETS_SPREADSHEET_ID={server.spreadsheet_id} GOOGLE_SHEETS_API_URL={server.url} make run\n"
+        f"The sheet's rows: curl -H 'Authorization: Bearer local-token' "
+        f"{server.url}/v4/spreadsheets/{server.spreadsheet_id}/values/Moments\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
