@@ -372,7 +372,8 @@ def main() -> None:
     print(
         "Local Sheets server running. Start Rapport with:\n"
         f"  GOOGLE_APPLICATION_CREDENTIALS={credentials} "
-        f"SHEETS_SPREADSHEET_ID={server.spreadsheet_id} GOOGLE_SHEETS_API_URL={server.url} make run\n"
+        f"SHEETS_SPREADSHEET_ID={server.spreadsheet_id} "
+        f"GOOGLE_SHEETS_API_URL={server.url} make run\n"
         f"The sheet's rows: curl -H 'Authorization: Bearer local-token' "
         f"{server.url}/v4/spreadsheets/{server.spreadsheet_id}/values/Moments\n"
         "Ctrl-C stops it.",
