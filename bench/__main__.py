@@ -6,14 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from bench import ingest
+from bench import ingest, reports
 
 OUT = Path("var/bench")
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    results = {"ingest": ingest.run(sys.argv[1:])}
+    wanted = sys.argv[1:] or ["ingest", "reports"]
+    runners = {"ingest": ingest.run, "reports": reports.run}
+    results = {name: runners[name]([]) for name in wanted}
     for name, result in results.items():
         (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
         print(json.dumps(result, indent=2))

@@ -78,3 +78,6 @@ class SupportConversation(SQLModel, table=True):
     resolved_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
     messages_received: int = 0
     messages_sent: int = 0
+    # Seconds from the first inbound message, kept so reports aggregate without date arithmetic.
+    first_response_s: float | None = None
+    resolution_s: float | None = None

@@ -106,32 +106,57 @@ def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+# The two hot statements go straight to the driver's executemany with plain tuples: the
+# profile showed SQLAlchemy's per-row parameter processing costing more than the writes.
+EVENT_COLUMNS = (
+    "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
+    "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
+)  # fmt: skip
+
+
+def _marks(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    return ", ".join([mark] * n)
+
+
+def _stamp(conn: Connection, value: dt.datetime | dt.date) -> Any:
+    """SQLite stores datetimes as text in SQLAlchemy's format; PostgreSQL takes the object."""
+    if conn.dialect.name != "sqlite":
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="microseconds")  # = "%Y-%m-%d %H:%M:%S.%f"
+    return value.isoformat()
+
+
+def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    sql = (
+        f"INSERT INTO interaction_event ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES ({_marks(conn, len(EVENT_COLUMNS))})"
+    )
+    values = [
+        tuple(_stamp(conn, row[c]) if c == "occurred_at" else row[c] for c in EVENT_COLUMNS)
+        for row in rows
+    ]
+    conn.exec_driver_sql(sql, values)
+
+
 def _upsert_rollups(
-    conn: Connection, table: Table, bucket: str, deltas: dict[tuple[Any, ...], list[int]]
+    conn: Connection, table: str, bucket: str, deltas: dict[tuple[Any, ...], list[int]]
 ) -> None:
     rows = [
-        {
-            bucket: key[0],
-            "network": key[1],
-            "account": key[2],
-            "kind": key[3],
-            "count": c,
-            "events": n,
-        }
+        (_stamp(conn, key[0]), key[1], key[2], key[3], c, n)
         for key, (c, n) in sorted(deltas.items())  # sorted: a stable lock order across consumers
         if c or n
     ]
     if not rows:
         return
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[bucket, "network", "account", "kind"],
-        set_={
-            "count": table.c["count"] + stmt.excluded["count"],
-            "events": table.c.events + stmt.excluded.events,
-        },
+    sql = (
+        f"INSERT INTO {table} ({bucket}, network, account, kind, count, events) "
+        f"VALUES ({_marks(conn, 6)}) "
+        f"ON CONFLICT ({bucket}, network, account, kind) DO UPDATE SET "
+        f"count = {table}.count + excluded.count, events = {table}.events + excluded.events"
     )
-    conn.execute(stmt, rows)
+    conn.exec_driver_sql(sql, rows)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -226,17 +251,25 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
             return None
         return next((t for t in times if t >= first_inbound), None)
 
+    first_response = first_after(sent)
+    resolved_at = first_after(resolved)
     return {
         "k_network": key[0],
         "k_conversation_id": key[1],
         "account": first_row[4] if first_row is not None else "default",
         "url": next((r[5] for r in sorted(rows, key=lambda r: r[3]) if r[5]), None),
         "first_inbound_at": first_inbound,
-        "first_response_at": first_after(sent),
-        "resolved_at": first_after(resolved),
+        "first_response_at": first_response,
+        "resolved_at": resolved_at,
+        "first_response_s": _seconds(first_inbound, first_response),
+        "resolution_s": _seconds(first_inbound, resolved_at),
         "messages_received": len(received),
         "messages_sent": len(sent),
     }
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return (end - start).total_seconds() if start is not None and end is not None else None
 
 
 def write_batch(
@@ -275,12 +308,12 @@ def write_batch(
             if row["kind"] in MESSAGE_KIND_NAMES:
                 conversations.add((row["network"], row["conversation_id"]))
         if inserts:
-            conn.execute(EVENTS.insert(), inserts)
+            _insert_events(conn, inserts)
         if replacements:
             conn.execute(
                 update(EVENTS).where(EVENTS.c.event_id == bindparam("k_event_id")), replacements
             )
-        _upsert_rollups(conn, HOURLY, "hour", rollups.hourly)
-        _upsert_rollups(conn, DAILY, "day", rollups.daily)
+        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly)
+        _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
         refresh_conversations(conn, conversations)
     return stats

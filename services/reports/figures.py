@@ -59,11 +59,11 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float, *, presorted: bool = False) -> float | None:
     """numpy's default percentile: linear interpolation between closest ranks; None when empty."""
     if not values:
         return None
-    ordered = sorted(values)
+    ordered = values if presorted else sorted(values)
     position = (len(ordered) - 1) * q
     low = math.floor(position)
     high = math.ceil(position)

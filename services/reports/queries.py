@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from services.ingest.models import RollupDaily, RollupHourly, SupportConversation
 from services.moments.models import Moment
-from services.reports.figures import ConversationFact, MomentFact, Period
+from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact, Period, percentile
 from services.reports.models import Goal
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
@@ -84,6 +85,42 @@ def conversations(
         query = query.where(c.account == account)
     with engine.connect() as conn:
         return [ConversationFact(*row) for row in conn.execute(query)]
+
+
+def support(
+    engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
+) -> dict[str, Any]:
+    """The `support` block aggregated in SQL (the same figures as figures.support_figures over
+    `conversations()`, which the tests check); only the seconds columns travel, for percentiles."""
+    c = CONVERSATIONS.c
+    where = [c.first_inbound_at >= period.start_utc, c.first_inbound_at < period.end_utc]
+    if network:
+        where.append(c.network == network)
+    if account:
+        where.append(c.account == account)
+    answered = c.first_response_at < period.end_utc
+    counts = select(
+        func.count(),
+        func.sum(case((c.network != "email", 1), else_=0)),
+        func.sum(case((answered, 1), else_=0)),
+        func.sum(case((and_(answered, c.first_response_s <= ONE_HOUR_S), 1), else_=0)),
+    ).where(*where)
+    responses = select(c.first_response_s).where(*where, answered)
+    resolutions = select(c.resolution_s).where(*where, c.resolved_at < period.end_utc)
+    with engine.connect() as conn:
+        total, social, answered_n, within = conn.execute(counts).one()
+        response_s = sorted(float(v) for (v,) in conn.execute(responses))
+        resolution_s = sorted(float(v) for (v,) in conn.execute(resolutions))
+    total = int(total or 0)
+    return {
+        "conversations": total,
+        "answered": int(answered_n or 0),
+        "median_first_response_s": percentile(response_s, 0.5, presorted=True),
+        "p90_first_response_s": percentile(response_s, 0.9, presorted=True),
+        "responded_within_1h_rate": int(within or 0) / total if total else None,
+        "median_resolution_s": percentile(resolution_s, 0.5, presorted=True),
+        "social_share": int(social or 0) / total if total else None,
+    }
 
 
 def moments(engine: Engine, period: Period, *, network: str | None = None) -> list[MomentFact]:

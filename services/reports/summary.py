@@ -14,7 +14,6 @@ from services.reports.figures import (
     brand_figures,
     goal_progress,
     moment_figures,
-    support_figures,
 )
 
 
@@ -28,9 +27,7 @@ def summary(
     account: str | None = None,
 ) -> dict[str, Any]:
     period = Period.of(year, as_of, tz)
-    support = support_figures(
-        queries.conversations(engine, period, network=network, account=account), period
-    )
+    support = queries.support(engine, period, network=network, account=account)
     brand = brand_figures(queries.kind_totals(engine, period, network=network, account=account))
     # Moments belong to a network but not to one of the brand's accounts.
     moments = moment_figures(queries.moments(engine, period, network=network), period)

@@ -246,3 +246,25 @@ def test_monthly_report_writes_a_forwardable_page(
     assert "<svg" in html and "Impressions per week" in html and "2,000" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert main(["report", "monthly", "--month", "2026-13", "--out", str(out)]) == 2
+
+
+def test_sql_aggregates_equal_the_reference_math(engine: Engine) -> None:
+    """queries.support (SQL) must give exactly figures.support_figures over the same facts."""
+    import datetime as dt
+
+    from services.ingest.demo import generate
+    from services.reports import queries
+    from services.reports.figures import Period, support_figures
+
+    events = [
+        e
+        for e in generate(2026, dt.datetime(2026, 3, 1))
+        if e["kind"].startswith(("message", "conv"))
+    ]
+    write_batch(engine, [batch(*events[i : i + 2000]) for i in range(0, len(events), 2000)], UTC)
+    for network in (None, "email", "twitter"):
+        period = Period.of(2026, dt.date(2026, 2, 15), UTC)
+        reference = support_figures(queries.conversations(engine, period, network=network), period)
+        fast = queries.support(engine, period, network=network)
+        assert reference["conversations"] > 10
+        assert fast == pytest.approx(reference)

@@ -1,0 +1,224 @@
+"""Reports over a year of 10 million events: `rapport summary` and each page's queries from the
+rollups, against computing the same figures from the raw events, in the same run and database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from services.common.db import make_engine, migrate
+from services.reports import queries
+from services.reports.figures import ConversationFact, Period, brand_figures, support_figures
+from services.reports.summary import summary
+
+EVENTS = int(os.environ.get("BENCH_REPORT_EVENTS", "10000000"))
+YEAR = 2026
+UTC = ZoneInfo("UTC")
+KINDS = ("impression", "reach", "like", "comment", "share", "click", "save", "mention")
+NETWORKS = (
+    ("twitter", "@rapport"),
+    ("instagram", "rapport.studio"),
+    ("linkedin", "Rapport"),
+    ("facebook", "Rapport"),
+)
+
+
+def _fill(db: Path, events: int) -> None:
+    """Raw events written straight into interaction_event, then rollups and conversation facts
+    built from them with SQL: the same tables the consumer maintains."""
+    rng = random.Random(3)
+    start = dt.datetime(YEAR, 1, 1)
+    seconds = 330 * 86400
+    conversations = events // 40
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+
+    def rows() -> Any:
+        for i in range(events - 3 * conversations):
+            network, account = NETWORKS[i % 4]
+            at = start + dt.timedelta(seconds=rng.randrange(seconds))
+            yield (
+                f"b{i}",
+                at.isoformat(sep=" ", timespec="microseconds"),
+                0,
+                network,
+                KINDS[i % 8],
+                rng.randint(1, 500),
+                account,
+                None,
+                None,
+                None,
+                None,
+                None,
+                1,
+                "h",
+            )
+        for c in range(conversations):
+            network, account = NETWORKS[c % 4] if c % 3 else ("email", "support@")
+            inbound = start + dt.timedelta(seconds=rng.randrange(seconds))
+            reply = inbound + dt.timedelta(seconds=int(rng.lognormvariate(7.5, 1.0)))
+            done = reply + dt.timedelta(seconds=int(rng.lognormvariate(9, 1.0)))
+            for kind, at in (
+                ("message_received", inbound),
+                ("message_sent", reply),
+                ("conversation_resolved", done),
+            ):
+                yield (
+                    f"c{c}:{kind}",
+                    at.isoformat(sep=" ", timespec="microseconds"),
+                    0,
+                    network,
+                    kind,
+                    1,
+                    account,
+                    None,
+                    f"conv{c}",
+                    None,
+                    None,
+                    None,
+                    1,
+                    "h",
+                )
+
+    conn.executemany("INSERT INTO interaction_event VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+    conn.execute(
+        "INSERT INTO rollup_hourly SELECT substr(occurred_at, 1, 13) || ':00:00.000000', "
+        "network, account, kind, SUM(count), COUNT(*) FROM interaction_event GROUP BY 1, 2, 3, 4"
+    )
+    conn.execute(
+        "INSERT INTO rollup_daily SELECT substr(occurred_at, 1, 10), network, account, kind, "
+        "SUM(count), COUNT(*) FROM interaction_event GROUP BY 1, 2, 3, 4"
+    )
+    conn.execute(
+        """INSERT INTO support_conversation
+           SELECT network, conversation_id, MIN(account), NULL,
+                  MIN(CASE WHEN kind = 'message_received' THEN occurred_at END),
+                  MIN(CASE WHEN kind = 'message_sent' THEN occurred_at END),
+                  MIN(CASE WHEN kind = 'conversation_resolved' THEN occurred_at END),
+                  SUM(kind = 'message_received'), SUM(kind = 'message_sent'), NULL, NULL
+           FROM interaction_event WHERE conversation_id IS NOT NULL
+           GROUP BY network, conversation_id"""
+    )
+    seconds = "(julianday({}) - julianday(first_inbound_at)) * 86400.0"
+    conn.execute(
+        "UPDATE support_conversation SET "
+        f"first_response_s = {seconds.format('first_response_at')}, "
+        f"resolution_s = {seconds.format('resolved_at')}"
+    )
+    conn.commit()
+    conn.close()
+
+
+def _raw_figures(engine: Any, period: Period) -> dict[str, Any]:
+    """The baseline: the same support and brand figures computed by scanning raw events."""
+    with engine.connect() as conn:
+        totals = {
+            kind: int(total)
+            for kind, total in conn.execute(
+                text(
+                    "SELECT kind, SUM(count) FROM interaction_event "
+                    "WHERE occurred_at >= :a AND occurred_at < :b GROUP BY kind"
+                ),
+                {
+                    "a": period.start_utc.isoformat(sep=" ", timespec="microseconds"),
+                    "b": period.end_utc.isoformat(sep=" ", timespec="microseconds"),
+                },
+            )
+        }
+        messages: dict[tuple[str, str], dict[str, list[dt.datetime]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for network, conv, kind, at in conn.execute(
+            text(
+                "SELECT network, conversation_id, kind, occurred_at FROM interaction_event "
+                "WHERE kind IN ('message_received', 'message_sent', 'conversation_resolved')"
+            )
+        ):
+            messages[(network, conv)][kind].append(dt.datetime.fromisoformat(at))
+    facts = []
+    for (network, _conv), by_kind in messages.items():
+        if not by_kind["message_received"]:
+            continue
+        first = min(by_kind["message_received"])
+        response = min((t for t in by_kind["message_sent"] if t >= first), default=None)
+        resolved = min((t for t in by_kind["conversation_resolved"] if t >= first), default=None)
+        facts.append(ConversationFact(network, first, response, resolved))
+    return {"support": support_figures(facts, period), "brand": brand_figures(totals)}
+
+
+def _median_ms(fn: Any, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def run(_argv: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "reports.db"
+        url = f"sqlite:///{db}"
+        migrate(url)
+        started = time.perf_counter()
+        _fill(db, EVENTS)
+        fill_s = time.perf_counter() - started
+        engine = make_engine(url)
+        as_of = dt.date(YEAR, 11, 22)
+        period = Period.of(YEAR, as_of, UTC)
+        summary_ms = _median_ms(lambda: summary(engine, year=YEAR, as_of=as_of, tz=UTC))
+        raw_ms = _median_ms(lambda: _raw_figures(engine, period), repeat=1)
+        # Memory is measured in separate runs: tracemalloc slows Python down several times.
+        tracemalloc.start()
+        summary(engine, year=YEAR, as_of=as_of, tz=UTC)
+        _, summary_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        _raw_figures(engine, period)
+        _, raw_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        fast = summary(engine, year=YEAR, as_of=as_of, tz=UTC)
+        slow = _raw_figures(engine, period)
+        pages = {
+            "support.conversations": _median_ms(lambda: queries.conversations(engine, period)),
+            "brand.daily_by_kind": _median_ms(lambda: queries.daily_by_kind(engine, period)),
+            "brand.hourly_by_kind (heatmap)": _median_ms(
+                lambda: queries.hourly_by_kind(engine, period)
+            ),
+            "moments.moments": _median_ms(lambda: queries.moments(engine, period)),
+            "sidebar.filter_options": _median_ms(lambda: queries.filter_options(engine)),
+        }
+        engine.dispose()
+        size_mb = round(db.stat().st_size / 1e6)
+    same = fast["brand"] == slow["brand"] and fast["support"] == slow["support"]
+    return {
+        "benchmark": "reports_summary",
+        "events": EVENTS,
+        "database": "sqlite",
+        "database_mb": size_mb,
+        "fill_seconds": round(fill_s, 1),
+        "summary_ms": summary_ms,
+        "raw_scan_ms": raw_ms,
+        "speedup": round(raw_ms / summary_ms, 1),
+        "same_figures": same,
+        "summary_peak_mb": round(summary_peak / 1e6, 1),
+        "raw_peak_mb": round(raw_peak / 1e6, 1),
+        "page_queries_ms": pages,
+        "summary": {
+            "summary_ms": summary_ms,
+            "speedup_vs_raw": round(raw_ms / summary_ms, 1),
+            "same_figures": same,
+        },
+    }
