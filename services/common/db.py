@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,6 +67,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get("immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+
+
+def write_guard(engine: Engine) -> AbstractContextManager[object]:
+    """Serialise this process's write transactions on SQLite.
+
+    SQLite allows one writer; without this, request threads meet SQLITE_BUSY and its busy
+    handler sleeps in growing steps (up to 100 ms), which made p99 latency explode under 50
+    concurrent clients. A lock hands the database over at once. PostgreSQL needs nothing."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
 
 
 @lru_cache

@@ -7,13 +7,14 @@ import datetime as dt
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from services.common.db import write_guard
 from services.ingest.models import SupportConversation
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
@@ -87,6 +88,22 @@ def _audit(session: Session, moment_id: str, action: str, actor: str, changes: A
     )
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialised(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """Run a write verb under the process's SQLite write guard (see db.write_guard)."""
+
+    def guarded(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with write_guard(session.get_bind()):  # type: ignore[arg-type]
+            return fn(session, *args, **kwargs)
+
+    guarded.__doc__ = fn.__doc__
+    return guarded
+
+
+@_serialised
 def create(
     session: Session, *, data: MomentCreate, actor: str, moment_id: str | None = None
 ) -> Moment:
@@ -108,6 +125,7 @@ def create(
     return moment
 
 
+@_serialised
 def update(session: Session, *, moment: Moment, data: MomentUpdate, actor: str) -> Moment:
     changes: dict[str, list[Any]] = {}
     before = as_dict(moment)
@@ -127,6 +145,7 @@ def update(session: Session, *, moment: Moment, data: MomentUpdate, actor: str) 
     return moment
 
 
+@_serialised
 def delete(session: Session, *, moment: Moment, actor: str) -> Moment:
     """Soft delete: the row stays (restorable by an admin) and the sheet row is marked."""
     if moment.deleted_at is None:
@@ -140,6 +159,7 @@ def delete(session: Session, *, moment: Moment, actor: str) -> Moment:
     return moment
 
 
+@_serialised
 def restore(session: Session, *, moment: Moment, actor: str) -> Moment:
     if moment.deleted_at is not None:
         moment.deleted_at = None

@@ -1,0 +1,195 @@
+"""Moments under load (wrk, 50 connections): API POST and form POST against GET /healthz run
+the same way; then 10,000 moments synced to the local Sheets server enforcing 60 writes/min."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from services.common import processes
+from services.common.auth import Role
+from services.common.config import Settings
+from services.common.db import make_engine, migrate
+from services.moments import service, users
+from services.moments.models import MomentCreate, SheetOutbox
+from services.moments.sheets import SheetSyncer
+from tests.support.sheets_server import SheetsServer
+
+SYNC_MOMENTS = int(os.environ.get("BENCH_SYNC_MOMENTS", "10000"))
+DURATION = os.environ.get("BENCH_WRK_DURATION", "10s")
+TODAY = dt.date.today().isoformat()
+
+API_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench-token"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"occurred_on":"%s","network":"twitter","link":"https://x.com/a/status/%%d-%%d","people":["@ana"],"customer_status":"existing_customer","change":"Renewed after our reply."}', n, math.random(1, 1000000000))
+  return wrk.format(nil, "/api/v1/moments", nil, body)
+end
+"""
+
+FORM_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "rapport_session=%s"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format("csrf_token=%s&link=https%%%%3A%%%%2F%%%%2Fx.com%%%%2Fb%%%%2Fstatus%%%%2F%%d-%%d&occurred_on=%s&people=%%%%40bo&customer_status=prospect&change=Booked+a+demo&confirm_duplicate=1", n, math.random(1, 1000000000))
+  return wrk.format(nil, "/moments", nil, body)
+end
+"""
+
+
+def _wrk(url: str, script: str | None, work: Path) -> dict[str, Any]:
+    args = ["wrk", "-t2", "-c50", f"-d{DURATION}", "--latency"]
+    if script:
+        path = work / f"script-{abs(hash(script))}.lua"
+        path.write_text(script)
+        args += ["-s", str(path)]
+    out = subprocess.run(
+        [*args, url], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": round(rps),
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def load(work: Path) -> dict[str, Any]:
+    db = work / "moments.db"
+    url = f"sqlite:///{db}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        users.create(session, username="bench", password="correct horse battery", role=Role.manager)
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MOMENTS_HTTP_PORT": str(port),
+        "MOMENTS_GRPC_PORT": str(processes.free_port()),
+        "RAPPORT_ADMIN_TOKEN": "bench-token",
+    }
+    proc = processes.spawn(processes.rapport_command("moments"), env=env, log=work / "moments.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        processes.wait_for_port(port)
+        with httpx.Client(base_url=base) as client:
+            page = client.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            client.post(
+                "/login",
+                data={"username": "bench", "password": "correct horse battery", "csrf_token": csrf},
+            )
+            session_id = client.cookies.get("rapport_session")
+            form_csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(
+                1
+            )  # type: ignore[union-attr]
+        baseline = _wrk(f"{base}/healthz", None, work)
+        api = _wrk(base, API_SCRIPT % TODAY, work)
+        form = _wrk(base, FORM_SCRIPT % (session_id, form_csrf, TODAY), work)
+    finally:
+        processes.stop(proc)
+    with Session(engine) as session:
+        stored = session.exec(select(func.count()).select_from(SheetOutbox)).one()
+    engine.dispose()
+    return {
+        "baseline_healthz": baseline,
+        "api_post": api,
+        "form_post": form,
+        "moments_stored": stored,
+    }
+
+
+def sheet_sync(work: Path) -> dict[str, Any]:
+    db = work / "sync.db"
+    url = f"sqlite:///{db}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        for i in range(SYNC_MOMENTS):
+            data = MomentCreate(
+                occurred_on=dt.date.today(),
+                network="twitter",  # type: ignore[arg-type]
+                link=f"https://x.com/a/status/{i}",
+                people=["@ana"],
+                change="Renewed.",
+            )
+            service.create(session, data=data, actor="bench")
+    server = SheetsServer(quota_per_minute=60).start()
+    settings = Settings(
+        database_url=url,
+        google_application_credentials=str(server.credentials_file(work)),
+        sheets_spreadsheet_id=server.spreadsheet_id,
+        google_sheets_api_url=server.url,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    syncer = SheetSyncer(engine, settings, batch_size=1_000)
+    started = time.perf_counter()
+    while True:
+        result = syncer.sync_once()
+        if not (result.appended or result.updated or result.error):
+            break
+    elapsed = time.perf_counter() - started
+    ids = server.ids()
+    server.stop()
+    engine.dispose()
+    return {
+        "moments": SYNC_MOMENTS,
+        "rows_in_sheet": len(ids),
+        "distinct_rows": len(set(ids)),
+        "seconds": round(elapsed, 1),
+        "rows_per_minute": round(len(ids) / elapsed * 60),
+        "requests_used": syncer.requests_used,
+        "write_requests": server.sheet.writes,
+    }
+
+
+def run(_argv: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        http = (
+            load(work)
+            if shutil.which("wrk")
+            else {"skipped": "wrk not installed (apt-get install wrk)"}
+        )
+        sync = sheet_sync(work)
+    summary: dict[str, Any] = {
+        "sheet_rows_per_minute": sync["rows_per_minute"],
+        "sheet_seconds": sync["seconds"],
+        "sheet_no_row_twice": sync["rows_in_sheet"] == sync["distinct_rows"] == SYNC_MOMENTS,
+    }
+    if "api_post" in http:
+        summary |= {
+            "api_post_rps": http["api_post"]["requests_per_s"],
+            "api_post_p99_ms": http["api_post"]["p99_ms"],
+            "form_post_p99_ms": http["form_post"]["p99_ms"],
+            "api_vs_healthz_rps": round(
+                http["api_post"]["requests_per_s"] / http["baseline_healthz"]["requests_per_s"], 2
+            ),
+        }
+    return {"benchmark": "moments", "http": http, "sheet_sync": sync, "summary": summary}
