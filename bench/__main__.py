@@ -6,15 +6,20 @@ import json
 import sys
 from pathlib import Path
 
-from bench import ingest, moments, reports
+from bench import imports, ingest, moments, reports
 
 OUT = Path("var/bench")
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    wanted = sys.argv[1:] or ["ingest", "reports", "moments"]
-    runners = {"ingest": ingest.run, "reports": reports.run, "moments": moments.run}
+    wanted = sys.argv[1:] or ["ingest", "reports", "moments", "imports"]
+    runners = {
+        "ingest": ingest.run,
+        "reports": reports.run,
+        "moments": moments.run,
+        "imports": imports.run,
+    }
     results = {name: runners[name]([]) for name in wanted}
     for name, result in results.items():
         (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))

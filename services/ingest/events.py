@@ -158,13 +158,17 @@ def validate(item: object) -> EventIn | Rejection:
         return rejection_from(exc)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def to_proto(event: EventIn) -> ingest_pb2.Interaction:
     offset = event.occurred_at.utcoffset() or dt.timedelta(0)
-    ts = Timestamp()
-    ts.FromDatetime(event.occurred_at.astimezone(dt.UTC).replace(tzinfo=None))
+    # Integer arithmetic on the timedelta: exact, and several times faster than FromDatetime.
+    since = event.occurred_at - _EPOCH
+    seconds = since.days * 86_400 + since.seconds
     msg = ingest_pb2.Interaction(
         event_id=event.event_id,
-        occurred_at=ts,
+        occurred_at=Timestamp(seconds=seconds, nanos=since.microseconds * 1000),
         utc_offset_minutes=int(offset.total_seconds() // 60),
         network=event.network.value,
         kind=event.kind.value,

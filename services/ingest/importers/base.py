@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import csv
 import datetime as dt
 import io
@@ -86,6 +87,7 @@ def records(opener: Opener) -> Iterator[tuple[int, list[str]]]:
         raise FileProblem(f"row {number + 1}: not readable as CSV ({exc})") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
     return " ".join(name.strip().lower().split())
 
