@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import codecs
-import functools
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
