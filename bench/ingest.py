@@ -1,5 +1,6 @@
-"""Ingest end to end (REST batches of 1,000 -> Kafka -> consumer -> SQLite with rollups) against
-the naive path (one send per event, one insert per event) and the raw broker ceiling, same run."""
+"""Ingest end to end (REST batches of 1,000 or a gRPC stream -> Kafka -> consumer -> SQLite or
+PostgreSQL with rollups) against the naive path (one send per event, one insert per event) and
+the raw broker ceiling, all in the same run."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
+import psycopg
 from kafka import KafkaConsumer, KafkaProducer
+from rapport.ingest.v1 import ingest_pb2_grpc
 
 from services.common import processes
 from services.common.config import Settings
-from services.common.db import migrate
+from services.common.db import make_engine, migrate
 from services.common.kafka import ensure_topics
 from services.ingest.demo import generate
 
@@ -36,25 +40,61 @@ def _events(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def _count(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM interaction_event").fetchone()[0])
+def _database(work: Path, kind: str, name: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{work / (name + '.db')}"
+    admin = os.environ.get("RAPPORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.rsplit("/", 1)[0] + f"/{name}"
 
 
-def end_to_end(work: Path, broker: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    db = work / "e2e.db"
-    url = f"sqlite:///{db}"
+def _count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM interaction_event").scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def _grpc_requests(events: list[dict[str, Any]]) -> list[Any]:
+    from rapport.ingest.v1 import ingest_pb2
+
+    from services.ingest.events import to_proto, validate
+
+    protos = [to_proto(validate(e)) for e in events]  # type: ignore[arg-type]
+    return [
+        ingest_pb2.PublishRequest(events=protos[i : i + BATCH])
+        for i in range(0, len(protos), BATCH)
+    ]
+
+
+def end_to_end(
+    work: Path,
+    broker: str,
+    events: list[dict[str, Any]],
+    *,
+    transport: str = "rest",
+    database: str = "sqlite",
+) -> dict[str, Any]:
+    name = f"bench_e2e_{transport}_{database}"
+    url = _database(work, database, name)
     migrate(url)
     port = processes.free_port()
+    grpc_port = processes.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "KAFKA_BOOTSTRAP_SERVERS": broker,
         "INGEST_HTTP_PORT": str(port),
-        "INGEST_GRPC_PORT": str(processes.free_port()),
+        "INGEST_GRPC_PORT": str(grpc_port),
         "CONSUMER_METRICS_PORT": str(processes.free_port()),
         "RAPPORT_ADMIN_TOKEN": "bench-token",
-        "KAFKA_CONSUMER_GROUP": "bench-e2e",
+        "KAFKA_CONSUMER_GROUP": name,
+        "KAFKA_TOPIC": name,
+        "KAFKA_DLQ_TOPIC": name + "-dlq",
         "CONSUMER_SESSION_TIMEOUT_MS": "6000",
     }
     ingest = processes.spawn(processes.rapport_command("ingest"), env=env, log=work / "ingest.log")
@@ -63,26 +103,41 @@ def end_to_end(work: Path, broker: str, events: list[dict[str, Any]]) -> dict[st
     )
     try:
         processes.wait_for_port(port)
-        latencies = []
+        latencies: list[float] = []
         headers = {"Authorization": "Bearer bench-token"}
+        requests = _grpc_requests(events) if transport == "grpc" else []
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60
         ) as client:
             client.post("/v1/interactions", json=events[:10]).raise_for_status()  # warm up
-            started = time.perf_counter()
-            for i in range(0, len(events), BATCH):
-                t0 = time.perf_counter()
-                client.post("/v1/interactions", json=events[i : i + BATCH]).raise_for_status()
-                latencies.append(time.perf_counter() - t0)
-            accepted_s = time.perf_counter() - started
-            while _count(db) < len(events):
-                time.sleep(0.05)
-            total_s = time.perf_counter() - started
+        started = time.perf_counter()
+        if transport == "grpc":
+            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+                stub = ingest_pb2_grpc.IngestServiceStub(channel)
+                answer = stub.PublishStream(
+                    iter(requests), metadata=(("authorization", "Bearer bench-token"),)
+                )
+                assert answer.accepted == len(events), answer
+            latencies.append(time.perf_counter() - started)  # one stream, one answer
+        else:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60
+            ) as client:
+                for i in range(0, len(events), BATCH):
+                    t0 = time.perf_counter()
+                    client.post("/v1/interactions", json=events[i : i + BATCH]).raise_for_status()
+                    latencies.append(time.perf_counter() - t0)
+        accepted_s = time.perf_counter() - started
+        while _count(url) < len(events):  # the warm-up events are the first ten again
+            time.sleep(0.1)
+        total_s = time.perf_counter() - started
     finally:
         processes.stop(ingest)
         processes.stop(consumer)
     latencies.sort()
     return {
+        "transport": transport,
+        "database": database,
         "events": len(events),
         "events_per_s": round(len(events) / total_s),
         "accept_events_per_s": round(len(events) / accepted_s),
@@ -170,6 +225,8 @@ def run(_argv: list[str]) -> dict[str, Any]:
             ensure_topics(Settings(kafka_bootstrap_servers=broker, _env_file=None))  # type: ignore[call-arg]
             events = _events(E2E_EVENTS)
             e2e = end_to_end(work, broker, events)
+            grpc_e2e = end_to_end(work, broker, events, transport="grpc")
+            pg_e2e = end_to_end(work, broker, events, database="postgresql")
             slow = naive(work, broker, events[:NAIVE_EVENTS])
             top = ceiling(broker)
         finally:
@@ -183,10 +240,14 @@ def run(_argv: list[str]) -> dict[str, Any]:
         },
         "database": "sqlite",
         "end_to_end": e2e,
+        "end_to_end_grpc_stream": grpc_e2e,
+        "end_to_end_postgresql": pg_e2e,
         "naive": slow,
         "broker_ceiling": top,
         "summary": {
             "e2e_events_per_s": e2e["events_per_s"],
+            "e2e_grpc_events_per_s": grpc_e2e["events_per_s"],
+            "e2e_postgresql_events_per_s": pg_e2e["events_per_s"],
             "naive_events_per_s": slow["events_per_s"],
             "speedup_vs_naive": round(e2e["events_per_s"] / slow["events_per_s"], 1),
             "e2e_over_ceiling": round(e2e["events_per_s"] / top["events_per_s"], 3),

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     ingest_grpc_port: int = 50051
     ingest_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     ingest_max_events_per_request: int = Field(default=50_000, ge=1)
+    # A request body must keep arriving: one chunk at least every this many seconds (slow-loris).
+    ingest_body_timeout_s: float = Field(default=30.0, gt=0)
     consumer_metrics_port: int = 9102
     consumer_batch_max_events: int = Field(default=20_000, ge=1)
     consumer_batch_max_seconds: float = Field(default=0.5, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -43,14 +44,22 @@ class BadRequest(Exception):
         self.message = message
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing anything above `limit` bytes without reading it all."""
+async def read_body(request: Request, limit: int, timeout_s: float = 30.0) -> bytes:
+    """The request body, refusing anything above `limit` bytes without reading it all, and a
+    body that trickles in slower than one chunk per `timeout_s` (slow-loris clients)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BadRequest(413, f"Body is {declared} bytes; the limit is {limit} bytes.")
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout_s)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise BadRequest(408, f"The body did not arrive within {timeout_s:g} s.") from None
         size += len(chunk)
         if size > limit:
             raise BadRequest(413, f"Body exceeds the limit of {limit} bytes.")
@@ -177,7 +186,9 @@ def create_app(
         },
     )
     async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
-        body = await read_body(request, settings.ingest_max_body_bytes)
+        body = await read_body(
+            request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s
+        )
         items = parse_events(body, request.headers.get("content-type", ""))
         outcome = await publish(request, items, "rest", "rest")
         return JSONResponse(outcome.as_json(), status_code=202)
@@ -197,7 +208,9 @@ def create_app(
     ) -> JSONResponse:
         if source not in SOURCES:
             raise BadRequest(404, str(UnknownSource(source)))
-        body = await read_body(request, settings.ingest_max_body_bytes)
+        body = await read_body(
+            request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s
+        )
         report = await run_in_threadpool(
             run_import,
             publisher,
