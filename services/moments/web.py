@@ -173,6 +173,44 @@ def _csrf_refused(request: Request, principal: Principal) -> HTMLResponse:
     )
 
 
+REFUSALS = {
+    "write": ("Read-only", "Viewers can read moments but not change them."),
+    "admin": ("Admins only", "Only admins can do this."),
+}
+
+
+def _refused(request: Request, principal: Principal, need: str) -> HTMLResponse:
+    title, message = REFUSALS[need]
+    return _page(request, "message.html", principal, status=403, title=title, message=message)
+
+
+def _allowed(principal: Principal, need: str | None) -> bool:
+    return need is None or (principal.can_write if need == "write" else principal.is_admin)
+
+
+def _viewer(request: Request, need: str | None = None) -> Principal | Response:
+    """The logged-in person allowed to see this page, or the response that turns them away."""
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    return principal if _allowed(principal, need) else _refused(request, principal, need or "")
+
+
+async def _posted(
+    request: Request, need: str | None = None
+) -> tuple[Principal, FormData] | Response:
+    """The person and their CSRF-checked form for a POST, or the response that refuses it."""
+    principal = browser_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    form = await _checked_form(request, principal)
+    if form is None:
+        return _csrf_refused(request, principal)
+    if not _allowed(principal, need):
+        return _refused(request, principal, need or "")
+    return principal, form
+
+
 def _list_context(
     request: Request, principal: Principal, *, deleted: bool = False
 ) -> dict[str, Any]:
@@ -208,21 +246,10 @@ def index(request: Request) -> Response:
 
 @router.post("/moments", response_class=HTMLResponse)
 async def log_moment(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    if not principal.can_write:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Read-only",
-            message="Viewers cannot log moments.",
-        )
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
+    checked = await _posted(request, "write")
+    if isinstance(checked, Response):
+        return checked
+    principal, form = checked
     fields = _moment_fields(form)
     raw = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
@@ -329,15 +356,13 @@ def edit_form(request: Request, moment_id: str) -> Response:
 
 @router.post("/moments/{moment_id}/edit", response_class=HTMLResponse)
 async def edit_moment(request: Request, moment_id: str) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
+    checked = await _posted(request, "write")
+    if isinstance(checked, Response):
+        return checked
+    principal, form = checked
     with db(request) as session:
         moment = service.get(session, moment_id)
-        if moment is None or not principal.can_write:
+        if moment is None:
             return _page(
                 request,
                 "message.html",
@@ -366,21 +391,10 @@ async def edit_moment(request: Request, moment_id: str) -> Response:
 
 @router.post("/moments/{moment_id}/delete")
 async def delete_moment(request: Request, moment_id: str) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
-    if not principal.can_write:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Read-only",
-            message="Viewers cannot delete moments.",
-        )
+    checked = await _posted(request, "write")
+    if isinstance(checked, Response):
+        return checked
+    principal, _form = checked
     with db(request) as session:
         moment = service.get(session, moment_id)
         if moment is not None:
@@ -390,21 +404,10 @@ async def delete_moment(request: Request, moment_id: str) -> Response:
 
 @router.post("/moments/{moment_id}/restore")
 async def restore_moment(request: Request, moment_id: str) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
-    if not principal.is_admin:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Admins only",
-            message="Only admins can restore moments.",
-        )
+    checked = await _posted(request, "admin")
+    if isinstance(checked, Response):
+        return checked
+    principal, _form = checked
     with db(request) as session:
         moment = service.get(session, moment_id, include_deleted=True)
         if moment is not None:
@@ -414,18 +417,9 @@ async def restore_moment(request: Request, moment_id: str) -> Response:
 
 @router.get("/deleted", response_class=HTMLResponse)
 def deleted(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    if not principal.is_admin:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Admins only",
-            message="Only admins see deleted moments.",
-        )
+    principal = _viewer(request, "admin")
+    if isinstance(principal, Response):
+        return principal
     return _page(
         request, "deleted.html", principal, **_list_context(request, principal, deleted=True)
     )
@@ -433,18 +427,9 @@ def deleted(request: Request) -> Response:
 
 @router.get("/users", response_class=HTMLResponse)
 def list_users(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    if not principal.is_admin:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Admins only",
-            message="Only admins manage users.",
-        )
+    principal = _viewer(request, "admin")
+    if isinstance(principal, Response):
+        return principal
     return _users_page(request, principal)
 
 
@@ -467,21 +452,10 @@ def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLR
 
 @router.post("/users", response_class=HTMLResponse)
 async def create_user(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
-    if not principal.is_admin:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=403,
-            title="Admins only",
-            message="Only admins manage users.",
-        )
+    checked = await _posted(request, "admin")
+    if isinstance(checked, Response):
+        return checked
+    principal, form = checked
     username = str(form.get("username", ""))
     role = str(form.get("role", "viewer"))
     password = users.generate_password()
@@ -496,15 +470,10 @@ async def create_user(request: Request) -> Response:
 @router.post("/tokens", response_class=HTMLResponse)
 async def create_api_token(request: Request) -> Response:
     """Admins create bearer tokens for the APIs; the token is shown once, only its hash stays."""
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
-    if not principal.is_admin:
-        return _page(request, "message.html", principal, status=403, title="Admins only",
-                     message="Only admins manage API tokens.")  # fmt: skip
+    checked = await _posted(request, "admin")
+    if isinstance(checked, Response):
+        return checked
+    principal, form = checked
     name = str(form.get("name", "")).strip()[:100]
     if not name:
         return _users_page(
@@ -521,15 +490,10 @@ async def create_api_token(request: Request) -> Response:
 
 @router.post("/tokens/revoke", response_class=HTMLResponse)
 async def revoke_api_token(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
-        return _csrf_refused(request, principal)
-    if not principal.is_admin:
-        return _page(request, "message.html", principal, status=403, title="Admins only",
-                     message="Only admins manage API tokens.")  # fmt: skip
+    checked = await _posted(request, "admin")
+    if isinstance(checked, Response):
+        return checked
+    principal, form = checked
     with db(request) as session:
         revoked = revoke_token(session, name=str(form.get("name", "")))
     return _users_page(request, principal, revoked=revoked)
