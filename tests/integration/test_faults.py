@@ -147,3 +147,19 @@ def test_two_consumers_in_one_group_share_partitions(settings: Settings, engine:
         wait_until(lambda: event_count(engine) == 4_000, what="4,000 events from two consumers")
         assert one.committed_events > 0 and two.committed_events > 0
     assert scalar(engine, "SELECT SUM(count) FROM rollup_daily") == 4_000
+
+
+def test_consumer_sigterm_commits_and_exits_cleanly(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    from services.up import consumer_lag
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        for start in range(0, 6_000, 2_000):
+            chunk = [event(event_id=f"t-{i}") for i in range(start, start + 2_000)]
+            assert client.post("/v1/interactions", json=chunk, headers=AUTH).status_code == 202
+    proc = consumer_process(settings, tmp_path)
+    wait_until(lambda: event_count(engine) == 6_000, timeout_s=60, what="all events written")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert consumer_lag(settings) == 0  # offsets were committed before it left
