@@ -41,7 +41,7 @@ def _fill(db: Path, events: int) -> None:
     rng = random.Random(3)
     start = dt.datetime(YEAR, 1, 1)
     seconds = 330 * 86400
-    conversations = events // 40
+    conversations = events // 100  # support threads: 3 % of interactions
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")

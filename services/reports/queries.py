@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Connection, Select, and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from services.ingest.models import RollupDaily, RollupHourly, SupportConversation
@@ -109,8 +109,8 @@ def support(
     resolutions = select(c.resolution_s).where(*where, c.resolved_at < period.end_utc)
     with engine.connect() as conn:
         total, social, answered_n, within = conn.execute(counts).one()
-        response_s = sorted(float(v) for (v,) in conn.execute(responses))
-        resolution_s = sorted(float(v) for (v,) in conn.execute(resolutions))
+        response_s = _floats(conn, responses)
+        resolution_s = _floats(conn, resolutions)
     total = int(total or 0)
     return {
         "conversations": total,
@@ -121,6 +121,13 @@ def support(
         "median_resolution_s": percentile(resolution_s, 0.5, presorted=True),
         "social_share": int(social or 0) / total if total else None,
     }
+
+
+def _floats(conn: Connection, query: Select[Any]) -> list[float]:
+    """One float column, sorted. Rows come straight from the driver's fetchall: SQLAlchemy's
+    per-row processing cost more than the query itself on a year of conversations."""
+    rows = conn.execute(query).cursor.fetchall()
+    return sorted(row[0] for row in rows)
 
 
 def moments(engine: Engine, period: Period, *, network: str | None = None) -> list[MomentFact]:
