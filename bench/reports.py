@@ -113,7 +113,8 @@ def _fill(db: Path, events: int) -> None:
            FROM interaction_event WHERE conversation_id IS NOT NULL
            GROUP BY network, conversation_id"""
     )
-    seconds = "(julianday({}) - julianday(first_inbound_at)) * 86400.0"
+    # Whole-second timestamps: rounding removes julianday()'s float noise (~1e-5 s).
+    seconds = "ROUND((julianday({}) - julianday(first_inbound_at)) * 86400.0, 3)"
     conn.execute(
         "UPDATE support_conversation SET "
         f"first_response_s = {seconds.format('first_response_at')}, "

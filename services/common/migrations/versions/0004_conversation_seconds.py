@@ -32,7 +32,7 @@ def upgrade() -> None:
         ],
     )
     if op.get_bind().dialect.name == "sqlite":
-        seconds = "(julianday({end}) - julianday(first_inbound_at)) * 86400.0"
+        seconds = "ROUND((julianday({end}) - julianday(first_inbound_at)) * 86400.0, 3)"
     else:
         seconds = "EXTRACT(EPOCH FROM ({end} - first_inbound_at))"
     op.execute(
