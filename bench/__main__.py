@@ -13,17 +13,18 @@ OUT = Path("var/bench")
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    wanted = sys.argv[1:] or ["ingest", "reports", "moments", "imports"]
+    wanted = sys.argv[1:] or ["ingest", "moments", "reports", "imports"]
     runners = {
         "ingest": ingest.run,
         "reports": reports.run,
         "moments": moments.run,
         "imports": imports.run,
     }
-    results = {name: runners[name]([]) for name in wanted}
-    for name, result in results.items():
-        (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
-        print(json.dumps(result, indent=2))
+    results = {}
+    for name in wanted:  # each result is written as soon as it exists
+        results[name] = runners[name]([])
+        (OUT / f"{name}.json").write_text(json.dumps(results[name], indent=2))
+        print(json.dumps(results[name], indent=2), flush=True)
     print("\nbenchmark                       value")
     for name, result in results.items():
         for key, value in result["summary"].items():

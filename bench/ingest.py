@@ -45,7 +45,7 @@ def _database(work: Path, kind: str, name: str) -> str:
         return f"sqlite:///{work / (name + '.db')}"
     admin = os.environ.get("RAPPORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return admin.rsplit("/", 1)[0] + f"/{name}"
 
