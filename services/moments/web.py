@@ -39,10 +39,17 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 NETWORK_HOSTS = {
-    "twitter.com": "twitter", "x.com": "twitter", "facebook.com": "facebook", "fb.com": "facebook",
-    "instagram.com": "instagram", "linkedin.com": "linkedin", "tiktok.com": "tiktok",
-    "youtube.com": "youtube", "youtu.be": "youtube", "reddit.com": "reddit",
-}  # fmt: skip
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "linkedin.com": "linkedin",
+    "tiktok.com": "tiktok",
+    "youtube.com": "youtube",
+    "youtu.be": "youtube",
+    "reddit.com": "reddit",
+}
 CHOICES = {
     "networks": [n.value for n in Network],
     "statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in CustomerStatus],
@@ -501,9 +508,28 @@ async def revoke_api_token(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
+    return _login_page(request, next_path=request.query_params.get("next", "/"))
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_path: str,
+    status: int = 200,
+    username: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The login form with a fresh CSRF token, set in a cookie and in the form."""
     token = secrets.token_urlsafe(32)
     response = _page(
-        request, "login.html", None, login_csrf=token, next=request.query_params.get("next", "/")
+        request,
+        "login.html",
+        None,
+        status=status,
+        login_csrf=token,
+        next=next_path,
+        username=username,
+        error=error,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
@@ -531,41 +557,25 @@ async def login(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     keys = (f"user:{username}", f"ip:{client}")
     if limiter.blocked(*keys):
-        token = secrets.token_urlsafe(32)
-        response = _page(
+        return _login_page(
             request,
-            "login.html",
-            None,
+            next_path=target,
             status=429,
-            login_csrf=token,
-            next=target,
             username=username,
             error="Too many failed attempts. Wait a few minutes and try again.",
         )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
-        )
-        return response
     with db(request) as session:
         user = users.verify(session, username=username, password=str(form.get("password", "")))
         login_session = users.start_session(session, user) if user else None
     if login_session is None:
         limiter.failed(*keys)
-        token = secrets.token_urlsafe(32)
-        response = _page(
+        return _login_page(
             request,
-            "login.html",
-            None,
+            next_path=target,
             status=401,
-            login_csrf=token,
-            next=target,
             username=username,
             error="Wrong username or password.",
         )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
-        )
-        return response
     limiter.succeeded(f"user:{username}")
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
