@@ -195,6 +195,10 @@ def _allowed(principal: Principal, need: str | None) -> bool:
     return need is None or (principal.can_write if need == "write" else principal.is_admin)
 
 
+def _not_found(request: Request, principal: Principal, message: str) -> HTMLResponse:
+    return _page(request, "message.html", principal, status=404, title="Not found", message=message)
+
+
 def _viewer(request: Request, need: str | None = None) -> Principal | Response:
     """The logged-in person allowed to see this page, or the response that turns them away."""
     principal = browser_principal(request)
@@ -243,9 +247,9 @@ def _list_context(
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
+    principal = _viewer(request)
+    if isinstance(principal, Response):
+        return principal
     return _page(
         request, "index.html", principal, values={}, errors={}, **_list_context(request, principal)
     )
@@ -290,9 +294,9 @@ async def log_moment(request: Request) -> Response:
 
 @router.get("/moments.csv")
 def export_csv(request: Request) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
+    principal = _viewer(request)
+    if isinstance(principal, Response):
+        return principal
     with db(request) as session:
         moments, _ = service.get_all(session, filters=_filters(request), page=1, per_page=1_000_000)
     return StreamingResponse(
@@ -304,20 +308,13 @@ def export_csv(request: Request) -> Response:
 
 @router.get("/moments/{moment_id}", response_class=HTMLResponse)
 def view_moment(request: Request, moment_id: str) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
+    principal = _viewer(request)
+    if isinstance(principal, Response):
+        return principal
     with db(request) as session:
         moment = service.get(session, moment_id, include_deleted=principal.is_admin)
         if moment is None:
-            return _page(
-                request,
-                "message.html",
-                principal,
-                status=404,
-                title="Not found",
-                message="No such moment.",
-            )
+            return _not_found(request, principal, "No such moment.")
         state = service.sync_states(
             session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
         )[moment.id]
@@ -337,20 +334,13 @@ def view_moment(request: Request, moment_id: str) -> Response:
 
 @router.get("/moments/{moment_id}/edit", response_class=HTMLResponse)
 def edit_form(request: Request, moment_id: str) -> Response:
-    principal = browser_principal(request)
-    if principal is None:
-        return _login_redirect(request)
+    principal = _viewer(request)
+    if isinstance(principal, Response):
+        return principal
     with db(request) as session:
         moment = service.get(session, moment_id)
     if moment is None or not principal.can_write:
-        return _page(
-            request,
-            "message.html",
-            principal,
-            status=404,
-            title="Not found",
-            message="No such moment to edit.",
-        )
+        return _not_found(request, principal, "No such moment to edit.")
     data = service.as_dict(moment)
     values = {
         **data,
@@ -370,14 +360,7 @@ async def edit_moment(request: Request, moment_id: str) -> Response:
     with db(request) as session:
         moment = service.get(session, moment_id)
         if moment is None:
-            return _page(
-                request,
-                "message.html",
-                principal,
-                status=404,
-                title="Not found",
-                message="No such moment to edit.",
-            )
+            return _not_found(request, principal, "No such moment to edit.")
         raw = {k: str(v) for k, v in form.items() if k != "csrf_token"}
         try:
             MomentCreate.model_validate(_moment_fields(form))  # the whole form must be valid
