@@ -33,11 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.ingest.events import MESSAGE_KINDS
-from services.ingest.models import InteractionEvent, RollupDaily, RollupHourly, SupportConversation
+from services.ingest.models import InteractionEvent, SupportConversation
 
 EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
-HOURLY: Table = RollupHourly.__table__  # type: ignore[attr-defined]
-DAILY: Table = RollupDaily.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
 MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
 CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ENGAGEMENT_KINDS = ("like", "comment", "reply", "share", "mention", "save", "click")
+from services.ingest.events import ENGAGEMENT_KINDS
+
 ONE_HOUR_S = 3600.0
 
 
