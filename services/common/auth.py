@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
@@ -90,7 +91,14 @@ def authenticate(
         return role_for_token(session, authorization[7:].strip(), admin_token=admin_token)
 
 
-def require_writer(request: Request) -> Role:
+# Declares the bearer scheme in the OpenAPI document; the header is checked below.
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `rapport tokens create`.")
+
+
+def require_writer(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Role:
     """FastAPI dependency: a valid bearer token with the admin or manager role.
 
     The app provides `state.engine` and `state.settings`."""

@@ -16,18 +16,29 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from services.common.auth import WriterDep
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
+from services.common.errors import database_unavailable
 from services.common.kafka import broker_reachable
 from services.common.metrics import metrics_response
+from services.common.openapi import problems
 from services.ingest.grpc_server import start_grpc
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import
 from services.ingest.importers.sources import SOURCES
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
+from services.ingest.schemas import (
+    CSV_BODY,
+    Accepted,
+    Health,
+    ImportResult,
+    Readiness,
+    interactions_body,
+)
 from services.ingest.service import Outcome, count_accepted, prepare
 
 log = logging.getLogger(__name__)
@@ -144,6 +155,8 @@ def create_app(
         REQUESTS.labels(path, request.method, str(response.status_code)).inc()
         return response
 
+    app.add_exception_handler(OperationalError, database_unavailable)
+
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
@@ -177,13 +190,18 @@ def create_app(
         "/v1/interactions",
         status_code=202,
         summary="Publish interactions (JSON array or NDJSON)",
-        responses={
-            202: {"description": '{"accepted": n, "rejected": [{"index": i, "error": "..."}]}'},
-            400: {"description": "Malformed JSON"},
-            401: {"description": "Missing or invalid bearer token"},
-            413: {"description": "Body or batch too large"},
-            503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
-        },
+        response_model=Accepted,
+        responses=problems(
+            400,
+            401,
+            403,
+            408,
+            413,
+            503,
+            s400="Malformed JSON",
+            s503="Kafka unavailable; retry after Retry-After seconds",
+        ),
+        openapi_extra=interactions_body(settings.ingest_max_events_per_request),
     )
     async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
         body = await read_body(
@@ -197,11 +215,20 @@ def create_app(
         "/v1/imports/{source}",
         summary="Import a platform CSV export",
         description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: EXPORT_FORMATS.md.",
-        responses={
-            404: {"description": "Unknown source"},
-            422: {"description": "Not a readable export of that source"},
-            503: {"description": "Kafka unavailable; retry after Retry-After seconds"},
-        },
+        response_model=ImportResult,
+        responses=problems(
+            401,
+            403,
+            404,
+            408,
+            413,
+            422,
+            503,
+            s404="Unknown source",
+            s422="Not a readable export of that source",
+            s503="Kafka unavailable; retry after Retry-After seconds",
+        ),
+        openapi_extra=CSV_BODY,
     )
     async def post_import(
         source: str, request: Request, _role: WriterDep, account: str | None = None
@@ -222,11 +249,16 @@ def create_app(
             raise BadRequest(422, report.file_error)
         return JSONResponse(report.as_json(), status_code=200)
 
-    @app.get("/healthz", summary="Alive")
+    @app.get("/healthz", summary="Alive", response_model=Health)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Database and Kafka reachable")
+    @app.get(
+        "/readyz",
+        summary="Database and Kafka reachable",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: the failing check"}},
+    )
     def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
         try:

@@ -83,7 +83,16 @@ def _check(batch: ingest_pb2.InteractionBatch) -> str | None:
             return f"event {index}: unknown network {event.network!r} or kind {event.kind!r}"
         if event.kind in MESSAGE_KIND_NAMES and not event.conversation_id:
             return f"event {index}: conversation_id is required for {event.kind}"
+        if _has_nul(event):
+            return f"event {index}: NUL character in a text field (PostgreSQL cannot store it)"
     return None
+
+
+def _has_nul(event: ingest_pb2.Interaction) -> bool:
+    text = f"{event.event_id}{event.account}{event.actor}{event.conversation_id}{event.post_id}"
+    if "\x00" in text or "\x00" in event.url:
+        return True
+    return any("\x00" in key or "\x00" in value for key, value in event.attributes.items())
 
 
 class Consumer:

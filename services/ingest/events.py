@@ -69,6 +69,9 @@ def _network_alias(value: Any) -> Any:
     return value
 
 
+EARLIEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def _rfc3339(value: Any) -> dt.datetime:
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-03-01T09:30:00Z")
@@ -80,6 +83,10 @@ def _rfc3339(value: Any) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("needs a UTC offset (Z or +hh:mm)")
+    # Social networks began in the 2000s; a day ahead allows for clock skew, not typos.
+    latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    if not EARLIEST_OCCURRED_AT <= parsed <= latest:
+        raise ValueError(f"{value[:40]!r} is outside 2000-01-01 .. tomorrow")
     return parsed
 
 
@@ -89,7 +96,15 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
-Text = Annotated[StrictStr, Field(max_length=200)]
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refused here, it never reaches the consumer.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Text = Annotated[StrictStr, Field(max_length=200), NoNul]
 
 
 class EventIn(BaseModel):
@@ -97,18 +112,21 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    event_id: Annotated[StrictStr, Field(min_length=1, max_length=128), NoNul]
     occurred_at: Annotated[dt.datetime, BeforeValidator(_rfc3339)]
     network: Annotated[Network, BeforeValidator(_network_alias)]
     kind: Kind
     count: Annotated[StrictInt, Field(ge=0, le=2**62)] = 1
-    account: Annotated[StrictStr, Field(min_length=1, max_length=200)] = "default"
-    actor: Annotated[StrictStr, Field(max_length=500)] | None = None
+    account: Annotated[StrictStr, Field(min_length=1, max_length=200), NoNul] = "default"
+    actor: Annotated[StrictStr, Field(max_length=500), NoNul] | None = None
     conversation_id: Text | None = None
     post_id: Text | None = None
-    url: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_http_url)] | None = None
+    url: Annotated[StrictStr, Field(max_length=2048), NoNul, AfterValidator(_http_url)] | None = (
+        None
+    )
     attributes: dict[
-        Annotated[StrictStr, Field(max_length=100)], Annotated[StrictStr, Field(max_length=1000)]
+        Annotated[StrictStr, Field(max_length=100), NoNul],
+        Annotated[StrictStr, Field(max_length=1000), NoNul],
     ] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")

@@ -15,10 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
+from services.common.errors import database_problem, database_unavailable
 from services.common.metrics import metrics_response
+from services.common.openapi import problems
 from services.ingest.events import Network
 from services.moments import service, sheets, users, web
 from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db
@@ -40,6 +43,18 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    database: str
+    sheets: str
+    sheet_backlog: int
+    sheet_oldest_s: int
 
 
 class MomentPage(BaseModel):
@@ -112,6 +127,12 @@ def create_app(
         REQUESTS.labels(path, request.method, str(response.status_code)).inc()
         return response
 
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, exc: OperationalError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await database_unavailable(request, exc)
+        return web.database_down_page(request, database_problem(exc))
+
     def sync_enabled() -> bool:
         return sheets.enabled(settings)
 
@@ -123,13 +144,21 @@ def create_app(
             state = service.sync_states(session, [moment.id], enabled=sync_enabled())[moment.id]
             return service.public(moment, state)
 
-    @app.post("/api/v1/moments", status_code=201, response_model=MomentPublic, tags=["moments"])
+    @app.post(
+        "/api/v1/moments",
+        status_code=201,
+        response_model=MomentPublic,
+        tags=["moments"],
+        responses=problems(400, 401, 403, s400="The body is not JSON"),
+    )
     def create_moment(request: Request, body: MomentCreate, principal: ApiWriter) -> Any:
         with db(request) as session:
             moment = service.create(session, data=body, actor=principal.name)
         return one(request, moment.id)
 
-    @app.get("/api/v1/moments", response_model=MomentPage, tags=["moments"])
+    @app.get(
+        "/api/v1/moments", response_model=MomentPage, tags=["moments"], responses=problems(401)
+    )
     def list_moments(
         request: Request,
         _principal: ApiReader,
@@ -155,7 +184,12 @@ def create_app(
             "per_page": per_page,
         }
 
-    @app.get("/api/v1/moments.csv", tags=["moments"], response_class=StreamingResponse)
+    @app.get(
+        "/api/v1/moments.csv",
+        tags=["moments"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}}}, **problems(401)},
+    )
     def export_moments(
         request: Request,
         _principal: ApiReader,
@@ -175,11 +209,21 @@ def create_app(
             headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
         )
 
-    @app.get("/api/v1/moments/{moment_id}", response_model=MomentPublic, tags=["moments"])
+    @app.get(
+        "/api/v1/moments/{moment_id}",
+        response_model=MomentPublic,
+        tags=["moments"],
+        responses=problems(401, 404),
+    )
     def get_moment(request: Request, moment_id: str, _principal: ApiReader) -> Any:
         return one(request, moment_id)
 
-    @app.patch("/api/v1/moments/{moment_id}", response_model=MomentPublic, tags=["moments"])
+    @app.patch(
+        "/api/v1/moments/{moment_id}",
+        response_model=MomentPublic,
+        tags=["moments"],
+        responses=problems(400, 401, 403, 404, s400="The body is not JSON"),
+    )
     def patch_moment(
         request: Request, moment_id: str, body: MomentUpdate, principal: ApiWriter
     ) -> Any:
@@ -207,7 +251,12 @@ def create_app(
             service.update(session, moment=moment, data=body, actor=principal.name)
         return one(request, moment_id)
 
-    @app.delete("/api/v1/moments/{moment_id}", status_code=204, tags=["moments"])
+    @app.delete(
+        "/api/v1/moments/{moment_id}",
+        status_code=204,
+        tags=["moments"],
+        responses=problems(401, 403, 404),
+    )
     def delete_moment(request: Request, moment_id: str, principal: ApiWriter) -> Response:
         with db(request) as session:
             moment = service.get(session, moment_id)
@@ -216,7 +265,12 @@ def create_app(
             service.delete(session, moment=moment, actor=principal.name)
         return Response(status_code=204)
 
-    @app.post("/api/v1/moments/{moment_id}/restore", response_model=MomentPublic, tags=["moments"])
+    @app.post(
+        "/api/v1/moments/{moment_id}/restore",
+        response_model=MomentPublic,
+        tags=["moments"],
+        responses=problems(401, 403, 404),
+    )
     def restore_moment(request: Request, moment_id: str, principal: ApiAdmin) -> Any:
         with db(request) as session:
             moment = service.get(session, moment_id, include_deleted=True)
@@ -225,11 +279,16 @@ def create_app(
             service.restore(session, moment=moment, actor=principal.name)
         return one(request, moment_id)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=Health)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "The database is unreachable"}},
+    )
     def readyz() -> JSONResponse:
         try:
             with engine.connect() as conn:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import Field as Schema
 from sqlalchemy import Column, Date, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
@@ -35,9 +37,24 @@ class InitiatedBy(StrEnum):
     brand = "brand"  # proactive: we reached out
 
 
+# An http(s) address with a host name; the same pattern is declared in the OpenAPI schema.
+# Written so Python's and JSON Schema's regex dialects agree (their \\s differ on a few controls).
+LINK_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
+    r"([/?#][^\s\x00-\x1f\x7f\x85\ufeff]*)?$"
+)
+
+
 def _http_url(value: str) -> str:
-    if not value.lower().startswith(("http://", "https://")):
+    if not re.match(LINK_PATTERN, value):
         raise ValueError("must be an http(s) link to the conversation")
+    return value
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -48,14 +65,39 @@ def _not_future(value: dt.date) -> dt.date:
     return value
 
 
-Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no person types one.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
+# What the schema declares matches the checks: no NUL anywhere and, since text is stripped
+# before its length is checked, something other than whitespace.
+NO_NUL = (AfterValidator(_no_nul), Schema(json_schema_extra={"pattern": "^[^\\x00]*$"}))
+NOT_BLANK = (
+    AfterValidator(_no_nul),
+    Schema(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00\\x1c-\\x1f\\x85\\ufeff][^\\x00]*$"}),
+)
+Handle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), *NOT_BLANK
+]
 Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),
+    *NOT_BLANK,
 ]
+Notes = Annotated[str, StringConstraints(max_length=5000), *NO_NUL]
 Link = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_http_url)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2048),
+    AfterValidator(_http_url),
+    # Declared for API clients; the check itself is _http_url, with a message people can read.
+    Schema(json_schema_extra={"pattern": LINK_PATTERN}),
 ]
-Change = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Change = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), *NOT_BLANK
+]
 
 
 class MomentBase(BaseModel):
@@ -66,12 +108,12 @@ class MomentBase(BaseModel):
     occurred_on: Annotated[dt.date, AfterValidator(_not_future)]
     network: Network
     link: Link
-    people: list[Handle] = []
+    people: Annotated[list[Handle], Schema(json_schema_extra={"minItems": 1})]
     customer_status: CustomerStatus = CustomerStatus.unknown
     change: Change
     outcome: Outcome | None = None
     initiated_by: InitiatedBy | None = None
-    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    notes: Notes | None = None
     tags: list[Tag] = []
 
     @field_validator("network", mode="before")
@@ -104,7 +146,7 @@ class MomentUpdate(BaseModel):
     change: Change | None = None
     outcome: Outcome | None = None
     initiated_by: InitiatedBy | None = None
-    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    notes: Notes | None = None
     tags: list[Tag] | None = None
 
 
@@ -121,9 +163,9 @@ class MomentPublic(MomentBase):
 
     id: str
     logged_by: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    deleted_at: dt.datetime | None = None
+    created_at: Annotated[dt.datetime, AfterValidator(_utc)]
+    updated_at: Annotated[dt.datetime, AfterValidator(_utc)]
+    deleted_at: Annotated[dt.datetime | None, AfterValidator(_utc)] = None
     sheet_sync: SheetSync | None = None
 
 

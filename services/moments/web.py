@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -35,6 +36,7 @@ from services.moments.models import (
     User,
 )
 
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -98,6 +100,24 @@ def _page(
             **context,
         },
         status_code=status,
+    )
+
+
+def database_down_page(request: Request, problem: str) -> HTMLResponse:
+    """The database failed mid-request: say so plainly; the browser's Back keeps the form."""
+    log.error("%s %s answered 503: %s", request.method, request.url.path, problem)
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {
+            "user": None,
+            "title": "Not saved: the database is unavailable",
+            "message": f"{problem} Go back (your browser keeps what you typed) and try again "
+            "in a minute. If this persists, tell your Rapport administrator.",
+            **CHOICES,
+        },
+        status_code=503,
+        headers={"Retry-After": "5"},
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from rapport.ingest.v1 import ingest_pb2
 
+from services.ingest.consumer import decode
 from services.ingest.events import EventIn, Rejection, proto_to_dict, to_proto, validate
 from tests.factories import event
 
@@ -31,6 +34,10 @@ from tests.factories import event
         pytest.param(
             {"kind": "conversation_resolved"}, "conversation_id", id="resolved-without-conv"
         ),
+        pytest.param({"occurred_at": "1999-12-31T23:59:59Z"}, "occurred_at", id="before-2000"),
+        pytest.param({"occurred_at": "8219-07-10T18:25:59Z"}, "occurred_at", id="far-future"),
+        pytest.param({"actor": "bob\x00"}, "actor", id="nul-in-actor"),
+        pytest.param({"attributes": {"k": "v\x00"}}, "attributes", id="nul-in-attribute"),
     ],
 )
 def test_invalid_events_are_rejected_naming_the_field(
@@ -84,3 +91,15 @@ def test_protobuf_round_trip_keeps_every_field() -> None:
     assert isinstance(original, EventIn)
     again = validate(proto_to_dict(to_proto(original)))
     assert again == original
+
+
+def test_a_foreign_record_with_nul_goes_to_the_dead_letters_not_the_database() -> None:
+    # A NUL would fail every PostgreSQL write of its batch, forever; decode() sets it aside.
+    message = to_proto(EventIn.model_validate(event()))
+    message.post_id = "p\x00"
+    batch = ingest_pb2.InteractionBatch(ingested_at_us=1, events=[message])
+    record = SimpleNamespace(topic="t", partition=0, offset=7, value=batch.SerializeToString())
+    decoded = decode([record])
+    assert decoded.batches == []
+    assert decoded.dead_letters[0]["offset"] == 7
+    assert "NUL" in decoded.dead_letters[0]["error"]

@@ -1,0 +1,33 @@
+"""OpenAPI pieces both HTTP services share: the `{"detail": ...}` error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+DEFAULT_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid bearer token",
+    403: "The token's role may not do this",
+    404: "Not found",
+    408: "The body arrived too slowly",
+    413: "Body or batch too large",
+    503: "A dependency is unavailable; retry later",
+}
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error answers, each a `{"detail": "..."}` body;
+    `s404="..."` overrides the description of one status."""
+    return {
+        status: {
+            "model": Problem,
+            "description": descriptions.get(f"s{status}", DEFAULT_DESCRIPTIONS.get(status, "")),
+        }
+        for status in statuses
+    }
