@@ -10,17 +10,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from prometheus_client import REGISTRY
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
 
 from services.common import processes
 from services.common.config import Settings
+from services.common.db import make_engine
 from services.common.kafka import ensure_topics
 from services.ingest.api import create_app
 from services.ingest.publisher import Publisher
+from services.up import consumer_lag
 from tests.conftest import Broker
 from tests.factories import event
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
@@ -152,8 +156,6 @@ def test_two_consumers_in_one_group_share_partitions(settings: Settings, engine:
 def test_consumer_sigterm_commits_and_exits_cleanly(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    from services.up import consumer_lag
-
     with TestClient(create_app(settings, engine=engine)) as client:
         for start in range(0, 6_000, 2_000):
             chunk = [event(event_id=f"t-{i}") for i in range(start, start + 2_000)]
@@ -163,3 +165,68 @@ def test_consumer_sigterm_commits_and_exits_cleanly(
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     assert consumer_lag(settings) == 0  # offsets were committed before it left
+
+
+def test_database_outage_pauses_the_consumer_without_committing(
+    broker: Broker, postgresql_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL reached through a proxy that is cut for a while: ingest keeps accepting (Kafka
+    holds the events), /readyz says the database is unreachable, the consumer retries without
+    committing offsets, and after the database returns every event is there exactly once."""
+    direct = make_engine(postgresql_url)
+    with direct.begin() as conn:
+        for table in ("interaction_event", "rollup_hourly", "rollup_daily", "support_conversation"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    proxy = TcpProxy("127.0.0.1", make_url(postgresql_url).port or 5432)
+    proxy.start()
+    via_proxy = make_url(postgresql_url).set(port=proxy.port).render_as_string(hide_password=False)
+    suffix = uuid.uuid4().hex[:8]
+    s = Settings(  # type: ignore[call-arg]
+        database_url=via_proxy,
+        kafka_bootstrap_servers=broker.bootstrap,
+        kafka_topic=f"outage-{suffix}",
+        kafka_dlq_topic=f"outage-dlq-{suffix}",
+        kafka_consumer_group=f"outage-{suffix}",
+        ingest_grpc_port=0,
+        rapport_admin_token="test-admin-token",
+        consumer_batch_max_seconds=0.2,
+        _env_file=None,
+    )
+    ensure_topics(s)
+    proxied = make_engine(via_proxy)
+    errors_before = REGISTRY.get_sample_value("rapport_consumer_db_errors_total") or 0.0
+    try:
+        with (
+            TestClient(create_app(s, engine=proxied)) as client,
+            running_consumer(s, proxied),
+        ):
+            first = [event(event_id=f"before-{i}") for i in range(200)]
+            assert client.post("/v1/interactions", json=first, headers=AUTH).status_code == 202
+            wait_until(lambda: event_count(direct) == 200, what="events before the outage")
+            assert client.get("/readyz").json()["database"] == "ok"
+
+            proxy.cut()
+            during = [event(event_id=f"during-{i}") for i in range(300)]
+            assert client.post("/v1/interactions", json=during, headers=AUTH).status_code == 202
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["database"].startswith("unreachable")
+            wait_until(
+                lambda: (
+                    (REGISTRY.get_sample_value("rapport_consumer_db_errors_total") or 0)
+                    >= errors_before + 2
+                ),
+                what="the consumer to fail and retry at least twice",
+            )
+            assert event_count(direct) == 200
+            assert (consumer_lag(s) or 0) > 0  # nothing of the failed batches was committed
+
+            proxy.restore()
+            wait_until(lambda: event_count(direct) == 500, timeout_s=60, what="catch-up")
+            wait_until(lambda: consumer_lag(s) == 0, what="offsets committed after recovery")
+            assert client.get("/readyz").status_code == 200
+        assert scalar(direct, "SELECT SUM(count) FROM rollup_daily") == 500
+    finally:
+        proxy.cut()
+        proxied.dispose()
+        direct.dispose()
