@@ -57,7 +57,10 @@ def _ensure_sqlite_dir(url: str) -> None:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # let the "begin" listener own transactions
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # Set once per database file (it persists); asking again writes, which fails on a full disk
+    # and would stop even readers from connecting.
+    if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
