@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     google_application_credentials: str | None = None
     sheets_spreadsheet_id: str | None = None
     google_sheets_api_url: str = "https://sheets.googleapis.com"
+    sheets_timeout_s: float = 30.0  # per Sheets API request; a timed-out write is retried safely
     # The moments service drains the sheet outbox itself; with several web replicas turn this off
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True

@@ -52,16 +52,18 @@ def enabled(settings: Settings) -> bool:
 class RedirectingSession(AuthorizedSession):
     """Sends gspread's requests for sheets.googleapis.com to GOOGLE_SHEETS_API_URL instead."""
 
-    def __init__(self, credentials: Any, base_url: str) -> None:
+    def __init__(self, credentials: Any, base_url: str, timeout_s: float = 30.0) -> None:
         super().__init__(credentials)  # type: ignore[no-untyped-call]
         self._base = base_url.rstrip("/")
+        self._timeout_s = timeout_s
 
     def request(  # type: ignore[override]
         self, method: str, url: str, *args: Any, **kwargs: Any
     ) -> requests.Response:
         if url.startswith(GOOGLE_SHEETS_URL):
             url = self._base + url[len(GOOGLE_SHEETS_URL) :]
-        kwargs.setdefault("timeout", 30)
+        if kwargs.get("timeout") is None:  # gspread passes timeout=None: no limit at all
+            kwargs["timeout"] = self._timeout_s
         return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return,no-untyped-call]
 
 
@@ -71,7 +73,9 @@ def open_spreadsheet(settings: Settings, spreadsheet_id: str) -> gspread.Spreads
     credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
         settings.google_application_credentials, scopes=SCOPES
     )
-    session = RedirectingSession(credentials, settings.google_sheets_api_url)
+    session = RedirectingSession(
+        credentials, settings.google_sheets_api_url, settings.sheets_timeout_s
+    )
     return gspread.Client(auth=credentials, session=session).open_by_key(spreadsheet_id)
 
 

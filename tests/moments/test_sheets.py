@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -159,3 +161,54 @@ def test_background_worker_in_the_service(
         while len(sheets_server.ids()) < count and time.monotonic() < deadline:
             time.sleep(0.1)
     assert len(sheets_server.ids()) == count
+
+
+def test_random_faults_end_exactly_once_while_the_service_stays_responsive(
+    engine: Engine, sheet_settings: Settings, sheets_server: SheetsServer
+) -> None:
+    """The worker inside the service meets random 429s, 500s, dropped connections and replies
+    slower than its timeout (the write lands, the answer is lost). Every moment ends in the
+    sheet once, with its latest text, and requests never wait on Sheets."""
+    sheets_server.faults.random_rate = 0.3
+    sheets_server.faults.slow_s = 2.0
+    settings = sheet_settings.model_copy(update={"sheets_timeout_s": 1.0})
+    headers = {"Authorization": "Bearer test-admin-token"}
+    slowest = 0.0
+
+    def timed(call: Callable[[], Any]) -> Any:
+        nonlocal slowest
+        started = time.perf_counter()
+        response = call()
+        slowest = max(slowest, time.perf_counter() - started)
+        return response
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        ids = []
+        for n in range(30):
+            created = timed(lambda: client.post("/api/v1/moments", json=moment(), headers=headers))
+            assert created.status_code == 201
+            ids.append(created.json()["id"])
+            if n % 3 == 0:  # some are edited while earlier versions may be in flight
+                edit = {"change": f"edited {n}"}
+                path = f"/api/v1/moments/{ids[-1]}"
+                edited = timed(lambda: client.patch(path, json=edit, headers=headers))  # noqa: B023
+                assert edited.status_code == 200
+            assert timed(lambda: client.get("/healthz")).status_code == 200
+            time.sleep(0.05)
+        deadline = time.monotonic() + 90
+        while backlog(engine) and time.monotonic() < deadline:
+            assert timed(lambda: client.get("/healthz")).status_code == 200
+            with Session(engine) as session:  # skip the real backoff wait in the test
+                for row in session.exec(select(SheetOutbox)).all():
+                    row.next_attempt_at = row.enqueued_at
+                    session.add(row)
+                session.commit()
+            time.sleep(0.2)
+    assert backlog(engine) == 0
+    assert sum(sheets_server.injected.values()) >= 5, sheets_server.injected
+    assert sorted(sheets_server.ids()) == sorted(ids)  # each once: no row twice, none missing
+    rows = {row[0]: row for row in sheets_server.sheet.rows[1:]}
+    edited_rows = [rows[moment_id][6] for moment_id in ids[::3]]
+    assert edited_rows == [f"edited {n}" for n in range(0, 30, 3)]
+    # Slow Sheets replies take 1 s (the client timeout) or more; no request came near that.
+    assert slowest < 1.0, f"a request took {slowest:.2f} s while Sheets was failing"

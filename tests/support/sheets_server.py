@@ -3,7 +3,9 @@ endpoint, with a write quota and injectable 429 / 500 / slow answers / dropped c
 
 from __future__ import annotations
 
+import collections
 import json
+import random
 import re
 import threading
 import time
@@ -77,7 +79,8 @@ class SheetsServer:
         self.faults = Faults()
         self.lock = threading.Lock()
         self._writes: deque[float] = deque()
-        self._rng = __import__("random").Random(42)
+        self._rng = random.Random(42)
+        self.injected: collections.Counter[str] = collections.Counter()  # faults served, by kind
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -165,6 +168,8 @@ class SheetsServer:
                     elif f.slow or roll:
                         f.slow = max(0, f.slow - 1)
                         kind = "slow"
+                    if kind:
+                        server.injected[kind] += 1
                 if kind == "drop":
                     self.connection.close()
                     self.close_connection = True
