@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,11 +109,16 @@ class Filters:
         return Period.of(self.year, self.as_of, settings().timezone)
 
 
+def plain(text: str) -> str:
+    """`text` for st.markdown, shown as typed: no links, emphasis or HTML of its own."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
+
+
 def sidebar(viewer: Viewer) -> Filters:
     networks, accounts = cached("filter_options", lambda: queries.filter_options(engine()))
     today = dt.datetime.now(settings().timezone).date()
     with st.sidebar:
-        st.markdown(f"**{viewer.name}** · {viewer.role}")
+        st.markdown(f"**{plain(viewer.name)}** · {viewer.role}")
         year = int(st.selectbox("Year", list(range(today.year, today.year - 6, -1)), key="year"))
         default_as_of = today if year == today.year else dt.date(year, 12, 31)
         as_of = st.date_input(

@@ -1,4 +1,4 @@
-"""The Overview page in headless Chromium, served by a real `streamlit run`, with real figures."""
+"""The reports app in headless Chromium, served by a real `streamlit run`, with real figures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import datetime as dt
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,23 +18,27 @@ from sqlmodel import Session
 
 from services.common import processes
 from services.common.auth import Role
-from services.moments import users
+from services.ingest.sink import write_batch
+from services.moments import service, users
+from services.moments.models import MomentCreate
+from tests.factories import batch, event
+from tests.factories_moments import moment
 from tests.reports.test_app import seed
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 APP = Path(__file__).parents[2] / "services" / "reports" / "app.py"
+PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM),
     reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
 )
 
 
-def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Path) -> None:
+@contextmanager
+def logged_in(db_url: str, tmp_path: Path, username: str) -> Iterator[Any]:
+    """`streamlit run` on the app and a Chromium page logged in as `username`."""
     from playwright.sync_api import sync_playwright
 
-    seed(engine, dt.date.today().year)
-    with Session(engine) as session:
-        users.create(session, username="exec", password="correct horse battery", role=Role.viewer)
     port = processes.free_port()
     env = {
         **os.environ,
@@ -40,17 +48,8 @@ def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Pat
     }
     server = processes.spawn(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
+            *(sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)),
+            *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
         ],
         env=env,
         log=tmp_path / "streamlit.log",
@@ -64,21 +63,33 @@ def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Pat
             )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-            page.get_by_role("textbox", name="Username").fill("exec")
-            page.get_by_role("textbox", name="Password").fill("correct horse battery")
+            page.get_by_role("textbox", name="Username").fill(username)
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             page.get_by_text("Is social paying off?").wait_for(timeout=60_000)
-            page.get_by_text("5,000").first.wait_for(timeout=30_000)
-            page.locator('[data-testid="stMetricValue"]').nth(9).wait_for(timeout=30_000)
-            page.wait_for_function(
-                "document.querySelectorAll('[data-testid=stSkeleton]').length === 0", timeout=30_000
-            )
-            shot = tmp_path / "overview.png"
-            page.screenshot(path=str(shot), full_page=True)
-            body = page.inner_text("body")
+            yield page
             browser.close()
     finally:
         processes.stop(server)
+
+
+def settled(page: Any) -> None:
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=stSkeleton]').length === 0", timeout=30_000
+    )
+
+
+def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    seed(engine, dt.date.today().year)
+    with Session(engine) as session:
+        users.create(session, username="exec", password=PASSWORD, role=Role.viewer)
+    with logged_in(db_url, tmp_path, "exec") as page:
+        page.get_by_text("5,000").first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stMetricValue"]').nth(9).wait_for(timeout=30_000)
+        settled(page)
+        shot = tmp_path / "overview.png"
+        page.screenshot(path=str(shot), full_page=True)
+        body = page.inner_text("body")
     assert (
         "Customer-support impact" in body
         and "Brand impact" in body
@@ -87,3 +98,62 @@ def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Pat
     assert "5,000" in body  # impressions
     assert "on pace" in body or "behind" in body  # the goal's traffic light
     assert shot.stat().st_size > 20_000
+
+
+# Each payload would set window.__xss if the browser ever ran it.
+HOSTILE = {
+    "account": '<img src=x onerror="window.__xss=1">',
+    "change": "<script>window.__xss=2</script> **renewed** [x](javascript:window.__xss=3)",
+    "people": '<svg onload="window.__xss=4">',
+    "username": "<b onmouseover=window.__xss=5>eve</b>[x](javascript:window.__xss=6)",
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_hostile_text_stays_inert_on_every_page(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """Stored XSS through every field the reports show: account names from ingest, moment text
+    and people, and the viewer's own username; no page runs any of it."""
+    year = dt.date.today().year
+    write_batch(
+        engine,
+        [
+            batch(
+                event(kind="impression", count=900, occurred_at=f"{year}-01-05T09:00:00Z"),
+                event(
+                    kind="like",
+                    count=7,
+                    account=HOSTILE["account"],
+                    occurred_at=f"{year}-01-05T10:00:00Z",
+                ),
+            )
+        ],
+        ZoneInfo("UTC"),
+    )
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(
+                moment(
+                    occurred_on=f"{year}-01-06",
+                    change=HOSTILE["change"],
+                    people=[HOSTILE["people"]],
+                )
+            ),
+            actor="maria",
+        )
+        users.create(session, username=HOSTILE["username"], password=PASSWORD, role=Role.viewer)
+    dialogs: list[str] = []
+    seen: dict[str, str] = {}
+    with logged_in(db_url, tmp_path, HOSTILE["username"]) as page:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for title in ("Overview", "Support impact", "Brand impact", "Moments", "Goals"):
+            page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+            page.wait_for_timeout(500)
+            settled(page)
+            seen[title] = page.inner_text("body")
+            assert page.evaluate("window.__xss") is None, f"script ran on {title}"
+    assert dialogs == []
+    # The username is shown, as the text it is.
+    assert HOSTILE["username"] in seen["Overview"]
