@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.ingest_http_host,
         port=settings.ingest_http_port,
-        log_level="info",
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         timeout_graceful_shutdown=20,
     )
     return 0
@@ -91,7 +92,7 @@ def cmd_moments(_args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.moments_http_host,
         port=settings.moments_http_port,
-        log_level="info",
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         timeout_graceful_shutdown=20,
     )
     return 0
@@ -404,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Client libraries narrate every connection and request at INFO; keep their warnings.
     for noisy in ("kafka", "alembic", "httpx"):

@@ -1,0 +1,75 @@
+"""Passwords and tokens never reach a log: a real moments process at DEBUG, every login path."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from services.common import processes
+
+ADMIN_PASSWORD = "admin-pass-Zq81xv"
+WRONG_PASSWORD = "wrong-pass-Kd02mm"
+
+
+def _csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def test_passwords_and_tokens_never_reach_the_logs(db_url: str, tmp_path: Path) -> None:
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "LOG_LEVEL": "DEBUG",
+        "MOMENTS_HTTP_PORT": str(port),
+        "MOMENTS_GRPC_PORT": str(processes.free_port()),
+        "MOMENTS_METRICS_PORT": str(processes.free_port()),
+        "SHEETS_SPREADSHEET_ID": "",
+    }
+    created = subprocess.run(
+        processes.rapport_command(
+            "users", "create", "--username", "root", "--role", "admin", "--password", ADMIN_PASSWORD
+        ),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log_file = tmp_path / "moments.log"
+    server = processes.spawn(processes.rapport_command("moments"), env=env, log=log_file)
+    secrets = [ADMIN_PASSWORD, WRONG_PASSWORD]
+    try:
+        processes.wait_for_port(port, timeout_s=30)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as web:
+            for password in (WRONG_PASSWORD, ADMIN_PASSWORD):
+                csrf = _csrf(web.get("/login").text)
+                web.post(
+                    "/login",
+                    data={"username": "root", "password": password, "csrf_token": csrf},
+                )
+            csrf = _csrf(web.get("/users").text)
+            page = web.post(
+                "/users", data={"username": "sam", "role": "viewer", "csrf_token": csrf}
+            )
+            one_time = re.search(r"One-time password: <code>([^<]+)</code>", page.text)
+            page = web.post("/tokens", data={"name": "crm", "role": "manager", "csrf_token": csrf})
+            token = re.search(r"<code>([^<]+)</code>\. Copy it now", page.text)
+            assert one_time and token, page.text
+            secrets += [one_time.group(1), token.group(1)]
+            bearer = {"Authorization": f"Bearer {token.group(1)}"}
+            assert web.get("/api/v1/moments", headers=bearer).status_code == 200
+            bad = {"Authorization": "Bearer not-a-token-Hj3k9"}
+            assert web.get("/api/v1/moments", headers=bad).status_code == 401
+            secrets.append("not-a-token-Hj3k9")
+    finally:
+        processes.stop(server)
+    logged = created.stdout + created.stderr + log_file.read_text()
+    assert "POST /login" in logged and "DEBUG" in logged  # the log is there, and verbose
+    for secret in secrets:
+        assert secret not in logged, f"a secret reached the log: {secret[:4]}..."
