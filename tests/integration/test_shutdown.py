@@ -1,0 +1,89 @@
+"""SIGTERM with a request half-way through its body: the request finishes, the process exits 0,
+and what it acknowledged is kept (ingest: flushed to Kafka and stored; moments: saved)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from services.common import processes
+from services.common.config import Settings
+from tests.factories import event
+from tests.factories_moments import moment
+from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+
+
+def _half_sent(port: int, path: str, body: bytes) -> socket.socket:
+    """A POST whose headers and first half of the body are sent; the rest is still to come."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: {AUTH['Authorization']}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    conn.sendall(head.encode() + body[: len(body) // 2])
+    return conn
+
+
+def _finish(conn: socket.socket, body: bytes) -> int:
+    conn.sendall(body[len(body) // 2 :])
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    conn.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "KAFKA_TOPIC": settings.kafka_topic,
+        "KAFKA_DLQ_TOPIC": settings.kafka_dlq_topic,
+        "RAPPORT_ADMIN_TOKEN": "test-admin-token",
+        "INGEST_GRPC_PORT": str(processes.free_port()),
+        "MOMENTS_GRPC_PORT": str(processes.free_port()),
+        "SHEETS_SPREADSHEET_ID": "",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("service", ["ingest", "moments"])
+def test_sigterm_lets_the_request_in_flight_finish(
+    service: str, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    port = processes.free_port()
+    variable = f"{service.upper()}_HTTP_PORT"
+    proc = processes.spawn(
+        processes.rapport_command(service),
+        env=_env(settings, **{variable: str(port)}),
+        log=tmp_path / f"{service}.log",
+    )
+    processes.wait_for_port(port, timeout_s=30)
+    if service == "ingest":
+        path, body = "/v1/interactions", json.dumps([event() for _ in range(1_000)]).encode()
+    else:
+        path, body = "/api/v1/moments", json.dumps(moment()).encode()
+    conn = _half_sent(port, path, body)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # the server is shutting down now, with our request open
+    status = _finish(conn, body)
+    # uvicorn finishes the shutdown, then re-raises SIGTERM so the supervisor sees why it ended.
+    assert proc.wait(30) in (0, -signal.SIGTERM)
+    log = (tmp_path / f"{service}.log").read_text()
+    assert "Application shutdown complete" in log and "Traceback" not in log, log[-2000:]
+    assert status == (202 if service == "ingest" else 201)
+    if service == "ingest":  # acknowledged means flushed to Kafka: the consumer finds all of it
+        with running_consumer(settings, engine):
+            wait_until(lambda: event_count(engine) == 1_000, what="the acknowledged events")
+    else:
+        assert scalar(engine, "SELECT COUNT(*) FROM moment") == 1
