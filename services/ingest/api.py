@@ -6,7 +6,7 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from services.common.asgi import RequestMetrics
 from services.common.auth import WriterDep
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
@@ -145,15 +146,7 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUEST_SECONDS.labels(path, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-        return response
+    app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
 
     app.add_exception_handler(OperationalError, database_unavailable)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from services.common.asgi import RequestMetrics
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_problem, database_unavailable
@@ -29,10 +29,12 @@ from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
 from services.moments.models import (
     CustomerStatus,
+    IsoDate,
     MomentCreate,
     MomentPublic,
     MomentUpdate,
     Outcome,
+    SheetSync,
 )
 
 SECURITY_HEADERS = {
@@ -43,6 +45,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+SearchText = Annotated[
+    str | None,
+    Query(max_length=200, pattern="^[^\\x00]*$", description="Search people, text, tags"),
+]
 
 
 class Health(BaseModel):
@@ -114,18 +122,9 @@ def create_app(
     app.state.engine = engine
     app.state.login_limiter = users.LoginLimiter()
 
-    @app.middleware("http")
-    async def headers_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        path = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUEST_SECONDS.labels(path, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-        return response
+    app.add_middleware(
+        RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS, headers=SECURITY_HEADERS
+    )
 
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> Response:
@@ -154,7 +153,8 @@ def create_app(
     def create_moment(request: Request, body: MomentCreate, principal: ApiWriter) -> Any:
         with db(request) as session:
             moment = service.create(session, data=body, actor=principal.name)
-        return one(request, moment.id)
+        # Just written, with its outbox row: no need to read either back.
+        return service.public(moment, SheetSync(state="pending" if sync_enabled() else "off"))
 
     @app.get(
         "/api/v1/moments", response_model=MomentPage, tags=["moments"], responses=problems(401)
@@ -162,14 +162,12 @@ def create_app(
     def list_moments(
         request: Request,
         _principal: ApiReader,
-        q: Annotated[
-            str | None, Query(max_length=200, description="Search people, text, tags")
-        ] = None,
+        q: SearchText = None,
         network: Network | None = None,
         customer_status: CustomerStatus | None = None,
         outcome: Outcome | None = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
+        date_from: IsoDate | None = None,
+        date_to: IsoDate | None = None,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Any:
@@ -193,12 +191,12 @@ def create_app(
     def export_moments(
         request: Request,
         _principal: ApiReader,
-        q: Annotated[str | None, Query(max_length=200)] = None,
+        q: SearchText = None,
         network: Network | None = None,
         customer_status: CustomerStatus | None = None,
         outcome: Outcome | None = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
+        date_from: IsoDate | None = None,
+        date_to: IsoDate | None = None,
     ) -> StreamingResponse:
         filters = _filters(q, network, customer_status, outcome, date_from, date_to)
         with db(request) as session:

@@ -7,7 +7,14 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    field_validator,
+)
 from pydantic import Field as Schema
 from sqlalchemy import Column, Date, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
@@ -58,11 +65,28 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+def _iso_date(value: object) -> object:
+    # Lax parsing would take 0 or "0.0" as 1970-01-01; a date is written YYYY-MM-DD.
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
 def _not_future(value: dt.date) -> dt.date:
     # A day of grace: a manager east of UTC may already live in tomorrow.
     if value > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
         raise ValueError("cannot be in the future")
     return value
+
+
+# A character that is not whitespace in either regex dialect (Python's and JSON Schema's \s
+# disagree on a few controls and U+FEFF).
+VISIBLE = r"[^\s\x00\x1c-\x1f\x85\ufeff]"
 
 
 def _no_nul(value: str) -> str:
@@ -72,32 +96,30 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# What the schema declares matches the checks: no NUL anywhere and, since text is stripped
-# before its length is checked, something other than whitespace.
+def _trimmed(value: str) -> str:
+    _no_nul(value)
+    if not re.search(VISIBLE, value):
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+# Length limits apply to the text as sent, as the OpenAPI schema says; then it is trimmed.
 NO_NUL = (AfterValidator(_no_nul), Schema(json_schema_extra={"pattern": "^[^\\x00]*$"}))
 NOT_BLANK = (
-    AfterValidator(_no_nul),
-    Schema(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00\\x1c-\\x1f\\x85\\ufeff][^\\x00]*$"}),
+    AfterValidator(_trimmed),
+    Schema(json_schema_extra={"pattern": f"^[^\\x00]*{VISIBLE}[^\\x00]*$"}),
 )
-Handle = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), *NOT_BLANK
-]
-Tag = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),
-    *NOT_BLANK,
-]
+Handle = Annotated[str, StringConstraints(max_length=200), *NOT_BLANK]
+Tag = Annotated[str, StringConstraints(max_length=50), *NOT_BLANK, AfterValidator(str.lower)]
 Notes = Annotated[str, StringConstraints(max_length=5000), *NO_NUL]
 Link = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=2048),
+    StringConstraints(max_length=2048),
     AfterValidator(_http_url),
     # Declared for API clients; the check itself is _http_url, with a message people can read.
     Schema(json_schema_extra={"pattern": LINK_PATTERN}),
 ]
-Change = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), *NOT_BLANK
-]
+Change = Annotated[str, StringConstraints(max_length=5000), *NOT_BLANK]
 
 
 class MomentBase(BaseModel):
@@ -105,7 +127,7 @@ class MomentBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_on: Annotated[dt.date, AfterValidator(_not_future)]
+    occurred_on: Annotated[IsoDate, AfterValidator(_not_future)]
     network: Network
     link: Link
     people: Annotated[list[Handle], Schema(json_schema_extra={"minItems": 1})]
@@ -138,7 +160,7 @@ class MomentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_on: Annotated[dt.date, AfterValidator(_not_future)] | None = None
+    occurred_on: Annotated[IsoDate, AfterValidator(_not_future)] | None = None
     network: Network | None = None
     link: Link | None = None
     people: list[Handle] | None = None

@@ -119,8 +119,7 @@ def create(
     session.add(moment)
     _audit(session, moment.id, "create", actor)
     _enqueue(session, moment)
-    session.commit()
-    session.refresh(moment)
+    session.commit()  # every column was set here, so nothing needs reading back
     MOMENTS_LOGGED.labels(moment.network).inc()
     return moment
 
@@ -206,7 +205,8 @@ def _filtered(filters: Filters) -> Any:
     if filters.date_to:
         query = query.where(Moment.occurred_on <= filters.date_to)
     if filters.q:
-        like = f"%{filters.q.strip().lower()}%"
+        # NUL cannot be stored, so cannot match either (and PostgreSQL refuses it in a query).
+        like = f"%{filters.q.replace(chr(0), '').strip().lower()}%"
         query = query.where(
             or_(
                 func.lower(Moment.people).like(like),

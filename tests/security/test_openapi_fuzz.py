@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 
 import pytest
 import schemathesis
@@ -12,7 +13,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,9 +27,18 @@ from services.ingest.api import create_app as create_ingest
 from services.moments.api import create_app as create_moments
 from tests.conftest import Broker
 
-# POST /v1/interactions accepts a batch in part: each bad event is listed in the 202 answer
-# (ARCHITECTURE.md), so a batch holding one schema-invalid event is rightly not refused whole.
-PARTIAL = {"POST /v1/interactions": [negative_data_rejection]}
+# Local runs explore new cases every time; CI replays a fixed set, so a red build is
+# reproducible and never a coin toss (a finding made locally becomes a fix and a test).
+IN_CI = os.environ.get("CI") == "true"
+# Checks that cannot hold for two operations, by design:
+# - POST /v1/interactions accepts a batch in part: each bad event is listed in the 202 answer
+#   (ARCHITECTURE.md), so a batch holding one schema-invalid event is rightly not refused whole.
+# - POST /v1/imports/{source} takes any bytes by schema; whether they are a readable export is
+#   the parser's call (422 naming the problem), which no schema can say.
+EXEMPT = {
+    "POST /v1/interactions": [negative_data_rejection],
+    "POST /v1/imports/{source}": [positive_data_acceptance],
+}
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -64,7 +77,12 @@ def _fuzz(schema: OpenApiSchema, token: str) -> list[str]:
     for result, mode in itertools.product(schema.get_all_operations(), GenerationMode):
         operation = result.ok()
 
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=40,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=IN_CI,
+        )
         @given(case=operation.as_strategy(mode))
         def check(case: Case) -> None:
             # A moment dated in the future is refused by design, which a schema cannot say.
@@ -72,7 +90,7 @@ def _fuzz(schema: OpenApiSchema, token: str) -> list[str]:
             assume(str(body.get("occurred_on", "")) <= TOMORROW)
             case.call_and_validate(
                 headers={"Authorization": f"Bearer {token}"},
-                excluded_checks=PARTIAL.get(case.operation.label, []),
+                excluded_checks=EXEMPT.get(case.operation.label, []),
             )
 
         try:
