@@ -560,6 +560,7 @@ async def login(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     keys = (f"user:{username}", f"ip:{client}")
     if limiter.blocked(*keys):
+        log.warning("login refused for %r from %s: too many failed attempts", username, client)
         return _login_page(
             request,
             next_path=target,
@@ -572,6 +573,7 @@ async def login(request: Request) -> Response:
         login_session = users.start_session(session, user) if user else None
     if login_session is None:
         limiter.failed(*keys)
+        log.warning("login failed for %r from %s", username, client)
         return _login_page(
             request,
             next_path=target,
@@ -580,6 +582,7 @@ async def login(request: Request) -> Response:
             error="Wrong username or password.",
         )
     limiter.succeeded(f"user:{username}")
+    log.info("login: %r signed in from %s", username, client)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
