@@ -205,8 +205,8 @@ def run(_argv: list[str]) -> dict[str, Any]:
         pages = {
             "support.conversations": _median_ms(lambda: queries.conversations(engine, period)),
             "brand.daily_by_kind": _median_ms(lambda: queries.daily_by_kind(engine, period)),
-            "brand.hourly_by_kind (heatmap)": _median_ms(
-                lambda: queries.hourly_by_kind(engine, period)
+            "brand.engagement_by_hour (heatmap)": _median_ms(
+                lambda: queries.engagement_by_hour(engine, period)
             ),
             "moments.moments": _median_ms(lambda: queries.moments(engine, period)),
             "sidebar.filter_options": _median_ms(lambda: queries.filter_options(engine)),

@@ -187,10 +187,7 @@ def test_heatmap_uses_the_local_weekday_and_hour() -> None:
     from services.reports.figures import engagement_heatmap
 
     # Monday 2026-03-02 23:00 UTC is Tuesday 00:00 in Berlin.
-    rows = [
-        (dt.datetime(2026, 3, 2, 23), "like", 5),
-        (dt.datetime(2026, 3, 2, 23), "impression", 99),
-    ]
+    rows = [(dt.datetime(2026, 3, 2, 23), 5)]
     berlin = engagement_heatmap(rows, ZoneInfo("Europe/Berlin"))
     assert berlin[1][0] == 5 and sum(map(sum, berlin)) == 5
     assert engagement_heatmap(rows, UTC)[0][23] == 5

@@ -268,3 +268,30 @@ def test_sql_aggregates_equal_the_reference_math(engine: Engine) -> None:
         fast = queries.support(engine, period, network=network)
         assert reference["conversations"] > 10
         assert fast == pytest.approx(reference)
+
+
+def test_engagement_by_hour_sums_engagement_only(engine: Engine) -> None:
+    import datetime as dt
+
+    from services.reports import queries
+    from services.reports.figures import Period
+
+    write_batch(
+        engine,
+        [
+            batch(
+                event(kind="like", count=5, occurred_at="2026-03-02T23:10:00Z"),
+                event(kind="comment", count=2, occurred_at="2026-03-02T23:50:00Z", account="b"),
+                event(kind="impression", count=99, occurred_at="2026-03-02T23:20:00Z"),
+                event(kind="share", count=1, occurred_at="2026-03-03T08:00:00Z", network="x"),
+            )
+        ],
+        UTC,
+    )
+    period = Period.of(2026, dt.date(2026, 3, 31), UTC)
+    rows = queries.engagement_by_hour(engine, period)
+    assert [(hour.replace(tzinfo=None), n) for hour, n in sorted(rows)] == [
+        (dt.datetime(2026, 3, 2, 23), 7),
+        (dt.datetime(2026, 3, 3, 8), 1),
+    ]
+    assert queries.engagement_by_hour(engine, period, account="b")[0][1] == 2

@@ -71,8 +71,10 @@ with ui.timed_page("brand"):
     )
     st.subheader("When your audience engages")
     hourly = ui.cached(
-        "hourly_by_kind",
-        lambda: queries.hourly_by_kind(ui.engine(), period, network=f.network, account=f.account),
+        "engagement_by_hour",
+        lambda: queries.engagement_by_hour(
+            ui.engine(), period, network=f.network, account=f.account
+        ),
         f,
     )
     grid = engagement_heatmap(hourly, ui.settings().timezone)
