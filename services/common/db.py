@@ -72,7 +72,7 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-_WRITE_LOCKS: dict[int, threading.Lock] = {}
+_WRITE_LOCKS: dict[int, threading.RLock] = {}
 
 
 def write_guard(engine: Engine) -> AbstractContextManager[object]:
@@ -83,7 +83,9 @@ def write_guard(engine: Engine) -> AbstractContextManager[object]:
     concurrent clients. A lock hands the database over at once. PostgreSQL needs nothing."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+    # Keyed by the pool, which an engine and its execution_options() copies share; reentrant,
+    # so a request holding it may call service functions that take it again.
+    return _WRITE_LOCKS.setdefault(id(engine.pool), threading.RLock())
 
 
 @lru_cache

@@ -24,7 +24,7 @@ from services.common.metrics import metrics_response
 from services.common.openapi import problems
 from services.ingest.events import Network
 from services.moments import service, sheets, users, web
-from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db
+from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db, writing
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
 from services.moments.models import (
@@ -225,7 +225,7 @@ def create_app(
     def patch_moment(
         request: Request, moment_id: str, body: MomentUpdate, principal: ApiWriter
     ) -> Any:
-        with db(request) as session:
+        with writing(request) as session:
             moment = service.get(session, moment_id)
             if moment is None:
                 raise HTTPException(404, f"No moment with id {moment_id!r}.")
@@ -256,7 +256,7 @@ def create_app(
         responses=problems(401, 403, 404),
     )
     def delete_moment(request: Request, moment_id: str, principal: ApiWriter) -> Response:
-        with db(request) as session:
+        with writing(request) as session:
             moment = service.get(session, moment_id)
             if moment is None:
                 raise HTTPException(404, f"No moment with id {moment_id!r}.")
@@ -270,7 +270,7 @@ def create_app(
         responses=problems(401, 403, 404),
     )
     def restore_moment(request: Request, moment_id: str, principal: ApiAdmin) -> Any:
-        with db(request) as session:
+        with writing(request) as session:
             moment = service.get(session, moment_id, include_deleted=True)
             if moment is None:
                 raise HTTPException(404, f"No moment with id {moment_id!r}.")

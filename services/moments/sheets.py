@@ -14,6 +14,8 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +24,13 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.utils import InsertDataOption, ValueInputOption
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
 from services.common.config import Settings
+from services.common.db import write_guard
 from services.moments import metrics
 from services.moments.models import Moment, SheetOutbox
 
@@ -182,9 +187,13 @@ class SheetSyncer:
         return self._worksheet
 
     def sync_once(self) -> BatchResult:
-        """Write one batch of due moments; on failure back off those rows and report why."""
+        """Write one batch of due moments; on failure back off those rows and report why.
+
+        Three short transactions, none open during the Sheets calls: read what is due, call
+        Sheets, then record the outcome under the write guard with BEGIN IMMEDIATE (a read
+        transaction turned writer would fail at once if a request wrote in between)."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             due = session.exec(
                 select(SheetOutbox)
                 .where(SheetOutbox.next_attempt_at <= now)
@@ -196,24 +205,39 @@ class SheetSyncer:
                 return BatchResult()
             versions = {row.moment_id: row.version for row in due}
             moments = session.exec(select(Moment).where(col(Moment.id).in_(list(versions)))).all()
-            try:
-                result = self._write(list(moments))
-            except Exception as exc:  # every failure is retried later; the reason is recorded
-                reason = failure_reason(exc)
-                metrics.SHEET_FAILURES.labels(reason).inc()
-                message = f"{reason}: {str(exc)[:300]}"
-                log.warning("sheet sync failed (%s), backing off %d moments", message, len(due))
+            session.expunge_all()  # plain objects from here on; the read transaction ends
+        try:
+            result = self._write(list(moments))
+        except Exception as exc:  # every failure is retried later; the reason is recorded
+            reason = failure_reason(exc)
+            metrics.SHEET_FAILURES.labels(reason).inc()
+            message = f"{reason}: {str(exc)[:300]}"
+            log.warning("sheet sync failed (%s), backing off %d moments", message, len(due))
+            if reason in ("auth", "connection"):
+                self._worksheet = None  # reconnect (and re-read the credentials) next time
+            with self._writing() as session:
                 for row in due:
                     row.attempts += 1
                     delay = min(2**row.attempts, 300) * random.uniform(0.5, 1.0)
                     row.next_attempt_at = now + dt.timedelta(seconds=delay)
                     row.last_error = message
-                    session.add(row)
-                if reason in ("auth", "connection"):
-                    self._worksheet = None  # reconnect (and re-read the credentials) next time
+                    # Only rows still at the version read: an edit meanwhile re-queued its row.
+                    session.exec(
+                        update(SheetOutbox)
+                        .where(
+                            col(SheetOutbox.moment_id) == row.moment_id,
+                            col(SheetOutbox.version) == row.version,
+                        )
+                        .values(
+                            attempts=row.attempts,
+                            next_attempt_at=row.next_attempt_at,
+                            last_error=message,
+                        )
+                    )
                 session.commit()
                 self._gauges(session)
-                return BatchResult(error=message)
+            return BatchResult(error=message)
+        with self._writing() as session:
             # Only rows whose moment did not change meanwhile leave the outbox.
             for moment_id, version in versions.items():
                 session.exec(
@@ -224,7 +248,15 @@ class SheetSyncer:
             session.commit()
             metrics.SHEET_LAST_SUCCESS.set(time.time())
             self._gauges(session)
-            return result
+        return result
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with (
+            write_guard(self._engine),
+            Session(self._engine.execution_options(immediate=True)) as session,
+        ):
+            yield session
 
     def _write(self, moments: list[Moment]) -> BatchResult:
         worksheet = self._sheet()
@@ -267,9 +299,14 @@ class SheetSyncer:
         metrics.SHEET_OLDEST.set(oldest)
 
     def run(self, idle_s: float = 2.0) -> None:
-        """Keep draining until stopped; sleep when nothing is due."""
+        """Keep draining until stopped; sleep when nothing is due. A database error is logged
+        and retried: the worker thread never dies quietly."""
         while not self.stop_event.is_set():
-            result = self.sync_once()
+            try:
+                result = self.sync_once()
+            except SQLAlchemyError as exc:
+                log.error("sheet sync could not read or record its outbox: %s", exc)
+                result = BatchResult(error=str(exc))
             if not (result.appended or result.updated):
                 self.stop_event.wait(idle_s)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -26,6 +30,7 @@ from services.moments.deps import (
     browser_principal,
     csrf_ok,
     db,
+    writing,
 )
 from services.moments.models import (
     CustomerStatus,
@@ -121,6 +126,24 @@ def database_down_page(request: Request, problem: str) -> HTMLResponse:
     )
 
 
+def in_thread(handler: Callable[..., Response]) -> Callable[..., Awaitable[Response]]:
+    """A form POST handler, run off the event loop. The form is read here (async); the handler,
+    with its database work and password hashing, runs in the thread pool. Blocking the loop
+    stalled every connection whenever one request waited (bench: p99 1,150 ms at 50 clients)."""
+    signature = inspect.signature(handler)
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request, **path: Any) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(handler, request, form, **path)
+
+    # FastAPI reads the route's parameters from this: the request and path values, not the form.
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != "form"]
+    )
+    return endpoint
+
+
 def _login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
@@ -183,8 +206,8 @@ def _page_number(request: Request) -> int:
         return 1
 
 
-async def _checked_form(request: Request, principal: Principal) -> FormData | None:
-    form = await request.form()
+def _checked_form(principal: Principal, form: FormData) -> FormData | None:
+    """The form if its CSRF token is this login's, else None."""
     expected = principal.login.csrf_token if principal.login else None
     return form if csrf_ok(expected, form.get("csrf_token")) else None
 
@@ -227,15 +250,14 @@ def _viewer(request: Request, need: str | None = None) -> Principal | Response:
     return principal if _allowed(principal, need) else _refused(request, principal, need or "")
 
 
-async def _posted(
-    request: Request, need: str | None = None
+def _posted(
+    request: Request, form: FormData, need: str | None = None
 ) -> tuple[Principal, FormData] | Response:
     """The person and their CSRF-checked form for a POST, or the response that refuses it."""
     principal = browser_principal(request)
     if principal is None:
         return _login_redirect(request)
-    form = await _checked_form(request, principal)
-    if form is None:
+    if _checked_form(principal, form) is None:
         return _csrf_refused(request, principal)
     if not _allowed(principal, need):
         return _refused(request, principal, need or "")
@@ -276,8 +298,9 @@ def index(request: Request) -> Response:
 
 
 @router.post("/moments", response_class=HTMLResponse)
-async def log_moment(request: Request) -> Response:
-    checked = await _posted(request, "write")
+@in_thread
+def log_moment(request: Request, form: FormData) -> Response:
+    checked = _posted(request, form, "write")
     if isinstance(checked, Response):
         return checked
     principal, form = checked
@@ -295,7 +318,7 @@ async def log_moment(request: Request) -> Response:
             errors=_form_errors(exc),
             **_list_context(request, principal),
         )
-    with db(request) as session:
+    with writing(request) as session:
         duplicate = service.same_link(session, data.link)
         if duplicate is not None and not form.get("confirm_duplicate"):
             return _page(
@@ -372,12 +395,13 @@ def edit_form(request: Request, moment_id: str) -> Response:
 
 
 @router.post("/moments/{moment_id}/edit", response_class=HTMLResponse)
-async def edit_moment(request: Request, moment_id: str) -> Response:
-    checked = await _posted(request, "write")
+@in_thread
+def edit_moment(request: Request, form: FormData, moment_id: str) -> Response:
+    checked = _posted(request, form, "write")
     if isinstance(checked, Response):
         return checked
     principal, form = checked
-    with db(request) as session:
+    with writing(request) as session:
         moment = service.get(session, moment_id)
         if moment is None:
             return _not_found(request, principal, "No such moment to edit.")
@@ -400,12 +424,13 @@ async def edit_moment(request: Request, moment_id: str) -> Response:
 
 
 @router.post("/moments/{moment_id}/delete")
-async def delete_moment(request: Request, moment_id: str) -> Response:
-    checked = await _posted(request, "write")
+@in_thread
+def delete_moment(request: Request, form: FormData, moment_id: str) -> Response:
+    checked = _posted(request, form, "write")
     if isinstance(checked, Response):
         return checked
     principal, _form = checked
-    with db(request) as session:
+    with writing(request) as session:
         moment = service.get(session, moment_id)
         if moment is not None:
             service.delete(session, moment=moment, actor=principal.name)
@@ -413,12 +438,13 @@ async def delete_moment(request: Request, moment_id: str) -> Response:
 
 
 @router.post("/moments/{moment_id}/restore")
-async def restore_moment(request: Request, moment_id: str) -> Response:
-    checked = await _posted(request, "admin")
+@in_thread
+def restore_moment(request: Request, form: FormData, moment_id: str) -> Response:
+    checked = _posted(request, form, "admin")
     if isinstance(checked, Response):
         return checked
     principal, _form = checked
-    with db(request) as session:
+    with writing(request) as session:
         moment = service.get(session, moment_id, include_deleted=True)
         if moment is not None:
             service.restore(session, moment=moment, actor=principal.name)
@@ -461,8 +487,9 @@ def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLR
 
 
 @router.post("/users", response_class=HTMLResponse)
-async def create_user(request: Request) -> Response:
-    checked = await _posted(request, "admin")
+@in_thread
+def create_user(request: Request, form: FormData) -> Response:
+    checked = _posted(request, form, "admin")
     if isinstance(checked, Response):
         return checked
     principal, form = checked
@@ -470,7 +497,7 @@ async def create_user(request: Request) -> Response:
     role = str(form.get("role", "viewer"))
     password = users.generate_password()
     try:
-        with db(request) as session:
+        with writing(request) as session:
             users.create(session, username=username, password=password, role=Role(role))
     except ValueError as exc:
         return _users_page(request, principal, error=str(exc))
@@ -478,9 +505,10 @@ async def create_user(request: Request) -> Response:
 
 
 @router.post("/tokens", response_class=HTMLResponse)
-async def create_api_token(request: Request) -> Response:
+@in_thread
+def create_api_token(request: Request, form: FormData) -> Response:
     """Admins create bearer tokens for the APIs; the token is shown once, only its hash stays."""
-    checked = await _posted(request, "admin")
+    checked = _posted(request, form, "admin")
     if isinstance(checked, Response):
         return checked
     principal, form = checked
@@ -493,18 +521,19 @@ async def create_api_token(request: Request) -> Response:
         role = Role(str(form.get("role", "manager")))
     except ValueError:
         return _users_page(request, principal, error="role: choose admin, manager or viewer.")
-    with db(request) as session:
+    with writing(request) as session:
         token = create_token(session, name=name, role=role)
     return _users_page(request, principal, created_token=(name, token))
 
 
 @router.post("/tokens/revoke", response_class=HTMLResponse)
-async def revoke_api_token(request: Request) -> Response:
-    checked = await _posted(request, "admin")
+@in_thread
+def revoke_api_token(request: Request, form: FormData) -> Response:
+    checked = _posted(request, form, "admin")
     if isinstance(checked, Response):
         return checked
     principal, form = checked
-    with db(request) as session:
+    with writing(request) as session:
         revoked = revoke_token(session, name=str(form.get("name", "")))
     return _users_page(request, principal, revoked=revoked)
 
@@ -541,8 +570,8 @@ def _login_page(
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
-    form = await request.form()
+@in_thread
+def login(request: Request, form: FormData) -> Response:
     username = str(form.get("username", "")).strip().lower()
     target = str(form.get("next", "/"))
     if not target.startswith("/") or target.startswith("//"):
@@ -568,9 +597,12 @@ async def login(request: Request) -> Response:
             username=username,
             error="Too many failed attempts. Wait a few minutes and try again.",
         )
-    with db(request) as session:
+    with db(request) as session:  # the password check (slow by design) holds no write lock
         user = users.verify(session, username=username, password=str(form.get("password", "")))
-        login_session = users.start_session(session, user) if user else None
+    login_session = None
+    if user is not None:
+        with writing(request) as session:
+            login_session = users.start_session(session, user)
     if login_session is None:
         limiter.failed(*keys)
         log.warning("login failed for %r from %s", username, client)
@@ -597,13 +629,13 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+@in_thread
+def logout(request: Request, form: FormData) -> Response:
     principal = browser_principal(request)
     if principal is not None and principal.login is not None:
-        form = await _checked_form(request, principal)
-        if form is None:
+        if _checked_form(principal, form) is None:
             return _csrf_refused(request, principal)
-        with db(request) as session:
+        with writing(request) as session:
             users.end_session(session, principal.login.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

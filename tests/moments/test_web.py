@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from services.common.auth import Role
+from services.moments.models import Moment
 from tests.moments.conftest import csrf_of, login
 
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -267,3 +271,19 @@ def test_admin_creates_and_revokes_api_tokens(
         "/tokens", data={"csrf_token": csrf_of(app_client), "name": "x", "role": "admin"}
     )
     assert refused.status_code == 403
+
+
+def test_concurrent_form_posts_all_land(manager: TestClient, engine: Engine) -> None:
+    """Each POST reads (duplicate check) then writes; concurrent ones must queue for the write
+    lock, not fail on it (a read transaction turned writer gets 'database is locked' at once)."""
+    csrf = csrf_of(manager)
+
+    def post(i: int) -> int:
+        data = form(csrf, link=f"https://x.com/c/status/{i}")
+        return manager.post("/moments", data=data, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(post, range(48)))
+    assert codes == [303] * 48
+    with Session(engine) as session:
+        assert len(session.exec(select(Moment)).all()) == 48
