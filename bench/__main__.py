@@ -25,10 +25,15 @@ def main() -> int:
         results[name] = runners[name]([])
         (OUT / f"{name}.json").write_text(json.dumps(results[name], indent=2))
         print(json.dumps(results[name], indent=2), flush=True)
-    print("\nbenchmark                       value")
-    for name, result in results.items():
-        for key, value in result["summary"].items():
-            print(f"{name + '.' + key:<32}{value}")
+    rows = [
+        (f"{name}.{key}", value)
+        for name, r in results.items()
+        for key, value in r["summary"].items()
+    ]
+    width = max((len(label) for label, _ in rows), default=9) + 2
+    print(f"\n{'benchmark':<{width}}value")
+    for label, value in rows:
+        print(f"{label:<{width}}{value}")
     return 0
 
 
