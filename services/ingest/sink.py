@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,11 +52,16 @@ class WriteStats:
     newest_ingested_us: int = 0
 
 
+_EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
+
+
 def event_row(event: ingest_pb2.Interaction, ingested_at_us: int) -> dict[str, Any]:
     """The database row for one event (occurred_at as naive UTC)."""
+    at = event.occurred_at
     return {
         "event_id": event.event_id,
-        "occurred_at": event.occurred_at.ToDatetime(),
+        # What Timestamp.ToDatetime() computes, without its overhead (the profile's top line).
+        "occurred_at": _EPOCH + dt.timedelta(seconds=at.seconds, microseconds=at.nanos // 1000),
         "utc_offset_minutes": event.utc_offset_minutes,
         "network": event.network,
         "kind": event.kind,
@@ -124,6 +130,9 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 
+_EVENT_VALUES = operator.itemgetter(*EVENT_COLUMNS)
+
+
 def _marks(conn: Connection, n: int) -> str:
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     return ", ".join([mark] * n)
@@ -143,10 +152,9 @@ def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         f"INSERT INTO interaction_event ({', '.join(EVENT_COLUMNS)}) "
         f"VALUES ({_marks(conn, len(EVENT_COLUMNS))})"
     )
-    values = [
-        tuple(_stamp(conn, row[c]) if c == "occurred_at" else row[c] for c in EVENT_COLUMNS)
-        for row in rows
-    ]
+    values = [_EVENT_VALUES(row) for row in rows]
+    if conn.dialect.name == "sqlite":  # occurred_at is the second column
+        values = [(v[0], v[1].isoformat(sep=" ", timespec="microseconds"), *v[2:]) for v in values]
     conn.exec_driver_sql(sql, values)
 
 
