@@ -18,6 +18,7 @@ from services.common.config import Settings
 from tests.factories import event
 from tests.factories_moments import moment
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.support.sheets_server import SheetsServer
 
 
 def _half_sent(port: int, path: str, body: bytes) -> socket.socket:
@@ -87,3 +88,34 @@ def test_sigterm_lets_the_request_in_flight_finish(
             wait_until(lambda: event_count(engine) == 1_000, what="the acknowledged events")
     else:
         assert scalar(engine, "SELECT COUNT(*) FROM moment") == 1
+
+
+def test_reports_and_the_sheet_worker_stop_promptly_on_sigterm(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The two processes that take no requests to finish: they leave at once, without a trace."""
+    sheets = SheetsServer().start()
+    env = _env(
+        settings,
+        GOOGLE_APPLICATION_CREDENTIALS=str(sheets.credentials_file(tmp_path)),
+        SHEETS_SPREADSHEET_ID=sheets.spreadsheet_id,
+        GOOGLE_SHEETS_API_URL=sheets.url,
+        REPORTS_PORT=str(processes.free_port()),
+        REPORTS_METRICS_PORT=str(processes.free_port()),
+    )
+    try:
+        worker = processes.spawn(
+            processes.rapport_command("sheets", "sync"), env=env, log=tmp_path / "sync.log"
+        )
+        reports = processes.spawn(
+            processes.rapport_command("reports"), env=env, log=tmp_path / "reports.log"
+        )
+        processes.wait_for_port(int(env["REPORTS_PORT"]), timeout_s=60)
+        wait_until(lambda: "Syncing" in (tmp_path / "sync.log").read_text(), what="the worker")
+        for proc, name in ((worker, "sync"), (reports, "reports")):
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) in (0, -signal.SIGTERM), name
+            log = (tmp_path / f"{name}.log").read_text()
+            assert "Traceback" not in log, log[-2000:]
+    finally:
+        sheets.stop()
