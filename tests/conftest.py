@@ -62,16 +62,20 @@ def postgresql_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Every database test runs twice: SQLite and PostgreSQL, each emptied first."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
+def emptied(url: str) -> str:
+    """`url` with every Rapport table emptied."""
     engine = make_engine(url)
     with engine.begin() as conn:
         for table in TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Every database test runs twice: SQLite and PostgreSQL, each emptied first."""
+    return emptied(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture
@@ -111,12 +115,11 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     b.stop()
 
 
-@pytest.fixture
-def settings(broker: Broker, db_url: str) -> Settings:
-    """Settings with topics and a consumer group of this test's own on the shared broker."""
+def pipeline_settings(broker: Broker, database_url: str) -> Settings:
+    """Settings with topics and a consumer group of their own on the shared broker."""
     suffix = uuid.uuid4().hex[:8]
     s = Settings(
-        database_url=db_url,
+        database_url=database_url,
         kafka_bootstrap_servers=broker.bootstrap,
         kafka_topic=f"interactions-{suffix}",
         kafka_dlq_topic=f"dlq-{suffix}",
@@ -128,3 +131,8 @@ def settings(broker: Broker, db_url: str) -> Settings:
     )
     ensure_topics(s)
     return s
+
+
+@pytest.fixture
+def settings(broker: Broker, db_url: str) -> Settings:
+    return pipeline_settings(broker, db_url)

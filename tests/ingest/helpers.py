@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -44,6 +45,11 @@ def wait_until(
 def scalar(engine: Engine, sql: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def consumer_db_errors() -> float:
+    """Batches the consumers of this process failed to write so far (they retry them)."""
+    return REGISTRY.get_sample_value("rapport_consumer_db_errors_total") or 0.0
 
 
 def event_count(engine: Engine) -> int:

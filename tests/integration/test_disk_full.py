@@ -9,7 +9,6 @@ import errno
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,15 +24,21 @@ from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.errors import database_problem
-from services.common.kafka import ensure_topics
 from services.ingest.api import create_app as create_ingest
 from services.moments import users
 from services.moments.api import create_app as create_moments
 from services.up import consumer_lag
-from tests.conftest import Broker
+from tests.conftest import Broker, pipeline_settings
 from tests.factories import event
 from tests.factories_moments import moment as moment_body
-from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.ingest.helpers import (
+    AUTH,
+    consumer_db_errors,
+    event_count,
+    running_consumer,
+    scalar,
+    wait_until,
+)
 from tests.moments.conftest import PASSWORD, csrf_of, login
 from tests.moments.test_web import form
 
@@ -135,20 +140,8 @@ def test_consumer_pauses_on_a_full_disk_and_catches_up_exactly_once(
     broker: Broker, disk: SmallDisk
 ) -> None:
     url, engine = _database_on(disk)
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(  # type: ignore[call-arg]
-        database_url=url,
-        kafka_bootstrap_servers=broker.bootstrap,
-        kafka_topic=f"full-{suffix}",
-        kafka_dlq_topic=f"full-dlq-{suffix}",
-        kafka_consumer_group=f"full-{suffix}",
-        ingest_grpc_port=0,
-        rapport_admin_token="test-admin-token",
-        consumer_batch_max_seconds=0.2,
-        _env_file=None,
-    )
-    ensure_topics(settings)
-    errors_before = REGISTRY.get_sample_value("rapport_consumer_db_errors_total") or 0.0
+    settings = pipeline_settings(broker, url)
+    errors_before = consumer_db_errors()
     with (
         TestClient(create_ingest(settings, engine=engine)) as client,
         running_consumer(settings, engine),

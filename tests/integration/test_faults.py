@@ -21,9 +21,16 @@ from services.common.kafka import ensure_topics
 from services.ingest.api import create_app
 from services.ingest.publisher import Publisher
 from services.up import consumer_lag
-from tests.conftest import Broker
+from tests.conftest import Broker, emptied, pipeline_settings
 from tests.factories import event
-from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.ingest.helpers import (
+    AUTH,
+    consumer_db_errors,
+    event_count,
+    running_consumer,
+    scalar,
+    wait_until,
+)
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -173,28 +180,13 @@ def test_database_outage_pauses_the_consumer_without_committing(
     """PostgreSQL reached through a proxy that is cut for a while: ingest keeps accepting (Kafka
     holds the events), /readyz says the database is unreachable, the consumer retries without
     committing offsets, and after the database returns every event is there exactly once."""
-    direct = make_engine(postgresql_url)
-    with direct.begin() as conn:
-        for table in ("interaction_event", "rollup_hourly", "rollup_daily", "support_conversation"):
-            conn.execute(text(f"DELETE FROM {table}"))
+    direct = make_engine(emptied(postgresql_url))
     proxy = TcpProxy("127.0.0.1", make_url(postgresql_url).port or 5432)
     proxy.start()
     via_proxy = make_url(postgresql_url).set(port=proxy.port).render_as_string(hide_password=False)
-    suffix = uuid.uuid4().hex[:8]
-    s = Settings(  # type: ignore[call-arg]
-        database_url=via_proxy,
-        kafka_bootstrap_servers=broker.bootstrap,
-        kafka_topic=f"outage-{suffix}",
-        kafka_dlq_topic=f"outage-dlq-{suffix}",
-        kafka_consumer_group=f"outage-{suffix}",
-        ingest_grpc_port=0,
-        rapport_admin_token="test-admin-token",
-        consumer_batch_max_seconds=0.2,
-        _env_file=None,
-    )
-    ensure_topics(s)
+    s = pipeline_settings(broker, via_proxy)
     proxied = make_engine(via_proxy)
-    errors_before = REGISTRY.get_sample_value("rapport_consumer_db_errors_total") or 0.0
+    errors_before = consumer_db_errors()
     try:
         with (
             TestClient(create_app(s, engine=proxied)) as client,
