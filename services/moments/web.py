@@ -206,10 +206,10 @@ def _page_number(request: Request) -> int:
         return 1
 
 
-def _checked_form(principal: Principal, form: FormData) -> FormData | None:
-    """The form if its CSRF token is this login's, else None."""
+def _csrf_valid(principal: Principal, form: FormData) -> bool:
+    """Whether the form carries this login's CSRF token."""
     expected = principal.login.csrf_token if principal.login else None
-    return form if csrf_ok(expected, form.get("csrf_token")) else None
+    return csrf_ok(expected, form.get("csrf_token"))
 
 
 def _csrf_refused(request: Request, principal: Principal) -> HTMLResponse:
@@ -250,18 +250,17 @@ def _viewer(request: Request, need: str | None = None) -> Principal | Response:
     return principal if _allowed(principal, need) else _refused(request, principal, need or "")
 
 
-def _posted(
-    request: Request, form: FormData, need: str | None = None
-) -> tuple[Principal, FormData] | Response:
-    """The person and their CSRF-checked form for a POST, or the response that refuses it."""
+def _posted(request: Request, form: FormData, need: str | None = None) -> Principal | Response:
+    """The person behind a POST whose form carries their CSRF token, or the response that
+    refuses it."""
     principal = browser_principal(request)
     if principal is None:
         return _login_redirect(request)
-    if _checked_form(principal, form) is None:
+    if not _csrf_valid(principal, form):
         return _csrf_refused(request, principal)
     if not _allowed(principal, need):
         return _refused(request, principal, need or "")
-    return principal, form
+    return principal
 
 
 def _list_context(
@@ -300,10 +299,9 @@ def index(request: Request) -> Response:
 @router.post("/moments", response_class=HTMLResponse)
 @in_thread
 def log_moment(request: Request, form: FormData) -> Response:
-    checked = _posted(request, form, "write")
-    if isinstance(checked, Response):
-        return checked
-    principal, form = checked
+    principal = _posted(request, form, "write")
+    if isinstance(principal, Response):
+        return principal
     fields = _moment_fields(form)
     raw = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
@@ -397,10 +395,9 @@ def edit_form(request: Request, moment_id: str) -> Response:
 @router.post("/moments/{moment_id}/edit", response_class=HTMLResponse)
 @in_thread
 def edit_moment(request: Request, form: FormData, moment_id: str) -> Response:
-    checked = _posted(request, form, "write")
-    if isinstance(checked, Response):
-        return checked
-    principal, form = checked
+    principal = _posted(request, form, "write")
+    if isinstance(principal, Response):
+        return principal
     with writing(request) as session:
         moment = service.get(session, moment_id)
         if moment is None:
@@ -426,10 +423,9 @@ def edit_moment(request: Request, form: FormData, moment_id: str) -> Response:
 @router.post("/moments/{moment_id}/delete")
 @in_thread
 def delete_moment(request: Request, form: FormData, moment_id: str) -> Response:
-    checked = _posted(request, form, "write")
-    if isinstance(checked, Response):
-        return checked
-    principal, _form = checked
+    principal = _posted(request, form, "write")
+    if isinstance(principal, Response):
+        return principal
     with writing(request) as session:
         moment = service.get(session, moment_id)
         if moment is not None:
@@ -440,10 +436,9 @@ def delete_moment(request: Request, form: FormData, moment_id: str) -> Response:
 @router.post("/moments/{moment_id}/restore")
 @in_thread
 def restore_moment(request: Request, form: FormData, moment_id: str) -> Response:
-    checked = _posted(request, form, "admin")
-    if isinstance(checked, Response):
-        return checked
-    principal, _form = checked
+    principal = _posted(request, form, "admin")
+    if isinstance(principal, Response):
+        return principal
     with writing(request) as session:
         moment = service.get(session, moment_id, include_deleted=True)
         if moment is not None:
@@ -489,10 +484,9 @@ def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLR
 @router.post("/users", response_class=HTMLResponse)
 @in_thread
 def create_user(request: Request, form: FormData) -> Response:
-    checked = _posted(request, form, "admin")
-    if isinstance(checked, Response):
-        return checked
-    principal, form = checked
+    principal = _posted(request, form, "admin")
+    if isinstance(principal, Response):
+        return principal
     username = str(form.get("username", ""))
     role = str(form.get("role", "viewer"))
     password = users.generate_password()
@@ -508,10 +502,9 @@ def create_user(request: Request, form: FormData) -> Response:
 @in_thread
 def create_api_token(request: Request, form: FormData) -> Response:
     """Admins create bearer tokens for the APIs; the token is shown once, only its hash stays."""
-    checked = _posted(request, form, "admin")
-    if isinstance(checked, Response):
-        return checked
-    principal, form = checked
+    principal = _posted(request, form, "admin")
+    if isinstance(principal, Response):
+        return principal
     name = str(form.get("name", "")).strip()[:100]
     if not name:
         return _users_page(
@@ -529,10 +522,9 @@ def create_api_token(request: Request, form: FormData) -> Response:
 @router.post("/tokens/revoke", response_class=HTMLResponse)
 @in_thread
 def revoke_api_token(request: Request, form: FormData) -> Response:
-    checked = _posted(request, form, "admin")
-    if isinstance(checked, Response):
-        return checked
-    principal, form = checked
+    principal = _posted(request, form, "admin")
+    if isinstance(principal, Response):
+        return principal
     with writing(request) as session:
         revoked = revoke_token(session, name=str(form.get("name", "")))
     return _users_page(request, principal, revoked=revoked)
@@ -633,7 +625,7 @@ def login(request: Request, form: FormData) -> Response:
 def logout(request: Request, form: FormData) -> Response:
     principal = browser_principal(request)
     if principal is not None and principal.login is not None:
-        if _checked_form(principal, form) is None:
+        if not _csrf_valid(principal, form):
             return _csrf_refused(request, principal)
         with writing(request) as session:
             users.end_session(session, principal.login.id)
