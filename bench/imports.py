@@ -17,11 +17,7 @@ from services.common.config import Settings
 from services.common.kafka import ensure_topics
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
-HEADER = [
-    "Tweet id",
-    "Tweet permalink",
-    "Tweet text",
-    "time",
+ORGANIC = [
     "impressions",
     "engagements",
     "engagement rate",
@@ -40,28 +36,14 @@ HEADER = [
     "dial phone",
     "media views",
     "media engagements",
-] + [
-    f"promoted {n}"
-    for n in (
-        "impressions",
-        "engagements",
-        "engagement rate",
-        "retweets",
-        "replies",
-        "likes",
-        "user profile clicks",
-        "url clicks",
-        "hashtag clicks",
-        "detail expands",
-        "permalink clicks",
-        "app opens",
-        "app installs",
-        "follows",
-        "email tweet",
-        "dial phone",
-        "media views",
-        "media engagements",
-    )
+]
+HEADER = [
+    "Tweet id",
+    "Tweet permalink",
+    "Tweet text",
+    "time",
+    *ORGANIC,
+    *(f"promoted {name}" for name in ORGANIC),
 ]
 
 
