@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,6 +86,21 @@ def write_guard(engine: Engine) -> AbstractContextManager[object]:
     # Keyed by the pool, which an engine and its execution_options() copies share; reentrant,
     # so a request holding it may call service functions that take it again.
     return _WRITE_LOCKS.setdefault(id(engine.pool), threading.RLock())
+
+
+@contextmanager
+def write_session(engine: Engine, *, expire_on_commit: bool = True) -> Iterator[Session]:
+    """A session for work that reads and then writes: this process's write guard first, then
+    (SQLite) BEGIN IMMEDIATE. A transaction that read first and writes later would otherwise
+    fail on the lock upgrade at once ("database is locked", whatever the busy timeout) when
+    another writer went in between."""
+    with (
+        write_guard(engine),
+        Session(
+            engine.execution_options(immediate=True), expire_on_commit=expire_on_commit
+        ) as session,
+    ):
+        yield session
 
 
 @lru_cache

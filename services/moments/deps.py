@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from services.common.auth import Role, identify
-from services.common.db import write_guard
+from services.common.db import write_session
 from services.moments import users
 from services.moments.models import UserSession
 
@@ -41,18 +40,10 @@ def db(request: Request) -> Session:
     return Session(request.app.state.engine, expire_on_commit=False)
 
 
-@contextmanager
-def writing(request: Request) -> Iterator[Session]:
-    """A session for a request that reads and then writes. It takes this process's write guard
-    first, then (SQLite) opens with BEGIN IMMEDIATE: a transaction that read first and writes
-    later would otherwise fail on the lock upgrade at once ("database is locked", whatever the
-    busy timeout) when another writer went in between (bench: 2,943 such 503s in 10 s)."""
-    engine = request.app.state.engine
-    with (
-        write_guard(engine),
-        Session(engine.execution_options(immediate=True), expire_on_commit=False) as session,
-    ):
-        yield session
+def writing(request: Request) -> AbstractContextManager[Session]:
+    """A session for a request that reads and then writes (see db.write_session: without it,
+    concurrent form POSTs met 'database is locked' at once; bench: 2,943 503s in 10 s)."""
+    return write_session(request.app.state.engine, expire_on_commit=False)
 
 
 def browser_principal(request: Request) -> Principal | None:

@@ -14,8 +14,6 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
 from services.common.config import Settings
-from services.common.db import write_guard
+from services.common.db import write_session
 from services.moments import metrics
 from services.moments.models import Moment, SheetOutbox
 
@@ -215,7 +213,7 @@ class SheetSyncer:
             log.warning("sheet sync failed (%s), backing off %d moments", message, len(due))
             if reason in ("auth", "connection"):
                 self._worksheet = None  # reconnect (and re-read the credentials) next time
-            with self._writing() as session:
+            with write_session(self._engine) as session:
                 for row in due:
                     row.attempts += 1
                     delay = min(2**row.attempts, 300) * random.uniform(0.5, 1.0)
@@ -237,7 +235,7 @@ class SheetSyncer:
                 session.commit()
                 self._gauges(session)
             return BatchResult(error=message)
-        with self._writing() as session:
+        with write_session(self._engine) as session:
             # Only rows whose moment did not change meanwhile leave the outbox.
             for moment_id, version in versions.items():
                 session.exec(
@@ -249,14 +247,6 @@ class SheetSyncer:
             metrics.SHEET_LAST_SUCCESS.set(time.time())
             self._gauges(session)
         return result
-
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        with (
-            write_guard(self._engine),
-            Session(self._engine.execution_options(immediate=True)) as session,
-        ):
-            yield session
 
     def _write(self, moments: list[Moment]) -> BatchResult:
         worksheet = self._sheet()
