@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -13,9 +13,15 @@ class InteractionEvent(SQLModel, table=True):
 
     __tablename__ = "interaction_event"
     __table_args__ = (
-        Index("ix_event_conversation", "network", "conversation_id"),
+        # Only events of a conversation (message kinds) are indexed by it (migration 0006).
+        Index(
+            "ix_event_conversation",
+            "network",
+            "conversation_id",
+            sqlite_where=text("conversation_id IS NOT NULL"),
+            postgresql_where=text("conversation_id IS NOT NULL"),
+        ),
         Index("ix_event_occurred_at", "occurred_at"),
-        Index("ix_event_url", "url"),
     )
 
     event_id: str = Field(primary_key=True, max_length=128)
@@ -66,7 +72,10 @@ class SupportConversation(SQLModel, table=True):
     """Facts of one support conversation, recomputed from its message events on every change."""
 
     __tablename__ = "support_conversation"
-    __table_args__ = (Index("ix_conversation_first_inbound", "first_inbound_at"),)
+    __table_args__ = (
+        Index("ix_conversation_first_inbound", "first_inbound_at"),
+        Index("ix_conversation_url", "url"),  # moments look their link up here
+    )
 
     network: str = Field(primary_key=True, max_length=16)
     conversation_id: str = Field(primary_key=True, max_length=200)

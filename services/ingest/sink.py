@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
 from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import (
-    ARRAY,
     Connection,
-    String,
     Table,
-    any_,
     bindparam,
-    select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +33,6 @@ from services.ingest.models import InteractionEvent, SupportConversation
 EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
 MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
-CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
 PG_CHUNK = 10_000  # keys per array parameter on PostgreSQL
 
 
@@ -53,84 +46,127 @@ class WriteStats:
 
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
+HOUR_S = 3_600
+
+# Rows travel as plain tuples in this column order, straight to the driver: the profile showed
+# dict building and SQLAlchemy's per-row parameter processing costing more than the writes.
+EVENT_COLUMNS = (
+    "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
+    "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
+)  # fmt: skip
+ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
+    EVENT_COLUMNS.index(name)
+    for name in (
+        "event_id", "occurred_at", "network", "kind", "count", "account", "conversation_id",
+        "ingested_at_us", "content_hash",
+    )
+)  # fmt: skip
 
 
-def event_row(event: ingest_pb2.Interaction, ingested_at_us: int) -> dict[str, Any]:
+class Incoming(NamedTuple):
+    """One event version read from Kafka: its row, and its instant in whole epoch seconds."""
+
+    row: tuple[Any, ...]
+    epoch_s: int
+
+
+class Stamps:
+    """Instants as the database stores them (naive UTC: a datetime, or SQLite's text form),
+    remembered per batch since many events share a timestamp."""
+
+    def __init__(self, dialect: str) -> None:
+        self._as_text = dialect == "sqlite"
+        self._known: dict[tuple[int, int], Any] = {}
+
+    def __call__(self, seconds: int, micros: int = 0) -> Any:
+        stamp = self._known.get((seconds, micros))
+        if stamp is None:
+            instant = _EPOCH + dt.timedelta(seconds=seconds, microseconds=micros)
+            # SQLAlchemy's text format for SQLite DateTime: "%Y-%m-%d %H:%M:%S.%f".
+            stamp = (
+                instant.isoformat(sep=" ", timespec="microseconds") if self._as_text else instant
+            )
+            self._known[(seconds, micros)] = stamp
+        return stamp
+
+
+def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps) -> Incoming:
     """The database row for one event (occurred_at as naive UTC)."""
     at = event.occurred_at
-    return {
-        "event_id": event.event_id,
-        # What Timestamp.ToDatetime() computes, without its overhead (the profile's top line).
-        "occurred_at": _EPOCH + dt.timedelta(seconds=at.seconds, microseconds=at.nanos // 1000),
-        "utc_offset_minutes": event.utc_offset_minutes,
-        "network": event.network,
-        "kind": event.kind,
-        "count": event.count if event.HasField("count") else 1,
-        "account": event.account or "default",
-        "actor": event.actor or None,
-        "conversation_id": event.conversation_id or None,
-        "post_id": event.post_id or None,
-        "url": event.url or None,
-        "attributes": orjson.dumps(dict(sorted(event.attributes.items()))).decode()
-        if event.attributes
-        else None,
-        "ingested_at_us": ingested_at_us,
-        "content_hash": hashlib.blake2b(
-            event.SerializeToString(deterministic=True), digest_size=16
-        ).hexdigest(),
-    }
+    return Incoming(
+        (
+            event.event_id,
+            stamp(at.seconds, at.nanos // 1000),
+            event.utc_offset_minutes,
+            event.network,
+            event.kind,
+            event.count if event.HasField("count") else 1,
+            event.account or "default",
+            event.actor or None,
+            event.conversation_id or None,
+            event.post_id or None,
+            event.url or None,
+            orjson.dumps(dict(sorted(event.attributes.items()))).decode()
+            if event.attributes
+            else None,
+            ingested_at_us,
+            hashlib.blake2b(
+                event.SerializeToString(deterministic=True), digest_size=16
+            ).hexdigest(),
+        ),
+        at.seconds,
+    )
 
 
-def latest_versions(batches: Iterable[ingest_pb2.InteractionBatch]) -> list[dict[str, Any]]:
+def latest_versions(
+    batches: Iterable[ingest_pb2.InteractionBatch], stamp: Stamps
+) -> list[Incoming]:
     """One row per event_id: the newest version in these batches (later position breaks ties)."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, Incoming] = {}
     for batch in batches:
+        ingested = batch.ingested_at_us
         for event in batch.events:
             current = newest.get(event.event_id)
-            if current is None or batch.ingested_at_us >= current["ingested_at_us"]:
-                newest[event.event_id] = event_row(event, batch.ingested_at_us)
+            if current is None or ingested >= current.row[INGESTED]:
+                newest[event.event_id] = event_row(event, ingested, stamp)
     return list(newest.values())
 
 
 class Rollups:
-    """Accumulates signed rollup deltas for one batch."""
+    """Accumulates signed rollup deltas for one batch, keyed by whole epoch hours and local days."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self._tz = tz
         self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-        self._day_cache: dict[dt.datetime, dt.date] = {}
+        self._day_of_hour: dict[int, dt.date] = {}
 
-    def add(self, row: dict[str, Any], sign: int) -> None:
-        occurred: dt.datetime = row["occurred_at"]
-        hour = occurred.replace(minute=0, second=0, microsecond=0)
-        day = self._day_cache.get(hour)
+    def add(self, epoch_s: int, row: Sequence[Any], sign: int) -> None:
+        """Count `row` (an event row, or the stored version being replaced) with `sign`."""
+        hour = epoch_s - epoch_s % HOUR_S
+        day = self._day_of_hour.get(hour)
         if day is None:
-            # Whole-hour buckets map to one local day except in zones with sub-hour offsets,
-            # where the exact instant decides.
-            day = occurred.replace(tzinfo=dt.UTC).astimezone(self._tz).date()
-            if hour.replace(tzinfo=dt.UTC).astimezone(self._tz).date() == day:
-                self._day_cache[hour] = day
-        key = (row["network"], row["account"], row["kind"])
-        for bucket, store in ((hour, self.hourly), (day, self.daily)):
-            delta = store[(bucket, *key)]
-            delta[0] += sign * row["count"]
-            delta[1] += sign
+            day = self._local_day(epoch_s, hour)
+        key = (row[NETWORK], row[ACCOUNT], row[KIND])
+        count = sign * row[COUNT]
+        delta = self.hourly[(hour, *key)]
+        delta[0] += count
+        delta[1] += sign
+        delta = self.daily[(day, *key)]
+        delta[0] += count
+        delta[1] += sign
+
+    def _local_day(self, epoch_s: int, hour: int) -> dt.date:
+        day = dt.datetime.fromtimestamp(epoch_s, self._tz).date()
+        # Whole-hour buckets map to one local day except in zones with sub-hour offsets, where
+        # the exact instant decides.
+        if dt.datetime.fromtimestamp(hour, self._tz).date() == day:
+            self._day_of_hour[hour] = day
+        return day
 
 
 def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-# The two hot statements go straight to the driver's executemany with plain tuples: the
-# profile showed SQLAlchemy's per-row parameter processing costing more than the writes.
-EVENT_COLUMNS = (
-    "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
-    "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
-)  # fmt: skip
-
-
-_EVENT_VALUES = operator.itemgetter(*EVENT_COLUMNS)
 
 
 def _marks(conn: Connection, n: int) -> str:
@@ -138,82 +174,143 @@ def _marks(conn: Connection, n: int) -> str:
     return ", ".join([mark] * n)
 
 
-def _stamp(conn: Connection, value: dt.datetime | dt.date) -> Any:
-    """SQLite stores datetimes as text in SQLAlchemy's format; PostgreSQL takes the object."""
-    if conn.dialect.name != "sqlite":
-        return value
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")  # = "%Y-%m-%d %H:%M:%S.%f"
-    return value.isoformat()
+def _write_rows(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    on_conflict: str = "",
+    order_by: str = "",
+) -> None:
+    """INSERT these rows into `table`, in one statement per batch.
+
+    SQLite takes them through executemany. On PostgreSQL psycopg's executemany spent more Python
+    time per row than the database did (12 us a row, measured), so rows arrive by COPY (3 us);
+    an upsert copies into a temporary table first and inserts from it in `order_by` order (a
+    stable lock order for concurrent consumers).
+    """
+    names = ", ".join(columns)
+    if conn.dialect.name != "postgresql":
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", rows)
+        return
+    target = table
+    if on_conflict:
+        target = f"incoming_{table}"
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} (LIKE {table}) ON COMMIT DELETE ROWS"
+        )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    if on_conflict:
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} "
+            f"ORDER BY {order_by} {on_conflict}"
+        )
 
 
-def _insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    sql = (
-        f"INSERT INTO interaction_event ({', '.join(EVENT_COLUMNS)}) "
-        f"VALUES ({_marks(conn, len(EVENT_COLUMNS))})"
-    )
-    values = [_EVENT_VALUES(row) for row in rows]
-    if conn.dialect.name == "sqlite":  # occurred_at is the second column
-        values = [(v[0], v[1].isoformat(sep=" ", timespec="microseconds"), *v[2:]) for v in values]
-    conn.exec_driver_sql(sql, values)
+def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    _write_rows(conn, "interaction_event", EVENT_COLUMNS, rows)
+
+
+def _replace_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    assignments = ", ".join(f"{name} = {mark}" for name in EVENT_COLUMNS[1:])
+    sql = f"UPDATE interaction_event SET {assignments} WHERE event_id = {mark}"
+    conn.exec_driver_sql(sql, [(*row[1:], row[ID]) for row in rows])
 
 
 def _upsert_rollups(
-    conn: Connection, table: str, bucket: str, deltas: dict[tuple[Any, ...], list[int]]
+    conn: Connection,
+    table: str,
+    bucket: str,
+    deltas: dict[tuple[Any, ...], list[int]],
+    stamp: Stamps | None = None,
 ) -> None:
+    """Add the deltas; `stamp` turns epoch-hour keys into stored instants (hourly table)."""
     rows = [
-        (_stamp(conn, key[0]), key[1], key[2], key[3], c, n)
-        for key, (c, n) in sorted(deltas.items())  # sorted: a stable lock order across consumers
+        (stamp(key[0]) if stamp else _day(conn, key[0]), key[1], key[2], key[3], c, n)
+        for key, (c, n) in deltas.items()
         if c or n
     ]
     if not rows:
         return
-    sql = (
-        f"INSERT INTO {table} ({bucket}, network, account, kind, count, events) "
-        f"VALUES ({_marks(conn, 6)}) "
-        f"ON CONFLICT ({bucket}, network, account, kind) DO UPDATE SET "
-        f"count = {table}.count + excluded.count, events = {table}.events + excluded.events"
+    key = f"{bucket}, network, account, kind"
+    _write_rows(
+        conn,
+        table,
+        (bucket, "network", "account", "kind", "count", "events"),
+        rows,
+        on_conflict=f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count, "
+        f"events = {table}.events + excluded.events",
+        order_by=key,
     )
-    conn.exec_driver_sql(sql, rows)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+def _day(conn: Connection, day: dt.date) -> Any:
+    return day.isoformat() if conn.dialect.name == "sqlite" else day
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _existing(conn: Connection, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    columns = [
-        EVENTS.c[name]
-        for name in (
-            "event_id", "occurred_at", "network", "account", "kind", "count",
-            "conversation_id", "ingested_at_us", "content_hash",
-        )
-    ]  # fmt: skip
-    found: dict[str, dict[str, Any]] = {}
-    postgres = conn.dialect.name == "postgresql"
-    for chunk in _chunks(sorted(event_ids), PG_CHUNK if postgres else CHUNK):
-        if postgres:
+def _existing(conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored rows (EVENT_COLUMNS order) of those of these ids already in the database."""
+    select_rows = f"SELECT {', '.join(EVENT_COLUMNS)} FROM interaction_event "
+    found: dict[str, tuple[Any, ...]] = {}
+    if conn.dialect.name == "postgresql":
+        for chunk in _chunks(sorted(event_ids), PG_CHUNK):
             # One array parameter, not an IN list: psycopg prepares repeated statements, and the
             # generic plan for a 500-item IN list is a sequential scan (16 s per batch, measured).
-            ids = bindparam("ids", value=list(chunk), type_=ARRAY(String))
-            query = select(*columns).where(EVENTS.c.event_id == any_(ids)).with_for_update()
-        else:
-            query = select(*columns).where(EVENTS.c.event_id.in_(chunk))
-        for row in conn.execute(query).mappings():
-            found[row["event_id"]] = dict(row)
+            rows = conn.exec_driver_sql(
+                select_rows + "WHERE event_id = ANY(%s) FOR UPDATE", (list(chunk),)
+            )
+            found.update((row[ID], tuple(row)) for row in rows)
+    else:
+        # All ids in one JSON array parameter: one primary-key search each, one statement.
+        rows = conn.exec_driver_sql(
+            select_rows + "WHERE event_id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(event_ids)).decode(),),
+        )
+        found.update((row[ID], tuple(row)) for row in rows)
     return found
 
 
+# Conversation keys travel as parameters joined to the table, not as an IN list of pairs: on
+# PostgreSQL two arrays (see _existing), on SQLite a JSON array of pairs (SQLite scans the whole
+# table for a row-value IN list, even with an index on both columns).
 PG_KEYS_JOIN = (
     "JOIN unnest(CAST(:networks AS text[]), CAST(:conversations AS text[])) "
     "AS k(network, conversation_id) "
     "ON {t}.network = k.network AND {t}.conversation_id = k.conversation_id"
 )
+SQLITE_KEYS_JOIN = (
+    "JOIN json_each(:keys) AS k ON {t}.network = json_extract(k.value, '$[0]') "
+    "AND {t}.conversation_id = json_extract(k.value, '$[1]')"
+)
+MESSAGES_OF_KEYS = (
+    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url "
+    "FROM interaction_event e {join} WHERE e.kind IN "
+    "('message_received', 'message_sent', 'conversation_resolved')"
+)
 
 
 def _pg_keys(chunk: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return {"networks": [n for n, _ in chunk], "conversations": [c for _, c in chunk]}
+
+
+def _messages(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """Message rows with occurred_at as a datetime on both databases."""
+    query = text(sql).columns(
+        EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
+        EVENTS.c.account, EVENTS.c.url,
+    )  # fmt: skip
+    return conn.execute(query, params)
 
 
 def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
@@ -240,8 +337,7 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
     messages: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
     if conn.dialect.name == "postgresql":
         # Lock the rows so two consumers touching one conversation recompute one after the other,
-        # each seeing the other's committed events. Keys travel as two arrays joined with
-        # unnest (see _existing for why not an IN list).
+        # each seeing the other's committed events.
         for chunk in _chunks(ordered, PG_CHUNK):
             conn.execute(
                 text(
@@ -251,27 +347,13 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
                 ),
                 _pg_keys(chunk),
             )
-            rows = conn.execute(
-                text(
-                    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url "
-                    "FROM interaction_event e " + PG_KEYS_JOIN.format(t="e") + " WHERE e.kind IN "
-                    "('message_received', 'message_sent', 'conversation_resolved')"
-                ),
-                _pg_keys(chunk),
-            )
-            for row in rows:
+            sql = MESSAGES_OF_KEYS.format(join=PG_KEYS_JOIN.format(t="e"))
+            for row in _messages(conn, sql, _pg_keys(chunk)):
                 messages[(row[0], row[1])].append(row)
     else:
-        for chunk in _chunks(ordered):
-            query = select(
-                EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
-                EVENTS.c.account, EVENTS.c.url,
-            ).where(
-                tuple_(EVENTS.c.network, EVENTS.c.conversation_id).in_(chunk),
-                EVENTS.c.kind.in_(MESSAGE_KIND_NAMES),
-            )  # fmt: skip
-            for row in conn.execute(query):
-                messages[(row[0], row[1])].append(row)
+        sql = MESSAGES_OF_KEYS.format(join=SQLITE_KEYS_JOIN.format(t="e"))
+        for row in _messages(conn, sql, {"keys": orjson.dumps(ordered).decode()}):
+            messages[(row[0], row[1])].append(row)
     updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
     # The SET clause comes from the parameter keys that name columns (SQLAlchemy executemany).
     conn.execute(
@@ -320,48 +402,53 @@ def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None
     return (end - start).total_seconds() if start is not None and end is not None else None
 
 
+def _epoch_s(stored: dt.datetime | str) -> int:
+    """Whole epoch seconds of a stored instant (a datetime, or SQLite's text as read raw)."""
+    instant = dt.datetime.fromisoformat(stored) if isinstance(stored, str) else stored
+    return (instant - _EPOCH) // dt.timedelta(seconds=1)
+
+
 def write_batch(
     engine: Engine, batches: Sequence[ingest_pb2.InteractionBatch], tz: ZoneInfo
 ) -> WriteStats:
     """Apply the batches in one transaction; safe to call again with the same batches."""
     stats = WriteStats()
-    incoming = latest_versions(batches)
+    stamp = Stamps(engine.dialect.name)
+    incoming = latest_versions(batches, stamp)
     if not incoming:
         return stats
     rollups = Rollups(tz)
-    inserts: list[dict[str, Any]] = []
-    replacements: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
+    replacements: list[tuple[Any, ...]] = []
     conversations: set[tuple[str, str]] = set()
+    stats.newest_ingested_us = max(item.row[INGESTED] for item in incoming)
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        existing = _existing(conn, [row["event_id"] for row in incoming])
-        for row in incoming:
-            old = existing.get(row["event_id"])
-            stats.newest_ingested_us = max(stats.newest_ingested_us, row["ingested_at_us"])
+        existing = _existing(conn, [item.row[ID] for item in incoming])
+        for row, epoch_s in incoming:
+            old = existing.get(row[ID]) if existing else None
             if old is not None:
-                if old["content_hash"] == row["content_hash"]:
+                if old[HASH] == row[HASH]:
                     stats.duplicate += 1
                     continue
-                if old["ingested_at_us"] > row["ingested_at_us"]:
+                if old[INGESTED] > row[INGESTED]:
                     stats.stale += 1
                     continue
-                rollups.add(old, -1)
-                if old["kind"] in MESSAGE_KIND_NAMES:
-                    conversations.add((old["network"], old["conversation_id"]))
-                replacements.append({**row, "k_event_id": row["event_id"]})
+                rollups.add(_epoch_s(old[OCCURRED]), old, -1)
+                if old[KIND] in MESSAGE_KIND_NAMES:
+                    conversations.add((old[NETWORK], old[CONVERSATION]))
+                replacements.append(row)
                 stats.replaced += 1
             else:
                 inserts.append(row)
                 stats.inserted += 1
-            rollups.add(row, +1)
-            if row["kind"] in MESSAGE_KIND_NAMES:
-                conversations.add((row["network"], row["conversation_id"]))
+            rollups.add(epoch_s, row, +1)
+            if row[KIND] in MESSAGE_KIND_NAMES:
+                conversations.add((row[NETWORK], row[CONVERSATION]))
         if inserts:
             _insert_events(conn, inserts)
         if replacements:
-            conn.execute(
-                update(EVENTS).where(EVENTS.c.event_id == bindparam("k_event_id")), replacements
-            )
-        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly)
+            _replace_events(conn, replacements)
+        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, stamp)
         _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
         refresh_conversations(conn, conversations)
     return stats
