@@ -8,7 +8,7 @@ from typing import Any
 
 from rapport.ingest.v1 import ingest_pb2
 
-from services.ingest.events import EventIn, to_proto, validate
+from services.ingest.events import Rejection, to_proto, validate
 
 _ids = itertools.count()
 
@@ -37,7 +37,7 @@ def batch(
     protos = []
     for data in events:
         result = validate(data)
-        assert isinstance(result, EventIn), result
+        assert not isinstance(result, Rejection), result
         protos.append(to_proto(result))
     return ingest_pb2.InteractionBatch(
         events=protos, ingested_at_us=ingested_at_us or time.time_ns() // 1000, source="test"

@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.ingest import metrics
-from services.ingest.events import Kind, Network
-from services.ingest.sink import MESSAGE_KIND_NAMES, WriteStats, write_batch
+from services.ingest.events import MESSAGE_KIND_NAMES, Kind, Network
+from services.ingest.sink import WriteStats, write_batch
 
 log = logging.getLogger(__name__)
 NETWORKS = frozenset(n.value for n in Network)

@@ -17,6 +17,7 @@ from rapport.ingest.v1 import ingest_pb2
 
 from services.common.config import Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
+from services.ingest.events import Valid
 from services.ingest.metrics import BROKER_UNAVAILABLE, PRODUCE_SECONDS
 
 log = logging.getLogger(__name__)
@@ -30,24 +31,25 @@ class BrokerUnavailable(Exception):
     retry_after_s = 5
 
 
-def records(
-    events: Sequence[ingest_pb2.Interaction], *, source: str, ingested_at_us: int
-) -> Iterator[bytes]:
-    """Serialized InteractionBatch records, each below the broker's record size limit."""
+def records(events: Sequence[Valid], *, source: str, ingested_at_us: int) -> Iterator[bytes]:
+    """Serialized InteractionBatch records of up to MAX_EVENTS_PER_RECORD events, each below the
+    broker's record size limit (a batch that comes out larger is split in halves)."""
+    for start in range(0, len(events), MAX_EVENTS_PER_RECORD):
+        yield from _record(events[start : start + MAX_EVENTS_PER_RECORD], source, ingested_at_us)
+
+
+def _record(events: Sequence[Valid], source: str, ingested_at_us: int) -> Iterator[bytes]:
     batch = ingest_pb2.InteractionBatch(ingested_at_us=ingested_at_us, source=source)
-    size = 0
+    add = batch.events.add  # built in place: appending a finished message would copy it
     for event in events:
-        event_size = event.ByteSize() + 4
-        if batch.events and (
-            size + event_size > MAX_RECORD_BYTES or len(batch.events) >= MAX_EVENTS_PER_RECORD
-        ):
-            yield batch.SerializeToString()
-            del batch.events[:]
-            size = 0
-        batch.events.append(event)
-        size += event_size
-    if batch.events:
-        yield batch.SerializeToString()
+        add(**event)
+    value = batch.SerializeToString()
+    if len(value) <= MAX_RECORD_BYTES or len(events) == 1:  # the field limits keep one
+        yield value  # event under 60 KB
+        return
+    half = len(events) // 2
+    yield from _record(events[:half], source, ingested_at_us)
+    yield from _record(events[half:], source, ingested_at_us)
 
 
 def now_us() -> int:
@@ -89,7 +91,7 @@ class Publisher:
         except KafkaError as exc:
             self._failed(exc)
 
-    def send_events(self, events: Sequence[ingest_pb2.Interaction], *, source: str) -> list[Any]:
+    def send_events(self, events: Sequence[Valid], *, source: str) -> list[Any]:
         """Hand the events to the producer; the returned futures resolve on acknowledgement."""
         values = records(events, source=source, ingested_at_us=now_us())
         return self._send_all(self._settings.kafka_topic, values)

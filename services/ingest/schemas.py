@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.ingest.events import EventIn
+from services.ingest.events import EVENT
 
 
 class RejectedEvent(BaseModel):
@@ -46,7 +46,7 @@ class Readiness(BaseModel):
 
 def interactions_body(max_events: int) -> dict[str, Any]:
     """The request body of POST /v1/interactions: a JSON array of events, or NDJSON text."""
-    event = _inlined(EventIn.model_json_schema())
+    event = _inlined(EVENT.json_schema())
     return {
         "requestBody": {
             "required": True,

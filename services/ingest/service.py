@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.ingest.events import Rejection, to_proto, validate
+from services.ingest.events import Rejection, validate
 from services.ingest.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUEST_EVENTS
 from services.ingest.publisher import Publisher
 
@@ -64,7 +64,7 @@ def prepare(
                 }
             )
         else:
-            accepted.append(to_proto(result))
+            accepted.append(result)
     outcome.accepted = len(accepted)
     REQUEST_EVENTS.observe(len(items))
     futures = publisher.send_events(accepted, source=source) if accepted else []

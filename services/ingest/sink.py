@@ -27,12 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from services.ingest.events import MESSAGE_KINDS
+from services.ingest.events import MESSAGE_KIND_NAMES
 from services.ingest.models import InteractionEvent, SupportConversation
 
 EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
-MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
 PG_CHUNK = 10_000  # keys per array parameter on PostgreSQL
 
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from rapport.ingest.v1 import ingest_pb2
 
+from services.common.kafka import MAX_RECORD_BYTES
 from services.ingest.consumer import decode
-from services.ingest.events import EventIn, Rejection, proto_to_dict, to_proto, validate
+from services.ingest.events import Rejection, proto_to_dict, to_proto, validate
+from services.ingest.publisher import records
 from tests.factories import event
 
 
@@ -58,21 +60,26 @@ def test_not_an_object() -> None:
     ("overrides", "check"),
     [
         pytest.param({"network": "x"}, lambda e: e.network == "twitter", id="x-alias"),
-        pytest.param({"network": "X"}, lambda e: e.network == "twitter", id="alias-any-case"),
+        pytest.param({"network": " X "}, lambda e: e.network == "twitter", id="alias-any-case"),
+        pytest.param({"network": "LinkedIn"}, lambda e: e.network == "linkedin", id="any-case"),
         pytest.param({"count": None}, lambda e: e.count == 1, id="count-defaults-to-1"),
         pytest.param({"account": None}, lambda e: e.account == "default", id="account-default"),
-        pytest.param({"count": 0}, lambda e: e.count == 0, id="zero-count"),
+        pytest.param({"count": 0}, lambda e: e.HasField("count") and e.count == 0, id="zero"),
+        pytest.param({"actor": None}, lambda e: e.actor == "", id="null-optional-field"),
         pytest.param(
-            {"occurred_at": "2026-03-02T10:15:00+05:30"},
-            lambda e: e.occurred_at.utcoffset().total_seconds() == 19800,
+            {"occurred_at": "2026-03-02T10:15:00.250+05:30"},
+            lambda e: (
+                (e.utc_offset_minutes, e.occurred_at.seconds, e.occurred_at.nanos)
+                == (330, 1772426700, 250_000_000)
+            ),
             id="offset-kept",
         ),
     ],
 )
 def test_valid_events(overrides: dict[str, Any], check: Any) -> None:
     result = validate(event(**overrides))
-    assert isinstance(result, EventIn), result
-    assert check(result)
+    assert not isinstance(result, Rejection), result
+    assert check(to_proto(result))
 
 
 def test_protobuf_round_trip_keeps_every_field() -> None:
@@ -88,14 +95,18 @@ def test_protobuf_round_trip_keeps_every_field() -> None:
             count=0,
         )
     )
-    assert isinstance(original, EventIn)
-    again = validate(proto_to_dict(to_proto(original)))
-    assert again == original
+    assert not isinstance(original, Rejection)
+    message = to_proto(original)
+    again = validate(proto_to_dict(message))
+    assert not isinstance(again, Rejection)
+    assert to_proto(again) == message
 
 
 def test_a_foreign_record_with_nul_goes_to_the_dead_letters_not_the_database() -> None:
     # A NUL would fail every PostgreSQL write of its batch, forever; decode() sets it aside.
-    message = to_proto(EventIn.model_validate(event()))
+    accepted = validate(event())
+    assert not isinstance(accepted, Rejection)
+    message = to_proto(accepted)
     message.post_id = "p\x00"
     batch = ingest_pb2.InteractionBatch(ingested_at_us=1, events=[message])
     record = SimpleNamespace(topic="t", partition=0, offset=7, value=batch.SerializeToString())
@@ -103,3 +114,22 @@ def test_a_foreign_record_with_nul_goes_to_the_dead_letters_not_the_database() -
     assert decoded.batches == []
     assert decoded.dead_letters[0]["offset"] == 7
     assert "NUL" in decoded.dead_letters[0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("count", "attributes", "expected_records"),
+    [
+        pytest.param(2_500, {}, 2, id="2000-events-a-record"),
+        # 40 events of ~52 KB (50 attributes of 1,000 characters): 2 MB, halved until each fits.
+        pytest.param(40, {f"k{i}": "v" * 1000 for i in range(50)}, 4, id="split-by-size"),
+    ],
+)
+def test_records_stay_under_the_broker_limit_and_keep_every_event(
+    count: int, attributes: dict[str, str], expected_records: int
+) -> None:
+    accepted = [validate(event(attributes=attributes or None)) for _ in range(count)]
+    values = list(records(accepted, source="test", ingested_at_us=1))  # type: ignore[arg-type]
+    assert len(values) == expected_records
+    assert all(len(value) <= MAX_RECORD_BYTES for value in values)
+    ids = [e.event_id for v in values for e in ingest_pb2.InteractionBatch.FromString(v).events]
+    assert ids == [item["event_id"] for item in accepted]  # type: ignore[index]

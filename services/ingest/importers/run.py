@@ -6,9 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.ingest.v1 import ingest_pb2
-
-from services.ingest.events import Rejection, to_proto, validate
+from services.ingest.events import Rejection, Valid, validate
 from services.ingest.importers.base import Context, FileProblem, Opener, RowError
 from services.ingest.importers.sources import SOURCES
 from services.ingest.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED
@@ -65,7 +63,7 @@ def run_import(
     if parser is None:
         raise UnknownSource(source)
     report = ImportReport(source)
-    chunk: list[ingest_pb2.Interaction] = []
+    chunk: list[Valid] = []
     pending: list[Any] = []
     label = f"import:{source}"
 
@@ -83,16 +81,16 @@ def run_import(
                 EVENTS_REJECTED.labels("import", "row").inc()
                 report.reject(parsed.error)
                 continue
-            protos: list[ingest_pb2.Interaction] = []
+            valid: list[Valid] = []
             for event in parsed.events:
                 result = validate(event)
                 if isinstance(result, Rejection):
-                    protos = []
+                    valid = []
                     EVENTS_REJECTED.labels("import", result.reason).inc()
                     report.reject(RowError(parsed.row, result.reason, result.error))
                     break
-                protos.append(to_proto(result))
-            chunk.extend(protos)
+                valid.append(result)
+            chunk.extend(valid)
             if len(chunk) >= CHUNK_EVENTS:
                 flush()
                 if len(pending) >= CHUNKS_IN_FLIGHT:
