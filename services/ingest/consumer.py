@@ -6,12 +6,13 @@ import base64
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from google.protobuf.message import DecodeError
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from rapport.ingest.v1 import ingest_pb2
@@ -22,7 +23,7 @@ from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.ingest import metrics
 from services.ingest.events import MESSAGE_KIND_NAMES, Kind, Network
-from services.ingest.sink import WriteStats, write_batch
+from services.ingest.sink import Prepared, WriteStats, prepare, write_prepared
 
 log = logging.getLogger(__name__)
 NETWORKS = frozenset(n.value for n in Network)
@@ -96,8 +97,42 @@ def _has_nul(event: ingest_pb2.Interaction) -> bool:
     return any("\x00" in key or "\x00" in value for key, value in event.attributes.items())
 
 
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions go, finish the write in flight and commit it (so the next owner does not
+    write it again); after each rebalance, say in the log which partitions this process owns."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._consumer.finish_quietly()
+        if revoked:
+            log.info("partitions revoked: %s", _names(revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("partitions assigned: %s", _names(assigned) or "none")
+
+
+def _names(partitions: Any) -> str:
+    return ", ".join(str(tp.partition) for tp in sorted(partitions))
+
+
+@dataclass
+class _Write:
+    """A batch in the writer thread: its records, for the offsets to commit or to rewind to."""
+
+    records: list[Any]
+    events: int
+    future: Future[WriteStats]
+
+
 class Consumer:
-    """Polls, batches, writes, commits; pauses and retries while the database is unavailable."""
+    """Polls, batches, writes, commits; pauses and retries while the database is unavailable.
+
+    Two batches are in hand at once: while one is written (in a thread: SQLite and psycopg
+    release the GIL while the database works), the next is fetched, decoded and turned into
+    rows. Offsets are committed only once their batch is in the database.
+    """
 
     def __init__(
         self,
@@ -117,10 +152,12 @@ class Consumer:
         self.committed_events = 0
         self._kafka: KafkaConsumer | None = None
         self._dlq: KafkaProducer | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="rapport-db-writer")
+        self._in_flight: _Write | None = None
 
     def run(self) -> None:
         self._kafka = make_consumer(self._settings, **self._consumer_overrides)
-        self._kafka.subscribe([self._settings.kafka_topic])
+        self._kafka.subscribe([self._settings.kafka_topic], listener=_Rebalance(self))
         log.info(
             "consuming %s as group %s",
             self._settings.kafka_topic,
@@ -130,20 +167,24 @@ class Consumer:
         try:
             while not self.stop_event.is_set():
                 records = self._collect()
-                if not records:
-                    continue
                 try:
-                    self._process(records)
-                    backoff = 0.5
+                    rows = self._prepare(records) if records else None
+                    self._finish()
                 except (SQLAlchemyError, KafkaError, OSError) as exc:
                     metrics.DB_ERRORS.inc()
                     log.warning(
                         "batch failed, retrying in %.1fs (offsets not committed): %s", backoff, exc
                     )
-                    self._rewind(records)
+                    self._rewind(self._abandon() + records)
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = 0.5
+                if rows is not None:
+                    self._submit(records, *rows)
         finally:
+            self.finish_quietly()
+            self._writer.shutdown()
             self._kafka.close(autocommit=False)
             if self._dlq is not None:
                 self._dlq.close(timeout=10)
@@ -173,17 +214,58 @@ class Consumer:
         self._update_lag()
         return records
 
-    def _process(self, records: list[Any]) -> None:
-        assert self._kafka is not None
+    def _prepare(self, records: list[Any]) -> tuple[Prepared, int]:
+        """Decode, dead-letter what cannot be written, and make the rows (no database yet)."""
         metrics.RECORDS.inc(len(records))
         decoded = decode(records)
         if decoded.dead_letters:
             self._dead_letter(decoded.dead_letters)
+        dialect = self._engine.dialect.name
+        return prepare(decoded.batches, dialect, self._settings.timezone), decoded.events
+
+    def _submit(self, records: list[Any], batch: Prepared, events: int) -> None:
+        future = self._writer.submit(self._write, batch, events)
+        self._in_flight = _Write(records, events, future)
+
+    def _write(self, batch: Prepared, events: int) -> WriteStats:
         started = time.perf_counter()
-        stats = write_batch(self._engine, decoded.batches, self._settings.timezone)
+        stats = write_prepared(self._engine, batch)
         metrics.DB_WRITE_SECONDS.observe(time.perf_counter() - started)
-        metrics.BATCH_EVENTS.observe(decoded.events)
-        self._count(stats)
+        metrics.BATCH_EVENTS.observe(events)
+        return stats
+
+    def _finish(self) -> None:
+        """Wait for the write in flight and commit its offsets; its error is raised here."""
+        write, self._in_flight = self._in_flight, None
+        if write is None:
+            return
+        try:
+            self._count(write.future.result())
+        except BaseException:
+            self._in_flight = write  # for _abandon, which rewinds to it
+            raise
+        self._commit(write.records)
+        self.committed_events += write.events
+
+    def finish_quietly(self) -> None:
+        """_finish, logging a failure: the uncommitted batch is read again by whoever owns it."""
+        try:
+            self._finish()
+        except (SQLAlchemyError, KafkaError, OSError) as exc:
+            metrics.DB_ERRORS.inc()
+            log.warning("batch failed, left for a re-read (offsets not committed): %s", exc)
+            self._abandon()
+
+    def _abandon(self) -> list[Any]:
+        """Forget the write in flight once it has settled; its records, to rewind to."""
+        write, self._in_flight = self._in_flight, None
+        if write is None:
+            return []
+        wait([write.future])
+        return write.records
+
+    def _commit(self, records: list[Any]) -> None:
+        assert self._kafka is not None
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
@@ -194,7 +276,6 @@ class Consumer:
         except CommitFailedError as exc:
             # The partitions moved to another consumer, which re-reads them; writes are idempotent.
             log.warning("offset commit refused after a rebalance: %s", exc)
-        self.committed_events += decoded.events
 
     def _count(self, stats: WriteStats) -> None:
         for result in ("inserted", "replaced", "duplicate", "stale"):

@@ -12,7 +12,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -62,11 +62,8 @@ ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
 )  # fmt: skip
 
 
-class Incoming(NamedTuple):
-    """One event version read from Kafka: its row, and its instant in whole epoch seconds."""
-
-    row: tuple[Any, ...]
-    epoch_s: int
+# One event version read from Kafka: its row, and its instant in whole epoch seconds.
+Incoming = tuple[tuple[Any, ...], int]
 
 
 class Stamps:
@@ -92,7 +89,7 @@ class Stamps:
 def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps) -> Incoming:
     """The database row for one event (occurred_at as naive UTC)."""
     at = event.occurred_at
-    return Incoming(
+    return (
         (
             event.event_id,
             stamp(at.seconds, at.nanos // 1000),
@@ -126,7 +123,7 @@ def latest_versions(
         ingested = batch.ingested_at_us
         for event in batch.events:
             current = newest.get(event.event_id)
-            if current is None or ingested >= current.row[INGESTED]:
+            if current is None or ingested >= current[0][INGESTED]:
                 newest[event.event_id] = event_row(event, ingested, stamp)
     return list(newest.values())
 
@@ -407,47 +404,73 @@ def _epoch_s(stored: dt.datetime | str) -> int:
     return (instant - _EPOCH) // dt.timedelta(seconds=1)
 
 
+@dataclass
+class Prepared:
+    """A batch ready to write: its rows, and the rollups and conversations they touch as if every
+    row were new (the write corrects that for the event ids it finds stored)."""
+
+    rows: list[Incoming]
+    rollups: Rollups
+    conversations: set[tuple[str, str]]
+    stamp: Stamps
+
+
+def prepare(batches: Iterable[ingest_pb2.InteractionBatch], dialect: str, tz: ZoneInfo) -> Prepared:
+    """Everything that needs no database: the consumer does it while the previous batch is
+    written, so this Python work overlaps the database's."""
+    stamp = Stamps(dialect)
+    rows = latest_versions(batches, stamp)
+    rollups = Rollups(tz)
+    conversations: set[tuple[str, str]] = set()
+    for row, epoch_s in rows:
+        rollups.add(epoch_s, row, +1)
+        if row[KIND] in MESSAGE_KIND_NAMES:
+            conversations.add((row[NETWORK], row[CONVERSATION]))
+    return Prepared(rows, rollups, conversations, stamp)
+
+
 def write_batch(
     engine: Engine, batches: Sequence[ingest_pb2.InteractionBatch], tz: ZoneInfo
 ) -> WriteStats:
     """Apply the batches in one transaction; safe to call again with the same batches."""
+    return write_prepared(engine, prepare(batches, engine.dialect.name, tz))
+
+
+def write_prepared(engine: Engine, batch: Prepared) -> WriteStats:
+    """Apply a prepared batch in one transaction. It corrects `batch` as it goes, so a retry
+    prepares the batch again (the consumer re-reads it); writing its events twice is a no-op."""
     stats = WriteStats()
-    stamp = Stamps(engine.dialect.name)
-    incoming = latest_versions(batches, stamp)
-    if not incoming:
+    if not batch.rows:
         return stats
-    rollups = Rollups(tz)
+    rollups = batch.rollups
     inserts: list[tuple[Any, ...]] = []
     replacements: list[tuple[Any, ...]] = []
-    conversations: set[tuple[str, str]] = set()
-    stats.newest_ingested_us = max(item.row[INGESTED] for item in incoming)
+    stats.newest_ingested_us = max(row[INGESTED] for row, _ in batch.rows)
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        existing = _existing(conn, [item.row[ID] for item in incoming])
-        for row, epoch_s in incoming:
-            old = existing.get(row[ID]) if existing else None
-            if old is not None:
+        existing = _existing(conn, [row[ID] for row, _ in batch.rows])
+        if not existing:  # the usual case: every event is new
+            inserts = [row for row, _ in batch.rows]
+        for row, epoch_s in batch.rows if existing else ():
+            old = existing.get(row[ID])
+            if old is None:
+                inserts.append(row)
+            elif old[HASH] == row[HASH] or old[INGESTED] > row[INGESTED]:
+                rollups.add(epoch_s, row, -1)  # not written after all
                 if old[HASH] == row[HASH]:
                     stats.duplicate += 1
-                    continue
-                if old[INGESTED] > row[INGESTED]:
+                else:
                     stats.stale += 1
-                    continue
+            else:
                 rollups.add(_epoch_s(old[OCCURRED]), old, -1)
                 if old[KIND] in MESSAGE_KIND_NAMES:
-                    conversations.add((old[NETWORK], old[CONVERSATION]))
+                    batch.conversations.add((old[NETWORK], old[CONVERSATION]))
                 replacements.append(row)
-                stats.replaced += 1
-            else:
-                inserts.append(row)
-                stats.inserted += 1
-            rollups.add(epoch_s, row, +1)
-            if row[KIND] in MESSAGE_KIND_NAMES:
-                conversations.add((row[NETWORK], row[CONVERSATION]))
+        stats.inserted, stats.replaced = len(inserts), len(replacements)
         if inserts:
             _insert_events(conn, inserts)
         if replacements:
             _replace_events(conn, replacements)
-        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, stamp)
+        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
         _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
-        refresh_conversations(conn, conversations)
+        refresh_conversations(conn, batch.conversations)
     return stats
