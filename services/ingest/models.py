@@ -21,7 +21,6 @@ class InteractionEvent(SQLModel, table=True):
             sqlite_where=text("conversation_id IS NOT NULL"),
             postgresql_where=text("conversation_id IS NOT NULL"),
         ),
-        Index("ix_event_occurred_at", "occurred_at"),
     )
 
     event_id: str = Field(primary_key=True, max_length=128)
