@@ -168,7 +168,7 @@ class Consumer:
             while not self.stop_event.is_set():
                 records = self._collect()
                 try:
-                    rows = self._prepare(records) if records else None
+                    prepared = self._prepare(records) if records else None
                     self._finish()
                 except (SQLAlchemyError, KafkaError, OSError) as exc:
                     metrics.DB_ERRORS.inc()
@@ -180,8 +180,8 @@ class Consumer:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.5
-                if rows is not None:
-                    self._submit(records, *rows)
+                if prepared is not None:
+                    self._submit(records, *prepared)
         finally:
             self.finish_quietly()
             self._writer.shutdown()
