@@ -136,9 +136,8 @@ def rejection_from(exc: ValidationError) -> Rejection:
     for err in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in err["loc"])
         top = str(err["loc"][0]) if err["loc"] else "event"
-        msg = MESSAGES.get((top, err["type"]), err["msg"])
-        if err["type"] == "string_pattern_mismatch" and (top, err["type"]) not in MESSAGES:
-            msg = NUL_MESSAGE
+        default = NUL_MESSAGE if err["type"] == "string_pattern_mismatch" else err["msg"]
+        msg = MESSAGES.get((top, err["type"]), default)
         label = top
         if not err["loc"]:  # not even an object
             msg, label = "must be a JSON object", "not_an_object"

@@ -165,9 +165,9 @@ def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _marks(conn: Connection, n: int) -> str:
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    return ", ".join([mark] * n)
+def _mark(conn: Connection) -> str:
+    """The driver's parameter placeholder."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
 def _write_rows(
@@ -213,7 +213,7 @@ def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _replace_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    mark = _mark(conn)
     assignments = ", ".join(f"{name} = {mark}" for name in EVENT_COLUMNS[1:])
     sql = f"UPDATE interaction_event SET {assignments} WHERE event_id = {mark}"
     conn.exec_driver_sql(sql, [(*row[1:], row[ID]) for row in rows])
@@ -291,8 +291,9 @@ SQLITE_KEYS_JOIN = (
 )
 MESSAGES_OF_KEYS = (
     "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url "
-    "FROM interaction_event e {join} WHERE e.kind IN "
-    "('message_received', 'message_sent', 'conversation_resolved')"
+    "FROM interaction_event e {join} WHERE e.kind IN ("
+    + ", ".join(f"'{kind}'" for kind in sorted(MESSAGE_KIND_NAMES))
+    + ")"
 )
 
 
@@ -448,18 +449,16 @@ def write_prepared(engine: Engine, batch: Prepared) -> WriteStats:
     stats.newest_ingested_us = max(row[INGESTED] for row, _ in batch.rows)
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
         existing = _existing(conn, [row[ID] for row, _ in batch.rows])
-        if not existing:  # the usual case: every event is new
-            inserts = [row for row, _ in batch.rows]
-        for row, epoch_s in batch.rows if existing else ():
+        for row, epoch_s in batch.rows:
             old = existing.get(row[ID])
             if old is None:
                 inserts.append(row)
-            elif old[HASH] == row[HASH] or old[INGESTED] > row[INGESTED]:
+            elif old[HASH] == row[HASH]:
                 rollups.add(epoch_s, row, -1)  # not written after all
-                if old[HASH] == row[HASH]:
-                    stats.duplicate += 1
-                else:
-                    stats.stale += 1
+                stats.duplicate += 1
+            elif old[INGESTED] > row[INGESTED]:
+                rollups.add(epoch_s, row, -1)
+                stats.stale += 1
             else:
                 rollups.add(_epoch_s(old[OCCURRED]), old, -1)
                 if old[KIND] in MESSAGE_KIND_NAMES:
