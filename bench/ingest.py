@@ -145,13 +145,14 @@ def end_to_end(
         "CONSUMER_SESSION_TIMEOUT_MS": "6000",
     }
     ingest = processes.spawn(processes.rapport_command("ingest"), env=env, log=work / "ingest.log")
+    logs = [work / f"{name}-consumer{n}.log" for n in range(consumers)]
     group = [
         processes.spawn(
             processes.rapport_command("consumer"),
             env={**env, "CONSUMER_METRICS_PORT": str(processes.free_port())},
-            log=work / f"{name}-consumer{n}.log",
+            log=log,
         )
-        for n in range(consumers)
+        for log in logs
     ]
     try:
         processes.wait_for_port(port)
@@ -168,7 +169,6 @@ def end_to_end(
         while _written(engine) < 10:
             time.sleep(0.1)
         bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
-        logs = [work / f"{name}-consumer{n}.log" for n in range(consumers)]
         _wait_for_assignment(logs, PARTITIONS)
         pids = {"ingest": [ingest.pid], "consumer": [c.pid for c in group], "broker": [broker_pid]}
         cpu_before = {proc: sum(map(_cpu_s, ids)) for proc, ids in pids.items()}
@@ -218,7 +218,7 @@ def end_to_end(
         "request_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "seconds": round(total_s, 2),
         # Where the two cores went: CPU time per event of each process (the client includes
-        # encoding the requests and polling the row count).
+        # sending the requests and polling the committed count).
         "cpu_us_per_event": {name: round(s * 1e6 / len(events), 1) for name, s in cpu.items()},
         # Busy share of both cores over the run, whatever used them (PostgreSQL's server too).
         "machine_cpu_busy": round(machine[0] / machine[1], 2),
