@@ -151,7 +151,7 @@ def create_app(
         responses=problems(400, 401, 403, s400="The body is not JSON"),
     )
     def create_moment(request: Request, body: MomentCreate, principal: ApiWriter) -> Any:
-        with db(request) as session:
+        with writing(request) as session:
             moment = service.create(session, data=body, actor=principal.name)
         # Just written, with its outbox row: no need to read either back.
         return service.public(moment, SheetSync(state="pending" if sync_enabled() else "off"))
@@ -199,10 +199,8 @@ def create_app(
         date_to: IsoDate | None = None,
     ) -> StreamingResponse:
         filters = _filters(q, network, customer_status, outcome, date_from, date_to)
-        with db(request) as session:
-            moments, _ = service.get_all(session, filters=filters, page=1, per_page=10_000_000)
         return StreamingResponse(
-            service.csv_rows(moments),
+            service.export_csv(request.app.state.engine, filters=filters),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
         )

@@ -122,15 +122,38 @@ Link = Annotated[
 Change = Annotated[str, StringConstraints(max_length=5000), *NOT_BLANK]
 
 
-class MomentBase(BaseModel):
-    """The fields a person fills in (ARCHITECTURE.md "Meaningful relationship moment")."""
+class MomentRules(BaseModel):
+    """The rules a moment's fields obey, on create and on update alike: the `x` alias and
+    de-duplicated people (the field types above carry trimming, lengths and patterns)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_on: Annotated[IsoDate, AfterValidator(_not_future)]
+    @field_validator("network", mode="before", check_fields=False)
+    @classmethod
+    def _alias(cls, value: object) -> object:
+        return "twitter" if isinstance(value, str) and value.strip().lower() == "x" else value
+
+    @field_validator("people", check_fields=False)
+    @classmethod
+    def _some_people(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("name at least one person or handle")
+        return list(dict.fromkeys(value))  # drop repeats, keep order
+
+
+OccurredOn = Annotated[IsoDate, AfterValidator(_not_future)]
+People = Annotated[list[Handle], Schema(json_schema_extra={"minItems": 1})]
+
+
+class MomentBase(MomentRules):
+    """The fields a person fills in (ARCHITECTURE.md "Meaningful relationship moment")."""
+
+    occurred_on: OccurredOn
     network: Network
     link: Link
-    people: Annotated[list[Handle], Schema(json_schema_extra={"minItems": 1})]
+    people: People
     customer_status: CustomerStatus = CustomerStatus.unknown
     change: Change
     outcome: Outcome | None = None
@@ -138,32 +161,18 @@ class MomentBase(BaseModel):
     notes: Notes | None = None
     tags: list[Tag] = []
 
-    @field_validator("network", mode="before")
-    @classmethod
-    def _alias(cls, value: object) -> object:
-        return "twitter" if isinstance(value, str) and value.strip().lower() == "x" else value
-
-    @field_validator("people")
-    @classmethod
-    def _some_people(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("name at least one person or handle")
-        return list(dict.fromkeys(value))  # drop repeats, keep order
-
 
 class MomentCreate(MomentBase):
     """Body of POST /api/v1/moments and of the web form."""
 
 
-class MomentUpdate(BaseModel):
-    """Body of PATCH /api/v1/moments/{id}: any subset of the fields."""
+class MomentUpdate(MomentRules):
+    """Body of PATCH /api/v1/moments/{id}: any subset of MomentBase's fields, same rules."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    occurred_on: Annotated[IsoDate, AfterValidator(_not_future)] | None = None
+    occurred_on: OccurredOn | None = None
     network: Network | None = None
     link: Link | None = None
-    people: list[Handle] | None = None
+    people: People | None = None
     customer_status: CustomerStatus | None = None
     change: Change | None = None
     outcome: Outcome | None = None

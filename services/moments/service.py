@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from services.common import csv_export
 from services.common.db import write_guard
 from services.ingest.models import SupportConversation
 from services.moments.metrics import MOMENTS_LOGGED
@@ -33,6 +33,8 @@ CSV_COLUMNS = (
     "initiated_by", "notes", "tags", "logged_by", "created_at", "updated_at",
 )  # fmt: skip
 FAILED_AFTER_ATTEMPTS = 8
+# One cap for the web and the API export: a year of a large team's moments is ~10,000.
+EXPORT_MAX_ROWS = 100_000
 
 
 def now() -> dt.datetime:
@@ -272,23 +274,24 @@ def public(moment: Moment, sync: SheetSync | None = None) -> MomentPublic:
     return MomentPublic.model_validate({**as_dict(moment), "sheet_sync": sync})
 
 
-def neutralise(value: str) -> str:
-    """Keep spreadsheet programs from evaluating user text as a formula."""
-    if value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def export_csv(engine: Engine, *, filters: Filters) -> Iterator[str]:
+    """The filtered moments as CSV chunks, read from the database a few hundred at a time, so
+    memory stays flat however many there are (at most EXPORT_MAX_ROWS)."""
+    query = (
+        _filtered(filters)
+        .order_by(col(Moment.occurred_on).desc(), col(Moment.created_at).desc())
+        .limit(EXPORT_MAX_ROWS)
+        .execution_options(yield_per=500)
+    )
+    with Session(engine) as session:
+        yield from csv_export.lines(CSV_COLUMNS, (_csv_row(m) for m in session.exec(query)))
 
 
-def csv_rows(moments: list[Moment]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for moment in moments:
-        data = as_dict(moment)
-        data["people"] = ", ".join(data["people"])
-        data["tags"] = ", ".join(data["tags"])
-        writer.writerow([neutralise("" if data[c] is None else str(data[c])) for c in CSV_COLUMNS])
-    yield buffer.getvalue()
+def _csv_row(moment: Moment) -> list[Any]:
+    data = as_dict(moment)
+    data["people"] = ", ".join(data["people"])
+    data["tags"] = ", ".join(data["tags"])
+    return [data[c] for c in CSV_COLUMNS]
 
 
 def audit_trail(session: Session, moment_id: str) -> list[MomentAudit]:

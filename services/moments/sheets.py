@@ -22,7 +22,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 from gspread.utils import InsertDataOption, ValueInputOption
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, select
@@ -35,6 +35,7 @@ from services.moments.models import Moment, SheetOutbox
 log = logging.getLogger(__name__)
 
 GOOGLE_SHEETS_URL = "https://sheets.googleapis.com"
+MAX_BACKOFF_S = 64.0
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 HEADER = [
     "Moment ID", "Date", "Network", "Link", "People", "Customer status", "What changed",
@@ -216,7 +217,7 @@ class SheetSyncer:
             with write_session(self._engine) as session:
                 for row in due:
                     row.attempts += 1
-                    delay = min(2**row.attempts, 300) * random.uniform(0.5, 1.0)
+                    delay = retry_delay_s(row.attempts)
                     row.next_attempt_at = now + dt.timedelta(seconds=delay)
                     row.last_error = message
                     # Only rows still at the version read: an edit meanwhile re-queued its row.
@@ -301,13 +302,21 @@ class SheetSyncer:
                 self.stop_event.wait(idle_s)
 
 
+def retry_delay_s(attempts: int) -> float:
+    """Truncated exponential backoff with jitter, capped at MAX_BACKOFF_S (Google's guidance
+    for the Sheets API: 32-64 s), so a moment logged during a short outage follows it closely."""
+    return min(2.0 ** min(attempts, 16), MAX_BACKOFF_S) * random.uniform(0.5, 1.0)
+
+
 def status(session: Session) -> tuple[int, float]:
-    """(moments waiting, age in seconds of the oldest waiting)."""
-    rows = session.exec(select(SheetOutbox.enqueued_at)).all()
-    if not rows:
+    """(moments waiting, age in seconds of the oldest waiting), counted by the database."""
+    waiting, oldest = session.exec(
+        select(func.count(), func.min(SheetOutbox.enqueued_at)).select_from(SheetOutbox)
+    ).one()
+    if not waiting or oldest is None:
         return 0, 0.0
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return len(rows), (now - min(rows)).total_seconds()
+    return int(waiting), (now - oldest).total_seconds()
 
 
 def start_background(engine: Engine, settings: Settings) -> SheetSyncer | None:

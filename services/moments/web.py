@@ -338,10 +338,8 @@ def export_csv(request: Request) -> Response:
     principal = _viewer(request)
     if isinstance(principal, Response):
         return principal
-    with db(request) as session:
-        moments, _ = service.get_all(session, filters=_filters(request), page=1, per_page=1_000_000)
     return StreamingResponse(
-        service.csv_rows(moments),
+        service.export_csv(request.app.state.engine, filters=_filters(request)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
     )

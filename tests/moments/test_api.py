@@ -149,3 +149,63 @@ def test_openapi_and_health(app_client: TestClient) -> None:
     assert app_client.get("/readyz").json()["ready"] is True
     app_client.post("/api/v1/moments", json=moment(), headers=ADMIN)
     assert 'rapport_moments_logged_total{network="twitter"}' in app_client.get("/metrics").text
+
+
+def test_patch_obeys_the_rules_of_post(app_client: TestClient) -> None:
+    created = app_client.post("/api/v1/moments", json=moment(network="facebook"), headers=ADMIN)
+    moment_id = created.json()["id"]
+    patched = app_client.patch(
+        f"/api/v1/moments/{moment_id}",
+        json={"network": " X ", "people": ["@ana", " @bo ", "@ana"], "change": "  Renewed.  "},
+        headers=ADMIN,
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["network"] == "twitter"
+    assert body["people"] == ["@ana", "@bo"]
+    assert body["change"] == "Renewed."
+    refused = app_client.patch(f"/api/v1/moments/{moment_id}", json={"people": []}, headers=ADMIN)
+    assert refused.status_code == 422 and "people" in refused.text
+
+
+def test_the_update_model_offers_exactly_the_create_fields() -> None:
+    from services.moments.models import MomentBase, MomentUpdate
+
+    assert set(MomentUpdate.model_fields) == set(MomentBase.model_fields)
+
+
+def test_concurrent_api_posts_all_land(app_client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(number: int) -> int:
+        return app_client.post(
+            "/api/v1/moments", json=moment(change=f"moment {number}"), headers=ADMIN
+        ).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, range(48)))
+    assert statuses == [201] * 48
+    assert app_client.get("/api/v1/moments", headers=ADMIN).json()["total"] == 48
+
+
+def test_csv_export_streams_and_keeps_to_one_cap(
+    app_client: TestClient, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import Session
+
+    from services.moments import service
+    from services.moments.models import MomentCreate
+
+    with Session(engine) as session:
+        for number in range(1_200):
+            service.create(
+                session,
+                data=MomentCreate.model_validate(moment(change=f"moment {number}")),
+                actor="bulk",
+            )
+    chunks = list(service.export_csv(engine, filters=service.Filters()))
+    assert len(chunks) >= 3  # written and sent a few hundred rows at a time
+    assert sum(c.count("\n") for c in chunks) == 1_201
+    monkeypatch.setattr(service, "EXPORT_MAX_ROWS", 1_000)
+    rows = list(csv.reader(io.StringIO(app_client.get("/api/v1/moments.csv", headers=ADMIN).text)))
+    assert len(rows) == 1 + 1_000

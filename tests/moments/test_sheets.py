@@ -212,3 +212,47 @@ def test_random_faults_end_exactly_once_while_the_service_stays_responsive(
     assert edited_rows == [f"edited {n}" for n in range(0, 30, 3)]
     # Slow Sheets replies take 1 s (the client timeout) or more; no request came near that.
     assert slowest < 1.0, f"a request took {slowest:.2f} s while Sheets was failing"
+
+
+def test_backoff_is_capped_at_64_seconds() -> None:
+    from services.moments.sheets import retry_delay_s
+
+    delays = [retry_delay_s(attempts) for attempts in range(1, 40) for _ in range(20)]
+    assert max(delays) <= 64
+    assert min(retry_delay_s(12) for _ in range(50)) >= 32  # still backs off, halved by jitter
+    assert all(retry_delay_s(1) <= 2 for _ in range(50))
+
+
+def test_status_counts_in_the_database(engine: Engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy import event, update
+
+    from services.moments.sheets import status
+
+    log(engine, 30)
+    two_hours_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=2)
+    with Session(engine) as session:
+        first = session.exec(select(SheetOutbox.moment_id)).first()
+        session.execute(
+            update(SheetOutbox)
+            .where(SheetOutbox.moment_id == first)  # type: ignore[arg-type]
+            .values(enqueued_at=two_hours_ago)
+        )
+        session.commit()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with Session(engine) as session:
+            waiting, oldest_s = status(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert waiting == 30
+    assert 7_190 < oldest_s < 7_300
+    # One aggregate in SQL, not every waiting row loaded into Python.
+    assert len(statements) == 1 and "count(" in statements[0].lower()

@@ -287,3 +287,18 @@ def test_concurrent_form_posts_all_land(manager: TestClient, engine: Engine) -> 
     assert codes == [303] * 48
     with Session(engine) as session:
         assert len(session.exec(select(Moment)).all()) == 48
+
+
+def test_the_edit_form_keeps_the_rules_of_the_log_form(manager: TestClient, engine: Engine) -> None:
+    created = manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
+    path = created.headers["location"].split("?")[0]
+    edit = manager.post(
+        f"{path}/edit",
+        data=form(csrf_of(manager, f"{path}/edit"), people="@ana, @bo, @ana", network="x"),
+        follow_redirects=False,
+    )
+    assert edit.status_code == 303, edit.text
+    with Session(engine) as session:
+        stored = session.exec(select(Moment)).one()
+    assert stored.people == '["@ana", "@bo"]'
+    assert stored.network == "twitter"

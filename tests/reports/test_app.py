@@ -135,3 +135,64 @@ def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None
     from services.reports import queries
 
     assert queries.goals(engine, __import__("datetime").date.today().year)["moments"] == 250
+
+
+def downloads(at: AppTest) -> dict[str, bytes]:
+    """Every download button's file, as the browser would receive it (AppTest keeps the files
+    in its in-memory media storage)."""
+    import gc
+
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stores = [o for o in gc.get_objects() if isinstance(o, MemoryMediaFileStorage)]
+    files = {}
+    for button in at.get("download_button"):
+        file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+        found = [s._files_by_id[file_id] for s in stores if file_id in s._files_by_id]
+        assert found, f"no file behind {button.label!r}"
+        files[button.label] = found[0].content
+    return files
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_csv_download_parses_back_and_runs_no_formula(
+    engine: Engine, app_env: None, page: str
+) -> None:
+    import csv
+    import datetime as dt
+    import io
+
+    year = dt.date.today().year
+    seed(engine, year)
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(
+                moment(
+                    occurred_on=f"{year}-02-13",
+                    change='=HYPERLINK("http://evil.example","x")',
+                    people=["+cmd|' /C calc'!A0", "@eve"],
+                )
+            ),
+            actor="maria",
+        )
+        set_goal(session, year=year, metric=GoalMetric.impressions, target=41_234_567, actor="t")
+        set_goal(session, year=year, metric=GoalMetric.moments, target=250, actor="t")
+    files = downloads(run_page(page))
+    if page != "pages/goals.py":
+        assert files, f"{page} offers no CSV download"
+    for label, content in files.items():
+        rows = list(csv.reader(io.StringIO(content.decode())))
+        assert len(rows) >= 2, label
+        assert {len(r) for r in rows} == {len(rows[0])}, f"{label}: ragged rows {rows}"
+        for row in rows:
+            for value in row:
+                assert not value.startswith(("=", "+", "@", "\t", "\r")), (label, value)
+                if value.startswith("-"):
+                    float(value)  # only a negative number may start with a minus
+    if page == "pages/overview.py":
+        goals = list(csv.DictReader(io.StringIO(files["Download goals (CSV)"].decode())))
+        assert goals[0]["Target"] == "41,234,567"
+    if page == "pages/moments.py":
+        text = files["Download recent moments (CSV)"].decode()
+        assert "'=HYPERLINK" in text

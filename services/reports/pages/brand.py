@@ -5,6 +5,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from services.common import csv_export
 from services.reports import queries, ui
 from services.reports.figures import WEEKDAYS, brand_figures, engagement_heatmap, weekly_brand
 from services.reports.summary import fmt_rate
@@ -57,7 +58,7 @@ with ui.timed_page("brand"):
         xaxis={"title": "ISO week"},
         legend={"orientation": "h"},
     )
-    st.plotly_chart(chart, use_container_width=True)
+    st.plotly_chart(chart, width="stretch")
     st.plotly_chart(
         px.line(
             weeks,
@@ -67,7 +68,7 @@ with ui.timed_page("brand"):
             title="Engagement rate per week (engagement ÷ impressions)",
             labels={"engagement_rate": "rate (0-1)", "week": "ISO week"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.subheader("When your audience engages")
     hourly = ui.cached(
@@ -92,12 +93,19 @@ with ui.timed_page("brand"):
             title="Engagement by weekday and hour",
             color_continuous_scale="Blues",
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.download_button(
-        "Download weekly figures (CSV)", weeks.to_csv(index=False), "brand-weekly.csv", "text/csv"
+        "Download weekly figures (CSV)", csv_export.frame(weeks), "brand-weekly.csv", "text/csv"
     )
-    heat = pd.DataFrame(grid, index=list(WEEKDAYS), columns=[f"{h:02d}" for h in range(24)])
+    heat = pd.DataFrame(
+        grid,
+        index=pd.Index(list(WEEKDAYS), name="weekday"),
+        columns=[f"{h:02d}" for h in range(24)],
+    )
     st.download_button(
-        "Download heatmap (CSV)", heat.to_csv(), "engagement-heatmap.csv", "text/csv"
+        "Download heatmap (CSV)",
+        csv_export.frame(heat, index=True),
+        "engagement-heatmap.csv",
+        "text/csv",
     )

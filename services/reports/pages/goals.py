@@ -30,7 +30,7 @@ with ui.timed_page("goals"):
                 for m in GoalMetric
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
         st.stop()
     with st.form("goals"):

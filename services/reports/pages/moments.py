@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from services.common import csv_export
 from services.reports import queries, ui
 from services.reports.figures import moment_breakdown
 from services.reports.summary import fmt_rate
@@ -28,14 +29,14 @@ with ui.timed_page("moments"):
     )
     st.plotly_chart(
         px.bar(months, x="month", y="moments", title="Moments per month (count)"),
-        use_container_width=True,
+        width="stretch",
     )
     weeks = pd.DataFrame(
         {"week": list(data["per_week"]), "moments": list(data["per_week"].values())}
     )
     st.plotly_chart(
         px.bar(weeks, x="week", y="moments", title="Moments per ISO week (count)"),
-        use_container_width=True,
+        width="stretch",
     )
     cols = st.columns(4)
     for col, key, title in zip(
@@ -46,7 +47,7 @@ with ui.timed_page("moments"):
     ):
         frame = pd.DataFrame({"group": list(data[key]), "moments": list(data[key].values())})
         col.plotly_chart(
-            px.pie(frame, names="group", values="moments", title=title), use_container_width=True
+            px.pie(frame, names="group", values="moments", title=title), width="stretch"
         )
     st.subheader("Most recent moments")
     recent = ui.cached(
@@ -68,9 +69,9 @@ with ui.timed_page("moments"):
     st.dataframe(
         table,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={"open": st.column_config.LinkColumn("moment", display_text="open")},
     )
     st.download_button(
-        "Download recent moments (CSV)", table.to_csv(index=False), "recent-moments.csv", "text/csv"
+        "Download recent moments (CSV)", csv_export.frame(table), "recent-moments.csv", "text/csv"
     )

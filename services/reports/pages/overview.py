@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from services.common import csv_export
 from services.reports import ui
 from services.reports.figures import traffic_light
 from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
@@ -77,7 +78,9 @@ with ui.timed_page("overview"):
             cells[4] = f":{colour}[● {cells[4]}]"
             lines.append("| " + " | ".join(cells) + " |")
         st.markdown("\n".join(lines))
-        csv = "\n".join([",".join(rows[0]), *(",".join(r.values()) for r in rows)])
         st.download_button(
-            "Download goals (CSV)", csv, file_name=f"rapport-goals-{f.year}.csv", mime="text/csv"
+            "Download goals (CSV)",
+            csv_export.records(rows),
+            file_name=f"rapport-goals-{f.year}.csv",
+            mime="text/csv",
         )

@@ -4,6 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from services.common import csv_export
 from services.reports import queries, ui
 from services.reports.figures import support_figures, weekly_support
 from services.reports.summary import fmt_rate, fmt_seconds
@@ -40,7 +41,7 @@ with ui.timed_page("support"):
             title="Median first response per week (minutes)",
             labels={"median_first_response_min": "minutes", "week": "ISO week"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.plotly_chart(
         px.bar(
@@ -51,7 +52,7 @@ with ui.timed_page("support"):
             title="Answered within 1 h and social share of support per week (0-1)",
             labels={"value": "share (0-1)", "week": "ISO week", "variable": "figure"},
         ),
-        use_container_width=True,
+        width="stretch",
     )
     by_network = pd.DataFrame(
         [
@@ -60,13 +61,13 @@ with ui.timed_page("support"):
         ]
     )
     st.subheader("By network")
-    st.dataframe(by_network, hide_index=True, use_container_width=True)
+    st.dataframe(by_network, hide_index=True, width="stretch")
     st.download_button(
-        "Download weekly figures (CSV)", weeks.to_csv(index=False), "support-weekly.csv", "text/csv"
+        "Download weekly figures (CSV)", csv_export.frame(weeks), "support-weekly.csv", "text/csv"
     )
     st.download_button(
         "Download by network (CSV)",
-        by_network.to_csv(index=False),
+        csv_export.frame(by_network),
         "support-by-network.csv",
         "text/csv",
     )
