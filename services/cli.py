@@ -239,20 +239,29 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_reports(_args: argparse.Namespace) -> int:
-    import os
     from pathlib import Path
 
+    from streamlit.web import cli as streamlit_cli
+
+    from services.reports.metrics import serve_metrics
+
     settings = get_settings()
+    # From process start, not from the first page view: Prometheus must see the target up
+    # after every restart, before anyone opens a page.
+    serve_metrics(settings)
     app = Path(__file__).parent / "reports" / "app.py"
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.port", str(settings.reports_port),
-        "--server.address", settings.reports_host,
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-    ]  # fmt: skip
-    os.execv(sys.executable, command)  # noqa: S606 - become the Streamlit server
+    streamlit_cli.main(
+        [
+            "run", str(app),
+            "--server.port", str(settings.reports_port),
+            "--server.address", settings.reports_host,
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal",
+        ],
+        prog_name="streamlit",
+    )  # fmt: skip
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Histogram
+from prometheus_client import REGISTRY, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.common.config import get_settings
+from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.reports.summary import summary
 
@@ -82,3 +82,9 @@ def register_year_figures() -> None:
     if not _registered:
         REGISTRY.register(YearFigures())
         _registered = True
+
+
+def serve_metrics(settings: Settings) -> None:
+    """/metrics on REPORTS_METRICS_PORT (9103) for this process, in a thread of its own."""
+    register_year_figures()
+    start_http_server(settings.reports_metrics_port, addr=settings.metrics_host)

@@ -5,7 +5,6 @@ Pages hold UI only; the math lives in figures.py and the reads in queries.py.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import time
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import streamlit as st
-from prometheus_client import Histogram, start_http_server
+from prometheus_client import Histogram
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,20 +23,14 @@ from services.common.db import make_engine
 from services.moments import users
 from services.reports import queries
 from services.reports.figures import Period
-from services.reports.metrics import PAGE_RENDER, QUERY, register_year_figures
+from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
 CACHE_TTL_S = 60
 
 
-@st.cache_resource
 def _metrics() -> dict[str, Histogram]:
-    """Served on REPORTS_METRICS_PORT (9103) once per process."""
-    register_year_figures()
-    # Another app process on this host may serve the port already (e.g. tests).
-    with contextlib.suppress(OSError):
-        settings = get_settings()
-        start_http_server(settings.reports_metrics_port, addr=settings.metrics_host)
+    """The page histograms; `rapport reports` serves them from process start (serve_metrics)."""
     return {"render": PAGE_RENDER, "query": QUERY}
 
 

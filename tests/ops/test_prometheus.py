@@ -178,3 +178,32 @@ def test_real_prometheus_scrapes_the_services(served_apps: dict[str, int], tmp_p
         assert query(base, "rapport_moments_requests_total")
     finally:
         processes.stop(proc)
+
+
+def test_reports_serves_metrics_from_process_start(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """A freshly started `rapport reports` is scrapable before anyone opens a page."""
+    import os
+
+    engine.dispose()
+    ports = {"REPORTS_PORT": processes.free_port(), "REPORTS_METRICS_PORT": processes.free_port()}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        **{k: str(v) for k, v in ports.items()},
+    }
+    reports = processes.spawn(
+        processes.rapport_command("reports"), env=env, log=tmp_path / "reports.log"
+    )
+    try:
+        processes.wait_for_port(ports["REPORTS_METRICS_PORT"], timeout_s=60)
+        url = f"http://127.0.0.1:{ports['REPORTS_METRICS_PORT']}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+            page = response.read()
+        assert b"# HELP rapport_reports_page_render_duration_seconds" in page
+        assert b"rapport_reports_impressions_year" in page
+        processes.wait_for_port(ports["REPORTS_PORT"], timeout_s=60)  # the app itself runs too
+    finally:
+        processes.stop(reports)
+    assert "Traceback" not in (tmp_path / "reports.log").read_text()
