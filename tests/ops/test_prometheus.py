@@ -199,7 +199,7 @@ def test_reports_serves_metrics_from_process_start(
     try:
         processes.wait_for_port(ports["REPORTS_METRICS_PORT"], timeout_s=60)
         url = f"http://127.0.0.1:{ports['REPORTS_METRICS_PORT']}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=10) as response:
             page = response.read()
         assert b"# HELP rapport_reports_page_render_duration_seconds" in page
         assert b"rapport_reports_impressions_year" in page
