@@ -26,6 +26,7 @@ from services.common.errors import database_unavailable
 from services.common.kafka import broker_reachable
 from services.common.metrics import metrics_response
 from services.common.openapi import problems
+from services.ingest.dead_letters import Unparsable
 from services.ingest.grpc_server import start_grpc
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import
@@ -89,7 +90,7 @@ def parse_events(body: bytes, content_type: str) -> list[Any]:
             try:
                 items.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                items.append(_Unparsable(f"line {number}: malformed JSON ({exc})"))
+                items.append(Unparsable(line, f"line {number}: malformed JSON ({exc})"))
         return items
     if not body.strip():
         raise BadRequest(400, "Empty body: send a JSON array of events or NDJSON.")
@@ -102,14 +103,6 @@ def parse_events(body: bytes, content_type: str) -> list[Any]:
     if not isinstance(data, list):
         raise BadRequest(400, "Body must be a JSON array of event objects (or NDJSON).")
     return data
-
-
-class _Unparsable(dict[str, Any]):
-    """Stands in for an NDJSON line that is not JSON, so it is reported at its index."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
 
 
 def create_app(
@@ -171,10 +164,6 @@ def create_app(
                 f"{settings.ingest_max_events_per_request}. Split the batch.",
             )
         prepared = prepare(publisher, items, transport=transport, source=source)
-        for item in prepared.outcome.rejected:
-            original = items[item["index"]]
-            if isinstance(original, _Unparsable):
-                item["error"] = original.error
         await publisher.wait_async(prepared.futures)
         count_accepted(prepared.outcome, transport)
         return prepared.outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
@@ -10,7 +9,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from google.protobuf.message import DecodeError
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
@@ -21,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
-from services.ingest import metrics
+from services.ingest import dead_letters, metrics
 from services.ingest.events import MESSAGE_KIND_NAMES, Kind, Network
 from services.ingest.sink import Prepared, WriteStats, prepare, write_prepared
 
@@ -58,14 +56,15 @@ def decode(records: list[Any]) -> Decoded:
         if batch is None or problem:
             reason = "undecodable" if batch is None else "invalid_event"
             out.dead_letters.append(
-                {
-                    "reason": reason,
-                    "error": problem,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "value_b64": base64.b64encode((record.value or b"")[:100_000]).decode(),
-                }
+                dead_letters.letter(
+                    source="consumer",
+                    reason=reason,
+                    error=str(problem),
+                    raw=record.value or b"",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
             )
             continue
         out.batches.append(batch)
@@ -289,7 +288,7 @@ class Consumer:
         if self._dlq is None:
             self._dlq = make_producer(self._settings, client_id="rapport-consumer-dlq")
         futures = [
-            self._dlq.send(self._settings.kafka_dlq_topic, value=orjson.dumps(letter))
+            self._dlq.send(self._settings.kafka_dlq_topic, value=dead_letters.encode(letter))
             for letter in letters
         ]
         for future in futures:

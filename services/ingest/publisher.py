@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
-import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.config import Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
+from services.ingest import dead_letters
 from services.ingest.events import Valid
 from services.ingest.metrics import BROKER_UNAVAILABLE, PRODUCE_SECONDS
 
@@ -56,15 +56,6 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _dead_letter_value(letter: dict[str, Any]) -> bytes:
-    value = orjson.dumps(letter, default=str)
-    if len(value) > MAX_RECORD_BYTES // 2:
-        # Keep the reason and a readable head of a huge item rather than fail the whole request.
-        head = orjson.dumps(letter.get("item"), default=str)[:10_000].decode(errors="replace")
-        value = orjson.dumps({**letter, "item": None, "item_head": head}, default=str)
-    return value
-
-
 class Publisher:
     """Owns one thread-safe KafkaProducer, created on first use and recreated after failures."""
 
@@ -98,7 +89,7 @@ class Publisher:
 
     def send_dead_letters(self, letters: Sequence[dict[str, Any]]) -> list[Any]:
         """Rejected items with their reason, one JSON record each, on the dead-letter topic."""
-        return self._send_all(self._settings.kafka_dlq_topic, map(_dead_letter_value, letters))
+        return self._send_all(self._settings.kafka_dlq_topic, map(dead_letters.encode, letters))
 
     def wait(self, futures: Sequence[Any]) -> None:
         """Block until every future is acknowledged; BrokerUnavailable otherwise."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.ingest.events import Rejection, validate
+from services.ingest import dead_letters
+from services.ingest.dead_letters import Unparsable
+from services.ingest.events import Rejection, Valid, validate
 from services.ingest.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUEST_EVENTS
 from services.ingest.publisher import Publisher
 
@@ -47,21 +48,25 @@ def prepare(
     outcome = Outcome()
     accepted = []
     letters = []
-    now = dt.datetime.now(dt.UTC).isoformat()
     for index, item in enumerate(items, start=index_offset):
-        result = validate(item)
+        result: Valid | Rejection
+        if isinstance(item, Unparsable):
+            result = Rejection(item.error, "malformed_json")
+            raw: bytes | None = item.raw
+        else:
+            result, raw = validate(item), None
         if isinstance(result, Rejection):
             outcome.rejected.append({"index": index, "error": result.error})
             EVENTS_REJECTED.labels(transport, result.reason).inc()
             letters.append(
-                {
-                    "source": source,
-                    "index": index,
-                    "error": result.error,
-                    "reason": result.reason,
-                    "rejected_at": now,
-                    "item": item,
-                }
+                dead_letters.letter(
+                    source=source,
+                    reason=result.reason,
+                    error=result.error,
+                    item=item,
+                    raw=raw,
+                    index=index,
+                )
             )
         else:
             accepted.append(result)

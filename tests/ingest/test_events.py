@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from rapport.ingest.v1 import ingest_pb2
 
@@ -112,8 +114,24 @@ def test_a_foreign_record_with_nul_goes_to_the_dead_letters_not_the_database() -
     record = SimpleNamespace(topic="t", partition=0, offset=7, value=batch.SerializeToString())
     decoded = decode([record])
     assert decoded.batches == []
-    assert decoded.dead_letters[0]["offset"] == 7
-    assert "NUL" in decoded.dead_letters[0]["error"]
+    letter = decoded.dead_letters[0]
+    assert (letter["source"], letter["topic"], letter["offset"]) == ("consumer", "t", 7)
+    assert "NUL" in letter["error"]
+    assert base64.b64decode(letter["raw_b64"]) == record.value  # the record as it was
+
+
+def test_dead_letters_have_one_format_and_fit_a_record() -> None:
+    from services.common.kafka import MAX_RECORD_BYTES
+    from services.ingest.dead_letters import encode, letter
+
+    huge = letter(source="rest", reason="too_long", error="x", raw=b"y" * MAX_RECORD_BYTES)
+    out = orjson.loads(encode(huge))
+    assert len(encode(huge)) < MAX_RECORD_BYTES and out["truncated"] is True
+    assert base64.b64decode(out["raw_b64"]) == b"y" * 10_000
+    item = letter(source="grpc", reason="kind", error="x", item={"a": "b" * MAX_RECORD_BYTES})
+    assert orjson.loads(encode(item))["item_head"].startswith('{"a":"bbb')
+    small = orjson.loads(encode(letter(source="rest", reason="kind", error="e", item={}, index=3)))
+    assert set(small) == {"source", "reason", "error", "rejected_at", "item", "index"}
 
 
 @pytest.mark.parametrize(

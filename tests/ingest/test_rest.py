@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import orjson
@@ -74,9 +75,17 @@ def test_ndjson_with_partial_acceptance_and_dead_letters(
     assert [r["index"] for r in body["rejected"]] == [1, 2]
     assert "malformed JSON" in body["rejected"][0]["error"]
     assert body["rejected"][1]["error"].startswith("kind:")
-    letters = dead_letters(settings, 2)
-    assert sorted(str(letter["index"]) for letter in letters) == ["1", "2"]
-    assert all(letter["error"] for letter in letters)
+    letters = {letter["index"]: letter for letter in dead_letters(settings, 2)}
+    assert sorted(letters) == [1, 2]
+    # The line that is not JSON is kept as the bytes sent, with the parse error as the reason.
+    broken = letters[1]
+    assert base64.b64decode(str(broken["raw_b64"])) == b'{"event_id": "broken", '
+    assert broken["reason"] == "malformed_json" and "malformed JSON" in str(broken["error"])
+    assert "item" not in broken
+    # The event that broke a rule is kept as parsed, with the field named.
+    bad_kind = letters[2]
+    assert bad_kind["item"] == orjson.loads(lines[2])
+    assert str(bad_kind["error"]).startswith("kind:") and bad_kind["source"] == "rest"
     with running_consumer(settings, engine):
         wait_until(lambda: event_count(engine) == 2, what="the two valid events")
 
