@@ -36,6 +36,7 @@ TABLES = (
     "app_user",
     "user_session",
     "goal",
+    "login_failure",
 )
 
 

@@ -120,7 +120,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.login_limiter = users.LoginLimiter()
+    app.state.login_limiter = users.LoginLimiter(engine)
 
     app.add_middleware(
         RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS, headers=SECURITY_HEADERS

@@ -277,3 +277,17 @@ class UserSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_type=DateTime)
     expires_at: dt.datetime = Field(sa_type=DateTime)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login for a key (`user:NAME` or `ip:ADDRESS`); rows expire with the window."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_key", "key", "failed_at"),
+        Index("ix_login_failure_failed_at", "failed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    failed_at: dt.datetime = Field(sa_type=DateTime)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, delete, select
 
 from services.common.auth import Role
-from services.moments.models import User, UserSession
+from services.common.db import write_session
+from services.moments.models import LoginFailure, User, UserSession
 
 SESSION_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()
@@ -93,31 +93,41 @@ def end_session(session: Session, session_id: str) -> None:
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per username and per client address in `window_s`."""
+    """At most `attempts` failed logins per username and per client address in `window_s`.
 
-    def __init__(self, attempts: int = 5, window_s: float = 300.0) -> None:
+    Counted in the database, so every moments and reports process shares one count and a
+    restart clears nothing. Bounded: a key stops gaining rows once it is blocked, and rows older
+    than the window are deleted at every failure."""
+
+    def __init__(self, engine: Engine, attempts: int = 5, window_s: float = 300.0) -> None:
+        self._engine = engine
         self.attempts = attempts
-        self.window_s = window_s
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.window = dt.timedelta(seconds=window_s)
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures[key]
-        cutoff = time.monotonic() - self.window_s
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        return failures
+    def _counts(self, session: Session, keys: tuple[str, ...]) -> dict[str, int]:
+        rows = session.exec(
+            select(LoginFailure.key, func.count())
+            .where(col(LoginFailure.key).in_(keys), LoginFailure.failed_at >= now() - self.window)
+            .group_by(LoginFailure.key)
+        ).all()
+        return {key: int(count) for key, count in rows}
 
     def blocked(self, *keys: str) -> bool:
-        with self._lock:
-            return any(len(self._recent(k)) >= self.attempts for k in keys)
+        with Session(self._engine) as session:
+            return any(n >= self.attempts for n in self._counts(session, keys).values())
 
     def failed(self, *keys: str) -> None:
-        with self._lock:
+        with write_session(self._engine) as session:
+            session.exec(
+                delete(LoginFailure).where(col(LoginFailure.failed_at) < now() - self.window)
+            )
+            counts = self._counts(session, keys)
             for key in keys:
-                self._recent(key).append(time.monotonic())
+                if counts.get(key, 0) < self.attempts:
+                    session.add(LoginFailure(key=key, failed_at=now()))
+            session.commit()
 
     def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+        with write_session(self._engine) as session:
+            session.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys)))
+            session.commit()

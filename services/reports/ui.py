@@ -43,9 +43,8 @@ def engine() -> Engine:
     return _engine(get_settings().database_url)
 
 
-@st.cache_resource
 def _limiter() -> users.LoginLimiter:
-    return users.LoginLimiter()
+    return users.LoginLimiter(engine())
 
 
 def settings() -> Settings:
