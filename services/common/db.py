@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from services.common.config import get_settings
 
@@ -114,6 +114,16 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def all_tables() -> MetaData:
+    """The metadata of every table model (imported here so none is missed)."""
+    import services.common.auth
+    import services.ingest.models
+    import services.moments.models
+    import services.reports.models  # noqa: F401
+
+    return SQLModel.metadata
 
 
 def alembic_config(url: str) -> Config:
