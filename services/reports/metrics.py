@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 from prometheus_client import REGISTRY, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -54,7 +55,7 @@ class YearFigures(Collector):
                 self._at = time.monotonic()
             return self._figures
 
-    HELP = {
+    HELP: ClassVar[dict[str, str]] = {
         "responded_within_1h_ratio": (
             "Share of this year's support conversations answered within an hour (0-1)."
         ),
