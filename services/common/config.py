@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_BROKER = "127.0.0.1:9092"
-
 
 class Settings(BaseSettings):
     """Every setting Rapport reads; names match ARCHITECTURE.md."""
@@ -17,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/rapport.db"
-    # Unset means "start and use the embedded broker" (rapport up) at DEFAULT_BROKER.
+    # Unset means "start and use the embedded broker" (rapport up) on EMBEDDED_BROKER_PORT.
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "rapport.interactions.v1"
     kafka_dlq_topic: str = "rapport.interactions.dlq.v1"

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from fastapi import Depends
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -106,14 +105,6 @@ def write_session(engine: Engine, *, expire_on_commit: bool = True) -> Iterator[
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
-
-
-def get_session() -> Iterator[Session]:
-    with Session(get_engine()) as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def all_tables() -> MetaData:

@@ -135,7 +135,6 @@ def create_app(
         description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
         lifespan=lifespan,
     )
-    app.state.publisher = publisher
     app.state.engine = engine
     app.state.settings = settings
 
@@ -156,7 +155,7 @@ def create_app(
             headers={"Retry-After": str(exc.retry_after_s)},
         )
 
-    async def publish(request: Request, items: list[Any], transport: str, source: str) -> Outcome:
+    async def publish(items: list[Any], transport: str, source: str) -> Outcome:
         if len(items) > settings.ingest_max_events_per_request:
             raise BadRequest(
                 413,
@@ -190,7 +189,7 @@ def create_app(
             request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s
         )
         items = parse_events(body, request.headers.get("content-type", ""))
-        outcome = await publish(request, items, "rest", "rest")
+        outcome = await publish(items, "rest", "rest")
         return JSONResponse(outcome.as_json(), status_code=202)
 
     @app.post(

@@ -146,11 +146,6 @@ class Publisher:
             self._failed(exc)
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
-    def flush(self, timeout_s: float = 30.0) -> None:
-        with self._lock:
-            if self._producer is not None:
-                self._producer.flush(timeout=timeout_s)
-
     def close(self, timeout_s: float = 30.0) -> None:
         with self._lock:
             if self._producer is not None:

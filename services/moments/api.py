@@ -100,7 +100,6 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_worker = sync_sheets and settings.sheets_sync_in_service
         syncer = sheets.start_background(engine, settings) if run_worker else None
-        app.state.syncer = syncer
         grpc_server = start_grpc(
             engine, settings, port=settings.moments_grpc_port, host=settings.grpc_host
         )

@@ -104,9 +104,6 @@ class Header:
     def has(self, name: str) -> bool:
         return normalise(name) in self.positions
 
-    def first_of(self, *names: str) -> str | None:
-        return next((n for n in names if self.has(n)), None)
-
     def require(self, *names: str, source: str) -> None:
         missing = [n for n in names if not self.has(n)]
         if missing:
