@@ -23,11 +23,12 @@ run: $(STAMP)
 test: lint proto-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (lint + format check), mypy --strict over services/, and the dependency audit.
+# ruff (lint + format check), mypy --strict over services/, import boundaries, dependency audit.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python tools/check_imports.py
 	$(BIN)/python tools/audit_deps.py
 
 # Regenerate the committed gRPC/protobuf stubs from proto/.

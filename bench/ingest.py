@@ -25,7 +25,7 @@ from services.common import processes
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.kafka import ensure_topics
-from services.ingest.demo import generate
+from services.demo import generate
 
 E2E_EVENTS = int(os.environ.get("BENCH_E2E_EVENTS", "200000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "20000"))

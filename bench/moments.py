@@ -19,12 +19,13 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from services.common import processes
+from services.common import accounts, processes
 from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
-from services.moments import service, users
-from services.moments.models import MomentCreate, SheetOutbox
+from services.common.schema import SheetOutbox
+from services.moments import service
+from services.moments.models import MomentCreate
 from services.moments.sheets import SheetSyncer
 from tests.support.sheets_server import SheetsServer
 
@@ -111,7 +112,9 @@ def load(work: Path) -> dict[str, Any]:
     migrate(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        users.create(session, username="bench", password="correct horse battery", role=Role.manager)
+        accounts.create(
+            session, username="bench", password="correct horse battery", role=Role.manager
+        )
     port = processes.free_port()
     env = {
         **os.environ,

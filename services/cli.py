@@ -101,15 +101,15 @@ def cmd_moments(_args: argparse.Namespace) -> int:
 def cmd_users(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
+    from services.common import accounts
     from services.common.auth import Role
     from services.common.db import get_engine, migrate
-    from services.moments import users
 
     migrate()
-    password = args.password or users.generate_password()
+    password = args.password or accounts.generate_password()
     with Session(get_engine()) as session:
         try:
-            user = users.create(
+            user = accounts.create(
                 session, username=args.username, password=password, role=Role(args.role)
             )
         except ValueError as exc:
@@ -265,7 +265,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from services.ingest.demo import run_demo
+    from services.demo import run_demo
 
     settings = get_settings()
     run_demo(settings, url=args.url, year=args.year)
@@ -281,8 +281,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from sqlmodel import Session, select
 
-    from services.common.auth import ApiToken, Role, create_token, revoke_token
+    from services.common.auth import Role, create_token, revoke_token
     from services.common.db import get_engine, migrate
+    from services.common.schema import ApiToken
 
     migrate()
     with Session(get_engine()) as session:

@@ -20,11 +20,11 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.common import processes
-from services.common.auth import ApiToken, Role, create_token
+from services.common.auth import Role, create_token
 from services.common.config import Settings, get_settings
 from services.common.db import get_engine, migrate
 from services.common.kafka import ensure_topics
-from services.ingest.models import InteractionEvent
+from services.common.schema import ApiToken, InteractionEvent
 
 log = logging.getLogger("rapport.up")
 LOG_DIR = Path("var/log")
@@ -74,14 +74,14 @@ def first_run_token() -> str | None:
 
 def first_admin() -> tuple[str, str] | None:
     """On a fresh database, an admin with a one-time password for the web pages."""
-    from services.moments import users
-    from services.moments.models import User
+    from services.common import accounts
+    from services.common.schema import User
 
     with Session(get_engine()) as session:
         if session.exec(select(User).limit(1)).first() is not None:
             return None
-        password = users.generate_password()
-        users.create(session, username="admin", password=password, role=Role.admin)
+        password = accounts.generate_password()
+        accounts.create(session, username="admin", password=password, role=Role.admin)
         return "admin", password
 
 
@@ -206,7 +206,7 @@ def _offer_demo(settings: Settings, demo: bool | None) -> None:
         answer = input("\nThe database is empty. Stream a demo year of interactions now? [y/N] ")
         demo = answer.strip().lower() in ("y", "yes")
     if demo:
-        from services.ingest.demo import run_demo
+        from services.demo import run_demo
 
         run_demo(settings, url=f"http://127.0.0.1:{settings.ingest_http_port}")
     else:

@@ -11,9 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import DateTime
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
+
+from services.common.schema import ApiToken
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
 
@@ -22,19 +23,6 @@ class Role(StrEnum):
     admin = "admin"
     manager = "manager"
     viewer = "viewer"
-
-
-class ApiToken(SQLModel, table=True):
-    """A bearer token for the REST/gRPC APIs; only its SHA-256 is stored."""
-
-    __tablename__ = "api_token"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100)
-    role: str = Field(max_length=16)
-    token_hash: str = Field(max_length=64, unique=True)
-    created_at: dt.datetime = Field(sa_type=DateTime)
-    revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
 
 
 def hash_token(token: str) -> str:

@@ -108,11 +108,8 @@ def get_engine() -> Engine:
 
 
 def all_tables() -> MetaData:
-    """The metadata of every table model (imported here so none is missed)."""
-    import services.common.auth
-    import services.ingest.models
-    import services.moments.models
-    import services.reports.models  # noqa: F401
+    """The metadata of every table (services/common/schema.py)."""
+    import services.common.schema  # noqa: F401
 
     return SQLModel.metadata
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
+from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
 from services.ingest import dead_letters, metrics
-from services.ingest.events import MESSAGE_KIND_NAMES, Kind, Network
 from services.ingest.sink import Prepared, WriteStats, prepare, write_prepared
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, Literal, NewType, Required, cast
 
 from pydantic import (
@@ -20,47 +19,7 @@ from pydantic import (
 from rapport.ingest.v1 import ingest_pb2
 from typing_extensions import TypedDict
 
-
-class Network(StrEnum):
-    twitter = "twitter"
-    facebook = "facebook"
-    instagram = "instagram"
-    linkedin = "linkedin"
-    tiktok = "tiktok"
-    youtube = "youtube"
-    reddit = "reddit"
-    email = "email"
-    chat = "chat"
-    other = "other"
-
-
-NETWORK_ALIASES = {"x": "twitter"}
-
-
-class Kind(StrEnum):
-    impression = "impression"
-    reach = "reach"
-    like = "like"
-    comment = "comment"
-    reply = "reply"
-    share = "share"
-    mention = "mention"
-    save = "save"
-    click = "click"
-    follow = "follow"
-    profile_visit = "profile_visit"
-    message_received = "message_received"
-    message_sent = "message_sent"
-    conversation_resolved = "conversation_resolved"
-
-
-MESSAGE_KINDS = frozenset({Kind.message_received, Kind.message_sent, Kind.conversation_resolved})
-KIND_NAMES = tuple(k.value for k in Kind)
-MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
-ENGAGEMENT_KINDS = frozenset(
-    {Kind.like, Kind.comment, Kind.reply, Kind.share, Kind.mention, Kind.save, Kind.click}
-)
-
+from services.common.vocabulary import KIND_NAMES, MESSAGE_KIND_NAMES, NETWORK_NAMES
 
 EARLIEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -69,7 +28,6 @@ EARLIEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # measured). What needs Python (the timestamp, the rule across fields) runs once afterwards.
 # PostgreSQL cannot store NUL in text, so no text field may hold one.
 NO_NUL = r"^[^\x00]*$"
-NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES
 NETWORK_PATTERN = r"(?i)^\s*(" + "|".join(NETWORK_NAMES) + r")\s*$"
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00]*$"  # no (?i): JSON Schema regexes lack it
 

@@ -27,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from services.ingest.events import MESSAGE_KIND_NAMES
-from services.ingest.models import InteractionEvent, SupportConversation
+from services.common.schema import InteractionEvent, SupportConversation
+from services.common.vocabulary import MESSAGE_KIND_NAMES
 
 EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]

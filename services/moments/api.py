@@ -16,14 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from services.common import accounts
 from services.common.asgi import RequestMetrics
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_problem, database_unavailable
 from services.common.metrics import metrics_response
 from services.common.openapi import problems
-from services.ingest.events import Network
-from services.moments import service, sheets, users, web
+from services.common.vocabulary import Network
+from services.moments import service, sheets, web
 from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db, writing
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
@@ -119,7 +120,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.login_limiter = users.LoginLimiter(engine)
+    app.state.login_limiter = accounts.LoginLimiter(engine)
 
     app.add_middleware(
         RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS, headers=SECURITY_HEADERS

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
+from services.common import accounts
 from services.common.auth import Role, identify
 from services.common.db import write_session
-from services.moments import users
-from services.moments.models import UserSession
+from services.common.schema import UserSession
 
 SESSION_COOKIE = "rapport_session"
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"
@@ -48,7 +48,7 @@ def writing(request: Request) -> AbstractContextManager[Session]:
 
 def browser_principal(request: Request) -> Principal | None:
     with db(request) as session:
-        found = users.resolve(session, request.cookies.get(SESSION_COOKIE))
+        found = accounts.resolve(session, request.cookies.get(SESSION_COOKIE))
     if found is None:
         return None
     user, login = found

@@ -16,8 +16,9 @@ from sqlmodel import Session
 
 from services.common.auth import Role, identify
 from services.common.config import Settings
+from services.common.schema import Moment
 from services.moments import service, sheets
-from services.moments.models import Moment, MomentCreate
+from services.moments.models import MomentCreate
 
 SERVICE_NAME = moments_pb2.DESCRIPTOR.services_by_name["MomentsService"].full_name
 

@@ -1,4 +1,4 @@
-"""Moments, staff users and their sessions, the audit trail, and the Google Sheets outbox."""
+"""What a moment is as people send it and read it: fields, rules, and the API shapes."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic import Field as Schema
-from sqlalchemy import Column, Date, DateTime, Index, Text
-from sqlmodel import Field, SQLModel
 
-from services.ingest.events import Network
+from services.common.vocabulary import Network
 
 
 class CustomerStatus(StrEnum):
@@ -198,96 +196,3 @@ class MomentPublic(MomentBase):
     updated_at: Annotated[dt.datetime, AfterValidator(_utc)]
     deleted_at: Annotated[dt.datetime | None, AfterValidator(_utc)] = None
     sheet_sync: SheetSync | None = None
-
-
-class Moment(SQLModel, table=True):
-    """A stored moment; people and tags are JSON arrays; deleted moments keep their row."""
-
-    __tablename__ = "moment"
-    __table_args__ = (
-        Index("ix_moment_occurred_on", "occurred_on"),
-        Index("ix_moment_link", "link"),
-    )
-
-    id: str = Field(primary_key=True, max_length=36)
-    occurred_on: dt.date = Field(sa_column=Column(Date, nullable=False))
-    network: str = Field(max_length=16)
-    link: str = Field(max_length=2048)
-    people: str = Field(sa_column=Column(Text, nullable=False))
-    customer_status: str = Field(max_length=32)
-    change: str = Field(sa_column=Column(Text, nullable=False))
-    outcome: str | None = Field(default=None, max_length=32)
-    initiated_by: str | None = Field(default=None, max_length=16)
-    notes: str | None = Field(default=None, sa_column=Column(Text))
-    tags: str = Field(sa_column=Column(Text, nullable=False))
-    logged_by: str = Field(max_length=100)
-    created_at: dt.datetime = Field(sa_type=DateTime)
-    updated_at: dt.datetime = Field(sa_type=DateTime)
-    deleted_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
-    # Bumped on every change; the sheet row is rewritten when its synced version is older.
-    version: int = 1
-
-
-class MomentAudit(SQLModel, table=True):
-    """Who created, edited, deleted or restored a moment, and when."""
-
-    __tablename__ = "moment_audit"
-
-    id: int | None = Field(default=None, primary_key=True)
-    moment_id: str = Field(index=True, max_length=36)
-    action: str = Field(max_length=16)
-    actor: str = Field(max_length=100)
-    at: dt.datetime = Field(sa_type=DateTime)
-    changes: str | None = Field(default=None, sa_column=Column(Text))  # JSON {field: [old, new]}
-
-
-class SheetOutbox(SQLModel, table=True):
-    """One row per moment still to write to the sheet; written in the moment's transaction."""
-
-    __tablename__ = "sheet_outbox"
-
-    moment_id: str = Field(primary_key=True, max_length=36)
-    version: int
-    enqueued_at: dt.datetime = Field(sa_type=DateTime)
-    attempts: int = 0
-    next_attempt_at: dt.datetime = Field(sa_type=DateTime)
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class User(SQLModel, table=True):
-    """A staff account: admin, manager or viewer; the password is stored as an argon2 hash."""
-
-    __tablename__ = "app_user"
-
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(unique=True, max_length=100)
-    password_hash: str = Field(max_length=200)
-    role: str = Field(max_length=16)
-    created_at: dt.datetime = Field(sa_type=DateTime)
-    disabled: bool = False
-
-
-class UserSession(SQLModel, table=True):
-    """A login: the cookie holds `id`; the form token guards every POST (CSRF)."""
-
-    __tablename__ = "user_session"
-
-    id: str = Field(primary_key=True, max_length=64)
-    user_id: int = Field(index=True)
-    csrf_token: str = Field(max_length=64)
-    created_at: dt.datetime = Field(sa_type=DateTime)
-    expires_at: dt.datetime = Field(sa_type=DateTime)
-
-
-class LoginFailure(SQLModel, table=True):
-    """One failed login for a key (`user:NAME` or `ip:ADDRESS`); rows expire with the window."""
-
-    __tablename__ = "login_failure"
-    __table_args__ = (
-        Index("ix_login_failure_key", "key", "failed_at"),
-        Index("ix_login_failure_failed_at", "failed_at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=300)
-    failed_at: dt.datetime = Field(sa_type=DateTime)

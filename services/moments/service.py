@@ -15,17 +15,9 @@ from sqlmodel import Session, col, select
 
 from services.common import csv_export
 from services.common.db import write_guard
-from services.ingest.models import SupportConversation
+from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
 from services.moments.metrics import MOMENTS_LOGGED
-from services.moments.models import (
-    Moment,
-    MomentAudit,
-    MomentCreate,
-    MomentPublic,
-    MomentUpdate,
-    SheetOutbox,
-    SheetSync,
-)
+from services.moments.models import MomentCreate, MomentPublic, MomentUpdate, SheetSync
 
 LIST_FIELDS = ("people", "tags")
 CSV_COLUMNS = (

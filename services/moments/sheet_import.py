@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.config import Settings
+from services.common.schema import Moment
 from services.moments import service
-from services.moments.models import Moment, MomentCreate
+from services.moments.models import MomentCreate
 from services.moments.sheets import open_spreadsheet
 
 # Our field -> header words that mean it in sheets teams keep by hand.

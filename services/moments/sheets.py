@@ -29,8 +29,8 @@ from sqlmodel import Session, col, delete, select
 
 from services.common.config import Settings
 from services.common.db import write_session
+from services.common.schema import Moment, SheetOutbox
 from services.moments import metrics
-from services.moments.models import Moment, SheetOutbox
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.common.auth import ApiToken, Role, create_token, revoke_token
-from services.ingest.events import Network
-from services.moments import service, sheets, users
+from services.common import accounts
+from services.common.auth import Role, create_token, revoke_token
+from services.common.schema import ApiToken, User
+from services.common.vocabulary import Network
+from services.moments import service, sheets
 from services.moments.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -32,14 +34,7 @@ from services.moments.deps import (
     db,
     writing,
 )
-from services.moments.models import (
-    CustomerStatus,
-    InitiatedBy,
-    MomentCreate,
-    MomentUpdate,
-    Outcome,
-    User,
-)
+from services.moments.models import CustomerStatus, InitiatedBy, MomentCreate, MomentUpdate, Outcome
 
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -487,10 +482,10 @@ def create_user(request: Request, form: FormData) -> Response:
         return principal
     username = str(form.get("username", ""))
     role = str(form.get("role", "viewer"))
-    password = users.generate_password()
+    password = accounts.generate_password()
     try:
         with writing(request) as session:
-            users.create(session, username=username, password=password, role=Role(role))
+            accounts.create(session, username=username, password=password, role=Role(role))
     except ValueError as exc:
         return _users_page(request, principal, error=str(exc))
     return _users_page(request, principal, created=(username.strip().lower(), password))
@@ -575,7 +570,7 @@ def login(request: Request, form: FormData) -> Response:
             title="Form expired",
             message="Reload the login page and try again.",
         )
-    limiter: users.LoginLimiter = request.app.state.login_limiter
+    limiter: accounts.LoginLimiter = request.app.state.login_limiter
     client = request.client.host if request.client else "unknown"
     keys = (f"user:{username}", f"ip:{client}")
     if limiter.blocked(*keys):
@@ -588,11 +583,11 @@ def login(request: Request, form: FormData) -> Response:
             error="Too many failed attempts. Wait a few minutes and try again.",
         )
     with db(request) as session:  # the password check (slow by design) holds no write lock
-        user = users.verify(session, username=username, password=str(form.get("password", "")))
+        user = accounts.verify(session, username=username, password=str(form.get("password", "")))
     login_session = None
     if user is not None:
         with writing(request) as session:
-            login_session = users.start_session(session, user)
+            login_session = accounts.start_session(session, user)
     if login_session is None:
         limiter.failed(*keys)
         log.warning("login failed for %r from %s", username, client)
@@ -612,7 +607,7 @@ def login(request: Request, form: FormData) -> Response:
         httponly=True,
         samesite="lax",
         secure=_secure(request),
-        max_age=int(users.SESSION_TTL.total_seconds()),
+        max_age=int(accounts.SESSION_TTL.total_seconds()),
     )
     redirect.delete_cookie(LOGIN_CSRF_COOKIE)
     return redirect
@@ -626,7 +621,7 @@ def logout(request: Request, form: FormData) -> Response:
         if not _csrf_valid(principal, form):
             return _csrf_refused(request, principal)
         with writing(request) as session:
-            users.end_session(session, principal.login.id)
+            accounts.end_session(session, principal.login.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

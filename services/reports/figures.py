@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from services.ingest.events import ENGAGEMENT_KINDS
+from services.common.vocabulary import ENGAGEMENT_KINDS
 
 ONE_HOUR_S = 3600.0
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from services.reports.models import Goal, GoalMetric
+from services.common.schema import Goal
+from services.reports.models import GoalMetric
 
 
 def set_goal(session: Session, *, year: int, metric: GoalMetric, target: float, actor: str) -> Goal:

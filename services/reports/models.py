@@ -1,12 +1,8 @@
-"""Yearly goals: one target per (year, metric)."""
+"""The metrics a yearly goal can target (the goal table is in services/common/schema.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
-
-from sqlalchemy import DateTime
-from sqlmodel import Field, SQLModel
 
 
 class GoalMetric(StrEnum):
@@ -22,13 +18,3 @@ class GoalMetric(StrEnum):
 COUNTING = frozenset(
     {GoalMetric.impressions, GoalMetric.reach, GoalMetric.engagement, GoalMetric.moments}
 )
-
-
-class Goal(SQLModel, table=True):
-    __tablename__ = "goal"
-
-    year: int = Field(primary_key=True)
-    metric: str = Field(primary_key=True, max_length=40)
-    target: float
-    updated_by: str = Field(max_length=100)
-    updated_at: dt.datetime = Field(sa_type=DateTime)

@@ -10,11 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.engine import Engine
 
-from services.ingest.events import ENGAGEMENT_KINDS
-from services.ingest.models import RollupDaily, RollupHourly, SupportConversation
-from services.moments.models import Moment
+from services.common.schema import Goal, Moment, RollupDaily, RollupHourly, SupportConversation
+from services.common.vocabulary import ENGAGEMENT_KINDS
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact, Period
-from services.reports.models import Goal
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
 HOURLY = RollupHourly.__table__  # type: ignore[attr-defined]

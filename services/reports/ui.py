@@ -18,9 +18,9 @@ from prometheus_client import Histogram
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common import accounts
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
-from services.moments import users
 from services.reports import queries
 from services.reports.figures import Period
 from services.reports.metrics import PAGE_RENDER, QUERY
@@ -43,8 +43,8 @@ def engine() -> Engine:
     return _engine(get_settings().database_url)
 
 
-def _limiter() -> users.LoginLimiter:
-    return users.LoginLimiter(engine())
+def _limiter() -> accounts.LoginLimiter:
+    return accounts.LoginLimiter(engine())
 
 
 def settings() -> Settings:
@@ -78,7 +78,7 @@ def require_login() -> Viewer:
             st.error("Too many failed attempts. Wait a few minutes and try again.")
         else:
             with Session(engine()) as session:
-                user = users.verify(session, username=username, password=password)
+                user = accounts.verify(session, username=username, password=password)
             if user is None:
                 _limiter().failed(key)
                 st.error("Wrong username or password.")

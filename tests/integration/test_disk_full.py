@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from services.common import accounts
 from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.errors import database_problem
 from services.ingest.api import create_app as create_ingest
-from services.moments import users
 from services.moments.api import create_app as create_moments
 from services.up import consumer_lag
 from tests.conftest import Broker, pipeline_settings
@@ -122,7 +122,7 @@ def test_the_web_form_says_not_saved_when_the_disk_is_full(disk: SmallDisk) -> N
     url, engine = _database_on(disk)
     settings = Settings(database_url=url, moments_grpc_port=0, _env_file=None)  # type: ignore[call-arg]
     with Session(engine) as session:
-        users.create(session, username="maria", password=PASSWORD, role=Role.manager)
+        accounts.create(session, username="maria", password=PASSWORD, role=Role.manager)
     with TestClient(create_moments(settings, engine=engine, sync_sheets=False)) as client:
         login(client, "maria")
         csrf = csrf_of(client)

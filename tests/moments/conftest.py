@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common import accounts
 from services.common.auth import Role, create_token
 from services.common.config import Settings
-from services.moments import users
 from services.moments.api import create_app
 from tests.support.sheets_server import SheetsServer
 
@@ -40,7 +40,7 @@ def app_client(moments_settings: Settings, engine: Engine) -> Iterator[TestClien
 def make_user(engine: Engine) -> Callable[[str, Role], str]:
     def make(username: str, role: Role) -> str:
         with Session(engine) as session:
-            users.create(session, username=username, password=PASSWORD, role=role)
+            accounts.create(session, username=username, password=PASSWORD, role=role)
         return username
 
     return make

@@ -14,10 +14,9 @@ import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import processes
+from services.common import accounts, processes
 from services.common.auth import Role
 from services.common.config import Settings
-from services.moments import users
 from services.moments.api import create_app
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
@@ -49,7 +48,9 @@ def test_log_a_moment_in_chromium(served: str, engine: Engine, tmp_path: Path) -
     from playwright.sync_api import sync_playwright
 
     with Session(engine) as session:
-        users.create(session, username="maria", password="correct horse battery", role=Role.manager)
+        accounts.create(
+            session, username="maria", password="correct horse battery", role=Role.manager
+        )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,

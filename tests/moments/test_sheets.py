@@ -12,9 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.config import Settings
+from services.common.schema import SheetOutbox
 from services.moments import service
 from services.moments.api import create_app
-from services.moments.models import MomentCreate, MomentUpdate, SheetOutbox
+from services.moments.models import MomentCreate, MomentUpdate
 from services.moments.sheets import HEADER, SheetSyncer, WriteQuota
 from tests.factories_moments import moment
 from tests.support.sheets_server import SheetsServer
@@ -86,7 +87,7 @@ def test_crash_after_the_write_never_duplicates(
     log(engine, 5)
     syncer = SheetSyncer(engine, sheet_settings)
     with Session(engine) as session:
-        from services.moments.models import Moment
+        from services.common.schema import Moment
 
         syncer._write(list(session.exec(select(Moment)).all()))  # written, outbox not yet cleared
     assert backlog(engine) == 5

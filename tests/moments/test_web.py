@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.auth import Role
-from services.moments.models import Moment
+from services.common.schema import Moment
 from tests.moments.conftest import csrf_of, login
 
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()

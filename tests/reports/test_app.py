@@ -11,11 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from services.common import accounts
 from services.common.auth import Role
 from services.common.config import get_settings
 from services.common.db import get_engine
 from services.ingest.sink import write_batch
-from services.moments import service, users
+from services.moments import service
 from services.moments.models import MomentCreate
 from services.reports.goals import set_goal
 from services.reports.models import GoalMetric
@@ -108,7 +109,9 @@ def test_every_page_with_an_empty_database(engine: Engine, app_env: None, page: 
 
 def test_login_is_required(engine: Engine, app_env: None) -> None:
     with Session(engine) as session:
-        users.create(session, username="vera", password="correct horse battery", role=Role.viewer)
+        accounts.create(
+            session, username="vera", password="correct horse battery", role=Role.viewer
+        )
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert at.button[0].label == "Log in" or at.title[0].value == "Rapport"

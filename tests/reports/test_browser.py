@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import processes
+from services.common import accounts, processes
 from services.common.auth import Role
 from services.ingest.sink import write_batch
-from services.moments import service, users
+from services.moments import service
 from services.moments.models import MomentCreate
 from tests.factories import batch, event
 from tests.factories_moments import moment
@@ -82,7 +82,7 @@ def settled(page: Any) -> None:
 def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Path) -> None:
     seed(engine, dt.date.today().year)
     with Session(engine) as session:
-        users.create(session, username="exec", password=PASSWORD, role=Role.viewer)
+        accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
     with logged_in(db_url, tmp_path, "exec") as page:
         page.get_by_text("5,000").first.wait_for(timeout=30_000)
         page.locator('[data-testid="stMetricValue"]').nth(9).wait_for(timeout=30_000)
@@ -143,7 +143,7 @@ def test_hostile_text_stays_inert_on_every_page(
             ),
             actor="maria",
         )
-        users.create(session, username=HOSTILE["username"], password=PASSWORD, role=Role.viewer)
+        accounts.create(session, username=HOSTILE["username"], password=PASSWORD, role=Role.viewer)
     dialogs: list[str] = []
     seen: dict[str, str] = {}
     with logged_in(db_url, tmp_path, HOSTILE["username"]) as page:

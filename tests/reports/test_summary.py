@@ -252,7 +252,7 @@ def test_sql_aggregates_equal_the_reference_math(engine: Engine) -> None:
     """queries.support (SQL) must give exactly figures.support_figures over the same facts."""
     import datetime as dt
 
-    from services.ingest.demo import generate
+    from services.demo import generate
     from services.reports import queries
     from services.reports.figures import Period, support_figures
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapport.ingest.v1 import ingest_pb2
 
-from services.ingest.events import Network, Rejection, validate
+from services.common.vocabulary import Network
+from services.ingest.events import Rejection, validate
 from services.ingest.importers.base import Context, FileProblem
 from services.ingest.importers.sources import SOURCES
 

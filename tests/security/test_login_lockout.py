@@ -15,9 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import processes
+from services.common import accounts, processes
 from services.common.auth import Role
-from services.moments import users
 
 PASSWORD = "correct horse battery"
 
@@ -54,7 +53,7 @@ def test_two_processes_share_one_count_and_a_restart_clears_nothing(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     with Session(engine) as session:
-        users.create(session, username="maria", password=PASSWORD, role=Role.manager)
+        accounts.create(session, username="maria", password=PASSWORD, role=Role.manager)
     with (
         moments_process(db_url, tmp_path / "a.log") as a,
         moments_process(db_url, tmp_path / "b.log") as b,
@@ -66,11 +65,11 @@ def test_two_processes_share_one_count_and_a_restart_clears_nothing(
     with moments_process(db_url, tmp_path / "c.log") as c:  # a restart: still locked
         assert try_login(c, PASSWORD) == 429
     # The reports app asks the same table.
-    assert users.LoginLimiter(engine).blocked("user:maria")
+    assert accounts.LoginLimiter(engine).blocked("user:maria")
 
 
 def test_the_count_is_bounded_and_expires(engine: Engine) -> None:
-    limiter = users.LoginLimiter(engine, attempts=5, window_s=300)
+    limiter = accounts.LoginLimiter(engine, attempts=5, window_s=300)
     for number in range(40):
         limiter.failed("user:maria", f"user:guess{number}", "ip:203.0.113.9")
 

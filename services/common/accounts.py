@@ -1,4 +1,5 @@
-"""Staff accounts: argon2 password hashes, login sessions with CSRF tokens, login rate limiting."""
+"""Staff accounts for every page: argon2 password hashes, login sessions with CSRF tokens, and
+failed-login limits shared by the moments and reports processes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from services.common.auth import Role
 from services.common.db import write_session
-from services.moments.models import LoginFailure, User, UserSession
+from services.common.schema import LoginFailure, User, UserSession
 
 SESSION_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()

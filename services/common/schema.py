@@ -1,0 +1,252 @@
+"""Every table, in one module: what more than one service reads is a contract, kept here.
+
+ingest's consumer writes events, rollups and conversation facts; reports read them. moments
+writes moments, their audit trail and the sheet outbox; reports read moments. Staff accounts,
+sessions, failed logins and API tokens serve every service's pages and APIs. Migrations in
+services/common/migrations create exactly these (a test runs `alembic check`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+# -- ingest: events as last accepted, rollups, support conversations
+
+
+class InteractionEvent(SQLModel, table=True):
+    """One interaction as last accepted for its event_id (a newer version replaces it)."""
+
+    __tablename__ = "interaction_event"
+    __table_args__ = (
+        # Only events of a conversation (message kinds) are indexed by it (migration 0006).
+        Index(
+            "ix_event_conversation",
+            "network",
+            "conversation_id",
+            sqlite_where=text("conversation_id IS NOT NULL"),
+            postgresql_where=text("conversation_id IS NOT NULL"),
+        ),
+    )
+
+    event_id: str = Field(primary_key=True, max_length=128)
+    occurred_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC
+    utc_offset_minutes: int = 0
+    network: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    account: str = Field(max_length=200)
+    actor: str | None = Field(default=None, sa_column=Column(Text))
+    conversation_id: str | None = Field(default=None, max_length=200)
+    post_id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2048)
+    attributes: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
+    # Microseconds since the epoch when ingest accepted this version; the newest version wins.
+    ingested_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Hash of the event's content: a redelivery with the same hash is a no-op.
+    content_hash: str = Field(max_length=32)
+
+
+class RollupHourly(SQLModel, table=True):
+    """Sum of `count` and number of events per UTC hour and (network, account, kind)."""
+
+    __tablename__ = "rollup_hourly"
+
+    hour: dt.datetime = Field(primary_key=True, sa_type=DateTime)  # naive UTC, whole hour
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupDaily(SQLModel, table=True):
+    """Sum of `count` and number of events per local day (RAPPORT_TIMEZONE) and key."""
+
+    __tablename__ = "rollup_daily"
+
+    day: dt.date = Field(primary_key=True)
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SupportConversation(SQLModel, table=True):
+    """Facts of one support conversation, recomputed from its message events on every change."""
+
+    __tablename__ = "support_conversation"
+    __table_args__ = (
+        Index("ix_conversation_first_inbound", "first_inbound_at"),
+        Index("ix_conversation_url", "url"),  # moments look their link up here
+        # Every column the support figures read, so a year is one index range scan (0004).
+        Index(
+            "ix_conversation_report",
+            "first_inbound_at",
+            "network",
+            "account",
+            "first_response_at",
+            "first_response_s",
+            "resolved_at",
+            "resolution_s",
+        ),
+        # Walked in value order to read a percentile at its rank without sorting (0005).
+        Index(
+            "ix_conversation_by_response",
+            "first_response_s",
+            "first_inbound_at",
+            "network",
+            "account",
+            "first_response_at",
+        ),
+        Index(
+            "ix_conversation_by_resolution",
+            "resolution_s",
+            "first_inbound_at",
+            "network",
+            "account",
+            "resolved_at",
+        ),
+    )
+
+    network: str = Field(primary_key=True, max_length=16)
+    conversation_id: str = Field(primary_key=True, max_length=200)
+    account: str = Field(default="default", max_length=200)
+    url: str | None = Field(default=None, max_length=2048)
+    # Naive UTC; None while only brand messages exist.
+    first_inbound_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    first_response_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    resolved_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    messages_received: int = 0
+    messages_sent: int = 0
+    # Seconds from the first inbound message, kept so reports aggregate without date arithmetic.
+    first_response_s: float | None = None
+    resolution_s: float | None = None
+
+
+# -- moments: moments, their audit trail, the Google Sheets outbox; staff accounts
+
+
+class Moment(SQLModel, table=True):
+    """A stored moment; people and tags are JSON arrays; deleted moments keep their row."""
+
+    __tablename__ = "moment"
+    __table_args__ = (
+        Index("ix_moment_occurred_on", "occurred_on"),
+        Index("ix_moment_link", "link"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    occurred_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    network: str = Field(max_length=16)
+    link: str = Field(max_length=2048)
+    people: str = Field(sa_column=Column(Text, nullable=False))
+    customer_status: str = Field(max_length=32)
+    change: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str | None = Field(default=None, max_length=32)
+    initiated_by: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    tags: str = Field(sa_column=Column(Text, nullable=False))
+    logged_by: str = Field(max_length=100)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    updated_at: dt.datetime = Field(sa_type=DateTime)
+    deleted_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    # Bumped on every change; the sheet row is rewritten when its synced version is older.
+    version: int = 1
+
+
+class MomentAudit(SQLModel, table=True):
+    """Who created, edited, deleted or restored a moment, and when."""
+
+    __tablename__ = "moment_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    moment_id: str = Field(index=True, max_length=36)
+    action: str = Field(max_length=16)
+    actor: str = Field(max_length=100)
+    at: dt.datetime = Field(sa_type=DateTime)
+    changes: str | None = Field(default=None, sa_column=Column(Text))  # JSON {field: [old, new]}
+
+
+class SheetOutbox(SQLModel, table=True):
+    """One row per moment still to write to the sheet; written in the moment's transaction."""
+
+    __tablename__ = "sheet_outbox"
+
+    moment_id: str = Field(primary_key=True, max_length=36)
+    version: int
+    enqueued_at: dt.datetime = Field(sa_type=DateTime)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_type=DateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class User(SQLModel, table=True):
+    """A staff account: admin, manager or viewer; the password is stored as an argon2 hash."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=100)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    disabled: bool = False
+
+
+class UserSession(SQLModel, table=True):
+    """A login: the cookie holds `id`; the form token guards every POST (CSRF)."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    expires_at: dt.datetime = Field(sa_type=DateTime)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login for a key (`user:NAME` or `ip:ADDRESS`); rows expire with the window."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_key", "key", "failed_at"),
+        Index("ix_login_failure_failed_at", "failed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    failed_at: dt.datetime = Field(sa_type=DateTime)
+
+
+# -- reports: yearly goals
+
+
+class Goal(SQLModel, table=True):
+    __tablename__ = "goal"
+
+    year: int = Field(primary_key=True)
+    metric: str = Field(primary_key=True, max_length=40)
+    target: float
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = Field(sa_type=DateTime)
+
+
+# -- API tokens (every service's APIs)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the REST/gRPC APIs; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime = Field(sa_type=DateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime)

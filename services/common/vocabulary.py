@@ -1,0 +1,48 @@
+"""The event vocabulary every service shares: networks, kinds, and which kinds count as what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Network(StrEnum):
+    twitter = "twitter"
+    facebook = "facebook"
+    instagram = "instagram"
+    linkedin = "linkedin"
+    tiktok = "tiktok"
+    youtube = "youtube"
+    reddit = "reddit"
+    email = "email"
+    chat = "chat"
+    other = "other"
+
+
+NETWORK_ALIASES = {"x": "twitter"}
+
+
+class Kind(StrEnum):
+    impression = "impression"
+    reach = "reach"
+    like = "like"
+    comment = "comment"
+    reply = "reply"
+    share = "share"
+    mention = "mention"
+    save = "save"
+    click = "click"
+    follow = "follow"
+    profile_visit = "profile_visit"
+    message_received = "message_received"
+    message_sent = "message_sent"
+    conversation_resolved = "conversation_resolved"
+
+
+MESSAGE_KINDS = frozenset({Kind.message_received, Kind.message_sent, Kind.conversation_resolved})
+KIND_NAMES = tuple(k.value for k in Kind)
+MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
+ENGAGEMENT_KINDS = frozenset(
+    {Kind.like, Kind.comment, Kind.reply, Kind.share, Kind.mention, Kind.save, Kind.click}
+)
+# Every spelling a client may send for a network, to the stored name.
+NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES

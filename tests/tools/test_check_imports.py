@@ -1,0 +1,30 @@
+"""The import-boundary check of `make lint`: clean on the project, and it sees a crossing."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "tools"))
+
+import check_imports
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_project_keeps_its_boundaries() -> None:
+    assert check_imports.violations() == []
+
+
+def test_a_cross_service_import_is_caught(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "services", tmp_path / "services")
+    (tmp_path / "services" / "reports" / "leak.py").write_text(
+        "from services.moments.service import create\nfrom services import ingest\n"
+    )
+    (tmp_path / "services" / "common" / "leak.py").write_text("import services.reports.figures\n")
+    (tmp_path / "services" / "demo.py").write_text("import services.reports.figures\n")  # fine
+    found = check_imports.violations(tmp_path)
+    assert len(found) == 3, found
+    assert any("reports/leak.py:1: reports imports services.moments.service" in f for f in found)
+    assert any("common/leak.py:1: common imports services.reports.figures" in f for f in found)
