@@ -49,7 +49,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_ingest(_args: argparse.Namespace) -> int:
     import uvicorn
 
-    from services.ingest.api import create_app
+    from services.ingest.app import create_app
 
     settings = get_settings()
     uvicorn.run(
@@ -85,7 +85,7 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
 def cmd_moments(_args: argparse.Namespace) -> int:
     import uvicorn
 
-    from services.moments.api import create_app
+    from services.moments.app import create_app
 
     settings = get_settings()
     uvicorn.run(
@@ -305,6 +305,10 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from services.common.auth import Role
+    from services.reports.models import GoalMetric
+
+    roles = [r.value for r in Role]
     parser = argparse.ArgumentParser(
         prog="rapport", description="Rapport: prove what social-media engagement is worth."
     )
@@ -337,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = p.add_subparsers(dest="users_action", required=True, metavar="ACTION")
     create = users_sub.add_parser("create", help="create a user (prints a one-time password)")
     create.add_argument("--username", required=True)
-    create.add_argument("--role", choices=("admin", "manager", "viewer"), default="manager")
+    create.add_argument("--role", choices=roles, default="manager")
     create.add_argument("--password", help="set this password instead of generating one")
     create.set_defaults(func=cmd_users)
 
@@ -365,11 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     goal.add_argument(
         "--metric",
         required=True,
-        choices=(
-            "impressions", "reach", "engagement", "moments",
-            "responded_within_1h_rate", "median_first_response_s", "social_share",
-        ),
-    )  # fmt: skip
+        choices=[m.value for m in GoalMetric],
+    )
     goal.add_argument("--target", type=float, required=True)
     goal.set_defaults(func=cmd_goals)
 
@@ -408,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tokens", help="API tokens: create, revoke, list")
     p.add_argument("action", choices=("create", "revoke", "list"))
     p.add_argument("--name", default="api")
-    p.add_argument("--role", choices=("admin", "manager", "viewer"), default="manager")
+    p.add_argument("--role", choices=roles, default="manager")
     p.set_defaults(func=cmd_tokens)
     return parser
 

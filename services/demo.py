@@ -14,6 +14,7 @@ import httpx
 from sqlmodel import Session
 
 from services.common.auth import Role, create_token, revoke_token
+from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 
@@ -233,7 +234,7 @@ def _demo_goals(engine: Any, year: int) -> None:
 def run_demo(settings: Settings, *, url: str | None = None, year: int | None = None) -> int:
     """Post the demo year in batches with a temporary token; returns the events accepted."""
     base = url or f"http://127.0.0.1:{settings.ingest_http_port}"
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     year = year or now.year
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)

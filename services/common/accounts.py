@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
 from services.common.auth import Role
+from services.common.clock import utcnow
 from services.common.db import write_session
 from services.common.schema import LoginFailure, User, UserSession
 
@@ -20,10 +21,6 @@ SESSION_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def create(session: Session, *, username: str, password: str, role: Role) -> User:
@@ -35,7 +32,10 @@ def create(session: Session, *, username: str, password: str, role: Role) -> Use
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValueError(f"user {username!r} exists already")
     user = User(
-        username=username, password_hash=_hasher.hash(password), role=role.value, created_at=now()
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role.value,
+        created_at=utcnow(),
     )
     session.add(user)
     session.commit()
@@ -66,8 +66,8 @@ def start_session(session: Session, user: User) -> UserSession:
         id=secrets.token_urlsafe(32),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
-        created_at=now(),
-        expires_at=now() + SESSION_TTL,
+        created_at=utcnow(),
+        expires_at=utcnow() + SESSION_TTL,
     )
     session.add(login)
     session.commit()
@@ -78,7 +78,7 @@ def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession
     if not session_id:
         return None
     login = session.get(UserSession, session_id)
-    if login is None or login.expires_at < now():
+    if login is None or login.expires_at < utcnow():
         return None
     user = session.get(User, login.user_id)
     if user is None or user.disabled:
@@ -108,7 +108,9 @@ class LoginLimiter:
     def _counts(self, session: Session, keys: tuple[str, ...]) -> dict[str, int]:
         rows = session.exec(
             select(LoginFailure.key, func.count())
-            .where(col(LoginFailure.key).in_(keys), LoginFailure.failed_at >= now() - self.window)
+            .where(
+                col(LoginFailure.key).in_(keys), LoginFailure.failed_at >= utcnow() - self.window
+            )
             .group_by(LoginFailure.key)
         ).all()
         return {key: int(count) for key, count in rows}
@@ -120,12 +122,12 @@ class LoginLimiter:
     def failed(self, *keys: str) -> None:
         with write_session(self._engine) as session:
             session.exec(
-                delete(LoginFailure).where(col(LoginFailure.failed_at) < now() - self.window)
+                delete(LoginFailure).where(col(LoginFailure.failed_at) < utcnow() - self.window)
             )
             counts = self._counts(session, keys)
             for key in keys:
                 if counts.get(key, 0) < self.attempts:
-                    session.add(LoginFailure(key=key, failed_at=now()))
+                    session.add(LoginFailure(key=key, failed_at=utcnow()))
             session.commit()
 
     def succeeded(self, *keys: str) -> None:

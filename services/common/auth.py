@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -14,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from services.common.clock import utcnow
 from services.common.schema import ApiToken
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
@@ -34,7 +34,7 @@ def hash_token(token: str) -> str:
 def create_token(session: Session, *, name: str, role: Role) -> str:
     """Store a new token and return it in clear, the only time it is ever shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     session.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token), created_at=now))
     session.commit()
     return token
@@ -42,7 +42,7 @@ def create_token(session: Session, *, name: str, role: Role) -> str:
 
 def revoke_token(session: Session, *, name: str) -> int:
     """Revoke every active token with this name; returns how many were revoked."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     tokens = session.exec(
         select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).all()

@@ -9,6 +9,8 @@ services/common/migrations create exactly these (a test runs `alembic check`).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
@@ -156,6 +158,15 @@ class Moment(SQLModel, table=True):
     deleted_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
     # Bumped on every change; the sheet row is rewritten when its synced version is older.
     version: int = 1
+
+    @staticmethod
+    def encode_list(values: Sequence[str]) -> str:
+        """People and tags as stored: a JSON array, unescaped so a search matches as typed."""
+        return json.dumps(list(values), ensure_ascii=False)
+
+    @staticmethod
+    def decode_list(stored: str | None) -> list[str]:
+        return list(json.loads(stored or "[]"))
 
 
 class MomentAudit(SQLModel, table=True):

@@ -1,49 +1,42 @@
-"""Ingest HTTP API: POST /v1/interactions and /v1/imports/{source}, health, readiness, metrics."""
+"""Ingest REST routes: POST /v1/interactions and /v1/imports/{source}, health and readiness.
+
+Each route is a plain function reading the app's publisher and settings from `request.app.state`
+(set by app.create_app); `router(settings)` registers them with the limits in their OpenAPI.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
-from services.common.asgi import RequestMetrics
 from services.common.auth import WriterDep
-from services.common.config import Settings, get_settings
-from services.common.db import make_engine
-from services.common.errors import database_unavailable
+from services.common.config import Settings
 from services.common.kafka import broker_reachable
-from services.common.metrics import metrics_response
 from services.common.openapi import problems
 from services.ingest.dead_letters import Unparsable
-from services.ingest.grpc_server import start_grpc
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import
 from services.ingest.importers.sources import SOURCES
-from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
-from services.ingest.publisher import BrokerUnavailable, Publisher
 from services.ingest.schemas import (
     CSV_BODY,
     Accepted,
     Health,
     ImportResult,
-    Readiness,
     interactions_body,
 )
-from services.ingest.service import Outcome, count_accepted, prepare
-
-log = logging.getLogger(__name__)
+from services.ingest.schemas import (
+    Readiness as ReadinessBody,
+)
+from services.ingest.service import Outcome, count_accepted, submit
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
@@ -55,6 +48,14 @@ class BadRequest(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@dataclass
+class Readiness:
+    """Kafka reachability, asked at most every 2 s however often /readyz is polled."""
+
+    checked: float = 0.0
+    kafka: bool = False
 
 
 async def read_body(request: Request, limit: int, timeout_s: float = 30.0) -> bytes:
@@ -105,70 +106,78 @@ def parse_events(body: bytes, content_type: str) -> list[Any]:
     return data
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    publisher: Publisher | None = None,
-    engine: Engine | None = None,
-) -> FastAPI:
-    settings = settings or get_settings()
-    publisher = publisher or Publisher(settings)
-    engine = engine or make_engine(settings.database_url)
-    readiness: dict[str, Any] = {"checked": 0.0, "kafka": False}
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        grpc_server = start_grpc(
-            publisher, engine, settings, port=settings.ingest_grpc_port, host=settings.grpc_host
+async def publish(request: Request, items: list[Any], transport: str, source: str) -> Outcome:
+    """Validate, hand to Kafka and wait for its acknowledgement; then count what went on."""
+    settings: Settings = request.app.state.settings
+    publisher = request.app.state.publisher
+    if len(items) > settings.ingest_max_events_per_request:
+        raise BadRequest(
+            413,
+            f"{len(items)} events in one request; the limit is "
+            f"{settings.ingest_max_events_per_request}. Split the batch.",
         )
-        _app.state.grpc_port = grpc_server.port
-        try:
-            yield
-        finally:
-            # In-flight RPCs get a grace period; then every buffered record is flushed.
-            grpc_server.server.stop(grace=10).wait()
-            publisher.close()
+    submitted = submit(publisher, items, transport=transport, source=source)
+    await publisher.wait_async(submitted.futures)
+    count_accepted(submitted.outcome, transport)
+    return submitted.outcome
 
-    app = FastAPI(
-        title="Rapport ingest",
-        version="1",
-        description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
-        lifespan=lifespan,
+
+async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
+    items = parse_events(body, request.headers.get("content-type", ""))
+    outcome = await publish(request, items, "rest", "rest")
+    return JSONResponse(outcome.as_json(), status_code=202)
+
+
+async def post_import(
+    source: str, request: Request, _role: WriterDep, account: str | None = None
+) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    if source not in SOURCES:
+        raise BadRequest(404, str(UnknownSource(source)))
+    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
+    report = await run_in_threadpool(
+        run_import,
+        request.app.state.publisher,
+        source=source,
+        opener=lambda: io.BytesIO(body),
+        context=Context(account=account),
     )
-    app.state.engine = engine
-    app.state.settings = settings
+    if report.file_error and not report.rows:
+        raise BadRequest(422, report.file_error)
+    return JSONResponse(report.as_json(), status_code=200)
 
-    app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
 
-    app.add_exception_handler(OperationalError, database_unavailable)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
 
-    @app.exception_handler(BadRequest)
-    async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status)
 
-    @app.exception_handler(BrokerUnavailable)
-    async def broker_down(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
-        log.warning("answering 503: %s", exc)
-        return JSONResponse(
-            {"detail": "Kafka is unavailable; nothing of this request was accepted. Retry later."},
-            status_code=503,
-            headers={"Retry-After": str(exc.retry_after_s)},
-        )
+def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks: dict[str, str] = {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not ready"; the message says which
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    readiness: Readiness = state.readiness
+    if time.monotonic() - readiness.checked > 2:
+        readiness.kafka = broker_reachable(state.settings)
+        readiness.checked = time.monotonic()
+    checks["kafka"] = "ok" if readiness.kafka else "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    async def publish(items: list[Any], transport: str, source: str) -> Outcome:
-        if len(items) > settings.ingest_max_events_per_request:
-            raise BadRequest(
-                413,
-                f"{len(items)} events in one request; the limit is "
-                f"{settings.ingest_max_events_per_request}. Split the batch.",
-            )
-        prepared = prepare(publisher, items, transport=transport, source=source)
-        await publisher.wait_async(prepared.futures)
-        count_accepted(prepared.outcome, transport)
-        return prepared.outcome
 
-    @app.post(
+def router(settings: Settings) -> APIRouter:
+    """The routes, their OpenAPI declaring this deployment's limits."""
+    routes = APIRouter()
+    routes.add_api_route(
         "/v1/interactions",
+        post_interactions,
+        methods=["POST"],
         status_code=202,
         summary="Publish interactions (JSON array or NDJSON)",
         response_model=Accepted,
@@ -184,16 +193,10 @@ def create_app(
         ),
         openapi_extra=interactions_body(settings.ingest_max_events_per_request),
     )
-    async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
-        body = await read_body(
-            request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s
-        )
-        items = parse_events(body, request.headers.get("content-type", ""))
-        outcome = await publish(items, "rest", "rest")
-        return JSONResponse(outcome.as_json(), status_code=202)
-
-    @app.post(
+    routes.add_api_route(
         "/v1/imports/{source}",
+        post_import,
+        methods=["POST"],
         summary="Import a platform CSV export",
         description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: EXPORT_FORMATS.md.",
         response_model=ImportResult,
@@ -211,49 +214,15 @@ def create_app(
         ),
         openapi_extra=CSV_BODY,
     )
-    async def post_import(
-        source: str, request: Request, _role: WriterDep, account: str | None = None
-    ) -> JSONResponse:
-        if source not in SOURCES:
-            raise BadRequest(404, str(UnknownSource(source)))
-        body = await read_body(
-            request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s
-        )
-        report = await run_in_threadpool(
-            run_import,
-            publisher,
-            source=source,
-            opener=lambda: io.BytesIO(body),
-            context=Context(account=account),
-        )
-        if report.file_error and not report.rows:
-            raise BadRequest(422, report.file_error)
-        return JSONResponse(report.as_json(), status_code=200)
-
-    @app.get("/healthz", summary="Alive", response_model=Health)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get(
-        "/readyz",
-        summary="Database and Kafka reachable",
-        response_model=Readiness,
-        responses={503: {"model": Readiness, "description": "Not ready: the failing check"}},
+    routes.add_api_route(
+        "/healthz", healthz, methods=["GET"], summary="Alive", response_model=Health
     )
-    def readyz() -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # any driver error means "not ready"; the message says which
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        if time.monotonic() - readiness["checked"] > 2:
-            readiness["kafka"] = broker_reachable(settings)
-            readiness["checked"] = time.monotonic()
-        checks["kafka"] = "ok" if readiness["kafka"] else "unreachable"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
-
-    app.add_route("/metrics", metrics_response, include_in_schema=False)
-    return app
+    routes.add_api_route(
+        "/readyz",
+        readyz,
+        methods=["GET"],
+        summary="Database and Kafka reachable",
+        response_model=ReadinessBody,
+        responses={503: {"model": ReadinessBody, "description": "Not ready: the failing check"}},
+    )
+    return routes

@@ -21,7 +21,8 @@ from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
 from services.ingest import dead_letters, metrics
-from services.ingest.sink import Prepared, WriteStats, prepare, write_prepared
+from services.ingest.rows import RowBatch, build_rows
+from services.ingest.sink import WriteStats, write
 
 log = logging.getLogger(__name__)
 NETWORKS = frozenset(n.value for n in Network)
@@ -126,11 +127,15 @@ class _Write:
 
 
 class Consumer:
-    """Polls, batches, writes, commits; pauses and retries while the database is unavailable.
+    """Kafka -> database in named steps, as arroyo composes its strategies:
 
-    Two batches are in hand at once: while one is written (in a thread: SQLite and psycopg
-    release the GIL while the database works), the next is fetched, decoded and turned into
-    rows. Offsets are committed only once their batch is in the database.
+    1. fetch: poll records until the batch policy says write (`_fetch`);
+    2. prepare: decode them, dead-letter what cannot be written, build the rows (`_prepare`);
+    3. write and commit: one database transaction, then the offsets (`_start_write`, `_write`
+       in the writer thread, `_finish` to commit).
+    Two batches are in hand at once: while one is written (SQLite and psycopg release the GIL
+    while the database works), the next is fetched and prepared. Offsets are committed only
+    once their batch is in the database; a failed step rewinds and retries with backoff.
     """
 
     def __init__(
@@ -165,7 +170,7 @@ class Consumer:
         backoff = 0.5
         try:
             while not self.stop_event.is_set():
-                records = self._collect()
+                records = self._fetch()
                 try:
                     prepared = self._prepare(records) if records else None
                     self._finish()
@@ -180,7 +185,7 @@ class Consumer:
                     continue
                 backoff = 0.5
                 if prepared is not None:
-                    self._submit(records, *prepared)
+                    self._start_write(records, *prepared)
         finally:
             self.finish_quietly()
             self._writer.shutdown()
@@ -192,7 +197,7 @@ class Consumer:
         """Partitions this consumer owns right now (empty before the group is joined)."""
         return set(self._kafka.assignment()) if self._kafka is not None else set()
 
-    def _collect(self) -> list[Any]:
+    def _fetch(self) -> list[Any]:
         """Poll until the batch policy says write (size or age), or nothing more comes."""
         assert self._kafka is not None
         records: list[Any] = []
@@ -213,22 +218,22 @@ class Consumer:
         self._update_lag()
         return records
 
-    def _prepare(self, records: list[Any]) -> tuple[Prepared, int]:
-        """Decode, dead-letter what cannot be written, and make the rows (no database yet)."""
+    def _prepare(self, records: list[Any]) -> tuple[RowBatch, int]:
+        """Decode, dead-letter what cannot be written, and build the rows (no database yet)."""
         metrics.RECORDS.inc(len(records))
         decoded = decode(records)
         if decoded.dead_letters:
             self._dead_letter(decoded.dead_letters)
         dialect = self._engine.dialect.name
-        return prepare(decoded.batches, dialect, self._settings.timezone), decoded.events
+        return build_rows(decoded.batches, dialect, self._settings.timezone), decoded.events
 
-    def _submit(self, records: list[Any], batch: Prepared, events: int) -> None:
+    def _start_write(self, records: list[Any], batch: RowBatch, events: int) -> None:
         future = self._writer.submit(self._write, batch, events)
         self._in_flight = _Write(records, events, future)
 
-    def _write(self, batch: Prepared, events: int) -> WriteStats:
+    def _write(self, batch: RowBatch, events: int) -> WriteStats:
         started = time.perf_counter()
-        stats = write_prepared(self._engine, batch)
+        stats = write(self._engine, batch).stats
         metrics.DB_WRITE_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_EVENTS.observe(events)
         return stats

@@ -19,7 +19,7 @@ from services.common.config import Settings
 from services.ingest.events import proto_to_dict
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
-from services.ingest.service import Outcome, count_accepted, prepare
+from services.ingest.service import Outcome, count_accepted, submit
 
 SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 
@@ -54,13 +54,13 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             # the answer waits until Kafka acknowledged all of it.
             for request in requests:
                 items = [proto_to_dict(event) for event in request.events]
-                prepared = prepare(
+                submitted = submit(
                     self._publisher, items, transport="grpc", source="grpc", index_offset=offset
                 )
                 offset += len(items)
-                outcome.accepted += prepared.outcome.accepted
-                outcome.rejected += prepared.outcome.rejected
-                pending += prepared.futures
+                outcome.accepted += submitted.outcome.accepted
+                outcome.rejected += submitted.outcome.rejected
+                pending += submitted.futures
             self._publisher.wait(pending)
         except BrokerUnavailable as exc:
             context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; nothing was accepted, retry later")

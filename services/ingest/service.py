@@ -25,21 +25,21 @@ class Outcome:
 
 
 @dataclass
-class Prepared:
-    """A validated request, ready to hand to Kafka."""
+class Submission:
+    """A validated request handed to Kafka: what to answer, and the acknowledgements to await."""
 
     outcome: Outcome
     futures: list[Any]
 
 
-def prepare(
+def submit(
     publisher: Publisher,
     items: Sequence[object],
     *,
     transport: str,
     source: str,
     index_offset: int = 0,
-) -> Prepared:
+) -> Submission:
     """Validate every item and hand accepted events and dead letters to the producer.
 
     Raises BrokerUnavailable before anything is acknowledged; the caller then waits on the
@@ -75,7 +75,7 @@ def prepare(
     futures = publisher.send_events(accepted, source=source) if accepted else []
     if letters:
         futures += publisher.send_dead_letters(letters)
-    return Prepared(outcome, futures)
+    return Submission(outcome, futures)
 
 
 def count_accepted(outcome: Outcome, transport: str) -> None:

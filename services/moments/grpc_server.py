@@ -18,26 +18,20 @@ from services.common.auth import Role, identify
 from services.common.config import Settings
 from services.common.schema import Moment
 from services.moments import service, sheets
-from services.moments.models import MomentCreate
+from services.moments.models import MomentBase, MomentCreate
 
 SERVICE_NAME = moments_pb2.DESCRIPTOR.services_by_name["MomentsService"].full_name
 
 
 def to_message(moment: Moment, sync_state: str) -> moments_pb2.Moment:
+    """The message of the moment's fields as service.as_dict has them (proto3: "" for none)."""
     data = service.as_dict(moment)
+    fields = {
+        name: "" if data[name] is None else data[name]
+        for name in ("id", *MomentBase.model_fields, "logged_by")
+    }
     return moments_pb2.Moment(
-        id=moment.id,
-        occurred_on=moment.occurred_on.isoformat(),
-        network=moment.network,
-        link=moment.link,
-        people=data["people"],
-        customer_status=moment.customer_status,
-        change=moment.change,
-        outcome=moment.outcome or "",
-        initiated_by=moment.initiated_by or "",
-        notes=moment.notes or "",
-        tags=data["tags"],
-        logged_by=moment.logged_by,
+        **{**fields, "occurred_on": moment.occurred_on.isoformat()},
         created_at=moment.created_at.isoformat() + "Z",
         updated_at=moment.updated_at.isoformat() + "Z",
         sheet_sync=sync_state,

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlparse
 
 from pydantic import (
     AfterValidator,
@@ -48,6 +49,26 @@ LINK_PATTERN = (
     r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
     r"([/?#][^\s\x00-\x1f\x7f\x85\ufeff]*)?$"
 )
+
+
+NETWORK_HOSTS = {
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "linkedin.com": "linkedin",
+    "tiktok.com": "tiktok",
+    "youtube.com": "youtube",
+    "youtu.be": "youtube",
+    "reddit.com": "reddit",
+}
+
+
+def guess_network(link: str) -> str | None:
+    """The network a conversation link belongs to, when its host says so."""
+    host = (urlparse(link).hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    return NETWORK_HOSTS.get(host)
 
 
 def _http_url(value: str) -> str:

@@ -14,30 +14,31 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from services.common import csv_export
+from services.common.clock import utcnow
 from services.common.db import write_guard
 from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
 from services.moments.metrics import MOMENTS_LOGGED
-from services.moments.models import MomentCreate, MomentPublic, MomentUpdate, SheetSync
+from services.moments.models import (
+    MomentBase,
+    MomentCreate,
+    MomentPublic,
+    MomentUpdate,
+    SheetSync,
+)
 
 LIST_FIELDS = ("people", "tags")
-CSV_COLUMNS = (
-    "id", "occurred_on", "network", "link", "people", "customer_status", "change", "outcome",
-    "initiated_by", "notes", "tags", "logged_by", "created_at", "updated_at",
-)  # fmt: skip
+# The fields a person fills in (MomentBase, in its order) between the server's own.
+CSV_COLUMNS = ("id", *MomentBase.model_fields, "logged_by", "created_at", "updated_at")
 FAILED_AFTER_ATTEMPTS = 8
 # One cap for the web and the API export: a year of a large team's moments is ~10,000.
 EXPORT_MAX_ROWS = 100_000
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _row_values(data: dict[str, Any]) -> dict[str, Any]:
     values = dict(data)
     for name in LIST_FIELDS:
         if name in values and values[name] is not None:
-            values[name] = json.dumps(values[name], ensure_ascii=False)  # searchable as typed
+            values[name] = Moment.encode_list(values[name])
     for name in ("network", "customer_status", "outcome", "initiated_by"):
         if values.get(name) is not None:
             values[name] = str(getattr(values[name], "value", values[name]))
@@ -47,7 +48,7 @@ def _row_values(data: dict[str, Any]) -> dict[str, Any]:
 def as_dict(moment: Moment) -> dict[str, Any]:
     data = moment.model_dump()
     for name in LIST_FIELDS:
-        data[name] = json.loads(data[name] or "[]")
+        data[name] = Moment.decode_list(data[name])
     return data
 
 
@@ -58,14 +59,14 @@ def _enqueue(session: Session, moment: Moment) -> None:
             SheetOutbox(
                 moment_id=moment.id,
                 version=moment.version,
-                enqueued_at=now(),
-                next_attempt_at=now(),
+                enqueued_at=utcnow(),
+                next_attempt_at=utcnow(),
             )
         )
     else:
         outbox.version = moment.version
         outbox.attempts = 0
-        outbox.next_attempt_at = now()
+        outbox.next_attempt_at = utcnow()
         outbox.last_error = None
         session.add(outbox)
 
@@ -76,7 +77,7 @@ def _audit(session: Session, moment_id: str, action: str, actor: str, changes: A
             moment_id=moment_id,
             action=action,
             actor=actor,
-            at=now(),
+            at=utcnow(),
             changes=json.dumps(changes, default=str) if changes else None,
         )
     )
@@ -102,7 +103,7 @@ def create(
     session: Session, *, data: MomentCreate, actor: str, moment_id: str | None = None
 ) -> Moment:
     """Store the moment, its audit entry and its outbox row in one transaction."""
-    stamp = now()
+    stamp = utcnow()
     moment = Moment(
         id=moment_id or str(uuid.uuid4()),
         logged_by=actor,
@@ -124,12 +125,12 @@ def update(session: Session, *, moment: Moment, data: MomentUpdate, actor: str) 
     before = as_dict(moment)
     for name, value in _row_values(data.model_dump(exclude_unset=True)).items():
         if getattr(moment, name) != value:
-            new = json.loads(value) if name in LIST_FIELDS else value
+            new = Moment.decode_list(value) if name in LIST_FIELDS else value
             changes[name] = [before[name], new]
             setattr(moment, name, value)
     if changes:
         moment.version += 1
-        moment.updated_at = now()
+        moment.updated_at = utcnow()
         session.add(moment)
         _audit(session, moment.id, "edit", actor, changes)
         _enqueue(session, moment)
@@ -142,7 +143,7 @@ def update(session: Session, *, moment: Moment, data: MomentUpdate, actor: str) 
 def delete(session: Session, *, moment: Moment, actor: str) -> Moment:
     """Soft delete: the row stays (restorable by an admin) and the sheet row is marked."""
     if moment.deleted_at is None:
-        moment.deleted_at = now()
+        moment.deleted_at = utcnow()
         moment.version += 1
         session.add(moment)
         _audit(session, moment.id, "delete", actor)
@@ -169,6 +170,20 @@ def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> M
     moment = session.get(Moment, moment_id)
     if moment is None or (moment.deleted_at is not None and not include_deleted):
         return None
+    return moment
+
+
+class MomentNotFound(LookupError):
+    """No such moment (or it is deleted): the API answers 404, the pages a Not found page."""
+
+    def __init__(self, moment_id: str) -> None:
+        super().__init__(f"No moment with id {moment_id!r}.")
+
+
+def get_or_raise(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment:
+    moment = get(session, moment_id, include_deleted=include_deleted)
+    if moment is None:
+        raise MomentNotFound(moment_id)
     return moment
 
 

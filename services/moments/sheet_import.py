@@ -135,7 +135,7 @@ def row_to_moment(row: Sequence[str], mapping: dict[str, int]) -> dict[str, Any]
         return row[index].strip() if index is not None and index < len(row) else ""
 
     link = get("link")
-    from services.moments.web import guess_network
+    from services.moments.models import guess_network
 
     return {
         "occurred_on": _date(get("occurred_on")),

@@ -8,7 +8,6 @@ outbox commit therefore ends in an update on the next round, never in a second r
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import random
 import threading
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
+from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
 from services.common.schema import Moment, SheetOutbox
@@ -94,8 +94,8 @@ def open_worksheet(settings: Settings) -> gspread.Worksheet:
 
 def sheet_row(moment: Moment) -> list[str]:
     """The row as the sheet shows it; written with RAW input, so text is never a formula."""
-    people = json.loads(moment.people)
-    tags = json.loads(moment.tags)
+    people = Moment.decode_list(moment.people)
+    tags = Moment.decode_list(moment.tags)
     return [
         moment.id,
         moment.occurred_on.isoformat(),
@@ -191,7 +191,7 @@ class SheetSyncer:
         Three short transactions, none open during the Sheets calls: read what is due, call
         Sheets, then record the outcome under the write guard with BEGIN IMMEDIATE (a read
         transaction turned writer would fail at once if a request wrote in between)."""
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = utcnow()
         with Session(self._engine, expire_on_commit=False) as session:
             due = session.exec(
                 select(SheetOutbox)
@@ -315,7 +315,7 @@ def status(session: Session) -> tuple[int, float]:
     ).one()
     if not waiting or oldest is None:
         return 0, 0.0
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     return int(waiting), (now - oldest).total_seconds()
 
 

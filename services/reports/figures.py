@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.common.vocabulary import ENGAGEMENT_KINDS
+from services.reports.models import COUNTING, LOWER_IS_BETTER
 
 ONE_HOUR_S = 3600.0
 
@@ -174,9 +175,6 @@ def iso_week(day: dt.date) -> str:
 
 # --- goals -----------------------------------------------------------------------------------
 
-COUNTING_METRICS = ("impressions", "reach", "engagement", "moments")
-LOWER_IS_BETTER = ("median_first_response_s",)
-
 
 def goal_progress(
     metric: str, target: float, actual: float | None, period: Period
@@ -185,7 +183,7 @@ def goal_progress(
     pace: float | None = None
     projected: float | None = None
     if actual is not None:
-        if metric in COUNTING_METRICS:
+        if metric in COUNTING:
             expected = target * period.elapsed_days / period.days_in_year
             pace = actual / expected if expected else None
             projected = actual / period.elapsed_days * period.days_in_year

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlmodel import Session
 
+from services.common.clock import utcnow
 from services.common.schema import Goal
 from services.reports.models import GoalMetric
 
@@ -16,7 +15,7 @@ def set_goal(session: Session, *, year: int, metric: GoalMetric, target: float, 
     if metric in (GoalMetric.responded_within_1h_rate, GoalMetric.social_share) and target > 1:
         raise ValueError(f"target: {metric.value} is a rate between 0 and 1 (0.8 means 80 %)")
     goal = session.get(Goal, (year, metric.value))
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     if goal is None:
         goal = Goal(year=year, metric=metric.value, target=target, updated_by=actor, updated_at=now)
     else:

@@ -15,6 +15,9 @@ class GoalMetric(StrEnum):
     social_share = "social_share"
 
 
+# Counting metrics are paced against the share of the year gone; rates and times are not.
 COUNTING = frozenset(
     {GoalMetric.impressions, GoalMetric.reach, GoalMetric.engagement, GoalMetric.moments}
 )
+# A time: shorter is better, so its pace is target / actual.
+LOWER_IS_BETTER = frozenset({GoalMetric.median_first_response_s})

@@ -5,13 +5,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import html
-import json
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from services.common.schema import Moment
 from services.reports import queries
 from services.reports.figures import (
     Period,
@@ -100,7 +100,7 @@ def _goal_row(metric: str, goal: dict[str, Any]) -> str:
 
 
 def _moment_item(row: dict[str, Any]) -> str:
-    people = ", ".join(json.loads(str(row["people"])))
+    people = ", ".join(Moment.decode_list(str(row["people"])))
     return (
         f"<li>{html.escape(str(row['occurred_on'])[:10])} · {html.escape(str(row['network']))} · "
         f"{html.escape(people)}: {html.escape(str(row['change']))}</li>"

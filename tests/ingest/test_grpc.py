@@ -14,7 +14,7 @@ from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
-from services.ingest.api import create_app
+from services.ingest.app import create_app
 from tests.ingest.helpers import event_count, running_consumer, scalar, wait_until
 
 METADATA = (("authorization", "Bearer test-admin-token"),)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
-from services.ingest.api import create_app
+from services.ingest.app import create_app
 from services.ingest.importers.cli import import_file
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
 

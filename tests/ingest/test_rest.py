@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
-from services.ingest.api import create_app
+from services.ingest.app import create_app
 from tests.factories import event
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from services.ingest import sink
+from services.ingest import conversations, dialect
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
@@ -194,13 +194,13 @@ def test_every_batch_query_searches_an_index(engine: Engine) -> None:
     # table for the row-value IN list this lookup used to be; the partial index on conversations
     # only serves queries that imply conversation_id IS NOT NULL.
     sqlite = engine.dialect.name == "sqlite"
-    join = (sink.SQLITE_KEYS_JOIN if sqlite else sink.PG_KEYS_JOIN).format(t="e")
+    join = (dialect.SQLITE_KEYS_JOIN if sqlite else dialect.PG_KEYS_JOIN).format(t="e")
     keys = (
         {"keys": '[["twitter", "c1"]]'}
         if sqlite
         else {"networks": ["twitter"], "conversations": ["c1"]}
     )
-    messages = plan(engine, sink.MESSAGES_OF_KEYS.format(join=join), keys)
+    messages = plan(engine, conversations.MESSAGES_OF_KEYS.format(join=join), keys)
     assert "ix_event_conversation" in messages and "SCAN e " not in messages + " ", messages
     by_id = (
         "SELECT * FROM interaction_event WHERE event_id IN (SELECT value FROM json_each(:ids))"

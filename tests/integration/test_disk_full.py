@@ -25,8 +25,8 @@ from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.errors import database_problem
-from services.ingest.api import create_app as create_ingest
-from services.moments.api import create_app as create_moments
+from services.ingest.app import create_app as create_ingest
+from services.moments.app import create_app as create_moments
 from services.up import consumer_lag
 from tests.conftest import Broker, pipeline_settings
 from tests.factories import event

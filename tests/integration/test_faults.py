@@ -18,7 +18,7 @@ from services.common import processes
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.common.kafka import ensure_topics
-from services.ingest.api import create_app
+from services.ingest.app import create_app
 from services.ingest.publisher import Publisher
 from services.up import consumer_lag
 from tests.conftest import Broker, emptied, pipeline_settings

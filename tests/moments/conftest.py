@@ -14,7 +14,7 @@ from sqlmodel import Session
 from services.common import accounts
 from services.common.auth import Role, create_token
 from services.common.config import Settings
-from services.moments.api import create_app
+from services.moments.app import create_app
 from tests.support.sheets_server import SheetsServer
 
 PASSWORD = "correct horse battery"

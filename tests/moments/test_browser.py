@@ -17,7 +17,7 @@ from sqlmodel import Session
 from services.common import accounts, processes
 from services.common.auth import Role
 from services.common.config import Settings
-from services.moments.api import create_app
+from services.moments.app import create_app
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from services.common.config import Settings
 from services.common.schema import SheetOutbox
 from services.moments import service
-from services.moments.api import create_app
+from services.moments.app import create_app
 from services.moments.models import MomentCreate, MomentUpdate
 from services.moments.sheets import HEADER, SheetSyncer, WriteQuota
 from tests.factories_moments import moment

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 
 from services.common import processes
 from services.common.config import Settings, get_settings
-from services.ingest.api import create_app as ingest_app
-from services.moments.api import create_app as moments_app
+from services.ingest.app import create_app as ingest_app
+from services.moments.app import create_app as moments_app
 from services.reports.metrics import register_year_figures
 from tests.factories import event
 from tests.ingest.helpers import AUTH

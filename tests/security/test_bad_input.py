@@ -129,7 +129,7 @@ def test_slow_body_is_cut_off_with_408(settings: Any, engine: Any) -> None:
     import uvicorn
 
     from services.common import processes
-    from services.ingest.api import create_app
+    from services.ingest.app import create_app
 
     app = create_app(settings.model_copy(update={"ingest_body_timeout_s": 1.0}), engine=engine)
     port = processes.free_port()
@@ -154,7 +154,7 @@ def test_slow_body_is_cut_off_with_408(settings: Any, engine: Any) -> None:
 def test_deeply_nested_json_is_a_clear_400(settings: Any, engine: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from services.ingest.api import create_app
+    from services.ingest.app import create_app
 
     nested = b"[" * 100_000 + b"]" * 100_000
     with TestClient(create_app(settings, engine=engine)) as client:

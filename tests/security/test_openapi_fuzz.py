@@ -23,8 +23,8 @@ from sqlmodel import Session
 
 from services.common.auth import Role, create_token
 from services.common.config import Settings
-from services.ingest.api import create_app as create_ingest
-from services.moments.api import create_app as create_moments
+from services.ingest.app import create_app as create_ingest
+from services.moments.app import create_app as create_moments
 from tests.conftest import Broker
 
 # Local runs explore new cases every time; CI replays a fixed set, so a red build is

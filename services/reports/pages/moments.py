@@ -1,12 +1,11 @@
 """Moments: counts per week and month, breakdowns, and the most recent moments."""
 
-import json
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
+from services.common.schema import Moment
 from services.reports import queries, ui
 from services.reports.figures import moment_breakdown
 from services.reports.summary import fmt_rate
@@ -58,7 +57,7 @@ with ui.timed_page("moments"):
             {
                 "date": str(r["occurred_on"])[:10],
                 "network": r["network"],
-                "people": ", ".join(json.loads(str(r["people"]))),
+                "people": ", ".join(Moment.decode_list(str(r["people"]))),
                 "customer status": str(r["customer_status"]).replace("_", " "),
                 "what changed": r["change"],
                 "open": f"{ui.moments_url()}/moments/{r['id']}",

@@ -1,12 +1,14 @@
 """Support impact: conversations, answers, response and resolution times, social versus email."""
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
 from services.reports import queries, ui
-from services.reports.figures import support_figures, weekly_support
+from services.reports.figures import weekly_support
 from services.reports.summary import fmt_rate, fmt_seconds
 
 with ui.timed_page("support"):
@@ -18,7 +20,13 @@ with ui.timed_page("support"):
         f,
     )
     st.title("Customer-support impact")
-    figures = support_figures(facts, period)
+    # The headline and per-network figures come from the SQL the Overview uses (queries.support);
+    # only the weekly trend is computed here, over the conversations' facts.
+    figures = ui.cached(
+        "support",
+        lambda: queries.support(ui.engine(), period, network=f.network, account=f.account),
+        f,
+    )
     if not figures["conversations"]:
         ui.empty_state()
         st.stop()
@@ -54,11 +62,17 @@ with ui.timed_page("support"):
         ),
         width="stretch",
     )
+
+    def network_support(network: str) -> dict[str, Any]:
+        return ui.cached(
+            "support",
+            lambda: queries.support(ui.engine(), period, network=network, account=f.account),
+            f,
+            network,
+        )
+
     by_network = pd.DataFrame(
-        [
-            {"network": n, **support_figures([x for x in facts if x.network == n], period)}
-            for n in sorted({x.network for x in facts})
-        ]
+        [{"network": n, **network_support(n)} for n in sorted({x.network for x in facts})]
     )
     st.subheader("By network")
     st.dataframe(by_network, hide_index=True, width="stretch")

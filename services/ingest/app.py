@@ -1,0 +1,81 @@
+"""`rapport ingest`: the app (REST routes in api.py, gRPC in grpc_server.py) and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from services.common.asgi import RequestMetrics
+from services.common.config import Settings, get_settings
+from services.common.db import make_engine
+from services.common.errors import database_unavailable
+from services.common.metrics import metrics_response
+from services.ingest import api
+from services.ingest.api import BadRequest
+from services.ingest.grpc_server import start_grpc
+from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
+from services.ingest.publisher import BrokerUnavailable, Publisher
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    publisher: Publisher | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    publisher = publisher or Publisher(settings)
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        grpc_server = start_grpc(
+            publisher, engine, settings, port=settings.ingest_grpc_port, host=settings.grpc_host
+        )
+        app.state.grpc_port = grpc_server.port
+        try:
+            yield
+        finally:
+            # In-flight RPCs get a grace period; then every buffered record is flushed.
+            grpc_server.server.stop(grace=10).wait()
+            publisher.close()
+
+    app = FastAPI(
+        title="Rapport ingest",
+        version="1",
+        description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
+        lifespan=lifespan,
+    )
+    # What the routes use: api.py reads them from request.app.state.
+    app.state.publisher = publisher
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.readiness = api.Readiness()
+
+    app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
+    app.add_exception_handler(OperationalError, database_unavailable)
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(BrokerUnavailable)
+    async def broker_down(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
+        log.warning("answering 503: %s", exc)
+        return JSONResponse(
+            {"detail": "Kafka is unavailable; nothing of this request was accepted. Retry later."},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+
+    app.include_router(api.router(settings))
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+    return app

@@ -1,0 +1,132 @@
+"""Support conversation facts: first inbound, first response and resolution, recomputed from a
+conversation's message events whenever one of them changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, bindparam, text, update
+
+from services.common.schema import InteractionEvent, SupportConversation
+from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.ingest.dialect import (
+    PG_CHUNK,
+    PG_KEYS_JOIN,
+    SQLITE_KEYS_JOIN,
+    chunks,
+    insert_into,
+    pg_keys,
+)
+
+EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
+CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
+
+
+MESSAGES_OF_KEYS = (
+    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url "
+    "FROM interaction_event e {join} WHERE e.kind IN ("
+    + ", ".join(f"'{kind}'" for kind in sorted(MESSAGE_KIND_NAMES))
+    + ")"
+)
+
+
+def _messages(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """Message rows with occurred_at as a datetime on both databases."""
+    query = text(sql).columns(
+        EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
+        EVENTS.c.account, EVENTS.c.url,
+    )  # fmt: skip
+    return conn.execute(query, params)
+
+
+def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
+    """Recompute the facts of these conversations from their message events."""
+    if not keys:
+        return
+    ordered = sorted(keys)
+    ins = insert_into(conn, CONVERSATIONS).on_conflict_do_nothing(
+        index_elements=["network", "conversation_id"]
+    )
+    conn.execute(
+        ins,
+        [
+            {
+                "network": n,
+                "conversation_id": c,
+                "account": "default",
+                "messages_received": 0,
+                "messages_sent": 0,
+            }
+            for n, c in ordered
+        ],
+    )
+    messages: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    if conn.dialect.name == "postgresql":
+        # Lock the rows so two consumers touching one conversation recompute one after the other,
+        # each seeing the other's committed events.
+        for chunk in chunks(ordered, PG_CHUNK):
+            conn.execute(
+                text(
+                    "SELECT c.network FROM support_conversation c "
+                    + PG_KEYS_JOIN.format(t="c")
+                    + " ORDER BY c.network, c.conversation_id FOR UPDATE OF c"
+                ),
+                pg_keys(chunk),
+            )
+            sql = MESSAGES_OF_KEYS.format(join=PG_KEYS_JOIN.format(t="e"))
+            for row in _messages(conn, sql, pg_keys(chunk)):
+                messages[(row[0], row[1])].append(row)
+    else:
+        sql = MESSAGES_OF_KEYS.format(join=SQLITE_KEYS_JOIN.format(t="e"))
+        for row in _messages(conn, sql, {"keys": orjson.dumps(ordered).decode()}):
+            messages[(row[0], row[1])].append(row)
+    updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
+    # The SET clause comes from the parameter keys that name columns (SQLAlchemy executemany).
+    conn.execute(
+        update(CONVERSATIONS).where(
+            CONVERSATIONS.c.network == bindparam("k_network"),
+            CONVERSATIONS.c.conversation_id == bindparam("k_conversation_id"),
+        ),
+        updates,
+    )
+
+
+def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, Any]:
+    """First inbound, first response at or after it, first resolution at or after it."""
+    received = sorted(r[3] for r in rows if r[2] == "message_received")
+    sent = sorted(r[3] for r in rows if r[2] == "message_sent")
+    resolved = sorted(r[3] for r in rows if r[2] == "conversation_resolved")
+    first_inbound = received[0] if received else None
+    inbound_rows = [r for r in rows if r[2] == "message_received"]
+    first_row = (
+        min(inbound_rows, key=lambda r: r[3]) if inbound_rows else (rows[0] if rows else None)
+    )
+
+    def first_after(times: list[dt.datetime]) -> dt.datetime | None:
+        if first_inbound is None:
+            return None
+        return next((t for t in times if t >= first_inbound), None)
+
+    first_response = first_after(sent)
+    resolved_at = first_after(resolved)
+    return {
+        "k_network": key[0],
+        "k_conversation_id": key[1],
+        "account": first_row[4] if first_row is not None else "default",
+        "url": next((r[5] for r in sorted(rows, key=lambda r: r[3]) if r[5]), None),
+        "first_inbound_at": first_inbound,
+        "first_response_at": first_response,
+        "resolved_at": resolved_at,
+        "first_response_s": _seconds(first_inbound, first_response),
+        "resolution_s": _seconds(first_inbound, resolved_at),
+        "messages_received": len(received),
+        "messages_sent": len(sent),
+    }
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return (end - start).total_seconds() if start is not None and end is not None else None

@@ -1,0 +1,165 @@
+"""`rapport moments`: the app (REST API, web pages, gRPC, health, metrics, sheet sync) and its
+lifespan; the routes are in api.py and web/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from services.common import accounts
+from services.common.asgi import RequestMetrics
+from services.common.config import Settings, get_settings
+from services.common.db import make_engine
+from services.common.errors import database_problem, database_unavailable
+from services.common.metrics import metrics_response
+from services.moments import api, service, sheets, web
+from services.moments.deps import browser_principal
+from services.moments.grpc_server import start_grpc
+from services.moments.metrics import REQUEST_SECONDS, REQUESTS
+from services.moments.web.render import (
+    LoginRequired,
+    Refused,
+    database_down_page,
+    message_page,
+    refusal_page,
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    database: str
+    sheets: str
+    sheet_backlog: int
+    sheet_oldest_s: int
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, sync_sheets: bool = True
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        run_worker = sync_sheets and settings.sheets_sync_in_service
+        syncer = sheets.start_background(engine, settings) if run_worker else None
+        grpc_server = start_grpc(
+            engine, settings, port=settings.moments_grpc_port, host=settings.grpc_host
+        )
+        app.state.grpc_port = grpc_server.port
+        try:
+            yield
+        finally:
+            grpc_server.server.stop(grace=10).wait()
+            if syncer is not None:
+                syncer.stop_event.set()
+
+    app = FastAPI(
+        title="Rapport moments",
+        version="1",
+        description="Meaningful relationship moments: log, list, edit; synced to Google Sheets.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.login_limiter = accounts.LoginLimiter(engine)
+    app.add_middleware(
+        RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS, headers=SECURITY_HEADERS
+    )
+    _handle_errors(app)
+
+    @app.get("/healthz", tags=["ops"], response_model=Health)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "The database is unreachable"}},
+    )
+    def readyz() -> JSONResponse:
+        try:
+            with Session(engine) as session:
+                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                backlog, oldest = sheets.status(session)
+            database = "ok"
+        except Exception as exc:  # any driver error means "not ready"
+            database, backlog, oldest = f"unreachable: {type(exc).__name__}", 0, 0.0
+        body = {
+            "ready": database == "ok",
+            "database": database,
+            "sheets": "on" if sheets.enabled(settings) else "off",
+            "sheet_backlog": backlog,
+            "sheet_oldest_s": round(oldest),
+        }
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+    app.include_router(api.router)
+    app.include_router(web.router)
+    return app
+
+
+def _handle_errors(app: FastAPI) -> None:
+    """One answer per kind of failure: JSON on /api, a page everywhere else."""
+
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, exc: OperationalError) -> Response:
+        if _is_api(request):
+            return await database_unavailable(request, exc)
+        return database_down_page(request, database_problem(exc))
+
+    @app.exception_handler(service.MomentNotFound)
+    async def not_found(request: Request, exc: service.MomentNotFound) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        principal = await run_in_threadpool(browser_principal, request)
+        return await refusal_page(request, Refused(404, "Not found", str(exc), principal))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_query(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        fields = "; ".join(
+            f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors() if err.get("loc")
+        )
+        return message_page(
+            request, None, status=400, title="Check the filters", message=fields or str(exc)
+        )
+
+    app.add_exception_handler(Refused, refusal_page)
+    app.add_exception_handler(LoginRequired, refusal_page)

@@ -1,0 +1,39 @@
+"""The moment list's filters: one dependency for the web list, the API list and both exports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+
+from services.common.vocabulary import Network
+from services.moments import service
+from services.moments.models import CustomerStatus, IsoDate, Outcome
+
+SearchText = Annotated[
+    str | None,
+    Query(max_length=200, pattern="^[^\\x00]*$", description="Search people, text, tags"),
+]
+# The web filter form sends every field, empty for "any".
+Any_ = Literal[""]
+
+
+def moment_filters(
+    q: SearchText = None,
+    network: Network | Any_ | None = None,
+    customer_status: CustomerStatus | Any_ | None = None,
+    outcome: Outcome | Any_ | None = None,
+    date_from: IsoDate | Any_ | None = None,
+    date_to: IsoDate | Any_ | None = None,
+) -> service.Filters:
+    return service.Filters(
+        q=q or None,
+        network=network or None,
+        customer_status=customer_status or None,
+        outcome=outcome or None,
+        date_from=date_from or None,
+        date_to=date_to or None,
+    )
+
+
+MomentFilters = Annotated[service.Filters, Depends(moment_filters)]

@@ -1,0 +1,9 @@
+"""The moments web pages, by audience: moment pages, admin pages, login; rendering apart."""
+
+from fastapi import APIRouter
+
+from services.moments.web import admin_pages, login_pages, moment_pages
+
+router = APIRouter(include_in_schema=False)
+for pages in (moment_pages, admin_pages, login_pages):
+    router.include_router(pages.router)

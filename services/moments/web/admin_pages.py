@@ -1,0 +1,79 @@
+"""The admin's pages: staff accounts and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+from starlette.datastructures import FormData
+
+from services.common import accounts
+from services.common.auth import Role, create_token, revoke_token
+from services.common.schema import ApiToken, User
+from services.moments.deps import Principal, db, writing
+from services.moments.web.access import AdminPosted, AdminSignedIn
+from services.moments.web.render import in_thread, page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLResponse:
+    with db(request) as session:
+        staff = session.exec(select(User).order_by(col(User.username))).all()
+        tokens = session.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
+    context.setdefault("tokens", tokens)
+    return page(
+        request,
+        "users.html",
+        principal,
+        accounts=staff,
+        roles=[r.value for r in Role],
+        **context,
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def list_users(request: Request, principal: AdminSignedIn) -> Response:
+    return _users_page(request, principal)
+
+
+@router.post("/users", response_class=HTMLResponse)
+@in_thread
+def create_user(request: Request, form: FormData, principal: AdminPosted) -> Response:
+    username = str(form.get("username", ""))
+    role = str(form.get("role", "viewer"))
+    password = accounts.generate_password()
+    try:
+        with writing(request) as session:
+            accounts.create(session, username=username, password=password, role=Role(role))
+    except ValueError as exc:
+        return _users_page(request, principal, error=str(exc))
+    return _users_page(request, principal, created=(username.strip().lower(), password))
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+@in_thread
+def create_api_token(request: Request, form: FormData, principal: AdminPosted) -> Response:
+    """Admins create bearer tokens for the APIs; the token is shown once, only its hash stays."""
+    name = str(form.get("name", "")).strip()[:100]
+    if not name:
+        return _users_page(
+            request, principal, error="Name the token (e.g. the integration using it)."
+        )
+    try:
+        role = Role(str(form.get("role", "manager")))
+    except ValueError:
+        return _users_page(request, principal, error="role: choose admin, manager or viewer.")
+    with writing(request) as session:
+        token = create_token(session, name=name, role=role)
+    return _users_page(request, principal, created_token=(name, token))
+
+
+@router.post("/tokens/revoke", response_class=HTMLResponse)
+@in_thread
+def revoke_api_token(request: Request, form: FormData, principal: AdminPosted) -> Response:
+    with writing(request) as session:
+        revoked = revoke_token(session, name=str(form.get("name", "")))
+    return _users_page(request, principal, revoked=revoked)

@@ -1,0 +1,230 @@
+"""The community manager's moment pages: log, list and search, view, edit, delete, restore."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from services.moments import service, sheets
+from services.moments.deps import Principal, db, writing
+from services.moments.filters import MomentFilters
+from services.moments.models import MomentCreate, MomentUpdate, guess_network
+from services.moments.web.access import AdminPosted, AdminSignedIn, SignedIn, WriterPosted
+from services.moments.web.render import Refused, in_thread, page
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 25
+
+
+def form_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        field = str(err["loc"][0]) if err["loc"] else "form"
+        errors.setdefault(field, err["msg"].removeprefix("Value error, "))
+    return errors
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n;]", value) if part.strip()]
+
+
+def _moment_fields(form: FormData) -> dict[str, Any]:
+    link = str(form.get("link", "")).strip()
+    network = str(form.get("network", "")).strip() or guess_network(link) or ""
+    return {
+        "occurred_on": str(form.get("occurred_on", "")).strip(),
+        "network": network,
+        "link": link,
+        "people": _split(str(form.get("people", ""))),
+        "customer_status": str(form.get("customer_status", "")) or "unknown",
+        "change": str(form.get("change", "")),
+        "outcome": str(form.get("outcome", "")) or None,
+        "initiated_by": str(form.get("initiated_by", "")) or None,
+        "notes": str(form.get("notes", "")).strip() or None,
+        "tags": _split(str(form.get("tags", ""))),
+    }
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    """What the person typed, to show the form again as it was."""
+    return {k: str(v) for k, v in form.items() if k != "csrf_token"}
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _list_context(request: Request, filters: service.Filters) -> dict[str, Any]:
+    page_number = _page_number(request)
+    with db(request) as session:
+        moments, total = service.get_all(
+            session, filters=filters, page=page_number, per_page=PER_PAGE
+        )
+        states = service.sync_states(
+            session, [m.id for m in moments], enabled=sheets.enabled(request.app.state.settings)
+        )
+    query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    return {
+        "moments": [service.as_dict(m) for m in moments],
+        "states": states,
+        "total": total,
+        "page": page_number,
+        "pages": max(1, -(-total // PER_PAGE)),
+        "query": query,
+        "query_string": urlencode(query),
+        "filters": filters,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, principal: SignedIn, filters: MomentFilters) -> Response:
+    return page(
+        request, "index.html", principal, values={}, errors={}, **_list_context(request, filters)
+    )
+
+
+@router.post("/moments", response_class=HTMLResponse)
+@in_thread
+def log_moment(
+    request: Request, form: FormData, principal: WriterPosted, filters: MomentFilters
+) -> Response:
+    try:
+        data = MomentCreate.model_validate(_moment_fields(form))
+    except ValidationError as exc:
+        return page(
+            request,
+            "index.html",
+            principal,
+            status=422,
+            values=_typed(form),
+            errors=form_errors(exc),
+            **_list_context(request, filters),
+        )
+    with writing(request) as session:
+        duplicate = service.same_link(session, data.link)
+        if duplicate is not None and not form.get("confirm_duplicate"):
+            return page(
+                request,
+                "index.html",
+                principal,
+                status=409,
+                values=_typed(form),
+                errors={},
+                duplicate=service.as_dict(duplicate),
+                **_list_context(request, filters),
+            )
+        moment = service.create(session, data=data, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment.id}?logged=1", status_code=303)
+
+
+@router.get("/moments.csv")
+def export_csv(request: Request, _principal: SignedIn, filters: MomentFilters) -> Response:
+    return StreamingResponse(
+        service.export_csv(request.app.state.engine, filters=filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
+    )
+
+
+@router.get("/moments/{moment_id}", response_class=HTMLResponse)
+def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Response:
+    with db(request) as session:
+        moment = service.get_or_raise(session, moment_id, include_deleted=principal.is_admin)
+        state = service.sync_states(
+            session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
+        )[moment.id]
+        conversation = service.conversation_for(session, moment.link)
+        trail = service.audit_trail(session, moment.id)
+    return page(
+        request,
+        "moment.html",
+        principal,
+        moment=service.as_dict(moment),
+        state=state,
+        conversation=conversation,
+        trail=trail,
+        logged=request.query_params.get("logged"),
+    )
+
+
+def _editor(principal: Principal) -> None:
+    if not principal.can_write:  # viewers see no edit form (and no hint that one exists)
+        raise Refused(404, "Not found", "No such moment to edit.", principal)
+
+
+@router.get("/moments/{moment_id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, moment_id: str, principal: SignedIn) -> Response:
+    _editor(principal)
+    with db(request) as session:
+        data = service.as_dict(service.get_or_raise(session, moment_id))
+    values = {
+        **data,
+        "people": ", ".join(data["people"]),
+        "tags": ", ".join(data["tags"]),
+        "occurred_on": data["occurred_on"].isoformat(),
+    }
+    return page(request, "edit.html", principal, moment=data, values=values, errors={})
+
+
+@router.post("/moments/{moment_id}/edit", response_class=HTMLResponse)
+@in_thread
+def edit_moment(
+    request: Request, form: FormData, moment_id: str, principal: WriterPosted
+) -> Response:
+    with writing(request) as session:
+        moment = service.get_or_raise(session, moment_id)
+        try:
+            MomentCreate.model_validate(_moment_fields(form))  # the whole form must be valid
+            data = MomentUpdate.model_validate(_moment_fields(form))
+        except ValidationError as exc:
+            return page(
+                request,
+                "edit.html",
+                principal,
+                status=422,
+                moment=service.as_dict(moment),
+                values=_typed(form),
+                errors=form_errors(exc),
+            )
+        service.update(session, moment=moment, data=data, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment_id}", status_code=303)
+
+
+@router.post("/moments/{moment_id}/delete")
+@in_thread
+def delete_moment(
+    request: Request, form: FormData, moment_id: str, principal: WriterPosted
+) -> Response:
+    with writing(request) as session:
+        moment = service.get(session, moment_id)
+        if moment is not None:  # deleting twice is done already
+            service.delete(session, moment=moment, actor=principal.name)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/moments/{moment_id}/restore")
+@in_thread
+def restore_moment(
+    request: Request, form: FormData, moment_id: str, principal: AdminPosted
+) -> Response:
+    with writing(request) as session:
+        moment = service.get(session, moment_id, include_deleted=True)
+        if moment is not None:
+            service.restore(session, moment=moment, actor=principal.name)
+    return RedirectResponse(f"/moments/{moment_id}", status_code=303)
+
+
+@router.get("/deleted", response_class=HTMLResponse)
+def deleted(request: Request, principal: AdminSignedIn, filters: MomentFilters) -> Response:
+    listed = dataclasses.replace(filters, deleted=True)
+    return page(request, "deleted.html", principal, **_list_context(request, listed))
