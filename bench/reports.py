@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from services.common.db import make_engine, migrate
+from services.common.period import Period
 from services.reports import queries
-from services.reports.figures import ConversationFact, Period, brand_figures, support_figures
+from services.reports.figures import ConversationFact, brand_figures, support_figures
 from services.reports.summary import summary
 
 EVENTS = int(os.environ.get("BENCH_REPORT_EVENTS", "10000000"))

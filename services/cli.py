@@ -223,6 +223,30 @@ def cmd_goals(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hours(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine, migrate
+    from services.common.service_levels import ScheduleError
+    from services.reports import schedules
+
+    migrate()
+    if args.hours_action == "set":
+        try:
+            schedules.set_hours(
+                get_engine(),
+                account=args.account,
+                timezone=args.timezone,
+                hours=args.hours,
+                holidays=args.holidays,
+                first_response_target_s=args.first_response_target,
+                actor="cli",
+            )
+        except ScheduleError as exc:
+            print(f"error: {exc}; nothing was saved", file=sys.stderr)
+            return 2
+    print(schedules.show(get_engine()))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from services.common.db import get_engine
     from services.reports.monthly import write
@@ -373,6 +397,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     goal.add_argument("--target", type=float, required=True)
     goal.set_defaults(func=cmd_goals)
+
+    p = sub.add_parser("hours", help="business hours: when support works (for SLA figures)")
+    hours_sub = p.add_subparsers(dest="hours_action", required=True, metavar="ACTION")
+    hours = hours_sub.add_parser("set", help="set the default schedule, or one account's")
+    hours.add_argument("--account", help="a brand account (default: every account)")
+    hours.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Madrid")
+    hours.add_argument(
+        "--hours", required=True, help='e.g. "mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00"'
+    )
+    hours.add_argument("--holidays", default="", help="closed dates, e.g. 2026-12-25,2026-12-26")
+    hours.add_argument(
+        "--first-response-target", type=float, default=3600, help="SLA in business seconds"
+    )
+    hours.set_defaults(func=cmd_hours)
+    hours_sub.add_parser("show", help="print every schedule").set_defaults(func=cmd_hours)
 
     p = sub.add_parser("report", help="reports to forward")
     report_sub = p.add_subparsers(dest="report_kind", required=True, metavar="KIND")

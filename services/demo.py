@@ -92,6 +92,15 @@ def _brand_day(rng: random.Random, day: dt.datetime, progress: float) -> Iterato
                     yield {"event_id": f"{key}:{kind}", "kind": kind, "count": count, **common}
 
 
+# The support team, as they sign their answers; every 17th answer names nobody (unassigned).
+AGENTS = ("lucia", "marco", "priya", "tom", "ana")
+DEMO_HOURS = "mon-fri 08:00-20:00; sat 10:00-14:00"
+
+
+def _agent(number: int) -> dict[str, str]:
+    return {} if number % 17 == 16 else {"actor": AGENTS[number % len(AGENTS)]}
+
+
 def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Iterator[dict[str, Any]]:
     """Support moves from email to social over the year, and the team gets faster."""
     social = rng.randint(6, 12) + int(8 * progress)
@@ -121,6 +130,7 @@ def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Itera
             "kind": "message_sent",
             "occurred_at": _iso(response),
             **common,
+            **_agent(number),
         }
         if rng.random() < 0.4:
             follow_up = response + dt.timedelta(minutes=rng.randint(5, 240))
@@ -157,6 +167,7 @@ DEMO_GOALS = {
     "responded_within_1h_rate": 0.6,
     "median_first_response_s": 1800,
     "social_share": 0.65,
+    "first_response_sla_met_rate": 0.8,
 }
 CHANGES = (
     (
@@ -219,6 +230,23 @@ def _demo_moments(settings: Settings, token: str, year: int, now: dt.datetime) -
         return 0
 
 
+def _demo_hours(engine: Any, settings: Settings, year: int) -> None:
+    """A realistic schedule in RAPPORT_TIMEZONE, unless one is set already."""
+    from services.common.db import write_session
+    from services.common.service_levels import load_schedules, make_schedule, save_schedule
+
+    with write_session(engine) as session:
+        if load_schedules(session).default is not None:
+            return
+        schedule = make_schedule(
+            timezone=settings.rapport_timezone,
+            hours=DEMO_HOURS,
+            holidays=[f"{year}-01-01", f"{year}-12-25", f"{year}-12-26"],
+            first_response_target_s=3600,
+        )
+        save_schedule(session, account=None, schedule=schedule, actor="demo")
+
+
 def _demo_goals(engine: Any, year: int) -> None:
     from services.reports import queries
     from services.reports.goals import set_goal
@@ -259,6 +287,7 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
                 accepted += _post(client, chunk)
         moments = _demo_moments(settings, token, year, now)
         _demo_goals(engine, year)
+        _demo_hours(engine, settings, year)
     finally:
         with Session(engine) as session:
             revoke_token(session, name="demo")

@@ -37,6 +37,7 @@ TABLES = (
     "user_session",
     "goal",
     "login_failure",
+    "support_schedule",
 )
 
 

@@ -83,13 +83,11 @@ def authenticate(
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `rapport tokens create`.")
 
 
-def require_writer(
+def require_reader(
     request: Request,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Role:
-    """FastAPI dependency: a valid bearer token with the admin or manager role.
-
-    The app provides `state.engine` and `state.settings`."""
+    """FastAPI dependency: a valid bearer token of any role (viewer, manager or admin)."""
     state = request.app.state
     role = authenticate(
         state.engine,
@@ -102,9 +100,19 @@ def require_writer(
             detail="A valid bearer token is required: Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return role
+
+
+def require_writer(
+    role: Annotated[Role, Depends(require_reader)],
+) -> Role:
+    """FastAPI dependency: a valid bearer token with the admin or manager role.
+
+    The app provides `state.engine` and `state.settings`."""
     if role is Role.viewer:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This token is read-only (viewer).")
     return role
 
 
+ReaderDep = Annotated[Role, Depends(require_reader)]
 WriterDep = Annotated[Role, Depends(require_writer)]

@@ -127,6 +127,22 @@ class SupportConversation(SQLModel, table=True):
     # Seconds from the first inbound message, kept so reports aggregate without date arithmetic.
     first_response_s: float | None = None
     resolution_s: float | None = None
+    # Who gave the first response (its message_sent's actor); None when it named nobody.
+    agent: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SupportSchedule(SQLModel, table=True):
+    """When support works, for one brand account ('' = the default): business hours."""
+
+    __tablename__ = "support_schedule"
+
+    account: str = Field(primary_key=True, max_length=200)
+    timezone: str = Field(max_length=64)
+    hours: str = Field(sa_column=Column(Text, nullable=False))  # "mon-fri 09:00-17:00; ..."
+    holidays: str = Field(sa_column=Column(Text, nullable=False))  # "2026-12-25,2026-12-26"
+    first_response_target_s: int
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = Field(sa_type=DateTime)
 
 
 # -- moments: moments, their audit trail, the Google Sheets outbox; staff accounts

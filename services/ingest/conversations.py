@@ -27,7 +27,7 @@ CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-define
 
 
 MESSAGES_OF_KEYS = (
-    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url "
+    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url, e.actor "
     "FROM interaction_event e {join} WHERE e.kind IN ("
     + ", ".join(f"'{kind}'" for kind in sorted(MESSAGE_KIND_NAMES))
     + ")"
@@ -38,7 +38,7 @@ def _messages(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     """Message rows with occurred_at as a datetime on both databases."""
     query = text(sql).columns(
         EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
-        EVENTS.c.account, EVENTS.c.url,
+        EVENTS.c.account, EVENTS.c.url, EVENTS.c.actor,
     )  # fmt: skip
     return conn.execute(query, params)
 
@@ -113,6 +113,14 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
 
     first_response = first_after(sent)
     resolved_at = first_after(resolved)
+    responder = next(
+        (
+            r
+            for r in sorted(rows, key=lambda r: r[3])
+            if r[2] == "message_sent" and first_response is not None and r[3] == first_response
+        ),
+        None,
+    )
     return {
         "k_network": key[0],
         "k_conversation_id": key[1],
@@ -125,6 +133,7 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
         "resolution_s": _seconds(first_inbound, resolved_at),
         "messages_received": len(received),
         "messages_sent": len(sent),
+        "agent": responder[6] if responder is not None else None,
     }
 
 

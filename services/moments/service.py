@@ -17,6 +17,7 @@ from services.common import csv_export
 from services.common.clock import utcnow
 from services.common.db import write_guard
 from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
+from services.common.service_levels import DEFAULT_TARGET_S, business_seconds, load_schedules
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -252,6 +253,28 @@ def same_link(session: Session, link: str, *, exclude: str | None = None) -> Mom
 def conversation_for(session: Session, link: str) -> SupportConversation | None:
     """The ingested support conversation whose url is this moment's link, if any."""
     return session.exec(select(SupportConversation).where(SupportConversation.url == link)).first()
+
+
+def service_level(session: Session, conversation: SupportConversation) -> dict[str, Any]:
+    """Who answered the conversation, its first response in business hours and its SLA state."""
+    schedules = load_schedules(session)
+    schedule = schedules.for_account(conversation.account)
+    target = schedule.first_response_target_s if schedule else DEFAULT_TARGET_S
+    business = None
+    if conversation.first_inbound_at and conversation.first_response_at:
+        business = (
+            business_seconds(
+                schedule, conversation.first_inbound_at, conversation.first_response_at
+            )
+            if schedule
+            else conversation.first_response_s
+        )
+    return {
+        "agent": conversation.agent or "unassigned" if business is not None else None,
+        "first_response_business_min": None if business is None else round(business / 60, 1),
+        "target_min": round(target / 60, 1),
+        "sla_met": business is not None and business <= target,
+    }
 
 
 def sync_states(session: Session, ids: list[str], *, enabled: bool) -> dict[str, SheetSync]:

@@ -14,6 +14,8 @@ pages = [
     st.Page("pages/support.py", title="Support impact", icon=":material/support_agent:"),
     st.Page("pages/brand.py", title="Brand impact", icon=":material/campaign:"),
     st.Page("pages/moments.py", title="Moments", icon=":material/handshake:"),
+    st.Page("pages/conversations.py", title="Conversations", icon=":material/forum:"),
     st.Page("pages/goals.py", title="Goals", icon=":material/target:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 st.navigation(pages).run()

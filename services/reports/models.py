@@ -13,6 +13,8 @@ class GoalMetric(StrEnum):
     responded_within_1h_rate = "responded_within_1h_rate"
     median_first_response_s = "median_first_response_s"
     social_share = "social_share"
+    first_response_sla_met_rate = "first_response_sla_met_rate"
+    median_first_response_business_s = "median_first_response_business_s"
 
 
 # Counting metrics are paced against the share of the year gone; rates and times are not.
@@ -20,4 +22,6 @@ COUNTING = frozenset(
     {GoalMetric.impressions, GoalMetric.reach, GoalMetric.engagement, GoalMetric.moments}
 )
 # A time: shorter is better, so its pace is target / actual.
-LOWER_IS_BETTER = frozenset({GoalMetric.median_first_response_s})
+LOWER_IS_BETTER = frozenset(
+    {GoalMetric.median_first_response_s, GoalMetric.median_first_response_business_s}
+)

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from services.common.period import Period
 from services.common.schema import Moment
 from services.reports import queries
 from services.reports.figures import (
-    Period,
     moment_breakdown,
     traffic_light,
     weekly_brand,
@@ -155,8 +155,10 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
     cards = [
         ("Customer-support impact", fmt_rate(s["responded_within_1h_rate"]),
          f"answered within 1 h · {s['conversations']:,} conversations · median first "
-         f"response {fmt_seconds(s['median_first_response_s'])} · social share "
-         f"{fmt_rate(s['social_share'])}"),
+         f"response {fmt_seconds(s['median_first_response_s'])} "
+         f"({fmt_seconds(s['median_first_response_business_s'])} in business hours) · "
+         f"first-response SLA met {fmt_rate(s['first_response_sla_met_rate'])} "
+         f"({s['sla_breaches']:,} breaches) · social share {fmt_rate(s['social_share'])}"),
         ("Brand impact", f"{b['impressions']:,}",
          f"impressions · reach {b['reach']:,} · engagement {b['engagement']:,} "
          f"({fmt_rate(b['engagement_rate'])})"),

@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.engine import Engine
 
+from services.common import conversation_levels
+from services.common.conversation_levels import Window
+from services.common.period import Period
 from services.common.schema import Goal, Moment, RollupDaily, RollupHourly, SupportConversation
 from services.common.vocabulary import ENGAGEMENT_KINDS
-from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact, Period
+from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
 HOURLY = RollupHourly.__table__  # type: ignore[attr-defined]
@@ -137,6 +140,7 @@ def support(
         p90_response = responses.percentile(0.9)
         median_resolution = resolutions.percentile(0.5)
     total = int(total or 0)
+    window = Window(period.start_utc, period.end_utc, network=network, account=account)
     return {
         "conversations": total,
         "answered": int(answered_n or 0),
@@ -145,6 +149,8 @@ def support(
         "responded_within_1h_rate": int(within or 0) / total if total else None,
         "median_resolution_s": median_resolution,
         "social_share": int(social or 0) / total if total else None,
+        # Business hours, SLA and agents: from each conversation's schedule, as read now.
+        **conversation_levels.summary_figures(engine, window),
     }
 
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from services.common.period import Period
 from services.reports import queries
 from services.reports.figures import (
-    Period,
     brand_figures,
     goal_progress,
     moment_figures,
@@ -39,6 +39,8 @@ def summary(
         "responded_within_1h_rate": support["responded_within_1h_rate"],
         "median_first_response_s": support["median_first_response_s"],
         "social_share": support["social_share"],
+        "first_response_sla_met_rate": support["first_response_sla_met_rate"],
+        "median_first_response_business_s": support["median_first_response_business_s"],
     }
     goals = {
         metric: goal_progress(metric, target, actuals[metric], period)
@@ -92,6 +94,17 @@ def as_table(data: dict[str, Any]) -> str:
         ("  answered within 1 h", fmt_rate(s["responded_within_1h_rate"])),
         ("  median resolution", fmt_seconds(s["median_resolution_s"])),
         ("  social share of support", fmt_rate(s["social_share"])),
+        (
+            "  in business hours: median first response",
+            fmt_seconds(s["median_first_response_business_s"]),
+        ),
+        (
+            "  in business hours: p90 first response",
+            fmt_seconds(s["p90_first_response_business_s"]),
+        ),
+        ("  in business hours: median resolution", fmt_seconds(s["median_resolution_business_s"])),
+        ("  first-response SLA met", fmt_rate(s["first_response_sla_met_rate"])),
+        ("  SLA breaches", f"{s['sla_breaches']:,}"),
         ("Brand impact", ""),
         ("  impressions", f"{b['impressions']:,}"),
         ("  reach", f"{b['reach']:,}"),
@@ -101,6 +114,16 @@ def as_table(data: dict[str, Any]) -> str:
         ("  moments", f"{m['count']:,}"),
         ("  with existing customers", f"{m['existing_customer']:,}"),
     ]
+    if s["agents"]:
+        rows.append(("Agents (answered, median first response: calendar / business)", ""))
+        for agent in s["agents"]:
+            rows.append(
+                (
+                    f"  {agent['agent']}",
+                    f"{agent['answered']:,}, {fmt_seconds(agent['median_first_response_s'])}"
+                    f" / {fmt_seconds(agent['median_first_response_business_s'])}",
+                )
+            )
     if data["goals"]:
         rows.append(("Goals (actual / target, pace)", ""))
         for metric, goal in data["goals"].items():

@@ -21,8 +21,8 @@ from sqlmodel import Session
 from services.common import accounts
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
+from services.common.period import Period
 from services.reports import queries
-from services.reports.figures import Period
 from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")

@@ -29,7 +29,9 @@ PAGES = [
     "pages/support.py",
     "pages/brand.py",
     "pages/moments.py",
+    "pages/conversations.py",
     "pages/goals.py",
+    "pages/settings.py",
 ]
 
 
@@ -182,7 +184,7 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
         set_goal(session, year=year, metric=GoalMetric.impressions, target=41_234_567, actor="t")
         set_goal(session, year=year, metric=GoalMetric.moments, target=250, actor="t")
     files = downloads(run_page(page))
-    if page != "pages/goals.py":
+    if page not in ("pages/goals.py", "pages/settings.py"):
         assert files, f"{page} offers no CSV download"
     for label, content in files.items():
         rows = list(csv.reader(io.StringIO(content.decode())))
@@ -199,3 +201,42 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
     if page == "pages/moments.py":
         text = files["Download recent moments (CSV)"].decode()
         assert "'=HYPERLINK" in text
+
+
+def test_settings_page_saves_business_hours_and_refuses_bad_ones(
+    engine: Engine, app_env: None
+) -> None:
+    from services.common.service_levels import load_schedules
+
+    viewer = run_page("pages/settings.py", role="viewer")
+    assert any("admins and managers change them" in i.value for i in viewer.info)
+    assert not viewer.text_input
+    manager = run_page("pages/settings.py", role="manager")
+    manager.text_input[0].input("Europe/Madrid")
+    manager.text_input[1].input("mon-fri 09:00-12:00,13:00-17:00")
+    manager.text_input[2].input("2026-12-25")
+    manager.button[-1].click().run()
+    assert any("Business hours saved" in s.value for s in manager.success), manager.error
+    with Session(engine) as session:
+        stored = load_schedules(session).default
+    assert stored is not None and stored.hours_text == "mon-fri 09:00-12:00,13:00-17:00"
+    manager.text_input[1].input("tue 25:00-26:00")
+    manager.button[-1].click().run()
+    assert any("tue 25:00" in e.value and "Not saved" in e.value for e in manager.error), (
+        [e.value for e in manager.error],
+        [s.value for s in manager.success],
+        [t.value for t in manager.text_input],
+    )
+    with Session(engine) as session:
+        assert load_schedules(session).default == stored  # nothing saved
+
+
+def test_support_page_shows_business_hours_agents_and_links(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    seed(engine, dt.date.today().year)
+    at = run_page("pages/support.py")
+    tables = " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
+    assert "business hours" in tables and "agent" in tables
+    labels = {m.label for m in at.metric}
+    assert {"First-response SLA met", "SLA breaches"} <= labels

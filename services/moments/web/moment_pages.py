@@ -144,6 +144,7 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
             session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
         )[moment.id]
         conversation = service.conversation_for(session, moment.link)
+        level = service.service_level(session, conversation) if conversation else None
         trail = service.audit_trail(session, moment.id)
     return page(
         request,
@@ -152,6 +153,7 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         moment=service.as_dict(moment),
         state=state,
         conversation=conversation,
+        level=level,
         trail=trail,
         logged=request.query_params.get("logged"),
     )

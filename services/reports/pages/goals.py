@@ -15,6 +15,12 @@ HELP = {
     GoalMetric.responded_within_1h_rate: "share of conversations answered within an hour (0-1)",
     GoalMetric.median_first_response_s: "median first response in seconds (lower is better)",
     GoalMetric.social_share: "share of support conversations on social rather than email (0-1)",
+    GoalMetric.first_response_sla_met_rate: (
+        "share of conversations answered within the first-response target in business hours (0-1)"
+    ),
+    GoalMetric.median_first_response_business_s: (
+        "median first response in business seconds (lower is better)"
+    ),
 }
 
 with ui.timed_page("goals"):

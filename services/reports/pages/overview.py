@@ -35,13 +35,28 @@ with ui.timed_page("overview"):
     with support:
         st.subheader("Customer-support impact")
         st.metric("Answered within 1 h", fmt_rate(s["responded_within_1h_rate"]))
-        st.metric("Median first response", fmt_seconds(s["median_first_response_s"]))
+        st.metric(
+            "Median first response",
+            fmt_seconds(s["median_first_response_s"]),
+            help="calendar time; in business hours: "
+            + fmt_seconds(s["median_first_response_business_s"]),
+        )
+        st.metric(
+            "First-response SLA met (business hours)",
+            fmt_rate(s["first_response_sla_met_rate"]),
+            help=f"{s['sla_breaches']:,} breaches; targets and hours on the Settings page",
+        )
         st.metric(
             "Conversations",
             f"{s['conversations']:,}",
             help="support conversations started this year",
         )
         st.metric("Social share of support", fmt_rate(s["social_share"]))
+        st.page_link(
+            "pages/conversations.py",
+            label="The conversations behind these",
+            icon=":material/forum:",
+        )
     with brand:
         st.subheader("Brand impact")
         st.metric("Impressions", f"{b['impressions']:,}")

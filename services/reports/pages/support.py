@@ -33,11 +33,39 @@ with ui.timed_page("support"):
     a, b, c, d = st.columns(4)
     a.metric("Conversations", f"{figures['conversations']:,}")
     b.metric("Answered", f"{figures['answered']:,}")
-    c.metric("Median first response", fmt_seconds(figures["median_first_response_s"]))
-    d.metric("p90 first response", fmt_seconds(figures["p90_first_response_s"]))
-    a.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
-    b.metric("Median resolution", fmt_seconds(figures["median_resolution_s"]))
-    c.metric("Social share", fmt_rate(figures["social_share"]))
+    c.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
+    d.metric("Social share", fmt_rate(figures["social_share"]))
+    st.markdown("**Response and resolution times** (calendar time · business hours)")
+    times = pd.DataFrame(
+        [
+            {
+                "figure": label,
+                "calendar time": fmt_seconds(figures[key]),
+                "business hours": fmt_seconds(figures[key.replace("_s", "_business_s", 1)]),
+            }
+            for label, key in (
+                ("Median first response", "median_first_response_s"),
+                ("p90 first response", "p90_first_response_s"),
+                ("Median resolution", "median_resolution_s"),
+            )
+        ]
+    )
+    st.dataframe(times, hide_index=True, width="stretch")
+    a, b, c = st.columns(3)
+    a.metric(
+        "First-response SLA met",
+        fmt_rate(figures["first_response_sla_met_rate"]),
+        help="answered within the target, counted in business hours (Settings)",
+    )
+    b.metric("SLA breaches", f"{figures['sla_breaches']:,}")
+    with c:
+        st.page_link("pages/conversations.py", label="All conversations", icon=":material/forum:")
+        st.page_link(
+            "pages/conversations.py",
+            label="The SLA breaches",
+            icon=":material/timer_off:",
+            query_params={"sla": "breached"},
+        )
     weeks = pd.DataFrame(weekly_support(facts, period))
     weeks["median_first_response_min"] = weeks["median_first_response_s"] / 60
     st.plotly_chart(
@@ -85,3 +113,33 @@ with ui.timed_page("support"):
         "support-by-network.csv",
         "text/csv",
     )
+    st.subheader("Agents")
+    st.caption("Who gave the first response; unassigned: the answer named nobody.")
+    agents = pd.DataFrame(
+        [
+            {
+                "agent": row["agent"],
+                "answered": row["answered"],
+                "median first response": fmt_seconds(row["median_first_response_s"]),
+                "in business hours": fmt_seconds(row["median_first_response_business_s"]),
+            }
+            for row in figures["agents"]
+        ]
+    )
+    if agents.empty:
+        st.info("No conversation of this period has been answered yet.")
+    else:
+        st.dataframe(agents, hide_index=True, width="stretch")
+        links = st.columns(min(len(figures["agents"]), 6))
+        for column, row in zip(links, figures["agents"][: len(links)], strict=False):
+            column.page_link(
+                "pages/conversations.py",
+                label=f"{row['agent']}'s conversations",
+                query_params={"agent": row["agent"]},
+            )
+        st.download_button(
+            "Download agents (CSV)",
+            csv_export.records(figures["agents"]),
+            "support-agents.csv",
+            "text/csv",
+        )

@@ -1,0 +1,336 @@
+"""Business hours (ARCHITECTURE.md "Service levels"): schedules, and business seconds between
+instants, exact through the schedule's time zone (DST days included).
+
+A schedule is weekly opening intervals in local wall-clock time, closed local dates and a
+first-response target. Business seconds between a <= b are the length of [a, b) inside the
+opening intervals. They are computed when a figure is asked for, never stored per conversation,
+so changing a schedule changes every figure it touches, past ones included.
+
+Fast for many conversations: the opening intervals of a span of days become two sorted arrays
+of instants with a running total of open seconds, so business(a, b) = open(b) - open(a) is two
+binary searches, vectorised with numpy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, select
+
+from services.common.clock import utcnow
+from services.common.schema import SupportSchedule
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_TARGET_S = 3600
+DAY_MINUTES = 24 * 60
+EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, as every stored instant
+
+Floats = npt.NDArray[np.float64]
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be saved; the message names the part at fault."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the support team works, in its own time zone."""
+
+    timezone: str = "UTC"
+    # weekday (0 = Monday) -> opening intervals in local minutes since midnight, end <= 1440
+    weekly: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    holidays: frozenset[dt.date] = frozenset()
+    first_response_target_s: int = DEFAULT_TARGET_S
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def hours_text(self) -> str:
+        """The weekly hours written the way `rapport hours set --hours` takes them, runs of days
+        with the same hours as a range (mon-fri)."""
+        parts = []
+        day = 0
+        while day < 7:
+            intervals = self.weekly.get(day)
+            last = day
+            while last + 1 < 7 and self.weekly.get(last + 1) == intervals:
+                last += 1
+            if intervals:
+                days = DAYS[day] if last == day else f"{DAYS[day]}-{DAYS[last]}"
+                spans = ",".join(f"{_clock(a)}-{_clock(b)}" for a, b in intervals)
+                parts.append(f"{days} {spans}")
+            day = last + 1
+        return "; ".join(parts)
+
+    def open_time(self, start: dt.datetime, end: dt.datetime) -> OpenTime:
+        """Business seconds for instants (naive UTC) between start and end."""
+        return OpenTime.of(self, start, end)
+
+
+ALWAYS_OPEN = Schedule(weekly={day: ((0, DAY_MINUTES),) for day in range(7)})
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _minutes(text: str, where: str) -> int:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if (
+        not match
+        or int(match[1]) > 24
+        or int(match[2]) > 59
+        or (int(match[1]) == 24 and int(match[2]) != 0)
+    ):
+        raise ScheduleError(f"hours: {where}: {text.strip()!r} is not a time (00:00-24:00)")
+    return int(match[1]) * 60 + int(match[2])
+
+
+def _days(text: str) -> list[int]:
+    days: list[int] = []
+    for part in text.lower().split(","):
+        part = part.strip()
+        ends = part.split("-")
+        if not all(e.strip() in DAYS for e in ends) or len(ends) > 2:
+            raise ScheduleError(f"hours: {part!r} is not a day or range of days (mon-fri)")
+        first, last = DAYS.index(ends[0].strip()), DAYS.index(ends[-1].strip())
+        if last < first:
+            raise ScheduleError(f"hours: {part!r}: the range of days runs backwards")
+        days += range(first, last + 1)
+    return days
+
+
+def parse_hours(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
+    """`"mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00"` -> weekday -> intervals."""
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for group in filter(None, (g.strip() for g in text.split(";"))):
+        match = re.fullmatch(r"([a-zA-Z,\- ]+?)\s+(\S.*)", group)
+        if not match:
+            raise ScheduleError(
+                f"hours: {group!r}: write days then times, e.g. mon-fri 09:00-17:00"
+            )
+        days = _days(match[1])
+        for span in match[2].split(","):
+            bounds = span.strip().split("-")
+            where = f"{match[1].strip()} {span.strip()}"
+            if len(bounds) != 2:
+                raise ScheduleError(f"hours: {where}: write an interval as 09:00-17:00")
+            start, end = _minutes(bounds[0], where), _minutes(bounds[1], where)
+            if end <= start:
+                raise ScheduleError(f"hours: {where}: the interval ends before it starts")
+            for day in days:
+                weekly.setdefault(day, []).append((start, end))
+    out = {}
+    for day, intervals in sorted(weekly.items()):
+        ordered = sorted(intervals)
+        for (a, b), (c, _) in itertools.pairwise(ordered):
+            if c < b:
+                raise ScheduleError(
+                    f"hours: {DAYS[day]} {_clock(a)}-{_clock(b)} overlaps {_clock(c)}-..."
+                )
+        out[day] = tuple(ordered)
+    return out
+
+
+def parse_holidays(values: Iterable[str]) -> frozenset[dt.date]:
+    days = set()
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            days.add(dt.date.fromisoformat(value))
+        except ValueError:
+            raise ScheduleError(f"holidays: {value!r} is not a date (YYYY-MM-DD)") from None
+    return frozenset(days)
+
+
+def make_schedule(
+    *,
+    timezone: str,
+    hours: str,
+    holidays: Iterable[str] = (),
+    first_response_target_s: float = DEFAULT_TARGET_S,
+) -> Schedule:
+    """A checked schedule; ScheduleError naming the part at fault otherwise."""
+    try:
+        ZoneInfo(timezone.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"timezone: {timezone!r} is not an IANA time zone (e.g. Europe/Madrid)"
+        ) from None
+    if first_response_target_s < 0:
+        raise ScheduleError("first_response_target: must be 0 seconds or more")
+    return Schedule(
+        timezone=timezone.strip(),
+        weekly=parse_hours(hours),
+        holidays=parse_holidays(holidays),
+        first_response_target_s=int(first_response_target_s),
+    )
+
+
+def _epoch_s(instant: dt.datetime) -> float:
+    """Seconds since the epoch of an aware instant, or of a naive one read as UTC."""
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(dt.UTC).replace(tzinfo=None)
+    return (instant - EPOCH).total_seconds()
+
+
+@dataclass(frozen=True)
+class OpenTime:
+    """The schedule's opening intervals over a span of days, as epoch seconds, with the open
+    seconds before each interval: open(t) is then a binary search."""
+
+    starts: Floats
+    ends: Floats
+    before: Floats  # open seconds in the intervals before this one
+
+    @classmethod
+    def of(cls, schedule: Schedule, start: dt.datetime, end: dt.datetime) -> OpenTime:
+        zone = schedule.zone
+        # Local dates that may hold any instant of the span, one day either side for the zone.
+        first = (start - dt.timedelta(days=2)).date()
+        last = (end + dt.timedelta(days=2)).date()
+        starts, ends = [], []
+        day = first
+        while day <= last:
+            if day not in schedule.holidays:
+                for a, b in schedule.weekly.get(day.weekday(), ()):
+                    starts.append(_epoch_s(_local(day, a, zone)))
+                    ends.append(_epoch_s(_local(day, b, zone)))
+            day += dt.timedelta(days=1)
+        s = np.array(starts, dtype=np.float64)
+        e = np.array(ends, dtype=np.float64)
+        lengths = np.maximum(e - s, 0.0)  # a DST gap can swallow an interval's end
+        before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(s) else s
+        return cls(s, e, before)
+
+    def open_before(self, t: Floats) -> Floats:
+        """Open seconds from the span's start up to each instant t (epoch seconds)."""
+        if not len(self.starts):
+            return np.zeros_like(t)
+        i = np.searchsorted(self.starts, t, side="right") - 1
+        inside = np.clip(t - self.starts[np.maximum(i, 0)], 0.0, None)
+        length = self.ends[np.maximum(i, 0)] - self.starts[np.maximum(i, 0)]
+        return np.where(i < 0, 0.0, self.before[np.maximum(i, 0)] + np.minimum(inside, length))
+
+    def between(self, a: Floats, b: Floats) -> Floats:
+        """Business seconds of [a, b) for each pair (NaN where b is NaN: no such instant)."""
+        return self.open_before(b) - self.open_before(a)
+
+
+def _local(day: dt.date, minutes: int, zone: ZoneInfo) -> dt.datetime:
+    """The instant of a local wall-clock time (24:00 is the next day's midnight)."""
+    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+    return moment.replace(tzinfo=zone)
+
+
+def business_seconds(schedule: Schedule, start: dt.datetime, end: dt.datetime) -> float:
+    """Business seconds between two instants (naive UTC or aware), start <= end."""
+    span = schedule.open_time(min(start, end), max(start, end))
+    a = np.array([_epoch_s(start)])
+    b = np.array([_epoch_s(end)])
+    return float(span.between(a, b)[0])
+
+
+def business_durations(
+    schedule: Schedule, inbound_s: Sequence[float] | Floats, elapsed_s: Sequence[float] | Floats
+) -> Floats:
+    """Business seconds from each inbound instant (epoch s) over `elapsed_s` calendar seconds
+    (NaN stays NaN: not answered)."""
+    inbound = np.asarray(inbound_s, dtype=np.float64)
+    elapsed = np.asarray(elapsed_s, dtype=np.float64)
+    if not len(inbound):
+        return np.zeros(0)
+    finite = elapsed[np.isfinite(elapsed)]
+    last = float(inbound.max() + (finite.max() if len(finite) else 0.0))
+    span = schedule.open_time(
+        EPOCH + dt.timedelta(seconds=float(inbound.min())), EPOCH + dt.timedelta(seconds=last)
+    )
+    ends = inbound + elapsed
+    out = span.between(inbound, np.where(np.isfinite(ends), ends, inbound))
+    return np.where(np.isfinite(elapsed), out, np.nan)
+
+
+# -- stored schedules: the default (account "") and one per brand account ---------------------
+
+DEFAULT_ACCOUNT = ""
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Every stored schedule. A conversation follows its account's, else the default; with
+    neither it is always open (business time = calendar time)."""
+
+    default: Schedule | None = None
+    by_account: dict[str, Schedule] = field(default_factory=dict)
+
+    def for_account(self, account: str | None) -> Schedule | None:
+        return self.by_account.get(account or "", self.default)
+
+
+def _from_row(row: SupportSchedule) -> Schedule:
+    return make_schedule(
+        timezone=row.timezone,
+        hours=row.hours,
+        holidays=[d for d in row.holidays.split(",") if d],
+        first_response_target_s=row.first_response_target_s,
+    )
+
+
+def load_schedules(bind: Connection | Session) -> Schedules:
+    if isinstance(bind, Connection):
+        with Session(bind=bind) as session:
+            rows = session.exec(select(SupportSchedule)).all()
+    else:
+        rows = bind.exec(select(SupportSchedule)).all()
+    default = None
+    by_account = {}
+    for row in rows:
+        if row.account == DEFAULT_ACCOUNT:
+            default = _from_row(row)
+        else:
+            by_account[row.account] = _from_row(row)
+    return Schedules(default, by_account)
+
+
+def save_schedule(session: Session, *, account: str | None, schedule: Schedule, actor: str) -> None:
+    """Store (or replace) the schedule of `account` (None: the default)."""
+    key = (account or "").strip()
+    old = session.get(SupportSchedule, key)
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    session.add(
+        SupportSchedule(
+            account=key,
+            timezone=schedule.timezone,
+            hours=schedule.hours_text,
+            holidays=",".join(sorted(d.isoformat() for d in schedule.holidays)),
+            first_response_target_s=schedule.first_response_target_s,
+            updated_by=actor,
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def delete_schedule(session: Session, *, account: str | None) -> bool:
+    row = session.get(SupportSchedule, (account or "").strip())
+    if row is None:
+        return False
+    session.delete(row)
+    session.commit()
+    return True

@@ -1,0 +1,85 @@
+"""Conversations: the support conversations behind every figure, each linking to its thread."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from services.common import csv_export
+from services.common.conversation_levels import ROW_FIELDS, Window, listing
+from services.reports import ui
+from services.reports.summary import fmt_seconds
+
+SHOWN = 2_000  # rows on the page; the CSV holds them all
+
+with ui.timed_page("conversations"):
+    f: ui.Filters = st.session_state["filters"]
+    period = f.period()
+    params = st.query_params
+    agent = params.get("agent") or None
+    sla = params.get("sla") if params.get("sla") in ("met", "breached") else None
+    st.title("Support conversations")
+    narrowed = [
+        f"{f.year} to {period.as_of:%-d %b}",
+        f.network or "all networks",
+        f.account or "all accounts",
+    ]
+    if agent:
+        narrowed.append(f"first answered by {agent}")
+    if sla:
+        narrowed.append(f"first-response SLA {sla}")
+    st.caption(" · ".join(narrowed) + " · change the period and filters in the sidebar")
+    window = Window(
+        period.start_utc, period.end_utc, network=f.network, account=f.account, agent=agent
+    )
+    rows = ui.cached(
+        "conversation_list",
+        lambda: list(listing(ui.engine(), window, sla=sla, limit=SHOWN + 1)),
+        f,
+        agent,
+        sla,
+    )
+    if not rows:
+        st.info("No support conversations match these filters.")
+        st.stop()
+    if len(rows) > SHOWN:
+        st.caption(f"The first {SHOWN:,} are shown; the CSV below holds every one.")
+    table = pd.DataFrame(
+        [
+            {
+                "started": dt.datetime.fromisoformat(r["first_inbound_at"]).strftime(
+                    "%-d %b %H:%M UTC"
+                ),
+                "network": r["network"],
+                "account": r["account"],
+                "agent": r["agent"],
+                "first response": fmt_seconds(r["first_response_s"]),
+                "in business hours": fmt_seconds(r["first_response_business_s"]),
+                "resolved in": fmt_seconds(r["resolution_s"]),
+                "SLA": "met" if r["sla_met"] else "breached",
+                "conversation": r["url"],
+            }
+            for r in rows[:SHOWN]
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"conversation": st.column_config.LinkColumn(display_text="open")},
+    )
+    everything = ui.cached(
+        "conversation_csv",
+        lambda: csv_export.text(
+            ROW_FIELDS, ([r[k] for k in ROW_FIELDS] for r in listing(ui.engine(), window, sla=sla))
+        ),
+        f,
+        agent,
+        sla,
+    )
+    st.download_button(
+        "Download these conversations (CSV)",
+        everything,
+        f"conversations-{f.year}-{period.as_of.isoformat()}.csv",
+        "text/csv",
+    )

@@ -1,0 +1,78 @@
+"""Settings: business hours (when support works, for the SLA figures); admins and managers
+edit, viewers read. A change applies to every figure at once, past ones included."""
+
+import streamlit as st
+
+from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
+from services.reports import queries, schedules, ui
+
+with ui.timed_page("settings"):
+    viewer: ui.Viewer = st.session_state["viewer"]
+    st.title("Settings")
+    st.subheader("Business hours")
+    st.caption(
+        "First response and resolution are also counted in business hours, against the "
+        "first-response target (the SLA). A conversation follows its account's schedule, else "
+        "the default; with none, support counts as always open. Changing a schedule recomputes "
+        "every figure, past ones included."
+    )
+    stored = schedules.stored(ui.engine())
+    rows = [
+        {"applies to": "every account (default)", "schedule": schedules.describe(stored.default)}
+    ]
+    rows += [
+        {"applies to": account, "schedule": schedules.describe(s)}
+        for account, s in sorted(stored.by_account.items())
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if not viewer.can_edit_goals:
+        st.info("You can read the business hours; admins and managers change them.")
+        st.stop()
+    _networks, accounts = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
+    choice = st.selectbox("Schedule to set", ["Default (every account)", *accounts])
+    account = None if choice.startswith("Default") else choice
+    current = stored.default if account is None else stored.by_account.get(account)
+    with st.form("hours"):
+        timezone = st.text_input(
+            "Time zone (IANA)",
+            value=current.timezone if current else ui.settings().rapport_timezone,
+            help="e.g. Europe/Madrid, America/New_York",
+            key=f"timezone_{choice}",
+        )
+        hours = st.text_input(
+            "Opening hours",
+            value=current.hours_text if current else "mon-fri 09:00-17:00",
+            help="days then times; split shifts with commas, groups with ';', e.g. "
+            "mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00 (24:00 ends at midnight)",
+            key=f"hours_{choice}",
+        )
+        holidays = st.text_input(
+            "Closed dates",
+            value=", ".join(sorted(d.isoformat() for d in current.holidays)) if current else "",
+            help="YYYY-MM-DD, separated by commas",
+            key=f"holidays_{choice}",
+        )
+        target_min = st.number_input(
+            "First-response target (business minutes)",
+            min_value=0.0,
+            value=(current.first_response_target_s if current else DEFAULT_TARGET_S) / 60,
+            step=5.0,
+            key=f"target_{choice}",
+        )
+        saved = st.form_submit_button("Save business hours")
+    if saved:
+        try:
+            schedules.set_hours(
+                ui.engine(),
+                account=account,
+                timezone=timezone,
+                hours=hours,
+                holidays=holidays,
+                first_response_target_s=target_min * 60,
+                actor=viewer.name,
+            )
+        except ScheduleError as exc:
+            st.error(f"Not saved: {exc}.")
+        else:
+            st.cache_data.clear()  # every business-hours figure changes with the schedule
+            st.success(f"Business hours saved for {choice.lower()}.")

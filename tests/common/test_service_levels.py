@@ -1,0 +1,112 @@
+"""Business seconds, exact through the zone: DST weeks, split shifts, 24:00, holidays, closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from services.common.service_levels import (
+    ScheduleError,
+    business_durations,
+    business_seconds,
+    make_schedule,
+)
+
+MADRID = ZoneInfo("Europe/Madrid")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def at(text: str, zone: ZoneInfo = MADRID) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=zone)
+
+
+OFFICE = make_schedule(timezone="Europe/Madrid", hours="mon-fri 09:00-12:00,13:00-17:00")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        pytest.param("2026-03-02 10:00", "2026-03-02 10:30", 1800, id="inside-one-interval"),
+        pytest.param("2026-03-02 11:30", "2026-03-02 13:30", 3600, id="across-the-lunch-break"),
+        pytest.param("2026-03-02 12:15", "2026-03-02 12:45", 0, id="received-and-answered-closed"),
+        pytest.param("2026-03-02 16:00", "2026-03-03 10:00", 7200, id="overnight"),
+        pytest.param("2026-03-06 16:30", "2026-03-09 09:30", 3600, id="over-the-weekend"),
+        pytest.param("2026-03-07 10:00", "2026-03-08 18:00", 0, id="all-weekend"),
+        pytest.param("2026-03-02 08:00", "2026-03-02 18:00", 7 * 3600, id="a-whole-day"),
+    ],
+)
+def test_split_shifts(start: str, end: str, expected: float) -> None:
+    assert business_seconds(OFFICE, at(start), at(end)) == expected
+
+
+def test_dst_weeks_in_spring_and_autumn_count_wall_clock_hours() -> None:
+    always = make_schedule(timezone="Europe/Madrid", hours="mon-sun 00:00-24:00")
+    # 29 March 2026: clocks go 02:00 -> 03:00 in Madrid; the local day has 23 hours.
+    assert business_seconds(always, at("2026-03-29 00:00"), at("2026-03-30 00:00")) == 23 * 3600
+    # 25 October 2026: 03:00 -> 02:00; the local day has 25 hours.
+    assert business_seconds(always, at("2026-10-25 00:00"), at("2026-10-26 00:00")) == 25 * 3600
+    night = make_schedule(timezone="Europe/Madrid", hours="sun 01:00-04:00")
+    spring = business_seconds(night, at("2026-03-29 00:00"), at("2026-03-29 12:00"))
+    autumn = business_seconds(night, at("2026-10-25 00:00"), at("2026-10-25 12:00"))
+    assert (spring, autumn) == (2 * 3600, 4 * 3600)  # the shift lost and gained an hour
+    # A 9-to-5 day is 8 hours on both sides of the change, whatever UTC says.
+    office = make_schedule(timezone="America/New_York", hours="mon-fri 09:00-17:00")
+    before = business_seconds(
+        office, at("2026-03-06 08:00", NEW_YORK), at("2026-03-06 18:00", NEW_YORK)
+    )
+    after = business_seconds(
+        office, at("2026-03-09 08:00", NEW_YORK), at("2026-03-09 18:00", NEW_YORK)
+    )
+    assert before == after == 8 * 3600
+
+
+def test_24_00_ends_at_midnight_and_joins_the_next_day() -> None:
+    late = make_schedule(timezone="Europe/Madrid", hours="fri 20:00-24:00; sat 00:00-02:00")
+    assert business_seconds(late, at("2026-03-06 23:00"), at("2026-03-07 01:00")) == 7200
+    assert late.hours_text == "fri 20:00-24:00; sat 00:00-02:00"
+
+
+def test_holidays_are_closed() -> None:
+    with_holiday = make_schedule(
+        timezone="Europe/Madrid", hours="mon-fri 09:00-17:00", holidays=["2026-12-25"]
+    )
+    # Thursday 24 December 16:00 -> Monday 28 December 10:00: one hour on the 24th, one on the 28th.
+    assert business_seconds(with_holiday, at("2026-12-24 16:00"), at("2026-12-28 10:00")) == 7200
+
+
+def test_many_conversations_at_once_match_one_at_a_time() -> None:
+    rng = np.random.default_rng(7)
+    base = dt.datetime(2026, 3, 20, tzinfo=dt.UTC).timestamp()
+    inbound = base + rng.uniform(0, 20 * 86_400, 500)
+    elapsed = rng.uniform(0, 5 * 86_400, 500)
+    elapsed[::7] = np.nan  # unanswered
+    fast = business_durations(OFFICE, inbound, elapsed)
+    for i in range(0, 500, 37):
+        if np.isnan(elapsed[i]):
+            assert np.isnan(fast[i])
+            continue
+        start = dt.datetime.fromtimestamp(inbound[i], dt.UTC)
+        end = dt.datetime.fromtimestamp(inbound[i] + elapsed[i], dt.UTC)
+        assert fast[i] == pytest.approx(business_seconds(OFFICE, start, end), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("fields", "part"),
+    [
+        pytest.param({"timezone": "Mars/Olympus"}, "timezone", id="unknown-zone"),
+        pytest.param({"hours": "tue 25:00-26:00"}, "tue 25:00", id="hour-25"),
+        pytest.param({"hours": "mon 17:00-09:00"}, "ends before it starts", id="backwards"),
+        pytest.param({"hours": "mon 09:00-13:00,12:00-17:00"}, "overlaps", id="overlap"),
+        pytest.param({"hours": "funday 09:00-17:00"}, "not a day", id="bad-day"),
+        pytest.param({"holidays": ["25/12/2026"]}, "holidays", id="holiday-not-a-date"),
+        pytest.param({"first_response_target_s": -5}, "first_response_target", id="negative"),
+    ],
+)
+def test_bad_schedules_name_the_part(fields: dict[str, object], part: str) -> None:
+    values: dict[str, object] = {"timezone": "Europe/Madrid", "hours": "mon-fri 09:00-17:00"}
+    values.update(fields)
+    with pytest.raises(ScheduleError, match=part):
+        make_schedule(**values)  # type: ignore[arg-type]
