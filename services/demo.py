@@ -169,6 +169,15 @@ DEMO_GOALS = {
     "social_share": 0.65,
     "first_response_sla_met_rate": 0.8,
 }
+DEMO_VALUE = {
+    "currency": "USD",
+    "cost_per_email_contact": 6.0,
+    "cost_per_social_contact": 2.5,
+    "cpm": 8.5,
+    "cpc": 1.2,
+    "value_per_moment": 250.0,
+    "program_cost": 120_000.0,
+}
 CHANGES = (
     (
         "Was about to cancel after a billing mix-up; stayed and upgraded once we fixed it.",
@@ -247,6 +256,14 @@ def _demo_hours(engine: Any, settings: Settings, year: int) -> None:
         save_schedule(session, account=None, schedule=schedule, actor="demo")
 
 
+def _demo_value(engine: Any, year: int) -> None:
+    """A plausible value model, unless the year has one (pages then show money out of the box)."""
+    from services.reports import value
+
+    if value.load(engine, year) is None:
+        value.set_model(engine, year=year, actor="demo", **DEMO_VALUE)
+
+
 def _demo_goals(engine: Any, year: int) -> None:
     from services.reports import queries
     from services.reports.goals import set_goal
@@ -288,6 +305,7 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
         moments = _demo_moments(settings, token, year, now)
         _demo_goals(engine, year)
         _demo_hours(engine, settings, year)
+        _demo_value(engine, year)
     finally:
         with Session(engine) as session:
             revoke_token(session, name="demo")

@@ -38,6 +38,7 @@ TABLES = (
     "goal",
     "login_failure",
     "support_schedule",
+    "value_model",
 )
 
 

@@ -263,6 +263,23 @@ class Goal(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=DateTime)
 
 
+class ValueModelRow(SQLModel, table=True):
+    """The year's value model: the assumptions that turn the figures into money."""
+
+    __tablename__ = "value_model"
+
+    year: int = Field(primary_key=True)
+    currency: str = Field(max_length=3)  # ISO 4217
+    cost_per_email_contact: float = 0.0
+    cost_per_social_contact: float = 0.0
+    cpm: float = 0.0
+    cpc: float = 0.0
+    value_per_moment: float = 0.0
+    program_cost: float = 0.0
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = Field(sa_type=DateTime)
+
+
 # -- API tokens (every service's APIs)
 
 

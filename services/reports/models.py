@@ -15,11 +15,22 @@ class GoalMetric(StrEnum):
     social_share = "social_share"
     first_response_sla_met_rate = "first_response_sla_met_rate"
     median_first_response_business_s = "median_first_response_business_s"
+    support_savings = "support_savings"
+    earned_media_value = "earned_media_value"
+    total_value = "total_value"
 
 
 # Counting metrics are paced against the share of the year gone; rates and times are not.
 COUNTING = frozenset(
-    {GoalMetric.impressions, GoalMetric.reach, GoalMetric.engagement, GoalMetric.moments}
+    {
+        GoalMetric.impressions,
+        GoalMetric.reach,
+        GoalMetric.engagement,
+        GoalMetric.moments,
+        GoalMetric.support_savings,
+        GoalMetric.earned_media_value,
+        GoalMetric.total_value,
+    }
 )
 # A time: shorter is better, so its pace is target / actual.
 LOWER_IS_BETTER = frozenset(

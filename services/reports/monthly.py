@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.period import Period
 from services.common.schema import Moment
-from services.reports import queries
+from services.reports import queries, value
 from services.reports.figures import (
     moment_breakdown,
     traffic_light,
@@ -64,11 +64,11 @@ def bar_chart(
         'stroke="#8a94a6"/>',
         f'<text x="{pad}" y="{pad - 10}" {AXIS_TEXT}>max {top:,.0f}</text>',
     ]
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+    for i, (label, amount) in enumerate(zip(labels, values, strict=True)):
         parts.append(
-            f'<rect x="{pad + i * step:.1f}" y="{y(value):.1f}" width="{max(step - 2, 1):.1f}" '
-            f'height="{height - pad - y(value):.1f}" fill="#3056d3"><title>{html.escape(label)}: '
-            f"{value:,.0f} {html.escape(unit)}</title></rect>"
+            f'<rect x="{pad + i * step:.1f}" y="{y(amount):.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{height - pad - y(amount):.1f}" fill="#3056d3"><title>{html.escape(label)}: '
+            f"{amount:,.0f} {html.escape(unit)}</title></rect>"
         )
     if line:
         points = " ".join(f"{pad + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(line))
@@ -117,6 +117,37 @@ def month_end(month: str, tz: ZoneInfo) -> dt.date:
     if last.replace(day=1) > today:
         raise ValueError(f"--month {month} has not started yet")
     return min(last, today)
+
+
+def _money_section(engine: Engine, data: dict[str, Any]) -> str:
+    """What social earned, with every assumption beside the money."""
+    money = data["value"]
+    model = value.load(engine, data["year"])
+    if money is None or model is None:
+        return (
+            "<h2>What social earned</h2><p>No value model for this year yet: "
+            "<code>rapport value set --year YEAR --cost-per-email-contact X ...</code></p>"
+        )
+    c = money["currency"]
+    roi = "-" if money["roi"] is None else f"{money['roi'] * 100:,.0f} %"
+    parts = [
+        ("Total value", value.money(money["total_value"], c)),
+        ("Support savings (support moved off email)", value.money(money["support_savings"], c)),
+        ("Earned media (impressions and clicks at paid rates)",
+         value.money(money["earned_media_value"], c)),
+        ("Meaningful moments", value.money(money["moments_value"], c)),
+        ("Programme cost to date", value.money(money["program_cost_to_date"], c)),
+        ("Return on the programme", roi),
+    ]  # fmt: skip
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
+    assumed = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+        for k, v in value.assumptions(model)
+    )
+    return (
+        "<h2>What social earned</h2><table><tbody>" + rows + "</tbody></table>"
+        "<h3>Assumptions</h3><table><tbody>" + assumed + "</tbody></table>"
+    )
 
 
 def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
@@ -178,6 +209,7 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
             f'<p class="sub">Year to date, as of {as_of.isoformat()} ({html.escape(str(tz))}). '
             "Figures as defined in Rapport's report contract.</p>",
             f'<div class="cards">{card_html}</div>',
+            _money_section(engine, data),
             "<h2>Goals</h2><table><thead><tr><th>Metric</th><th>Actual</th><th>Target</th>"
             "<th>Pace</th><th>Projected year end</th></tr></thead>"
             f"<tbody>{goal_rows}</tbody></table>",

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.common.period import Period
-from services.reports import queries
+from services.reports import queries, value
 from services.reports.figures import (
     brand_figures,
     goal_progress,
@@ -28,9 +28,22 @@ def summary(
 ) -> dict[str, Any]:
     period = Period.of(year, as_of, tz)
     support = queries.support(engine, period, network=network, account=account)
-    brand = brand_figures(queries.kind_totals(engine, period, network=network, account=account))
+    totals = queries.kind_totals(engine, period, network=network, account=account)
+    brand = brand_figures(totals)
     # Moments belong to a network but not to one of the brand's accounts.
     moments = moment_figures(queries.moments(engine, period, network=network), period)
+    model = value.load(engine, year)
+    money = None
+    if model is not None:
+        social = round((support["social_share"] or 0) * support["conversations"])
+        money = value.value_figures(
+            model,
+            social_conversations=social,
+            impressions=brand["impressions"],
+            clicks=int(totals.get("click", 0)),
+            moments=moments["count"],
+            period=period,
+        )
     actuals = {
         "impressions": brand["impressions"],
         "reach": brand["reach"],
@@ -41,6 +54,10 @@ def summary(
         "social_share": support["social_share"],
         "first_response_sla_met_rate": support["first_response_sla_met_rate"],
         "median_first_response_business_s": support["median_first_response_business_s"],
+        **{
+            name: money[name] if money else None
+            for name in ("support_savings", "earned_media_value", "total_value")
+        },
     }
     goals = {
         metric: goal_progress(metric, target, actuals[metric], period)
@@ -53,6 +70,7 @@ def summary(
         "support": support,
         "brand": brand,
         "moments": moments,
+        "value": money,
         "goals": goals,
     }
 

@@ -203,6 +203,10 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
         assert "'=HYPERLINK" in text
 
 
+def save(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click().run()
+
+
 def test_settings_page_saves_business_hours_and_refuses_bad_ones(
     engine: Engine, app_env: None
 ) -> None:
@@ -215,13 +219,13 @@ def test_settings_page_saves_business_hours_and_refuses_bad_ones(
     manager.text_input[0].input("Europe/Madrid")
     manager.text_input[1].input("mon-fri 09:00-12:00,13:00-17:00")
     manager.text_input[2].input("2026-12-25")
-    manager.button[-1].click().run()
+    save(manager, "Save business hours")
     assert any("Business hours saved" in s.value for s in manager.success), manager.error
     with Session(engine) as session:
         stored = load_schedules(session).default
     assert stored is not None and stored.hours_text == "mon-fri 09:00-12:00,13:00-17:00"
     manager.text_input[1].input("tue 25:00-26:00")
-    manager.button[-1].click().run()
+    save(manager, "Save business hours")
     assert any("tue 25:00" in e.value and "Not saved" in e.value for e in manager.error), (
         [e.value for e in manager.error],
         [s.value for s in manager.success],
@@ -240,3 +244,45 @@ def test_support_page_shows_business_hours_agents_and_links(engine: Engine, app_
     assert "business hours" in tables and "agent" in tables
     labels = {m.label for m in at.metric}
     assert {"First-response SLA met", "SLA breaches"} <= labels
+
+
+def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    from services.reports import value
+
+    year = dt.date.today().year
+    seed(engine, year)
+    empty = run_page("pages/overview.py")
+    assert any("No value model for this year" in i.value for i in empty.info)
+    value.set_model(engine, year=year, actor="t", currency="EUR", cpm=10, program_cost=1000)
+    import streamlit as st
+
+    st.cache_data.clear()  # as the Settings page does when it saves
+    at = run_page("pages/overview.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Earned media"] == "€50.00"  # 5,000 impressions at a CPM of 10
+    assert metrics["Total value"] == "€50.00"
+    cpm = next(n for n in at.number_input if n.key == "if_cpm")
+    cpm.set_value(20).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Total value, what if"] == "€100.00"
+    assert metrics["Total value"] == "€50.00"  # nothing was saved
+    assert value.load(engine, year).cpm == 10  # type: ignore[union-attr]
+
+
+def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    from services.reports import value
+
+    manager = run_page("pages/settings.py", role="manager")
+    next(t for t in manager.text_input if t.key == "currency").input("chf")
+    next(n for n in manager.number_input if n.key == "value_cpm").set_value(12.5)
+    save(manager, "Save value model")
+    assert any("Value model" in s.value for s in manager.success), [e.value for e in manager.error]
+    stored = value.load(engine, dt.date.today().year)
+    assert stored is not None and stored.currency == "CHF" and stored.cpm == 12.5
+    next(t for t in manager.text_input if t.key == "currency").input("CHFF")
+    save(manager, "Save value model")
+    assert any("currency" in e.value and "Not saved" in e.value for e in manager.error)

@@ -16,7 +16,7 @@ from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
-SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "goals"}
+SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "value", "goals"}
 SUPPORT_KEYS = {
     "conversations",
     "answered",

@@ -21,6 +21,9 @@ HELP = {
     GoalMetric.median_first_response_business_s: (
         "median first response in business seconds (lower is better)"
     ),
+    GoalMetric.support_savings: "support moved off email, in money (value model, Settings)",
+    GoalMetric.earned_media_value: "impressions and clicks priced as paid media (value model)",
+    GoalMetric.total_value: "support savings + earned media + moments, in money",
 }
 
 with ui.timed_page("goals"):

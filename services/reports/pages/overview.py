@@ -1,14 +1,87 @@
 """Overview: the three lenses against the year's goals at a glance."""
 
+from typing import Any
+
 import streamlit as st
 
 from services.common import csv_export
-from services.reports import ui
+from services.reports import queries, ui, value
 from services.reports.figures import traffic_light
 from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
 
 LIGHTS = {"green": "on pace", "amber": "slightly behind", "red": "behind", "grey": "no data"}
 COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
+
+
+def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
+    """What social earned: the money, its parts and assumptions, and a what-if view."""
+    st.subheader("What social earned")
+    money = data["value"]
+    model = value.load(ui.engine(), f.year)
+    if money is None or model is None:
+        st.info(
+            "No value model for this year: set its assumptions (cost of an email and of a social "
+            "contact, CPM, CPC, value of a moment, programme cost) on the Settings page."
+        )
+        return
+    c = money["currency"]
+    figures, assumed = st.columns([3, 2])
+    with figures:
+        a, b = st.columns(2)
+        a.metric("Total value", value.money(money["total_value"], c))
+        b.metric(
+            "Return on the programme",
+            "-" if money["roi"] is None else f"{money['roi'] * 100:,.0f} %",
+            help="(total value - programme cost to date) / programme cost to date",
+        )
+        a.metric("Support savings", value.money(money["support_savings"], c))
+        b.metric("Earned media", value.money(money["earned_media_value"], c))
+        a.metric("Moments", value.money(money["moments_value"], c))
+        b.metric("Programme cost to date", value.money(money["program_cost_to_date"], c))
+    with assumed:
+        st.markdown("**Assumptions** (Settings)")
+        st.dataframe(
+            [{"assumption": k, "value": v} for k, v in value.assumptions(model)],
+            hide_index=True,
+            width="stretch",
+        )
+    with st.expander("What if? Change an assumption and see the money move (nothing is saved)"):
+        cols = st.columns(3)
+        changed = {
+            name: cols[n % 3].number_input(
+                value.LABELS[name],
+                min_value=0.0,
+                value=float(getattr(model, name)),
+                key=f"if_{name}",
+            )
+            for n, name in enumerate(value.AMOUNTS)
+        }
+        totals = ui.cached(
+            "kind_totals",
+            lambda: queries.kind_totals(
+                ui.engine(), f.period(), network=f.network, account=f.account
+            ),
+            f,
+        )
+        s = data["support"]
+        what_if = value.value_figures(
+            model.with_changes(**changed),
+            social_conversations=round((s["social_share"] or 0) * s["conversations"]),
+            impressions=data["brand"]["impressions"],
+            clicks=int(totals.get("click", 0)),
+            moments=data["moments"]["count"],
+            period=f.period(),
+        )
+        delta = what_if["total_value"] - money["total_value"]
+        x, y = st.columns(2)
+        x.metric(
+            "Total value, what if", value.money(what_if["total_value"], c), value.money(delta, c)
+        )
+        y.metric(
+            "Return, what if",
+            "-" if what_if["roi"] is None else f"{what_if['roi'] * 100:,.0f} %",
+        )
+
 
 with ui.timed_page("overview"):
     f: ui.Filters = st.session_state["filters"]
@@ -67,6 +140,7 @@ with ui.timed_page("overview"):
         st.subheader("Meaningful moments")
         st.metric("Moments", f"{m['count']:,}")
         st.metric("With existing customers", f"{m['existing_customer']:,}")
+    earned_panel(data, f)
     st.subheader("Goals")
     if not data["goals"]:
         st.info("No goals set for this year yet: set them on the Goals page (admins and managers).")

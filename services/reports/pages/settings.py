@@ -4,10 +4,11 @@ edit, viewers read. A change applies to every figure at once, past ones included
 import streamlit as st
 
 from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import queries, schedules, ui
+from services.reports import queries, schedules, ui, value
 
 with ui.timed_page("settings"):
     viewer: ui.Viewer = st.session_state["viewer"]
+    f: ui.Filters = st.session_state["filters"]
     st.title("Settings")
     st.subheader("Business hours")
     st.caption(
@@ -27,6 +28,16 @@ with ui.timed_page("settings"):
     st.dataframe(rows, hide_index=True, width="stretch")
     if not viewer.can_edit_goals:
         st.info("You can read the business hours; admins and managers change them.")
+        model = value.load(ui.engine(), f.year)
+        st.subheader(f"Value model {f.year}")
+        if model is None:
+            st.info("No value model for this year yet.")
+        else:
+            st.dataframe(
+                [{"assumption": k, "value": v} for k, v in value.assumptions(model)],
+                hide_index=True,
+                width="stretch",
+            )
         st.stop()
     _networks, accounts = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
     choice = st.selectbox("Schedule to set", ["Default (every account)", *accounts])
@@ -76,3 +87,35 @@ with ui.timed_page("settings"):
         else:
             st.cache_data.clear()  # every business-hours figure changes with the schedule
             st.success(f"Business hours saved for {choice.lower()}.")
+
+    st.subheader(f"Value model {f.year}")
+    st.caption(
+        "The assumptions that turn the year's figures into money (the Overview shows them beside "
+        "the money). Missing amounts count as 0."
+    )
+    model = value.load(ui.engine(), f.year)
+    with st.form("value"):
+        currency = st.text_input(
+            "Currency (ISO 4217)", value=model.currency if model else "USD", key="currency"
+        )
+        amounts = {
+            name: st.number_input(
+                value.LABELS[name],
+                min_value=0.0,
+                value=float(getattr(model, name)) if model else 0.0,
+                step=0.5 if name in ("cpc", "cost_per_social_contact") else 1.0,
+                key=f"value_{name}",
+            )
+            for name in value.AMOUNTS
+        }
+        saved_value = st.form_submit_button("Save value model")
+    if saved_value:
+        try:
+            value.set_model(
+                ui.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
+            )
+        except value.ValueModelError as exc:
+            st.error(f"Not saved: {exc}.")
+        else:
+            st.cache_data.clear()
+            st.success(f"Value model for {f.year} saved.")

@@ -1,0 +1,191 @@
+"""The reports' commands of `rapport`: summary, goals, hours, value, report (the parsers here,
+the work in the modules they call, imported only when a command runs)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from services.common.config import get_settings
+from services.reports.models import GoalMetric
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine
+    from services.reports.summary import as_table, summary
+
+    settings = get_settings()
+    try:
+        data = summary(
+            get_engine(),
+            year=args.year,
+            as_of=args.as_of,
+            tz=settings.timezone,
+            network=args.network,
+            account=args.account,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2) if args.json else as_table(data))
+    return 0
+
+
+def cmd_goals(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from services.common.db import get_engine, migrate
+    from services.reports.goals import set_goal
+    from services.reports.models import GoalMetric
+
+    migrate()
+    with Session(get_engine()) as session:
+        try:
+            goal = set_goal(
+                session,
+                year=args.year,
+                metric=GoalMetric(args.metric),
+                target=args.target,
+                actor="cli",
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    shown = f"{goal.target:,.0f}" if goal.target.is_integer() else f"{goal.target:g}"
+    print(f"Goal for {goal.year}: {goal.metric} = {shown}")
+    return 0
+
+
+def cmd_hours(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine, migrate
+    from services.common.service_levels import ScheduleError
+    from services.reports import schedules
+
+    migrate()
+    if args.hours_action == "set":
+        try:
+            schedules.set_hours(
+                get_engine(),
+                account=args.account,
+                timezone=args.timezone,
+                hours=args.hours,
+                holidays=args.holidays,
+                first_response_target_s=args.first_response_target,
+                actor="cli",
+            )
+        except ScheduleError as exc:
+            print(f"error: {exc}; nothing was saved", file=sys.stderr)
+            return 2
+    print(schedules.show(get_engine()))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine
+    from services.reports.monthly import write
+
+    try:
+        result = write(get_engine(), month=args.month, tz=get_settings().timezone, out=args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Wrote {result['path']} ({result['bytes']:,} bytes): open it in a browser or forward it."
+    )
+    return 0
+
+
+def cmd_value(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine, migrate
+    from services.reports import value
+
+    migrate()
+    engine = get_engine()
+    if args.value_action == "set":
+        given = {name: getattr(args, name) for name in value.AMOUNTS}
+        try:
+            model = value.set_model(
+                engine, year=args.year, actor="cli", currency=args.currency, **given
+            )
+        except value.ValueModelError as exc:
+            print(f"error: {exc}; nothing was saved", file=sys.stderr)
+            return 2
+    else:
+        found = value.load(engine, args.year)
+        if found is None:
+            print(f"No value model for {args.year}: set one with `rapport value set`.")
+            return 0
+        model = found
+    print(f"Value model {model.year} ({model.currency}):")
+    for label, amount in value.assumptions(model):
+        print(f"  {label}: {amount}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("summary", help="the year's support and brand figures")
+    p.add_argument("--year", type=int, default=dt.date.today().year)
+    p.add_argument("--as-of", type=_date, default=None, help="last day counted (default today)")
+    p.add_argument("--network")
+    p.add_argument("--account")
+    p.add_argument("--json", action="store_true", help="print the JSON of ARCHITECTURE.md")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("goals", help="yearly goals")
+    goals_sub = p.add_subparsers(dest="goals_action", required=True, metavar="ACTION")
+    goal = goals_sub.add_parser("set", help="set the target of one metric for one year")
+    goal.add_argument("--year", type=int, required=True)
+    goal.add_argument(
+        "--metric",
+        required=True,
+        choices=[m.value for m in GoalMetric],
+    )
+    goal.add_argument("--target", type=float, required=True)
+    goal.set_defaults(func=cmd_goals)
+
+    p = sub.add_parser("hours", help="business hours: when support works (for SLA figures)")
+    hours_sub = p.add_subparsers(dest="hours_action", required=True, metavar="ACTION")
+    hours = hours_sub.add_parser("set", help="set the default schedule, or one account's")
+    hours.add_argument("--account", help="a brand account (default: every account)")
+    hours.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Madrid")
+    hours.add_argument(
+        "--hours", required=True, help='e.g. "mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00"'
+    )
+    hours.add_argument("--holidays", default="", help="closed dates, e.g. 2026-12-25,2026-12-26")
+    hours.add_argument(
+        "--first-response-target", type=float, default=3600, help="SLA in business seconds"
+    )
+    hours.set_defaults(func=cmd_hours)
+    hours_sub.add_parser("show", help="print every schedule").set_defaults(func=cmd_hours)
+
+    p = sub.add_parser("report", help="reports to forward")
+    report_sub = p.add_subparsers(dest="report_kind", required=True, metavar="KIND")
+    monthly = report_sub.add_parser("monthly", help="a self-contained HTML report for one month")
+    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    monthly.add_argument("--out", required=True, help="file to write, e.g. rapport-2026-03.html")
+    monthly.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("value", help="the value model: what social earned, in money")
+    value_sub = p.add_subparsers(dest="value_action", required=True, metavar="ACTION")
+    setting = value_sub.add_parser("set", help="set the year's assumptions (missing ones: 0)")
+    setting.add_argument("--year", type=int, required=True)
+    setting.add_argument("--currency", default=None, help="ISO 4217 code (default USD)")
+    for name in (
+        "cost_per_email_contact", "cost_per_social_contact", "cpm", "cpc",
+        "value_per_moment", "program_cost",
+    ):  # fmt: skip
+        setting.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
+    setting.set_defaults(func=cmd_value)
+    showing = value_sub.add_parser("show", help="print the year's assumptions")
+    showing.add_argument("--year", type=int, default=dt.date.today().year)
+    showing.set_defaults(func=cmd_value)

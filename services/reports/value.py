@@ -1,0 +1,145 @@
+"""The value model (ARCHITECTURE.md "Value model"): what the year's social work earned, in money,
+from a few assumptions a team can state, and those assumptions shown beside every figure.
+
+- support_savings = non-email conversations x (cost per email contact - cost per social contact)
+- earned_media_value = impressions / 1000 x CPM + clicks x CPC
+- moments_value = moments x value per moment; total_value = the sum of the three
+- program_cost_to_date = program cost x elapsed days / days in year; roi = (total - cost) / cost
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from babel.numbers import format_currency, list_currencies
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.common.clock import utcnow
+from services.common.db import write_session
+from services.common.period import Period
+from services.common.schema import ValueModelRow
+
+AMOUNTS = (
+    "cost_per_email_contact",
+    "cost_per_social_contact",
+    "cpm",
+    "cpc",
+    "value_per_moment",
+    "program_cost",
+)
+LABELS = {
+    "cost_per_email_contact": "Cost of one email support contact",
+    "cost_per_social_contact": "Cost of one social support contact",
+    "cpm": "Paid media CPM (per 1,000 impressions)",
+    "cpc": "Paid media CPC (per click)",
+    "value_per_moment": "Value of one meaningful moment",
+    "program_cost": "Programme cost for the year",
+}
+
+
+class ValueModelError(ValueError):
+    """A value model that cannot be saved; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ValueModel:
+    year: int
+    currency: str = "USD"
+    cost_per_email_contact: float = 0.0
+    cost_per_social_contact: float = 0.0
+    cpm: float = 0.0
+    cpc: float = 0.0
+    value_per_moment: float = 0.0
+    program_cost: float = 0.0
+
+    def with_changes(self, **changes: Any) -> ValueModel:
+        """The same model with some assumptions changed (the what-if view), checked."""
+        return make_model(**{**asdict(self), **changes})
+
+
+def make_model(*, year: int, currency: str = "USD", **amounts: Any) -> ValueModel:
+    """A checked model; ValueModelError naming the field otherwise. Missing amounts are 0."""
+    code = str(currency).strip().upper()
+    if code not in list_currencies():
+        raise ValueModelError(f"currency: {currency!r} is not an ISO 4217 code (e.g. USD, EUR)")
+    values: dict[str, float] = {}
+    for name, raw in amounts.items():
+        if name not in AMOUNTS:
+            raise ValueModelError(f"{name}: not part of the value model")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ValueModelError(f"{name}: {raw!r} is not a number") from None
+        if not math.isfinite(number) or number < 0:
+            raise ValueModelError(f"{name}: must be a number of 0 or more")
+        values[name] = number
+    return ValueModel(year=year, currency=code, **values)
+
+
+def value_figures(
+    model: ValueModel,
+    *,
+    social_conversations: int,
+    impressions: int,
+    clicks: int,
+    moments: int,
+    period: Period,
+) -> dict[str, Any]:
+    """`summary.value` for this model and the period's figures."""
+    savings = social_conversations * (model.cost_per_email_contact - model.cost_per_social_contact)
+    earned = impressions / 1000 * model.cpm + clicks * model.cpc
+    from_moments = moments * model.value_per_moment
+    total = savings + earned + from_moments
+    cost = model.program_cost * period.elapsed_days / period.days_in_year
+    return {
+        "currency": model.currency,
+        "support_savings": savings,
+        "earned_media_value": earned,
+        "moments_value": from_moments,
+        "total_value": total,
+        "program_cost_to_date": cost if model.program_cost else None,
+        "roi": (total - cost) / cost if model.program_cost else None,
+    }
+
+
+def money(amount: float | None, currency: str, locale: str = "en") -> str:
+    """An amount as people read it (Babel, CLDR data): "€1,234,567.89"."""
+    return "-" if amount is None else format_currency(amount, currency, locale=locale)
+
+
+def assumptions(model: ValueModel) -> list[tuple[str, str]]:
+    """Each assumption with its value, as shown beside the money."""
+    return [(LABELS[name], money(getattr(model, name), model.currency)) for name in AMOUNTS]
+
+
+def load(engine: Engine, year: int) -> ValueModel | None:
+    with Session(engine) as session:
+        row = session.get(ValueModelRow, year)
+    if row is None:
+        return None
+    return ValueModel(**{f.name: getattr(row, f.name) for f in fields(ValueModel)})
+
+
+def save(engine: Engine, model: ValueModel, *, actor: str) -> ValueModel:
+    """Store the year's model (replacing the one before)."""
+    with write_session(engine) as session:
+        old = session.get(ValueModelRow, model.year)
+        if old is not None:
+            session.delete(old)
+            session.flush()
+        session.add(ValueModelRow(**asdict(model), updated_by=actor, updated_at=utcnow()))
+        session.commit()
+    return model
+
+
+def set_model(engine: Engine, *, year: int, actor: str, **given: Any) -> ValueModel:
+    """`rapport value set`: the given parameters over the stored model's (missing ones are 0
+    for a new model), checked before anything is saved."""
+    current = load(engine, year)
+    base = asdict(current) if current else {"year": year}
+    wanted = {k: v for k, v in given.items() if v is not None}
+    model = make_model(**{**base, **wanted})
+    return save(engine, replace(model, year=year), actor=actor)
