@@ -115,7 +115,8 @@ def _fill(db: Path, events: int) -> None:
                   MIN(CASE WHEN kind = 'message_received' THEN occurred_at END),
                   MIN(CASE WHEN kind = 'message_sent' THEN occurred_at END),
                   MIN(CASE WHEN kind = 'conversation_resolved' THEN occurred_at END),
-                  SUM(kind = 'message_received'), SUM(kind = 'message_sent'), NULL, NULL
+                  SUM(kind = 'message_received'), SUM(kind = 'message_sent'), NULL, NULL,
+                  'agent' || substr(conversation_id, -1, 1)
            FROM interaction_event WHERE conversation_id IS NOT NULL
            GROUP BY network, conversation_id"""
     )

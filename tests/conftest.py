@@ -39,6 +39,7 @@ TABLES = (
     "login_failure",
     "support_schedule",
     "value_model",
+    "report_delivery",
 )
 
 

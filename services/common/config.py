@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     sheets_spreadsheet_id: str | None = None
     google_sheets_api_url: str = "https://sheets.googleapis.com"
     sheets_timeout_s: float = 30.0  # per Sheets API request; a timed-out write is retried safely
+    # The monthly report by email: SMTP (STARTTLS when the server offers it), and who receives
+    # it on the first day of each month (comma-separated; unset: no scheduled delivery).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "rapport@localhost"
+    smtp_timeout_s: float = 30.0
+    report_recipients: str | None = None
     # The moments service drains the sheet outbox itself; with several web replicas turn this off
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True

@@ -280,6 +280,17 @@ class ValueModelRow(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=DateTime)
 
 
+class ReportDelivery(SQLModel, table=True):
+    """A monthly report the SMTP server accepted, for these recipients: never sent again."""
+
+    __tablename__ = "report_delivery"
+
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    recipients: str = Field(primary_key=True, max_length=2000)  # sorted, comma-separated
+    message_id: str = Field(max_length=200)
+    sent_at: dt.datetime = Field(sa_type=DateTime)
+
+
 # -- API tokens (every service's APIs)
 
 

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from services.common.config import get_settings
@@ -91,17 +92,35 @@ def cmd_hours(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine
-    from services.reports.monthly import write
+    from services.common.db import get_engine, migrate
+    from services.reports import delivery
+    from services.reports.monthly import render
 
+    settings = get_settings()
+    engine = get_engine()
+    migrate()
+    if args.report_kind == "mailer":
+        import threading
+
+        if not settings.report_recipients:
+            print("error: REPORT_RECIPIENTS is not set: nobody to send it to", file=sys.stderr)
+            return 2
+        delivery.run_mailer(engine, settings, threading.Event())
+        return 0
     try:
-        result = write(get_engine(), month=args.month, tz=get_settings().timezone, out=args.out)
-    except ValueError as exc:
+        html = render(engine, month=args.month, tz=settings.timezone)
+        if args.out:
+            Path(args.out).write_text(html, encoding="utf-8")
+            print(f"Wrote {args.out} ({len(html.encode()):,} bytes): open it in a browser.")
+        if args.pdf:
+            Path(args.pdf).write_bytes(delivery.pdf_of(html))
+            print(f"Wrote {args.pdf}: a PDF to forward.")
+        if args.email:
+            recipients = delivery.recipients_of(args.email)
+            print(delivery.send_monthly(engine, settings, month=args.month, recipients=recipients))
+    except (ValueError, delivery.DeliveryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Wrote {result['path']} ({result['bytes']:,} bytes): open it in a browser or forward it."
-    )
     return 0
 
 
@@ -172,8 +191,13 @@ def add_parsers(sub: Any) -> None:
     report_sub = p.add_subparsers(dest="report_kind", required=True, metavar="KIND")
     monthly = report_sub.add_parser("monthly", help="a self-contained HTML report for one month")
     monthly.add_argument("--month", required=True, help="YYYY-MM")
-    monthly.add_argument("--out", required=True, help="file to write, e.g. rapport-2026-03.html")
+    monthly.add_argument("--out", help="HTML file to write, e.g. rapport-2026-03.html")
+    monthly.add_argument("--pdf", help="PDF file to write (Chromium's print of the report)")
+    monthly.add_argument("--email", help="send it (HTML + PDF) to a@b,c@d over SMTP_HOST")
     monthly.set_defaults(func=cmd_report)
+    report_sub.add_parser(
+        "mailer", help="send last month's report to REPORT_RECIPIENTS on the 1st (rapport up)"
+    ).set_defaults(func=cmd_report)
 
     p = sub.add_parser("value", help="the value model: what social earned, in money")
     value_sub = p.add_subparsers(dest="value_action", required=True, metavar="ACTION")

@@ -218,10 +218,3 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
             "</body></html>",
         ]
     )
-
-
-def write(engine: Engine, *, month: str, tz: ZoneInfo, out: str) -> dict[str, Any]:
-    text = render(engine, month=month, tz=tz)
-    with open(out, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return {"path": out, "bytes": len(text.encode())}

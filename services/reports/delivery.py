@@ -1,0 +1,209 @@
+"""The monthly report as a PDF an executive can forward, and by email: HTML with the PDF
+attached, over SMTP (STARTTLS when offered), retried on failure and never sent twice.
+
+The PDF is Chromium's own print of the report (headless `--print-to-pdf`), so it is what a
+browser shows. A delivery is recorded once the SMTP server accepted it (report_delivery); the
+scheduled mailer (`rapport report mailer`, run by `rapport up` when REPORT_RECIPIENTS is set)
+sends last month's report on the first day of the month unless that row exists.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import smtplib
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.common.clock import utcnow
+from services.common.config import Settings
+from services.common.db import write_session
+from services.common.schema import ReportDelivery
+from services.reports.monthly import render
+
+log = logging.getLogger(__name__)
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
+)  # fmt: skip
+ATTEMPTS = 4
+
+
+class DeliveryError(RuntimeError):
+    """The report could not be turned into a PDF or handed to the SMTP server."""
+
+
+def chromium() -> str:
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found:
+        raise DeliveryError("Chromium is needed for the PDF: apt-get install chromium")
+    return found
+
+
+def pdf_of(html: str, timeout_s: float = 120.0) -> bytes:
+    """Chromium's print of the HTML (A4, no header or footer)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        out = Path(tmp) / "report.pdf"
+        page.write_text(html, encoding="utf-8")
+        result = subprocess.run(
+            [
+                chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={Path(tmp) / 'profile'}",
+                f"--print-to-pdf={out}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if not out.exists() or out.stat().st_size == 0:
+            raise DeliveryError(f"Chromium wrote no PDF: {result.stderr.decode()[-500:]}")
+        return out.read_bytes()
+
+
+def recipients_of(text: str) -> list[str]:
+    found = sorted({r.strip() for r in text.replace(";", ",").split(",") if r.strip()})
+    bad = [r for r in found if "@" not in r or r.startswith("@") or r.endswith("@")]
+    if bad:
+        raise DeliveryError(f"recipients: {', '.join(bad)} is not an email address")
+    if not found:
+        raise DeliveryError("recipients: name at least one address")
+    return found
+
+
+def message_id(month: str, recipients: list[str], sender: str) -> str:
+    """The same for every attempt at one delivery: mail clients show a resent copy once."""
+    digest = hashlib.sha256(f"{month}|{','.join(recipients)}".encode()).hexdigest()[:16]
+    domain = sender.rsplit("@", 1)[-1] or "rapport"
+    return f"<rapport-report-{month}-{digest}@{domain}>"
+
+
+def build_message(
+    settings: Settings, *, month: str, recipients: list[str], html: str, pdf: bytes
+) -> EmailMessage:
+    year, number = (int(part) for part in month.split("-"))
+    title = f"Rapport · {calendar.month_name[number]} {year}"
+    message = EmailMessage()
+    message["Subject"] = title
+    message["From"] = settings.smtp_from
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id(month, recipients, settings.smtp_from)
+    message.set_content(
+        f"{title}: the year to date in Rapport, with what social earned. The report is below "
+        "(HTML) and attached as a PDF to forward."
+    )
+    message.add_alternative(html, subtype="html")
+    message.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename=f"rapport-{month}.pdf"
+    )
+    return message
+
+
+def _send_once(settings: Settings, message: EmailMessage) -> None:
+    assert settings.smtp_host
+    with smtplib.SMTP(
+        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
+    ) as smtp:
+        smtp.ehlo()
+        if smtp.has_extn("starttls"):
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+def delivered(engine: Engine, month: str, recipients: list[str]) -> bool:
+    with Session(engine) as session:
+        return session.get(ReportDelivery, (month, ",".join(recipients))) is not None
+
+
+def send_monthly(
+    engine: Engine,
+    settings: Settings,
+    *,
+    month: str,
+    recipients: list[str],
+    sleep: float = 2.0,
+) -> str:
+    """Send the month's report unless it was delivered to these recipients already; retried
+    with backoff on connection and temporary SMTP failures. Returns what happened."""
+    if not settings.smtp_host:
+        raise DeliveryError("SMTP_HOST is not set: say which SMTP server sends the report")
+    if delivered(engine, month, recipients):
+        return f"already sent: the {month} report reached {', '.join(recipients)} before"
+    html = render(engine, month=month, tz=settings.timezone)
+    message = build_message(
+        settings, month=month, recipients=recipients, html=html, pdf=pdf_of(html)
+    )
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            _send_once(settings, message)
+            break
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code < 500 and attempt < ATTEMPTS:
+                log.warning("SMTP said %s (attempt %d); retrying", exc.smtp_code, attempt)
+            else:
+                raise DeliveryError(f"the SMTP server refused the report: {exc}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            if attempt == ATTEMPTS:
+                raise DeliveryError(f"could not reach the SMTP server: {exc}") from exc
+            log.warning("SMTP failed (%s, attempt %d); retrying", exc, attempt)
+        time.sleep(sleep * 2 ** (attempt - 1))
+    with write_session(engine) as session:
+        session.add(
+            ReportDelivery(
+                month=month,
+                recipients=",".join(recipients),
+                message_id=str(message["Message-ID"]),
+                sent_at=utcnow(),
+            )
+        )
+        session.commit()
+    return f"sent: the {month} report to {', '.join(recipients)}"
+
+
+def last_month(today: dt.date) -> str:
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{first:%Y-%m}"
+
+
+def run_mailer(
+    engine: Engine,
+    settings: Settings,
+    stop: threading.Event,
+    check_every_s: float = 300.0,
+    today: Callable[[], dt.date] | None = None,
+) -> None:
+    """On the first day of each month (RAPPORT_TIMEZONE), send last month's report once."""
+    recipients = recipients_of(settings.report_recipients or "")
+    log.info("report mailer: last month's report goes to %s on the 1st", ", ".join(recipients))
+    while not stop.is_set():
+        today_ = today() if today else dt.datetime.now(settings.timezone).date()
+        if today_.day == 1:
+            try:
+                log.info(
+                    send_monthly(engine, settings, month=last_month(today_), recipients=recipients)
+                )
+            except DeliveryError as exc:
+                log.error("report mailer: %s; trying again in %.0f s", exc, check_every_s)
+        stop.wait(check_every_s)
