@@ -8,6 +8,7 @@ conversation's schedule (its account's, else the default) when they are read, ne
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,9 +52,14 @@ def _stored(dialect: str, instant: dt.datetime) -> Any:
 
 
 def _query(
-    dialect: str, window: Window, after: tuple[dt.datetime, str, str] | None = None
+    dialect: str,
+    window: Window,
+    after: tuple[dt.datetime, str, str] | None = None,
+    *,
+    listing: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """The window's conversations in a stable order (first inbound, network, id)."""
+    """The window's conversations: for a listing every column in a stable order (first
+    inbound, network, id); for the figures only what they need, in no order."""
     epoch = (
         "(julianday(first_inbound_at) - 2440587.5) * 86400.0"
         if dialect == "sqlite"
@@ -81,12 +87,17 @@ def _query(
             " OR (network = :a_net AND conversation_id > :a_id))))"
         )
         params.update(a_at=_stored(dialect, after[0]), a_net=after[1], a_id=after[2])
-    sql = (
-        "SELECT network, conversation_id, account, agent, url, first_inbound_at, "
+    times = (
         f"CAST({epoch} AS FLOAT), "
         "CASE WHEN first_response_at < :end THEN first_response_s END, "
         "CASE WHEN resolved_at < :end THEN resolution_s END "
-        f"FROM support_conversation WHERE {' AND '.join(where)} "
+        f"FROM support_conversation WHERE {' AND '.join(where)}"
+    )
+    if not listing:  # NULL as -1: the driver's rows then go straight into float arrays
+        narrow = times.replace("_s END", "_s ELSE -1.0 END")
+        return f"SELECT account, agent, {narrow}", params
+    sql = (
+        f"SELECT network, conversation_id, account, agent, url, first_inbound_at, {times} "
         "ORDER BY first_inbound_at, network, conversation_id"
     )
     return sql, params
@@ -116,41 +127,97 @@ def _floats(values: Sequence[Any]) -> Floats:
     )
 
 
-def levels(rows: Sequence[Any], schedules: Schedules) -> Levels:
-    """Service levels of rows as `_query` selects them."""
-    accounts = [r[2] for r in rows]
-    inbound = _floats([r[6] for r in rows])
-    response = _floats([r[7] for r in rows])
-    resolution = _floats([r[8] for r in rows])
-    response_b, resolution_b = response.copy(), resolution.copy()
+def levels(
+    schedules: Schedules,
+    *,
+    accounts: Sequence[str],
+    agents: Sequence[str | None],
+    inbound_s: Floats,
+    response_s: Floats,
+    resolution_s: Floats,
+) -> Levels:
+    """Service levels of conversations given as columns (NaN: not answered / not resolved)."""
+    response_b, resolution_b = response_s.copy(), resolution_s.copy()
     default_target = (
         schedules.default.first_response_target_s if schedules.default else DEFAULT_TARGET_S
     )
-    target = np.full(len(rows), float(default_target))
-    names = np.asarray(accounts, dtype=object)
-    distinct = set(accounts)
-    for account in distinct:
+    target = np.full(len(accounts), float(default_target))
+    codes, names = _factorise(accounts)
+    for code, account in enumerate(names):
         schedule = schedules.for_account(account)
         if schedule is None:
             continue  # always open: business time is calendar time
-        mine = names == account if len(distinct) > 1 else slice(None)
+        mine = codes == code if len(names) > 1 else slice(None)
         # To the millisecond, as the calendar seconds are kept: SQLite's julianday carries the
         # instants to about 50 microseconds.
-        response_b[mine] = np.round(business_durations(schedule, inbound[mine], response[mine]), 3)
+        response_b[mine] = np.round(
+            business_durations(schedule, inbound_s[mine], response_s[mine]), 3
+        )
         resolution_b[mine] = np.round(
-            business_durations(schedule, inbound[mine], resolution[mine]), 3
+            business_durations(schedule, inbound_s[mine], resolution_s[mine]), 3
         )
         target[mine] = schedule.first_response_target_s
-    agents = [
-        (r[3] or UNASSIGNED) if answered else UNASSIGNED
-        for r, answered in zip(rows, np.isfinite(response), strict=True)
+    answered = np.isfinite(response_s)
+    named = [
+        (agent or UNASSIGNED) if ok else UNASSIGNED
+        for agent, ok in zip(agents, answered.tolist(), strict=True)
     ]
-    return Levels(accounts, agents, response, response_b, resolution, resolution_b, target)
+    return Levels(list(accounts), named, response_s, response_b, resolution_s, resolution_b, target)
+
+
+def _factorise(values: Sequence[str]) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Integer codes for the values, and the distinct values in code order (a dict is far
+    faster than comparing object arrays once per distinct value)."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) <= 1:
+        return np.zeros(len(values), dtype=np.int64), distinct
+    index = {value: code for code, value in enumerate(distinct)}
+    return np.array([index[v] for v in values], dtype=np.int64), distinct
+
+
+def _rows_levels(rows: Sequence[Any], schedules: Schedules) -> Levels:
+    """Levels of rows as `_query` selects them (the listing's order and columns)."""
+    return levels(
+        schedules,
+        accounts=[r[2] for r in rows],
+        agents=[r[3] for r in rows],
+        inbound_s=_floats([r[6] for r in rows]),
+        response_s=_floats([r[7] for r in rows]),
+        resolution_s=_floats([r[8] for r in rows]),
+    )
 
 
 def read(conn: Connection, window: Window) -> Levels:
-    sql, params = _query(conn.dialect.name, window)
-    return levels(conn.execute(text(sql), params).all(), load_schedules(conn))
+    """The window's conversations for the figures: only the columns they need, in no order,
+    through the driver (SQLite: one covering index range, ix_conversation_levels)."""
+    sql, params = _query(conn.dialect.name, window, listing=False)
+    if conn.dialect.name != "sqlite":  # psycopg's named style
+        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+    # Straight from the driver: SQLAlchemy's row objects cost more than the query here.
+    rows = conn.exec_driver_sql(sql, params).fetchall()
+    schedules = load_schedules(conn)
+    if not rows:
+        return levels(
+            schedules,
+            accounts=[],
+            agents=[],
+            inbound_s=np.zeros(0),
+            response_s=np.zeros(0),
+            resolution_s=np.zeros(0),
+        )
+    accounts, agents, inbound, response, resolution = zip(*rows, strict=True)
+    response_s = np.array(response, dtype=np.float64)
+    resolution_s = np.array(resolution, dtype=np.float64)
+    response_s[response_s < 0] = np.nan
+    resolution_s[resolution_s < 0] = np.nan
+    return levels(
+        schedules,
+        accounts=accounts,
+        agents=agents,
+        inbound_s=np.array(inbound, dtype=np.float64),
+        response_s=response_s,
+        resolution_s=resolution_s,
+    )
 
 
 def _percentile(values: Floats, q: float) -> float | None:
@@ -177,10 +244,12 @@ def agents(found: Levels) -> list[dict[str, Any]]:
     """One row per agent of a first response (`unassigned`: it named nobody), most answers
     first, then by name."""
     answered = np.isfinite(found.response_s)
-    names = np.asarray(found.agents, dtype=object)
+    codes, names = _factorise(found.agents)
     rows = []
-    for agent in set(names[answered].tolist()):
-        theirs = answered & (names == agent)
+    for code, agent in enumerate(names):
+        theirs = answered & (codes == code)
+        if not theirs.any():
+            continue
         rows.append(
             {
                 "agent": agent,
@@ -218,7 +287,7 @@ def listing(
             chunk = conn.execute(text(sql + f" LIMIT {CHUNK}"), params).all()
             if not chunk:
                 return
-            found = levels(chunk, schedules)
+            found = _rows_levels(chunk, schedules)
             met = found.sla_met
             for i, row in enumerate(chunk):
                 if (sla == "met" and not met[i]) or (sla == "breached" and met[i]):

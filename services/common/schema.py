@@ -104,6 +104,17 @@ class SupportConversation(SQLModel, table=True):
             "account",
             "first_response_at",
         ),
+        # The service-level figures read a period's conversations from this alone (0011).
+        Index(
+            "ix_conversation_levels",
+            "first_inbound_at",
+            "account",
+            "agent",
+            "first_response_at",
+            "first_response_s",
+            "resolved_at",
+            "resolution_s",
+        ),
         Index(
             "ix_conversation_by_resolution",
             "resolution_s",
