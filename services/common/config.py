@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     smtp_from: str = "rapport@localhost"
     smtp_timeout_s: float = 30.0
     report_recipients: str | None = None
+    # Platform webhooks (POST /v1/webhooks/...): a source is on only once its secret is set.
+    meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
+    x_consumer_secret: str | None = None
+    chatwoot_webhook_secret: str | None = None
     # The moments service drains the sheet outbox itself; with several web replicas turn this off
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True

@@ -16,7 +16,7 @@ from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_unavailable
 from services.common.metrics import metrics_response
-from services.ingest import api, conversations_api
+from services.ingest import api, conversations_api, webhooks
 from services.ingest.api import BadRequest
 from services.ingest.grpc_server import start_grpc
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
@@ -78,5 +78,6 @@ def create_app(
 
     app.include_router(api.router(settings))
     app.include_router(conversations_api.router)
+    app.include_router(webhooks.router)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
     return app

@@ -18,13 +18,19 @@ REQUEST_SECONDS = Histogram(
 )
 EVENTS_ACCEPTED = Counter(
     "rapport_ingest_events_accepted_total",
-    "Events validated and acknowledged by Kafka, by transport (rest, grpc, import).",
+    "Events validated and acknowledged by Kafka, by transport (rest, grpc, import, webhook).",
     ["transport"],
 )
 EVENTS_REJECTED = Counter(
     "rapport_ingest_events_rejected_total",
     "Events refused by validation, by transport and the first offending field.",
     ["transport", "reason"],
+)
+WEBHOOK_REQUESTS = Counter(
+    "rapport_ingest_webhook_requests_total",
+    "Platform webhook requests by source (meta, x, chatwoot) and outcome: accepted, "
+    "dead_lettered, handshake, handshake_refused, forged, unsigned, stale, off.",
+    ["source", "outcome"],
 )
 PRODUCE_SECONDS = Histogram(
     "rapport_ingest_produce_duration_seconds",

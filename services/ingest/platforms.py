@@ -1,0 +1,374 @@
+"""Platform webhook payloads -> interaction events (ARCHITECTURE.md "Webhooks").
+
+Pure functions, no I/O. Each returns `Mapped`: the events (event ids derived from the platform's
+own ids, so a redelivery replaces instead of adding), what could not be mapped (it goes to the
+dead-letter topic with the reason) and how many known non-interactions were skipped (delivery
+and read receipts, the brand's own posts). Layouts as the platforms document them:
+
+- Meta Webhooks (Pages `feed`, Messenger `messaging`, Instagram `comments` / `mentions` and
+  messaging): https://developers.facebook.com/docs/graph-api/webhooks/getting-started ,
+  https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed ,
+  https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages ,
+  https://developers.facebook.com/docs/instagram-platform/webhooks
+- X Account Activity API: https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-activity
+  (`for_user_id`, `tweet_create_events`, `favorite_events`, `direct_message_events`,
+  `follow_events`)
+- Chatwoot webhooks: https://www.chatwoot.com/hc/user-guide/articles/1677693021-how-to-use-webhooks
+  and chatwoot/chatwoot `app/presenters/conversations/event_data_presenter.rb` (the
+  conversation payload: `id`, `channel`, `status`, `timestamp`, `meta.assignee`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+Event = dict[str, Any]
+
+
+@dataclass
+class Mapped:
+    events: list[Event] = field(default_factory=list)
+    unmappable: list[tuple[str, Any]] = field(default_factory=list)  # (reason, the part)
+    skipped: int = 0
+
+
+def _iso(value: Any) -> str:
+    """A platform's time as RFC 3339: Unix seconds or milliseconds, ISO 8601, or X's
+    "Wed Oct 10 20:19:24 +0000 2018"."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        number = float(value)
+        seconds = number / 1000 if number > 10**11 else number  # milliseconds
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+    if isinstance(value, str):
+        for layout in _iso_8601, _x_created_at:
+            try:
+                parsed = layout(value)
+            except ValueError:
+                continue
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).isoformat()
+    raise ValueError(f"no time in {value!r}")
+
+
+def _iso_8601(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _x_created_at(value: str) -> dt.datetime:  # "Wed Oct 10 20:19:24 +0000 2018"
+    return dt.datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y")
+
+
+def _name(person: Any) -> str | None:
+    if not isinstance(person, dict):
+        return None
+    value = person.get("username") or person.get("name") or person.get("screen_name")
+    value = value or person.get("id")
+    return str(value) if value else None
+
+
+# --- Meta ------------------------------------------------------------------------------------
+
+# Pages `feed` items that are an interaction with the Page, and the kind they count as.
+FEED_KINDS = {"comment": "comment", "reaction": "like", "like": "like", "share": "share"}
+
+
+def meta(payload: Any) -> Mapped:
+    out = Mapped()
+    if not isinstance(payload, dict) or payload.get("object") not in ("page", "instagram"):
+        out.unmappable.append(("object: not a Page or Instagram notification", payload))
+        return out
+    network = "facebook" if payload["object"] == "page" else "instagram"
+    for entry in payload.get("entry") or []:
+        if not isinstance(entry, dict):
+            out.unmappable.append(("entry: not an object", entry))
+            continue
+        owner = str(entry.get("id", ""))
+        for change in entry.get("changes") or []:
+            _meta_change(out, network, owner, entry, change)
+        for item in entry.get("messaging") or []:
+            _meta_message(out, network, owner, item)
+    return out
+
+
+def _meta_change(out: Mapped, network: str, owner: str, entry: Any, change: Any) -> None:
+    try:
+        name, value = change["field"], change["value"]
+        when = _iso(value.get("created_time") or entry.get("time"))
+        if network == "facebook" and name == "feed":
+            item, verb = value.get("item"), value.get("verb")
+            sender = value.get("from") or {}
+            if str(sender.get("id", "")) == owner or verb in ("edited", "hide", "unhide"):
+                out.skipped += 1  # the Page's own activity, or an edit of something counted
+                return
+            if item in ("post", "status") and verb == "add":
+                kind, key = "mention", value.get("post_id")  # a visitor's post on the Page
+            elif item in FEED_KINDS and verb in ("add", "remove"):
+                kind = FEED_KINDS[item]
+                key = (
+                    value.get("comment_id")
+                    if item == "comment"
+                    else (f"{value.get('post_id')}:{sender.get('id')}")
+                )
+            else:
+                out.unmappable.append((f"feed item {item!r} verb {verb!r}: not counted", change))
+                return
+            out.events.append(
+                {
+                    "event_id": f"meta:{item}:{key}",
+                    "occurred_at": when,
+                    "network": network,
+                    "kind": kind,
+                    # A removed comment or reaction replaces the earlier event with nothing.
+                    "count": 0 if verb == "remove" else 1,
+                    "account": owner,
+                    "actor": _name(sender),
+                    "post_id": str(value.get("post_id") or "") or None,
+                }
+            )
+        elif network == "instagram" and name == "comments":
+            out.events.append(
+                {
+                    "event_id": f"meta:ig_comment:{value['id']}",
+                    "occurred_at": when,
+                    "network": network,
+                    "kind": "comment",
+                    "account": owner,
+                    "actor": _name(value.get("from")),
+                    "post_id": str((value.get("media") or {}).get("id") or "") or None,
+                }
+            )
+        elif network == "instagram" and name == "mentions":
+            media, comment = value.get("media_id"), value.get("comment_id")
+            out.events.append(
+                {
+                    "event_id": f"meta:ig_mention:{media}:{comment or ''}",
+                    "occurred_at": when,
+                    "network": network,
+                    "kind": "mention",
+                    "account": owner,
+                    "post_id": str(media) if media else None,
+                }
+            )
+        else:
+            out.unmappable.append((f"field {name!r}: not one Rapport maps", change))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        out.unmappable.append((f"change: {exc}", change))
+
+
+def _meta_message(out: Mapped, network: str, owner: str, item: Any) -> None:
+    try:
+        message = item.get("message")
+        if message is None:
+            out.skipped += 1  # delivery, read, reaction receipts: not a message
+            return
+        echo = bool(message.get("is_echo"))
+        # The conversation is the person's thread with the Page: the other side of the message.
+        person = item["recipient"]["id"] if echo else item["sender"]["id"]
+        out.events.append(
+            {
+                "event_id": f"meta:message:{message['mid']}",
+                "occurred_at": _iso(item["timestamp"]),
+                "network": network,
+                "kind": "message_sent" if echo else "message_received",
+                "account": owner,
+                "actor": None if echo else str(person),
+                "conversation_id": f"{owner}:{person}",
+            }
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        out.unmappable.append((f"messaging: {exc}", item))
+
+
+# --- X -----------------------------------------------------------------------------------------
+
+
+def x(payload: Any) -> Mapped:
+    out = Mapped()
+    if not isinstance(payload, dict) or "for_user_id" not in payload:
+        out.unmappable.append(("for_user_id: missing, not an Account Activity event", payload))
+        return out
+    brand = str(payload["for_user_id"])
+    users = payload.get("users") or {}
+    known = ("tweet_create_events", "favorite_events", "direct_message_events", "follow_events")
+    for tweet in payload.get("tweet_create_events") or []:
+        _x_tweet(out, brand, tweet)
+    for favorite in payload.get("favorite_events") or []:
+        _x_guard(out, favorite, lambda f=favorite: _x_favorite(out, brand, f))
+    for message in payload.get("direct_message_events") or []:
+        _x_guard(out, message, lambda m=message: _x_dm(out, brand, users, m))
+    for follow in payload.get("follow_events") or []:
+        _x_guard(out, follow, lambda f=follow: _x_follow(out, brand, f))
+    if not any(k in payload for k in known):
+        out.skipped += 1  # deletes, blocks, mutes, typing indicators: not interactions
+    return out
+
+
+def _x_guard(out: Mapped, part: Any, work: Any) -> None:
+    try:
+        work()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        out.unmappable.append((f"{exc}", part))
+
+
+def _x_tweet(out: Mapped, brand: str, tweet: Any) -> None:
+    try:
+        author = tweet["user"]
+        if str(author["id_str"]) == brand:
+            out.skipped += 1  # the brand's own tweet
+            return
+        reply = str(tweet.get("in_reply_to_user_id_str") or "") == brand
+        screen = author.get("screen_name")
+        out.events.append(
+            {
+                "event_id": f"x:tweet:{tweet['id_str']}",
+                "occurred_at": _iso(tweet.get("timestamp_ms") or tweet["created_at"]),
+                "network": "twitter",
+                "kind": "reply" if reply else "mention",
+                "account": brand,
+                "actor": screen,
+                "post_id": str(tweet.get("in_reply_to_status_id_str") or tweet["id_str"]),
+                "url": f"https://x.com/{screen}/status/{tweet['id_str']}" if screen else None,
+            }
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        out.unmappable.append((f"tweet_create_events: {exc}", tweet))
+
+
+def _x_favorite(out: Mapped, brand: str, favorite: Any) -> None:
+    liked = favorite["favorited_status"]
+    if str(liked["user"]["id_str"]) != brand:
+        out.skipped += 1  # the brand liked someone else's tweet
+        return
+    out.events.append(
+        {
+            "event_id": f"x:favorite:{favorite['id']}",
+            "occurred_at": _iso(favorite.get("timestamp_ms") or favorite["created_at"]),
+            "network": "twitter",
+            "kind": "like",
+            "account": brand,
+            "actor": _name(favorite.get("user")),
+            "post_id": str(liked["id_str"]),
+        }
+    )
+
+
+def _x_dm(out: Mapped, brand: str, users: dict[str, Any], message: Any) -> None:
+    if message.get("type") != "message_create":
+        out.skipped += 1
+        return
+    create = message["message_create"]
+    sender = str(create["sender_id"])
+    sent = sender == brand
+    person = str(create["target"]["recipient_id"]) if sent else sender
+    out.events.append(
+        {
+            "event_id": f"x:dm:{message['id']}",
+            "occurred_at": _iso(message["created_timestamp"]),
+            "network": "twitter",
+            "kind": "message_sent" if sent else "message_received",
+            "account": brand,
+            "actor": None if sent else (_name(users.get(sender)) or sender),
+            "conversation_id": f"dm:{person}",
+        }
+    )
+
+
+def _x_follow(out: Mapped, brand: str, follow: Any) -> None:
+    if follow.get("type") != "follow" or str(follow["target"]["id"]) != brand:
+        out.skipped += 1  # unfollows, and the brand following others
+        return
+    out.events.append(
+        {
+            "event_id": f"x:follow:{follow['source']['id']}:{follow['created_timestamp']}",
+            "occurred_at": _iso(follow["created_timestamp"]),
+            "network": "twitter",
+            "kind": "follow",
+            "account": brand,
+            "actor": _name(follow.get("source")),
+        }
+    )
+
+
+# --- Chatwoot ------------------------------------------------------------------------------
+
+# Chatwoot inbox channel types (app/models/channel/*) -> Rapport networks.
+CHANNELS = {
+    "Channel::Email": "email",
+    "Channel::TwitterProfile": "twitter",
+    "Channel::FacebookPage": "facebook",
+    "Channel::Instagram": "instagram",
+    "Channel::Whatsapp": "chat",
+    "Channel::WebWidget": "chat",
+    "Channel::Sms": "chat",
+    "Channel::TwilioSms": "chat",
+    "Channel::Telegram": "chat",
+    "Channel::Line": "chat",
+    "Channel::Api": "other",
+}
+INCOMING, OUTGOING = ("incoming", 0), ("outgoing", 1)
+
+
+def chatwoot(payload: Any, *, delivered_at: str | None = None) -> Mapped:
+    out = Mapped()
+    if not isinstance(payload, dict) or "event" not in payload:
+        out.unmappable.append(("event: missing, not a Chatwoot webhook", payload))
+        return out
+    try:
+        if payload["event"] == "message_created":
+            _chatwoot_message(out, payload)
+        elif payload["event"] == "conversation_status_changed":
+            _chatwoot_status(out, payload, delivered_at)
+        else:
+            out.skipped += 1  # contact, typing and other events: not interactions
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        out.unmappable.append((f"{payload.get('event')}: {exc}", payload))
+    return out
+
+
+def _inbox_account(payload: dict[str, Any]) -> str:
+    inbox = payload.get("inbox") or {}
+    return str(inbox.get("name") or f"chatwoot-inbox-{payload.get('inbox_id') or inbox.get('id')}")
+
+
+def _chatwoot_message(out: Mapped, message: dict[str, Any]) -> None:
+    kind = message.get("message_type")
+    if message.get("private") or kind not in (*INCOMING, *OUTGOING):
+        out.skipped += 1  # private notes, activity and template messages
+        return
+    conversation = message["conversation"]
+    account_id = (message.get("account") or {}).get("id", "")
+    sender = message.get("sender") or {}
+    incoming = kind in INCOMING
+    out.events.append(
+        {
+            "event_id": f"chatwoot:message:{account_id}:{message['id']}",
+            "occurred_at": _iso(message["created_at"]),
+            "network": CHANNELS.get(str(conversation.get("channel")), "other"),
+            "kind": "message_received" if incoming else "message_sent",
+            "account": _inbox_account(message),
+            "actor": _name(sender) if incoming or sender.get("type") == "user" else None,
+            "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
+        }
+    )
+
+
+def _chatwoot_status(out: Mapped, conversation: dict[str, Any], delivered_at: str | None) -> None:
+    if conversation.get("status") != "resolved":
+        out.skipped += 1  # reopened, pending, snoozed
+        return
+    account_id = conversation.get("account_id") or (conversation.get("account") or {}).get("id", "")
+    when = conversation.get("timestamp") or conversation.get("updated_at") or delivered_at
+    if when is None:
+        raise ValueError("no timestamp, updated_at or X-Chatwoot-Timestamp")
+    out.events.append(
+        {
+            "event_id": f"chatwoot:resolved:{account_id}:{conversation['id']}:{int(float(when))}",
+            "occurred_at": _iso(int(float(when))),
+            "network": CHANNELS.get(str(conversation.get("channel")), "other"),
+            "kind": "conversation_resolved",
+            "account": _inbox_account(conversation),
+            "actor": _name((conversation.get("meta") or {}).get("assignee")),
+            "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
+        }
+    )

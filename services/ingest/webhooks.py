@@ -1,0 +1,198 @@
+"""Platform webhooks on the ingest HTTP service: Meta, X and Chatwoot (ARCHITECTURE.md "Webhooks").
+
+Every delivery is checked over its raw body before anything is parsed, in constant time, with
+the secret from the environment. A source whose secret is unset answers 404: it is off, and
+never takes unsigned data. Forged, unsigned or stale deliveries get 401 and nothing is
+published. What is signed is mapped (platforms.py) and published like any other event; what
+cannot be mapped goes to the dead-letter topic with the reason, and the answer is still 200,
+so the platform does not retry it forever. Redeliveries carry the same platform ids, so the
+same event ids: they replace, never add.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from services.common.config import Settings
+from services.ingest import dead_letters, platforms
+from services.ingest.api import read_body
+from services.ingest.metrics import WEBHOOK_REQUESTS
+from services.ingest.service import count_accepted, submit
+
+router = APIRouter(tags=["webhooks"])
+CHATWOOT_MAX_AGE_S = 300
+
+
+def _hmac(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def meta_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`, keyed with the app
+    secret."""
+    expected = "sha256=" + _hmac(secret, body).hex()
+    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+
+
+def x_response_token(secret: str, crc_token: str) -> str:
+    """The CRC answer: `sha256=<base64 HMAC-SHA256 of crc_token>`, keyed with the consumer
+    secret."""
+    return "sha256=" + base64.b64encode(_hmac(secret, crc_token.encode())).decode()
+
+
+def x_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """`x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256 of the raw body>`."""
+    expected = "sha256=" + base64.b64encode(_hmac(secret, body)).decode()
+    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+
+
+def chatwoot_signature_ok(
+    secret: str, body: bytes, timestamp: str | None, header: str | None, now: float
+) -> str | None:
+    """None when the delivery is signed and fresh, else why not. Chatwoot signs
+    `"{X-Chatwoot-Timestamp}.{raw body}"`: `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>`."""
+    if not timestamp or not timestamp.strip().isdigit():
+        return "unsigned"
+    expected = "sha256=" + _hmac(secret, timestamp.strip().encode() + b"." + body).hex()
+    if not hmac.compare_digest(expected.encode(), (header or "").strip().encode()):
+        return "forged"
+    if abs(now - int(timestamp)) > CHATWOOT_MAX_AGE_S:
+        return "stale"
+    return None
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _off(source: str) -> Response:
+    WEBHOOK_REQUESTS.labels(source, "off").inc()
+    return JSONResponse({"detail": f"The {source} webhook is off on this server."}, 404)
+
+
+def _refused(source: str, outcome: str) -> Response:
+    WEBHOOK_REQUESTS.labels(source, outcome).inc()
+    return JSONResponse(
+        {"detail": f"Refused: the delivery is {outcome} (signature checked over the raw body)."},
+        401,
+    )
+
+
+async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> Response:
+    """Publish what was mapped; dead-letter what was not, with the reason; answer 200."""
+    publisher = request.app.state.publisher
+    submitted = submit(publisher, mapped.events, transport="webhook", source=f"webhook:{source}")
+    letters = [
+        dead_letters.letter(source=f"webhook:{source}", reason="unmappable", error=why, item=part)
+        for why, part in mapped.unmappable
+    ]
+    futures = submitted.futures + (publisher.send_dead_letters(letters) if letters else [])
+    await publisher.wait_async(futures)
+    count_accepted(submitted.outcome, "webhook")
+    rejected = len(submitted.outcome.rejected)
+    outcome = "accepted" if not (letters or rejected) else "dead_lettered"
+    WEBHOOK_REQUESTS.labels(source, outcome).inc()
+    return JSONResponse(
+        {
+            "accepted": submitted.outcome.accepted,
+            "dead_lettered": len(letters) + rejected,
+            "skipped": mapped.skipped,
+        }
+    )
+
+
+def _parsed(body: bytes, source: str) -> tuple[Any, platforms.Mapped | None]:
+    try:
+        return orjson.loads(body), None
+    except orjson.JSONDecodeError as exc:
+        out = platforms.Mapped()
+        out.unmappable.append((f"not JSON: {exc}", body.decode(errors="replace")[:10_000]))
+        return None, out
+
+
+@router.get("/v1/webhooks/meta", summary="Meta's subscription handshake (hub.challenge)")
+def meta_handshake(request: Request) -> Response:
+    settings = _settings(request)
+    if not settings.meta_app_secret or not settings.meta_verify_token:
+        return _off("meta")
+    query = request.query_params
+    token = query.get("hub.verify_token", "")
+    if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+        token.encode(), settings.meta_verify_token.encode()
+    ):
+        WEBHOOK_REQUESTS.labels("meta", "handshake_refused").inc()
+        return PlainTextResponse("Wrong hub.mode or hub.verify_token.", 403)
+    WEBHOOK_REQUESTS.labels("meta", "handshake").inc()
+    return PlainTextResponse(query.get("hub.challenge", ""))
+
+
+@router.post("/v1/webhooks/meta", summary="Meta deliveries: Pages, Messenger, Instagram")
+async def meta_delivery(request: Request) -> Response:
+    settings = _settings(request)
+    if not settings.meta_app_secret:
+        return _off("meta")
+    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
+    header = request.headers.get("x-hub-signature-256")
+    if not header:
+        return _refused("meta", "unsigned")
+    if not meta_signature_ok(settings.meta_app_secret, body, header):
+        return _refused("meta", "forged")
+    payload, failed = _parsed(body, "meta")
+    return await _publish(request, "meta", failed or platforms.meta(payload))
+
+
+@router.get("/v1/webhooks/x", summary="X's challenge-response check (crc_token)")
+def x_crc(request: Request, crc_token: str | None = None) -> Response:
+    settings = _settings(request)
+    if not settings.x_consumer_secret:
+        return _off("x")
+    if not crc_token:
+        return JSONResponse({"detail": "crc_token: required"}, 400)
+    WEBHOOK_REQUESTS.labels("x", "handshake").inc()
+    return JSONResponse({"response_token": x_response_token(settings.x_consumer_secret, crc_token)})
+
+
+@router.post("/v1/webhooks/x", summary="X Account Activity deliveries")
+async def x_delivery(request: Request) -> Response:
+    settings = _settings(request)
+    if not settings.x_consumer_secret:
+        return _off("x")
+    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
+    header = request.headers.get("x-twitter-webhooks-signature")
+    if not header:
+        return _refused("x", "unsigned")
+    if not x_signature_ok(settings.x_consumer_secret, body, header):
+        return _refused("x", "forged")
+    payload, failed = _parsed(body, "x")
+    return await _publish(request, "x", failed or platforms.x(payload))
+
+
+@router.post("/v1/webhooks/chatwoot", summary="Chatwoot deliveries (messages, resolutions)")
+async def chatwoot_delivery(request: Request) -> Response:
+    settings = _settings(request)
+    if not settings.chatwoot_webhook_secret:
+        return _off("chatwoot")
+    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
+    timestamp = request.headers.get("x-chatwoot-timestamp")
+    problem = chatwoot_signature_ok(
+        settings.chatwoot_webhook_secret,
+        body,
+        timestamp,
+        request.headers.get("x-chatwoot-signature"),
+        time.time(),
+    )
+    if problem:
+        return _refused("chatwoot", problem)
+    payload, failed = _parsed(body, "chatwoot")
+    return await _publish(
+        request, "chatwoot", failed or platforms.chatwoot(payload, delivered_at=timestamp)
+    )
