@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -21,6 +22,9 @@ from services.common.vocabulary import Network
 
 router = APIRouter()
 Text = Annotated[str | None, Query(max_length=200, pattern="^[^\\x00]*$")]
+PARAMETERS = frozenset(
+    {"year", "as_of", "network", "account", "agent", "sla", "format", "cursor", "limit"}
+)
 
 
 class BadCursor(ValueError):
@@ -47,6 +51,13 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """FastAPI's own 422 shape, naming the query parameter (as for a bad enum or date)."""
+    return RequestValidationError(
+        [{"loc": ["query", field], "msg": message, "type": "value_error"}]
+    )
+
+
 def encode_cursor(row: dict[str, Any]) -> str:
     key = [row["first_inbound_at"], row["network"], row["conversation_id"]]
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
@@ -67,7 +78,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str, str]:
     response_model=ConversationPage,
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV with format=csv"},
-        **problems(401, 422, s422="A filter or the cursor is not valid"),
+        **problems(401),
     },
 )
 def get_conversations(
@@ -83,13 +94,19 @@ def get_conversations(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
+    unknown = sorted(set(request.query_params) - PARAMETERS)
+    if unknown:  # a misspelt filter must not quietly return everything
+        raise _invalid(unknown[0] or "(empty name)", "not a parameter of this API")
     tz = request.app.state.settings.timezone
     year = year or dt.datetime.now(tz).year
     try:
         period = Period.of(year, as_of, tz)
-        after = decode_cursor(cursor) if cursor else None
     except ValueError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        raise _invalid("as_of", str(exc)) from None
+    try:
+        after = decode_cursor(cursor) if cursor else None
+    except BadCursor as exc:
+        raise _invalid("cursor", str(exc)) from None
     window = Window(
         period.start_utc,
         period.end_utc,

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from services.common.config import Settings
+from services.common.openapi import problems
 from services.ingest import dead_letters, platforms
 from services.ingest.api import read_body
 from services.ingest.metrics import WEBHOOK_REQUESTS
@@ -29,6 +30,12 @@ from services.ingest.service import count_accepted, submit
 
 router = APIRouter(tags=["webhooks"])
 CHATWOOT_MAX_AGE_S = 300
+DELIVERY = problems(
+    401, 404, 408, 413, 503,
+    s401="Unsigned, forged or stale: nothing was published",
+    s404="Off: its secret is not set",
+    s503="Kafka unavailable; the platform retries",
+)  # fmt: skip
 
 
 def _hmac(secret: str, message: bytes) -> bytes:
@@ -119,7 +126,15 @@ def _parsed(body: bytes, source: str) -> tuple[Any, platforms.Mapped | None]:
         return None, out
 
 
-@router.get("/v1/webhooks/meta", summary="Meta's subscription handshake (hub.challenge)")
+@router.get(
+    "/v1/webhooks/meta",
+    summary="Meta's subscription handshake (hub.challenge)",
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The hub.challenge"},
+        403: {"content": {"text/plain": {}}, "description": "Wrong hub.mode or verify token"},
+        **problems(404, s404="Off: its secret is not set"),
+    },
+)
 def meta_handshake(request: Request) -> Response:
     settings = _settings(request)
     if not settings.meta_app_secret or not settings.meta_verify_token:
@@ -135,7 +150,11 @@ def meta_handshake(request: Request) -> Response:
     return PlainTextResponse(query.get("hub.challenge", ""))
 
 
-@router.post("/v1/webhooks/meta", summary="Meta deliveries: Pages, Messenger, Instagram")
+@router.post(
+    "/v1/webhooks/meta",
+    summary="Meta deliveries: Pages, Messenger, Instagram",
+    responses=DELIVERY,
+)
 async def meta_delivery(request: Request) -> Response:
     settings = _settings(request)
     if not settings.meta_app_secret:
@@ -150,7 +169,11 @@ async def meta_delivery(request: Request) -> Response:
     return await _publish(request, "meta", failed or platforms.meta(payload))
 
 
-@router.get("/v1/webhooks/x", summary="X's challenge-response check (crc_token)")
+@router.get(
+    "/v1/webhooks/x",
+    summary="X's challenge-response check (crc_token)",
+    responses=problems(400, 404, s400="crc_token missing", s404="Off: its secret is not set"),
+)
 def x_crc(request: Request, crc_token: str | None = None) -> Response:
     settings = _settings(request)
     if not settings.x_consumer_secret:
@@ -161,7 +184,7 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
     return JSONResponse({"response_token": x_response_token(settings.x_consumer_secret, crc_token)})
 
 
-@router.post("/v1/webhooks/x", summary="X Account Activity deliveries")
+@router.post("/v1/webhooks/x", summary="X Account Activity deliveries", responses=DELIVERY)
 async def x_delivery(request: Request) -> Response:
     settings = _settings(request)
     if not settings.x_consumer_secret:
@@ -176,7 +199,11 @@ async def x_delivery(request: Request) -> Response:
     return await _publish(request, "x", failed or platforms.x(payload))
 
 
-@router.post("/v1/webhooks/chatwoot", summary="Chatwoot deliveries (messages, resolutions)")
+@router.post(
+    "/v1/webhooks/chatwoot",
+    summary="Chatwoot deliveries (messages, resolutions)",
+    responses=DELIVERY,
+)
 async def chatwoot_delivery(request: Request) -> Response:
     settings = _settings(request)
     if not settings.chatwoot_webhook_secret:
