@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -42,11 +43,11 @@ def _hmac(secret: str, message: bytes) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
-def meta_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+def meta_signature_ok(secret: str, body: bytes, header: str) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`, keyed with the app
     secret."""
     expected = "sha256=" + _hmac(secret, body).hex()
-    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
 def x_response_token(secret: str, crc_token: str) -> str:
@@ -55,10 +56,10 @@ def x_response_token(secret: str, crc_token: str) -> str:
     return "sha256=" + base64.b64encode(_hmac(secret, crc_token.encode())).decode()
 
 
-def x_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+def x_signature_ok(secret: str, body: bytes, header: str) -> bool:
     """`x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256 of the raw body>`."""
     expected = "sha256=" + base64.b64encode(_hmac(secret, body)).decode()
-    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
 def chatwoot_signature_ok(
@@ -117,7 +118,7 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     )
 
 
-def _parsed(body: bytes, source: str) -> tuple[Any, platforms.Mapped | None]:
+def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
     try:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
@@ -156,17 +157,32 @@ def meta_handshake(request: Request) -> Response:
     responses=DELIVERY,
 )
 async def meta_delivery(request: Request) -> Response:
+    secret = _settings(request).meta_app_secret
+    return await _signed(
+        request, "meta", secret, "x-hub-signature-256", meta_signature_ok, platforms.meta
+    )
+
+
+async def _signed(
+    request: Request,
+    source: str,
+    secret: str | None,
+    header_name: str,
+    signed: Callable[[str, bytes, str], bool],
+    mapper: Callable[[Any], platforms.Mapped],
+) -> Response:
+    """A delivery signed in one header over the raw body (Meta, X): off, refused or mapped."""
+    if not secret:
+        return _off(source)
     settings = _settings(request)
-    if not settings.meta_app_secret:
-        return _off("meta")
     body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
-    header = request.headers.get("x-hub-signature-256")
+    header = request.headers.get(header_name)
     if not header:
-        return _refused("meta", "unsigned")
-    if not meta_signature_ok(settings.meta_app_secret, body, header):
-        return _refused("meta", "forged")
-    payload, failed = _parsed(body, "meta")
-    return await _publish(request, "meta", failed or platforms.meta(payload))
+        return _refused(source, "unsigned")
+    if not signed(secret, body, header):
+        return _refused(source, "forged")
+    payload, failed = _parsed(body)
+    return await _publish(request, source, failed or mapper(payload))
 
 
 @router.get(
@@ -186,17 +202,10 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
 
 @router.post("/v1/webhooks/x", summary="X Account Activity deliveries", responses=DELIVERY)
 async def x_delivery(request: Request) -> Response:
-    settings = _settings(request)
-    if not settings.x_consumer_secret:
-        return _off("x")
-    body = await read_body(request, settings.ingest_max_body_bytes, settings.ingest_body_timeout_s)
-    header = request.headers.get("x-twitter-webhooks-signature")
-    if not header:
-        return _refused("x", "unsigned")
-    if not x_signature_ok(settings.x_consumer_secret, body, header):
-        return _refused("x", "forged")
-    payload, failed = _parsed(body, "x")
-    return await _publish(request, "x", failed or platforms.x(payload))
+    secret = _settings(request).x_consumer_secret
+    return await _signed(
+        request, "x", secret, "x-twitter-webhooks-signature", x_signature_ok, platforms.x
+    )
 
 
 @router.post(
@@ -219,7 +228,7 @@ async def chatwoot_delivery(request: Request) -> Response:
     )
     if problem:
         return _refused("chatwoot", problem)
-    payload, failed = _parsed(body, "chatwoot")
+    payload, failed = _parsed(body)
     return await _publish(
         request, "chatwoot", failed or platforms.chatwoot(payload, delivered_at=timestamp)
     )

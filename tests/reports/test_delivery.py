@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 
 from services.cli import main
 from services.common.config import Settings, get_settings
-from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from services.reports import delivery, value
 from services.reports.monthly import render
@@ -48,18 +47,10 @@ def smtp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer
 
 
 @pytest.fixture
-def mail_env(db_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
+def mail_env(cli_env: None, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(smtp.port))
     monkeypatch.setenv("SMTP_FROM", "reports@rapport.example")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 @needs_tools
@@ -165,21 +156,9 @@ def test_the_mailer_sends_last_month_on_the_first_once(
 
 
 def test_bad_recipients_and_no_smtp_are_named(
-    cli_env_plain: None, capsys: pytest.CaptureFixture[str]
+    cli_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["report", "monthly", "--month", "2026-03", "--email", "nobody"]) == 2
     assert "recipients: nobody is not an email address" in capsys.readouterr().err
     assert main(["report", "monthly", "--month", "2026-03", "--email", "a@b.example"]) == 2
     assert "SMTP_HOST is not set" in capsys.readouterr().err
-
-
-@pytest.fixture
-def cli_env_plain(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.delenv("SMTP_HOST", raising=False)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()

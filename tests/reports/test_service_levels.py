@@ -4,32 +4,17 @@ hours figures, SLA and agents in `rapport summary --json`, recomputed when a sch
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from services.cli import main
-from services.common.config import get_settings
-from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from tests.factories import batch, message
 
 UTC = ZoneInfo("UTC")
 OFFICE = ["--timezone", "Europe/Madrid", "--hours", "mon-fri 09:00-12:00,13:00-17:00"]
-
-
-@pytest.fixture
-def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def conversation(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from services.cli import main
-from services.common.config import get_settings
-from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
@@ -34,18 +31,6 @@ SUPPORT_KEYS = {
     "agents",
 }
 BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
-
-
-@pytest.fixture
-def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def run_summary(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

@@ -4,7 +4,6 @@ contract's formulas say, with no model, no programme cost, zero impressions; bad
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.cli import main
-from services.common.config import get_settings
-from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.models import MomentCreate
@@ -22,18 +19,6 @@ from tests.factories_moments import moment
 
 UTC = ZoneInfo("UTC")
 AS_OF = ["--year", "2026", "--as-of", "2026-03-31"]  # day 90 of 365
-
-
-@pytest.fixture
-def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def seed(engine: Engine, *, impressions: int = 250_000) -> None:
