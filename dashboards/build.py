@@ -71,6 +71,8 @@ DASHBOARDS = {
         ("Rejected events (by reason)", "ops", [("sum by (reason) (rate(rapport_ingest_events_rejected_total[5m]))", "{{reason}}")]),
         ("Produce latency p50 / p99", "s", [("histogram_quantile(0.5, sum by (le) (rate(rapport_ingest_produce_duration_seconds_bucket[5m])))", "p50"), ("histogram_quantile(0.99, sum by (le) (rate(rapport_ingest_produce_duration_seconds_bucket[5m])))", "p99")]),
         ("Kafka unavailable (503 answers)", "ops", [("rate(rapport_ingest_broker_unavailable_total[5m])", "503s")]),
+        ("Webhook deliveries (by source and outcome)", "reqps", [("sum by (source, outcome) (rate(rapport_ingest_webhook_requests_total[5m]))", "{{source}} {{outcome}}")]),
+        ("Hours since the last webhook delivery", "h", [("(time() - max by (source) (rapport_ingest_webhook_last_delivery_timestamp_seconds)) / 3600", "{{source}}")]),
     ], ["ingest"]),
     "rapport-consumer": dashboard("rapport-consumer", "Rapport consumer", [
         ("Lag per partition (records)", "short", [("rapport_consumer_lag_records", "partition {{partition}}")]),

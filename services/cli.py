@@ -234,6 +234,14 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    from services.ingest.connect import status
+
+    url = args.url or f"http://127.0.0.1:{get_settings().ingest_http_port}/metrics"
+    print(status(url))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from services.common.auth import Role
     from services.reports import commands as reports_commands
@@ -285,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sheets)
 
     reports_commands.add_parsers(sub)
+
+    p = sub.add_parser("connect", help="platform webhooks: what each source has done")
+    connect_sub = p.add_subparsers(dest="connect_action", required=True, metavar="ACTION")
+    state = connect_sub.add_parser("status", help="last delivery, accepted, refused per source")
+    state.add_argument("--url", help="ingest's /metrics (default: this machine's ingest)")
+    state.set_defaults(func=cmd_connect)
 
     sub.add_parser("reports", help="run the Streamlit reports app (8501)").set_defaults(
         func=cmd_reports

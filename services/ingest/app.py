@@ -60,6 +60,7 @@ def create_app(
     app.state.settings = settings
     app.state.readiness = api.Readiness()
 
+    webhooks.start_clock(settings)
     app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
     app.add_exception_handler(OperationalError, database_unavailable)
 

@@ -32,6 +32,12 @@ WEBHOOK_REQUESTS = Counter(
     "dead_lettered, handshake, handshake_refused, forged, unsigned, stale, off.",
     ["source", "outcome"],
 )
+WEBHOOK_LAST_DELIVERY = Gauge(
+    "rapport_ingest_webhook_last_delivery_timestamp_seconds",
+    "When a signed delivery last came from this source (set to the start of the process for "
+    "every configured source, so a silent source alerts a day after start at the latest).",
+    ["source"],
+)
 PRODUCE_SECONDS = Histogram(
     "rapport_ingest_produce_duration_seconds",
     "Time from handing a request's records to Kafka until every one was acknowledged.",

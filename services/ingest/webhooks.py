@@ -26,7 +26,7 @@ from services.common.config import Settings
 from services.common.openapi import problems
 from services.ingest import dead_letters, platforms
 from services.ingest.api import read_body
-from services.ingest.metrics import WEBHOOK_REQUESTS
+from services.ingest.metrics import WEBHOOK_LAST_DELIVERY, WEBHOOK_REQUESTS
 from services.ingest.service import count_accepted, submit
 
 router = APIRouter(tags=["webhooks"])
@@ -77,6 +77,23 @@ def chatwoot_signature_ok(
     return None
 
 
+def configured(settings: Settings) -> list[str]:
+    """The sources whose secret is set (those are on)."""
+    secrets = {
+        "meta": settings.meta_app_secret,
+        "x": settings.x_consumer_secret,
+        "chatwoot": settings.chatwoot_webhook_secret,
+    }
+    return [source for source, secret in secrets.items() if secret]
+
+
+def start_clock(settings: Settings) -> None:
+    """Each configured source counts as heard from at start: the silent-source alert then
+    fires a day after the last delivery, or a day after start, never at once."""
+    for source in configured(settings):
+        WEBHOOK_LAST_DELIVERY.labels(source).set_to_current_time()
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -109,6 +126,7 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     rejected = len(submitted.outcome.rejected)
     outcome = "accepted" if not (letters or rejected) else "dead_lettered"
     WEBHOOK_REQUESTS.labels(source, outcome).inc()
+    WEBHOOK_LAST_DELIVERY.labels(source).set_to_current_time()
     return JSONResponse(
         {
             "accepted": submitted.outcome.accepted,

@@ -195,3 +195,17 @@ def test_bodies_over_the_limit_are_refused(settings: Settings, engine: Engine) -
     with TestClient(create_app(small, engine=engine)) as c:
         meta = platforms.Meta(c, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"])
         assert meta.deliver({"object": "page", "entry": [], "pad": "x" * 2000}).status_code == 413
+
+
+def test_connect_status_shows_each_source(client: TestClient) -> None:
+    from services.ingest.connect import summarise
+
+    chatwoot = platforms.Chatwoot(client, SECRETS["chatwoot_webhook_secret"])
+    chatwoot.deliver(sample("chatwoot_incoming.json"))
+    chatwoot.deliver(sample("chatwoot_incoming.json"), secret="wrong")
+    table = summarise(client.get("/metrics").text).splitlines()
+    rows = {line.split()[0]: line for line in table[1:]}
+    assert rows["chatwoot"].split()[1] == "on" and "s ago" in rows["chatwoot"]
+    assert rows["chatwoot"].split()[-3:][0] != "0"  # accepted
+    assert rows["chatwoot"].split()[-1] != "0"  # refused
+    assert rows["meta"].split()[1] == "on"  # configured: heard from at start
