@@ -235,10 +235,34 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
+    if args.connect_action == "meta":
+        return _connect_meta(args)
     from services.ingest.connect import status
 
     url = args.url or f"http://127.0.0.1:{get_settings().ingest_http_port}/metrics"
     print(status(url))
+    return 0
+
+
+def _connect_meta(args: argparse.Namespace) -> int:
+    import threading
+
+    from services.ingest import graph_poller
+
+    overrides = {
+        k: v
+        for k, v in (("meta_page_id", args.page_id), ("meta_instagram_id", args.instagram_id))
+        if v
+    }
+    settings = get_settings().model_copy(update=overrides)
+    stop = threading.Event()
+    if args.once:
+        stop.set()  # one round: run() polls before it first waits
+    try:
+        graph_poller.run(settings, stop, days=args.days)
+    except graph_poller.GraphError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -299,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     state = connect_sub.add_parser("status", help="last delivery, accepted, refused per source")
     state.add_argument("--url", help="ingest's /metrics (default: this machine's ingest)")
     state.set_defaults(func=cmd_connect)
+    meta = connect_sub.add_parser("meta", help="poll Graph API insights (META_PAGE_TOKEN)")
+    meta.add_argument("--page-id", help="the Facebook Page (default META_PAGE_ID)")
+    meta.add_argument("--instagram-id", help="the Instagram account (default META_INSTAGRAM_ID)")
+    meta.add_argument("--days", type=int, default=28, help="how far back each poll reads")
+    meta.add_argument("--once", action="store_true", help="poll once and exit")
+    meta.set_defaults(func=cmd_connect)
 
     sub.add_parser("reports", help="run the Streamlit reports app (8501)").set_defaults(
         func=cmd_reports

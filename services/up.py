@@ -160,6 +160,8 @@ def up(*, demo: bool | None = None) -> int:
         stack.start("ingest", processes.rapport_command("ingest"), env)
         stack.start("moments", processes.rapport_command("moments"), env)
         stack.start("reports", processes.rapport_command("reports"), env)
+        if settings.meta_page_token and (settings.meta_page_id or settings.meta_instagram_id):
+            stack.start("graph-poller", processes.rapport_command("connect", "meta"), env)
         if settings.report_recipients:  # last month's report by email on the 1st
             stack.start("report-mailer", processes.rapport_command("report", "mailer"), env)
         processes.wait_for_port(settings.ingest_http_port)

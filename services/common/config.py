@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     meta_verify_token: str | None = None
     x_consumer_secret: str | None = None
     chatwoot_webhook_secret: str | None = None
+    # The Graph API poller (`rapport connect meta`): a Page access token and the ids to read.
+    meta_page_token: str | None = None
+    meta_page_id: str | None = None
+    meta_instagram_id: str | None = None
+    graph_api_url: str = "https://graph.facebook.com"
     # The moments service drains the sheet outbox itself; with several web replicas turn this off
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True
