@@ -6,19 +6,20 @@ import json
 import sys
 from pathlib import Path
 
-from bench import imports, ingest, moments, reports
+from bench import imports, ingest, moments, reports, webhooks
 
 OUT = Path("var/bench")
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    wanted = sys.argv[1:] or ["ingest", "moments", "reports", "imports"]
+    wanted = sys.argv[1:] or ["ingest", "moments", "reports", "imports", "webhooks"]
     runners = {
         "ingest": ingest.run,
         "reports": reports.run,
         "moments": moments.run,
         "imports": imports.run,
+        "webhooks": webhooks.run,
     }
     results = {}
     for name in wanted:  # each result is written as soon as it exists

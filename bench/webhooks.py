@@ -1,0 +1,233 @@
+"""Signed webhook deliveries at a steady rate against a real `rapport ingest` (embedded broker,
+one consumer, SQLite): latency of each answer, and every delivery counted exactly once.
+
+Deliveries are Chatwoot `message_created` events (signature over timestamp and body, the most
+work per request of the three sources), signed beforehand. The load comes from wrk (C, so the
+client does not take the cores it measures): CONNECTIONS connections, each pausing so that
+together they offer about RATE per second; the requests cycle, so later ones are redeliveries of
+the same ids, which must not add. Without wrk, an asyncio httpx client paces them instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.ingest import _count, _wait_for_assignment, _written
+from services.common import processes
+from services.common.config import Settings
+from services.common.db import make_engine, migrate
+from services.common.kafka import ensure_topics
+
+RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1000"))
+SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "10"))
+SECRET = "bench-chatwoot-secret"
+CLIENTS = 64
+CONNECTIONS = 80
+LUA = """
+local bodies = {%s}
+local stamps = {%s}
+local signatures = {%s}
+local i = 0
+local step = 1
+setup = function(thread)
+  thread:set("offset", #threads)
+  table.insert(threads, thread)
+end
+threads = {}
+init = function(args)
+  i = offset or 0
+  step = 2
+end
+request = function()
+  i = i + step
+  local n = (i %% #bodies) + 1
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-Chatwoot-Timestamp"] = stamps[n]
+  wrk.headers["X-Chatwoot-Signature"] = signatures[n]
+  return wrk.format("POST", "/v1/webhooks/chatwoot", nil, bodies[n])
+end
+delay = function()
+  return %d
+end
+response = function(status, headers, body)
+  if status ~= 200 then io.write("error status: " .. status .. "\\n") end
+end
+"""
+
+
+def _delivery(number: int, stamp: str) -> tuple[bytes, dict[str, str]]:
+    payload = {
+        "event": "message_created",
+        "id": number,
+        "created_at": "2026-03-02T10:00:00.000Z",
+        "message_type": "incoming",
+        "private": False,
+        "sender": {"id": number, "name": f"customer{number}", "type": "contact"},
+        "conversation": {"id": number // 3, "channel": "Channel::WebWidget"},
+        "inbox": {"id": 1, "name": "chat@rapport.example"},
+        "account": {"id": 1},
+    }
+    body = json.dumps(payload).encode()
+    signature = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json",
+        "X-Chatwoot-Timestamp": stamp,
+        "X-Chatwoot-Signature": f"sha256={signature}",
+    }
+
+
+async def _send(port: int, deliveries: list[tuple[bytes, dict[str, str]]]) -> list[float]:
+    """Each delivery at its slot of a RATE-per-second schedule; the answer's latency."""
+    latencies: list[float] = []
+    queue: asyncio.Queue[tuple[float, bytes, dict[str, str]]] = asyncio.Queue()
+    start = time.perf_counter() + 0.5
+    for n, (body, headers) in enumerate(deliveries):
+        queue.put_nowait((start + n / RATE, body, headers))
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            while not queue.empty():
+                due, body, headers = queue.get_nowait()
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t0 = time.perf_counter()
+                answer = await http.post("/v1/webhooks/chatwoot", content=body, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                assert answer.status_code == 200, answer.text
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return latencies
+
+
+def _wrk(port: int, deliveries: list[tuple[bytes, dict[str, str]]], work: Path) -> dict[str, Any]:
+    """wrk at about RATE per second for SECONDS: answers, rate and latency percentiles."""
+
+    def lua(values: list[str]) -> str:
+        return ",".join(f"[[{v}]]" for v in values)
+
+    pause_ms = max(1, int(CONNECTIONS * 1000 / RATE) - 20)  # less about an answer's time
+    script = work / "webhooks.lua"
+    script.write_text(
+        LUA
+        % (
+            lua([body.decode() for body, _ in deliveries]),
+            lua([h["X-Chatwoot-Timestamp"] for _, h in deliveries]),
+            lua([h["X-Chatwoot-Signature"] for _, h in deliveries]),
+            pause_ms,
+        )
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=SECONDS + 60, check=True,
+    ).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 1)
+
+    answers = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {
+        "answers": answers,
+        "per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "errors": len(re.findall(r"error status: (\d+)", out)),
+    }
+
+
+def run(_argv: list[str]) -> dict[str, Any]:
+    total = int(RATE * SECONDS)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        url = f"sqlite:///{work / 'webhooks.db'}"
+        migrate(url)
+        engine = make_engine(url)
+        broker_port = processes.free_port()
+        broker = processes.spawn(processes.broker_command(broker_port), log=work / "tansu.log")
+        port = processes.free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
+            "INGEST_HTTP_PORT": str(port),
+            "INGEST_GRPC_PORT": str(processes.free_port()),
+            "CONSUMER_METRICS_PORT": str(processes.free_port()),
+            "CHATWOOT_WEBHOOK_SECRET": SECRET,
+            "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        }
+        ingest = consumer = None
+        try:
+            processes.wait_for_port(broker_port)
+            ensure_topics(
+                Settings(kafka_bootstrap_servers=f"127.0.0.1:{broker_port}", _env_file=None)
+            )  # type: ignore[call-arg]
+            ingest = processes.spawn(
+                processes.rapport_command("ingest"), env=env, log=work / "ingest.log"
+            )
+            consumer_log = work / "consumer.log"
+            consumer = processes.spawn(
+                processes.rapport_command("consumer"), env=env, log=consumer_log
+            )
+            processes.wait_for_port(port)
+            _wait_for_assignment([consumer_log], Settings(_env_file=None).kafka_partitions)  # type: ignore[call-arg]
+            stamp = str(int(time.time()))
+            deliveries = [_delivery(n, stamp) for n in range(total)]
+            deliveries += deliveries[: total // 10]  # redeliveries: the same ids again
+            asyncio.run(_send(port, deliveries[:50]))  # warm up: connections, first records
+            if shutil.which("wrk"):
+                load = _wrk(port, deliveries[:total], work)
+                distinct = min(total, load["answers"])
+            else:
+                started = time.perf_counter()
+                latencies = sorted(asyncio.run(_send(port, deliveries)))
+                load = {
+                    "answers": len(latencies),
+                    "per_s": round(len(latencies) / (time.perf_counter() - started)),
+                    "p50_ms": round(statistics.median(latencies) * 1000, 1),
+                    "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+                    "errors": 0,
+                }
+                distinct = total
+            deadline = time.monotonic() + 60
+            while _written(engine) < distinct and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1)  # anything counted twice would show now
+            stored = _count(url)
+            rolled = _written(engine)
+        finally:
+            engine.dispose()
+            for proc in (ingest, consumer, broker):
+                if proc is not None:
+                    processes.stop(proc)
+    return {
+        "benchmark": "webhooks",
+        "source": "chatwoot (signed over timestamp.body)",
+        "load": "wrk" if shutil.which("wrk") else "httpx asyncio",
+        "offered_per_s": RATE,
+        **load,
+        "distinct_events": distinct,
+        "events_stored": stored,
+        # Nothing lost (every answered delivery's event is stored: ids differ between
+        # connections) and nothing counted twice (the rollups count each stored event once).
+        "each_counted_once": stored >= load["answers"] and rolled == stored,
+        "summary": {
+            "answered_per_s": load["per_s"],
+            "p99_ms": load["p99_ms"],
+            "errors": load["errors"],
+            "each_counted_once": stored >= load["answers"] and rolled == stored,
+        },
+    }
