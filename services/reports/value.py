@@ -105,6 +105,44 @@ def value_figures(
     }
 
 
+def weekly_value(
+    model: ValueModel,
+    *,
+    social_per_week: dict[str, int],
+    brand_weeks: list[dict[str, Any]],
+    clicks_per_week: dict[str, int],
+    moments_per_week: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The value each ISO week earned (the same formulas, over that week's figures), with the
+    running total: `week`, the three parts, `total_value`, `cumulative_value`."""
+    impressions = {w["week"]: w["impressions"] for w in brand_weeks}
+    weeks = sorted(
+        set(social_per_week) | set(impressions) | set(clicks_per_week) | set(moments_per_week)
+    )
+    rows, cumulative = [], 0.0
+    for week in weeks:
+        savings = social_per_week.get(week, 0) * (
+            model.cost_per_email_contact - model.cost_per_social_contact
+        )
+        earned = (
+            impressions.get(week, 0) / 1000 * model.cpm + clicks_per_week.get(week, 0) * model.cpc
+        )
+        from_moments = moments_per_week.get(week, 0) * model.value_per_moment
+        total = savings + earned + from_moments
+        cumulative += total
+        rows.append(
+            {
+                "week": week,
+                "support_savings": savings,
+                "earned_media_value": earned,
+                "moments_value": from_moments,
+                "total_value": total,
+                "cumulative_value": cumulative,
+            }
+        )
+    return rows
+
+
 def money(amount: float | None, currency: str, locale: str = "en") -> str:
     """An amount as people read it (Babel, CLDR data): "€1,234,567.89"."""
     return "-" if amount is None else format_currency(amount, currency, locale=locale)

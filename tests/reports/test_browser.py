@@ -157,3 +157,35 @@ def test_hostile_text_stays_inert_on_every_page(
     assert dialogs == []
     # The username is shown, as the text it is.
     assert HOSTILE["username"] in seen["Overview"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_settings_saves_business_hours_and_the_value_model_in_the_browser(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from services.common.service_levels import load_schedules
+    from services.reports import value
+
+    with Session(engine) as session:
+        accounts.create(session, username="lead", password=PASSWORD, role=Role.manager)
+    with logged_in(db_url, tmp_path, "lead") as page:
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_text("Business hours").first.wait_for(timeout=30_000)
+        hours = page.get_by_role("textbox", name="Opening hours")
+        hours.fill("mon-fri 09:00-12:00,13:00-17:00")
+        hours.press("Enter")
+        page.get_by_role("button", name="Save business hours").click()
+        page.get_by_text("Business hours saved").wait_for(timeout=30_000)
+        settled(page)
+        page.wait_for_timeout(1000)  # the rerun after saving replaces the page's elements
+        currency = page.get_by_role("textbox", name="Currency (ISO 4217)")
+        currency.fill("EUR")
+        currency.press("Enter")
+        page.get_by_role("button", name="Save value model").last.click()
+        page.get_by_text(f"Value model for {dt.date.today().year} saved").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "settings.png"), full_page=True)
+    with Session(engine) as session:
+        stored = load_schedules(session).default
+    assert stored is not None and stored.hours_text == "mon-fri 09:00-12:00,13:00-17:00"
+    model = value.load(engine, dt.date.today().year)
+    assert model is not None and model.currency == "EUR"

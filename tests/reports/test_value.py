@@ -133,3 +133,43 @@ def test_bad_input_names_the_field_and_saves_nothing(
     code, _, err = run(capsys, "value", "set", "--year", "2026", *args)
     assert code == 2 and err.startswith(f"error: {field}:") and "nothing was saved" in err
     assert "No value model" in run(capsys, "value", "show", "--year", "2026")[1]
+
+
+def test_the_weekly_values_add_up_to_the_year(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from services.common.period import Period
+    from services.reports import queries, value
+    from services.reports.figures import iso_week, moment_breakdown, weekly_brand, weekly_support
+
+    seed(engine)
+    write_batch(
+        engine,
+        [batch(event(kind="impression", count=40_000, occurred_at="2026-03-10T10:00:00Z"),
+               event(kind="click", count=25, occurred_at="2026-03-11T10:00:00Z"))],
+        UTC,
+    )  # fmt: skip
+    assert run(capsys, "value", "set", "--year", "2026", "--cpm", "8", "--cpc", "0.5",
+               "--cost-per-email-contact", "10", "--value-per-moment", "100")[0] == 0  # fmt: skip
+    year = value_of(capsys)
+    period = Period.of(2026, dt.date(2026, 3, 31), UTC)
+    daily = queries.daily_by_kind(engine, period)
+    clicks: dict[str, int] = {}
+    for day, kind, count in daily:
+        if kind == "click":
+            clicks[iso_week(day)] = clicks.get(iso_week(day), 0) + count
+    weeks = value.weekly_value(
+        value.load(engine, 2026),  # type: ignore[arg-type]
+        social_per_week={
+            w["week"]: round(w["social_share"] * w["conversations"])
+            for w in weekly_support(queries.conversations(engine, period), period)
+        },
+        brand_weeks=weekly_brand(daily, period),
+        clicks_per_week=clicks,
+        moments_per_week=moment_breakdown(queries.moments(engine, period), period)["per_week"],
+    )
+    assert len(weeks) >= 3
+    assert weeks[-1]["cumulative_value"] == pytest.approx(year["total_value"])  # type: ignore[index]
+    assert sum(w["support_savings"] for w in weeks) == pytest.approx(year["support_savings"])  # type: ignore[index]

@@ -1,16 +1,81 @@
 """Overview: the three lenses against the year's goals at a glance."""
 
+import datetime as dt
 from typing import Any
 
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
 from services.reports import queries, ui, value
-from services.reports.figures import traffic_light
+from services.reports.figures import (
+    iso_week,
+    moment_breakdown,
+    traffic_light,
+    weekly_brand,
+    weekly_support,
+)
 from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
 
 LIGHTS = {"green": "on pace", "amber": "slightly behind", "red": "behind", "grey": "no data"}
 COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
+
+
+def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
+    """What each week earned, stacked by part, against the running total."""
+    period = f.period()
+    facts = ui.cached(
+        "conversations",
+        lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
+        f,
+    )
+    daily = ui.cached(
+        "daily_by_kind",
+        lambda: queries.daily_by_kind(ui.engine(), period, network=f.network, account=f.account),
+        f,
+    )
+    moment_facts = ui.cached(
+        "moments", lambda: queries.moments(ui.engine(), period, network=f.network), f
+    )
+    social: dict[str, int] = {}
+    for week in weekly_support(facts, period):
+        social[week["week"]] = round((week["social_share"] or 0) * week["conversations"])
+    clicks: dict[str, int] = {}
+    for day, kind, count in daily:
+        if kind == "click":
+            clicks[iso_week(day)] = clicks.get(iso_week(day), 0) + count
+    rows = value.weekly_value(
+        model,
+        social_per_week=social,
+        brand_weeks=weekly_brand(daily, period),
+        clicks_per_week=clicks,
+        moments_per_week=moment_breakdown(moment_facts, period)["per_week"],
+    )
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    frame["week of"] = [week_start(w) for w in frame["week"]]
+    figure = px.bar(
+        frame,
+        x="week of",
+        y=["support_savings", "earned_media_value", "moments_value"],
+        title=f"What each week earned ({model.currency})",
+        labels={"value": model.currency, "variable": "part"},
+    )
+    figure.add_scatter(
+        x=frame["week of"], y=frame["cumulative_value"], name="year to date", yaxis="y2"
+    )
+    figure.update_layout(
+        yaxis2={"overlaying": "y", "side": "right", "title": "year to date", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    st.plotly_chart(figure, width="stretch")
+
+
+def week_start(week: str) -> dt.date:
+    year, number = week.split("-W")
+    return dt.date.fromisocalendar(int(year), int(number), 1)
 
 
 def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
@@ -45,6 +110,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
             hide_index=True,
             width="stretch",
         )
+    weekly_value_chart(model, f)
     with st.expander("What if? Change an assumption and see the money move (nothing is saved)"):
         cols = st.columns(3)
         changed = {
