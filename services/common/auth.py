@@ -69,14 +69,23 @@ def role_for_token(session: Session, token: str, *, admin_token: str | None) -> 
     return found[0] if found else None
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata),
+    None when the value is missing or another scheme."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    return authorization[7:].strip()
+
+
 def authenticate(
     engine: Engine, authorization: str | None, *, admin_token: str | None
 ) -> Role | None:
     """Resolve an `Authorization` header value to a role (None when missing or invalid)."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    token = bearer_token(authorization)
+    if token is None:
         return None
     with Session(engine) as session:
-        return role_for_token(session, authorization[7:].strip(), admin_token=admin_token)
+        return role_for_token(session, token, admin_token=admin_token)
 
 
 # Declares the bearer scheme in the OpenAPI document; the header is checked below.

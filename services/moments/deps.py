@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from services.common import accounts
-from services.common.auth import Role, identify
+from services.common.auth import Role, bearer_token, identify
 from services.common.db import write_session
 from services.common.schema import UserSession
 
@@ -57,13 +57,11 @@ def browser_principal(request: Request) -> Principal | None:
 
 def api_principal(request: Request) -> Principal:
     """Bearer token, or (for reads only) a browser session."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:
         with db(request) as session:
             found = identify(
-                session,
-                header[7:].strip(),
-                admin_token=request.app.state.settings.rapport_admin_token,
+                session, token, admin_token=request.app.state.settings.rapport_admin_token
             )
         if found is None:
             raise HTTPException(

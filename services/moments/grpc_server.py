@@ -14,7 +14,7 @@ from rapport.moments.v1 import moments_pb2, moments_pb2_grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common.auth import Role, identify
+from services.common.auth import Role, bearer_token, identify
 from services.common.config import Settings
 from services.common.schema import Moment
 from services.moments import service, sheets
@@ -45,13 +45,11 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
 
     def _principal(self, context: grpc.ServicerContext) -> tuple[Role, str]:
         metadata = dict(context.invocation_metadata())
-        header = str(metadata.get("authorization", ""))
+        token = bearer_token(str(metadata.get("authorization", "")))
         found = None
-        if header.lower().startswith("bearer "):
+        if token is not None:
             with Session(self._engine) as session:
-                found = identify(
-                    session, header[7:].strip(), admin_token=self._settings.rapport_admin_token
-                )
+                found = identify(session, token, admin_token=self._settings.rapport_admin_token)
         if found is None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
         return found  # type: ignore[return-value]
