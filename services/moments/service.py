@@ -9,15 +9,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import numpy as np
 from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from services.common import csv_export
 from services.common.clock import utcnow
+from services.common.conversation_levels import levels
 from services.common.db import write_guard
 from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
-from services.common.service_levels import DEFAULT_TARGET_S, business_seconds, load_schedules
+from services.common.service_levels import EPOCH, load_schedules
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -256,24 +258,24 @@ def conversation_for(session: Session, link: str) -> SupportConversation | None:
 
 
 def service_level(session: Session, conversation: SupportConversation) -> dict[str, Any]:
-    """Who answered the conversation, its first response in business hours and its SLA state."""
-    schedules = load_schedules(session)
-    schedule = schedules.for_account(conversation.account)
-    target = schedule.first_response_target_s if schedule else DEFAULT_TARGET_S
-    business = None
-    if conversation.first_inbound_at and conversation.first_response_at:
-        business = (
-            business_seconds(
-                schedule, conversation.first_inbound_at, conversation.first_response_at
-            )
-            if schedule
-            else conversation.first_response_s
-        )
+    """Who answered the conversation, its first response in business hours and its SLA state,
+    by the same rule as the support figures (conversation_levels)."""
+    answered = conversation.first_inbound_at is not None and conversation.first_response_at
+    inbound = conversation.first_inbound_at or EPOCH
+    found = levels(
+        load_schedules(session),
+        accounts=[conversation.account],
+        agents=[conversation.agent],
+        inbound_s=np.array([(inbound - EPOCH).total_seconds()]),
+        response_s=np.array([conversation.first_response_s if answered else np.nan], dtype=float),
+        resolution_s=np.array([np.nan]),
+    )
+    business = float(found.response_business_s[0])
     return {
-        "agent": conversation.agent or "unassigned" if business is not None else None,
-        "first_response_business_min": None if business is None else round(business / 60, 1),
-        "target_min": round(target / 60, 1),
-        "sla_met": business is not None and business <= target,
+        "agent": found.agents[0] if answered else None,
+        "first_response_business_min": round(business / 60, 1) if answered else None,
+        "target_min": round(float(found.target_s[0]) / 60, 1),
+        "sla_met": bool(found.sla_met[0]),
     }
 
 

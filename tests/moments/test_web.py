@@ -302,3 +302,33 @@ def test_the_edit_form_keeps_the_rules_of_the_log_form(manager: TestClient, engi
         stored = session.exec(select(Moment)).one()
     assert stored.people == '["@ana", "@bo"]'
     assert stored.network == "twitter"
+
+
+def test_a_moment_shows_its_conversation_agent_and_sla(manager: TestClient, engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    from services.common.service_levels import make_schedule, save_schedule
+    from services.ingest.sink import write_batch
+    from tests.factories import batch, message
+
+    link = "https://x.com/ana/status/42"
+    write_batch(
+        engine,
+        [
+            batch(
+                message("message_received", "c42", "2026-03-02T08:00:00Z", url=link),
+                message("message_sent", "c42", "2026-03-02T09:30:00Z", actor="lucia", url=link),
+            )
+        ],
+        ZoneInfo("UTC"),
+    )
+    with Session(engine) as session:  # opens at 09:00 UTC: 30 business minutes, target 20
+        schedule = make_schedule(
+            timezone="UTC", hours="mon-fri 09:00-17:00", first_response_target_s=1200
+        )
+        save_schedule(session, account=None, schedule=schedule, actor="t")
+    created = manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
+    page = manager.get(created.headers["location"]).text
+    assert "Answered by</dt><dd>lucia" in page
+    assert "First response in business hours</dt><dd>30.0 min" in page
+    assert "breached (target 20.0 business min)" in page
