@@ -35,13 +35,12 @@ def summary(
     model = value.load(engine, year)
     money = None
     if model is not None:
-        social = round((support["social_share"] or 0) * support["conversations"])
-        money = value.value_figures(
+        money = value.of_summary(
             model,
-            social_conversations=social,
-            impressions=brand["impressions"],
+            support=support,
+            brand=brand,
+            moments=moments,
             clicks=int(totals.get("click", 0)),
-            moments=moments["count"],
             period=period,
         )
     actuals = {

@@ -143,6 +143,31 @@ def weekly_value(
     return rows
 
 
+def social_conversations(support: dict[str, Any]) -> int:
+    """Non-email conversations of a `support` block (its share times its count, exact)."""
+    return round(float(support["social_share"] or 0) * int(support["conversations"]))
+
+
+def of_summary(
+    model: ValueModel,
+    *,
+    support: dict[str, Any],
+    brand: dict[str, Any],
+    moments: dict[str, Any],
+    clicks: int,
+    period: Period,
+) -> dict[str, Any]:
+    """`summary.value` from the summary's own blocks and the period's clicks."""
+    return value_figures(
+        model,
+        social_conversations=social_conversations(support),
+        impressions=brand["impressions"],
+        clicks=clicks,
+        moments=moments["count"],
+        period=period,
+    )
+
+
 def money(amount: float | None, currency: str, locale: str = "en") -> str:
     """An amount as people read it (Babel, CLDR data): "€1,234,567.89"."""
     return "-" if amount is None else format_currency(amount, currency, locale=locale)

@@ -38,9 +38,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     moment_facts = ui.cached(
         "moments", lambda: queries.moments(ui.engine(), period, network=f.network), f
     )
-    social: dict[str, int] = {}
-    for week in weekly_support(facts, period):
-        social[week["week"]] = round((week["social_share"] or 0) * week["conversations"])
+    social = {w["week"]: value.social_conversations(w) for w in weekly_support(facts, period)}
     clicks: dict[str, int] = {}
     for day, kind, count in daily:
         if kind == "click":
@@ -129,13 +127,12 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
             ),
             f,
         )
-        s = data["support"]
-        what_if = value.value_figures(
+        what_if = value.of_summary(
             model.with_changes(**changed),
-            social_conversations=round((s["social_share"] or 0) * s["conversations"]),
-            impressions=data["brand"]["impressions"],
+            support=data["support"],
+            brand=data["brand"],
+            moments=data["moments"],
             clicks=int(totals.get("click", 0)),
-            moments=data["moments"]["count"],
             period=f.period(),
         )
         delta = what_if["total_value"] - money["total_value"]
