@@ -113,14 +113,8 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
 
     first_response = first_after(sent)
     resolved_at = first_after(resolved)
-    responder = next(
-        (
-            r
-            for r in sorted(rows, key=lambda r: r[3])
-            if r[2] == "message_sent" and first_response is not None and r[3] == first_response
-        ),
-        None,
-    )
+    # The message that was the first response: its actor is the agent.
+    responder = next((r for r in rows if r[2] == "message_sent" and r[3] == first_response), None)
     return {
         "k_network": key[0],
         "k_conversation_id": key[1],
