@@ -54,10 +54,16 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         return
     frame = pd.DataFrame(rows)
     frame["week of"] = [week_start(w) for w in frame["week"]]
+    parts = {
+        "support_savings": "Support savings",
+        "earned_media_value": "Earned media",
+        "moments_value": "Moments",
+    }
+    frame = frame.rename(columns=parts)
     figure = px.bar(
         frame,
         x="week of",
-        y=["support_savings", "earned_media_value", "moments_value"],
+        y=list(parts.values()),
         title=f"What each week earned ({model.currency})",
         labels={"value": model.currency, "variable": "part"},
     )
