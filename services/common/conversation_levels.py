@@ -44,6 +44,18 @@ class Window:
     network: str | None = None
     account: str | None = None
     agent: str | None = None  # `unassigned`: answered without an actor, or not answered
+    only: str | None = None  # one of ONLY: the conversations behind one support figure
+
+
+# The conversations behind each support figure (as of the window's end), by name.
+ONLY = {
+    "answered": "first_response_at < :end",
+    "unanswered": "(first_response_at IS NULL OR first_response_at >= :end)",
+    "within_1h": "first_response_at < :end AND first_response_s <= 3600",
+    "resolved": "resolved_at < :end",
+    "social": "network <> 'email'",
+    "email": "network = 'email'",
+}
 
 
 def _stored(dialect: str, instant: dt.datetime) -> Any:
@@ -81,6 +93,8 @@ def _query(
     elif window.agent:
         where.append("agent = :agent AND first_response_at < :end")
         params["agent"] = window.agent
+    if window.only:
+        where.append(ONLY[window.only])
     if after is not None:
         where.append(
             "(first_inbound_at > :a_at OR (first_inbound_at = :a_at AND (network > :a_net"

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from services.common import csv_export
 from services.common.auth import ReaderDep
-from services.common.conversation_levels import ROW_FIELDS, Window, listing
+from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
 from services.common.openapi import problems
 from services.common.period import Period
 from services.common.vocabulary import Network
@@ -23,7 +23,7 @@ from services.common.vocabulary import Network
 router = APIRouter()
 Text = Annotated[str | None, Query(max_length=200, pattern="^[^\\x00]*$")]
 PARAMETERS = frozenset(
-    {"year", "as_of", "network", "account", "agent", "sla", "format", "cursor", "limit"}
+    {"year", "as_of", "network", "account", "agent", "sla", "only", "format", "cursor", "limit"}
 )
 
 
@@ -90,6 +90,10 @@ def get_conversations(
     account: Text = None,
     agent: Text = None,
     sla: Literal["met", "breached"] | None = None,
+    only: Annotated[
+        str | None,
+        Query(max_length=20, description="the conversations behind one figure: " + ", ".join(ONLY)),
+    ] = None,
     format: Literal["json", "csv"] = "json",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -97,6 +101,8 @@ def get_conversations(
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown:  # a misspelt filter must not quietly return everything
         raise _invalid(unknown[0] or "(empty name)", "not a parameter of this API")
+    if only is not None and only not in ONLY:
+        raise _invalid("only", f"Input should be one of {', '.join(ONLY)}")
     tz = request.app.state.settings.timezone
     year = year or dt.datetime.now(tz).year
     try:
@@ -113,6 +119,7 @@ def get_conversations(
         network=network.value if network else None,
         account=account,
         agent=agent,
+        only=only,
     )
     engine = request.app.state.engine
     if format == "csv":

@@ -112,6 +112,30 @@ def test_cursor_pages_cover_every_conversation_once_in_order(client: TestClient)
             id="unassigned",
         ),
         pytest.param({"sla": "breached"}, "breached", id="sla-breached"),
+        # The conversations behind each support figure.
+        pytest.param(
+            {"only": "answered"}, {f"c{n:02d}" for n in range(30) if n % 5 != 4}, id="answered"
+        ),
+        pytest.param(
+            {"only": "unanswered"}, {f"c{n:02d}" for n in range(30) if n % 5 == 4}, id="unanswered"
+        ),
+        pytest.param(
+            {"only": "within_1h"},
+            {f"c{n:02d}" for n in range(30) if n % 5 != 4 and n % 2},
+            id="within-1h",
+        ),
+        pytest.param({"only": "resolved"}, set(), id="resolved"),
+        pytest.param({"only": "social"}, {f"c{n:02d}" for n in range(30) if n % 3}, id="social"),
+        pytest.param(
+            {"only": "email", "agent": "lucia"},
+            {f"c{n:02d}" for n in range(0, 30, 3) if n % 5 != 4 and n % 7 and n % 4 < 2},
+            id="email-and-agent",
+        ),
+        pytest.param(
+            {"only": "answered", "as_of": "2026-03-02"},
+            {f"c{n:02d}" for n in range(10) if n % 5 != 4},
+            id="answered-as-of",
+        ),
         pytest.param({"as_of": "2026-03-02"}, {f"c{n:02d}" for n in range(10)}, id="as-of"),
         pytest.param({"year": 2025, "as_of": "2025-12-31"}, set(), id="another-year"),
     ],
@@ -130,6 +154,7 @@ def test_each_filter(client: TestClient, params: dict[str, object], expected: ob
 def test_bad_filters_and_cursors_are_refused_by_name(client: TestClient) -> None:
     for params, fragment in (
         ({"sla": "sometimes"}, "sla"),
+        ({"only": "happy"}, "only"),
         ({"network": "myspace"}, "network"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"year": 2026, "as_of": "2025-01-01"}, "as-of"),
