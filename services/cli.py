@@ -73,6 +73,20 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from services.common.db import get_engine, migrate
+    from services.ingest.dead_letters import latest
+
+    migrate()
+    rows = latest(get_engine(), args.limit)
+    if not rows:
+        print("No dead letters stored (the consumer stores each one from the dead-letter topic).")
+        return 0
+    for at, source, reason, partition, offset, error in rows:
+        print(f"{str(at)[:19]}Z  {source:<18} {reason:<16} {partition}/{offset}  {error}")
+    return 0
+
+
 def cmd_moments(_args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -329,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--days", type=int, default=28, help="how far back each poll reads")
     meta.add_argument("--once", action="store_true", help="poll once and exit")
     meta.set_defaults(func=cmd_connect)
+
+    p = sub.add_parser("dead-letters", help="the newest dead letters: when, source, reason, error")
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p.set_defaults(func=cmd_dead_letters)
 
     sub.add_parser("reports", help="run the Streamlit reports app (8501)").set_defaults(
         func=cmd_reports

@@ -142,6 +142,35 @@ class SupportConversation(SQLModel, table=True):
     agent: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class DeadLetter(SQLModel, table=True):
+    """A record of the dead-letter topic, as the consumer stored it (once per topic offset): the
+    count behind each report's completeness line, and what an on-call engineer lists."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (Index("ix_dead_letter_rejected_at", "rejected_at"),)
+
+    kafka_partition: int = Field(primary_key=True)
+    kafka_offset: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    source: str = Field(max_length=64)
+    reason: str = Field(max_length=64)
+    error: str = Field(max_length=500)
+    rejected_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC
+
+
+class ConsumerProgress(SQLModel, table=True):
+    """How far the consumer's writes reach in each partition: the next offset to write, the end
+    of the partition when last looked, and the broker time of the last record written."""
+
+    __tablename__ = "consumer_progress"
+
+    group_id: str = Field(primary_key=True, max_length=200)
+    kafka_partition: int = Field(primary_key=True)
+    next_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    high_water: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_record_at: dt.datetime | None = Field(default=None, sa_type=DateTime)  # naive UTC
+    reported_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC
+
+
 class SupportSchedule(SQLModel, table=True):
     """When support works, for one brand account ('' = the default): business hours."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
-from services.ingest import dead_letters, metrics
+from services.ingest import dead_letters, metrics, progress
 from services.ingest.rows import RowBatch, build_rows
 from services.ingest.sink import WriteStats, write
 
@@ -158,21 +158,23 @@ class Consumer:
         self._dlq: KafkaProducer | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="rapport-db-writer")
         self._in_flight: _Write | None = None
+        self._high_water: dict[int, int] = {}  # interactions partition -> end, when last looked
+        self._positions: dict[int, int] = {}
+        self._last_report = 0.0
 
     def run(self) -> None:
         self._kafka = make_consumer(self._settings, **self._consumer_overrides)
-        self._kafka.subscribe([self._settings.kafka_topic], listener=_Rebalance(self))
-        log.info(
-            "consuming %s as group %s",
-            self._settings.kafka_topic,
-            self._settings.kafka_consumer_group,
-        )
+        # The dead-letter topic too: its records are stored (table dead_letter) for the reports'
+        # completeness line, in the same transactions and with the same commit rule.
+        topics = [self._settings.kafka_topic, self._settings.kafka_dlq_topic]
+        self._kafka.subscribe(topics, listener=_Rebalance(self))
+        log.info("consuming %s as group %s", ", ".join(topics), self._settings.kafka_consumer_group)
         backoff = 0.5
         try:
             while not self.stop_event.is_set():
                 records = self._fetch()
                 try:
-                    prepared = self._prepare(records) if records else None
+                    prepared = self._prepare(records) if records else self._heartbeat()
                     self._finish()
                 except (SQLAlchemyError, KafkaError, OSError) as exc:
                     metrics.DB_ERRORS.inc()
@@ -221,11 +223,32 @@ class Consumer:
     def _prepare(self, records: list[Any]) -> tuple[RowBatch, int]:
         """Decode, dead-letter what cannot be written, and build the rows (no database yet)."""
         metrics.RECORDS.inc(len(records))
-        decoded = decode(records)
+        dlq_topic = self._settings.kafka_dlq_topic
+        interactions = [r for r in records if r.topic != dlq_topic]
+        decoded = decode(interactions)
         if decoded.dead_letters:
             self._dead_letter(decoded.dead_letters)
-        dialect = self._engine.dialect.name
-        return build_rows(decoded.batches, dialect, self._settings.timezone), decoded.events
+        batch = build_rows(decoded.batches, self._engine.dialect.name, self._settings.timezone)
+        if len(interactions) < len(records):
+            batch.dead_letters = [
+                dead_letters.stored_row(r) for r in records if r.topic == dlq_topic
+            ]
+        batch.progress = progress.rows(
+            self._settings.kafka_consumer_group, interactions, self._high_water, self._positions
+        )
+        self._last_report = time.monotonic()
+        return batch, decoded.events
+
+    def _heartbeat(self) -> tuple[RowBatch, int] | None:
+        """Every few idle seconds, progress rows saying how far this consumer is."""
+        if not self._positions or time.monotonic() - self._last_report < progress.HEARTBEAT_S:
+            return None
+        self._last_report = time.monotonic()
+        batch = build_rows([], self._engine.dialect.name, self._settings.timezone)
+        batch.progress = progress.rows(
+            self._settings.kafka_consumer_group, [], self._high_water, self._positions
+        )
+        return batch, 0
 
     def _start_write(self, records: list[Any], batch: RowBatch, events: int) -> None:
         future = self._writer.submit(self._write, batch, events)
@@ -275,6 +298,8 @@ class Consumer:
             tp = TopicPartition(record.topic, record.partition)
             if tp not in offsets or offsets[tp].offset <= record.offset:
                 offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if not offsets:
+            return
         try:
             self._kafka.commit(offsets)
         except CommitFailedError as exc:
@@ -321,7 +346,10 @@ class Consumer:
 
     def _update_lag(self) -> None:
         assert self._kafka is not None
+        self._positions = {}
         for tp in self._kafka.assignment():
+            if tp.topic != self._settings.kafka_topic:
+                continue
             high = self._kafka.highwater(tp)
             if high is None:
                 continue
@@ -331,3 +359,5 @@ class Consumer:
                 continue
             if position is not None:
                 metrics.LAG.labels(str(tp.partition)).set(max(0, high - position))
+                self._high_water[tp.partition] = high
+                self._positions[tp.partition] = position

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine
 
 from services.common.kafka import MAX_RECORD_BYTES
+from services.ingest.dialect import write_rows
 
 MAX_LETTER_BYTES = MAX_RECORD_BYTES // 2
 HEAD_BYTES = 10_000
@@ -72,3 +76,50 @@ def encode(dead: dict[str, Any]) -> bytes:
         )
     trimmed["truncated"] = True
     return orjson.dumps(trimmed, default=str)
+
+
+# -- the stored copy: the consumer keeps one row per dead-letter record (table dead_letter),
+# written in the transaction of the batch it came in, so each is stored once.
+
+ERROR_CHARS = 500
+
+
+def stored_row(record: Any) -> tuple[Any, ...]:
+    """(kafka_partition, kafka_offset, source, reason, error, rejected_at) of a record of the
+    dead-letter topic; a record that is not a letter is kept too, as `unreadable`."""
+    try:
+        dead = orjson.loads(record.value or b"")
+        if not isinstance(dead, dict):
+            raise TypeError("not an object")
+        at = dt.datetime.fromisoformat(str(dead["rejected_at"]))
+        if at.tzinfo is not None:
+            at = at.astimezone(dt.UTC).replace(tzinfo=None)
+        source, reason = str(dead.get("source", "")), str(dead.get("reason", ""))
+        error = str(dead.get("error", ""))
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+        at = dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC).replace(tzinfo=None)
+        source, reason, error = "unknown", "unreadable", "a dead-letter record that is not a letter"
+    return (record.partition, record.offset, source[:64], reason[:64], error[:ERROR_CHARS], at)
+
+
+def store(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert stored_row()s; a record read again after a failed commit adds nothing."""
+    if rows:
+        write_rows(
+            conn,
+            "dead_letter",
+            ("kafka_partition", "kafka_offset", "source", "reason", "error", "rejected_at"),
+            rows,
+            on_conflict="ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING",
+            order_by="kafka_partition, kafka_offset",
+        )
+
+
+def latest(engine: Engine, limit: int = 20) -> list[tuple[Any, ...]]:
+    """The newest stored dead letters, for `rapport dead-letters`."""
+    query = text(
+        "SELECT rejected_at, source, reason, kafka_partition, kafka_offset, error "
+        "FROM dead_letter ORDER BY rejected_at DESC, kafka_offset DESC LIMIT :limit"
+    )
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query, {"limit": limit})]

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -164,12 +164,15 @@ def epoch_s(stored: dt.datetime | str) -> int:
 @dataclass
 class RowBatch:
     """A batch ready to write: its rows, and the rollups and conversations they touch as if every
-    row were new (sink.write adds its corrections for the event ids it finds stored)."""
+    row were new (sink.write adds its corrections for the event ids it finds stored); beside
+    them, the dead-letter records and the consumer's progress, written in the same transaction."""
 
     rows: list[Incoming]
     rollups: Rollups
     conversations: set[tuple[str, str]]
     stamp: Stamps
+    dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
+    progress: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def build_rows(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.ingest import dead_letters, progress
 from services.ingest.conversations import refresh_conversations
 from services.ingest.dialect import PG_CHUNK, chunks, day_value, placeholder, write_rows
 from services.ingest.rows import (
@@ -134,35 +135,44 @@ def write(engine: Engine, batch: RowBatch) -> Written:
     write it again (writing its events twice is a no-op)."""
     stats = WriteStats()
     corrections = Corrections(batch.rollups.empty())
-    if not batch.rows:
+    if not (batch.rows or batch.dead_letters or batch.progress):
         return Written(stats, corrections)
+    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        if batch.rows:
+            _write_events(conn, batch, stats, corrections)
+        dead_letters.store(conn, batch.dead_letters)
+        progress.write(conn, batch.progress)
+    return Written(stats, corrections)
+
+
+def _write_events(
+    conn: Connection, batch: RowBatch, stats: WriteStats, corrections: Corrections
+) -> None:
     inserts: list[tuple[Any, ...]] = []
     replacements: list[tuple[Any, ...]] = []
     stats.newest_ingested_us = max(row[INGESTED] for row, _ in batch.rows)
-    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        existing = _existing(conn, [row[ID] for row, _ in batch.rows])
-        for row, at_s in batch.rows:
-            old = existing.get(row[ID])
-            if old is None:
-                inserts.append(row)
-            elif old[HASH] == row[HASH]:
-                corrections.rollups.add(at_s, row, -1)  # not written after all
-                stats.duplicate += 1
-            elif old[INGESTED] > row[INGESTED]:
-                corrections.rollups.add(at_s, row, -1)
-                stats.stale += 1
-            else:
-                corrections.rollups.add(epoch_s(old[OCCURRED]), old, -1)
-                if old[KIND] in MESSAGE_KIND_NAMES:
-                    corrections.conversations.add((old[NETWORK], old[CONVERSATION]))
-                replacements.append(row)
-        stats.inserted, stats.replaced = len(inserts), len(replacements)
-        if inserts:
-            _insert_events(conn, inserts)
-        if replacements:
-            _replace_events(conn, replacements)
-        rollups = batch.rollups.plus(corrections.rollups) if existing else batch.rollups
-        _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
-        _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
-        refresh_conversations(conn, batch.conversations | corrections.conversations)
-    return Written(stats, corrections)
+    existing = _existing(conn, [row[ID] for row, _ in batch.rows])
+    for row, at_s in batch.rows:
+        old = existing.get(row[ID])
+        if old is None:
+            inserts.append(row)
+        elif old[HASH] == row[HASH]:
+            corrections.rollups.add(at_s, row, -1)  # not written after all
+            stats.duplicate += 1
+        elif old[INGESTED] > row[INGESTED]:
+            corrections.rollups.add(at_s, row, -1)
+            stats.stale += 1
+        else:
+            corrections.rollups.add(epoch_s(old[OCCURRED]), old, -1)
+            if old[KIND] in MESSAGE_KIND_NAMES:
+                corrections.conversations.add((old[NETWORK], old[CONVERSATION]))
+            replacements.append(row)
+    stats.inserted, stats.replaced = len(inserts), len(replacements)
+    if inserts:
+        _insert_events(conn, inserts)
+    if replacements:
+        _replace_events(conn, replacements)
+    rollups = batch.rollups.plus(corrections.rollups) if existing else batch.rollups
+    _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
+    _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
+    refresh_conversations(conn, batch.conversations | corrections.conversations)

@@ -34,6 +34,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
             tz=settings.timezone,
             network=args.network,
             account=args.account,
+            group_id=settings.kafka_consumer_group,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -108,7 +109,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         delivery.run_mailer(engine, settings, threading.Event())
         return 0
     try:
-        html = render(engine, month=args.month, tz=settings.timezone)
+        html = render(
+            engine, month=args.month, tz=settings.timezone, group_id=settings.kafka_consumer_group
+        )
         if args.out:
             Path(args.out).write_text(html, encoding="utf-8")
             print(f"Wrote {args.out} ({len(html.encode()):,} bytes): open it in a browser.")

@@ -151,7 +151,7 @@ def send_monthly(
         raise DeliveryError("SMTP_HOST is not set: say which SMTP server sends the report")
     if delivered(engine, month, recipients):
         return f"already sent: the {month} report reached {', '.join(recipients)} before"
-    html = render(engine, month=month, tz=settings.timezone)
+    html = render(engine, month=month, tz=settings.timezone, group_id=settings.kafka_consumer_group)
     message = build_message(
         settings, month=month, recipients=recipients, html=html, pdf=pdf_of(html)
     )

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.period import Period
 from services.common.schema import Moment
-from services.reports import queries, value
+from services.reports import completeness, queries, value
 from services.reports.figures import (
     moment_breakdown,
     traffic_light,
@@ -150,14 +150,15 @@ def _money_section(engine: Engine, data: dict[str, Any]) -> str:
     )
 
 
-def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
+def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
+    """The report for `month`: year to date as of its last day (or today, in the month)."""
     as_of = month_end(month, tz)
     period = Period.of(as_of.year, as_of, tz)
-    data = summary(engine, year=as_of.year, as_of=as_of, tz=tz)
+    data = summary(engine, year=as_of.year, as_of=as_of, tz=tz, group_id=group_id)
     support_weeks = weekly_support(queries.conversations(engine, period), period)
     brand_weeks = weekly_brand(queries.daily_by_kind(engine, period), period)
     moments = moment_breakdown(queries.moments(engine, period), period)
-    recent = queries.recent_moments(engine, limit=8)
+    recent = queries.recent_moments(engine, as_of.replace(day=1), as_of, limit=8)
     goal = data["goals"].get("impressions")
     pace_line = None
     if goal:
@@ -168,7 +169,9 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
         "<tr><td colspan=5>No goals set yet: "
         "<code>rapport goals set --year YEAR --metric METRIC --target N</code></td></tr>"
     )
-    moment_items = "".join(_moment_item(r) for r in recent) or "<li>No moments logged yet.</li>"
+    moment_items = "".join(_moment_item(r) for r in recent) or (
+        "<li>No moments logged for this month.</li>"
+    )
     title = f"Rapport · {calendar.month_name[as_of.month]} {as_of.year}"
     weeks = [w["week"] for w in brand_weeks]
     charts = [
@@ -209,12 +212,13 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo) -> str:
             f'<p class="sub">Year to date, as of {as_of.isoformat()} ({html.escape(str(tz))}). '
             "Figures as defined in Rapport's report contract.</p>",
             f'<div class="cards">{card_html}</div>',
+            f'<p class="sub">{html.escape(completeness.line(data["completeness"]))}.</p>',
             _money_section(engine, data),
             "<h2>Goals</h2><table><thead><tr><th>Metric</th><th>Actual</th><th>Target</th>"
             "<th>Pace</th><th>Projected year end</th></tr></thead>"
             f"<tbody>{goal_rows}</tbody></table>",
             *charts,
-            f"<h2>Recent moments</h2><ul>{moment_items}</ul>",
+            f"<h2>Moments in {calendar.month_name[as_of.month]}</h2><ul>{moment_items}</ul>",
             "</body></html>",
         ]
     )

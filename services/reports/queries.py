@@ -188,14 +188,24 @@ def moments(engine: Engine, period: Period, *, network: str | None = None) -> li
         return [MomentFact(_as_date(row[0]), *row[1:]) for row in conn.execute(query)]
 
 
-def recent_moments(engine: Engine, limit: int = 10) -> list[dict[str, object]]:
+def recent_moments(
+    engine: Engine,
+    first_day: dt.date,
+    last_day: dt.date,
+    *,
+    network: str | None = None,
+    limit: int = 10,
+) -> list[dict[str, object]]:
+    """The latest moments that happened from `first_day` to `last_day` (inclusive)."""
     m = MOMENTS.c
     query = (
         select(m.id, m.occurred_on, m.network, m.people, m.customer_status, m.change, m.link)
-        .where(m.deleted_at.is_(None))
+        .where(m.deleted_at.is_(None), m.occurred_on >= first_day, m.occurred_on <= last_day)
         .order_by(m.occurred_on.desc(), m.created_at.desc())
         .limit(limit)
     )
+    if network:
+        query = query.where(m.network == network)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.common.period import Period
-from services.reports import queries, value
+from services.reports import completeness, queries, value
 from services.reports.figures import (
     brand_figures,
     goal_progress,
@@ -25,7 +25,9 @@ def summary(
     tz: ZoneInfo,
     network: str | None = None,
     account: str | None = None,
+    group_id: str | None = None,
 ) -> dict[str, Any]:
+    """The figures; with the consumer's `group_id`, also what they rest on (`completeness`)."""
     period = Period.of(year, as_of, tz)
     support = queries.support(engine, period, network=network, account=account)
     totals = queries.kind_totals(engine, period, network=network, account=account)
@@ -63,7 +65,7 @@ def summary(
         for metric, target in sorted(queries.goals(engine, year).items())
         if metric in actuals
     }
-    return {
+    out: dict[str, Any] = {
         "year": year,
         "as_of": period.as_of.isoformat(),
         "support": support,
@@ -72,6 +74,12 @@ def summary(
         "value": money,
         "goals": goals,
     }
+    if group_id is not None:
+        found = completeness.read(
+            engine, period, group_id=group_id, network=network, account=account
+        )
+        out["completeness"] = found.as_dict()
+    return out
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -152,5 +160,7 @@ def as_table(data: dict[str, Any]) -> str:
                     f", pace {pace}",
                 )
             )
+    if "completeness" in data:
+        rows.append(("Completeness", completeness.line(data["completeness"])))
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}".rstrip() for label, value in rows)

@@ -22,7 +22,7 @@ from services.common import accounts
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.period import Period
-from services.reports import queries
+from services.reports import completeness, queries
 from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
@@ -154,6 +154,22 @@ def timed_page(name: str) -> Iterator[None]:
         yield
     finally:
         _metrics()["render"].labels(name).observe(time.perf_counter() - started)
+
+
+def completeness_line(f: Filters) -> None:
+    """Under an executive figure: the events it rests on, what was refused, how fresh it is."""
+    found = cached(
+        "completeness",
+        lambda: completeness.read(
+            engine(),
+            f.period(),
+            group_id=settings().kafka_consumer_group,
+            network=f.network,
+            account=f.account,
+        ).as_dict(),
+        f,
+    )
+    st.caption(completeness.line(found) + ".")
 
 
 def empty_state() -> None:

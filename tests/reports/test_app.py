@@ -99,6 +99,12 @@ def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
         assert values["Impressions"] == "5,000"
         assert values["Conversations"] == "2"
         assert values["Moments"] == "1"
+    if page in ("pages/overview.py", "pages/support.py", "pages/brand.py"):
+        # Under the executive figures: what they rest on (no consumer ran in this test).
+        lines = [c.value for c in at.caption if c.value.startswith("Based on ")]
+        assert lines, [c.value for c in at.caption]
+        assert "rejected or dead-lettered in this period" in lines[0]
+        assert "the consumer has not reported yet" in lines[0]
     assert text is not None
 
 

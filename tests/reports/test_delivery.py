@@ -56,7 +56,7 @@ def mail_env(cli_env: None, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -
 @needs_tools
 def test_the_pdf_renders_back_to_a_page_with_the_money(engine: Engine, tmp_path: Path) -> None:
     seed(engine)
-    pdf = delivery.pdf_of(render(engine, month="2026-03", tz=UTC))
+    pdf = delivery.pdf_of(render(engine, month="2026-03", tz=UTC, group_id="rapport"))
     assert pdf.startswith(b"%PDF")
     (tmp_path / "r.pdf").write_bytes(pdf)
     subprocess.run(

@@ -13,7 +13,7 @@ from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
-SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "value", "goals"}
+SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "value", "goals", "completeness"}
 SUPPORT_KEYS = {
     "conversations",
     "answered",
@@ -208,6 +208,13 @@ def test_summary_json_with_moments_and_goals(
     capsys.readouterr()
     data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--json")
     assert data["moments"] == {"count": 2, "existing_customer": 1}
+    consumer = {"state": "unknown", "records_behind": 0, "figures_up_to_s": None}
+    assert data["completeness"] == {  # no consumer has run: the figures say so
+        "events": scalar_events(engine, "2026-03-31"),
+        "rejected_or_dead_lettered": 0,
+        "rejected_scope": "as filtered",
+        "consumer": {**consumer, "reported_at": None},
+    }
     goals = data["goals"]
     assert set(goals) == {"impressions", "responded_within_1h_rate"}  # type: ignore[arg-type]
     impressions = goals["impressions"]  # type: ignore[index]
@@ -217,6 +224,20 @@ def test_summary_json_with_moments_and_goals(
     assert impressions["projected_year_end"] == pytest.approx(2000 / 90 * 365)
     rate = goals["responded_within_1h_rate"]  # type: ignore[index]
     assert rate["pace"] == pytest.approx((1 / 3) / 0.5) and rate["projected_year_end"] is None
+
+
+def scalar_events(engine: Engine, as_of: str) -> int:
+    """This year's events stored up to the end of `as_of` (UTC here), counted from the events
+    themselves (the completeness line counts them from the rollups)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    last = dt.date.fromisoformat(as_of)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT occurred_at FROM interaction_event")).scalars()
+        days = [dt.date.fromisoformat(str(at)[:10]) for at in stored]
+    return sum(1 for day in days if last.replace(month=1, day=1) <= day <= last)
 
 
 def test_monthly_report_writes_a_forwardable_page(
@@ -232,18 +253,27 @@ def test_monthly_report_writes_a_forwardable_page(
 
     seed(engine)
     with Session(engine) as session:
-        service.create(
-            session,
-            data=MomentCreate.model_validate(
-                moment(occurred_on="2026-03-01", change="<script>alert(1)</script>")
-            ),
-            actor="test",
-        )
+        for day, change in (
+            ("2026-02-27", "february's renewal"),
+            ("2026-03-01", "<script>alert(1)</script>"),
+            ("2026-04-02", "april's referral"),
+        ):
+            service.create(
+                session,
+                data=MomentCreate.model_validate(moment(occurred_on=day, change=change)),
+                actor="test",
+            )
     out = Path(str(tmp_path)) / "march.html"
     assert main(["report", "monthly", "--month", "2026-03", "--out", str(out)]) == 0
     html = out.read_text()
     assert "<svg" in html and "Impressions per week" in html and "2,000" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
+    # The month's moments only: not February's, not April's (#14: the report kept to its month).
+    assert "Moments in March" in html
+    assert "february" not in html and "april" not in html
+    # What the figures rest on (no consumer has run here).
+    assert "rejected or dead-lettered in this period" in html
+    assert "the consumer has not reported yet" in html
     assert main(["report", "monthly", "--month", "2026-13", "--out", str(out)]) == 2
 
 

@@ -33,6 +33,7 @@ with ui.timed_page("brand"):
     b.metric("Reach", f"{figures['reach']:,}")
     c.metric("Engagement", f"{figures['engagement']:,}")
     d.metric("Engagement rate", fmt_rate(figures["engagement_rate"]))
+    ui.completeness_line(f)
     chart = go.Figure()
     chart.add_bar(x=weeks["week"], y=weeks["impressions"], name="impressions per week")
     chart.add_scatter(

@@ -15,6 +15,11 @@ with ui.timed_page("moments"):
     period = f.period()
     facts = ui.cached("moments", lambda: queries.moments(ui.engine(), period, network=f.network), f)
     st.title("Meaningful relationship moments")
+    if f.account:
+        st.caption(
+            "Moments belong to a network, not to one of your accounts: the account filter does "
+            "not narrow them."
+        )
     data = moment_breakdown(facts, period)
     if not data["count"]:
         st.info(f"No moments logged for this period yet. Log them at {ui.moments_url()}.")
@@ -48,9 +53,13 @@ with ui.timed_page("moments"):
         col.plotly_chart(
             px.pie(frame, names="group", values="moments", title=title), width="stretch"
         )
-    st.subheader("Most recent moments")
+    st.subheader("Most recent moments in this period")
     recent = ui.cached(
-        "recent_moments", lambda: queries.recent_moments(ui.engine(), limit=15), f.year
+        "recent_moments",
+        lambda: queries.recent_moments(
+            ui.engine(), period.first_day, period.as_of, network=f.network, limit=15
+        ),
+        f,
     )
     table = pd.DataFrame(
         [

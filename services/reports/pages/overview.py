@@ -107,6 +107,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         b.metric("Earned media", value.money(money["earned_media_value"], c))
         a.metric("Moments", value.money(money["moments_value"], c))
         b.metric("Programme cost to date", value.money(money["program_cost_to_date"], c))
+        ui.completeness_line(f)
     with assumed:
         st.markdown("**Assumptions** (Settings)")
         st.dataframe(
@@ -209,6 +210,7 @@ with ui.timed_page("overview"):
         st.subheader("Meaningful moments")
         st.metric("Moments", f"{m['count']:,}")
         st.metric("With existing customers", f"{m['existing_customer']:,}")
+    ui.completeness_line(f)
     earned_panel(data, f)
     st.subheader("Goals")
     if not data["goals"]:

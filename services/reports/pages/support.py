@@ -35,6 +35,7 @@ with ui.timed_page("support"):
     b.metric("Answered", f"{figures['answered']:,}")
     c.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
     d.metric("Social share", fmt_rate(figures["social_share"]))
+    ui.completeness_line(f)
     st.markdown("**Response and resolution times** (calendar time · business hours)")
     times = pd.DataFrame(
         [
