@@ -156,6 +156,14 @@ def timed_page(name: str) -> Iterator[None]:
         _metrics()["render"].labels(name).observe(time.perf_counter() - started)
 
 
+def conversations_link(label: str, **query: str) -> None:
+    """A link to the Conversations page, narrowed like the figure it sits under (the sidebar's
+    period and filters carry over)."""
+    st.page_link(
+        "pages/conversations.py", label=label, icon=":material/forum:", query_params=query or None
+    )
+
+
 def completeness_line(f: Filters) -> None:
     """Under an executive figure: the events it rests on, what was refused, how fresh it is."""
     found = cached(

@@ -100,6 +100,37 @@ def test_overview_renders_the_figures(engine: Engine, db_url: str, tmp_path: Pat
     assert shot.stat().st_size > 20_000
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_support_figure_opens_the_conversations_behind_it(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """The seed has two conversations: c1 on X answered in 20 min, c2 by email, unanswered."""
+    seed(engine, dt.date.today().year)
+    with Session(engine) as session:
+        accounts.create(session, username="lead", password=PASSWORD, role=Role.manager)
+    expected = {
+        "All of them": ("2 conversations", ""),
+        "The answered ones": ("1 conversation", "answered"),
+        "Not answered yet": ("1 conversation", "not answered yet"),
+        "Answered within 1 h": ("1 conversation", "answered within 1 h"),
+        "On social networks": ("1 conversation", "on social networks"),
+        "By email": ("1 conversation", "by email"),
+        "The SLA breaches": ("1 conversation", "first-response SLA breached"),
+        "email's conversations": ("1 conversation", "email"),
+    }
+    with logged_in(db_url, tmp_path, "lead") as page:
+        for label, (count, narrowed) in expected.items():
+            page.get_by_test_id("stSidebarNavLink").filter(has_text="Support impact").click()
+            page.get_by_text("Response and resolution times").wait_for(timeout=30_000)
+            settled(page)
+            page.get_by_test_id("stPageLink").filter(has_text=label).first.click()
+            page.get_by_text("Support conversations").wait_for(timeout=30_000)
+            page.get_by_text(count, exact=True).wait_for(timeout=30_000)
+            caption = page.get_by_test_id("stCaptionContainer").first.inner_text()
+            assert narrowed in caption, (label, caption)
+        page.screenshot(path=str(tmp_path / "conversations.png"), full_page=True)
+
+
 # Each payload would set window.__xss if the browser ever ran it.
 HOSTILE = {
     "account": '<img src=x onerror="window.__xss=1">',

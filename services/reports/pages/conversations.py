@@ -6,11 +6,19 @@ import pandas as pd
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import ROW_FIELDS, Window, listing
+from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
 from services.reports import ui
 from services.reports.summary import fmt_seconds
 
 SHOWN = 2_000  # rows on the page; the CSV holds them all
+ONLY_LABELS = {
+    "answered": "answered",
+    "unanswered": "not answered yet",
+    "within_1h": "answered within 1 h",
+    "resolved": "resolved",
+    "social": "on social networks",
+    "email": "by email",
+}
 
 with ui.timed_page("conversations"):
     f: ui.Filters = st.session_state["filters"]
@@ -18,25 +26,34 @@ with ui.timed_page("conversations"):
     params = st.query_params
     agent = params.get("agent") or None
     sla = params.get("sla") if params.get("sla") in ("met", "breached") else None
+    only = params.get("only") if params.get("only") in ONLY else None
+    network = params.get("network") or f.network  # a per-network figure's link names it
     st.title("Support conversations")
     narrowed = [
         f"{f.year} to {period.as_of:%-d %b}",
-        f.network or "all networks",
+        network or "all networks",
         f.account or "all accounts",
     ]
+    if only:
+        narrowed.append(ONLY_LABELS[only])
     if agent:
         narrowed.append(f"first answered by {agent}")
     if sla:
         narrowed.append(f"first-response SLA {sla}")
     st.caption(" · ".join(narrowed) + " · change the period and filters in the sidebar")
     window = Window(
-        period.start_utc, period.end_utc, network=f.network, account=f.account, agent=agent
+        period.start_utc,
+        period.end_utc,
+        network=network,
+        account=f.account,
+        agent=agent,
+        only=only,
     )
     rows = ui.cached(
         "conversation_list",
         lambda: list(listing(ui.engine(), window, sla=sla, limit=SHOWN + 1)),
         f,
-        agent,
+        window,
         sla,
     )
     if not rows:
@@ -44,6 +61,8 @@ with ui.timed_page("conversations"):
         st.stop()
     if len(rows) > SHOWN:
         st.caption(f"The first {SHOWN:,} are shown; the CSV below holds every one.")
+    else:
+        st.caption(f"{len(rows):,} conversation{'s' if len(rows) != 1 else ''}")
     table = pd.DataFrame(
         [
             {
@@ -74,7 +93,7 @@ with ui.timed_page("conversations"):
             ROW_FIELDS, ([r[k] for k in ROW_FIELDS] for r in listing(ui.engine(), window, sla=sla))
         ),
         f,
-        agent,
+        window,
         sla,
     )
     st.download_button(

@@ -177,29 +177,30 @@ with ui.timed_page("overview"):
     support, brand, moments = st.columns(3)
     with support:
         st.subheader("Customer-support impact")
+        # Each figure opens the conversations behind it (same period and filters).
         st.metric("Answered within 1 h", fmt_rate(s["responded_within_1h_rate"]))
+        ui.conversations_link("Answered within 1 h", only="within_1h")
         st.metric(
             "Median first response",
             fmt_seconds(s["median_first_response_s"]),
             help="calendar time; in business hours: "
             + fmt_seconds(s["median_first_response_business_s"]),
         )
+        ui.conversations_link("The first responses", only="answered")
         st.metric(
             "First-response SLA met (business hours)",
             fmt_rate(s["first_response_sla_met_rate"]),
             help=f"{s['sla_breaches']:,} breaches; targets and hours on the Settings page",
         )
+        ui.conversations_link("The SLA breaches", sla="breached")
         st.metric(
             "Conversations",
             f"{s['conversations']:,}",
             help="support conversations started this year",
         )
+        ui.conversations_link("All of them")
         st.metric("Social share of support", fmt_rate(s["social_share"]))
-        st.page_link(
-            "pages/conversations.py",
-            label="The conversations behind these",
-            icon=":material/forum:",
-        )
+        ui.conversations_link("On social networks", only="social")
     with brand:
         st.subheader("Brand impact")
         st.metric("Impressions", f"{b['impressions']:,}")

@@ -35,6 +35,17 @@ with ui.timed_page("support"):
     b.metric("Answered", f"{figures['answered']:,}")
     c.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
     d.metric("Social share", fmt_rate(figures["social_share"]))
+    # Every figure opens the conversations behind it, with the same period and filters.
+    with a:
+        ui.conversations_link("All of them")
+    with b:
+        ui.conversations_link("The answered ones", only="answered")
+        ui.conversations_link("Not answered yet", only="unanswered")
+    with c:
+        ui.conversations_link("Answered within 1 h", only="within_1h")
+    with d:
+        ui.conversations_link("On social networks", only="social")
+        ui.conversations_link("By email", only="email")
     ui.completeness_line(f)
     st.markdown("**Response and resolution times** (calendar time · business hours)")
     times = pd.DataFrame(
@@ -52,6 +63,11 @@ with ui.timed_page("support"):
         ]
     )
     st.dataframe(times, hide_index=True, width="stretch")
+    x, y = st.columns(2)
+    with x:
+        ui.conversations_link("The first responses behind these times", only="answered")
+    with y:
+        ui.conversations_link("The resolutions behind these times", only="resolved")
     a, b, c = st.columns(3)
     a.metric(
         "First-response SLA met",
@@ -59,14 +75,10 @@ with ui.timed_page("support"):
         help="answered within the target, counted in business hours (Settings)",
     )
     b.metric("SLA breaches", f"{figures['sla_breaches']:,}")
-    with c:
-        st.page_link("pages/conversations.py", label="All conversations", icon=":material/forum:")
-        st.page_link(
-            "pages/conversations.py",
-            label="The SLA breaches",
-            icon=":material/timer_off:",
-            query_params={"sla": "breached"},
-        )
+    with a:
+        ui.conversations_link("Where the SLA was met", sla="met")
+    with b:
+        ui.conversations_link("The SLA breaches", sla="breached")
     weeks = pd.DataFrame(weekly_support(facts, period))
     weeks["median_first_response_min"] = weeks["median_first_response_s"] / 60
     st.plotly_chart(
@@ -105,6 +117,10 @@ with ui.timed_page("support"):
     )
     st.subheader("By network")
     st.dataframe(by_network, hide_index=True, width="stretch")
+    per_network = st.columns(min(len(by_network), 6) or 1)
+    for column, name in zip(per_network, by_network.get("network", []), strict=False):
+        with column:
+            ui.conversations_link(f"{name}'s conversations", network=str(name))
     st.download_button(
         "Download weekly figures (CSV)", csv_export.frame(weeks), "support-weekly.csv", "text/csv"
     )
@@ -133,11 +149,8 @@ with ui.timed_page("support"):
         st.dataframe(agents, hide_index=True, width="stretch")
         links = st.columns(min(len(figures["agents"]), 6))
         for column, row in zip(links, figures["agents"][: len(links)], strict=False):
-            column.page_link(
-                "pages/conversations.py",
-                label=f"{row['agent']}'s conversations",
-                query_params={"agent": row["agent"]},
-            )
+            with column:
+                ui.conversations_link(f"{row['agent']}'s conversations", agent=row["agent"])
         st.download_button(
             "Download agents (CSV)",
             csv_export.records(figures["agents"]),
