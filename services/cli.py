@@ -158,9 +158,17 @@ def cmd_sheets(args: argparse.Namespace) -> int:
         def on_signal(_signum: int, _frame: FrameType | None) -> None:
             syncer.stop_event.set()
 
+        from services.common.metrics import serve_metrics
+
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        print("Syncing moments to the Google Sheet until stopped (Ctrl-C).")
+        # Its own /metrics: where the sync runs as a process of its own (compose, Kubernetes),
+        # the sync-failure and backlog alerts read them from here.
+        serve_metrics(settings.sheet_sync_metrics_port, host=settings.metrics_host)
+        print(
+            "Syncing moments to the Google Sheet until stopped (Ctrl-C); metrics on "
+            f"http://{settings.metrics_host}:{settings.sheet_sync_metrics_port}/metrics"
+        )
         syncer.run()
         return 0
     if args.action == "import":

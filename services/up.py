@@ -185,8 +185,12 @@ def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | 
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/   (API docs: /docs)\n"
         f"  moments gRPC   127.0.0.1:{settings.moments_grpc_port}   (MomentsService)\n"
         f"  reports        http://127.0.0.1:{settings.reports_port}/   (Streamlit)\n"
+        f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}\n"
+        "Metrics (Prometheus), one endpoint per process:\n"
+        f"  ingest         {ingest}/metrics\n"
+        f"  moments        http://127.0.0.1:{settings.moments_http_port}/metrics\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
-        f"  figures        .venv/bin/rapport summary --year {time.gmtime().tm_year}"
+        f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics"
     )
     if admin:
         print(

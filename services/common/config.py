@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     reports_host: str = "127.0.0.1"
     reports_port: int = 8501
     reports_metrics_port: int = 9103
+    sheet_sync_metrics_port: int = 9104  # `rapport sheets sync` as a process of its own
 
     google_application_credentials: str | None = None
     sheets_spreadsheet_id: str | None = None

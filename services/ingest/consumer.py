@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
-from services.ingest import dead_letters, metrics, progress
+from services.ingest import consumer_metrics as metrics
+from services.ingest import dead_letters, progress
 from services.ingest.rows import RowBatch, build_rows
 from services.ingest.sink import WriteStats, write
 

@@ -1,4 +1,5 @@
-"""Every metric of the ingest API and the consumer, declared once with its help text."""
+"""Every metric of the ingest API (HTTP, gRPC, imports, webhooks), declared once with its help
+text. The consumer's are in consumer_metrics.py: each process exports only its own."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -51,40 +52,4 @@ REQUEST_EVENTS = Histogram(
 BROKER_UNAVAILABLE = Counter(
     "rapport_ingest_broker_unavailable_total",
     "Requests answered 503 because Kafka did not acknowledge in time.",
-)
-
-# consumer (Kafka -> database)
-RECORDS = Counter(
-    "rapport_consumer_records_total", "Kafka records read from rapport.interactions.v1."
-)
-EVENTS_WRITTEN = Counter(
-    "rapport_consumer_events_total",
-    "Events applied to the database, by result (inserted, replaced, duplicate, stale).",
-    ["result"],
-)
-BATCH_EVENTS = Histogram(
-    "rapport_consumer_batch_events", "Events per database transaction.", buckets=SIZE_BUCKETS
-)
-DB_WRITE_SECONDS = Histogram(
-    "rapport_consumer_db_write_duration_seconds",
-    "Time to write one batch (events, rollups, conversation facts) and commit.",
-    buckets=LATENCY_BUCKETS,
-)
-DB_ERRORS = Counter(
-    "rapport_consumer_db_errors_total",
-    "Batches that failed to commit and will be retried (offsets not committed).",
-)
-DLQ_RECORDS = Counter(
-    "rapport_consumer_dlq_records_total",
-    "Poison records sent to the dead-letter topic, by reason.",
-    ["reason"],
-)
-LAG = Gauge(
-    "rapport_consumer_lag_records",
-    "Records between the consumer's position and the partition end, per partition.",
-    ["partition"],
-)
-NEWEST_EVENT = Gauge(
-    "rapport_consumer_newest_event_timestamp_seconds",
-    "Ingest time of the newest event committed to the database (rollup freshness).",
 )

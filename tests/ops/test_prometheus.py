@@ -237,6 +237,7 @@ def check_promql(expressions: list[tuple[str, str]], tmp_path: Path) -> str:
 def test_every_dashboard_query_parses_and_names_real_metrics(tmp_path: Path) -> None:
     import re
 
+    import services.ingest.consumer_metrics
     import services.ingest.metrics
     import services.moments.metrics  # noqa: F401
 
