@@ -19,6 +19,23 @@ class Network(StrEnum):
 
 
 NETWORK_ALIASES = {"x": "twitter"}
+# How people read each network: as the platforms spell themselves (pages, CSVs for people, reports).
+NETWORK_LABELS = {
+    "twitter": "X (Twitter)",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "linkedin": "LinkedIn",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "reddit": "Reddit",
+    "email": "Email",
+    "chat": "Chat",
+    "other": "Other",
+}
+
+
+def network_label(name: str) -> str:
+    return NETWORK_LABELS.get(name, name)
 
 
 class Kind(StrEnum):

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from services.common.openapi import problems
 from services.moments import service, sheets
 from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db, writing
-from services.moments.filters import MomentFilters
+from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentPublic, MomentUpdate, SheetSync
 
 router = APIRouter(prefix="/api/v1", tags=["moments"])
@@ -83,11 +83,8 @@ def list_moments(
 def export_moments(
     request: Request, _principal: ApiReader, filters: MomentFilters
 ) -> StreamingResponse:
-    return StreamingResponse(
-        service.export_csv(request.app.state.engine, filters=filters),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
-    )
+    settings = request.app.state.settings
+    return csv_download(request.app.state.engine, filters, settings.timezone)
 
 
 @router.get("/moments/{moment_id}", response_model=MomentPublic, responses=problems(401, 404))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy.engine import Engine
 
 from services.common.vocabulary import Network
 from services.moments import service
@@ -37,3 +41,14 @@ def moment_filters(
 
 
 MomentFilters = Annotated[service.Filters, Depends(moment_filters)]
+
+
+def csv_download(engine: Engine, filters: service.Filters, tz: ZoneInfo) -> StreamingResponse:
+    """The filtered moments as a streamed CSV named after the filters and today's date (the web
+    export and the API's are the same file)."""
+    name = service.export_filename(filters, dt.datetime.now(tz).date())
+    return StreamingResponse(
+        service.export_csv(engine, filters=filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

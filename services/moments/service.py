@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -323,7 +324,24 @@ def _csv_row(moment: Moment) -> list[Any]:
     data = as_dict(moment)
     data["people"] = ", ".join(data["people"])
     data["tags"] = ", ".join(data["tags"])
+    for stamp in ("created_at", "updated_at"):  # stored as naive UTC: say so, to the second
+        if data[stamp] is not None:
+            data[stamp] = data[stamp].replace(microsecond=0).isoformat() + "Z"
     return [data[c] for c in CSV_COLUMNS]
+
+
+def export_filename(filters: Filters, today: dt.date) -> str:
+    """`moments-<the filters>-<today>.csv`, e.g. moments-instagram-prospect-2026-12-01.csv."""
+    parts = [
+        filters.network,
+        filters.customer_status,
+        filters.outcome,
+        f"from-{filters.date_from}" if filters.date_from else None,
+        f"to-{filters.date_to}" if filters.date_to else None,
+        filters.q,
+    ]
+    words = [re.sub(r"[^a-z0-9]+", "-", str(p).lower()).strip("-") for p in parts if p]
+    return "-".join(["moments", *(w[:40] for w in words if w), today.isoformat()]) + ".csv"
 
 
 def audit_trail(session: Session, moment_id: str) -> list[MomentAudit]:

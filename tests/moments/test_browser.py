@@ -73,6 +73,8 @@ def test_log_a_moment_in_chromium(served: str, engine: Engine, tmp_path: Path) -
         page.click("button:has-text('Log moment')")
         page.wait_for_selector("text=Moment logged")
         elapsed = time.monotonic() - started
+        said = page.inner_text("p.success[role=status]")
+        assert "will be written to the sheet once the sync is set up" in said, said
         assert "<b>Asked</b> for a demo" in page.inner_text(".change-big")  # shown as text
         page.screenshot(path=str(tmp_path / "moment.png"))
         page.goto(served + "/?q=zo%C3%AB")

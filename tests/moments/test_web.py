@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,36 @@ def form(csrf: str, **overrides: Any) -> dict[str, Any]:
     return data
 
 
+def test_a_link_we_cannot_place_asks_for_the_network_and_keeps_the_form(
+    manager: TestClient,
+) -> None:
+    forum = "https://community.acme.example/t/export-broken/991"
+    response = manager.post("/moments", data=form(csrf_of(manager), link=forum))
+    assert response.status_code == 422
+    assert "Pick the network: we could not tell it from the link" in response.text
+    assert "Input should be" not in response.text  # not pydantic's list of enum values
+    assert forum in response.text and "Renewed for a year after we fixed the export." in (
+        response.text
+    )
+    # The platforms' own spelling in the choices.
+    for label in ("X (Twitter)", "LinkedIn", "TikTok", "YouTube"):
+        assert f">{label}</option>" in response.text
+
+
+def test_a_pasted_link_without_its_scheme_gets_https(manager: TestClient) -> None:
+    response = manager.post(
+        "/moments",
+        data=form(csrf_of(manager), link="x.com/acme/status/456"),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = manager.get(response.headers["location"]).text
+    assert 'href="https://x.com/acme/status/456"' in page and "X (Twitter)" in page
+    # Not a host: still refused, with the reason.
+    refused = manager.post("/moments", data=form(csrf_of(manager), link="see the DM from ana"))
+    assert refused.status_code == 422 and "must be an http(s) link" in refused.text
+
+
 def test_pages_need_login(app_client: TestClient) -> None:
     for path in ("/", "/users", "/deleted", "/moments.csv"):
         response = app_client.get(path, follow_redirects=False)
@@ -49,6 +81,8 @@ def test_log_a_moment_through_the_form(manager: TestClient) -> None:
     assert response.status_code == 303
     page = manager.get(response.headers["location"])
     assert "Moment logged" in page.text
+    # The sync is off here: the page says what happens instead of promising the sheet.
+    assert "sync is off, so it is kept here" in page.text and "shortly" not in page.text
     assert "Renewed for a year" in page.text
     assert "Twitter" in page.text  # guessed from the x.com link
     assert "maria" in page.text  # audit trail
@@ -246,6 +280,20 @@ def test_filters_and_csv_on_pages(manager: TestClient) -> None:
     assert "@zoe" in filtered and "@bob" not in filtered
     exported = manager.get("/moments.csv", params={"q": "bob"})
     assert exported.status_code == 200 and "@bob" in exported.text and "@zoe" not in exported.text
+    # Named after the filter and the day; instants in UTC, to the second.
+    today = dt.date.today().isoformat()
+    assert exported.headers["content-disposition"] == (
+        f'attachment; filename="moments-bob-{today}.csv"'
+    )
+    row = next(csv.DictReader(io.StringIO(exported.text)))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"]), row["created_at"]
+    everything = manager.get(
+        "/moments.csv", params={"network": "instagram", "date_from": "2026-01-01"}
+    )
+    assert (
+        f'filename="moments-instagram-from-2026-01-01-{today}.csv"'
+        in (everything.headers["content-disposition"])
+    )
 
 
 def test_admin_creates_and_revokes_api_tokens(

@@ -8,13 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from services.moments import service, sheets
 from services.moments.deps import Principal, db, writing
-from services.moments.filters import MomentFilters
+from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentUpdate, guess_network
 from services.moments.web.access import AdminPosted, AdminSignedIn, SignedIn, WriterPosted
 from services.moments.web.render import Refused, in_thread, page
@@ -23,12 +23,28 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 
 
-def form_errors(exc: ValidationError) -> dict[str, str]:
+def form_errors(exc: ValidationError, fields: dict[str, Any] | None = None) -> dict[str, str]:
+    """Field -> message for people; `fields` (what the form sent) lets a missing network say
+    why it is missing instead of listing the allowed values."""
     errors: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         field = str(err["loc"][0]) if err["loc"] else "form"
         errors.setdefault(field, err["msg"].removeprefix("Value error, "))
+    if fields is not None and "network" in errors and not fields.get("network"):
+        errors["network"] = (
+            "Pick the network: we could not tell it from the link"
+            if fields.get("link")
+            else "Pick the network"
+        )
     return errors
+
+
+# A pasted link without its scheme ("x.com/acme/status/456"): a host name, then a path or nothing.
+SCHEMELESS = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:[/?#]\S*)?$", re.IGNORECASE)
+
+
+def _with_scheme(link: str) -> str:
+    return f"https://{link}" if SCHEMELESS.match(link) else link
 
 
 def _split(value: str) -> list[str]:
@@ -36,7 +52,7 @@ def _split(value: str) -> list[str]:
 
 
 def _moment_fields(form: FormData) -> dict[str, Any]:
-    link = str(form.get("link", "")).strip()
+    link = _with_scheme(str(form.get("link", "")).strip())
     network = str(form.get("network", "")).strip() or guess_network(link) or ""
     return {
         "occurred_on": str(form.get("occurred_on", "")).strip(),
@@ -98,8 +114,9 @@ def index(request: Request, principal: SignedIn, filters: MomentFilters) -> Resp
 def log_moment(
     request: Request, form: FormData, principal: WriterPosted, filters: MomentFilters
 ) -> Response:
+    fields = _moment_fields(form)
     try:
-        data = MomentCreate.model_validate(_moment_fields(form))
+        data = MomentCreate.model_validate(fields)
     except ValidationError as exc:
         return page(
             request,
@@ -107,7 +124,7 @@ def log_moment(
             principal,
             status=422,
             values=_typed(form),
-            errors=form_errors(exc),
+            errors=form_errors(exc, fields),
             **_list_context(request, filters),
         )
     with writing(request) as session:
@@ -129,11 +146,8 @@ def log_moment(
 
 @router.get("/moments.csv")
 def export_csv(request: Request, _principal: SignedIn, filters: MomentFilters) -> Response:
-    return StreamingResponse(
-        service.export_csv(request.app.state.engine, filters=filters),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="moments.csv"'},
-    )
+    settings = request.app.state.settings
+    return csv_download(request.app.state.engine, filters, settings.timezone)
 
 
 @router.get("/moments/{moment_id}", response_class=HTMLResponse)
@@ -185,9 +199,10 @@ def edit_moment(
 ) -> Response:
     with writing(request) as session:
         moment = service.get_or_raise(session, moment_id)
+        fields = _moment_fields(form)
         try:
-            MomentCreate.model_validate(_moment_fields(form))  # the whole form must be valid
-            data = MomentUpdate.model_validate(_moment_fields(form))
+            MomentCreate.model_validate(fields)  # the whole form must be valid
+            data = MomentUpdate.model_validate(fields)
         except ValidationError as exc:
             return page(
                 request,
@@ -196,7 +211,7 @@ def edit_moment(
                 status=422,
                 moment=service.as_dict(moment),
                 values=_typed(form),
-                errors=form_errors(exc),
+                errors=form_errors(exc, fields),
             )
         service.update(session, moment=moment, data=data, actor=principal.name)
     return RedirectResponse(f"/moments/{moment_id}", status_code=303)

@@ -17,12 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from services.common.vocabulary import Network
+from services.common.vocabulary import network_label
 from services.moments import sheets
 from services.moments.deps import Principal, db
 from services.moments.models import CustomerStatus, InitiatedBy, Outcome
 
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates"))
+templates.env.filters["network_label"] = network_label
 CHOICES = {
     "networks": [n.value for n in Network],
     "statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in CustomerStatus],
