@@ -16,8 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.common.vocabulary import Network
-from services.common.vocabulary import network_label
+from services.common.vocabulary import Network, network_label
 from services.moments import sheets
 from services.moments.deps import Principal, db
 from services.moments.models import CustomerStatus, InitiatedBy, Outcome
