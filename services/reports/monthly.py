@@ -14,13 +14,14 @@ from sqlalchemy.engine import Engine
 from services.common.period import Period
 from services.common.schema import Moment
 from services.reports import completeness, queries, value
+from services.reports import formatting as fmt
 from services.reports.figures import (
     moment_breakdown,
     traffic_light,
     weekly_brand,
     weekly_support,
 )
-from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
+from services.reports.summary import summary
 
 AXIS_TEXT = 'font-size="12" fill="#5b6478"'
 STYLE = """
@@ -89,13 +90,14 @@ def bar_chart(
 
 
 def _goal_row(metric: str, goal: dict[str, Any]) -> str:
-    pace = "-" if goal["pace"] is None else f"{goal['pace']:.2f}"
+    pace = fmt.percent(goal["pace"])
     colour = LIGHT_COLOURS[traffic_light(goal["pace"])]
     return (
-        f"<tr><td>{html.escape(metric)}</td><td>{fmt_metric(metric, goal['actual'])}</td>"
-        f"<td>{fmt_metric(metric, goal['target'])}</td>"
+        f"<tr><td>{html.escape(fmt.label(metric))}</td>"
+        f"<td>{fmt.metric(metric, goal['actual'])}</td>"
+        f"<td>{fmt.metric(metric, goal['target'])}</td>"
         f"<td><span class=light style='background:{colour}'></span>{pace}</td>"
-        f"<td>{fmt_metric(metric, goal['projected_year_end'])}</td></tr>"
+        f"<td>{fmt.metric(metric, goal['projected_year_end'])}</td></tr>"
     )
 
 
@@ -129,7 +131,7 @@ def _money_section(engine: Engine, data: dict[str, Any]) -> str:
             "<code>rapport value set --year YEAR --cost-per-email-contact X ...</code></p>"
         )
     c = money["currency"]
-    roi = "-" if money["roi"] is None else f"{money['roi'] * 100:,.0f} %"
+    roi = fmt.percent(money["roi"])
     parts = [
         ("Total value", value.money(money["total_value"], c)),
         ("Support savings (support moved off email)", value.money(money["support_savings"], c)),
@@ -173,29 +175,30 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
         "<li>No moments logged for this month.</li>"
     )
     title = f"Rapport · {calendar.month_name[as_of.month]} {as_of.year}"
-    weeks = [w["week"] for w in brand_weeks]
+    weeks = [fmt.week(w["week"]) for w in brand_weeks]
     charts = [
         bar_chart(weeks, [w["impressions"] for w in brand_weeks],
                   title="Impressions per week", unit="impressions"),
         bar_chart(weeks, [w["cumulative_impressions"] for w in brand_weeks],
                   title="Cumulative impressions against the yearly goal", unit="impressions",
                   line=pace_line),
-        bar_chart([w["week"] for w in support_weeks],
+        bar_chart([fmt.week(w["week"]) for w in support_weeks],
                   [(w["median_first_response_s"] or 0) / 60 for w in support_weeks],
                   title="Median first response per week", unit="minutes"),
-        bar_chart(list(moments["per_month"]), list(moments["per_month"].values()),
+        bar_chart([fmt.month(m) for m in moments["per_month"]],
+                  list(moments["per_month"].values()),
                   title="Moments per month", unit="moments"),
     ]  # fmt: skip
     cards = [
-        ("Customer-support impact", fmt_rate(s["responded_within_1h_rate"]),
+        ("Customer-support impact", fmt.rate(s["responded_within_1h_rate"]),
          f"answered within 1 h · {s['conversations']:,} conversations · median first "
-         f"response {fmt_seconds(s['median_first_response_s'])} "
-         f"({fmt_seconds(s['median_first_response_business_s'])} in business hours) · "
-         f"first-response SLA met {fmt_rate(s['first_response_sla_met_rate'])} "
-         f"({s['sla_breaches']:,} breaches) · social share {fmt_rate(s['social_share'])}"),
+         f"response {fmt.duration(s['median_first_response_s'])} "
+         f"({fmt.duration(s['median_first_response_business_s'])} in business hours) · "
+         f"first-response SLA met {fmt.rate(s['first_response_sla_met_rate'])} "
+         f"({s['sla_breaches']:,} breaches) · social share {fmt.rate(s['social_share'])}"),
         ("Brand impact", f"{b['impressions']:,}",
          f"impressions · reach {b['reach']:,} · engagement {b['engagement']:,} "
-         f"({fmt_rate(b['engagement_rate'])})"),
+         f"({fmt.rate(b['engagement_rate'])})"),
         ("Meaningful moments", f"{m['count']:,}",
          f"moments · {m['existing_customer']:,} with existing customers"),
     ]  # fmt: skip

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.period import Period
 from services.reports import completeness, queries, value
+from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
     goal_progress,
@@ -60,11 +61,16 @@ def summary(
             for name in ("support_savings", "earned_media_value", "total_value")
         },
     }
-    goals = {
-        metric: goal_progress(metric, target, actuals[metric], period)
-        for metric, target in sorted(queries.goals(engine, year).items())
-        if metric in actuals
-    }
+    # Goals are company-wide targets: a network's or account's slice is not held against them.
+    goals = (
+        {}
+        if network or account
+        else {
+            metric: goal_progress(metric, target, actuals[metric], period)
+            for metric, target in sorted(queries.goals(engine, year).items())
+            if metric in actuals
+        }
+    )
     out: dict[str, Any] = {
         "year": year,
         "as_of": period.as_of.isoformat(),
@@ -82,30 +88,6 @@ def summary(
     return out
 
 
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 90:
-        return f"{value:.0f} s"
-    if value < 5400:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"
-
-
-def fmt_rate(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f} %"
-
-
-def fmt_metric(metric: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if metric.endswith("_rate") or metric == "social_share":
-        return fmt_rate(value)
-    if metric.endswith("_s"):
-        return fmt_seconds(value)
-    return f"{value:,.0f}"
-
-
 def as_table(data: dict[str, Any]) -> str:
     """A readable table of the same figures."""
     s, b, m = data["support"], data["brand"], data["moments"]
@@ -114,27 +96,27 @@ def as_table(data: dict[str, Any]) -> str:
         ("Customer-support impact", ""),
         ("  conversations", f"{s['conversations']:,}"),
         ("  answered", f"{s['answered']:,}"),
-        ("  median first response", fmt_seconds(s["median_first_response_s"])),
-        ("  p90 first response", fmt_seconds(s["p90_first_response_s"])),
-        ("  answered within 1 h", fmt_rate(s["responded_within_1h_rate"])),
-        ("  median resolution", fmt_seconds(s["median_resolution_s"])),
-        ("  social share of support", fmt_rate(s["social_share"])),
+        ("  median first response", fmt.duration(s["median_first_response_s"])),
+        ("  p90 first response", fmt.duration(s["p90_first_response_s"])),
+        ("  answered within 1 h", fmt.rate(s["responded_within_1h_rate"])),
+        ("  median resolution", fmt.duration(s["median_resolution_s"])),
+        ("  social share of support", fmt.rate(s["social_share"])),
         (
             "  in business hours: median first response",
-            fmt_seconds(s["median_first_response_business_s"]),
+            fmt.duration(s["median_first_response_business_s"]),
         ),
         (
             "  in business hours: p90 first response",
-            fmt_seconds(s["p90_first_response_business_s"]),
+            fmt.duration(s["p90_first_response_business_s"]),
         ),
-        ("  in business hours: median resolution", fmt_seconds(s["median_resolution_business_s"])),
-        ("  first-response SLA met", fmt_rate(s["first_response_sla_met_rate"])),
+        ("  in business hours: median resolution", fmt.duration(s["median_resolution_business_s"])),
+        ("  first-response SLA met", fmt.rate(s["first_response_sla_met_rate"])),
         ("  SLA breaches", f"{s['sla_breaches']:,}"),
         ("Brand impact", ""),
         ("  impressions", f"{b['impressions']:,}"),
         ("  reach", f"{b['reach']:,}"),
         ("  engagement", f"{b['engagement']:,}"),
-        ("  engagement rate", fmt_rate(b["engagement_rate"])),
+        ("  engagement rate", fmt.rate(b["engagement_rate"])),
         ("Meaningful relationship moments", ""),
         ("  moments", f"{m['count']:,}"),
         ("  with existing customers", f"{m['existing_customer']:,}"),
@@ -145,18 +127,18 @@ def as_table(data: dict[str, Any]) -> str:
             rows.append(
                 (
                     f"  {agent['agent']}",
-                    f"{agent['answered']:,}, {fmt_seconds(agent['median_first_response_s'])}"
-                    f" / {fmt_seconds(agent['median_first_response_business_s'])}",
+                    f"{agent['answered']:,}, {fmt.duration(agent['median_first_response_s'])}"
+                    f" / {fmt.duration(agent['median_first_response_business_s'])}",
                 )
             )
     if data["goals"]:
         rows.append(("Goals (actual / target, pace)", ""))
         for metric, goal in data["goals"].items():
-            pace = "-" if goal["pace"] is None else f"{goal['pace']:.2f}"
+            pace = fmt.percent(goal["pace"])
             rows.append(
                 (
-                    f"  {metric}",
-                    f"{fmt_metric(metric, goal['actual'])} / {fmt_metric(metric, goal['target'])}"
+                    f"  {fmt.label(metric)}",
+                    f"{fmt.metric(metric, goal['actual'])} / {fmt.metric(metric, goal['target'])}"
                     f", pace {pace}",
                 )
             )

@@ -134,18 +134,38 @@ def test_login_is_required(engine: Engine, app_env: None) -> None:
 
 
 def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    from services.reports import queries
+
+    year = dt.date.today().year
     viewer = run_page("pages/goals.py", role="viewer")
     assert any("admins and managers set them" in i.value for i in viewer.info)
     assert not viewer.number_input
     manager = run_page("pages/goals.py", role="manager")
-    manager.number_input(key=f"goal_{__import__('datetime').date.today().year}_moments").set_value(
-        250
+    inputs = {n.key: n for n in manager.number_input}
+    # People type rates in percent and times in minutes; counts are whole numbers.
+    assert inputs[f"goal_{year}_responded_within_1h_rate"].label == "Answered within 1 h (%)"
+    assert inputs[f"goal_{year}_median_first_response_s"].label == (
+        "Median first response (minutes)"
     )
+    assert inputs[f"goal_{year}_impressions"].label == "Impressions"
+    inputs[f"goal_{year}_moments"].set_value(250)
+    inputs[f"goal_{year}_responded_within_1h_rate"].set_value(60.0)
+    inputs[f"goal_{year}_median_first_response_s"].set_value(30.0)
     manager.button[-1].click().run()
     assert any("Goals saved" in s.value for s in manager.success)
-    from services.reports import queries
-
-    assert queries.goals(engine, __import__("datetime").date.today().year)["moments"] == 250
+    stored = queries.goals(engine, year)
+    assert stored["moments"] == 250
+    assert stored["responded_within_1h_rate"] == pytest.approx(0.60)
+    assert stored["median_first_response_s"] == 1800
+    # Read back as people read them.
+    viewer = run_page("pages/goals.py", role="viewer")
+    table = viewer.dataframe[0].value
+    targets = dict(zip(table["Goal"], table["Target"], strict=True))
+    assert targets["Answered within 1 h"] == "60.0 %"
+    assert targets["Median first response"] == "30 min"
+    assert targets["Moments"] == "250"
 
 
 def downloads(at: AppTest) -> dict[str, bytes]:
@@ -205,7 +225,7 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
         goals = list(csv.DictReader(io.StringIO(files["Download goals (CSV)"].decode())))
         assert goals[0]["Target"] == "41,234,567"
     if page == "pages/moments.py":
-        text = files["Download recent moments (CSV)"].decode()
+        text = files["Download these moments (CSV)"].decode()
         assert "'=HYPERLINK" in text
 
 
@@ -247,7 +267,8 @@ def test_support_page_shows_business_hours_agents_and_links(engine: Engine, app_
     seed(engine, dt.date.today().year)
     at = run_page("pages/support.py")
     tables = " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
-    assert "business hours" in tables and "agent" in tables
+    assert "Business hours" in tables and "Agent" in tables
+    assert "median_first_response_s" not in tables  # people's labels, not the JSON keys
     labels = {m.label for m in at.metric}
     assert {"First-response SLA met", "SLA breaches"} <= labels
 

@@ -6,9 +6,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
+from services.reports import formatting as fmt
 from services.reports import queries, ui
 from services.reports.figures import WEEKDAYS, brand_figures, engagement_heatmap, weekly_brand
-from services.reports.summary import fmt_rate
 
 with ui.timed_page("brand"):
     f: ui.Filters = st.session_state["filters"]
@@ -20,7 +20,8 @@ with ui.timed_page("brand"):
     )
     goals = ui.cached("goals", lambda: queries.goals(ui.engine(), f.year), f.year)
     st.title("Brand impact")
-    weeks = pd.DataFrame(weekly_brand(daily, period))
+    weekly = weekly_brand(daily, period)
+    weeks = pd.DataFrame(weekly)
     if weeks.empty:
         ui.empty_state()
         st.stop()
@@ -32,45 +33,55 @@ with ui.timed_page("brand"):
     a.metric("Impressions", f"{figures['impressions']:,}")
     b.metric("Reach", f"{figures['reach']:,}")
     c.metric("Engagement", f"{figures['engagement']:,}")
-    d.metric("Engagement rate", fmt_rate(figures["engagement_rate"]))
+    d.metric("Engagement rate", fmt.rate(figures["engagement_rate"]))
     ui.completeness_line(f)
+    weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
     chart = go.Figure()
-    chart.add_bar(x=weeks["week"], y=weeks["impressions"], name="impressions per week")
+    chart.add_bar(x=weeks["week of"], y=weeks["impressions"], name="Impressions per week")
     chart.add_scatter(
-        x=weeks["week"],
+        x=weeks["week of"],
         y=weeks["cumulative_impressions"],
-        name="cumulative impressions",
+        name="Year to date",
         yaxis="y2",
     )
-    target = goals.get("impressions")
+    # The yearly goal is company-wide: no pace line against a network's or account's slice.
+    target = None if f.network or f.account else goals.get("impressions")
     if target:
         pace = [target / 52 * (i + 1) for i in range(len(weeks))]
         chart.add_scatter(
-            x=weeks["week"],
+            x=weeks["week of"],
             y=pace,
-            name="goal pace (cumulative)",
+            name="Goal pace (year to date)",
             yaxis="y2",
             line={"dash": "dash"},
         )
     chart.update_layout(
-        title="Weekly impressions and the cumulative line against the yearly goal",
-        yaxis={"title": "impressions per week"},
-        yaxis2={"title": "cumulative impressions", "overlaying": "y", "side": "right"},
-        xaxis={"title": "ISO week"},
-        legend={"orientation": "h"},
+        title="Impressions per week, and the year to date against the yearly goal",
+        yaxis={"title": "per week", "rangemode": "tozero"},
+        yaxis2={
+            "title": "year to date",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+        xaxis={"title": None, "tickformat": "%-d %b"},
+        # Above the plot, clear of the week labels.
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        margin={"t": 90},
     )
     st.plotly_chart(chart, width="stretch")
-    st.plotly_chart(
-        px.line(
-            weeks,
-            x="week",
-            y="engagement_rate",
-            markers=True,
-            title="Engagement rate per week (engagement ÷ impressions)",
-            labels={"engagement_rate": "rate (0-1)", "week": "ISO week"},
-        ),
-        width="stretch",
+    rates = px.line(
+        weeks,
+        x="week of",
+        y="engagement_rate",
+        markers=True,
+        title="Engagement rate per week (engagement ÷ impressions)",
     )
+    rates.update_layout(
+        yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
+        xaxis={"title": None, "tickformat": "%-d %b"},
+    )
+    st.plotly_chart(rates, width="stretch")
     st.subheader("When your audience engages")
     hourly = ui.cached(
         "engagement_by_hour",
@@ -96,8 +107,12 @@ with ui.timed_page("brand"):
         ),
         width="stretch",
     )
+    columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     st.download_button(
-        "Download weekly figures (CSV)", csv_export.frame(weeks), "brand-weekly.csv", "text/csv"
+        "Download weekly figures (CSV)",
+        csv_export.records(fmt.for_csv(weekly, [*columns, "cumulative_impressions"])),
+        f"brand-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
+        "text/csv",
     )
     heat = pd.DataFrame(
         grid,

@@ -7,8 +7,8 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
+from services.reports import formatting as fmt
 from services.reports import ui
-from services.reports.summary import fmt_seconds
 
 SHOWN = 2_000  # rows on the page; the CSV holds them all
 ONLY_LABELS = {
@@ -72,9 +72,9 @@ with ui.timed_page("conversations"):
                 "network": r["network"],
                 "account": r["account"],
                 "agent": r["agent"],
-                "first response": fmt_seconds(r["first_response_s"]),
-                "in business hours": fmt_seconds(r["first_response_business_s"]),
-                "resolved in": fmt_seconds(r["resolution_s"]),
+                "first response": fmt.duration(r["first_response_s"]),
+                "in business hours": fmt.duration(r["first_response_business_s"]),
+                "resolved in": fmt.duration(r["resolution_s"]),
                 "SLA": "met" if r["sla_met"] else "breached",
                 "conversation": r["url"],
             }

@@ -3,7 +3,8 @@
 import streamlit as st
 from sqlmodel import Session
 
-from services.reports import queries, ui
+from services.reports import formatting as fmt
+from services.reports import queries, ui, value
 from services.reports.goals import set_goal
 from services.reports.models import COUNTING, GoalMetric
 
@@ -12,30 +13,72 @@ HELP = {
     GoalMetric.reach: "reach summed over the year",
     GoalMetric.engagement: "likes, comments, replies, shares, mentions, saves and clicks",
     GoalMetric.moments: "meaningful relationship moments logged",
-    GoalMetric.responded_within_1h_rate: "share of conversations answered within an hour (0-1)",
-    GoalMetric.median_first_response_s: "median first response in seconds (lower is better)",
-    GoalMetric.social_share: "share of support conversations on social rather than email (0-1)",
+    GoalMetric.responded_within_1h_rate: "share of conversations answered within an hour",
+    GoalMetric.median_first_response_s: "median first response (lower is better)",
+    GoalMetric.social_share: "share of support conversations on social rather than email",
     GoalMetric.first_response_sla_met_rate: (
-        "share of conversations answered within the first-response target in business hours (0-1)"
+        "share of conversations answered within the first-response target in business hours"
     ),
     GoalMetric.median_first_response_business_s: (
-        "median first response in business seconds (lower is better)"
+        "median first response counted in business hours (lower is better)"
     ),
     GoalMetric.support_savings: "support moved off email, in money (value model, Settings)",
     GoalMetric.earned_media_value: "impressions and clicks priced as paid media (value model)",
     GoalMetric.total_value: "support savings + earned media + moments, in money",
 }
 
+MONEY = frozenset(
+    {GoalMetric.support_savings, GoalMetric.earned_media_value, GoalMetric.total_value}
+)
+
+
+def shown(metric: GoalMetric, stored: float) -> float:
+    """A stored target in the unit people type: percent for rates, minutes for times."""
+    if fmt.is_rate(metric.value):
+        return stored * 100
+    if fmt.is_duration(metric.value):
+        return stored / 60
+    return stored
+
+
+def stored(metric: GoalMetric, typed: float) -> float:
+    if fmt.is_rate(metric.value):
+        return typed / 100
+    if fmt.is_duration(metric.value):
+        return typed * 60
+    return typed
+
+
+def unit(metric: GoalMetric, currency: str) -> str:
+    if fmt.is_rate(metric.value):
+        return "%"
+    if fmt.is_duration(metric.value):
+        return "minutes"
+    return currency if metric in MONEY else ""
+
+
 with ui.timed_page("goals"):
     f: ui.Filters = st.session_state["filters"]
     viewer: ui.Viewer = st.session_state["viewer"]
     st.title(f"Goals for {f.year}")
+    st.caption("Company-wide yearly targets; the Overview shows the pace against each.")
     current = queries.goals(ui.engine(), f.year)  # uncached: edits show at once
+    model = value.load(ui.engine(), f.year)
+    currency = model.currency if model else "USD"
+
+    def target_text(metric: GoalMetric) -> str:
+        target = current.get(metric.value)
+        if target is None:
+            return fmt.NONE
+        if metric in MONEY:
+            return value.money(target, currency)
+        return fmt.metric(metric.value, target)
+
     if not viewer.can_edit_goals:
         st.info("You can read the goals; admins and managers set them.")
         st.dataframe(
             [
-                {"metric": m.value, "target": current.get(m.value), "meaning": HELP[m]}
+                {"Goal": fmt.label(m.value), "Target": target_text(m), "Meaning": HELP[m]}
                 for m in GoalMetric
             ],
             hide_index=True,
@@ -45,16 +88,25 @@ with ui.timed_page("goals"):
     with st.form("goals"):
         values = {}
         for metric in GoalMetric:
-            is_rate = metric in (GoalMetric.responded_within_1h_rate, GoalMetric.social_share)
-            values[metric] = st.number_input(
-                metric.value.replace("_", " "),
-                min_value=0.0,
-                max_value=1.0 if is_rate else None,
-                value=float(current.get(metric.value, 0.0)),
-                step=0.05 if is_rate else (1.0 if metric in COUNTING else 60.0),
+            whole = metric in COUNTING and metric not in MONEY
+            suffix = unit(metric, currency)
+            typed = st.number_input(
+                fmt.label(metric.value) + (f" ({suffix})" if suffix else ""),
+                min_value=0 if whole else 0.0,
+                max_value=100.0 if fmt.is_rate(metric.value) else None,
+                value=(
+                    int(current.get(metric.value, 0))
+                    if whole
+                    else round(shown(metric, current.get(metric.value, 0.0)), 2)
+                ),
+                step=1000 if whole else (1.0 if fmt.is_rate(metric.value) else 5.0),
+                format="%d" if whole else "%.1f" if suffix in ("%", "minutes") else "%.2f",
                 help=HELP[metric] + " · 0 means no goal",
                 key=f"goal_{f.year}_{metric.value}",
             )
+            values[metric] = stored(metric, float(typed))
+            if typed and whole:
+                st.caption(f"{fmt.label(metric.value)}: {fmt.number(float(typed))}")
         saved = st.form_submit_button("Save goals")
     if saved:
         with Session(ui.engine()) as session:

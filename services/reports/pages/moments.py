@@ -1,14 +1,17 @@
 """Moments: counts per week and month, breakdowns, and the most recent moments."""
 
+import datetime as dt
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
 from services.common.schema import Moment
+from services.common.vocabulary import network_label
+from services.reports import formatting as fmt
 from services.reports import queries, ui
 from services.reports.figures import moment_breakdown
-from services.reports.summary import fmt_rate
 
 with ui.timed_page("moments"):
     f: ui.Filters = st.session_state["filters"]
@@ -26,33 +29,49 @@ with ui.timed_page("moments"):
         st.stop()
     a, b, c = st.columns(3)
     a.metric("Moments", f"{data['count']:,}")
-    b.metric("Share with existing customers", fmt_rate(data["existing_customer_share"]))
+    b.metric("Share with existing customers", fmt.rate(data["existing_customer_share"]))
     c.metric("Proactive (we reached out)", f"{data['by_initiated_by'].get('proactive', 0):,}")
     months = pd.DataFrame(
-        {"month": list(data["per_month"]), "moments": list(data["per_month"].values())}
+        {
+            "month": [fmt.month(m) for m in data["per_month"]],
+            "moments": list(data["per_month"].values()),
+        }
     )
-    st.plotly_chart(
-        px.bar(months, x="month", y="moments", title="Moments per month (count)"),
-        width="stretch",
-    )
+    chart = px.bar(months, x="month", y="moments", title="Moments per month")
+    chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": "moments"})
+    st.plotly_chart(chart, width="stretch")
     weeks = pd.DataFrame(
-        {"week": list(data["per_week"]), "moments": list(data["per_week"].values())}
+        {
+            "week of": [fmt.week_start(w) for w in data["per_week"]],
+            "moments": list(data["per_week"].values()),
+        }
     )
-    st.plotly_chart(
-        px.bar(weeks, x="week", y="moments", title="Moments per ISO week (count)"),
-        width="stretch",
+    chart = px.bar(weeks, x="week of", y="moments", title="Moments per week")
+    chart.update_layout(xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": "moments"})
+    st.plotly_chart(chart, width="stretch")
+    # Breakdowns as labelled bars, two to a row: every label readable on any width.
+    breakdowns = (
+        ("by_network", "By network"),
+        ("by_customer_status", "By customer status"),
+        ("by_outcome", "By outcome"),
+        ("by_initiated_by", "Reactive or proactive"),
     )
-    cols = st.columns(4)
-    for col, key, title in zip(
-        cols,
-        ("by_network", "by_customer_status", "by_outcome", "by_initiated_by"),
-        ("By network", "By customer status", "By outcome", "Reactive vs proactive"),
-        strict=True,
-    ):
-        frame = pd.DataFrame({"group": list(data[key]), "moments": list(data[key].values())})
-        col.plotly_chart(
-            px.pie(frame, names="group", values="moments", title=title), width="stretch"
-        )
+    for pair in (breakdowns[:2], breakdowns[2:]):
+        for column, (key, title) in zip(st.columns(2), pair, strict=True):
+            counts = sorted(data[key].items(), key=lambda item: item[1])
+            frame = pd.DataFrame(
+                {"group": [fmt.word(g) for g, _ in counts], "moments": [n for _, n in counts]}
+            )
+            chart = px.bar(
+                frame, x="moments", y="group", orientation="h", title=title, text="moments"
+            )
+            chart.update_layout(
+                yaxis={"title": None, "type": "category", "automargin": True},
+                xaxis={"title": None},
+                height=80 + 34 * max(len(frame), 1),
+                margin={"l": 10, "r": 10, "t": 50, "b": 10},
+            )
+            column.plotly_chart(chart, width="stretch")
     st.subheader("Most recent moments in this period")
     recent = ui.cached(
         "recent_moments",
@@ -64,12 +83,12 @@ with ui.timed_page("moments"):
     table = pd.DataFrame(
         [
             {
-                "date": str(r["occurred_on"])[:10],
-                "network": r["network"],
-                "people": ", ".join(Moment.decode_list(str(r["people"]))),
-                "customer status": str(r["customer_status"]).replace("_", " "),
-                "what changed": r["change"],
-                "open": f"{ui.moments_url()}/moments/{r['id']}",
+                "Date": fmt.day(dt.date.fromisoformat(str(r["occurred_on"])[:10])),
+                "Network": network_label(str(r["network"])),
+                "People": ", ".join(Moment.decode_list(str(r["people"]))),
+                "Customer status": fmt.word(str(r["customer_status"])),
+                "What changed": r["change"],
+                "Open": f"{ui.moments_url()}/moments/{r['id']}",
             }
             for r in recent
         ]
@@ -78,8 +97,11 @@ with ui.timed_page("moments"):
         table,
         hide_index=True,
         width="stretch",
-        column_config={"open": st.column_config.LinkColumn("moment", display_text="open")},
+        column_config={"Open": st.column_config.LinkColumn("Moment", display_text="open")},
     )
     st.download_button(
-        "Download recent moments (CSV)", csv_export.frame(table), "recent-moments.csv", "text/csv"
+        "Download these moments (CSV)",
+        csv_export.frame(table),
+        f"moments-{f.year}-as-of-{period.as_of.isoformat()}.csv",
+        "text/csv",
     )

@@ -5,9 +5,12 @@ from typing import Any
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
+from services.common.period import Period
+from services.reports import formatting as fmt
 from services.reports import queries, ui, value
 from services.reports.figures import (
     iso_week,
@@ -16,8 +19,10 @@ from services.reports.figures import (
     weekly_brand,
     weekly_support,
 )
-from services.reports.summary import fmt_metric, fmt_rate, fmt_seconds, summary
+from services.reports.models import COUNTING, LOWER_IS_BETTER
+from services.reports.summary import summary
 
+BAR_COLOURS = {"green": "#1f7a4d", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a6"}
 LIGHTS = {"green": "on pace", "amber": "slightly behind", "red": "behind", "grey": "no data"}
 COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 
@@ -53,7 +58,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
-    frame["week of"] = [week_start(w) for w in frame["week"]]
+    frame["week of"] = [fmt.week_start(w) for w in frame["week"]]
     parts = {
         "support_savings": "Support savings",
         "earned_media_value": "Earned media",
@@ -77,9 +82,132 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def week_start(week: str) -> dt.date:
-    year, number = week.split("-W")
-    return dt.date.fromisocalendar(int(year), int(number), 1)
+MONEY_GOALS = ("support_savings", "earned_media_value", "total_value")
+
+
+def goal_text(metric: str, amount: float | None, currency: str) -> str:
+    if metric in MONEY_GOALS and amount is not None:
+        return value.money(amount, currency)
+    return fmt.metric(metric, amount)
+
+
+def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
+    """Are we on track? Each goal's progress as a bar, with a tick where it should be today
+    (counting goals: the share of the year gone; rates and times: the target itself)."""
+    rows = []
+    for metric, g in goals.items():
+        if g["actual"] is None or not g["target"]:
+            continue
+        if metric in COUNTING:
+            done, expected = g["actual"] / g["target"], period.elapsed_days / period.days_in_year
+        elif metric in LOWER_IS_BETTER:
+            done, expected = (g["target"] / g["actual"] if g["actual"] else 1.0), 1.0
+        else:
+            done, expected = g["actual"] / g["target"], 1.0
+        rows.append((fmt.label(metric), min(done, 1.5), expected, traffic_light(g["pace"])))
+    if not rows:
+        return
+    labels = [r[0] for r in rows]
+    figure = go.Figure()
+    figure.add_bar(
+        y=labels,
+        x=[r[1] for r in rows],
+        orientation="h",
+        marker_color=[BAR_COLOURS[r[3]] for r in rows],
+        text=[f"{r[1]:.0%}" for r in rows],
+        textposition="inside",
+        name="progress",
+        hovertemplate="%{y}: %{x:.0%} of the target<extra></extra>",
+    )
+    figure.add_scatter(
+        y=labels,
+        x=[r[2] for r in rows],
+        mode="markers",
+        marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#1d2330"}},
+        name="where it should be today",
+        hovertemplate="%{y}: expected %{x:.0%} by today<extra></extra>",
+    )
+    figure.update_layout(
+        title="Progress against each goal (the tick: where it should be today)",
+        xaxis={"tickformat": ".0%", "range": [0, 1.5], "title": None},
+        yaxis={"autorange": "reversed", "automargin": True, "title": None},
+        showlegend=False,
+        height=90 + 44 * len(rows),
+        margin={"t": 50, "b": 30},
+    )
+    st.plotly_chart(figure, width="stretch")
+
+
+def trends(f: ui.Filters) -> None:
+    """Each lens per week, this year against last year where there is data."""
+    this = f.period()
+    last = Period.of(f.year - 1, dt.date(f.year - 1, 12, 31), this.tz)
+
+    def number(week: str) -> int:
+        return int(week.split("-W")[1])
+
+    def weekly(period: Period) -> dict[str, dict[int, float | None]]:
+        # This year's reads are the ones the other panels cached; last year's are their own.
+        key = () if period.year == f.year else ("previous year",)
+        facts = ui.cached(
+            "conversations",
+            lambda: queries.conversations(
+                ui.engine(), period, network=f.network, account=f.account
+            ),
+            f,
+            *key,
+        )
+        daily = ui.cached(
+            "daily_by_kind",
+            lambda: queries.daily_by_kind(
+                ui.engine(), period, network=f.network, account=f.account
+            ),
+            f,
+            period.year,
+        )
+        moments = ui.cached(
+            "moments",
+            lambda: queries.moments(ui.engine(), period, network=f.network),
+            f,
+            period.year,
+        )
+        return {
+            "Answered within 1 h": {
+                number(w["week"]): w["responded_within_1h_rate"]
+                for w in weekly_support(facts, period)
+            },
+            "Impressions": {
+                number(w["week"]): w["impressions"] for w in weekly_brand(daily, period)
+            },
+            "Moments": {
+                number(w): n for w, n in moment_breakdown(moments, period)["per_week"].items()
+            },
+        }
+
+    now, before = weekly(this), weekly(last)
+    st.subheader("Trends: this year against last year")
+    for column, (lens, series) in zip(st.columns(3), now.items(), strict=True):
+        figure = go.Figure()
+        for year, points, dash in ((f.year, series, None), (f.year - 1, before[lens], "dot")):
+            if not points:
+                continue
+            weeks = sorted(points)
+            figure.add_scatter(
+                x=weeks, y=[points[w] for w in weeks], name=str(year), line={"dash": dash}
+            )
+        figure.update_layout(
+            title=lens + " per week",
+            xaxis={"title": "week of the year", "range": [1, 53]},
+            yaxis={
+                "title": None,
+                "rangemode": "tozero",
+                **({"tickformat": ".0%"} if lens == "Answered within 1 h" else {}),
+            },
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+            height=300,
+            margin={"t": 80, "b": 40},
+        )
+        column.plotly_chart(figure, width="stretch")
 
 
 def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
@@ -100,7 +228,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         a.metric("Total value", value.money(money["total_value"], c))
         b.metric(
             "Return on the programme",
-            "-" if money["roi"] is None else f"{money['roi'] * 100:,.0f} %",
+            fmt.percent(money["roi"]),
             help="(total value - programme cost to date) / programme cost to date",
         )
         a.metric("Support savings", value.money(money["support_savings"], c))
@@ -149,7 +277,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         )
         y.metric(
             "Return, what if",
-            "-" if what_if["roi"] is None else f"{what_if['roi'] * 100:,.0f} %",
+            fmt.percent(what_if["roi"]),
         )
 
 
@@ -178,18 +306,18 @@ with ui.timed_page("overview"):
     with support:
         st.subheader("Customer-support impact")
         # Each figure opens the conversations behind it (same period and filters).
-        st.metric("Answered within 1 h", fmt_rate(s["responded_within_1h_rate"]))
+        st.metric("Answered within 1 h", fmt.rate(s["responded_within_1h_rate"]))
         ui.conversations_link("Answered within 1 h", only="within_1h")
         st.metric(
             "Median first response",
-            fmt_seconds(s["median_first_response_s"]),
+            fmt.duration(s["median_first_response_s"]),
             help="calendar time; in business hours: "
-            + fmt_seconds(s["median_first_response_business_s"]),
+            + fmt.duration(s["median_first_response_business_s"]),
         )
         ui.conversations_link("The first responses", only="answered")
         st.metric(
             "First-response SLA met (business hours)",
-            fmt_rate(s["first_response_sla_met_rate"]),
+            fmt.rate(s["first_response_sla_met_rate"]),
             help=f"{s['sla_breaches']:,} breaches; targets and hours on the Settings page",
         )
         ui.conversations_link("The SLA breaches", sla="breached")
@@ -199,24 +327,31 @@ with ui.timed_page("overview"):
             help="support conversations started this year",
         )
         ui.conversations_link("All of them")
-        st.metric("Social share of support", fmt_rate(s["social_share"]))
+        st.metric("Social share of support", fmt.rate(s["social_share"]))
         ui.conversations_link("On social networks", only="social")
     with brand:
         st.subheader("Brand impact")
         st.metric("Impressions", f"{b['impressions']:,}")
         st.metric("Reach", f"{b['reach']:,}")
         st.metric("Engagement", f"{b['engagement']:,}")
-        st.metric("Engagement rate", fmt_rate(b["engagement_rate"]))
+        st.metric("Engagement rate", fmt.rate(b["engagement_rate"]))
     with moments:
         st.subheader("Meaningful moments")
         st.metric("Moments", f"{m['count']:,}")
         st.metric("With existing customers", f"{m['existing_customer']:,}")
     ui.completeness_line(f)
+    trends(f)
     earned_panel(data, f)
     st.subheader("Goals")
-    if not data["goals"]:
+    if f.network or f.account:
+        st.info(
+            "Goals are company-wide targets, so a network's or an account's slice is not held "
+            "against them: choose All networks and All accounts to see the progress."
+        )
+    elif not data["goals"]:
         st.info("No goals set for this year yet: set them on the Goals page (admins and managers).")
     else:
+        currency = data["value"]["currency"] if data["value"] else "USD"
         rows = []
         colours = []
         for metric, g in data["goals"].items():
@@ -224,12 +359,12 @@ with ui.timed_page("overview"):
             colours.append(COLOURS[light])
             rows.append(
                 {
-                    "Goal": metric.replace("_", " "),
-                    "Actual": fmt_metric(metric, g["actual"]),
-                    "Target": fmt_metric(metric, g["target"]),
-                    "Pace": "-" if g["pace"] is None else f"{g['pace']:.2f}",
+                    "Goal": fmt.label(metric),
+                    "Actual": goal_text(metric, g["actual"], currency),
+                    "Target": goal_text(metric, g["target"], currency),
+                    "Pace": fmt.percent(g["pace"]),
                     "Status": LIGHTS[light],
-                    "Projected year end": fmt_metric(metric, g["projected_year_end"]),
+                    "Projected year end": goal_text(metric, g["projected_year_end"], currency),
                 }
             )
         # A plain table (not a canvas grid): readable in screenshots, printouts and screen readers.
@@ -239,6 +374,7 @@ with ui.timed_page("overview"):
             cells[4] = f":{colour}[● {cells[4]}]"
             lines.append("| " + " | ".join(cells) + " |")
         st.markdown("\n".join(lines))
+        goal_bars(data["goals"], f.period())
         st.download_button(
             "Download goals (CSV)",
             csv_export.records(rows),

@@ -7,9 +7,10 @@ import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
+from services.common.vocabulary import network_label
+from services.reports import formatting as fmt
 from services.reports import queries, ui
 from services.reports.figures import weekly_support
-from services.reports.summary import fmt_rate, fmt_seconds
 
 with ui.timed_page("support"):
     f: ui.Filters = st.session_state["filters"]
@@ -33,8 +34,8 @@ with ui.timed_page("support"):
     a, b, c, d = st.columns(4)
     a.metric("Conversations", f"{figures['conversations']:,}")
     b.metric("Answered", f"{figures['answered']:,}")
-    c.metric("Answered within 1 h", fmt_rate(figures["responded_within_1h_rate"]))
-    d.metric("Social share", fmt_rate(figures["social_share"]))
+    c.metric("Answered within 1 h", fmt.rate(figures["responded_within_1h_rate"]))
+    d.metric("Social share", fmt.rate(figures["social_share"]))
     # Every figure opens the conversations behind it, with the same period and filters.
     with a:
         ui.conversations_link("All of them")
@@ -51,15 +52,11 @@ with ui.timed_page("support"):
     times = pd.DataFrame(
         [
             {
-                "figure": label,
-                "calendar time": fmt_seconds(figures[key]),
-                "business hours": fmt_seconds(figures[key.replace("_s", "_business_s", 1)]),
+                "Figure": fmt.label(key),
+                "Calendar time": fmt.duration(figures[key]),
+                "Business hours": fmt.duration(figures[key.replace("_s", "_business_s", 1)]),
             }
-            for label, key in (
-                ("Median first response", "median_first_response_s"),
-                ("p90 first response", "p90_first_response_s"),
-                ("Median resolution", "median_resolution_s"),
-            )
+            for key in ("median_first_response_s", "p90_first_response_s", "median_resolution_s")
         ]
     )
     st.dataframe(times, hide_index=True, width="stretch")
@@ -71,7 +68,7 @@ with ui.timed_page("support"):
     a, b, c = st.columns(3)
     a.metric(
         "First-response SLA met",
-        fmt_rate(figures["first_response_sla_met_rate"]),
+        fmt.rate(figures["first_response_sla_met_rate"]),
         help="answered within the target, counted in business hours (Settings)",
     )
     b.metric("SLA breaches", f"{figures['sla_breaches']:,}")
@@ -79,30 +76,44 @@ with ui.timed_page("support"):
         ui.conversations_link("Where the SLA was met", sla="met")
     with b:
         ui.conversations_link("The SLA breaches", sla="breached")
-    weeks = pd.DataFrame(weekly_support(facts, period))
-    weeks["median_first_response_min"] = weeks["median_first_response_s"] / 60
-    st.plotly_chart(
-        px.line(
-            weeks,
-            x="week",
-            y="median_first_response_min",
-            markers=True,
-            title="Median first response per week (minutes)",
-            labels={"median_first_response_min": "minutes", "week": "ISO week"},
-        ),
-        width="stretch",
+    weekly = weekly_support(facts, period)
+    weeks = pd.DataFrame(weekly)
+    weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
+    weeks["median first response (min)"] = weeks["median_first_response_s"] / 60
+    chart = px.line(
+        weeks,
+        x="week of",
+        y="median first response (min)",
+        markers=True,
+        title="Median first response per week",
     )
-    st.plotly_chart(
-        px.bar(
-            weeks,
-            x="week",
-            y=["responded_within_1h_rate", "social_share"],
-            barmode="group",
-            title="Answered within 1 h and social share of support per week (0-1)",
-            labels={"value": "share (0-1)", "week": "ISO week", "variable": "figure"},
-        ),
-        width="stretch",
+    chart.update_layout(yaxis={"title": "minutes", "rangemode": "tozero"}, xaxis={"title": None})
+    chart.update_xaxes(tickformat="%-d %b")
+    st.plotly_chart(chart, width="stretch")
+    shares = weeks.rename(
+        columns={
+            "responded_within_1h_rate": fmt.label("responded_within_1h_rate"),
+            "social_share": fmt.label("social_share"),
+        }
     )
+    chart = px.bar(
+        shares,
+        x="week of",
+        y=[fmt.label("responded_within_1h_rate"), fmt.label("social_share")],
+        barmode="group",
+        title="Answered within 1 h and social share of support, per week",
+    )
+    chart.update_layout(
+        yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
+        xaxis={"title": None},
+        legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    chart.update_xaxes(tickformat="%-d %b")
+    st.plotly_chart(chart, width="stretch")
+    WEEK_COLUMNS = [
+        "week", "conversations", "answered", "responded_within_1h_rate",
+        "median_first_response_s", "p90_first_response_s", "median_resolution_s", "social_share",
+    ]  # fmt: skip
 
     def network_support(network: str) -> dict[str, Any]:
         return ui.cached(
@@ -112,22 +123,29 @@ with ui.timed_page("support"):
             network,
         )
 
-    by_network = pd.DataFrame(
-        [{"network": n, **network_support(n)} for n in sorted({x.network for x in facts})]
-    )
+    by_network = [{"network": n, **network_support(n)} for n in sorted({x.network for x in facts})]
+    NETWORK_COLUMNS = [
+        "network", "conversations", "answered", "responded_within_1h_rate",
+        "median_first_response_s", "median_first_response_business_s",
+        "first_response_sla_met_rate", "median_resolution_s",
+    ]  # fmt: skip
     st.subheader("By network")
-    st.dataframe(by_network, hide_index=True, width="stretch")
+    st.dataframe(fmt.for_people(by_network, NETWORK_COLUMNS), hide_index=True, width="stretch")
     per_network = st.columns(min(len(by_network), 6) or 1)
-    for column, name in zip(per_network, by_network.get("network", []), strict=False):
+    for column, row in zip(per_network, by_network, strict=False):
         with column:
-            ui.conversations_link(f"{name}'s conversations", network=str(name))
+            name = str(row["network"])
+            ui.conversations_link(f"{network_label(name)}: its conversations", network=name)
     st.download_button(
-        "Download weekly figures (CSV)", csv_export.frame(weeks), "support-weekly.csv", "text/csv"
+        "Download weekly figures (CSV)",
+        csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS)),
+        f"support-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
+        "text/csv",
     )
     st.download_button(
         "Download by network (CSV)",
-        csv_export.frame(by_network),
-        "support-by-network.csv",
+        csv_export.records(fmt.for_csv(by_network, NETWORK_COLUMNS)),
+        f"support-by-network-{f.year}-as-of-{period.as_of.isoformat()}.csv",
         "text/csv",
     )
     st.subheader("Agents")
@@ -135,10 +153,10 @@ with ui.timed_page("support"):
     agents = pd.DataFrame(
         [
             {
-                "agent": row["agent"],
-                "answered": row["answered"],
-                "median first response": fmt_seconds(row["median_first_response_s"]),
-                "in business hours": fmt_seconds(row["median_first_response_business_s"]),
+                "Agent": row["agent"],
+                "Answered": fmt.number(row["answered"]),
+                "Median first response": fmt.duration(row["median_first_response_s"]),
+                "In business hours": fmt.duration(row["median_first_response_business_s"]),
             }
             for row in figures["agents"]
         ]
@@ -153,7 +171,17 @@ with ui.timed_page("support"):
                 ui.conversations_link(f"{row['agent']}'s conversations", agent=row["agent"])
         st.download_button(
             "Download agents (CSV)",
-            csv_export.records(figures["agents"]),
-            "support-agents.csv",
+            csv_export.records(
+                fmt.for_csv(
+                    figures["agents"],
+                    [
+                        "agent",
+                        "answered",
+                        "median_first_response_s",
+                        "median_first_response_business_s",
+                    ],
+                )
+            ),
+            f"support-agents-{f.year}-as-of-{period.as_of.isoformat()}.csv",
             "text/csv",
         )

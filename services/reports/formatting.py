@@ -1,0 +1,179 @@
+"""How people read the figures: one module for every page, CSV meant for people, the CLI table
+and the monthly report. Labels for every metric, durations as "5 h 2 min", rates as "60.0 %",
+thousands separators, dates as "3 Mar 2026" and weeks by their Monday ("3 Mar")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from services.common.vocabulary import network_label
+
+NONE = "\u2013"  # a figure with no value yet: an en dash
+
+LABELS = {
+    # support
+    "conversations": "Conversations",
+    "answered": "Answered",
+    "median_first_response_s": "Median first response",
+    "p90_first_response_s": "90th percentile first response",
+    "responded_within_1h_rate": "Answered within 1 h",
+    "median_resolution_s": "Median resolution",
+    "social_share": "Social share of support",
+    "median_first_response_business_s": "Median first response (business hours)",
+    "p90_first_response_business_s": "90th percentile first response (business hours)",
+    "median_resolution_business_s": "Median resolution (business hours)",
+    "first_response_sla_met_rate": "First-response SLA met",
+    "sla_breaches": "SLA breaches",
+    # brand
+    "impressions": "Impressions",
+    "reach": "Reach",
+    "engagement": "Engagement",
+    "engagement_rate": "Engagement rate",
+    "cumulative_impressions": "Cumulative impressions",
+    # moments
+    "moments": "Moments",
+    "existing_customer": "With existing customers",
+    "existing_customer_share": "Share with existing customers",
+    # value
+    "support_savings": "Support savings",
+    "earned_media_value": "Earned media value",
+    "moments_value": "Moments value",
+    "total_value": "Total value",
+    "program_cost_to_date": "Programme cost to date",
+    "roi": "Return on the programme",
+    # breakdowns
+    "network": "Network",
+    "account": "Account",
+    "agent": "Agent",
+    "week": "Week of",
+    "month": "Month",
+}
+# Moment vocabulary as people say it.
+WORDS = {
+    "existing_customer": "Existing customer",
+    "prospect": "Prospect",
+    "not_customer": "Not a customer",
+    "unknown": "Unknown",
+    "retention": "Retention",
+    "expansion": "Expansion",
+    "advocacy": "Advocacy",
+    "product_feedback": "Product feedback",
+    "issue_resolved": "Issue resolved",
+    "referral": "Referral",
+    "other": "Other",
+    "reactive": "Reactive (they wrote first)",
+    "proactive": "Proactive (we reached out)",
+}
+
+
+def label(key: str) -> str:
+    """The human name of a metric or column (an unknown key reads as words)."""
+    return LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
+def word(value: str) -> str:
+    return WORDS.get(value) or network_label(value)
+
+
+def is_rate(key: str) -> bool:
+    return key.endswith("_rate") or key.endswith("_share") or key == "roi"
+
+
+def is_duration(key: str) -> bool:
+    return key.endswith("_s")
+
+
+def duration(seconds: float | None) -> str:
+    """42 s · 18 min · 5 h 2 min · 3 d 4 h (rounded to the unit shown)."""
+    if seconds is None or not math.isfinite(seconds):
+        return NONE
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def rate(value: float | None) -> str:
+    return NONE if value is None else f"{value * 100:.1f} %"
+
+
+def percent(value: float | None) -> str:
+    """A ratio as a whole percentage: a goal's pace (1.0 = on pace) or the return (2.5 = 250 %)."""
+    return NONE if value is None else f"{value * 100:,.0f} %"
+
+
+def number(value: float | None) -> str:
+    return NONE if value is None else f"{value:,.0f}"
+
+
+def metric(key: str, value: float | None) -> str:
+    """A metric's value as people read it, by what the metric is."""
+    if value is None:
+        return NONE
+    if is_rate(key):
+        return rate(value)
+    if is_duration(key):
+        return duration(value)
+    return number(value)
+
+
+def day(value: dt.date) -> str:
+    """3 Mar 2026."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def week_start(iso_week: str) -> dt.date:
+    """The Monday of an ISO week written 2026-W10."""
+    year, week = iso_week.split("-W")
+    return dt.date.fromisocalendar(int(year), int(week), 1)
+
+
+def week(iso_week: str) -> str:
+    """A week by its Monday: 3 Mar (2026-W10)."""
+    monday = week_start(iso_week)
+    return f"{monday.day} {monday:%b}"
+
+
+def month(value: str) -> str:
+    """A month written 2026-03 as people read it: Mar 2026."""
+    year, number = value.split("-")
+    return f"{dt.date(int(year), int(number), 1):%b %Y}"
+
+
+def cell(key: str, value: object) -> str:
+    """One table cell: a network by its name, a metric by its kind, anything else as text."""
+    if value is None:
+        return NONE
+    if key == "network":
+        return network_label(str(value))
+    if key == "week":
+        return week(str(value))
+    if isinstance(value, int | float):
+        return metric(key, float(value))
+    return str(value)
+
+
+def for_people(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, str]]:
+    """Rows as a table people read: labelled columns, formatted values."""
+    return [{label(c): cell(c, row.get(c)) for c in columns} for row in rows]
+
+
+def csv_header(key: str) -> str:
+    """A CSV column for people, with its unit: the values stay raw so a spreadsheet can sum and
+    chart them (seconds, ratios from 0 to 1)."""
+    if is_duration(key):
+        return f"{label(key)} (seconds)"
+    if is_rate(key):
+        return f"{label(key)} (0-1)"
+    return label(key)
+
+
+def for_csv(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, object]]:
+    return [{csv_header(c): row.get(c) for c in columns} for row in rows]
