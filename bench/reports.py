@@ -22,9 +22,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from services.common.config import Settings
+from services.common.conversation_levels import recompute, save_schedule
 from services.common.db import make_engine, migrate
 from services.common.period import Period
-from services.common.service_levels import make_schedule, save_schedule
+from services.common.service_levels import make_schedule
 from services.ingest.app import create_app
 from services.reports import queries
 from services.reports.figures import ConversationFact, brand_figures, support_figures
@@ -116,7 +117,7 @@ def _fill(db: Path, events: int) -> None:
                   MIN(CASE WHEN kind = 'message_sent' THEN occurred_at END),
                   MIN(CASE WHEN kind = 'conversation_resolved' THEN occurred_at END),
                   SUM(kind = 'message_received'), SUM(kind = 'message_sent'), NULL, NULL,
-                  'agent' || substr(conversation_id, -1, 1)
+                  'agent' || substr(conversation_id, -1, 1), NULL, NULL, NULL
            FROM interaction_event WHERE conversation_id IS NOT NULL
            GROUP BY network, conversation_id"""
     )
@@ -254,10 +255,15 @@ def run(_argv: list[str]) -> dict[str, Any]:
         _fill(db, EVENTS)
         fill_s = time.perf_counter() - started
         engine = make_engine(url)
+        with engine.begin() as conn:  # the stored service levels, as migration 0013 fills them
+            recompute(conn)
         as_of = dt.date(YEAR, 11, 22)
         period = Period.of(YEAR, as_of, UTC)
         always_open_ms = _median_ms(lambda: summary(engine, year=YEAR, as_of=as_of, tz=UTC))
+        # Saving a schedule rewrites every conversation's stored levels in its transaction.
+        started = time.perf_counter()
         _set_business_hours(engine)
+        schedule_change_s = time.perf_counter() - started
         summary_ms = _median_ms(lambda: summary(engine, year=YEAR, as_of=as_of, tz=UTC))
         raw_ms = _median_ms(lambda: _raw_figures(engine, period), repeat=1)
         # Memory is measured in separate runs: tracemalloc slows Python down several times.
@@ -292,6 +298,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "fill_seconds": round(fill_s, 1),
         "summary_ms": summary_ms,
         "summary_always_open_ms": always_open_ms,
+        "schedule_change_s": round(schedule_change_s, 2),
         "conversations_csv": stream,
         "raw_scan_ms": raw_ms,
         "speedup": round(raw_ms / summary_ms, 1),
@@ -301,6 +308,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "page_queries_ms": pages,
         "summary": {
             "summary_ms": summary_ms,
+            "schedule_change_s": round(schedule_change_s, 2),
             "conversations_csv_s": stream["seconds"],
             "conversations_csv_rows": stream["rows"],
             "conversations_csv_peak_mb_all_vs_tenth": [

@@ -111,18 +111,49 @@ def cmd_users(args: argparse.Namespace) -> int:
     from services.common.db import get_engine, migrate
 
     migrate()
-    password = args.password or accounts.generate_password()
+    action = args.users_action
     with Session(get_engine()) as session:
         try:
-            user = accounts.create(
-                session, username=args.username, password=password, role=Role(args.role)
-            )
+            if action == "list":
+                for user in accounts.listed(session):
+                    state = "disabled" if user.disabled else "active"
+                    if user.must_change_password:
+                        state += ", one-time password not yet replaced"
+                    print(f"{user.username:<24} {user.role:<8} {state}")
+                return 0
+            if action == "create":
+                password = args.password or accounts.generate_password()
+                user = accounts.create(
+                    session,
+                    username=args.username,
+                    password=password,
+                    role=Role(args.role),
+                    one_time=not args.password,
+                )
+                print(f"User {user.username!r} ({user.role}) created.")
+                if not args.password:
+                    print(
+                        f"One-time password (shown only now): {password}\n"
+                        "The first login with it leads to choosing a new one."
+                    )
+            elif action == "reset":
+                password = accounts.reset_password(session, args.username)
+                print(
+                    f"New one-time password for {args.username!r} (shown only now): {password}\n"
+                    "Their logins have ended; the first login with it leads to choosing a new one."
+                )
+            elif action in ("disable", "enable"):
+                accounts.set_disabled(session, args.username, disabled=action == "disable")
+                print(
+                    f"{args.username!r} {action}d"
+                    + (": every login ended." if action == "disable" else ".")
+                )
+            elif action == "role":
+                user = accounts.set_role(session, args.username, Role(args.role))
+                print(f"{user.username!r} is now {user.role}.")
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    print(f"User {user.username!r} ({user.role}) created.")
-    if not args.password:
-        print(f"One-time password (shown only now): {password}")
     return 0
 
 
@@ -259,9 +290,9 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 def cmd_connect(args: argparse.Namespace) -> int:
     if args.connect_action == "meta":
         return _connect_meta(args)
-    from services.ingest.connect import status
+    from services.common.webhook_status import status
 
-    url = args.url or f"http://127.0.0.1:{get_settings().ingest_http_port}/metrics"
+    url = args.url or get_settings().ingest_metrics
     print(status(url))
     return 0
 
@@ -328,6 +359,21 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=roles, default="manager")
     create.add_argument("--password", help="set this password instead of generating one")
     create.set_defaults(func=cmd_users)
+    users_sub.add_parser("list", help="every account, its role and state").set_defaults(
+        func=cmd_users
+    )
+    for name, text in (
+        ("reset", "a new one-time password (ends the account's logins)"),
+        ("disable", "no more logins for the account (ends its logins)"),
+        ("enable", "let a disabled account log in again"),
+    ):
+        verb = users_sub.add_parser(name, help=text)
+        verb.add_argument("--username", required=True)
+        verb.set_defaults(func=cmd_users)
+    role = users_sub.add_parser("role", help="change an account's role")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", choices=roles, required=True)
+    role.set_defaults(func=cmd_users)
 
     p = sub.add_parser("sheets", help="Google Sheets sync: sync, status, import")
     p.add_argument("action", choices=("sync", "status", "import"))

@@ -241,8 +241,9 @@ def _demo_moments(settings: Settings, token: str, year: int, now: dt.datetime) -
 
 def _demo_hours(engine: Any, settings: Settings, year: int) -> None:
     """A realistic schedule in RAPPORT_TIMEZONE, unless one is set already."""
+    from services.common.conversation_levels import save_schedule
     from services.common.db import write_session
-    from services.common.service_levels import load_schedules, make_schedule, save_schedule
+    from services.common.service_levels import load_schedules, make_schedule
 
     with write_session(engine) as session:
         if load_schedules(session).default is not None:

@@ -81,7 +81,9 @@ def first_admin() -> tuple[str, str] | None:
         if session.exec(select(User).limit(1)).first() is not None:
             return None
         password = accounts.generate_password()
-        accounts.create(session, username="admin", password=password, role=Role.admin)
+        accounts.create(
+            session, username="admin", password=password, role=Role.admin, one_time=True
+        )
         return "admin", password
 
 
@@ -195,7 +197,8 @@ def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | 
     if admin:
         print(
             "\nFirst run: log in to the moments pages as "
-            f"{admin[0]!r} with the one-time password {admin[1]!r} (shown only now)."
+            f"{admin[0]!r} with the one-time password {admin[1]!r} (shown only now);\n"
+            "the first login asks you to choose your own password, and this one stops working."
         )
     if token:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

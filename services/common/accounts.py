@@ -23,9 +23,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def create(session: Session, *, username: str, password: str, role: Role) -> User:
-    if len(password) < 10:
-        raise ValueError("the password needs at least 10 characters")
+MIN_PASSWORD = 10
+USED_MARK = "used-one-time:"  # prefixed to a spent one-time password's hash: it never verifies
+
+
+def create(
+    session: Session, *, username: str, password: str, role: Role, one_time: bool = False
+) -> User:
+    """A new account; `one_time`: the password was generated for them and must be replaced at
+    the first login."""
+    _check_password(password)
     username = username.strip().lower()
     if not username:
         raise ValueError("the username is empty")
@@ -36,11 +43,99 @@ def create(session: Session, *, username: str, password: str, role: Role) -> Use
         password_hash=_hasher.hash(password),
         role=role.value,
         created_at=utcnow(),
+        must_change_password=one_time,
     )
     session.add(user)
     session.commit()
     session.refresh(user)
     return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def spend_one_time_password(session: Session, user: User) -> None:
+    """After a login with a one-time password: it works no more; this login may only choose
+    the new one."""
+    if user.must_change_password and not user.password_hash.startswith(USED_MARK):
+        user.password_hash = USED_MARK + user.password_hash
+        session.add(user)
+        session.commit()
+
+
+def change_password(session: Session, user: User, *, new: str, current: str | None) -> None:
+    """Set a new password; `current` is required unless this login came with a one-time one."""
+    if not user.must_change_password:
+        try:
+            _hasher.verify(user.password_hash, current or "")
+        except (VerificationError, InvalidHashError):
+            raise ValueError("the current password is wrong") from None
+    _check_password(new)
+    user.password_hash = _hasher.hash(new)
+    user.must_change_password = False
+    session.add(user)
+    session.commit()
+
+
+def user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise ValueError(f"no user {username!r}")
+    return user
+
+
+def _end_all(session: Session, user: User) -> None:
+    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    admins = session.exec(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.admin.value, col(User.disabled).is_(False))
+    ).one()
+    if user.role == Role.admin.value and not user.disabled and admins <= 1:
+        raise ValueError(f"{user.username!r} is the only admin left: make another admin first")
+
+
+def reset_password(session: Session, username: str) -> str:
+    """A new one-time password (shown once); every login of the account ends."""
+    user = user_named(session, username)
+    password = generate_password()
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = True
+    session.add(user)
+    _end_all(session, user)
+    session.commit()
+    return password
+
+
+def set_disabled(session: Session, username: str, *, disabled: bool) -> User:
+    """Disable (every login ends, none starts) or enable an account."""
+    user = user_named(session, username)
+    if disabled:
+        _keep_an_admin(session, user)
+        _end_all(session, user)
+    user.disabled = disabled
+    session.add(user)
+    session.commit()
+    return user
+
+
+def set_role(session: Session, username: str, role: Role) -> User:
+    user = user_named(session, username)
+    if role != Role.admin:
+        _keep_an_admin(session, user)
+    user.role = role.value
+    session.add(user)
+    session.commit()
+    return user
+
+
+def listed(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.username))))
 
 
 def generate_password() -> str:
@@ -57,6 +152,11 @@ def verify(session: Session, *, username: str, password: str) -> User | None:
     if user is None or user.disabled:
         return None
     return user
+
+
+# The browser session cookie of both sites: its value is a random session id, looked up (and
+# ended) in the database; HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
+SESSION_COOKIE = "rapport_session"
 
 
 def start_session(session: Session, user: User) -> UserSession:

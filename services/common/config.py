@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     reports_host: str = "127.0.0.1"
     reports_port: int = 8501
     reports_metrics_port: int = 9103
+    # Where people open the two sites (one login serves both: the reports app sends people to
+    # the moments site's login, which may send them back only to REPORTS_PUBLIC_URL).
+    moments_public_url: str | None = None
+    reports_public_url: str | None = None
+    # Ingest's /metrics, where the reports' Settings page reads each webhook's state.
+    ingest_metrics_url: str | None = None
     sheet_sync_metrics_port: int = 9104  # `rapport sheets sync` as a process of its own
 
     google_application_credentials: str | None = None
@@ -87,6 +93,20 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap_servers or f"127.0.0.1:{self.embedded_broker_port}"
+
+    @property
+    def ingest_metrics(self) -> str:
+        return self.ingest_metrics_url or f"http://127.0.0.1:{self.ingest_http_port}/metrics"
+
+    @property
+    def moments_url(self) -> str:
+        return (self.moments_public_url or f"http://127.0.0.1:{self.moments_http_port}").rstrip("/")
+
+    @property
+    def reports_url(self) -> str:
+        return (self.reports_public_url or f"http://127.0.0.1:{self.reports_port}").rstrip(
+            "/"
+        ) + "/"
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -1,14 +1,18 @@
-"""Service levels of support conversations: business-hours times, SLA and agents, read for the
+"""Service levels of support conversations: business-hours times, SLA and agents, for the
 summary, the pages and GET /v1/conversations alike (ARCHITECTURE.md "Service levels").
 
-A period's conversations are read as columns (numpy arrays); business seconds come from each
-conversation's schedule (its account's, else the default) when they are read, never stored.
+Each conversation's business seconds and first-response target come from its schedule (its
+account's, else the default) by `levels()`, and are stored in its row: the consumer computes
+them as it writes a conversation (`stored_levels`), and saving or deleting a schedule recomputes
+every conversation in the same transaction (`save_schedule`, `recompute`). The summary then
+aggregates them in SQL like the calendar figures; `figures()` over `read()` is the reference
+the tests hold the SQL to. On PostgreSQL an advisory lock orders the two writers: a schedule
+change waits for the consumers' transactions in flight, and they wait for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +21,15 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
+from services.common.clock import utcnow
+from services.common.schema import SupportSchedule
 from services.common.service_levels import (
     DEFAULT_TARGET_S,
+    EPOCH,
     Floats,
+    Schedule,
     Schedules,
     business_durations,
     load_schedules,
@@ -63,20 +72,20 @@ def _stored(dialect: str, instant: dt.datetime) -> Any:
     return instant.isoformat(sep=" ", timespec="microseconds") if dialect == "sqlite" else instant
 
 
+# First response within its schedule's target in business seconds, as of the window's end (an
+# unanswered conversation has not met it).
+MET = "COALESCE(first_response_at < :end AND first_response_business_s <= sla_target_s, FALSE)"
+SLA = {"met": MET, "breached": f"NOT {MET}"}
+
+
 def _query(
     dialect: str,
     window: Window,
     after: tuple[dt.datetime, str, str] | None = None,
-    *,
-    listing: bool = True,
+    sla: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The window's conversations: for a listing every column in a stable order (first
-    inbound, network, id); for the figures only what they need, in no order."""
-    epoch = (
-        "(julianday(first_inbound_at) - 2440587.5) * 86400.0"
-        if dialect == "sqlite"
-        else "EXTRACT(EPOCH FROM first_inbound_at)"
-    )
+    """The window's conversations with their stored levels, in a stable order (first inbound,
+    network, id); a time counts only when it falls before the window's end."""
     where = ["first_inbound_at >= :start", "first_inbound_at < :end"]
     params: dict[str, Any] = {
         "start": _stored(dialect, window.start),
@@ -95,23 +104,24 @@ def _query(
         params["agent"] = window.agent
     if window.only:
         where.append(ONLY[window.only])
+    if sla:
+        where.append(SLA[sla])
     if after is not None:
         where.append(
             "(first_inbound_at > :a_at OR (first_inbound_at = :a_at AND (network > :a_net"
             " OR (network = :a_net AND conversation_id > :a_id))))"
         )
         params.update(a_at=_stored(dialect, after[0]), a_net=after[1], a_id=after[2])
-    times = (
-        f"CAST({epoch} AS FLOAT), "
-        "CASE WHEN first_response_at < :end THEN first_response_s END, "
-        "CASE WHEN resolved_at < :end THEN resolution_s END "
-        f"FROM support_conversation WHERE {' AND '.join(where)}"
-    )
-    if not listing:  # NULL as -1: the driver's rows then go straight into float arrays
-        narrow = times.replace("_s END", "_s ELSE -1.0 END")
-        return f"SELECT account, agent, {narrow}", params
+    answered = "first_response_at < :end"
     sql = (
-        f"SELECT network, conversation_id, account, agent, url, first_inbound_at, {times} "
+        "SELECT network, conversation_id, account, "
+        f"CASE WHEN {answered} THEN COALESCE(agent, '{UNASSIGNED}') ELSE '{UNASSIGNED}' END, "
+        "url, first_inbound_at, "
+        f"CASE WHEN {answered} THEN first_response_s END, "
+        f"CASE WHEN {answered} THEN first_response_business_s END, "
+        "CASE WHEN resolved_at < :end THEN resolution_s END, "
+        f"CASE WHEN {MET} THEN 1 ELSE 0 END "
+        f"FROM support_conversation WHERE {' AND '.join(where)} "
         "ORDER BY first_inbound_at, network, conversation_id"
     )
     return sql, params
@@ -189,99 +199,6 @@ def _factorise(values: Sequence[str]) -> tuple[npt.NDArray[np.int64], list[str]]
     return np.array([index[v] for v in values], dtype=np.int64), distinct
 
 
-def _rows_levels(rows: Sequence[Any], schedules: Schedules) -> Levels:
-    """Levels of rows as `_query` selects them (the listing's order and columns)."""
-    return levels(
-        schedules,
-        accounts=[r[2] for r in rows],
-        agents=[r[3] for r in rows],
-        inbound_s=_floats([r[6] for r in rows]),
-        response_s=_floats([r[7] for r in rows]),
-        resolution_s=_floats([r[8] for r in rows]),
-    )
-
-
-def read(conn: Connection, window: Window) -> Levels:
-    """The window's conversations for the figures: only the columns they need, in no order,
-    through the driver (SQLite: one covering index range, ix_conversation_levels)."""
-    sql, params = _query(conn.dialect.name, window, listing=False)
-    if conn.dialect.name != "sqlite":  # psycopg's named style
-        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
-    # Straight from the driver: SQLAlchemy's row objects cost more than the query here.
-    rows = conn.exec_driver_sql(sql, params).fetchall()
-    schedules = load_schedules(conn)
-    if not rows:
-        return levels(
-            schedules,
-            accounts=[],
-            agents=[],
-            inbound_s=np.zeros(0),
-            response_s=np.zeros(0),
-            resolution_s=np.zeros(0),
-        )
-    accounts, agents, inbound, response, resolution = zip(*rows, strict=True)
-    response_s = np.array(response, dtype=np.float64)
-    resolution_s = np.array(resolution, dtype=np.float64)
-    response_s[response_s < 0] = np.nan
-    resolution_s[resolution_s < 0] = np.nan
-    return levels(
-        schedules,
-        accounts=accounts,
-        agents=agents,
-        inbound_s=np.array(inbound, dtype=np.float64),
-        response_s=response_s,
-        resolution_s=resolution_s,
-    )
-
-
-def _percentile(values: Floats, q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), over the values there are."""
-    finite = values[np.isfinite(values)]
-    return float(np.percentile(finite, q * 100)) if len(finite) else None
-
-
-def figures(found: Levels) -> dict[str, Any]:
-    """The business-hours keys of the summary's `support`, with `agents`."""
-    total = len(found.accounts)
-    met = int(found.sla_met.sum())
-    return {
-        "median_first_response_business_s": _percentile(found.response_business_s, 0.5),
-        "p90_first_response_business_s": _percentile(found.response_business_s, 0.9),
-        "median_resolution_business_s": _percentile(found.resolution_business_s, 0.5),
-        "first_response_sla_met_rate": met / total if total else None,
-        "sla_breaches": total - met,
-        "agents": agents(found),
-    }
-
-
-def agents(found: Levels) -> list[dict[str, Any]]:
-    """One row per agent of a first response (`unassigned`: it named nobody), most answers
-    first, then by name."""
-    answered = np.isfinite(found.response_s)
-    codes, names = _factorise(found.agents)
-    rows = []
-    for code, agent in enumerate(names):
-        theirs = answered & (codes == code)
-        if not theirs.any():
-            continue
-        rows.append(
-            {
-                "agent": agent,
-                "answered": int(theirs.sum()),
-                "median_first_response_s": _percentile(found.response_s[theirs], 0.5),
-                "median_first_response_business_s": _percentile(
-                    found.response_business_s[theirs], 0.5
-                ),
-            }
-        )
-    return sorted(rows, key=lambda row: (-row["answered"], row["agent"]))
-
-
-def summary_figures(engine: Engine, window: Window) -> dict[str, Any]:
-    with engine.connect() as conn:
-        return figures(read(conn, window))
-
-
 def listing(
     engine: Engine,
     window: Window,
@@ -295,29 +212,24 @@ def listing(
     `sla` keeps only those whose first-response SLA was `met` or `breached`."""
     sent = 0
     with engine.connect() as conn:
-        schedules = load_schedules(conn)
         while True:
-            sql, params = _query(conn.dialect.name, window, after)
+            sql, params = _query(conn.dialect.name, window, after, sla)
             chunk = conn.execute(text(sql + f" LIMIT {CHUNK}"), params).all()
             if not chunk:
                 return
-            found = _rows_levels(chunk, schedules)
-            met = found.sla_met
-            for i, row in enumerate(chunk):
-                if (sla == "met" and not met[i]) or (sla == "breached" and met[i]):
-                    continue
-                yield {
-                    "network": row[0],
-                    "conversation_id": row[1],
-                    "account": row[2],
-                    "agent": found.agents[i],
-                    "url": row[4],
-                    "first_inbound_at": _utc(row[5]).isoformat(),
-                    "first_response_s": _number(found.response_s[i]),
-                    "first_response_business_s": _number(found.response_business_s[i]),
-                    "resolution_s": _number(found.resolution_s[i]),
-                    "sla_met": bool(met[i]),
-                }
+            for row in chunk:
+                yield dict(
+                    zip(
+                        ROW_FIELDS,
+                        (
+                            *row[:5],
+                            _utc(row[5]).isoformat(),
+                            *(None if v is None else round(float(v), 3) for v in row[6:9]),
+                            bool(row[9]),
+                        ),
+                        strict=True,
+                    )
+                )
                 sent += 1
                 if limit is not None and sent >= limit:
                     return
@@ -332,3 +244,139 @@ def _utc(value: str | dt.datetime) -> dt.datetime:
 
 def _number(value: float) -> float | None:
     return round(float(value), 3) if np.isfinite(value) else None
+
+
+# -- stored levels: written by the consumer and by every schedule change ----------------------
+
+SCHEDULE_LOCK = 7_246_117  # pg advisory lock: schedule changes (exclusive) vs writers (shared)
+LEVEL_COLUMNS = ("first_response_business_s", "resolution_business_s", "sla_target_s")
+
+
+def lock_schedules(conn: Connection, *, exclusive: bool) -> None:
+    """On PostgreSQL, hold the schedules still until this transaction ends (SQLite: its write
+    transactions are serial already)."""
+    if conn.dialect.name == "postgresql":
+        how = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.exec_driver_sql(f"SELECT {how}({SCHEDULE_LOCK})")
+
+
+def stored_levels(
+    schedules: Schedules,
+    *,
+    accounts: Sequence[str],
+    agents: Sequence[str | None],
+    inbound_at: Sequence[dt.datetime | None],
+    response_s: Sequence[float | None],
+    resolution_s: Sequence[float | None],
+) -> list[tuple[float | None, float | None, float]]:
+    """(business first response, business resolution, target) per conversation, for its row."""
+    inbound = _floats([(at - EPOCH).total_seconds() if at else None for at in inbound_at])
+    found = levels(
+        schedules,
+        accounts=accounts,
+        agents=agents,
+        inbound_s=np.nan_to_num(inbound),
+        response_s=_floats(response_s),
+        resolution_s=_floats(resolution_s),
+    )
+    return [
+        (_number(a), _number(b), float(t))
+        for a, b, t in zip(
+            found.response_business_s.tolist(),
+            found.resolution_business_s.tolist(),
+            found.target_s.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def recompute(conn: Connection) -> int:
+    """Store every conversation's levels from the schedules now in the database, in the caller's
+    transaction; returns how many conversations were written."""
+    schedules = load_schedules(conn)
+    select_sql = (
+        "SELECT network, conversation_id, account, agent, first_inbound_at, first_response_s, "
+        "resolution_s FROM support_conversation WHERE first_inbound_at IS NOT NULL "
+        "AND (network > :net OR (network = :net AND conversation_id > :cid)) "
+        "ORDER BY network, conversation_id LIMIT :n"
+    )
+    written, after = 0, ("", "")
+    while True:
+        rows = conn.execute(
+            text(select_sql), {"net": after[0], "cid": after[1], "n": RECOMPUTE_CHUNK}
+        ).all()
+        if not rows:
+            return written
+        values = stored_levels(
+            schedules,
+            accounts=[r[2] for r in rows],
+            agents=[r[3] for r in rows],
+            inbound_at=[_naive(r[4]) for r in rows],
+            response_s=[r[5] for r in rows],
+            resolution_s=[r[6] for r in rows],
+        )
+        _write_levels(conn, [(r[0], r[1]) for r in rows], values)
+        written += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+
+
+RECOMPUTE_CHUNK = 20_000
+
+
+def _naive(value: str | dt.datetime) -> dt.datetime:
+    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.replace(tzinfo=None)
+
+
+def _write_levels(
+    conn: Connection,
+    keys: Sequence[tuple[str, str]],
+    values: Sequence[tuple[float | None, float | None, float]],
+) -> None:
+    if conn.dialect.name == "postgresql":
+        # One statement per chunk: the keys and values as arrays joined to the table.
+        conn.exec_driver_sql(
+            "UPDATE support_conversation c SET first_response_business_s = k.a, "
+            "resolution_business_s = k.b, sla_target_s = k.t FROM unnest("
+            "%s::text[], %s::text[], %s::float8[], %s::float8[], %s::float8[]) "
+            "AS k(network, conversation_id, a, b, t) "
+            "WHERE c.network = k.network AND c.conversation_id = k.conversation_id",
+            (
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [v[0] for v in values],
+                [v[1] for v in values],
+                [v[2] for v in values],
+            ),
+        )
+        return
+    conn.exec_driver_sql(
+        "UPDATE support_conversation SET first_response_business_s = ?, "
+        "resolution_business_s = ?, sla_target_s = ? WHERE network = ? AND conversation_id = ?",
+        [(*v, *k) for k, v in zip(keys, values, strict=True)],
+    )
+
+
+def save_schedule(session: Session, *, account: str | None, schedule: Schedule, actor: str) -> None:
+    """Store (or replace) the schedule of `account` (None: the default) and recompute every
+    conversation's levels in the same transaction."""
+    key = (account or "").strip()
+    lock_schedules(session.connection(), exclusive=True)
+    old = session.get(SupportSchedule, key)
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    session.add(
+        SupportSchedule(
+            account=key,
+            timezone=schedule.timezone,
+            hours=schedule.hours_text,
+            holidays=",".join(sorted(d.isoformat() for d in schedule.holidays)),
+            first_response_target_s=schedule.first_response_target_s,
+            updated_by=actor,
+            updated_at=utcnow(),
+        )
+    )
+    session.flush()
+    recompute(session.connection())
+    session.commit()

@@ -3,8 +3,10 @@ instants, exact through the schedule's time zone (DST days included).
 
 A schedule is weekly opening intervals in local wall-clock time, closed local dates and a
 first-response target. Business seconds between a <= b are the length of [a, b) inside the
-opening intervals. They are computed when a figure is asked for, never stored per conversation,
-so changing a schedule changes every figure it touches, past ones included.
+opening intervals. Each conversation's are stored beside it, computed with the schedules of the
+moment: the consumer computes them as it writes, and saving a schedule recomputes every
+conversation in the same transaction (conversation_levels.save_schedule), so a changed schedule
+changes every figure it touches, past ones included, with no stale value left behind.
 
 Fast for many conversations: the opening intervals of a span of days become two sorted arrays
 of instants with a running total of open seconds, so business(a, b) = open(b) - open(a) is two
@@ -25,7 +27,6 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from services.common.clock import utcnow
 from services.common.schema import SupportSchedule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -304,33 +305,3 @@ def load_schedules(bind: Connection | Session) -> Schedules:
         else:
             by_account[row.account] = _from_row(row)
     return Schedules(default, by_account)
-
-
-def save_schedule(session: Session, *, account: str | None, schedule: Schedule, actor: str) -> None:
-    """Store (or replace) the schedule of `account` (None: the default)."""
-    key = (account or "").strip()
-    old = session.get(SupportSchedule, key)
-    if old is not None:
-        session.delete(old)
-        session.flush()
-    session.add(
-        SupportSchedule(
-            account=key,
-            timezone=schedule.timezone,
-            hours=schedule.hours_text,
-            holidays=",".join(sorted(d.isoformat() for d in schedule.holidays)),
-            first_response_target_s=schedule.first_response_target_s,
-            updated_by=actor,
-            updated_at=utcnow(),
-        )
-    )
-    session.commit()
-
-
-def delete_schedule(session: Session, *, account: str | None) -> bool:
-    row = session.get(SupportSchedule, (account or "").strip())
-    if row is None:
-        return False
-    session.delete(row)
-    session.commit()
-    return True

@@ -11,7 +11,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, text, update
 
+from services.common import conversation_levels
 from services.common.schema import InteractionEvent, SupportConversation
+from services.common.service_levels import load_schedules
 from services.common.vocabulary import MESSAGE_KIND_NAMES
 from services.ingest.dialect import (
     PG_CHUNK,
@@ -85,6 +87,19 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
         for row in _messages(conn, sql, {"keys": orjson.dumps(ordered).decode()}):
             messages[(row[0], row[1])].append(row)
     updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
+    # Their service levels under the schedules of the moment (held still on PostgreSQL until
+    # this transaction ends, so a schedule change cannot slip in between).
+    conversation_levels.lock_schedules(conn, exclusive=False)
+    found = conversation_levels.stored_levels(
+        load_schedules(conn),
+        accounts=[u["account"] for u in updates],
+        agents=[u["agent"] for u in updates],
+        inbound_at=[u["first_inbound_at"] for u in updates],
+        response_s=[u["first_response_s"] for u in updates],
+        resolution_s=[u["resolution_s"] for u in updates],
+    )
+    for update_row, values in zip(updates, found, strict=True):
+        update_row.update(zip(conversation_levels.LEVEL_COLUMNS, values, strict=True))
     # The SET clause comes from the parameter keys that name columns (SQLAlchemy executemany).
     conn.execute(
         update(CONVERSATIONS).where(

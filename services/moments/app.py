@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -31,20 +32,27 @@ from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
 from services.moments.web.render import (
     LoginRequired,
+    PasswordChangeRequired,
     Refused,
     database_down_page,
     message_page,
     refusal_page,
 )
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Forms may post here only, and redirect after posting only here or to the reports app
+    (the login sends people back there: browsers check form-action on that redirect too)."""
+    reports = urlsplit(settings.reports_url)
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+            f"form-action 'self' {reports.scheme}://{reports.netloc}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
 
 
 class Health(BaseModel):
@@ -94,7 +102,10 @@ def create_app(
     app.state.engine = engine
     app.state.login_limiter = accounts.LoginLimiter(engine)
     app.add_middleware(
-        RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS, headers=SECURITY_HEADERS
+        RequestMetrics,
+        seconds=REQUEST_SECONDS,
+        requests=REQUESTS,
+        headers=security_headers(settings),
     )
     _handle_errors(app)
 
@@ -163,3 +174,4 @@ def _handle_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(Refused, refusal_page)
     app.add_exception_handler(LoginRequired, refusal_page)
+    app.add_exception_handler(PasswordChangeRequired, refusal_page)

@@ -15,7 +15,7 @@ from services.common.auth import Role, bearer_token, identify
 from services.common.db import write_session
 from services.common.schema import UserSession
 
-SESSION_COOKIE = "rapport_session"
+SESSION_COOKIE = accounts.SESSION_COOKIE
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"
 WRITERS = (Role.admin, Role.manager)
 
@@ -25,6 +25,7 @@ class Principal:
     name: str
     role: Role
     login: UserSession | None = None  # set for browser sessions
+    must_change_password: bool = False  # a one-time password's login: only /password serves it
 
     @property
     def can_write(self) -> bool:
@@ -52,7 +53,7 @@ def browser_principal(request: Request) -> Principal | None:
     if found is None:
         return None
     user, login = found
-    return Principal(user.username, Role(user.role), login)
+    return Principal(user.username, Role(user.role), login, user.must_change_password)
 
 
 def api_principal(request: Request) -> Principal:
@@ -71,6 +72,8 @@ def api_principal(request: Request) -> Principal:
             )
         return Principal(found[1], found[0])
     principal = browser_principal(request)
+    if principal is not None and principal.must_change_password:
+        principal = None  # a one-time password's login only chooses the new password
     if principal is None or (request.method not in ("GET", "HEAD") and principal.login is not None):
         # Cookie-authenticated writes would need CSRF protection; the API takes tokens for writes.
         raise HTTPException(

@@ -10,17 +10,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import numpy as np
 from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from services.common import csv_export
 from services.common.clock import utcnow
-from services.common.conversation_levels import levels
+from services.common.conversation_levels import UNASSIGNED
 from services.common.db import write_guard
 from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
-from services.common.service_levels import EPOCH, load_schedules
+from services.common.service_levels import DEFAULT_TARGET_S
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -170,6 +169,49 @@ def restore(session: Session, *, moment: Moment, actor: str) -> Moment:
     return moment
 
 
+UNDO_S = 30  # how long whoever deleted a moment may take it back without an admin
+
+
+def undo_delete(session: Session, *, moment: Moment, actor: str) -> bool:
+    """Take back one's own delete within UNDO_S seconds; False when it is too late (an admin
+    can still restore it) or someone else deleted it."""
+    if moment.deleted_at is None:
+        return True
+    last = session.exec(
+        select(MomentAudit)
+        .where(MomentAudit.moment_id == moment.id)
+        .order_by(col(MomentAudit.id).desc())
+        .limit(1)
+    ).first()
+    recent = (utcnow() - moment.deleted_at).total_seconds() <= UNDO_S
+    if last is None or last.action != "delete" or last.actor != actor or not recent:
+        return False
+    restore(session, moment=moment, actor=actor)
+    return True
+
+
+def describe_changes(changes: str | None) -> list[str]:
+    """An edit's changes as people read them: "What changed: 'A' -> 'B'"."""
+    if not changes:
+        return []
+    lines = []
+    for field, (before, after) in json.loads(changes).items():
+        name = CHANGE_LABELS.get(field, field.replace("_", " ").capitalize())
+        lines.append(f"{name}: {_shown(before)} → {_shown(after)}")
+    return lines
+
+
+CHANGE_LABELS = {"change": "What changed", "occurred_on": "Date", "customer_status": "Customer"}
+
+
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "(empty)"
+    if isinstance(value, list):
+        return "'" + ", ".join(str(v) for v in value) + "'"
+    return f"'{value}'"
+
+
 def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment | None:
     moment = session.get(Moment, moment_id)
     if moment is None or (moment.deleted_at is not None and not include_deleted):
@@ -258,25 +300,19 @@ def conversation_for(session: Session, link: str) -> SupportConversation | None:
     return session.exec(select(SupportConversation).where(SupportConversation.url == link)).first()
 
 
-def service_level(session: Session, conversation: SupportConversation) -> dict[str, Any]:
+def service_level(conversation: SupportConversation) -> dict[str, Any]:
     """Who answered the conversation, its first response in business hours and its SLA state,
-    by the same rule as the support figures (conversation_levels)."""
+    as stored with it under its schedule (the values the support figures count)."""
     answered = conversation.first_inbound_at is not None and conversation.first_response_at
-    inbound = conversation.first_inbound_at or EPOCH
-    found = levels(
-        load_schedules(session),
-        accounts=[conversation.account],
-        agents=[conversation.agent],
-        inbound_s=np.array([(inbound - EPOCH).total_seconds()]),
-        response_s=np.array([conversation.first_response_s if answered else np.nan], dtype=float),
-        resolution_s=np.array([np.nan]),
-    )
-    business = float(found.response_business_s[0])
+    business = conversation.first_response_business_s
+    target = conversation.sla_target_s or DEFAULT_TARGET_S
     return {
-        "agent": found.agents[0] if answered else None,
-        "first_response_business_min": round(business / 60, 1) if answered else None,
-        "target_min": round(float(found.target_s[0]) / 60, 1),
-        "sla_met": bool(found.sla_met[0]),
+        "agent": (conversation.agent or UNASSIGNED) if answered else None,
+        "first_response_business_min": (
+            round(business / 60, 1) if answered and business is not None else None
+        ),
+        "target_min": round(target / 60, 1),
+        "sla_met": bool(answered and business is not None and business <= target),
     }
 
 

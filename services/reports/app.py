@@ -1,10 +1,20 @@
 """Rapport reports (Streamlit): routes the pages; `rapport reports` runs it on port 8501."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from services.reports import ui
 
-st.set_page_config(page_title="Rapport reports", page_icon=":material/insights:", layout="wide")
+# A local icon: an emoji or material icon would have the browser fetch it from the internet.
+ICON = str(Path(__file__).parent / "assets" / "favicon.png")
+st.set_page_config(page_title="Rapport reports", page_icon=ICON, layout="wide")
+if ui.signed_in() is None:
+    # No navigation until logged in: the only page is the login form.
+    st.navigation(
+        [st.Page(ui.login_page, title="Log in", url_path="login")], position="hidden"
+    ).run()
+    st.stop()
 viewer = ui.require_login()
 st.session_state["filters"] = ui.sidebar(viewer)
 st.session_state["viewer"] = viewer

@@ -51,6 +51,19 @@ def cmd_goals(args: argparse.Namespace) -> int:
     from services.reports.models import GoalMetric
 
     migrate()
+    if args.goals_action == "list":
+        from services.reports import formatting as fmt
+        from services.reports import queries
+
+        year = args.year or dt.date.today().year
+        targets = queries.goals(get_engine(), year)
+        if not targets:
+            print(f"No goals for {year} yet: rapport goals set --year {year} --metric M --target N")
+            return 0
+        print(f"Goals for {year}:")
+        for metric, target in targets.items():
+            print(f"  {fmt.label(metric):<48} {fmt.metric(metric, target):>16}   ({metric})")
+        return 0
     with Session(get_engine()) as session:
         try:
             goal = set_goal(
@@ -174,6 +187,9 @@ def add_parsers(sub: Any) -> None:
     )
     goal.add_argument("--target", type=float, required=True)
     goal.set_defaults(func=cmd_goals)
+    listed = goals_sub.add_parser("list", help="the year's goals, as people read them")
+    listed.add_argument("--year", type=int, help="default: this year")
+    listed.set_defaults(func=cmd_goals)
 
     p = sub.add_parser("hours", help="business hours: when support works (for SLA figures)")
     hours_sub = p.add_subparsers(dest="hours_action", required=True, metavar="ACTION")

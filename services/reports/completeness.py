@@ -152,3 +152,10 @@ def read(
     return Completeness(
         counted, rejected, freshness(partitions, now or utcnow()), filtered=bool(network or account)
     )
+
+
+def dead_letters_by_source(engine: Engine) -> dict[str, int]:
+    """Every stored dead letter, counted by where it came from (rest, consumer, webhook:meta)."""
+    query = select(DEAD.c.source, func.count()).group_by(DEAD.c.source)
+    with engine.connect() as conn:
+        return {str(source): int(n) for source, n in conn.execute(query)}

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from services.common import conversation_levels
-from services.common.conversation_levels import Window
 from services.common.period import Period
 from services.common.schema import Goal, Moment, RollupDaily, RollupHourly, SupportConversation
 from services.common.vocabulary import ENGAGEMENT_KINDS
@@ -120,37 +119,77 @@ def support(
         where.append(c.account == account)
     answered = c.first_response_at < period.end_utc
     resolved = c.resolved_at < period.end_utc
-    counts = select(
-        func.count(),
-        func.sum(case((c.network != "email", 1), else_=0)),
-        func.sum(case((answered, 1), else_=0)),
-        func.sum(case((and_(answered, c.first_response_s <= ONE_HOUR_S), 1), else_=0)),
-        func.sum(case((resolved, 1), else_=0)),
-    ).where(*where)
+    met = and_(answered, c.first_response_business_s <= c.sla_target_s)
+    # One pass over the period (the counting index alone), by agent: the totals are the sums.
+    counts = (
+        select(
+            c.agent,
+            func.count(),
+            func.sum(case((c.network != "email", 1), else_=0)),
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(case((and_(answered, c.first_response_s <= ONE_HOUR_S), 1), else_=0)),
+            func.sum(case((resolved, 1), else_=0)),
+            func.sum(case((met, 1), else_=0)),
+        )
+        .where(*where)
+        .group_by(c.agent)
+    )
     with engine.connect() as conn:
-        total, social, answered_n, within, resolved_n = conn.execute(counts).one()
+        groups = conn.execute(counts).all()
+        total, social, answered_n, within, resolved_n, met_n = (
+            sum(int(row[i] or 0) for row in groups) for i in range(1, 7)
+        )
+        # Answered (in the period) per agent; a first response that named nobody: unassigned.
+        per_agent = [(row[0], int(row[3] or 0)) for row in groups if row[3]]
         # The period's range index would win the planner over the value-ordered ones and make
         # the database sort a year of rows; the same bounds, written as an expression no index
         # answers, leave it walking the ordered index (SQLite: 61 -> 6 ms at 100,000 rows).
         inbound = func.coalesce(c.first_inbound_at, c.first_inbound_at)
         by_value = [inbound >= period.start_utc, inbound < period.end_utc, *where[2:]]
-        responses = Ranked(conn, c.first_response_s, [*by_value, answered], int(answered_n or 0))
-        resolutions = Ranked(conn, c.resolution_s, [*by_value, resolved], int(resolved_n or 0))
-        median_response = responses.percentile(0.5)
-        p90_response = responses.percentile(0.9)
-        median_resolution = resolutions.percentile(0.5)
-    total = int(total or 0)
-    window = Window(period.start_utc, period.end_utc, network=network, account=account)
+        answers = [*by_value, answered]
+        endings = [*by_value, resolved]
+        responses = Ranked(conn, c.first_response_s, answers, int(answered_n or 0))
+        resolutions = Ranked(conn, c.resolution_s, endings, int(resolved_n or 0))
+        business = Ranked(conn, c.first_response_business_s, answers, int(answered_n or 0))
+        business_resolutions = Ranked(conn, c.resolution_business_s, endings, int(resolved_n or 0))
+        figures = {
+            "median_first_response_s": responses.percentile(0.5),
+            "p90_first_response_s": responses.percentile(0.9),
+            "median_resolution_s": resolutions.percentile(0.5),
+            "median_first_response_business_s": business.percentile(0.5),
+            "p90_first_response_business_s": business.percentile(0.9),
+            "median_resolution_business_s": business_resolutions.percentile(0.5),
+        }
+        agents = []
+        for name, answered_by in per_agent:
+            theirs = [*answers, c.agent.is_(None) if name is None else c.agent == name]
+            agents.append(
+                {
+                    "agent": name or conversation_levels.UNASSIGNED,
+                    "answered": int(answered_by),
+                    "median_first_response_s": Ranked(
+                        conn, c.first_response_s, theirs, int(answered_by)
+                    ).percentile(0.5),
+                    "median_first_response_business_s": Ranked(
+                        conn, c.first_response_business_s, theirs, int(answered_by)
+                    ).percentile(0.5),
+                }
+            )
     return {
         "conversations": total,
         "answered": int(answered_n or 0),
-        "median_first_response_s": median_response,
-        "p90_first_response_s": p90_response,
+        "median_first_response_s": figures["median_first_response_s"],
+        "p90_first_response_s": figures["p90_first_response_s"],
         "responded_within_1h_rate": int(within or 0) / total if total else None,
-        "median_resolution_s": median_resolution,
+        "median_resolution_s": figures["median_resolution_s"],
         "social_share": int(social or 0) / total if total else None,
-        # Business hours, SLA and agents: from each conversation's schedule, as read now.
-        **conversation_levels.summary_figures(engine, window),
+        # Business hours, SLA and agents: stored per conversation under its schedule.
+        "median_first_response_business_s": figures["median_first_response_business_s"],
+        "p90_first_response_business_s": figures["p90_first_response_business_s"],
+        "median_resolution_business_s": figures["median_resolution_business_s"],
+        "first_response_sla_met_rate": int(met_n or 0) / total if total else None,
+        "sla_breaches": total - int(met_n or 0),
+        "agents": sorted(agents, key=lambda row: (-row["answered"], row["agent"])),
     }
 
 
@@ -171,10 +210,16 @@ class Ranked:
             return None
         position = (self.count - 1) * q
         low = math.floor(position)
-        query = select(self.column).where(*self.where).order_by(self.column)
-        values = [float(v) for v in self.conn.execute(query.limit(2).offset(low)).scalars()]
-        high = values[1] if position > low else values[0]
-        return values[0] + (high - values[0]) * (position - low)
+        high = min(low + 1, self.count - 1)
+        query = select(self.column).where(*self.where)
+        if low <= self.count - 1 - high:  # walk from the nearer end of the index
+            rows = query.order_by(self.column).limit(2).offset(low)
+            values = [float(v) for v in self.conn.execute(rows).scalars()]
+        else:
+            rows = query.order_by(self.column.desc()).limit(2).offset(self.count - 1 - high)
+            values = [float(v) for v in self.conn.execute(rows).scalars()][::-1]
+        upper = values[1] if position > low and len(values) > 1 else values[0]
+        return values[0] + (upper - values[0]) * (position - low)
 
 
 def moments(engine: Engine, period: Period, *, network: str | None = None) -> list[MomentFact]:
@@ -220,11 +265,11 @@ def goals(engine: Engine, year: int) -> dict[str, float]:
         }
 
 
-def filter_options(engine: Engine) -> tuple[list[str], list[str]]:
-    """Networks and accounts that have data, for the sidebar."""
+def filter_options(engine: Engine) -> list[tuple[str, str]]:
+    """(network, account) pairs that have data, for the sidebar's filters."""
     with engine.connect() as conn:
         rows = conn.execute(select(DAILY.c.network, DAILY.c.account).distinct()).all()
-    return sorted({r[0] for r in rows}), sorted({r[1] for r in rows})
+    return sorted((str(r[0]), str(r[1])) for r in rows)
 
 
 def _as_date(value: object) -> dt.date:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common.conversation_levels import save_schedule
 from services.common.db import write_session
 from services.common.service_levels import (
     DEFAULT_TARGET_S,
@@ -13,7 +14,6 @@ from services.common.service_levels import (
     Schedules,
     load_schedules,
     make_schedule,
-    save_schedule,
 )
 
 

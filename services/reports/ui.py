@@ -6,12 +6,14 @@ Pages hold UI only; the math lives in figures.py and the reads in queries.py.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import streamlit as st
 from prometheus_client import Histogram
@@ -22,11 +24,18 @@ from services.common import accounts
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.period import Period
+from services.common.vocabulary import network_label
 from services.reports import completeness, queries
 from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
 CACHE_TTL_S = 60
+ALL_NETWORKS, ALL_ACCOUNTS = "All networks", "All accounts"
+NO_ACCOUNT = "(sent without an account)"
+
+
+def _network_name(name: str) -> str:
+    return name if name == ALL_NETWORKS else network_label(name)
 
 
 def _metrics() -> dict[str, Histogram]:
@@ -43,10 +52,6 @@ def engine() -> Engine:
     return _engine(get_settings().database_url)
 
 
-def _limiter() -> accounts.LoginLimiter:
-    return accounts.LoginLimiter(engine())
-
-
 def settings() -> Settings:
     return get_settings()
 
@@ -61,33 +66,64 @@ class Viewer:
         return self.role in ("admin", "manager")
 
 
-def require_login() -> Viewer:
-    """The logged-in person; otherwise a login form and the page stops here."""
+def signed_in() -> Viewer | None:
+    """Who is signed in: the session of the cookie both sites share (set by the moments site's
+    login), looked up on every run so a log-out anywhere, an expiry or a disabled account ends
+    it here too. A test may put a user straight into the session state."""
     found = st.session_state.get("user")
-    if found:
+    if found and "session_id" not in st.session_state:
         return Viewer(**found)
+    cookie = st.context.cookies.get(accounts.SESSION_COOKIE)
+    session_id = cookie if isinstance(cookie, str) else None  # AppTest has no real cookies
+    with Session(engine()) as session:
+        resolved = accounts.resolve(session, session_id)
+    if resolved is None or resolved[0].must_change_password:
+        st.session_state.pop("user", None)
+        st.session_state.pop("session_id", None)
+        return None
+    user, login = resolved
+    st.session_state["user"] = {"name": user.username, "role": user.role}
+    st.session_state["session_id"] = login.id
+    return Viewer(user.username, user.role)
+
+
+def login_url() -> str:
+    return f"{moments_url()}/login?{urlencode({'next': settings().reports_url})}"
+
+
+def login_page() -> None:
+    """The one page before login: one account and one login for both sites."""
     st.title("Rapport")
-    st.caption("Log in with your Rapport account (the same as the moments pages).")
-    with st.form("login"):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Log in")
-    if submitted:
-        key = f"user:{username.strip().lower()}"
-        if _limiter().blocked(key):
-            st.error("Too many failed attempts. Wait a few minutes and try again.")
-        else:
-            with Session(engine()) as session:
-                user = accounts.verify(session, username=username, password=password)
-            if user is None:
-                _limiter().failed(key)
-                st.error("Wrong username or password.")
-            else:
-                _limiter().succeeded(key)
-                st.session_state["user"] = {"name": user.username, "role": user.role}
-                st.rerun()
+    st.markdown(
+        "Log in with your Rapport account: the same login serves the moments pages and these "
+        "reports, and it lasts across reloads, bookmarks and tabs."
+    )
+    # A link in this tab (st.link_button opens another tab), back here once logged in.
+    st.markdown(
+        f'<a href="{html.escape(login_url())}" target="_self" class="rapport-login" '
+        'style="display:inline-block;padding:.5rem 1.2rem;border-radius:.5rem;'
+        'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">Log in</a>',
+        unsafe_allow_html=True,  # our own markup; the only value in it is escaped
+    )
     st.stop()
-    raise AssertionError("unreachable")  # st.stop() ends the script run
+
+
+def require_login() -> Viewer:
+    """The signed-in person; otherwise the login page, and the run stops there."""
+    found = signed_in()
+    if found is None:
+        login_page()
+        raise AssertionError("unreachable")  # st.stop() ends the script run
+    return found
+
+
+def log_out() -> None:
+    """End the session itself (in the database), not only this tab's memory of it."""
+    session_id = st.session_state.pop("session_id", None)
+    st.session_state.pop("user", None)
+    if session_id:
+        with Session(engine()) as session:
+            accounts.end_session(session, session_id)
 
 
 @dataclass(frozen=True)
@@ -107,7 +143,8 @@ def plain(text: str) -> str:
 
 
 def sidebar(viewer: Viewer) -> Filters:
-    networks, accounts = cached("filter_options", lambda: queries.filter_options(engine()))
+    pairs = cached("filter_options", lambda: queries.filter_options(engine()))
+    networks = sorted({network for network, _ in pairs})
     today = dt.datetime.now(settings().timezone).date()
     with st.sidebar:
         st.markdown(f"**{plain(viewer.name)}** · {viewer.role}")
@@ -120,17 +157,26 @@ def sidebar(viewer: Viewer) -> Filters:
             max_value=dt.date(year, 12, 31),
             key=f"as_of_{year}",
         )
-        network = st.selectbox("Network", ["All networks", *networks], key="network")
-        account = st.selectbox("Account", ["All accounts", *accounts], key="account")
+        network = st.selectbox(
+            "Network", [ALL_NETWORKS, *networks], key="network", format_func=_network_name
+        )
+        # Only the accounts of the chosen network; events sent without one show as such.
+        accounts = sorted({a for n, a in pairs if network in (ALL_NETWORKS, n)})
+        account = st.selectbox(
+            "Account",
+            [ALL_ACCOUNTS, *accounts],
+            key=f"account_{network}",
+            format_func=lambda a: NO_ACCOUNT if a == "default" else a,
+        )
         if st.button("Log out"):
-            st.session_state.pop("user", None)
+            log_out()
             st.rerun()
     as_of_day = as_of if isinstance(as_of, dt.date) else default_as_of
     return Filters(
         year=year,
         as_of=as_of_day,
-        network=None if network == "All networks" else network,
-        account=None if account == "All accounts" else account,
+        network=None if network == ALL_NETWORKS else network,
+        account=None if account == ALL_ACCOUNTS else account,
     )
 
 
@@ -190,4 +236,4 @@ def empty_state() -> None:
 
 
 def moments_url() -> str:
-    return f"http://127.0.0.1:{settings().moments_http_port}"
+    return settings().moments_url

@@ -65,3 +65,40 @@ def test_the_drift_check_sees_a_missing_index(db_url: str) -> None:
                 )
             )
         engine.dispose()
+
+
+def test_0013_fills_the_stored_service_levels_of_existing_conversations(db_url: str) -> None:
+    """Conversations written before 0013 get their business seconds and target from the
+    schedule stored then (Monday 2 March 2026, 08:00 -> 10:30 UTC, open 09:00-17:00: 1.5 h)."""
+    engine = make_engine(db_url)
+    try:
+        config = alembic_config(db_url)
+        command.downgrade(config, "0012")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO support_schedule (account, timezone, hours, holidays, "
+                    "first_response_target_s, updated_by, updated_at) VALUES ('', 'UTC', "
+                    "'mon-fri 09:00-17:00', '', 1800, 't', :now)"
+                ),
+                {"now": "2026-03-01 00:00:00.000000"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO support_conversation (network, conversation_id, account, "
+                    "first_inbound_at, first_response_at, messages_received, messages_sent, "
+                    "first_response_s) VALUES ('twitter', 'c1', '@brand', :a, :b, 1, 1, 9000)"
+                ),
+                {"a": "2026-03-02 08:00:00.000000", "b": "2026-03-02 10:30:00.000000"},
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT first_response_business_s, resolution_business_s, sla_target_s "
+                    "FROM support_conversation"
+                )
+            ).one()
+        assert tuple(row) == (5400.0, None, 1800.0)
+    finally:
+        engine.dispose()

@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from services.common.auth import Role, create_token
 from services.common.config import Settings
-from services.common.service_levels import make_schedule, save_schedule
+from services.common.conversation_levels import save_schedule
+from services.common.service_levels import make_schedule
 from services.ingest.app import create_app
 from services.ingest.sink import write_batch
 from tests.factories import batch, message

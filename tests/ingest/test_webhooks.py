@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -198,7 +200,7 @@ def test_bodies_over_the_limit_are_refused(settings: Settings, engine: Engine) -
 
 
 def test_connect_status_shows_each_source(client: TestClient) -> None:
-    from services.ingest.connect import summarise
+    from services.common.webhook_status import summarise
 
     chatwoot = platforms.Chatwoot(client, SECRETS["chatwoot_webhook_secret"])
     chatwoot.deliver(sample("chatwoot_incoming.json"))
@@ -209,3 +211,57 @@ def test_connect_status_shows_each_source(client: TestClient) -> None:
     assert rows["chatwoot"].split()[-3:][0] != "0"  # accepted
     assert rows["chatwoot"].split()[-1] != "0"  # refused
     assert rows["meta"].split()[1] == "on"  # configured: heard from at start
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_reports_settings_page_shows_each_connection(
+    settings: Settings, engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real ingest serving /metrics, one signed and one forged Chatwoot delivery: the reports'
+    Settings page says Chatwoot is receiving, with the counts."""
+    import threading
+
+    import streamlit as st
+    import uvicorn
+    from streamlit.testing.v1 import AppTest
+
+    from services.common import processes
+    from services.common.config import get_settings
+
+    port = processes.free_port()
+    configured = settings.model_copy(update=SECRETS)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(configured, engine=engine), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        processes.wait_for_port(port)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base) as http:
+            chatwoot = platforms.Chatwoot(http, SECRETS["chatwoot_webhook_secret"])
+            assert chatwoot.deliver(sample("chatwoot_incoming.json")).status_code == 200
+            assert (
+                chatwoot.deliver(sample("chatwoot_incoming.json"), secret="no").status_code == 401
+            )
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        monkeypatch.setenv("INGEST_METRICS_URL", f"{base}/metrics")
+        get_settings.cache_clear()
+        st.cache_data.clear()
+        app = Path(__file__).parents[2] / "services" / "reports" / "app.py"
+        at = AppTest.from_file(str(app), default_timeout=60)
+        at.session_state["user"] = {"name": "ana", "role": "viewer"}
+        at.run()
+        at.switch_page("pages/settings.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        table = at.dataframe[0].value
+        rows = {row["Source"]: row for row in table.to_dict("records")}
+        chat = rows["Chatwoot"]
+        assert chat["State"] == "receiving" and "s ago" in chat["Last signed delivery"]
+        assert chat["Accepted"] >= 1 and chat["Refused (forged, unsigned, stale)"] >= 1
+        assert rows["X (Twitter)"]["State"] == "receiving"  # configured: heard from at start
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        get_settings.cache_clear()

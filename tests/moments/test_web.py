@@ -246,6 +246,37 @@ def test_login_refuses_offsite_redirects(
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
+def test_login_may_send_people_back_to_the_reports_app_only(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
+    """One login for both sites: the reports app sends people here with next=its URL."""
+    make_user("maria", Role.manager)
+    reports = "http://127.0.0.1:8501/"
+    for target, expected in (
+        (reports, reports),
+        ("http://127.0.0.1:8501/@evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ):
+        app_client.cookies.clear()
+        page = app_client.get("/login", params={"next": target})
+        assert f'value="{expected}"' in page.text, target
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        response = app_client.post(
+            "/login",
+            data={
+                "username": "maria",
+                "password": "correct horse battery",
+                "csrf_token": csrf,
+                "next": target,
+            },
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == expected, target
+    # Already signed in: the login link goes straight back.
+    again = app_client.get("/login", params={"next": reports}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == reports
+
+
 def test_edit_delete_and_admin_restore(
     app_client: TestClient, make_user: Callable[[str, Role], str]
 ) -> None:
@@ -266,6 +297,56 @@ def test_edit_delete_and_admin_restore(
     assert "Became an advocate." in app_client.get("/deleted").text
     app_client.post(f"{path}/restore", data={"csrf_token": csrf_of(app_client, path)})
     assert "Became an advocate." in app_client.get("/").text
+
+
+def test_saved_undo_and_a_readable_history(
+    manager: TestClient,
+    engine: Engine,
+    app_client: TestClient,
+    make_user: Callable[[str, Role], str],
+) -> None:
+    created = manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
+    path = created.headers["location"].split("?")[0]
+    edit = manager.post(
+        f"{path}/edit",
+        data=form(csrf_of(manager, f"{path}/edit"), change="Became an advocate."),
+        follow_redirects=False,
+    )
+    page = manager.get(edit.headers["location"]).text
+    assert "Saved." in page
+    assert (
+        "What changed: 'Renewed for a year after we fixed the export.' → 'Became an advocate.'"
+        in (page.replace("&#39;", "'"))
+    )
+    assert '{"change"' not in page  # not the stored JSON
+    # Delete: the list offers an undo for a few seconds; taking it back restores the moment.
+    deleted = manager.post(
+        f"{path}/delete", data={"csrf_token": csrf_of(manager, path)}, follow_redirects=False
+    )
+    listing = manager.get(deleted.headers["location"]).text
+    assert "Moment deleted" in listing and f'action="{path}/undo"' in listing
+    undo = manager.post(
+        f"{path}/undo", data={"csrf_token": csrf_of(manager)}, follow_redirects=False
+    )
+    assert undo.status_code == 303
+    assert "Delete undone" in manager.get(undo.headers["location"]).text
+    assert "Became an advocate." in manager.get("/").text
+    # Too late, or someone else's delete: refused with the way out.
+    manager.post(f"{path}/delete", data={"csrf_token": csrf_of(manager, path)})
+    make_user("other", Role.manager)
+    other = login(TestClient(manager.app), "other")
+    refused = other.post(f"{path}/undo", data={"csrf_token": csrf_of(other)})
+    assert refused.status_code == 409 and "an admin can still restore" in refused.text
+    with Session(engine) as session:
+        stored = session.get(Moment, path.rsplit("/", 1)[1])
+        assert stored is not None and stored.deleted_at is not None
+        stored.deleted_at -= dt.timedelta(minutes=5)
+        session.add(stored)
+        session.commit()
+    late = manager.post(f"{path}/undo", data={"csrf_token": csrf_of(manager)})
+    assert late.status_code == 409 and "Too late to undo" in late.text
+    # The date filters say what they are.
+    assert ">From <input" in manager.get("/").text and ">To <input" in manager.get("/").text
 
 
 def test_filters_and_csv_on_pages(manager: TestClient) -> None:
@@ -355,7 +436,8 @@ def test_the_edit_form_keeps_the_rules_of_the_log_form(manager: TestClient, engi
 def test_a_moment_shows_its_conversation_agent_and_sla(manager: TestClient, engine: Engine) -> None:
     from zoneinfo import ZoneInfo
 
-    from services.common.service_levels import make_schedule, save_schedule
+    from services.common.conversation_levels import save_schedule
+    from services.common.service_levels import make_schedule
     from services.ingest.sink import write_batch
     from tests.factories import batch, message
 
@@ -380,3 +462,84 @@ def test_a_moment_shows_its_conversation_agent_and_sla(manager: TestClient, engi
     assert "Answered by</dt><dd>lucia" in page
     assert "First response in business hours</dt><dd>30.0 min" in page
     assert "breached (target 20.0 business min)" in page
+
+
+def _login_form(client: TestClient, username: str, password: str, target: str = "/") -> Any:
+    page = client.get("/login", params={"next": target})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf, "next": target},
+        follow_redirects=False,
+    )
+
+
+def test_a_one_time_password_leads_to_a_new_one_and_then_stops_working(
+    app_client: TestClient, make_user: Callable[[str, Role], str], engine: Engine
+) -> None:
+    from services.common import accounts
+
+    make_user("root", Role.admin)
+    admin = login(TestClient(app_client.app), "root")
+    created = admin.post(
+        "/users",
+        data={"csrf_token": csrf_of(admin, "/users"), "username": "nina", "role": "viewer"},
+    )
+    one_time = re.search(r"One-time password: <code>([^<]+)</code>", created.text).group(1)  # type: ignore[union-attr]
+    first = _login_form(app_client, "nina", one_time, "/")
+    assert first.status_code == 303 and first.headers["location"] == "/password?next=%2F"
+    # Every other page waits for the new password.
+    assert app_client.get("/", follow_redirects=False).headers["location"].startswith("/password")
+    form = app_client.get("/password")
+    assert "Choose your password" in form.text and "Current password" not in form.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    short = app_client.post(
+        "/password",
+        data={"csrf_token": csrf, "new_password": "short", "new_password_again": "short"},
+    )
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    done = app_client.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "next": "/",
+            "new_password": "nina's own passphrase",
+            "new_password_again": "nina's own passphrase",
+        },
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/?password=changed"
+    assert "Password changed." in app_client.get(done.headers["location"]).text
+    # The one-time password works no more; the new one does.
+    fresh = TestClient(app_client.app)
+    assert _login_form(fresh, "nina", one_time).status_code == 401
+    assert _login_form(fresh, "nina", "nina's own passphrase").headers["location"] == "/"
+    # Everyone can change their password, with the current one.
+    page = fresh.get("/password")
+    assert "Current password" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    wrong = fresh.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": "not it at all",
+            "new_password": "another passphrase",
+            "new_password_again": "another passphrase",
+        },
+    )
+    assert wrong.status_code == 422 and "current password is wrong" in wrong.text
+    # An admin resets (a new one-time password, her logins end), changes the role, disables.
+    csrf = csrf_of(admin, "/users")
+    reset = admin.post("/users/nina", data={"csrf_token": csrf, "action": "reset"})
+    assert "New one-time password for <strong>nina</strong>" in reset.text
+    assert fresh.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    role = admin.post("/users/nina", data={"csrf_token": csrf, "action": "role", "role": "manager"})
+    assert "nina is now manager." in role.text
+    off = admin.post("/users/nina", data={"csrf_token": csrf, "action": "disable"})
+    assert "nina disabled" in off.text
+    with Session(engine) as session:
+        nina = accounts.user_named(session, "nina")
+        assert nina.disabled and nina.role == "manager" and nina.must_change_password
+    # The last admin cannot be disabled or demoted.
+    alone = admin.post("/users/root", data={"csrf_token": csrf, "action": "disable"})
+    assert "the only admin left" in alone.text

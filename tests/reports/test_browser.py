@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,13 +14,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import uvicorn
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.common import accounts, processes
 from services.common.auth import Role
+from services.common.config import Settings
+from services.common.schema import UserSession
 from services.ingest.sink import write_batch
 from services.moments import service
+from services.moments.app import create_app as create_moments
 from services.moments.models import MomentCreate
 from tests.factories import batch, event
 from tests.factories_moments import moment
@@ -35,42 +40,137 @@ pytestmark = pytest.mark.skipif(
 
 
 @contextmanager
-def logged_in(db_url: str, tmp_path: Path, username: str) -> Iterator[Any]:
-    """`streamlit run` on the app and a Chromium page logged in as `username`."""
-    from playwright.sync_api import sync_playwright
-
-    port = processes.free_port()
+def sites(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`streamlit run` on the reports app and the moments site in this process: one login,
+    on the moments site, serves both (the session cookie is shared by host)."""
+    reports_port, moments_port = processes.free_port(), processes.free_port()
+    reports, moments = f"http://127.0.0.1:{reports_port}/", f"http://127.0.0.1:{moments_port}"
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "RAPPORT_TIMEZONE": "UTC",
         "REPORTS_METRICS_PORT": str(processes.free_port()),
+        "MOMENTS_PUBLIC_URL": moments,
+        "REPORTS_PUBLIC_URL": reports,
     }
     server = processes.spawn(
         [
-            *(sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)),
+            *(
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.port",
+                str(reports_port),
+            ),
             *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
         ],
         env=env,
         log=tmp_path / "streamlit.log",
     )
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=db_url,
+        moments_grpc_port=0,
+        reports_public_url=reports,
+        _env_file=None,
+    )
+    site = uvicorn.Server(
+        uvicorn.Config(
+            create_moments(settings, sync_sheets=False), port=moments_port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=site.run, daemon=True)
+    thread.start()
     try:
-        processes.wait_for_port(port, timeout_s=60)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-            page.get_by_role("textbox", name="Username").fill(username)
-            page.get_by_role("textbox", name="Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_text("Is social paying off?").wait_for(timeout=60_000)
-            yield page
-            browser.close()
+        processes.wait_for_port(moments_port)
+        processes.wait_for_port(reports_port, timeout_s=60)
+        yield reports, moments
     finally:
+        site.should_exit = True
+        thread.join(10)
         processes.stop(server)
+
+
+def sign_in(page: Any, reports: str, username: str, *, opened: bool = False) -> None:
+    """As a person does: open the reports, follow Log in, sign in on the moments site, come
+    back to the reports."""
+    if not opened:
+        page.goto(reports, timeout=60_000)
+    page.get_by_role("link", name="Log in").click()
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.get_by_text("Is social paying off?").wait_for(timeout=60_000)
+
+
+@contextmanager
+def logged_in(db_url: str, tmp_path: Path, username: str) -> Iterator[Any]:
+    """Both sites and a Chromium page signed in to the reports as `username`."""
+    from playwright.sync_api import sync_playwright
+
+    with sites(db_url, tmp_path) as (reports, _moments), sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, reports, username)
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_one_login_lasts_across_reloads_and_tabs_until_log_out(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with Session(engine) as session:
+        accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
+    outside: list[str] = []
+    with sites(db_url, tmp_path) as (reports, moments), sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                else (outside.append(r.url))
+            ),
+        )
+        page = context.new_page()
+        page.goto(reports, timeout=60_000)
+        page.get_by_role("link", name="Log in").wait_for(timeout=60_000)
+        # Before login: no navigation, no list of page files.
+        assert page.get_by_test_id("stSidebarNav").count() == 0
+        assert "overview" not in page.inner_text("body").lower()
+        sign_in(page, reports, "exec", opened=True)
+        page.reload()
+        page.get_by_text("Is social paying off?").wait_for(timeout=60_000)  # F5 keeps it
+        second = context.new_page()
+        second.goto(reports + "conversations")  # a bookmark, in a second tab
+        second.get_by_text("Support conversations", exact=True).wait_for(timeout=60_000)
+        second.close()
+        # The moments site knows the same person.
+        page.goto(moments + "/")
+        page.locator("#list-title").wait_for(timeout=30_000)
+        page.goto(reports)
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("link", name="Log in").wait_for(timeout=60_000)
+        page.reload()
+        page.get_by_role("link", name="Log in").wait_for(timeout=60_000)  # ended, not hidden
+        page.goto(moments + "/")
+        page.get_by_role("button", name="Log in").wait_for(timeout=30_000)  # here too
+        browser.close()
+    with Session(engine) as session:
+        assert session.exec(select(UserSession)).first() is None
+    # Nothing loads from the internet: the favicon and every asset are served locally.
+    assert outside == []
 
 
 def settled(page: Any) -> None:

@@ -94,6 +94,30 @@ def test_business_hours_figures_sla_and_agents(
     ]
 
 
+def test_conversations_written_after_the_schedule_get_its_levels(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The consumer stores each conversation's business seconds as it writes it; a message
+    that arrives later (the answer) rewrites them."""
+    assert main(["hours", "set", *OFFICE, "--first-response-target", "1800"]) == 0
+    seed(engine)
+    support = summary(capsys)
+    assert support["median_first_response_business_s"] == pytest.approx((300 + 1800) / 2)
+    assert support["first_response_sla_met_rate"] == pytest.approx(3 / 5)
+    # c5 is answered now, Wednesday 4 March 10:00 -> 10:10 Madrid: 600 business seconds, met.
+    late = message("message_sent", "c5", "2026-03-04T09:10:00Z", actor="marco")
+    write_batch(engine, [batch(late)], UTC)
+    support = summary(capsys)
+    assert support["first_response_sla_met_rate"] == pytest.approx(4 / 5)
+    marco = {a["agent"]: a for a in support["agents"]}["marco"]  # type: ignore[union-attr]
+    assert marco == {
+        "agent": "marco",
+        "answered": 2,
+        "median_first_response_s": (234000 + 600) / 2,
+        "median_first_response_business_s": (3600 + 600) / 2,
+    }
+
+
 def test_a_schedule_change_recomputes_every_figure(
     engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -226,6 +226,24 @@ def test_summary_json_with_moments_and_goals(
     assert rate["pace"] == pytest.approx((1 / 3) / 0.5) and rate["projected_year_end"] is None
 
 
+def test_goals_list_reads_as_people_read(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["goals", "list", "--year", "2026"]) == 0
+    assert "No goals for 2026 yet" in capsys.readouterr().out
+    for metric, target in (
+        ("impressions", "55000000"),
+        ("responded_within_1h_rate", "0.6"),
+        ("median_first_response_s", "1800"),
+    ):
+        assert main(["goals", "set", "--year", "2026", "--metric", metric, "--target", target]) == 0
+    capsys.readouterr()
+    assert main(["goals", "list", "--year", "2026"]) == 0
+    out = capsys.readouterr().out
+    assert "55,000,000" in out and "60.0 %" in out and "30 min" in out
+    assert "Answered within 1 h" in out and "Median first response" in out
+
+
 def scalar_events(engine: Engine, as_of: str) -> int:
     """This year's events stored up to the end of `as_of` (UTC here), counted from the events
     themselves (the completeness line counts them from the rollups)."""
@@ -325,3 +343,29 @@ def test_engagement_by_hour_sums_engagement_only(engine: Engine) -> None:
         (dt.datetime(2026, 3, 3, 8), 1),
     ]
     assert queries.engagement_by_hour(engine, period, account="b")[0][1] == 2
+
+
+def test_users_commands(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlmodel import Session
+
+    from services.common import accounts
+
+    assert main(["users", "create", "--username", "root", "--role", "admin"]) == 0
+    assert "One-time password (shown only now)" in capsys.readouterr().out
+    assert main(["users", "create", "--username", "ana", "--role", "viewer"]) == 0
+    capsys.readouterr()
+    assert main(["users", "role", "--username", "ana", "--role", "manager"]) == 0
+    assert main(["users", "reset", "--username", "ana"]) == 0
+    assert "New one-time password for 'ana'" in capsys.readouterr().out
+    assert main(["users", "disable", "--username", "ana"]) == 0
+    assert main(["users", "disable", "--username", "root"]) == 2  # the only admin
+    assert "only admin left" in capsys.readouterr().err
+    assert main(["users", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "ana" in listed and "manager" in listed and "disabled" in listed
+    assert "one-time password not yet replaced" in listed
+    assert main(["users", "enable", "--username", "ana"]) == 0
+    assert main(["users", "reset", "--username", "nobody"]) == 2
+    with Session(engine) as session:
+        ana = accounts.user_named(session, "ana")
+        assert ana.role == "manager" and not ana.disabled and ana.must_change_password

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from services.moments.deps import Principal, browser_principal, csrf_ok
-from services.moments.web.render import LoginRequired, Refused
+from services.moments.web.render import LoginRequired, PasswordChangeRequired, Refused
 
 FORM_EXPIRED = "The form was stale or not sent from this site. Reload the page and try again."
 REFUSALS = {
@@ -29,6 +29,8 @@ def _allowed(principal: Principal, need: str | None) -> bool:
 def _check(principal: Principal | None, need: str | None) -> Principal:
     if principal is None:
         raise LoginRequired
+    if principal.must_change_password:
+        raise PasswordChangeRequired
     if not _allowed(principal, need):
         title, message = REFUSALS[need or ""]
         raise Refused(403, title, message, principal)
@@ -39,11 +41,19 @@ def signed_in(request: Request) -> Principal:
     return _check(browser_principal(request), None)
 
 
+def any_login(request: Request) -> Principal:
+    """Logged in, one-time password or not: the password page itself."""
+    principal = browser_principal(request)
+    if principal is None:
+        raise LoginRequired
+    return principal
+
+
 def admin_signed_in(request: Request) -> Principal:
     return _check(browser_principal(request), "admin")
 
 
-async def _posted(request: Request, need: str | None) -> Principal:
+async def _posted(request: Request, need: str | None, *, any_kind: bool = False) -> Principal:
     principal = await run_in_threadpool(browser_principal, request)
     if principal is None:
         raise LoginRequired
@@ -51,7 +61,11 @@ async def _posted(request: Request, need: str | None) -> Principal:
     expected = principal.login.csrf_token if principal.login else None
     if not csrf_ok(expected, form.get("csrf_token")):
         raise Refused(403, "Form expired", FORM_EXPIRED, principal)
-    return _check(principal, need)
+    return principal if any_kind else _check(principal, need)
+
+
+async def any_login_posted(request: Request) -> Principal:
+    return await _posted(request, None, any_kind=True)
 
 
 async def posted(request: Request) -> Principal:
@@ -67,6 +81,8 @@ async def admin_posted(request: Request) -> Principal:
 
 
 SignedIn = Annotated[Principal, Depends(signed_in)]
+AnyLogin = Annotated[Principal, Depends(any_login)]
+AnyLoginPosted = Annotated[Principal, Depends(any_login_posted)]
 AdminSignedIn = Annotated[Principal, Depends(admin_signed_in)]
 Posted = Annotated[Principal, Depends(posted)]
 WriterPosted = Annotated[Principal, Depends(writer_posted)]

@@ -47,10 +47,39 @@ def create_user(request: Request, form: FormData, principal: AdminPosted) -> Res
     password = accounts.generate_password()
     try:
         with writing(request) as session:
-            accounts.create(session, username=username, password=password, role=Role(role))
+            accounts.create(
+                session, username=username, password=password, role=Role(role), one_time=True
+            )
     except ValueError as exc:
         return _users_page(request, principal, error=str(exc))
     return _users_page(request, principal, created=(username.strip().lower(), password))
+
+
+@router.post("/users/{username}", response_class=HTMLResponse)
+@in_thread
+def change_user(
+    request: Request, form: FormData, username: str, principal: AdminPosted
+) -> Response:
+    """An admin's change to one account: reset its password, disable or enable it, its role."""
+    action = str(form.get("action", ""))
+    try:
+        with writing(request) as session:
+            if action == "reset":
+                password = accounts.reset_password(session, username)
+                return _users_page(request, principal, reset=(username, password))
+            if action in ("disable", "enable"):
+                accounts.set_disabled(session, username, disabled=action == "disable")
+                done = f"{username} {action}d" + (
+                    ": every login ended." if action == "disable" else "."
+                )
+            elif action == "role":
+                role = accounts.set_role(session, username, Role(str(form.get("role", "")))).role
+                done = f"{username} is now {role}."
+            else:
+                return _users_page(request, principal, error=f"unknown action {action!r}")
+    except ValueError as exc:
+        return _users_page(request, principal, error=str(exc))
+    return _users_page(request, principal, done=done)
 
 
 @router.post("/tokens", response_class=HTMLResponse)

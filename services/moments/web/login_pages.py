@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,21 +14,38 @@ from services.common import accounts
 from services.moments.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    Principal,
     browser_principal,
     csrf_ok,
     db,
     writing,
 )
-from services.moments.web.access import FORM_EXPIRED
+from services.moments.web.access import FORM_EXPIRED, AnyLogin, AnyLoginPosted
 from services.moments.web.render import Refused, in_thread, message_page, page, secure
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
+def _safe_next(request: Request, target: str) -> str:
+    """Where to go after login: a path of this site, or the reports app (the one other site
+    that shares the session); never anywhere else."""
+    if target == request.app.state.settings.reports_url:
+        return target
+    if not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    return _login_page(request, next_path=request.query_params.get("next", "/"))
+    target = _safe_next(request, request.query_params.get("next", "/"))
+    principal = browser_principal(request)
+    if principal is not None and principal.must_change_password:
+        return RedirectResponse(f"/password?{urlencode({'next': target})}", status_code=303)
+    if target != "/" and principal is not None:
+        return RedirectResponse(target, status_code=303)  # already in: straight on
+    return _login_page(request, next_path=target)
 
 
 def _login_page(
@@ -60,9 +78,7 @@ def _login_page(
 @in_thread
 def login(request: Request, form: FormData) -> Response:
     username = str(form.get("username", "")).strip().lower()
-    target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off-site after login
+    target = _safe_next(request, str(form.get("next", "/")))
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return message_page(
             request,
@@ -88,6 +104,9 @@ def login(request: Request, form: FormData) -> Response:
     login_session = None
     if user is not None:
         with writing(request) as session:
+            if user.must_change_password:  # a one-time password: spent by this login
+                accounts.spend_one_time_password(session, session.merge(user))
+                target = f"/password?{urlencode({'next': target})}"
             login_session = accounts.start_session(session, user)
     if login_session is None:
         limiter.failed(*keys)
@@ -126,3 +145,45 @@ def logout(request: Request, form: FormData) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_form(request: Request, principal: AnyLogin) -> Response:
+    return _password_page(request, principal)
+
+
+def _password_page(
+    request: Request, principal: Principal, *, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    return page(
+        request,
+        "password.html",
+        principal,
+        status=status,
+        next=_safe_next(request, request.query_params.get("next", "/")),
+        first=principal.must_change_password,
+        error=error,
+        minimum=accounts.MIN_PASSWORD,
+    )
+
+
+@router.post("/password", response_class=HTMLResponse)
+@in_thread
+def change_password(request: Request, form: FormData, principal: AnyLoginPosted) -> Response:
+    new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
+    target = _safe_next(request, str(form.get("next", "/")))
+    if new != again:
+        return _password_page(request, principal, status=422, error="The two new passwords differ.")
+    try:
+        with writing(request) as session:
+            user = accounts.user_named(session, principal.name)
+            accounts.change_password(
+                session, user, new=new, current=str(form.get("current_password", "")) or None
+            )
+    except ValueError as exc:
+        return _password_page(request, principal, status=422, error=str(exc).capitalize() + ".")
+    log.info("password changed for %r", principal.name)
+    separator = "&" if "?" in target else "?"
+    if target.startswith("/"):
+        target += f"{separator}password=changed"
+    return RedirectResponse(target, status_code=303)

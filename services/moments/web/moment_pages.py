@@ -17,7 +17,7 @@ from services.moments.deps import Principal, db, writing
 from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentUpdate, guess_network
 from services.moments.web.access import AdminPosted, AdminSignedIn, SignedIn, WriterPosted
-from services.moments.web.render import Refused, in_thread, page
+from services.moments.web.render import Refused, in_thread, message_page, page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -104,8 +104,22 @@ def _list_context(request: Request, filters: service.Filters) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, principal: SignedIn, filters: MomentFilters) -> Response:
+    just_deleted = None
+    deleted_id = request.query_params.get("deleted")
+    if deleted_id and principal.can_write:
+        with db(request) as session:
+            found = service.get(session, deleted_id, include_deleted=True)
+        if found is not None and found.deleted_at is not None:
+            just_deleted = service.as_dict(found)
     return page(
-        request, "index.html", principal, values={}, errors={}, **_list_context(request, filters)
+        request,
+        "index.html",
+        principal,
+        values={},
+        errors={},
+        just_deleted=just_deleted,
+        undo_s=service.UNDO_S,
+        **_list_context(request, filters),
     )
 
 
@@ -158,7 +172,7 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
             session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
         )[moment.id]
         conversation = service.conversation_for(session, moment.link)
-        level = service.service_level(session, conversation) if conversation else None
+        level = service.service_level(conversation) if conversation else None
         trail = service.audit_trail(session, moment.id)
     return page(
         request,
@@ -170,6 +184,9 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         level=level,
         trail=trail,
         logged=request.query_params.get("logged"),
+        saved=request.query_params.get("saved"),
+        restored=request.query_params.get("restored"),
+        describe_changes=service.describe_changes,
     )
 
 
@@ -214,7 +231,7 @@ def edit_moment(
                 errors=form_errors(exc, fields),
             )
         service.update(session, moment=moment, data=data, actor=principal.name)
-    return RedirectResponse(f"/moments/{moment_id}", status_code=303)
+    return RedirectResponse(f"/moments/{moment_id}?saved=1", status_code=303)
 
 
 @router.post("/moments/{moment_id}/delete")
@@ -226,7 +243,29 @@ def delete_moment(
         moment = service.get(session, moment_id)
         if moment is not None:  # deleting twice is done already
             service.delete(session, moment=moment, actor=principal.name)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(f"/?deleted={moment_id}", status_code=303)
+
+
+@router.post("/moments/{moment_id}/undo")
+@in_thread
+def undo_delete(
+    request: Request, form: FormData, moment_id: str, principal: WriterPosted
+) -> Response:
+    with writing(request) as session:
+        moment = service.get(session, moment_id, include_deleted=True)
+        undone = moment is not None and service.undo_delete(
+            session, moment=moment, actor=principal.name
+        )
+    if not undone:
+        return message_page(
+            request,
+            principal,
+            status=409,
+            title="Too late to undo",
+            message=f"A delete can be taken back for {service.UNDO_S} seconds by whoever made "
+            "it; an admin can still restore the moment from Deleted moments.",
+        )
+    return RedirectResponse(f"/moments/{moment_id}?restored=1", status_code=303)
 
 
 @router.post("/moments/{moment_id}/restore")

@@ -49,6 +49,10 @@ class LoginRequired(Exception):
     """Nobody is logged in: the page sends them to the login form and back afterwards."""
 
 
+class PasswordChangeRequired(Exception):
+    """Logged in with a one-time password: a new password comes first, then the page."""
+
+
 def secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
@@ -92,9 +96,11 @@ def message_page(
 
 async def refusal_page(request: Request, exc: Exception) -> Response:
     """The one exception handler for pages that turn someone away."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if isinstance(exc, LoginRequired):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    if isinstance(exc, PasswordChangeRequired):
+        return RedirectResponse(f"/password?{urlencode({'next': target})}", status_code=303)
     assert isinstance(exc, Refused)
     return await run_in_threadpool(
         message_page,

@@ -3,13 +3,53 @@ edit, viewers read. A change applies to every figure at once, past ones included
 
 import streamlit as st
 
+from services.common import webhook_status
 from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import queries, schedules, ui, value
+from services.reports import completeness, queries, schedules, ui, value
+
+
+def connections() -> None:
+    """Is data arriving by itself? Each platform webhook's state, from ingest's /metrics, and
+    the dead letters stored per source."""
+    st.subheader("Platform connections")
+    url = ui.settings().ingest_metrics
+    stored = ui.cached(
+        "dead_letters_by_source", lambda: completeness.dead_letters_by_source(ui.engine())
+    )
+    try:
+        found = webhook_status.sources(webhook_status.fetch(url, timeout_s=3))
+    except OSError as exc:
+        st.warning(str(exc))
+        return
+    names = {"meta": "Meta (Facebook, Instagram)", "x": "X (Twitter)", "chatwoot": "Chatwoot"}
+    st.dataframe(
+        [
+            {
+                "Source": names[str(row["source"])],
+                "State": "receiving" if row["state"] == "on" else "off (no secret set)",
+                "Last signed delivery": webhook_status.last_delivery(row),
+                "Accepted": row["accepted"],
+                "Dead-lettered": row["dead_lettered"],
+                "Refused (forged, unsigned, stale)": row["refused"],
+                "Dead letters stored": stored.get(f"webhook:{row['source']}", 0),
+            }
+            for row in found
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Counts since ingest started (Prometheus keeps the history); a configured source "
+        "silent for a day raises RapportWebhookSilent. How to register each webhook: README, "
+        "Live data."
+    )
+
 
 with ui.timed_page("settings"):
     viewer: ui.Viewer = st.session_state["viewer"]
     f: ui.Filters = st.session_state["filters"]
     st.title("Settings")
+    connections()
     st.subheader("Business hours")
     st.caption(
         "First response and resolution are also counted in business hours, against the "
@@ -39,7 +79,8 @@ with ui.timed_page("settings"):
                 width="stretch",
             )
         st.stop()
-    _networks, accounts = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
+    pairs = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
+    accounts = sorted({account for _, account in pairs if account != "default"})
     choice = st.selectbox("Schedule to set", ["Default (every account)", *accounts])
     account = None if choice.startswith("Default") else choice
     current = stored.default if account is None else stored.by_account.get(account)
