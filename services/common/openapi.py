@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 DEFAULT_DESCRIPTIONS = {
@@ -31,3 +33,21 @@ def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, A
         }
         for status in statuses
     }
+
+
+def repeated_query(request: Request) -> RequestValidationError | None:
+    """A 422 naming a query parameter given twice (the API would keep one value without a word),
+    in FastAPI's own error shape; None when every parameter comes once."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not repeated:
+        return None
+    return RequestValidationError(
+        [
+            {
+                "loc": ["query", repeated[0]],
+                "msg": "given more than once; give it once",
+                "type": "value_error",
+            }
+        ]
+    )

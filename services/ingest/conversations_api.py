@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from services.common import csv_export
 from services.common.auth import ReaderDep
 from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
-from services.common.openapi import problems
+from services.common.openapi import problems, repeated_query
 from services.common.period import Period
 from services.common.vocabulary import Network
 
@@ -101,6 +101,9 @@ def get_conversations(
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown:  # a misspelt filter must not quietly return everything
         raise _invalid(unknown[0] or "(empty name)", "not a parameter of this API")
+    twice = repeated_query(request)
+    if twice is not None:
+        raise twice
     if only is not None and only not in ONLY:
         raise _invalid("only", f"Input should be one of {', '.join(ONLY)}")
     tz = request.app.state.settings.timezone

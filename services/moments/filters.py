@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 
+from services.common.openapi import repeated_query
 from services.common.vocabulary import Network
 from services.moments import service
 from services.moments.models import CustomerStatus, IsoDate, Outcome
@@ -23,6 +24,7 @@ Any_ = Literal[""]
 
 
 def moment_filters(
+    request: Request,
     q: SearchText = None,
     network: Network | Any_ | None = None,
     customer_status: CustomerStatus | Any_ | None = None,
@@ -30,6 +32,9 @@ def moment_filters(
     date_from: IsoDate | Any_ | None = None,
     date_to: IsoDate | Any_ | None = None,
 ) -> service.Filters:
+    twice = repeated_query(request)
+    if twice is not None:
+        raise twice
     return service.Filters(
         q=q or None,
         network=network or None,

@@ -160,9 +160,13 @@ def cell(key: str, value: object) -> str:
     return str(value)
 
 
-def for_people(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, str]]:
-    """Rows as a table people read: labelled columns, formatted values."""
-    return [{label(c): cell(c, row.get(c)) for c in columns} for row in rows]
+def for_people(
+    rows: list[dict[str, object]], columns: list[str], names: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Rows as a table people read: labelled columns (`names` for a narrow table), formatted
+    values."""
+    heading = {c: (names or {}).get(c) or label(c) for c in columns}
+    return [{heading[c]: cell(c, row.get(c)) for c in columns} for row in rows]
 
 
 def csv_header(key: str) -> str:

@@ -212,8 +212,8 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="sub">Year to date, as of {as_of.isoformat()} ({html.escape(str(tz))}). '
-            "Figures as defined in Rapport's report contract.</p>",
+            f'<p class="sub">Year to date, as of {fmt.day(as_of)} ({html.escape(str(tz))}). '
+            "Every figure is defined in Rapport's docs/figures.md.</p>",
             f'<div class="cards">{card_html}</div>',
             f'<p class="sub">{html.escape(completeness.line(data["completeness"]))}.</p>',
             _money_section(engine, data),

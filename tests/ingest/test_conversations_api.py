@@ -156,6 +156,7 @@ def test_bad_filters_and_cursors_are_refused_by_name(client: TestClient) -> None
     for params, fragment in (
         ({"sla": "sometimes"}, "sla"),
         ({"only": "happy"}, "only"),
+        ([("agent", "ana"), ("agent", "bo")], "given more than once"),
         ({"network": "myspace"}, "network"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"year": 2026, "as_of": "2025-01-01"}, "as-of"),

@@ -83,3 +83,59 @@ def test_log_a_moment_in_chromium(served: str, engine: Engine, tmp_path: Path) -
         assert "Zoë Brand" in rows.first.inner_text()
         browser.close()
     assert elapsed < 10
+
+
+def test_phone_cards_switch_confirmed_delete_and_undo(
+    served: str, engine: Engine, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from services.moments import service
+    from services.moments.models import MomentCreate
+    from tests.factories_moments import moment
+
+    with Session(engine) as session:
+        accounts.create(
+            session, username="maria", password="correct horse battery", role=Role.manager
+        )
+        logged = service.create(
+            session,
+            data=MomentCreate.model_validate(moment(change="Renewed after our fix.")),
+            actor="maria",
+        )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(served + "/")
+        page.fill("#username", "maria")
+        page.fill("#password", "correct horse battery")
+        page.press("#password", "Enter")
+        page.wait_for_selector("text=Log a meaningful moment")
+        # A phone: the list is cards (no header row, each cell labelled), one tap away.
+        assert page.is_visible("nav.switch")
+        assert not page.is_visible("table thead")
+        label = page.evaluate(
+            "getComputedStyle(document.querySelector('tbody td'), '::before').content"
+        )
+        assert label == '"Date: "'
+        width = page.evaluate("document.querySelector('tbody tr').getBoundingClientRect().width")
+        assert width <= 390
+        page.click("nav.switch >> text=Moments")
+        page.wait_for_function("window.scrollY > 300")
+        page.screenshot(path=str(tmp_path / "cards.png"))
+        # Delete asks first: saying no keeps the moment.
+        page.goto(f"{served}/moments/{logged.id}")
+        page.once("dialog", lambda d: d.dismiss())
+        page.click("button:has-text('Delete')")
+        page.wait_for_timeout(300)
+        assert "/moments/" in page.url and page.is_visible("text=Renewed after our fix.")
+        # Saying yes deletes, and the list offers the undo.
+        page.once("dialog", lambda d: d.accept())
+        page.click("button:has-text('Delete')")
+        page.wait_for_selector("text=Moment deleted")
+        page.click("button:has-text('Undo')")
+        page.wait_for_selector("text=Delete undone")
+        browser.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,3 +258,43 @@ def test_status_counts_in_the_database(engine: Engine) -> None:
     assert 7_190 < oldest_s < 7_300
     # One aggregate in SQL, not every waiting row loaded into Python.
     assert len(statements) == 1 and "count(" in statements[0].lower()
+
+
+def test_the_sync_as_its_own_process_serves_its_metrics(
+    engine: Engine, db_url: str, sheets_server: SheetsServer, tmp_path: Path
+) -> None:
+    """`rapport sheets sync` (compose and Kubernetes run it alone) serves /metrics: a moment it
+    writes moves the rows counter there, where Prometheus scrapes it (#14)."""
+    import os
+    import sys
+    import urllib.request
+
+    from services.common import processes
+
+    log(engine, 1)
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "GOOGLE_SHEETS_API_URL": sheets_server.url,
+        "SHEETS_SPREADSHEET_ID": sheets_server.spreadsheet_id,
+        "GOOGLE_APPLICATION_CREDENTIALS": str(sheets_server.credentials_file(tmp_path)),
+        "SHEET_SYNC_METRICS_PORT": str(port),
+    }
+    proc = processes.spawn(
+        [sys.executable, "-m", "services.cli", "sheets", "sync"], env=env, log=tmp_path / "sync.log"
+    )
+    try:
+        processes.wait_for_port(port, timeout_s=30)
+        deadline = time.monotonic() + 30
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                page = r.read().decode()
+            if 'rapport_moments_sheet_rows_written_total{operation="append"} 1.0' in page:
+                break
+            assert time.monotonic() < deadline, page[-2000:]
+            time.sleep(0.3)
+        assert "rapport_moments_sheet_backlog_moments 0.0" in page
+        assert len(sheets_server.ids()) == 1
+    finally:
+        assert processes.stop(proc) == 0

@@ -171,7 +171,7 @@ def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None
     # People type rates in percent and times in minutes; counts are whole numbers.
     assert inputs[f"goal_{year}_responded_within_1h_rate"].label == "Answered within 1 h (%)"
     assert inputs[f"goal_{year}_median_first_response_s"].label == (
-        "Median first response (minutes)"
+        "Median first response, in minutes"
     )
     assert inputs[f"goal_{year}_impressions"].label == "Impressions"
     inputs[f"goal_{year}_moments"].set_value(250)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
+from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
 from services.reports import ui
 
@@ -66,17 +67,17 @@ with ui.timed_page("conversations"):
     table = pd.DataFrame(
         [
             {
-                "started": dt.datetime.fromisoformat(r["first_inbound_at"]).strftime(
+                "Started": dt.datetime.fromisoformat(r["first_inbound_at"]).strftime(
                     "%-d %b %H:%M UTC"
                 ),
-                "network": r["network"],
-                "account": r["account"],
-                "agent": r["agent"],
-                "first response": fmt.duration(r["first_response_s"]),
-                "in business hours": fmt.duration(r["first_response_business_s"]),
-                "resolved in": fmt.duration(r["resolution_s"]),
+                "Network": network_label(r["network"]),
+                "Account": r["account"],
+                "Agent": r["agent"],
+                "First response": fmt.duration(r["first_response_s"]),
+                "In business hours": fmt.duration(r["first_response_business_s"]),
+                "Resolved in": fmt.duration(r["resolution_s"]),
                 "SLA": "met" if r["sla_met"] else "breached",
-                "conversation": r["url"],
+                "Conversation": r["url"] or "",
             }
             for r in rows[:SHOWN]
         ]
@@ -85,7 +86,7 @@ with ui.timed_page("conversations"):
         table,
         hide_index=True,
         width="stretch",
-        column_config={"conversation": st.column_config.LinkColumn(display_text="open")},
+        column_config={"Conversation": st.column_config.LinkColumn(display_text="open")},
     )
     everything = ui.cached(
         "conversation_csv",

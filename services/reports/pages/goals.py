@@ -90,8 +90,11 @@ with ui.timed_page("goals"):
         for metric in GoalMetric:
             whole = metric in COUNTING and metric not in MONEY
             suffix = unit(metric, currency)
+            unit_text = (
+                f", in {suffix}" if suffix == "minutes" else f" ({suffix})" if suffix else ""
+            )
             typed = st.number_input(
-                fmt.label(metric.value) + (f" ({suffix})" if suffix else ""),
+                fmt.label(metric.value) + unit_text,
                 min_value=0 if whole else 0.0,
                 max_value=100.0 if fmt.is_rate(metric.value) else None,
                 value=(
@@ -106,7 +109,7 @@ with ui.timed_page("goals"):
             )
             values[metric] = stored(metric, float(typed))
             if typed and whole:
-                st.caption(f"{fmt.label(metric.value)}: {fmt.number(float(typed))}")
+                st.caption(f"= {fmt.number(float(typed))}")
         saved = st.form_submit_button("Save goals")
     if saved:
         with Session(ui.engine()) as session:

@@ -83,12 +83,12 @@ with ui.timed_page("moments"):
     table = pd.DataFrame(
         [
             {
+                "Open": f"{ui.moments_url()}/moments/{r['id']}",
                 "Date": fmt.day(dt.date.fromisoformat(str(r["occurred_on"])[:10])),
                 "Network": network_label(str(r["network"])),
                 "People": ", ".join(Moment.decode_list(str(r["people"]))),
                 "Customer status": fmt.word(str(r["customer_status"])),
                 "What changed": r["change"],
-                "Open": f"{ui.moments_url()}/moments/{r['id']}",
             }
             for r in recent
         ]

@@ -107,6 +107,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         rows.append((fmt.label(metric), min(done, 1.5), expected, traffic_light(g["pace"])))
     if not rows:
         return
+    st.caption("Each bar: the share of the target reached; the tick: where it should be today.")
     labels = [r[0] for r in rows]
     figure = go.Figure()
     figure.add_bar(
@@ -128,7 +129,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         hovertemplate="%{y}: expected %{x:.0%} by today<extra></extra>",
     )
     figure.update_layout(
-        title="Progress against each goal (the tick: where it should be today)",
+        title="Progress against each goal",
         xaxis={"tickformat": ".0%", "range": [0, 1.5], "title": None},
         yaxis={"autorange": "reversed", "automargin": True, "title": None},
         showlegend=False,
@@ -297,7 +298,7 @@ with ui.timed_page("overview"):
     )
     st.title(f"Is social paying off? {f.year}")
     st.caption(
-        f"Year to date as of {data['as_of']} · figures as defined in Rapport's report contract"
+        f"Year to date as of {fmt.day(f.as_of)} · every figure is defined in docs/figures.md"
     )
     s, b, m = data["support"], data["brand"], data["moments"]
     if not s["conversations"] and not b["impressions"] and not b["engagement"] and not m["count"]:
@@ -368,11 +369,12 @@ with ui.timed_page("overview"):
                 }
             )
         # A plain table (not a canvas grid): readable in screenshots, printouts and screen readers.
-        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        # Pace and status share a cell, so the table fits a phone.
+        lines = ["| Goal | Actual | Target | Pace | Projected |", "|---|---|---|---|---|"]
         for row, colour in zip(rows, colours, strict=True):
-            cells = [str(v) for v in row.values()]
-            cells[4] = f":{colour}[● {cells[4]}]"
-            lines.append("| " + " | ".join(cells) + " |")
+            pace = f":{colour}[● {row['Pace']} · {row['Status']}]"
+            cells = [row["Goal"], row["Actual"], row["Target"], pace, row["Projected year end"]]
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         st.markdown("\n".join(lines))
         goal_bars(data["goals"], f.period())
         st.download_button(

@@ -30,8 +30,8 @@ def connections() -> None:
                 "Last signed delivery": webhook_status.last_delivery(row),
                 "Accepted": row["accepted"],
                 "Dead-lettered": row["dead_lettered"],
-                "Refused (forged, unsigned, stale)": row["refused"],
-                "Dead letters stored": stored.get(f"webhook:{row['source']}", 0),
+                "Refused": row["refused"],
+                "Kept dead letters": stored.get(f"webhook:{row['source']}", 0),
             }
             for row in found
         ],
@@ -39,7 +39,8 @@ def connections() -> None:
         width="stretch",
     )
     st.caption(
-        "Counts since ingest started (Prometheus keeps the history); a configured source "
+        "Counts since ingest started (Prometheus keeps the history); refused: forged, unsigned "
+        "or stale deliveries; kept dead letters: every one ever stored. A configured source "
         "silent for a day raises RapportWebhookSilent. How to register each webhook: README, "
         "Live data."
     )

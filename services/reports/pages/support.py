@@ -130,12 +130,23 @@ with ui.timed_page("support"):
         "first_response_sla_met_rate", "median_resolution_s",
     ]  # fmt: skip
     st.subheader("By network")
-    st.dataframe(fmt.for_people(by_network, NETWORK_COLUMNS), hide_index=True, width="stretch")
+    short = {
+        "responded_within_1h_rate": "Within 1 h",
+        "median_first_response_s": "First response",
+        "median_first_response_business_s": "In business hours",
+        "first_response_sla_met_rate": "SLA met",
+        "median_resolution_s": "Resolution",
+    }
+    st.dataframe(
+        fmt.for_people(by_network, NETWORK_COLUMNS, short), hide_index=True, width="stretch"
+    )
+    st.caption("Times are medians; the SLA counts business hours.")
+    st.caption("Open a network's conversations:")
     per_network = st.columns(min(len(by_network), 6) or 1)
     for column, row in zip(per_network, by_network, strict=False):
         with column:
             name = str(row["network"])
-            ui.conversations_link(f"{network_label(name)}: its conversations", network=name)
+            ui.conversations_link(f"{network_label(name)} conversations", network=name)
     st.download_button(
         "Download weekly figures (CSV)",
         csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS)),
@@ -165,10 +176,11 @@ with ui.timed_page("support"):
         st.info("No conversation of this period has been answered yet.")
     else:
         st.dataframe(agents, hide_index=True, width="stretch")
+        st.caption("Open an agent's conversations:")
         links = st.columns(min(len(figures["agents"]), 6))
         for column, row in zip(links, figures["agents"][: len(links)], strict=False):
             with column:
-                ui.conversations_link(f"{row['agent']}'s conversations", agent=row["agent"])
+                ui.conversations_link(str(row["agent"]), agent=row["agent"])
         st.download_button(
             "Download agents (CSV)",
             csv_export.records(
