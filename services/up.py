@@ -214,7 +214,12 @@ def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | 
 
 def _offer_demo(settings: Settings, demo: bool | None) -> None:
     if demo is None and sys.stdin.isatty():
-        answer = input("\nThe database is empty. Stream a demo year of interactions now? [y/N] ")
+        try:
+            answer = input(
+                "\nThe database is empty. Stream a demo year of interactions now? [y/N] "
+            )
+        except EOFError:  # the terminal closed its input (Ctrl-D): no demo, keep running
+            answer = ""
         demo = answer.strip().lower() in ("y", "yes")
     if demo:
         from services.demo import run_demo
