@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -48,6 +47,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
         host=settings.ingest_http_host,
         port=settings.ingest_http_port,
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
     )
     return 0
@@ -98,6 +98,7 @@ def cmd_moments(_args: argparse.Namespace) -> int:
         host=settings.moments_http_host,
         port=settings.moments_http_port,
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
     )
     return 0
@@ -436,13 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Client libraries narrate every connection and request at INFO; keep their warnings.
-    for noisy in ("kafka", "alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from services.common import logs
+
+    logs.configure()  # LOG_FORMAT=text|json, LOG_LEVEL
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
