@@ -337,3 +337,75 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
     next(t for t in manager.text_input if t.key == "currency").input("CHFF")
     save(manager, "Save value model")
     assert any("currency" in e.value and "Not saved" in e.value for e in manager.error)
+
+
+def first_run(page: str, **state: object) -> AppTest:
+    """The app with sidebar state set before its first run, on `page`."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = {"name": "ana", "role": "manager"}
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_moments_page_keeps_to_the_period_and_network(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    year = dt.date.today().year
+    seed(engine, year)  # events on X, so the sidebar offers it
+    with Session(engine) as session:
+        for day, network, change in (
+            (f"{year}-01-10", "twitter", "january on x"),
+            (f"{year}-01-12", "instagram", "january on instagram"),
+            (f"{year}-03-10", "twitter", "march on x"),
+        ):
+            service.create(
+                session,
+                data=MomentCreate.model_validate(
+                    moment(occurred_on=day, network=network, change=change)
+                ),
+                actor="maria",
+            )
+    at = first_run(
+        "pages/moments.py", **{f"as_of_{year}": dt.date(year, 1, 31), "network": "twitter"}
+    )
+    listed = downloads(at)["Download these moments (CSV)"].decode()
+    assert "january on x" in listed
+    assert "march on x" not in listed and "instagram" not in listed
+
+
+def test_goals_are_not_held_against_a_slice(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    seed(engine, dt.date.today().year)
+    at = first_run("pages/overview.py", network="twitter")
+    assert any("Goals are company-wide targets" in i.value for i in at.info)
+    assert not any(
+        "Progress against each goal" in str(c.proto.spec) for c in at.get("plotly_chart")
+    )
+    whole = first_run("pages/overview.py")
+    specs = [str(c.proto.spec) for c in whole.get("plotly_chart")]
+    # Are we on track? A progress bar per goal, and a trend per lens against last year.
+    assert any("Progress against each goal" in s for s in specs)
+    for lens in ("Answered within 1 h per week", "Impressions per week", "Moments per week"):
+        assert any(lens in s for s in specs), lens
+
+
+def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+    import json
+
+    seed(engine, dt.date.today().year)
+    brand = [json.loads(c.proto.spec) for c in first_run("pages/brand.py").get("plotly_chart")]
+    weekly, rates = brand[0]["layout"], brand[1]["layout"]
+    assert weekly["legend"]["y"] > 1  # above the plot, clear of the week labels
+    assert weekly["yaxis"]["rangemode"] == weekly["yaxis2"]["rangemode"] == "tozero"
+    assert rates["yaxis"]["tickformat"] == ".1%"  # 2.6 %, not 0.026
+    assert weekly["xaxis"]["tickformat"] == "%-d %b"  # weeks by their date, not 2026-W10
+    moments_page = first_run("pages/moments.py").get("plotly_chart")
+    kinds = {json.loads(c.proto.spec)["data"][0]["type"] for c in moments_page}
+    assert "pie" not in kinds  # labelled bars: no clipped pie labels
