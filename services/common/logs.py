@@ -47,11 +47,12 @@ def json_wanted() -> bool:
 def configure() -> None:
     """The root logger's one handler, by LOG_FORMAT and LOG_LEVEL; uvicorn's loggers (run with
     log_config=None) hand their records to it, so the access log takes the same form."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if json_wanted() else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    if not root.handlers:  # as logging.basicConfig: a host (pytest) that set up its own keeps it
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter() if json_wanted() else logging.Formatter(TEXT_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     # Client libraries narrate every connection and request at INFO; keep their warnings.
     for noisy in ("kafka", "alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
