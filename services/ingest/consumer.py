@@ -110,6 +110,15 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         if revoked:
             log.info("partitions revoked: %s", _names(revoked))
 
+    def on_partitions_lost(self, lost: Any) -> None:
+        """The group moved on without us (the broker or coordinator went away): nothing can be
+        committed any more, so only let the write in flight settle; its records are read again
+        by whoever owns them next (writes are idempotent). Committing here, as a revoke does,
+        would block kafka-python's IO thread and fail."""
+        self._consumer.abandon_quietly()
+        if lost:
+            log.warning("partitions lost: %s", _names(lost))
+
     def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("partitions assigned: %s", _names(assigned) or "none")
 
@@ -283,6 +292,13 @@ class Consumer:
             metrics.DB_ERRORS.inc()
             log.warning("batch failed, left for a re-read (offsets not committed): %s", exc)
             self._abandon()
+
+    def abandon_quietly(self) -> None:
+        """Let the write in flight finish (or fail) and forget it, without committing."""
+        try:
+            self._abandon()
+        except (SQLAlchemyError, KafkaError, OSError) as exc:
+            log.warning("batch left for a re-read: %s", exc)
 
     def _abandon(self) -> list[Any]:
         """Forget the write in flight once it has settled; its records, to rewind to."""
