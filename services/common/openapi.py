@@ -35,19 +35,16 @@ def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, A
     }
 
 
+def invalid_query(field: str, message: str) -> RequestValidationError:
+    """FastAPI's own 422 shape, naming the query parameter (as for a bad enum or date)."""
+    return RequestValidationError(
+        [{"loc": ["query", field], "msg": message, "type": "value_error"}]
+    )
+
+
 def repeated_query(request: Request) -> RequestValidationError | None:
-    """A 422 naming a query parameter given twice (the API would keep one value without a word),
-    in FastAPI's own error shape; None when every parameter comes once."""
+    """A 422 naming a query parameter given twice (the API would keep one value without a word);
+    None when every parameter comes once."""
     names = [name for name, _ in request.query_params.multi_items()]
     repeated = sorted({name for name in names if names.count(name) > 1})
-    if not repeated:
-        return None
-    return RequestValidationError(
-        [
-            {
-                "loc": ["query", repeated[0]],
-                "msg": "given more than once; give it once",
-                "type": "value_error",
-            }
-        ]
-    )
+    return invalid_query(repeated[0], "given more than once; give it once") if repeated else None

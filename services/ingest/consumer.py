@@ -243,22 +243,23 @@ class Consumer:
             batch.dead_letters = [
                 dead_letters.stored_row(r) for r in records if r.topic == dlq_topic
             ]
-        batch.progress = progress.rows(
-            self._settings.kafka_consumer_group, interactions, self._high_water, self._positions
-        )
-        self._last_report = time.monotonic()
+        self._report_progress(batch, interactions)
         return batch, decoded.events
 
     def _heartbeat(self) -> tuple[RowBatch, int] | None:
         """Every few idle seconds, progress rows saying how far this consumer is."""
         if not self._positions or time.monotonic() - self._last_report < progress.HEARTBEAT_S:
             return None
-        self._last_report = time.monotonic()
         batch = build_rows([], self._engine.dialect.name, self._settings.timezone)
-        batch.progress = progress.rows(
-            self._settings.kafka_consumer_group, [], self._high_water, self._positions
-        )
+        self._report_progress(batch, [])
         return batch, 0
+
+    def _report_progress(self, batch: RowBatch, interactions: list[Any]) -> None:
+        """Progress rows for this batch's transaction (written with its events, or alone)."""
+        batch.progress = progress.rows(
+            self._settings.kafka_consumer_group, interactions, self._high_water, self._positions
+        )
+        self._last_report = time.monotonic()
 
     def _start_write(self, records: list[Any], batch: RowBatch, events: int) -> None:
         future = self._writer.submit(self._write, batch, events)

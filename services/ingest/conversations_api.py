@@ -9,14 +9,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from services.common import csv_export
 from services.common.auth import ReaderDep
 from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
-from services.common.openapi import problems, repeated_query
+from services.common.openapi import invalid_query, problems, repeated_query
 from services.common.period import Period
 from services.common.vocabulary import Network
 
@@ -49,13 +48,6 @@ class ConversationPage(BaseModel):
     as_of: str
     items: list[ConversationRow]
     next_cursor: str | None
-
-
-def _invalid(field: str, message: str) -> RequestValidationError:
-    """FastAPI's own 422 shape, naming the query parameter (as for a bad enum or date)."""
-    return RequestValidationError(
-        [{"loc": ["query", field], "msg": message, "type": "value_error"}]
-    )
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
@@ -100,22 +92,22 @@ def get_conversations(
 ) -> Response:
     unknown = sorted(set(request.query_params) - PARAMETERS)
     if unknown:  # a misspelt filter must not quietly return everything
-        raise _invalid(unknown[0] or "(empty name)", "not a parameter of this API")
+        raise invalid_query(unknown[0] or "(empty name)", "not a parameter of this API")
     twice = repeated_query(request)
     if twice is not None:
         raise twice
     if only is not None and only not in ONLY:
-        raise _invalid("only", f"Input should be one of {', '.join(ONLY)}")
+        raise invalid_query("only", f"Input should be one of {', '.join(ONLY)}")
     tz = request.app.state.settings.timezone
     year = year or dt.datetime.now(tz).year
     try:
         period = Period.of(year, as_of, tz)
     except ValueError as exc:
-        raise _invalid("as_of", str(exc)) from None
+        raise invalid_query("as_of", str(exc)) from None
     try:
         after = decode_cursor(cursor) if cursor else None
     except BadCursor as exc:
-        raise _invalid("cursor", str(exc)) from None
+        raise invalid_query("cursor", str(exc)) from None
     window = Window(
         period.start_utc,
         period.end_utc,
