@@ -9,13 +9,14 @@ from services.reports import ui
 # A local icon: an emoji or material icon would have the browser fetch it from the internet.
 ICON = str(Path(__file__).parent / "assets" / "favicon.png")
 st.set_page_config(page_title="Rapport reports", page_icon=ICON, layout="wide")
-if ui.signed_in() is None:
+viewer = ui.signed_in()  # the session, looked up once per run
+if viewer is None:
     # No navigation until logged in: the only page is the login form.
     st.navigation(
         [st.Page(ui.login_page, title="Log in", url_path="login")], position="hidden"
     ).run()
     st.stop()
-viewer = ui.require_login()
+    raise AssertionError("unreachable")  # st.stop() ends the script run
 st.session_state["filters"] = ui.sidebar(viewer)
 st.session_state["viewer"] = viewer
 

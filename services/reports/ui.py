@@ -108,15 +108,6 @@ def login_page() -> None:
     st.stop()
 
 
-def require_login() -> Viewer:
-    """The signed-in person; otherwise the login page, and the run stops there."""
-    found = signed_in()
-    if found is None:
-        login_page()
-        raise AssertionError("unreachable")  # st.stop() ends the script run
-    return found
-
-
 def log_out() -> None:
     """End the session itself (in the database), not only this tab's memory of it."""
     session_id = st.session_state.pop("session_id", None)
