@@ -9,7 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -25,15 +26,29 @@ from services.common.config import Settings, get_settings
 from services.common.db import get_engine, migrate
 from services.common.kafka import ensure_topics
 from services.common.schema import ApiToken, InteractionEvent
+from services.ingest.backlog import look
+from services.ingest.journal import trim_directory
 
 log = logging.getLogger("rapport.up")
 LOG_DIR = Path("var/log")
+JOURNAL_DIR = Path("var/journal")
+EMBEDDED_SESSION_TIMEOUT_MS = 2_000
+
+
+RESTARTS = 5  # a child that dies this often within RESTART_WINDOW_S is given up on
+RESTART_WINDOW_S = 600.0
+READY_TIMEOUT_S = 60.0
 
 
 @dataclass
 class Child:
+    """A process of the stack, how to start it again, and when it last died."""
+
     name: str
+    args: list[str]
     proc: subprocess.Popen[bytes]
+    exits: list[float] = field(default_factory=list)  # monotonic times, within the window
+    restart_at: float | None = None
 
 
 def consumer_lag(settings: Settings) -> int | None:
@@ -43,7 +58,9 @@ def consumer_lag(settings: Settings) -> int | None:
             bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
         )
         probe = KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
+            bootstrap_servers=settings.bootstrap_servers,
+            bootstrap_timeout_ms=2_000,
+            enable_auto_commit=False,
         )
     except KafkaError:
         return None
@@ -93,21 +110,67 @@ def database_is_empty() -> bool:
 
 
 class Stack:
-    """The running children, stopped in the order that loses nothing."""
+    """The running children: restarted when one dies (with backoff), stopped in the order that
+    loses nothing."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.children: list[Child] = []
         self.stopping = threading.Event()
         self.embedded = settings.kafka_bootstrap_servers is None
+        self.env: dict[str, str] = {}
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.env = env
+        self.children.append(Child(name, args, self._spawn(name, args)))
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        proc = processes.spawn(args, env=env, log=LOG_DIR / f"{name}.log")
-        self.children.append(Child(name, proc))
+        if name == "broker":  # a new broker: a new cluster id (the journal tells them apart)
+            args = processes.broker_command(self.settings.embedded_broker_port)
+        return processes.spawn(args, env=self.env, log=LOG_DIR / f"{name}.log")
 
     def child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)
+
+    def watch(self) -> str | None:
+        """Restart what died, after 1, 2, 4, ... s; the reason to give up, when there is one."""
+        now = time.monotonic()
+        for c in self.children:
+            if c.restart_at is None and c.proc.poll() is not None:
+                c.exits = [t for t in c.exits if now - t < RESTART_WINDOW_S] + [now]
+                why = _exit_reason(c.proc.returncode)
+                if len(c.exits) >= RESTARTS:
+                    return (
+                        f"{c.name} {why} {len(c.exits)} times within "
+                        f"{RESTART_WINDOW_S / 60:.0f} minutes; not restarting it again. "
+                        f"See var/log/{c.name}.log" + (_last_lines(LOG_DIR / f"{c.name}.log") or "")
+                    )
+                delay = 2.0 ** (len(c.exits) - 1)
+                c.restart_at = now + delay
+                message = (
+                    f"{c.name} {why}; restarting it in {delay:.0f} s (see var/log/{c.name}.log)"
+                )
+                print(message + (_last_lines(LOG_DIR / f"{c.name}.log") or ""), flush=True)
+                log.warning(message)
+            elif c.restart_at is not None and now >= c.restart_at:
+                c.restart_at = None
+                c.proc = self._spawn(c.name, c.args)
+                if c.name == "broker":
+                    try:
+                        processes.wait_for_port(self.settings.embedded_broker_port)
+                        ensure_topics(self.settings)
+                    except (TimeoutError, KafkaError) as exc:
+                        print(f"broker did not come back: {exc}", flush=True)
+                        continue
+                    print(
+                        "broker restarted (empty, memory only): ingest publishes its journal "
+                        "again, so nothing acknowledged is lost",
+                        flush=True,
+                    )
+                else:
+                    print(f"{c.name} restarted", flush=True)
+        return None
 
     def shutdown(self) -> None:
         """Ingest stops accepting; the consumer drains what the broker holds; then the broker."""
@@ -124,13 +187,76 @@ class Stack:
                     break
                 print(f"  waiting for the consumer to drain {lag} records ...")
                 time.sleep(1)
+            self._trim_journal()
         for c in reversed(self.children):
             if c.name not in ("ingest", "moments", "reports"):
                 processes.stop(c.proc)
         print("All stopped.")
 
+    def _trim_journal(self) -> None:
+        """What the consumer committed need not be published again at the next start."""
+        directory = self.env.get("INGEST_JOURNAL_DIR")
+        if not directory or not Path(directory).is_dir():
+            return
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.settings.bootstrap_servers, bootstrap_timeout_ms=2_000
+            )
+            try:
+                view = look(admin, self.settings.kafka_consumer_group)
+            finally:
+                admin.close()
+        except KafkaError:
+            return
+        _segments, records = trim_directory(Path(directory), view.cluster_id, view.committed)
+        if records:
+            print(f"  the journal keeps {records} records not yet in the database for next time")
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _last_lines(path: Path, count: int = 3) -> str | None:
+    """The end of a child's log, to say at once why it died."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()[-count:]
+    except OSError:
+        return None
+    return "".join(f"\n    | {line[:200]}" for line in lines) if lines else None
+
+
+def wait_for_consumer(
+    settings: Settings, stack: Stack, timeout_s: float = READY_TIMEOUT_S
+) -> float:
+    """Until the consumer holds its partitions (its own gauge says so); the seconds it took."""
+    started = time.monotonic()
+    url = f"http://127.0.0.1:{settings.consumer_metrics_port}/metrics"
+    while time.monotonic() - started < timeout_s:
+        if stack.stopping.is_set():
+            break
+        consumer = stack.child("consumer")
+        if consumer is not None and consumer.proc.poll() is not None:
+            break  # the supervisor says why
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                text = response.read().decode()
+        except OSError:
+            text = ""
+        for line in text.splitlines():
+            if line.startswith("rapport_consumer_assigned_partitions ") and float(line.split()[1]):
+                return time.monotonic() - started
+        time.sleep(0.05)
+    return time.monotonic() - started
+
 
 def up(*, demo: bool | None = None) -> int:
+    started = time.monotonic()
     settings = get_settings()
     print(f"Database: {settings.database_url} (migrating to the newest schema)")
     migrate(settings.database_url)
@@ -155,6 +281,11 @@ def up(*, demo: bool | None = None) -> int:
             stack.start("broker", processes.broker_command(port), env)
             processes.wait_for_port(port)
             env["KAFKA_BOOTSTRAP_SERVERS"] = settings.bootstrap_servers
+            # The broker keeps records only in memory: ingest journals what it acknowledges.
+            env.setdefault("INGEST_JOURNAL_DIR", str(JOURNAL_DIR))
+            # The broker lets a group's first member wait half its session timeout before the
+            # group forms: a short one gets the consumer its partitions in about a second.
+            env.setdefault("CONSUMER_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
         else:
             print(f"Kafka: {settings.kafka_bootstrap_servers}")
         ensure_topics(settings)
@@ -168,9 +299,10 @@ def up(*, demo: bool | None = None) -> int:
             stack.start("report-mailer", processes.rapport_command("report", "mailer"), env)
         processes.wait_for_port(settings.ingest_http_port)
         processes.wait_for_port(settings.moments_http_port)
+        wait_for_consumer(settings, stack)
         token = first_run_token()
         admin = first_admin()
-        _print_urls(settings, token, admin)
+        _print_urls(settings, token, admin, time.monotonic() - started)
         if database_is_empty():
             _offer_demo(settings, demo)
         return _supervise(stack)
@@ -178,10 +310,13 @@ def up(*, demo: bool | None = None) -> int:
         stack.shutdown()
 
 
-def _print_urls(settings: Settings, token: str | None, admin: tuple[str, str] | None) -> None:
+def _print_urls(
+    settings: Settings, token: str | None, admin: tuple[str, str] | None, took_s: float
+) -> None:
     ingest = f"http://127.0.0.1:{settings.ingest_http_port}"
     print(
-        "\nRapport is running (logs in var/log/, Ctrl-C stops everything):\n"
+        f"\nRapport is ready in {took_s:.1f} s: the consumer holds its partitions, so events "
+        "posted now go straight through\n(logs in var/log/, Ctrl-C stops everything):\n"
         f"  ingest REST    {ingest}/v1/interactions   (API docs: {ingest}/docs)\n"
         f"  ingest gRPC    127.0.0.1:{settings.ingest_grpc_port}   (IngestService, reflection on)\n"
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/   (API docs: /docs)\n"
@@ -233,8 +368,7 @@ def _offer_demo(settings: Settings, demo: bool | None) -> None:
 
 def _supervise(stack: Stack) -> int:
     while not stack.stopping.wait(0.5):
-        for c in stack.children:
-            if c.proc.poll() is not None:
-                print(f"{c.name} exited with code {c.proc.returncode}; see var/log/{c.name}.log")
-                return 1
+        if (reason := stack.watch()) is not None:
+            print(reason, flush=True)
+            return 1
     return 0

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     ingest_max_events_per_request: int = Field(default=50_000, ge=1)
     # A request body must keep arriving: one chunk at least every this many seconds (slow-loris).
     ingest_body_timeout_s: float = Field(default=30.0, gt=0)
+    # Past this many acknowledged events not yet in the database, ingest answers 503.
+    ingest_max_backlog_events: int = Field(default=1_000_000, ge=1)
+    # Where ingest journals acknowledged records (journal.py); `rapport up` sets var/journal for
+    # the embedded broker, which keeps records only in memory. Empty: no journal.
+    ingest_journal_dir: str | None = None
     consumer_metrics_port: int = 9102
     consumer_batch_max_events: int = Field(default=20_000, ge=1)
     consumer_batch_max_seconds: float = Field(default=0.5, gt=0)

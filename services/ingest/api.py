@@ -7,6 +7,7 @@ Each route is a plain function reading the app's publisher and settings from `re
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from services.common.auth import WriterDep
+from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.kafka import broker_reachable
 from services.common.openapi import problems
@@ -155,20 +157,55 @@ def healthz() -> dict[str, str]:
 
 def readyz(request: Request) -> JSONResponse:
     state = request.app.state
+    settings: Settings = state.settings
     checks: dict[str, str] = {}
     try:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+            checks["database"] = "ok"
+            checks["consumer"] = consumer_state(conn, settings.kafka_consumer_group)
     except Exception as exc:  # any driver error means "not ready"; the message says which
         checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["consumer"] = "unknown (database unreachable)"
     readiness: Readiness = state.readiness
     if time.monotonic() - readiness.checked > 2:
-        readiness.kafka = broker_reachable(state.settings)
+        readiness.kafka = broker_reachable(settings)
         readiness.checked = time.monotonic()
     checks["kafka"] = "ok" if readiness.kafka else "unreachable"
-    ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    publisher = state.publisher
+    waiting, limit = publisher.backlog.events, settings.ingest_max_backlog_events
+    checks["backlog"] = (
+        f"full: {waiting} events wait for the database (limit {limit})"
+        if waiting >= limit
+        else "ok"
+    )
+    checks["journal"] = journal_state(publisher)
+    ready = all(checks[k] == "ok" for k in ("database", "kafka", "backlog"))
+    down = [k for k, v in checks.items() if v not in ("ok", "off")]
+    return JSONResponse({"ready": ready, **checks, "down": down}, status_code=200 if ready else 503)
+
+
+def consumer_state(conn: Any, group: str) -> str:
+    """From the consumer's own progress reports (it reports at least every 10 s while up)."""
+    row = conn.execute(
+        text("SELECT MAX(reported_at) FROM consumer_progress WHERE group_id = :g"), {"g": group}
+    ).one()
+    if row[0] is None:
+        return "no report yet"
+    reported = row[0] if isinstance(row[0], dt.datetime) else dt.datetime.fromisoformat(row[0])
+    silent = (utcnow() - reported).total_seconds()
+    return "ok" if silent < 30 else f"silent for {silent:.0f} s"
+
+
+def journal_state(publisher: Any) -> str:
+    watch = publisher.watch
+    if publisher.journal is None:
+        return "off"
+    if watch is not None and watch.replaying:
+        return f"replaying {watch.replaying} records from a replaced broker"
+    if watch is not None and watch.last_error:
+        return f"cannot follow the consumer's commits: {watch.last_error}"
+    return "ok"
 
 
 def router(settings: Settings) -> APIRouter:
@@ -221,7 +258,7 @@ def router(settings: Settings) -> APIRouter:
         "/readyz",
         readyz,
         methods=["GET"],
-        summary="Database and Kafka reachable",
+        summary="Can accept: database, Kafka and backlog; the journal and consumer too",
         response_model=ReadinessBody,
         responses={503: {"model": ReadinessBody, "description": "Not ready: the failing check"}},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -32,11 +33,13 @@ def create_app(
     engine: Engine | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    publisher = publisher or Publisher(settings)
+    journal = Path(settings.ingest_journal_dir) if settings.ingest_journal_dir else None
+    publisher = publisher or Publisher(settings, journal_dir=journal)
     engine = engine or make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        publisher.start()  # the backlog limit and the journal follow the consumer's commits
         grpc_server = start_grpc(
             publisher, engine, settings, port=settings.ingest_grpc_port, host=settings.grpc_host
         )
@@ -72,7 +75,7 @@ def create_app(
     async def broker_down(_request: Request, exc: BrokerUnavailable) -> JSONResponse:
         log.warning("answering 503: %s", exc)
         return JSONResponse(
-            {"detail": "Kafka is unavailable; nothing of this request was accepted. Retry later."},
+            {"detail": exc.client_message},
             status_code=503,
             headers={"Retry-After": str(exc.retry_after_s)},
         )

@@ -106,6 +106,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        metrics.ASSIGNED.set(0)
         self._consumer.finish_quietly()
         if revoked:
             log.info("partitions revoked: %s", _names(revoked))
@@ -115,11 +116,13 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         committed any more, so only let the write in flight settle; its records are read again
         by whoever owns them next (writes are idempotent). Committing here, as a revoke does,
         would block kafka-python's IO thread and fail."""
+        metrics.ASSIGNED.set(0)
         self._consumer.abandon_quietly()
         if lost:
             log.warning("partitions lost: %s", _names(lost))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
+        metrics.ASSIGNED.set(len(assigned))
         log.info("partitions assigned: %s", _names(assigned) or "none")
 
 

@@ -39,3 +39,7 @@ NEWEST_EVENT = Gauge(
     "rapport_consumer_newest_event_timestamp_seconds",
     "Ingest time of the newest event committed to the database (rollup freshness).",
 )
+ASSIGNED = Gauge(
+    "rapport_consumer_assigned_partitions",
+    "Partitions (both topics) this consumer owns; 0 until it has joined its group.",
+)

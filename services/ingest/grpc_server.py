@@ -63,7 +63,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 pending += submitted.futures
             self._publisher.wait(pending)
         except BrokerUnavailable as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; nothing was accepted, retry later")
+            context.abort(grpc.StatusCode.UNAVAILABLE, exc.client_message)
         count_accepted(outcome, "grpc")
         return ingest_pb2.PublishResponse(
             accepted=outcome.accepted,

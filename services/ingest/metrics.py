@@ -53,3 +53,19 @@ BROKER_UNAVAILABLE = Counter(
     "rapport_ingest_broker_unavailable_total",
     "Requests answered 503 because Kafka did not acknowledge in time.",
 )
+BACKLOG_EVENTS = Gauge(
+    "rapport_ingest_backlog_events",
+    "Events this process acknowledged that the consumer has not committed yet.",
+)
+BACKLOG_REFUSED = Counter(
+    "rapport_ingest_backlog_refused_events_total",
+    "Events refused with 503 because the backlog reached INGEST_MAX_BACKLOG_EVENTS.",
+)
+JOURNAL_RECORDS = Gauge(
+    "rapport_ingest_journal_records",
+    "Acknowledged records kept in the local journal (embedded broker) until committed.",
+)
+JOURNAL_REPLAYED = Counter(
+    "rapport_ingest_journal_replayed_records_total",
+    "Records published again from the journal after the broker was replaced.",
+)

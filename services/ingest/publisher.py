@@ -8,17 +8,22 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.config import Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
+from services.ingest.backlog import Backlog, CommitWatch
 from services.ingest.events import Valid
-from services.ingest.metrics import BROKER_UNAVAILABLE, PRODUCE_SECONDS
+from services.ingest.journal import Entry, Journal
+from services.ingest.metrics import BACKLOG_REFUSED, BROKER_UNAVAILABLE, PRODUCE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +34,66 @@ class BrokerUnavailable(Exception):
     """Kafka did not acknowledge in time; the client should retry later."""
 
     retry_after_s = 5
+    client_message = "Kafka is unavailable; nothing of this request was accepted. Retry later."
 
 
-def records(events: Sequence[Valid], *, source: str, ingested_at_us: int) -> Iterator[bytes]:
+class BacklogFull(BrokerUnavailable):
+    """Too many accepted events wait for the database: refuse more until the consumer catches up."""
+
+    retry_after_s = 10
+
+    def __init__(self, waiting: int, limit: int) -> None:
+        super().__init__(f"{waiting} events wait for the database (limit {limit})")
+        self.client_message = (
+            f"Not accepting events for now: {waiting:,} accepted events are still waiting to be "
+            f"written to the database (INGEST_MAX_BACKLOG_EVENTS is {limit:,}); the database "
+            "is slow or unavailable. Nothing of this request was accepted. Retry later."
+        )
+
+
+class NotDurable(BrokerUnavailable):
+    """The journal could not be written (disk full?): the records are not acknowledged."""
+
+    client_message = (
+        "Ingest could not write its journal (is the disk full?); nothing of this request was "
+        "accepted. Retry later."
+    )
+
+
+@dataclass
+class Pending:
+    """A record handed to the producer: its acknowledgement, and what to journal once it comes."""
+
+    future: Any
+    topic: str
+    value: bytes
+    events: int
+    meta: Any = None
+
+    def entry(self) -> Entry:
+        return Entry(self.topic, self.meta.partition, self.meta.offset, self.events, self.value)
+
+
+def records(
+    events: Sequence[Valid], *, source: str, ingested_at_us: int
+) -> Iterator[tuple[bytes, int]]:
     """Serialized InteractionBatch records of up to MAX_EVENTS_PER_RECORD events, each below the
-    broker's record size limit (a batch that comes out larger is split in halves)."""
+    broker's record size limit (a batch that comes out larger is split in halves), with the
+    number of events each holds."""
     for start in range(0, len(events), MAX_EVENTS_PER_RECORD):
         yield from _record(events[start : start + MAX_EVENTS_PER_RECORD], source, ingested_at_us)
 
 
-def _record(events: Sequence[Valid], source: str, ingested_at_us: int) -> Iterator[bytes]:
+def _record(
+    events: Sequence[Valid], source: str, ingested_at_us: int
+) -> Iterator[tuple[bytes, int]]:
     batch = ingest_pb2.InteractionBatch(ingested_at_us=ingested_at_us, source=source)
     add = batch.events.add  # built in place: appending a finished message would copy it
     for event in events:
         add(**event)
     value = batch.SerializeToString()
     if len(value) <= MAX_RECORD_BYTES or len(events) == 1:  # the field limits keep one
-        yield value  # event under 60 KB
+        yield value, len(events)  # event under 60 KB
         return
     half = len(events) // 2
     yield from _record(events[:half], source, ingested_at_us)
@@ -57,14 +105,45 @@ def now_us() -> int:
 
 
 class Publisher:
-    """Owns one thread-safe KafkaProducer, created on first use and recreated after failures."""
+    """Owns one thread-safe KafkaProducer, created on first use and recreated after failures.
 
-    def __init__(self, settings: Settings, **producer_overrides: Any) -> None:
+    Every acknowledged record is noted in the backlog (backlog.py) and, when a journal directory
+    is set (the embedded broker keeps records only in memory), written to the journal before the
+    acknowledgement is reported to the caller. `start()` runs the thread that follows the
+    consumer's commits; without it the backlog only grows, so one-shot users skip the limit.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal_dir: Path | None = None,
+        **producer_overrides: Any,
+    ) -> None:
         self._settings = settings
         self._overrides = producer_overrides
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
         self.timeout_s = 15.0
+        self.backlog = Backlog()
+        self.max_backlog: int | None = None
+        self._journal_dir = journal_dir
+        self.journal: Journal | None = None
+        self.watch: CommitWatch | None = None
+
+    def start(self) -> None:
+        """Follow the consumer's commits (and keep the journal, if any); replay what a lost
+        broker held. Learns the broker's cluster id first when it can, so the first segment
+        carries it."""
+        cluster_id = "unknown"
+        with contextlib.suppress(KafkaError, OSError):
+            cluster_id = current_cluster_id(self._settings)
+        if self._journal_dir is not None:
+            self.journal = Journal(self._journal_dir, cluster_id)
+            log.info("journal in %s (the broker keeps records only in memory)", self._journal_dir)
+        self.max_backlog = self._settings.ingest_max_backlog_events
+        self.watch = CommitWatch(self._settings, self.backlog, self.journal, self.republish)
+        self.watch.start()
 
     def _get(self) -> KafkaProducer:
         with self._lock:
@@ -75,32 +154,70 @@ class Publisher:
                     raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from exc
             return self._producer
 
-    def _send_all(self, topic: str, values: Iterable[bytes]) -> list[Any]:
+    def _send_all(self, topic: str, values: Iterable[tuple[bytes, int]]) -> list[Pending]:
         producer = self._get()
         try:
-            return [producer.send(topic, value=value) for value in values]
+            return [
+                Pending(producer.send(topic, value=value), topic, value, events)
+                for value, events in values
+            ]
         except KafkaError as exc:
             self._failed(exc)
 
-    def send_events(self, events: Sequence[Valid], *, source: str) -> list[Any]:
-        """Hand the events to the producer; the returned futures resolve on acknowledgement."""
+    def send_events(self, events: Sequence[Valid], *, source: str) -> list[Pending]:
+        """Hand the events to the producer; wait() on the result for the acknowledgement.
+        BacklogFull when too many accepted events still wait for the database."""
+        if self.max_backlog is not None and self.backlog.events >= self.max_backlog:
+            BACKLOG_REFUSED.inc(len(events))
+            raise BacklogFull(self.backlog.events, self.max_backlog)
         values = records(events, source=source, ingested_at_us=now_us())
         return self._send_all(self._settings.kafka_topic, values)
 
-    def send_dead_letters(self, letters: Sequence[dict[str, Any]]) -> list[Any]:
+    def send_dead_letters(self, letters: Sequence[dict[str, Any]]) -> list[Pending]:
         """Rejected items with their reason, one JSON record each, on the dead-letter topic."""
-        return self._send_all(self._settings.kafka_dlq_topic, map(dead_letters.encode, letters))
+        values = ((dead_letters.encode(letter), 0) for letter in letters)
+        return self._send_all(self._settings.kafka_dlq_topic, values)
 
-    def wait(self, futures: Sequence[Any]) -> None:
-        """Block until every future is acknowledged; BrokerUnavailable otherwise."""
+    def republish(self, entries: Sequence[Entry]) -> None:
+        """Records a replaced broker lost, published again as they were (and journaled anew)."""
+        if entries:
+            self.wait(self._send_all_raw(entries))
+
+    def _send_all_raw(self, entries: Sequence[Entry]) -> list[Pending]:
+        producer = self._get()
+        try:
+            return [
+                Pending(producer.send(e.topic, value=e.value), e.topic, e.value, e.events)
+                for e in entries
+            ]
+        except KafkaError as exc:
+            self._failed(exc)
+
+    def wait(self, pending: Sequence[Pending]) -> None:
+        """Block until every record is acknowledged (and journaled); BrokerUnavailable otherwise."""
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout_s
         try:
-            for future in futures:
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
+            for p in pending:
+                p.meta = p.future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
             self._failed(exc)
+        written = self._acknowledged(pending)
+        try:
+            written.result(timeout=max(1.0, deadline - time.monotonic()))
+        except (OSError, TimeoutError) as exc:
+            raise NotDurable(f"journal: {exc}") from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
+
+    def _acknowledged(self, pending: Sequence[Pending]) -> Future[None]:
+        """Note the acknowledged records in the backlog; journal them (resolves once on disk)."""
+        entries = [p.entry() for p in pending]
+        self.backlog.add(entries)
+        if self.journal is None:
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        return self.journal.append(entries)
 
     def _failed(self, exc: BaseException) -> NoReturn:
         """Count, drop the producer (a restarted broker forgets its idempotence state), raise."""
@@ -112,24 +229,16 @@ class Publisher:
                 producer.close(timeout=0)  # unsent records fail their futures: never acknowledged
         raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
 
-    async def wait_async(self, futures: Sequence[Any]) -> None:
-        """Like wait(), without holding an event-loop thread while Kafka works."""
-        if not futures:
+    async def wait_async(self, pending: Sequence[Pending]) -> None:
+        """Like wait(), without holding an event-loop thread while Kafka (or the disk) works."""
+        if not pending:
             return
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         done: asyncio.Future[None] = loop.create_future()
-        remaining = [len(futures)]
+        remaining = [len(pending)]
 
-        def ok(_meta: Any) -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                loop.call_soon_threadsafe(_settle, None)
-
-        def failed(exc: BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, exc)
-
-        def _settle(exc: BaseException | None) -> None:
+        def settle(exc: BaseException | None) -> None:
             if done.done():
                 return
             if exc is None:
@@ -137,17 +246,48 @@ class Publisher:
             else:
                 done.set_exception(exc)
 
-        for future in futures:
-            future.add_callback(ok)
-            future.add_errback(failed)
+        def watch(p: Pending) -> None:
+            def ok(meta: Any) -> None:
+                p.meta = meta
+                remaining[0] -= 1
+                if remaining[0] == 0:
+                    loop.call_soon_threadsafe(settle, None)
+
+            p.future.add_callback(ok)
+            p.future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
+
+        for p in pending:
+            watch(p)
         try:
             await asyncio.wait_for(done, self.timeout_s)
         except (KafkaError, TimeoutError) as exc:
             self._failed(exc)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(self._acknowledged(pending)), self.timeout_s)
+        except (OSError, TimeoutError) as exc:
+            raise NotDurable(f"journal: {exc}") from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
     def close(self, timeout_s: float = 30.0) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         with self._lock:
             if self._producer is not None:
                 self._producer.close(timeout=timeout_s)
                 self._producer = None
+        if self.journal is not None:
+            self.journal.close()
+
+
+def current_cluster_id(settings: Settings) -> str:
+    """The cluster id of the broker at KAFKA_BOOTSTRAP_SERVERS (each embedded one has its own)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="rapport-ingest-commits",
+        bootstrap_timeout_ms=2_000,
+        request_timeout_ms=5_000,
+    )
+    try:
+        return str(admin.describe_cluster()["cluster_id"])
+    finally:
+        admin.close()

@@ -39,9 +39,17 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
+    """Ready means ingest can accept: database, Kafka and backlog "ok". The journal and the
+    consumer are reported too (a consumer that is down does not stop ingest accepting); `down`
+    names every part that is not "ok"."""
+
     ready: bool
     database: str
     kafka: str
+    backlog: str
+    journal: str
+    consumer: str
+    down: list[str]
 
 
 def interactions_body(max_events: int) -> dict[str, Any]:

@@ -146,8 +146,10 @@ def test_records_stay_under_the_broker_limit_and_keep_every_event(
     count: int, attributes: dict[str, str], expected_records: int
 ) -> None:
     accepted = [validate(event(attributes=attributes or None)) for _ in range(count)]
-    values = list(records(accepted, source="test", ingested_at_us=1))  # type: ignore[arg-type]
+    out = list(records(accepted, source="test", ingested_at_us=1))  # type: ignore[arg-type]
+    values = [value for value, _ in out]
     assert len(values) == expected_records
+    assert sum(n for _, n in out) == count  # each record says how many events it holds
     assert all(len(value) <= MAX_RECORD_BYTES for value in values)
     ids = [e.event_id for v in values for e in ingest_pb2.InteractionBatch.FromString(v).events]
     assert ids == [item["event_id"] for item in accepted]  # type: ignore[index]

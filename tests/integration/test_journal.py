@@ -1,0 +1,269 @@
+"""The embedded broker keeps records only in memory: ingest's journal (services/ingest/journal.py)
+keeps what it acknowledged, so a SIGKILLed broker or ingest loses nothing; the backlog limit
+answers 503 while the database does not keep up, and accepts again once it has."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from services.common import processes
+from services.common.config import Settings
+from services.common.kafka import ensure_topics
+from services.ingest.app import create_app
+from services.ingest.journal import Entry, Journal, encode, read_entries, trim_directory
+from services.ingest.publisher import Publisher
+from tests.conftest import Broker
+from tests.factories import event
+from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "tansu.log")
+    b.start()
+    yield b
+    b.stop()
+
+
+def kill_broker(broker: Broker) -> None:
+    """SIGKILL: the memory broker and every record it held are gone at once."""
+    assert broker.proc is not None
+    broker.proc.send_signal(signal.SIGKILL)
+    broker.proc.wait()
+    broker.proc = None
+
+
+def stored_ids(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT event_id FROM interaction_event"))]
+
+
+# --- the file format -------------------------------------------------------------------------
+
+
+def test_a_torn_frame_at_the_end_is_ignored_and_whole_ones_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "000000000001.c1.journal"
+    entries = [Entry("t", p % 3, p, p + 1, f"value {p}".encode()) for p in range(5)]
+    frames = b"".join(map(encode, entries))
+    path.write_bytes(frames + encode(Entry("t", 0, 99, 1, b"torn"))[:-3])
+    assert list(read_entries(path)) == entries
+    damaged = bytearray(frames)
+    damaged[-1] ^= 0xFF  # the last frame's value no longer matches its checksum
+    path.write_bytes(bytes(damaged))
+    assert list(read_entries(path)) == entries[:-1]
+
+
+def test_segments_go_once_their_broker_committed_them(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, "c1")
+    journal.append([Entry("t", 0, 0, 10, b"a"), Entry("t", 1, 4, 10, b"b")]).result(5)
+    journal.roll("c2")  # a new broker: the next segment is its own
+    journal.append([Entry("t", 0, 0, 10, b"c")]).result(5)
+    first = journal.older()[0]
+    assert journal.trim("c1", {("t", 0): 1, ("t", 1): 4}) == 0  # offset 4 not committed yet
+    assert journal.trim("c2", {("t", 0): 9, ("t", 1): 9}) == 0  # another broker's offsets
+    assert journal.trim("c1", {("t", 0): 1, ("t", 1): 5}) == 1
+    assert not first.path.exists()
+    journal.close()
+    assert trim_directory(tmp_path, "c2", {}) == (1, 1)  # c2's record is not committed
+    assert trim_directory(tmp_path, "c2", {("t", 0): 1}) == (0, 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the broker killed -----------------------------------------------------------------------
+
+
+def test_broker_sigkilled_while_a_client_streams_loses_no_acknowledged_event(
+    own_broker: Broker, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """The consumer first keeps up, then falls behind (stopped), the broker dies mid-stream with
+    acknowledged records only it held; a new broker starts; the stream goes on. Every event
+    answered 202 is in the database once, and the journal empties as the consumer commits."""
+    s = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
+    ensure_topics(s)
+    journal_dir = tmp_path / "journal"
+    publisher = Publisher(s, journal_dir=journal_dir)
+    publisher.timeout_s = 3
+    acknowledged: list[str] = []
+    refused = 0
+    stop = threading.Event()
+
+    def stream() -> None:
+        nonlocal refused
+        while not stop.is_set():
+            batch = [event(count=1) for _ in range(50)]
+            answer = client.post("/v1/interactions", json=batch, headers=AUTH)
+            if answer.status_code == 202:
+                acknowledged.extend(e["event_id"] for e in batch)
+            else:
+                assert answer.status_code == 503, answer.text
+                refused += 1
+                time.sleep(0.2)
+
+    with TestClient(create_app(s, publisher=publisher, engine=engine)) as client:
+        streamer = threading.Thread(target=stream, daemon=True)
+        with running_consumer(s, engine):
+            streamer.start()
+            wait_until(lambda: len(acknowledged) >= 1_000, what="a first part of the stream")
+            wait_until(lambda: event_count(engine) >= 500, what="the consumer keeping up")
+        # The consumer is gone: what ingest acknowledges now only the broker (and journal) hold.
+        held = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= held + 1_000, what="records only the broker holds")
+        kill_broker(own_broker)
+        at_kill = len(acknowledged)
+        own_broker.start()  # a new, empty broker (its own cluster id) on the same port
+        ensure_topics(s)
+        wait_until(lambda: len(acknowledged) >= at_kill + 500, timeout_s=60, what="ingest back")
+        stop.set()
+        streamer.join(30)
+        assert at_kill - event_count(engine) >= 1_000  # the broker really took records with it
+        with running_consumer(s, engine):
+            wait_until(
+                lambda: event_count(engine) >= len(acknowledged),
+                timeout_s=90,
+                what=lambda: f"acknowledged events ({event_count(engine)} of {len(acknowledged)})",
+            )
+            ids = stored_ids(engine)
+            assert len(ids) == len(set(ids))  # once each
+            assert set(acknowledged) <= set(ids)
+            assert len(set(ids) - set(acknowledged)) <= 50 * refused  # only retried-later ones
+            assert scalar(engine, "SELECT SUM(count) FROM rollup_daily") == len(ids)
+            wait_until(
+                lambda: publisher.journal.pending_records() == 0,
+                timeout_s=30,  # type: ignore[union-attr]
+                what="the journal to empty as the consumer commits",
+            )
+    assert refused >= 1  # the stream did meet the dead broker
+
+
+# --- the backlog -----------------------------------------------------------------------------
+
+
+def test_backlog_limit_answers_503_with_the_reason_and_accepts_once_the_consumer_caught_up(
+    settings: Settings, engine: Engine
+) -> None:
+    s = settings.model_copy(update={"ingest_max_backlog_events": 500})
+    with TestClient(create_app(s, engine=engine)) as client:
+        for _ in range(2):  # 600 acknowledged, none written: over the limit
+            assert (
+                client.post(
+                    "/v1/interactions", json=[event() for _ in range(300)], headers=AUTH
+                ).status_code
+                == 202
+            )
+        wait_until(lambda: client.get("/readyz").status_code == 503, what="backlog in /readyz")
+        ready = client.get("/readyz").json()
+        assert ready["backlog"].startswith("full: 600 events"), ready
+        assert "backlog" in ready["down"]
+        refused = client.post("/v1/interactions", json=[event()], headers=AUTH)
+        assert refused.status_code == 503
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "600 accepted events are still waiting" in refused.json()["detail"]
+        assert "INGEST_MAX_BACKLOG_EVENTS is 500" in refused.json()["detail"]
+        with running_consumer(s, engine):
+            wait_until(
+                lambda: (
+                    client.post("/v1/interactions", json=[event()], headers=AUTH).status_code == 202
+                ),
+                timeout_s=60,
+                what="ingest accepting again once the consumer committed",
+            )
+            assert event_count(engine) >= 600
+            assert client.get("/readyz").json()["backlog"] == "ok"
+
+
+# --- ingest killed ---------------------------------------------------------------------------
+
+
+def ingest_process(s: Settings, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": s.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": s.bootstrap_servers,
+        "KAFKA_TOPIC": s.kafka_topic,
+        "KAFKA_DLQ_TOPIC": s.kafka_dlq_topic,
+        "KAFKA_CONSUMER_GROUP": s.kafka_consumer_group,
+        "INGEST_HTTP_PORT": str(port),
+        "INGEST_GRPC_PORT": str(processes.free_port()),
+        "INGEST_JOURNAL_DIR": str(tmp_path / "journal"),
+        "RAPPORT_ADMIN_TOKEN": "test-admin-token",
+    }
+    proc = processes.spawn(
+        processes.rapport_command("ingest"), env=env, log=tmp_path / "ingest.log"
+    )
+    processes.wait_for_port(port)
+    return proc
+
+
+def post(port: int, events: list[dict[str, object]]) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/interactions",
+        data=orjson.dumps(events),
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0  # the connection died with the process: not acknowledged
+
+
+def test_ingest_then_broker_sigkilled_mid_stream_lose_nothing_acknowledged(
+    own_broker: Broker, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """Ingest dies mid-request (SIGKILL), then the broker does before any consumer read the
+    records; a new broker and a new ingest start: the new ingest publishes its journal again."""
+    s = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
+    ensure_topics(s)
+    port = processes.free_port()
+    ingest = ingest_process(s, tmp_path, port)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        while not stop.is_set():
+            batch = [event(count=1) for _ in range(100)]
+            if post(port, batch) == 202:
+                acknowledged.extend(e["event_id"] for e in batch)
+
+    streamer = threading.Thread(target=stream, daemon=True)
+    streamer.start()
+    try:
+        wait_until(lambda: len(acknowledged) >= 2_000, what="the stream to get going")
+        ingest.send_signal(signal.SIGKILL)  # mid-request, as like as not
+        ingest.wait()
+        stop.set()
+        streamer.join(30)
+        kill_broker(own_broker)
+        own_broker.start()
+        ensure_topics(s)
+        ingest = ingest_process(s, tmp_path, port)
+        with running_consumer(s, engine):
+            wait_until(
+                lambda: event_count(engine) >= len(acknowledged),
+                timeout_s=90,
+                what=lambda: f"acknowledged events ({event_count(engine)} of {len(acknowledged)})",
+            )
+            ids = stored_ids(engine)
+            assert len(ids) == len(set(ids))
+            assert set(acknowledged) <= set(ids)
+            assert len(ids) - len(acknowledged) <= 100  # at most the request cut short
+    finally:
+        processes.stop(ingest)
+    log = (tmp_path / "ingest.log").read_text()
+    assert "publishing" in log and "again" in log, log[-2000:]
