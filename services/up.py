@@ -152,7 +152,6 @@ class Stack:
                     f"{c.name} {why}; restarting it in {delay:.0f} s (see var/log/{c.name}.log)"
                 )
                 print(message + (_last_lines(LOG_DIR / f"{c.name}.log") or ""), flush=True)
-                log.warning(message)
             elif c.restart_at is not None and now >= c.restart_at:
                 c.restart_at = None
                 c.proc = self._spawn(c.name, c.args)
@@ -222,7 +221,7 @@ def _exit_reason(code: int) -> str:
     return f"exited with code {code}"
 
 
-def _last_lines(path: Path, count: int = 3) -> str | None:
+def _last_lines(path: Path, count: int = 5) -> str | None:
     """The end of a child's log, to say at once why it died."""
     try:
         lines = path.read_text(errors="replace").strip().splitlines()[-count:]

@@ -143,7 +143,9 @@ class CommitWatch:
             try:
                 self.check()
                 self.last_error = None
-            except (KafkaError, OSError) as exc:
+            except Exception as exc:  # the broker is down or mid-restart: try again next round
+                if self.last_error is None:
+                    log.warning("following the consumer's commits failed (retrying): %s", exc)
                 self.last_error = str(exc)
                 self._drop_admin()
             if self._stop.wait(CHECK_EVERY_S):

@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from services.common import processes
+from services.common.db import make_engine
 
 PORTS = (
     "EMBEDDED_BROKER_PORT",
@@ -98,3 +104,149 @@ def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: 
         rest, _ = proc.communicate(timeout=90)
     assert "All stopped." in rest, rest
     assert proc.returncode == 0
+
+
+def _children(pid: int) -> dict[str, int]:
+    """`rapport up`'s children by role (broker, consumer, ingest, ...), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+            continue
+        args = [a.decode() for a in argv if a]
+        role = "broker" if "broker" in args[1:2] else args[-1]
+        found[role] = int(entry.name)
+    return found
+
+
+def _start_up(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _post(url: str, token: str, events: list[dict[str, object]]) -> int:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url,
+        data=json.dumps(events).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Under `rapport up`, SIGKILL the broker while a client streams, then the consumer: each is
+    restarted (the log says why), and every event answered 202 is in the database once."""
+    env = {
+        **os.environ,
+        **{name: str(processes.free_port()) for name in PORTS},
+        "DATABASE_URL": db_url,
+        "SHEETS_SPREADSHEET_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    proc = _start_up(tmp_path, env)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    try:
+        printed = _read_until(proc, "Authorization: Bearer", timeout_s=120)
+        token = re.search(r"rpt_[A-Za-z0-9_-]+", printed)
+        assert token, printed
+        url = f"http://127.0.0.1:{env['INGEST_HTTP_PORT']}/v1/interactions"
+
+        def stream() -> None:
+            n = 0
+            while not stop.is_set():
+                batch = [
+                    {
+                        "event_id": f"up-{n}-{i}",
+                        "occurred_at": "2026-03-02T10:00:00Z",
+                        "network": "x",
+                        "kind": "like",
+                    }
+                    for i in range(100)
+                ]
+                n += 1
+                if _post(url, token[0], batch) == 202:
+                    acknowledged.extend(e["event_id"] for e in batch)  # type: ignore[misc]
+                else:
+                    time.sleep(0.2)
+
+        streamer = threading.Thread(target=stream, daemon=True)
+        streamer.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 3_000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        children = _children(proc.pid)
+        os.kill(children["broker"], signal.SIGKILL)
+        _read_until(proc, "broker restarted", timeout_s=60)
+        at_restart = len(acknowledged)
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < at_restart + 1_000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(_children(proc.pid)["consumer"], signal.SIGKILL)
+        said = _read_until(proc, "consumer restarted", timeout_s=60)
+        assert "consumer was killed by SIGKILL; restarting it in 1 s" in said, said
+        stop.set()
+        streamer.join(30)
+        assert len(acknowledged) >= at_restart + 1_000, "ingest never accepted again"
+        engine = make_engine(db_url)
+        deadline = time.monotonic() + 90
+        while True:
+            with engine.connect() as conn:
+                ids = [r[0] for r in conn.execute(text("SELECT event_id FROM interaction_event"))]
+            if len(ids) >= len(acknowledged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        engine.dispose()
+        assert set(acknowledged) <= set(ids), f"{len(set(acknowledged) - set(ids))} lost"
+        assert len(ids) == len(set(ids))
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+    assert "All stopped." in rest, rest
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_up_gives_up_on_a_child_that_keeps_dying_and_says_why(db_url: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        **{name: str(processes.free_port()) for name in PORTS},
+        "DATABASE_URL": db_url,
+        "SHEETS_SPREADSHEET_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    with socket.socket() as taken:  # the moments port is taken: moments exits at every start
+        taken.bind(("127.0.0.1", int(env["MOMENTS_HTTP_PORT"])))
+        taken.listen()
+        proc = _start_up(tmp_path, env)
+        out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, out
+    assert "moments exited with code 3; restarting it in 1 s" in out, out  # uvicorn's code
+    assert "restarting it in 8 s" in out, out
+    assert "moments exited with code 3 5 times within 10 minutes; not restarting it again" in out
+    assert "address already in use" in out.lower(), out  # the end of its log, said at once
+    assert "All stopped." in out
