@@ -13,7 +13,6 @@ OUT = Path("var/bench")
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    wanted = sys.argv[1:] or ["ingest", "moments", "reports", "imports", "webhooks"]
     runners = {
         "ingest": ingest.run,
         "reports": reports.run,
@@ -21,10 +20,14 @@ def main() -> int:
         "imports": imports.run,
         "webhooks": webhooks.run,
     }
+    # `python -m bench [name ...] [options]`: options (e.g. `ingest --stack up`) go to each runner.
+    wanted = [a for a in sys.argv[1:] if a in runners] or list(runners)
+    options = [a for a in sys.argv[1:] if a not in runners]
+    suffix = "-" + "-".join(o.lstrip("-") for o in options) if options else ""
     results = {}
     for name in wanted:  # each result is written as soon as it exists
-        results[name] = runners[name]([])
-        (OUT / f"{name}.json").write_text(json.dumps(results[name], indent=2))
+        results[name] = runners[name](options)
+        (OUT / f"{name}{suffix}.json").write_text(json.dumps(results[name], indent=2))
         print(json.dumps(results[name], indent=2), flush=True)
     rows = [
         (f"{name}.{key}", value)

@@ -302,7 +302,10 @@ RUNS = [
 ]
 
 
-def run(_argv: list[str]) -> dict[str, Any]:
+def run(argv: list[str]) -> dict[str, Any]:
+    """`python -m bench ingest` (the set-ups above) or `... ingest --stack up` (rapport up)."""
+    if argv[:2] == ["--stack", "up"]:
+        return run_stack(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         port = processes.free_port()
@@ -347,5 +350,219 @@ def run(_argv: list[str]) -> dict[str, Any]:
             "speedup_vs_naive_one_consumer": round(one["events_per_s"] / slow["events_per_s"], 1),
             "e2e_best_over_ceiling": round(best["events_per_s"] / top["events_per_s"], 3),
             "request_p99_ms": one["request_p99_ms"],
+        },
+    }
+
+
+# --- `python -m bench ingest --stack up`: the default stack as `make run` starts it -------------
+
+STACK_EVENTS = int(os.environ.get("BENCH_STACK_EVENTS", "300000"))
+STACK_CLIENTS = 4
+STACK_PORTS = (
+    "EMBEDDED_BROKER_PORT",
+    "INGEST_HTTP_PORT",
+    "INGEST_GRPC_PORT",
+    "MOMENTS_HTTP_PORT",
+    "MOMENTS_GRPC_PORT",
+    "REPORTS_PORT",
+    "CONSUMER_METRICS_PORT",
+    "REPORTS_METRICS_PORT",
+)
+
+
+def _children(pid: int) -> dict[str, int]:
+    """`rapport up`'s children by role (broker, consumer, ingest, moments, reports)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = [a.decode() for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if argv and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found["broker" if argv[1:2] == ["broker"] else argv[-1]] = int(entry.name)
+    return found
+
+
+def _producer_loop(broker: str, events: list[dict[str, Any]]) -> float:
+    """The plain kafka-python loop: one JSON record per event, acks=all, flush at the end."""
+    topic = "bench-producer-loop"
+    ensure_topics(
+        Settings(kafka_bootstrap_servers=broker, kafka_topic=topic, _env_file=None)  # type: ignore[call-arg]
+    )
+    producer = KafkaProducer(bootstrap_servers=broker, acks="all", enable_idempotence=True)
+    started = time.perf_counter()
+    for event in events:
+        producer.send(topic, orjson.dumps(event))
+    producer.flush()
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return len(events) / elapsed
+
+
+def _say(message: str) -> None:
+    print(f"  bench ingest --stack up: {message}", file=__import__("sys").stderr, flush=True)
+
+
+def _past_events(n: int) -> list[dict[str, Any]]:
+    """n demo events that have happened already (ingest refuses events from the future)."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    out = []
+    for year in (now.year - 1, now.year):
+        for event in generate(year, now):
+            out.append(event)
+            if len(out) >= n:
+                return out
+    return out
+
+
+def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict[str, Any]:
+    """Start `rapport up` (every service on), time it to ready and to the first event in the
+    database, then 4 clients post the events in batches of 1,000 until all are written; then the
+    plain producer loop into the same broker, for the ratio."""
+    import subprocess
+    import sys
+    import threading
+
+    run_dir = work / ("journal" if journal else "no-journal")
+    run_dir.mkdir()
+    url = f"sqlite:///{run_dir / 'rapport.db'}"
+    env = {
+        **os.environ,
+        **{name: str(processes.free_port()) for name in STACK_PORTS},
+        "DATABASE_URL": url,
+        "SHEETS_SPREADSHEET_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    if not journal:
+        env["INGEST_JOURNAL_DIR"] = ""  # empty: off
+    started = time.perf_counter()
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
+        cwd=run_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    printed = ""
+    assert up.stdout is not None
+    while "Authorization: Bearer" not in printed:
+        line = up.stdout.readline()
+        if not line and up.poll() is not None:
+            raise RuntimeError(f"rapport up stopped:\n{printed}")
+        printed += line
+        if "Rapport is ready" in line:
+            ready_s = time.perf_counter() - started
+    token = printed.split("Authorization: Bearer ", 1)[1].split("'", 1)[0]
+    threading.Thread(target=up.stdout.read, daemon=True).start()  # keep its pipe drained
+    base = f"http://127.0.0.1:{env['INGEST_HTTP_PORT']}"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    engine = make_engine(url)
+    try:
+        t0 = time.perf_counter()
+        httpx.post(f"{base}/v1/interactions", json=events[:1], headers=headers).raise_for_status()
+        while _written(engine) < 1:
+            time.sleep(0.01)
+        first_s = time.perf_counter() - t0
+        children = _children(up.pid)
+        bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+        latencies: list[float] = []
+
+        refused = [0]
+        accepted = [1]  # the warm-up event, sent again in the first batch
+
+        def client(part: list[bytes]) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                for body in part:
+                    t = time.perf_counter()
+                    while (
+                        answer := http.post("/v1/interactions", content=body)
+                    ).status_code == 503:
+                        refused[0] += 1  # as a client should: wait as told, send it again
+                        time.sleep(float(answer.headers.get("Retry-After", "1")))
+                    answer.raise_for_status()
+                    latencies.append(time.perf_counter() - t)
+                    accepted[0] += answer.json()["accepted"]
+
+        _say(f"ready in {ready_s:.1f} s; {len(events):,} events from {STACK_CLIENTS} clients")
+        cpu_before = {name: _cpu_s(pid) for name, pid in children.items()}
+        machine_before = _machine_cpu()
+        t0 = time.perf_counter()
+        threads = [
+            threading.Thread(target=client, args=(bodies[n::STACK_CLIENTS],))
+            for n in range(STACK_CLIENTS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        accepted_s = time.perf_counter() - t0
+        _say(f"accepted in {accepted_s:.1f} s ({refused[0]} requests told to retry)")
+        deadline = time.monotonic() + 600
+        distinct = accepted[0]  # the demo's December lies ahead of today: refused, not counted
+        while (written := _written(engine)) < distinct:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {written:,} of {distinct:,} events were written")
+            time.sleep(0.02)
+        total_s = time.perf_counter() - t0
+        _say(f"written in {total_s:.1f} s; the plain producer loop next")
+        cpu = {name: _cpu_s(pid) - cpu_before[name] for name, pid in children.items()}
+        machine = [a - b for a, b in zip(_machine_cpu(), machine_before, strict=True)]
+        loop = _producer_loop(f"127.0.0.1:{env['EMBEDDED_BROKER_PORT']}", events)
+    finally:
+        engine.dispose()
+        t0 = time.perf_counter()
+        up.send_signal(__import__("signal").SIGINT)
+        up.wait(120)
+        stop_s = time.perf_counter() - t0
+    latencies.sort()
+    rate = (accepted[0] - 1) / total_s
+    return {
+        "journal": journal,
+        "events": accepted[0] - 1,
+        "clients": STACK_CLIENTS,
+        "startup_to_ready_s": round(ready_s, 2),
+        "ready_to_first_event_written_s": round(first_s, 3),
+        "events_per_s": round(rate),
+        "accept_events_per_s": round(len(events) / accepted_s),
+        "producer_loop_events_per_s": round(loop),
+        "ratio_to_producer_loop": round(rate / loop, 2),
+        "request_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "request_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "cpu_us_per_event": {
+            name: round(s * 1e6 / len(events), 1) for name, s in sorted(cpu.items())
+        },
+        "machine_cpu_busy": round(machine[0] / machine[1], 2),
+        "stop_s": round(stop_s, 1),
+        "requests_told_to_retry": refused[0],
+    }
+
+
+def run_stack(_argv: list[str]) -> dict[str, Any]:
+    events = _past_events(STACK_EVENTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        on = stack_up(work, events, journal=True)
+        off = stack_up(work, events, journal=False)
+    return {
+        "benchmark": "ingest_stack_up",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "journal_on": on,
+        "journal_off": off,
+        "summary": {
+            "stack_events_per_s": on["events_per_s"],
+            "stack_ratio_to_producer_loop": on["ratio_to_producer_loop"],
+            "startup_to_ready_s": on["startup_to_ready_s"],
+            "ready_to_first_event_written_s": on["ready_to_first_event_written_s"],
+            "journal_cost": round(1 - on["events_per_s"] / off["events_per_s"], 3),
+            "consumer_cpu_us_per_event": on["cpu_us_per_event"].get("consumer"),
+            "ingest_cpu_us_per_event": on["cpu_us_per_event"].get("ingest"),
         },
     }

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from services.common import processes
 from services.common.auth import Role, create_token
 from services.common.config import Settings, get_settings
-from services.common.db import get_engine, migrate
+from services.common.db import get_engine, migrate, write_session
 from services.common.kafka import ensure_topics
 from services.common.schema import ApiToken, InteractionEvent
 from services.ingest.backlog import look
@@ -83,7 +83,7 @@ def consumer_lag(settings: Settings) -> int | None:
 
 def first_run_token() -> str | None:
     """On a fresh database, one manager token so the user can post events right away."""
-    with Session(get_engine()) as session:
+    with write_session(get_engine()) as session:  # reads, then writes: the write lock first
         if session.exec(select(func.count()).select_from(ApiToken)).one() > 0:
             return None
         return create_token(session, name="first-run", role=Role.manager)
@@ -94,7 +94,7 @@ def first_admin() -> tuple[str, str] | None:
     from services.common import accounts
     from services.common.schema import User
 
-    with Session(get_engine()) as session:
+    with write_session(get_engine()) as session:
         if session.exec(select(User).limit(1)).first() is not None:
             return None
         password = accounts.generate_password()
