@@ -287,6 +287,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         }
         stream = _conversations_csv(url, engine)
         engine.dispose()
+        browser = page_times(url, Path(tmp))
         size_mb = round(db.stat().st_size / 1e6)
     calendar = {k: fast["support"][k] for k in slow["support"]}
     same = _close(fast["brand"], slow["brand"]) and _close(calendar, slow["support"])
@@ -306,7 +307,13 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "summary_peak_mb": round(summary_peak / 1e6, 1),
         "raw_peak_mb": round(raw_peak / 1e6, 1),
         "page_queries_ms": pages,
+        "chromium_navigation_to_content_s": browser,
         "summary": {
+            **{
+                f"chromium_{name}_cold_s": t["cold_s"]
+                for name, t in browser.items()
+                if isinstance(t, dict)
+            },
             "summary_ms": summary_ms,
             "schedule_change_s": round(schedule_change_s, 2),
             "conversations_csv_s": stream["seconds"],
@@ -319,3 +326,117 @@ def run(_argv: list[str]) -> dict[str, Any]:
             "same_figures": same,
         },
     }
+
+
+# --- the executive's wait: navigation to rendered content in Chromium ------------------------
+
+CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
+PAGES = {
+    "overview": ("", "Is social paying off?"),
+    "support": ("support", "Customer-support"),
+    "brand": ("brand", "Brand impact"),
+}
+RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length === 0
+    && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]')
+    && document.querySelectorAll('[data-testid=stMetricValue], [data-testid=stDataFrame],'
+        + ' [data-testid=stVegaLiteChart], [data-testid=stPlotlyChart]').length > 0"""
+
+
+def _streamlit(url: str, port: int, moments: str, log: Path) -> Any:
+    import sys
+
+    from services.common import processes
+
+    app = Path(__file__).parents[1] / "services" / "reports" / "app.py"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "RAPPORT_TIMEZONE": "UTC",
+        "REPORTS_METRICS_PORT": str(processes.free_port()),
+        "MOMENTS_PUBLIC_URL": moments,
+        "REPORTS_PUBLIC_URL": f"http://127.0.0.1:{port}/",
+    }
+    args = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = processes.spawn(args, env=env, log=log)
+    processes.wait_for_port(port, timeout_s=60)
+    return proc
+
+
+def page_times(url: str, work: Path) -> dict[str, Any]:
+    """For each page: a fresh reports server (nothing cached), a signed-in Chromium tab, the
+    time from navigation until its figures are drawn (no skeleton, not running, a metric or
+    chart there); then the same page again (warm)."""
+    import shutil
+    import threading
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from services.common import accounts, processes
+    from services.common.auth import Role
+    from services.moments.app import create_app as create_moments
+
+    if not shutil.which(CHROMIUM):
+        return {"skipped": f"Chromium not found at {CHROMIUM}"}
+    engine = make_engine(url)
+    with Session(engine) as session:
+        accounts.create(
+            session, username="bench", password="correct horse battery", role=Role.viewer
+        )
+    engine.dispose()
+    moments_port, port = processes.free_port(), processes.free_port()
+    moments = f"http://127.0.0.1:{moments_port}"
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url,
+        moments_grpc_port=0,
+        reports_public_url=f"http://127.0.0.1:{port}/",
+        _env_file=None,
+    )
+    site = uvicorn.Server(
+        uvicorn.Config(
+            create_moments(settings, sync_sheets=False), port=moments_port, log_level="warning"
+        )
+    )
+    threading.Thread(target=site.run, daemon=True).start()
+    processes.wait_for_port(moments_port)
+    out: dict[str, Any] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        for name, (path, title) in PAGES.items():
+            server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
+            try:
+                page = context.new_page()
+                if not out:  # sign in once, as a person does; the cookie serves every page
+                    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                    page.get_by_role("link", name="Log in").click()
+                    page.fill("#username", "bench")
+                    page.fill("#password", "correct horse battery")
+                    page.press("#password", "Enter")
+                    page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
+                    page.close()
+                    processes.stop(server)  # what that login computed is cached: start anew
+                    server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
+                    page = context.new_page()
+                times = []
+                for _ in range(2):  # cold (fresh server), then warm
+                    started = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=120_000)
+                    try:
+                        page.get_by_text(title).first.wait_for(timeout=120_000)
+                    except Exception:
+                        page.screenshot(path="/tmp/bench_fail.png")
+                        raise RuntimeError(page.inner_text("body")[:1500]) from None
+                    page.wait_for_function(RENDERED, timeout=120_000)
+                    times.append(round(time.perf_counter() - started, 2))
+                out[name] = {"cold_s": times[0], "warm_s": times[1]}
+                page.close()
+            finally:
+                processes.stop(server)
+        browser.close()
+    site.should_exit = True
+    return out

@@ -21,12 +21,12 @@ st.session_state["filters"] = ui.sidebar(viewer)
 st.session_state["viewer"] = viewer
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/flag:", default=True),
-    st.Page("pages/support.py", title="Support impact", icon=":material/support_agent:"),
-    st.Page("pages/brand.py", title="Brand impact", icon=":material/campaign:"),
-    st.Page("pages/moments.py", title="Moments", icon=":material/handshake:"),
-    st.Page("pages/conversations.py", title="Conversations", icon=":material/forum:"),
-    st.Page("pages/goals.py", title="Goals", icon=":material/target:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("views/overview.py", title="Overview", icon=":material/flag:", default=True),
+    st.Page("views/support.py", title="Support impact", icon=":material/support_agent:"),
+    st.Page("views/brand.py", title="Brand impact", icon=":material/campaign:"),
+    st.Page("views/moments.py", title="Moments", icon=":material/handshake:"),
+    st.Page("views/conversations.py", title="Conversations", icon=":material/forum:"),
+    st.Page("views/goals.py", title="Goals", icon=":material/target:"),
+    st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
 ]
 st.navigation(pages).run()

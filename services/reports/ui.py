@@ -197,7 +197,7 @@ def conversations_link(label: str, **query: str) -> None:
     """A link to the Conversations page, narrowed like the figure it sits under (the sidebar's
     period and filters carry over)."""
     st.page_link(
-        "pages/conversations.py", label=label, icon=":material/forum:", query_params=query or None
+        "views/conversations.py", label=label, icon=":material/forum:", query_params=query or None
     )
 
 

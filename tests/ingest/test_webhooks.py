@@ -252,7 +252,7 @@ def test_the_reports_settings_page_shows_each_connection(
         at = AppTest.from_file(str(app), default_timeout=60)
         at.session_state["user"] = {"name": "ana", "role": "viewer"}
         at.run()
-        at.switch_page("pages/settings.py")
+        at.switch_page("views/settings.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         table = at.dataframe[0].value

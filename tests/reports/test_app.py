@@ -23,13 +23,13 @@ from tests.factories_moments import moment
 
 APP = str(Path(__file__).parents[2] / "services" / "reports" / "app.py")
 PAGES = [
-    "pages/overview.py",
-    "pages/support.py",
-    "pages/brand.py",
-    "pages/moments.py",
-    "pages/conversations.py",
-    "pages/goals.py",
-    "pages/settings.py",
+    "views/overview.py",
+    "views/support.py",
+    "views/brand.py",
+    "views/moments.py",
+    "views/conversations.py",
+    "views/goals.py",
+    "views/settings.py",
 ]
 
 
@@ -92,12 +92,12 @@ def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
     at = run_page(page)
     text = " ".join(m.value for m in at.markdown) + " ".join(str(m.value) for m in at.metric)
     assert "No interactions for this period" not in " ".join(i.value for i in at.info)
-    if page == "pages/overview.py":
+    if page == "views/overview.py":
         values = {m.label: m.value for m in at.metric}
         assert values["Impressions"] == "5,000"
         assert values["Conversations"] == "2"
         assert values["Moments"] == "1"
-    if page in ("pages/overview.py", "pages/support.py", "pages/brand.py"):
+    if page in ("views/overview.py", "views/support.py", "views/brand.py"):
         # Under the executive figures: what they rest on (no consumer ran in this test).
         lines = [c.value for c in at.caption if c.value.startswith("Based on ")]
         assert lines, [c.value for c in at.caption]
@@ -109,7 +109,7 @@ def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_an_empty_database(engine: Engine, app_env: None, page: str) -> None:
     at = run_page(page)
-    if page in ("pages/overview.py", "pages/support.py", "pages/brand.py"):
+    if page in ("views/overview.py", "views/support.py", "views/brand.py"):
         assert any("rapport demo" in i.value for i in at.info)
 
 
@@ -163,10 +163,10 @@ def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None
     from services.reports import queries
 
     year = dt.date.today().year
-    viewer = run_page("pages/goals.py", role="viewer")
+    viewer = run_page("views/goals.py", role="viewer")
     assert any("admins and managers set them" in i.value for i in viewer.info)
     assert not viewer.number_input
-    manager = run_page("pages/goals.py", role="manager")
+    manager = run_page("views/goals.py", role="manager")
     inputs = {n.key: n for n in manager.number_input}
     # People type rates in percent and times in minutes; counts are whole numbers.
     assert inputs[f"goal_{year}_responded_within_1h_rate"].label == "Answered within 1 h (%)"
@@ -177,14 +177,14 @@ def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None
     inputs[f"goal_{year}_moments"].set_value(250)
     inputs[f"goal_{year}_responded_within_1h_rate"].set_value(60.0)
     inputs[f"goal_{year}_median_first_response_s"].set_value(30.0)
-    manager.button[-1].click().run()
+    next(b for b in manager.button if b.label == "Save goals").click().run()
     assert any("Goals saved" in s.value for s in manager.success)
     stored = queries.goals(engine, year)
     assert stored["moments"] == 250
     assert stored["responded_within_1h_rate"] == pytest.approx(0.60)
     assert stored["median_first_response_s"] == 1800
     # Read back as people read them.
-    viewer = run_page("pages/goals.py", role="viewer")
+    viewer = run_page("views/goals.py", role="viewer")
     table = viewer.dataframe[0].value
     targets = dict(zip(table["Goal"], table["Target"], strict=True))
     assert targets["Answered within 1 h"] == "60.0 %"
@@ -234,7 +234,7 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
         set_goal(session, year=year, metric=GoalMetric.impressions, target=41_234_567, actor="t")
         set_goal(session, year=year, metric=GoalMetric.moments, target=250, actor="t")
     files = downloads(run_page(page))
-    if page not in ("pages/goals.py", "pages/settings.py"):
+    if page not in ("views/goals.py", "views/settings.py"):
         assert files, f"{page} offers no CSV download"
     for label, content in files.items():
         rows = list(csv.reader(io.StringIO(content.decode())))
@@ -245,10 +245,10 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
                 assert not value.startswith(("=", "+", "@", "\t", "\r")), (label, value)
                 if value.startswith("-"):
                     float(value)  # only a negative number may start with a minus
-    if page == "pages/overview.py":
+    if page == "views/overview.py":
         goals = list(csv.DictReader(io.StringIO(files["Download goals (CSV)"].decode())))
         assert goals[0]["Target"] == "41,234,567"
-    if page == "pages/moments.py":
+    if page == "views/moments.py":
         text = files["Download these moments (CSV)"].decode()
         assert "'=HYPERLINK" in text
 
@@ -262,10 +262,10 @@ def test_settings_page_saves_business_hours_and_refuses_bad_ones(
 ) -> None:
     from services.common.service_levels import load_schedules
 
-    viewer = run_page("pages/settings.py", role="viewer")
+    viewer = run_page("views/settings.py", role="viewer")
     assert any("admins and managers change them" in i.value for i in viewer.info)
     assert not viewer.text_input
-    manager = run_page("pages/settings.py", role="manager")
+    manager = run_page("views/settings.py", role="manager")
     manager.text_input[0].input("Europe/Madrid")
     manager.text_input[1].input("mon-fri 09:00-12:00,13:00-17:00")
     manager.text_input[2].input("2026-12-25")
@@ -289,7 +289,7 @@ def test_support_page_shows_business_hours_agents_and_links(engine: Engine, app_
     import datetime as dt
 
     seed(engine, dt.date.today().year)
-    at = run_page("pages/support.py")
+    at = run_page("views/support.py")
     tables = " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
     assert "Business hours" in tables and "Agent" in tables
     assert "median_first_response_s" not in tables  # people's labels, not the JSON keys
@@ -304,13 +304,13 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
 
     year = dt.date.today().year
     seed(engine, year)
-    empty = run_page("pages/overview.py")
+    empty = run_page("views/overview.py")
     assert any("No value model for this year" in i.value for i in empty.info)
     value.set_model(engine, year=year, actor="t", currency="EUR", cpm=10, program_cost=1000)
     import streamlit as st
 
     st.cache_data.clear()  # as the Settings page does when it saves
-    at = run_page("pages/overview.py")
+    at = run_page("views/overview.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Earned media"] == "€50.00"  # 5,000 impressions at a CPM of 10
     assert metrics["Total value"] == "€50.00"
@@ -327,7 +327,7 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
 
     from services.reports import value
 
-    manager = run_page("pages/settings.py", role="manager")
+    manager = run_page("views/settings.py", role="manager")
     next(t for t in manager.text_input if t.key == "currency").input("chf")
     next(n for n in manager.number_input if n.key == "value_cpm").set_value(12.5)
     save(manager, "Save value model")
@@ -371,7 +371,7 @@ def test_the_moments_page_keeps_to_the_period_and_network(engine: Engine, app_en
                 actor="maria",
             )
     at = first_run(
-        "pages/moments.py", **{f"as_of_{year}": dt.date(year, 1, 31), "network": "twitter"}
+        "views/moments.py", **{f"as_of_{year}": dt.date(year, 1, 31), "network": "twitter"}
     )
     listed = downloads(at)["Download these moments (CSV)"].decode()
     assert "january on x" in listed
@@ -382,12 +382,12 @@ def test_goals_are_not_held_against_a_slice(engine: Engine, app_env: None) -> No
     import datetime as dt
 
     seed(engine, dt.date.today().year)
-    at = first_run("pages/overview.py", network="twitter")
+    at = first_run("views/overview.py", network="twitter")
     assert any("Goals are company-wide targets" in i.value for i in at.info)
     assert not any(
         "Progress against each goal" in str(c.proto.spec) for c in at.get("plotly_chart")
     )
-    whole = first_run("pages/overview.py")
+    whole = first_run("views/overview.py")
     specs = [str(c.proto.spec) for c in whole.get("plotly_chart")]
     # Are we on track? A progress bar per goal, and a trend per lens against last year.
     assert any("Progress against each goal" in s for s in specs)
@@ -400,12 +400,12 @@ def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
     import json
 
     seed(engine, dt.date.today().year)
-    brand = [json.loads(c.proto.spec) for c in first_run("pages/brand.py").get("plotly_chart")]
+    brand = [json.loads(c.proto.spec) for c in first_run("views/brand.py").get("plotly_chart")]
     weekly, rates = brand[0]["layout"], brand[1]["layout"]
     assert weekly["legend"]["y"] > 1  # above the plot, clear of the week labels
     assert weekly["yaxis"]["rangemode"] == weekly["yaxis2"]["rangemode"] == "tozero"
     assert rates["yaxis"]["tickformat"] == ".1%"  # 2.6 %, not 0.026
     assert weekly["xaxis"]["tickformat"] == "%-d %b"  # weeks by their date, not 2026-W10
-    moments_page = first_run("pages/moments.py").get("plotly_chart")
+    moments_page = first_run("views/moments.py").get("plotly_chart")
     kinds = {json.loads(c.proto.spec)["data"][0]["type"] for c in moments_page}
     assert "pie" not in kinds  # labelled bars: no clipped pie labels

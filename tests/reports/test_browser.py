@@ -320,3 +320,34 @@ def test_settings_saves_business_hours_and_the_value_model_in_the_browser(
     assert stored is not None and stored.hours_text == "mon-fri 09:00-12:00,13:00-17:00"
     model = value.load(engine, dt.date.today().year)
     assert model is not None and model.currency == "EUR"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_bookmarked_page_is_the_first_request_a_fresh_server_sees(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """After a restart, an executive's bookmark to Support is the server's first request: it
+    must be the app's Support page (a folder named pages/ once made Streamlit serve its files
+    bare, without the app: a KeyError on the filters)."""
+    from playwright.sync_api import sync_playwright
+
+    seed(engine, dt.date.today().year)
+    with Session(engine) as session:
+        accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
+    with sites(db_url, tmp_path) as (reports, moments), sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(moments + "/login")  # signed in on the moments site: the cookie is shared
+        page.fill("#username", "exec")
+        page.fill("#password", PASSWORD)
+        page.press("#password", "Enter")
+        page.wait_for_url(moments + "/**")
+        page.goto(reports + "support", timeout=60_000)
+        page.get_by_text("Customer-support impact").wait_for(timeout=60_000)
+        settled(page)
+        body = page.inner_text("body")
+        browser.close()
+    assert "KeyError" not in body and "Support impact" in body  # the app's navigation is there
