@@ -15,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import gspread
 import requests
@@ -71,12 +72,32 @@ class RedirectingSession(AuthorizedSession):
         return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return,no-untyped-call]
 
 
+def _is_google(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host == "googleapis.com" or host.endswith(".googleapis.com")
+
+
+def _no_access_boundary_lookup(credentials: Any) -> None:
+    """After each token refresh google-auth looks up the service account's Regional Access
+    Boundary at iamcredentials.googleapis.com (a Google-only feature; the result only adds an
+    `x-allowed-locations` header). With GOOGLE_SHEETS_API_URL elsewhere (a local or proxy
+    server) that lookup can only fail, retry in the background and fill the log, so give the
+    credentials the "no boundary" value (0x0) with a far expiry: nothing to look up.
+    `_set_regional_access_boundary` is the hook google-auth keeps stable for the gcloud CLI."""
+    setter = getattr(credentials, "_set_regional_access_boundary", None)
+    if setter is not None:
+        far = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=36_500)
+        setter({"encodedLocations": "0x0", "expiry": far})
+
+
 def open_spreadsheet(settings: Settings, spreadsheet_id: str) -> gspread.Spreadsheet:
     """A spreadsheet through gspread, authenticated with the configured service account."""
     assert settings.google_application_credentials
     credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
         settings.google_application_credentials, scopes=SCOPES
     )
+    if not _is_google(settings.google_sheets_api_url):
+        _no_access_boundary_lookup(credentials)
     session = RedirectingSession(
         credentials, settings.google_sheets_api_url, settings.sheets_timeout_s
     )

@@ -298,3 +298,30 @@ def test_the_sync_as_its_own_process_serves_its_metrics(
         assert len(sheets_server.ids()) == 1
     finally:
         assert processes.stop(proc) == 0
+
+
+def test_a_local_sheets_server_gets_no_google_only_lookups_and_the_log_stays_quiet(
+    engine: Engine,
+    sheet_settings: Settings,
+    sheets_server: SheetsServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """google-auth looks up a Regional Access Boundary at iamcredentials.googleapis.com after
+    each token refresh; against a server that is not Google that lookup can only fail, retry
+    and fill the log. The sync must neither try it nor depend on it."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.DEBUG)
+    log(engine, 3)
+    syncer = SheetSyncer(engine, sheet_settings, batch_size=20)
+    drain(syncer)
+    assert len(sheets_server.ids()) == 3
+    time.sleep(1.0)  # the lookup, where it happens, runs in a background thread
+    noisy = [
+        r.getMessage()
+        for r in caplog.records
+        if "iamcredentials" in r.getMessage() or "access boundary" in r.getMessage().lower()
+    ]
+    assert noisy == []
+    assert not [t for t in threading.enumerate() if "Regional" in type(t).__name__]
