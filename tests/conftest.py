@@ -24,6 +24,10 @@ PG_ADMIN_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 SKIP_PG = os.environ.get("RAPPORT_TEST_SKIP_POSTGRES") == "1"
+# Broker tests run on the bundled Tansu broker; RAPPORT_TEST_KAFKA_BOOTSTRAP (host:port) runs
+# them against an external Apache Kafka instead (deploy/compose.infra.yaml's, say). The fault
+# tests that kill a broker keep a bundled one of their own: nobody kills a shared Kafka.
+EXTERNAL_KAFKA = os.environ.get("RAPPORT_TEST_KAFKA_BOOTSTRAP")
 TABLES = (
     "interaction_event",
     "rollup_hourly",
@@ -111,9 +115,32 @@ class Broker:
             self.proc = None
 
 
+class ExternalBroker(Broker):
+    """A Kafka the suite did not start and must not stop (RAPPORT_TEST_KAFKA_BOOTSTRAP)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self.proc = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self._bootstrap
+
+    def start(self) -> None:
+        host, _, port = self._bootstrap.rpartition(":")
+        processes.wait_for_port(int(port), host=host or "127.0.0.1")
+
+    def stop(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    b = Broker(tmp_path_factory.mktemp("broker") / "tansu.log")
+    b: Broker
+    if EXTERNAL_KAFKA:
+        b = ExternalBroker(EXTERNAL_KAFKA)
+    else:
+        b = Broker(tmp_path_factory.mktemp("broker") / "tansu.log")
     b.start()
     yield b
     b.stop()
