@@ -343,22 +343,19 @@ RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length
 
 
 def _streamlit(url: str, port: int, moments: str, log: Path) -> Any:
-    import sys
-
+    """`rapport reports`, as `rapport up` runs it."""
     from services.common import processes
 
-    app = Path(__file__).parents[1] / "services" / "reports" / "app.py"
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "RAPPORT_TIMEZONE": "UTC",
+        "REPORTS_PORT": str(port),
         "REPORTS_METRICS_PORT": str(processes.free_port()),
         "MOMENTS_PUBLIC_URL": moments,
         "REPORTS_PUBLIC_URL": f"http://127.0.0.1:{port}/",
     }
-    args = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
-    args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    proc = processes.spawn(args, env=env, log=log)
+    proc = processes.spawn(processes.rapport_command("reports"), env=env, log=log)
     processes.wait_for_port(port, timeout_s=60)
     return proc
 

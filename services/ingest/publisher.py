@@ -133,12 +133,12 @@ class Publisher:
 
     def start(self) -> None:
         """Follow the consumer's commits (and keep the journal, if any); replay what a lost
-        broker held. Learns the broker's cluster id first when it can, so the first segment
-        carries it."""
-        cluster_id = "unknown"
-        with contextlib.suppress(KafkaError, OSError):
-            cluster_id = current_cluster_id(self._settings)
+        broker held. With a journal, learns the broker's cluster id first when it can, so the
+        first segment carries it; without one, nothing here waits for the broker."""
         if self._journal_dir is not None:
+            cluster_id = "unknown"  # the watcher rolls to the real id once it sees the broker
+            with contextlib.suppress(KafkaError, OSError):
+                cluster_id = current_cluster_id(self._settings)
             self.journal = Journal(self._journal_dir, cluster_id)
             log.info("journal in %s (the broker keeps records only in memory)", self._journal_dir)
         self.max_backlog = self._settings.ingest_max_backlog_events
