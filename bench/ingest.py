@@ -26,6 +26,7 @@ from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.kafka import ensure_topics
 from services.demo import generate
+from services.up import PORT_VARIABLES
 
 E2E_EVENTS = int(os.environ.get("BENCH_E2E_EVENTS", "200000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "20000"))
@@ -358,32 +359,6 @@ def run(argv: list[str]) -> dict[str, Any]:
 
 STACK_EVENTS = int(os.environ.get("BENCH_STACK_EVENTS", "300000"))
 STACK_CLIENTS = 4
-STACK_PORTS = (
-    "EMBEDDED_BROKER_PORT",
-    "INGEST_HTTP_PORT",
-    "INGEST_GRPC_PORT",
-    "MOMENTS_HTTP_PORT",
-    "MOMENTS_GRPC_PORT",
-    "REPORTS_PORT",
-    "CONSUMER_METRICS_PORT",
-    "REPORTS_METRICS_PORT",
-)
-
-
-def _children(pid: int) -> dict[str, int]:
-    """`rapport up`'s children by role (broker, consumer, ingest, moments, reports)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = [a.decode() for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
-        except OSError:
-            continue
-        if argv and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found["broker" if argv[1:2] == ["broker"] else argv[-1]] = int(entry.name)
-    return found
 
 
 def _producer_loop(broker: str, events: list[dict[str, Any]]) -> float:
@@ -433,7 +408,7 @@ def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict
     url = f"sqlite:///{run_dir / 'rapport.db'}"
     env = {
         **os.environ,
-        **{name: str(processes.free_port()) for name in STACK_PORTS},
+        **{name: str(processes.free_port()) for name in PORT_VARIABLES},
         "DATABASE_URL": url,
         "SHEETS_SPREADSHEET_ID": "",
         "PYTHONUNBUFFERED": "1",
@@ -471,7 +446,7 @@ def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict
         while _written(engine) < 1:
             time.sleep(0.01)
         first_s = time.perf_counter() - t0
-        children = _children(up.pid)
+        children = processes.children(up.pid)
         bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
         latencies: list[float] = []
 

