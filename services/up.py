@@ -310,6 +310,7 @@ def up(*, demo: bool | None = None) -> int:
         processes.wait_for_port(settings.ingest_http_port)
         processes.wait_for_port(settings.moments_http_port)
         wait_for_consumer(settings, stack)
+        processes.wait_for_port(settings.reports_port, timeout_s=60)  # every printed URL answers
         token = first_run_token()
         admin = first_admin()
         _print_urls(settings, token, admin, time.monotonic() - started)
