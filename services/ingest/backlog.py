@@ -116,11 +116,13 @@ class CommitWatch:
         backlog: Backlog,
         journal: Journal | None,
         republish: Republish,
+        on_replaced: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self.backlog = backlog
         self.journal = journal
         self._republish = republish
+        self._on_replaced = on_replaced
         self.cluster_id: str | None = journal.current.cluster_id if journal else None
         self.replaying = 0  # records still to publish again (for /readyz)
         self.last_error: str | None = None
@@ -175,6 +177,7 @@ class CommitWatch:
                     self.cluster_id,
                     view.cluster_id,
                 )
+                self._on_replaced()  # a producer of the old broker would wait out its timeout
             self.backlog.reset()
             self.cluster_id = view.cluster_id
         self.backlog.commit(view.committed)

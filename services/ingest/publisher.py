@@ -142,7 +142,9 @@ class Publisher:
             self.journal = Journal(self._journal_dir, cluster_id)
             log.info("journal in %s (the broker keeps records only in memory)", self._journal_dir)
         self.max_backlog = self._settings.ingest_max_backlog_events
-        self.watch = CommitWatch(self._settings, self.backlog, self.journal, self.republish)
+        self.watch = CommitWatch(
+            self._settings, self.backlog, self.journal, self.republish, self._drop_producer
+        )
         self.watch.start()
 
     def _get(self) -> KafkaProducer:
@@ -222,12 +224,17 @@ class Publisher:
     def _failed(self, exc: BaseException) -> NoReturn:
         """Count, drop the producer (a restarted broker forgets its idempotence state), raise."""
         BROKER_UNAVAILABLE.inc()
+        self._drop_producer()
+        raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+
+    def _drop_producer(self) -> None:
+        """The next send makes a new producer; unsent records fail their futures (so they are
+        never acknowledged)."""
         with self._lock:
             producer, self._producer = self._producer, None
         if producer is not None:
             with contextlib.suppress(KafkaError):
-                producer.close(timeout=0)  # unsent records fail their futures: never acknowledged
-        raise BrokerUnavailable(f"Kafka did not acknowledge: {exc}") from exc
+                producer.close(timeout=0)
 
     async def wait_async(self, pending: Sequence[Pending]) -> None:
         """Like wait(), without holding an event-loop thread while Kafka (or the disk) works."""
