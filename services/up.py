@@ -26,7 +26,7 @@ from services.common.config import Settings, get_settings
 from services.common.db import get_engine, migrate, write_session
 from services.common.kafka import ensure_topics
 from services.common.schema import ApiToken, InteractionEvent
-from services.ingest.backlog import look
+from services.ingest.backlog import admin_client, look
 from services.ingest.journal import trim_directory
 
 log = logging.getLogger("rapport.up")
@@ -209,9 +209,7 @@ class Stack:
         if not directory or not Path(directory).is_dir():
             return
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.settings.bootstrap_servers, bootstrap_timeout_ms=2_000
-            )
+            admin = admin_client(self.settings)
             try:
                 view = look(admin, self.settings.kafka_consumer_group)
             finally:

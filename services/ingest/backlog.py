@@ -95,6 +95,16 @@ class BrokerView:
     committed: dict[TopicPartitionKey, int]
 
 
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    """The admin client that reads the broker's cluster id and the group's commits."""
+    return KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="rapport-ingest-commits",
+        request_timeout_ms=5_000,
+        bootstrap_timeout_ms=2_000,
+    )
+
+
 def look(admin: KafkaAdminClient, group: str) -> BrokerView:
     """The broker's cluster id and the group's committed offsets."""
     cluster_id = str(admin.describe_cluster()["cluster_id"])
@@ -162,12 +172,7 @@ class CommitWatch:
     def check(self) -> None:
         """One round: look at the broker, follow its commits, replay what a lost broker held."""
         if self._admin is None:
-            self._admin = KafkaAdminClient(
-                bootstrap_servers=self._settings.bootstrap_servers,
-                client_id="rapport-ingest-commits",
-                request_timeout_ms=5_000,
-                bootstrap_timeout_ms=2_000,
-            )
+            self._admin = admin_client(self._settings)
         view = look(self._admin, self._settings.kafka_consumer_group)
         if view.cluster_id != self.cluster_id:
             if self.cluster_id is not None:

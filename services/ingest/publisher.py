@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.config import Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
-from services.ingest.backlog import Backlog, CommitWatch
+from services.ingest.backlog import Backlog, CommitWatch, admin_client
 from services.ingest.events import Valid
 from services.ingest.journal import Entry, Journal
 from services.ingest.metrics import BACKLOG_REFUSED, BROKER_UNAVAILABLE, PRODUCE_SECONDS
@@ -288,12 +288,7 @@ class Publisher:
 
 def current_cluster_id(settings: Settings) -> str:
     """The cluster id of the broker at KAFKA_BOOTSTRAP_SERVERS (each embedded one has its own)."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="rapport-ingest-commits",
-        bootstrap_timeout_ms=2_000,
-        request_timeout_ms=5_000,
-    )
+    admin = admin_client(settings)
     try:
         return str(admin.describe_cluster()["cluster_id"])
     finally:

@@ -51,15 +51,7 @@ def _get(url: str) -> tuple[int, str]:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: Path) -> None:
     env = _up_env(db_url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _start_up(tmp_path, env)
     try:
         printed = _read_until(proc, "reports        http", timeout_s=120)
         printed += _read_until(proc, f"{env['REPORTS_METRICS_PORT']}/metrics", timeout_s=10)
