@@ -227,8 +227,11 @@ def cmd_reports(_args: argparse.Namespace) -> int:
 
     from streamlit.web import cli as streamlit_cli
 
+    from services.common import logs
+    from services.reports import logs as reports_logs
     from services.reports.metrics import serve_metrics
 
+    reports_logs.through_ours()  # LOG_FORMAT for Streamlit's own loggers too
     settings = get_settings()
     # From process start, not from the first page view: Prometheus must see the target up
     # after every restart, before anyone opens a page.
@@ -243,6 +246,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "minimal",
+            *reports_logs.welcome_flags(logs.json_wanted()),
         ],
         prog_name="streamlit",
     )  # fmt: skip

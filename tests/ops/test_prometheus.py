@@ -183,7 +183,9 @@ def test_real_prometheus_scrapes_the_services(served_apps: dict[str, int], tmp_p
 def test_reports_serves_metrics_from_process_start(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    """A freshly started `rapport reports` is scrapable before anyone opens a page."""
+    """A freshly started `rapport reports` is scrapable before anyone opens a page; with
+    LOG_FORMAT=json its log, Streamlit's and uvicorn's own loggers included, is JSON lines."""
+    import json
     import os
 
     engine.dispose()
@@ -191,6 +193,7 @@ def test_reports_serves_metrics_from_process_start(
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
+        "LOG_FORMAT": "json",
         **{k: str(v) for k, v in ports.items()},
     }
     reports = processes.spawn(
@@ -206,7 +209,13 @@ def test_reports_serves_metrics_from_process_start(
         processes.wait_for_port(ports["REPORTS_PORT"], timeout_s=60)  # the app itself runs too
     finally:
         processes.stop(reports)
-    assert "Traceback" not in (tmp_path / "reports.log").read_text()
+    log = (tmp_path / "reports.log").read_text()
+    assert "Traceback" not in log
+    # Streamlit prints "Stopping..." to stdout on SIGTERM (cli_util.print_to_cli, not a logger).
+    lines = [line for line in log.splitlines() if line.strip() and line.strip() != "Stopping..."]
+    records = [json.loads(line) for line in lines]
+    loggers = {record["logger"] for record in records}
+    assert {"uvicorn.error", "streamlit.web.server.starlette.starlette_server"} <= loggers, log
 
 
 def dashboard_expressions() -> list[tuple[str, str]]:
