@@ -460,11 +460,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The processes that trace their work when OTEL_* asks (services.common.tracing).
+TRACED = frozenset({"ingest", "consumer", "moments", "sheets", "import", "connect"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from services.common import logs
 
     logs.configure()  # LOG_FORMAT=text|json, LOG_LEVEL
     args = build_parser().parse_args(argv)
+    if args.command in TRACED:
+        from services.common import tracing
+
+        tracing.configure(args.command)  # only when the OTEL_* variables ask for it
     return int(args.func(args) or 0)
 
 

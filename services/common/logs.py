@@ -1,6 +1,7 @@
 """How every process logs: text for people (the default) or, with LOG_FORMAT=json, one JSON
 object per line for a log pipeline: time (UTC, ISO 8601), level, logger, message, the
-exception when there is one, and the fields a record carries (uvicorn's access log: client,
+exception when there is one, trace_id and span_id when logged inside a traced span
+(services.common.tracing), and the fields a record carries (uvicorn's access log: client,
 method, path, http_version, status). LOG_LEVEL sets the level; secrets are never logged at
 any level in either format (tests/security/test_secrets.py runs both)."""
 
@@ -12,6 +13,8 @@ import os
 from typing import Any
 
 import orjson
+
+from services.common import tracing
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What every LogRecord has; anything else on a record is a field of its own (logging's extra=).
@@ -35,6 +38,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 out[key] = value
+        if tracing.ON and (found := tracing.ids()) is not None:  # logged inside a span
+            out["trace_id"], out["span_id"] = found
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()

@@ -280,6 +280,8 @@ class SheetOutbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(sa_type=DateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # The saving request's W3C context when tracing is on: the Sheets write links to it (0015).
+    traceparent: str | None = Field(default=None, max_length=55)
 
 
 class User(SQLModel, table=True):

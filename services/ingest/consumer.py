@@ -13,10 +13,12 @@ from google.protobuf.message import DecodeError
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
+from opentelemetry.trace import Span
 from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.common import tracing
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
 from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
@@ -137,6 +139,15 @@ class _Write:
     records: list[Any]
     events: int
     future: Future[WriteStats]
+    span: Span | None = None  # the batch's consumer span, when tracing: ends once committed
+
+    def end(self, error: BaseException | None = None) -> None:
+        span, self.span = self.span, None
+        if span is not None:
+            if error is not None:
+                span.record_exception(error)
+                span.set_status(tracing.ERROR)
+            span.end()
 
 
 class Consumer:
@@ -265,12 +276,30 @@ class Consumer:
         self._last_report = time.monotonic()
 
     def _start_write(self, records: list[Any], batch: RowBatch, events: int) -> None:
-        future = self._writer.submit(self._write, batch, events)
-        self._in_flight = _Write(records, events, future)
+        span = tracing.start(
+            f"process {self._settings.kafka_topic}",
+            kind=tracing.Kind.CONSUMER,
+            links=tracing.record_links(records),  # to the producing spans of what it read
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self._settings.kafka_topic,
+                "messaging.consumer.group.name": self._settings.kafka_consumer_group,
+                "messaging.batch.message_count": len(records),
+                "rapport.events": events,
+            },
+        )
+        future = self._writer.submit(self._write, batch, events, span)
+        self._in_flight = _Write(records, events, future, span)
 
-    def _write(self, batch: RowBatch, events: int) -> WriteStats:
+    def _write(self, batch: RowBatch, events: int, parent: Span | None = None) -> WriteStats:
         started = time.perf_counter()
-        stats = write(self._engine, batch).stats
+        with tracing.span(
+            "write batch",
+            kind=tracing.Kind.CLIENT,
+            parent=parent,
+            attributes={"db.system.name": self._engine.dialect.name, "rapport.events": events},
+        ):
+            stats = write(self._engine, batch).stats
         metrics.DB_WRITE_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_EVENTS.observe(events)
         return stats
@@ -282,10 +311,16 @@ class Consumer:
             return
         try:
             self._count(write.future.result())
-        except BaseException:
+        except BaseException as exc:
             self._in_flight = write  # for _abandon, which rewinds to it
+            write.end(exc)
             raise
-        self._commit(write.records)
+        try:
+            self._commit(write.records)
+        except BaseException as exc:
+            write.end(exc)
+            raise
+        write.end()
         self.committed_events += write.events
 
     def finish_quietly(self) -> None:
@@ -310,6 +345,8 @@ class Consumer:
         if write is None:
             return []
         wait([write.future])
+        if write.span is not None:
+            write.end(write.future.exception() or RuntimeError("left for a re-read"))
         return write.records
 
     def _commit(self, records: list[Any]) -> None:

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from sqlalchemy.engine import Engine
 
+from services.common import tracing
 from services.common.auth import Role, authenticate
 from services.common.config import Settings
 from services.ingest.events import proto_to_dict
@@ -75,7 +76,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     def Publish(
         self, request: ingest_pb2.PublishRequest, context: grpc.ServicerContext
     ) -> ingest_pb2.PublishResponse:
-        with _observe("Publish") as status:
+        with _observe("Publish", context) as status:
             response = self._publish(iter([request]), context)
             status[0] = "OK"
             return response
@@ -83,22 +84,34 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     def PublishStream(
         self, request_iterator: Iterator[ingest_pb2.PublishRequest], context: grpc.ServicerContext
     ) -> ingest_pb2.PublishResponse:
-        with _observe("PublishStream") as status:
+        with _observe("PublishStream", context) as status:
             response = self._publish(request_iterator, context)
             status[0] = "OK"
             return response
 
 
 @contextmanager
-def _observe(method: str) -> Iterator[list[str]]:
-    """RED metrics for one RPC; the status stays "ERROR" unless the handler sets it."""
+def _observe(method: str, context: grpc.ServicerContext) -> Iterator[list[str]]:
+    """RED metrics for one RPC, and its server span when tracing (the caller's traceparent in
+    the metadata its parent); the status stays "ERROR" unless the handler sets it."""
     status = ["ERROR"]
     started = time.perf_counter()
-    try:
-        yield status
-    finally:
-        REQUEST_SECONDS.labels(f"grpc:{method}", "RPC").observe(time.perf_counter() - started)
-        REQUESTS.labels(f"grpc:{method}", "RPC", status[0]).inc()
+    carrier = None
+    if tracing.ON:
+        carrier = {k: v for k, v in context.invocation_metadata() if k in tracing.TRACE_HEADERS}
+    with tracing.span(
+        f"{SERVICE_NAME}/{method}",
+        kind=tracing.Kind.SERVER,
+        headers=carrier,
+        attributes={"rpc.system": "grpc", "rpc.service": SERVICE_NAME, "rpc.method": method},
+    ) as span:
+        try:
+            yield status
+        finally:
+            REQUEST_SECONDS.labels(f"grpc:{method}", "RPC").observe(time.perf_counter() - started)
+            REQUESTS.labels(f"grpc:{method}", "RPC", status[0]).inc()
+            if span is not None and status[0] != "OK":
+                span.set_status(tracing.ERROR)
 
 
 @dataclass

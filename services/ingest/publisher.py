@@ -17,6 +17,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 
+from services.common import tracing
 from services.common.config import Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
@@ -157,14 +158,28 @@ class Publisher:
             return self._producer
 
     def _send_all(self, topic: str, values: Iterable[tuple[bytes, int]]) -> list[Pending]:
+        """Hand records to the producer; traced, as one producer span whose context every
+        record carries in its `traceparent` header (the consumer's batch span links to it)."""
         producer = self._get()
-        try:
-            return [
-                Pending(producer.send(topic, value=value), topic, value, events)
-                for value, events in values
-            ]
-        except KafkaError as exc:
-            self._failed(exc)
+        with tracing.span(
+            f"send {topic}",
+            kind=tracing.Kind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+        ) as span:
+            headers = tracing.headers()
+            try:
+                pending = [
+                    Pending(
+                        producer.send(topic, value=value, headers=headers), topic, value, events
+                    )
+                    for value, events in values
+                ]
+            except KafkaError as exc:
+                self._failed(exc)
+            if span is not None:
+                span.set_attribute("messaging.batch.message_count", len(pending))
+                span.set_attribute("rapport.events", sum(p.events for p in pending))
+            return pending
 
     def send_events(self, events: Sequence[Valid], *, source: str) -> list[Pending]:
         """Hand the events to the producer; wait() on the result for the acknowledgement.

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.common import csv_export
+from services.common import csv_export, tracing
 from services.common.clock import utcnow
 from services.common.conversation_levels import UNASSIGNED
 from services.common.db import write_guard
@@ -64,6 +64,7 @@ def _enqueue(session: Session, moment: Moment) -> None:
                 version=moment.version,
                 enqueued_at=utcnow(),
                 next_attempt_at=utcnow(),
+                traceparent=tracing.traceparent(),
             )
         )
     else:
@@ -71,6 +72,7 @@ def _enqueue(session: Session, moment: Moment) -> None:
         outbox.attempts = 0
         outbox.next_attempt_at = utcnow()
         outbox.last_error = None
+        outbox.traceparent = tracing.traceparent()
         session.add(outbox)
 
 

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
+from services.common import tracing
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
@@ -227,7 +229,13 @@ class SheetSyncer:
             moments = session.exec(select(Moment).where(col(Moment.id).in_(list(versions)))).all()
             session.expunge_all()  # plain objects from here on; the read transaction ends
         try:
-            result = self._write(list(moments))
+            with tracing.span(
+                "sheets write",
+                kind=tracing.Kind.CLIENT,
+                links=_request_links(due),
+                attributes={"rapport.moments": len(moments)},
+            ):
+                result = self._write(list(moments))
         except Exception as exc:  # every failure is retried later; the reason is recorded
             reason = failure_reason(exc)
             metrics.SHEET_FAILURES.labels(reason).inc()
@@ -321,6 +329,15 @@ class SheetSyncer:
                 result = BatchResult(error=str(exc))
             if not (result.appended or result.updated):
                 self.stop_event.wait(idle_s)
+
+
+def _request_links(due: Sequence[SheetOutbox]) -> list[Any]:
+    """When tracing: links to the requests that saved these moments (their outbox rows keep
+    the traceparent), so a moment's trace leads from its request to this write."""
+    if not tracing.ON:
+        return []
+    found = (tracing.link({"traceparent": row.traceparent}) for row in due if row.traceparent)
+    return [link for link in found if link is not None]
 
 
 def retry_delay_s(attempts: int) -> float:

@@ -4,7 +4,6 @@ answers 503 while the database does not keep up, and accepts again once it has."
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -29,6 +28,7 @@ from services.ingest.publisher import Publisher
 from tests.conftest import Broker
 from tests.factories import event
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.support.services import service_env
 
 
 @pytest.fixture
@@ -189,18 +189,7 @@ def test_backlog_limit_answers_503_with_the_reason_and_accepts_once_the_consumer
 
 
 def ingest_process(s: Settings, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": s.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": s.bootstrap_servers,
-        "KAFKA_TOPIC": s.kafka_topic,
-        "KAFKA_DLQ_TOPIC": s.kafka_dlq_topic,
-        "KAFKA_CONSUMER_GROUP": s.kafka_consumer_group,
-        "INGEST_HTTP_PORT": str(port),
-        "INGEST_GRPC_PORT": str(processes.free_port()),
-        "INGEST_JOURNAL_DIR": str(tmp_path / "journal"),
-        "RAPPORT_ADMIN_TOKEN": "test-admin-token",
-    }
+    env = service_env(s, INGEST_HTTP_PORT=str(port), INGEST_JOURNAL_DIR=str(tmp_path / "journal"))
     proc = processes.spawn(
         processes.rapport_command("ingest"), env=env, log=tmp_path / "ingest.log"
     )

@@ -4,7 +4,6 @@ and what it acknowledged is kept (ingest: flushed to Kafka and stored; moments: 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import time
@@ -18,6 +17,7 @@ from services.common.config import Settings
 from tests.factories import event
 from tests.factories_moments import moment
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.support.services import service_env
 from tests.support.sheets_server import SheetsServer
 
 
@@ -42,21 +42,6 @@ def _finish(conn: socket.socket, body: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "KAFKA_TOPIC": settings.kafka_topic,
-        "KAFKA_DLQ_TOPIC": settings.kafka_dlq_topic,
-        "RAPPORT_ADMIN_TOKEN": "test-admin-token",
-        "INGEST_GRPC_PORT": str(processes.free_port()),
-        "MOMENTS_GRPC_PORT": str(processes.free_port()),
-        "SHEETS_SPREADSHEET_ID": "",
-        **extra,
-    }
-
-
 @pytest.mark.parametrize("service", ["ingest", "moments"])
 def test_sigterm_lets_the_request_in_flight_finish(
     service: str, settings: Settings, engine: Engine, tmp_path: Path
@@ -65,7 +50,7 @@ def test_sigterm_lets_the_request_in_flight_finish(
     variable = f"{service.upper()}_HTTP_PORT"
     proc = processes.spawn(
         processes.rapport_command(service),
-        env=_env(settings, **{variable: str(port)}),
+        env=service_env(settings, **{variable: str(port)}),
         log=tmp_path / f"{service}.log",
     )
     processes.wait_for_port(port, timeout_s=30)
@@ -95,7 +80,7 @@ def test_reports_and_the_sheet_worker_stop_promptly_on_sigterm(
 ) -> None:
     """The two processes that take no requests to finish: they leave at once, without a trace."""
     sheets = SheetsServer().start()
-    env = _env(
+    env = service_env(
         settings,
         GOOGLE_APPLICATION_CREDENTIALS=str(sheets.credentials_file(tmp_path)),
         SHEETS_SPREADSHEET_ID=sheets.spreadsheet_id,
