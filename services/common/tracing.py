@@ -95,6 +95,13 @@ def configure(service: str) -> bool:
     return True
 
 
+def fastapi_telemetry() -> dict[str, Any]:
+    """FastAPI(telemetry=...): its request spans when tracing is on; its OpenTelemetry metrics
+    and logs never (Prometheus and our log handler have those). With tracing off, FastAPI skips
+    its telemetry wrapper altogether."""
+    return {"tracing": ON, "metrics": False, "logs": False}
+
+
 def _context(headers: Mapping[str, str] | None) -> Any:
     return propagate.extract(headers) if headers else None
 

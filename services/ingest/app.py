@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from services.common import tracing
 from services.common.asgi import RequestMetrics
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
@@ -56,6 +57,7 @@ def create_app(
         version="1",
         description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(),  # type: ignore[arg-type]
     )
     # What the routes use: api.py reads them from request.app.state.
     app.state.publisher = publisher

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from services.common import accounts
+from services.common import accounts, tracing
 from services.common.asgi import RequestMetrics
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
@@ -97,6 +97,7 @@ def create_app(
         version="1",
         description="Meaningful relationship moments: log, list, edit; synced to Google Sheets.",
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(),  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.state.engine = engine
