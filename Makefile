@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
+LOCK := requirements/dev.lock
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
+	--python-version 3.11
 
-.PHONY: run test lint proto proto-check bench venv clean
+.PHONY: run test lint lock proto proto-check bench venv clean
 
-# Create .venv and install Rapport with its dev tools (re-runs when pyproject.toml changes).
+# Create .venv and install exactly the locked, hash-checked dependencies, then Rapport itself
+# (re-runs when pyproject.toml or the lock changes).
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve requirements/*.lock from pyproject.toml (hashes for every platform): dev.lock for
+# `make venv` and CI, one per image for deploy/Dockerfile, each pinned to dev.lock's versions.
+lock: $(STAMP)
+	$(UV_COMPILE) --extra all --extra dev -o $(LOCK)
+	$(UV_COMPILE) -c $(LOCK) -o requirements/ingest.lock
+	$(UV_COMPILE) -c $(LOCK) --extra moments -o requirements/moments.lock
+	$(UV_COMPILE) -c $(LOCK) --extra reports -o requirements/reports.lock
 
 # Start broker, ingest, consumer (and every other service) on the embedded defaults; Ctrl-C stops all.
 run: $(STAMP)
@@ -23,12 +35,14 @@ run: $(STAMP)
 test: lint proto-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (lint + format check), mypy --strict over services/, import boundaries, dependency audit.
+# ruff (lint + format check), mypy --strict over services/, import boundaries, the lock agrees
+# with pyproject.toml, dependency audit.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python tools/check_imports.py
+	$(BIN)/python tools/check_lock.py
 	$(BIN)/python tools/audit_deps.py
 
 # Regenerate the committed gRPC/protobuf stubs from proto/.

@@ -149,7 +149,36 @@ def _wrk(port: int, deliveries: list[tuple[bytes, dict[str, str]]], work: Path) 
     }
 
 
-def run(_argv: list[str]) -> dict[str, Any]:
+def run(argv: list[str]) -> dict[str, Any]:
+    """`--tracing`: the same load twice in this run, tracing off, then on (exporting to a local
+    OTLP/HTTP receiver), to measure what tracing costs."""
+    if "--tracing" not in argv:
+        return _measure({})
+    from tests.support.otlp_server import OtlpServer
+
+    off = _measure({})
+    receiver = OtlpServer().start()
+    try:
+        on = _measure({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
+    finally:
+        receiver.stop()
+    return {
+        "benchmark": "webhooks --tracing",
+        "off": off,
+        "on": on,
+        "spans_received": len(receiver.received()),
+        "summary": {
+            "off_per_s": off["per_s"],
+            "on_per_s": on["per_s"],
+            "off_p99_ms": off["p99_ms"],
+            "on_p99_ms": on["p99_ms"],
+            "on_cost_pct": round((1 - on["per_s"] / off["per_s"]) * 100, 1),
+            "each_counted_once": off["each_counted_once"] and on["each_counted_once"],
+        },
+    }
+
+
+def _measure(extra_env: dict[str, str]) -> dict[str, Any]:
     total = int(RATE * SECONDS)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -168,6 +197,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
             "CONSUMER_METRICS_PORT": str(processes.free_port()),
             "CHATWOOT_WEBHOOK_SECRET": SECRET,
             "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            **extra_env,
         }
         ingest = consumer = None
         try:

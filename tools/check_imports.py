@@ -4,6 +4,12 @@
   services.common and the generated `rapport` stubs, never one another;
 - services/common imports none of the three (it is what they share: no business logic);
 - only the composing modules (services/cli.py, services/up.py, services/demo.py) import several.
+
+And each image carries what its processes import (the extras of pyproject.toml, locked in
+requirements/<image>.lock): a module-level import of a third-party package in services/common,
+services/ingest and the composing modules must be in ingest.lock (the core), in services/moments
+in moments.lock, in services/reports in reports.lock. What only some commands need (Streamlit
+for `rapport reports`, the embedded broker for `rapport up`) is imported inside the function.
 Exit status 1, with every offending line, when a boundary is crossed.
 """
 
@@ -58,8 +64,71 @@ def violations(root: Path = ROOT) -> list[str]:
     return out
 
 
+IMAGE_OF = {"moments": "moments", "reports": "reports"}  # the rest: the ingest image (core)
+
+
+def _distributions() -> dict[str, str]:
+    """Import path ("kafka", "google/protobuf") -> the distribution that installs it."""
+    import importlib.metadata
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from check_lock import normalize
+
+    out: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = normalize(dist.metadata["Name"])
+        for file in dist.files or ():
+            parts = file.parts
+            if len(parts) > 1 and not parts[0].endswith((".dist-info", ".data")):
+                out.setdefault(parts[0], name)
+                if len(parts) > 2:  # namespace packages (google.protobuf, google.auth)
+                    out.setdefault(f"{parts[0]}/{parts[1]}", name)
+            elif len(parts) == 1 and parts[0].endswith(".py"):
+                out.setdefault(parts[0][:-3], name)
+    return out
+
+
+def _top_level_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """Imports that run when the module is imported (not those inside functions)."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def image_violations(root: Path = ROOT) -> list[str]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from check_lock import parse_lock
+
+    locked = {
+        image: set(parse_lock((ROOT / "requirements" / f"{image}.lock").read_text())[0])
+        for image in ("ingest", "moments", "reports")
+    }
+    where = _distributions()
+    ours = {"services", "rapport", "__future__"}
+    out = []
+    for path in sorted((root / "services").rglob("*.py")):
+        image = IMAGE_OF.get(owner(path, root) or "", "ingest")
+        for line, module in _top_level_imports(ast.parse(path.read_text(), str(path))):
+            parts = module.split(".")
+            if parts[0] in sys.stdlib_module_names or parts[0] in ours:
+                continue
+            dist = where.get("/".join(parts[:2])) or where.get(parts[0])
+            if dist is None or dist not in locked[image]:
+                from_dist = dist or "not installed"
+                out.append(
+                    f"{path.relative_to(root)}:{line}: imports {module} ({from_dist}),"
+                    f" which the {image} image does not install: add it to that image's extra in"
+                    " pyproject.toml, or import it inside the function that needs it"
+                )
+    return out
+
+
 def main() -> int:
-    found = violations()
+    found = violations() + image_violations()
     for line in found:
         print(line)
     if found:

