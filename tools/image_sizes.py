@@ -1,7 +1,7 @@
 """Installed size of each image's Python environment, where Docker is absent (as here).
 
 Each image installs requirements/<image>.lock with --require-hashes, then Rapport itself
-without dependencies, into a fresh venv, exactly as deploy/Dockerfile does; the size is that of
+without dependencies, into a fresh venv, exactly as deploy/Dockerfile does, and its processes' modules must import there; the size is that of
 the venv (the python:3.11-slim base, about 130 MB, comes on top of every image alike). For
 comparison, "one image for all" is what the single image of before carried: every extra and the
 embedded broker. Prints JSON; `python tools/image_sizes.py`.
@@ -39,6 +39,15 @@ def _entry(lock: Path, name: str) -> str:
     return "\n".join(lines[start:end]).rstrip(" \\") + "\n"
 
 
+# What each image's processes import at start (the composing cli imports the rest lazily).
+IMPORTS = {
+    "ingest.lock": "services.ingest.app, services.ingest.consumer, services.ingest.graph_poller,"
+    " services.ingest.importers.run, services.common.db",
+    "moments.lock": "services.moments.app, services.moments.sheets",
+    "reports.lock": "services.reports.ui, services.reports.queries, services.reports.logs",
+}
+
+
 def install(locks: list[Path], work: Path) -> dict[str, object]:
     venv = work / "venv"
     started = time.monotonic()
@@ -51,7 +60,11 @@ def install(locks: list[Path], work: Path) -> dict[str, object]:
     packages = subprocess.run(
         [*pip, "list", "--format=freeze"], check=True, capture_output=True, text=True
     ).stdout.split()
+    modules = IMPORTS.get(locks[0].name) if len(locks) == 1 else None
+    if modules:  # the image runs its processes: their modules import with nothing else
+        subprocess.run([str(venv / "bin" / "python"), "-c", f"import {modules}"], check=True)
     return {
+        "imports": modules or "",
         "installed_mb": _size_mb(venv),
         "packages": len(packages),
         "install_s": round(time.monotonic() - started, 1),
