@@ -1,10 +1,11 @@
 """Installed size of each image's Python environment, where Docker is absent (as here).
 
 Each image installs requirements/<image>.lock with --require-hashes, then Rapport itself
-without dependencies, into a fresh venv, exactly as deploy/Dockerfile does, and its processes' modules must import there; the size is that of
-the venv (the python:3.11-slim base, about 130 MB, comes on top of every image alike). For
-comparison, "one image for all" is what the single image of before carried: every extra and the
-embedded broker. Prints JSON; `python tools/image_sizes.py`.
+without dependencies, into a fresh venv, exactly as deploy/Dockerfile does; its processes'
+modules must then import there. The size is that of the venv (the python:3.11-slim base,
+about 130 MB, comes on top of every image alike). For comparison, "one image for all" is what
+the single image of before carried: every extra and the embedded broker. Prints JSON:
+`python tools/image_sizes.py`.
 """
 
 from __future__ import annotations
