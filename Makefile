@@ -31,9 +31,11 @@ lock: $(STAMP)
 run: $(STAMP)
 	$(BIN)/rapport up
 
-# Lint, check generated stubs are fresh, then run the whole test suite (SQLite and PostgreSQL).
+# Lint, check generated stubs are fresh, then run the whole test suite (SQLite and PostgreSQL)
+# on TEST_WORKERS pytest-xdist workers, each with its own databases and broker.
+TEST_WORKERS ?= 2
 test: lint proto-check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # ruff (lint + format check), mypy --strict over services/, import boundaries, the lock agrees
 # with pyproject.toml, dependency audit.

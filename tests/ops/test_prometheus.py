@@ -24,7 +24,7 @@ from services.ingest.app import create_app as ingest_app
 from services.moments.app import create_app as moments_app
 from services.reports.metrics import register_year_figures
 from tests.factories import event
-from tests.ingest.helpers import AUTH
+from tests.ingest.helpers import AUTH, wait_until
 
 ROOT = Path(__file__).parents[2]
 PROMETHEUS = ROOT / "dashboards" / "prometheus"
@@ -207,6 +207,11 @@ def test_reports_serves_metrics_from_process_start(
         assert b"# HELP rapport_reports_page_render_duration_seconds" in page
         assert b"rapport_reports_impressions_year" in page
         processes.wait_for_port(ports["REPORTS_PORT"], timeout_s=60)  # the app itself runs too
+        # Streamlit binds its socket before uvicorn says it started: wait for that line.
+        wait_until(
+            lambda: "Uvicorn server started" in (tmp_path / "reports.log").read_text(),
+            what="the reports server's start line",
+        )
     finally:
         processes.stop(reports)
     log = (tmp_path / "reports.log").read_text()
