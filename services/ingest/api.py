@@ -71,7 +71,9 @@ async def read_body(request: Request, limit: int, timeout_s: float = 30.0) -> by
     stream = request.stream().__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(stream.__anext__(), timeout_s)
+            # asyncio.timeout, not wait_for: no task a chunk (profiled: 6 % of a webhook's time).
+            async with asyncio.timeout(timeout_s):
+                chunk = await stream.__anext__()
         except StopAsyncIteration:
             break
         except TimeoutError:

@@ -82,8 +82,10 @@ def create_app(
             headers={"Retry-After": str(exc.retry_after_s)},
         )
 
+    # Webhooks first: each delivery is one small request, so its route matches first.
+    app.include_router(webhooks.deliveries)
+    app.include_router(webhooks.router)
     app.include_router(api.router(settings))
     app.include_router(conversations_api.router)
-    app.include_router(webhooks.router)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
     return app

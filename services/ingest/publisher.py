@@ -281,13 +281,19 @@ class Publisher:
         for p in pending:
             watch(p)
         try:
-            await asyncio.wait_for(done, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # no extra task, unlike wait_for
+                await done
         except (KafkaError, TimeoutError) as exc:
             self._failed(exc)
-        try:
-            await asyncio.wait_for(asyncio.wrap_future(self._acknowledged(pending)), self.timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise NotDurable(f"journal: {exc}") from exc
+        journaled = self._acknowledged(pending)
+        if not journaled.done():  # without a journal it is done already
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await asyncio.wrap_future(journaled)
+            except (OSError, TimeoutError) as exc:
+                raise NotDurable(f"journal: {exc}") from exc
+        elif (error := journaled.exception()) is not None:
+            raise NotDurable(f"journal: {error}") from error
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
     def close(self, timeout_s: float = 30.0) -> None:

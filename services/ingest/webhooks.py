@@ -15,12 +15,13 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 
 from services.common.config import Settings
 from services.common.openapi import problems
@@ -29,7 +30,20 @@ from services.ingest.api import read_body
 from services.ingest.metrics import WEBHOOK_LAST_DELIVERY, WEBHOOK_REQUESTS
 from services.ingest.service import count_accepted, submit
 
-router = APIRouter(tags=["webhooks"])
+
+class DeliveryRoute(APIRoute):
+    """A route whose endpoint takes the Request and returns the Response itself. FastAPI still
+    documents it (summary, responses) and runs every middleware and exception handler, but
+    skips dependency solving, validation and serialization, which a delivery has no use for
+    (it reads and checks its raw body itself): a quarter of a delivery's time, profiled."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
+router = APIRouter(tags=["webhooks"])  # the handshakes (GET), with their query parameters
+deliveries = APIRouter(tags=["webhooks"], route_class=DeliveryRoute)  # the signed POSTs
 CHATWOOT_MAX_AGE_S = 300
 DELIVERY = problems(
     401, 404, 408, 413, 503,
@@ -127,13 +141,12 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     outcome = "accepted" if not (letters or rejected) else "dead_lettered"
     WEBHOOK_REQUESTS.labels(source, outcome).inc()
     WEBHOOK_LAST_DELIVERY.labels(source).set_to_current_time()
-    return JSONResponse(
-        {
-            "accepted": submitted.outcome.accepted,
-            "dead_lettered": len(letters) + rejected,
-            "skipped": mapped.skipped,
-        }
-    )
+    answer = {
+        "accepted": submitted.outcome.accepted,
+        "dead_lettered": len(letters) + rejected,
+        "skipped": mapped.skipped,
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
@@ -169,7 +182,7 @@ def meta_handshake(request: Request) -> Response:
     return PlainTextResponse(query.get("hub.challenge", ""))
 
 
-@router.post(
+@deliveries.post(
     "/v1/webhooks/meta",
     summary="Meta deliveries: Pages, Messenger, Instagram",
     responses=DELIVERY,
@@ -218,7 +231,7 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
     return JSONResponse({"response_token": x_response_token(settings.x_consumer_secret, crc_token)})
 
 
-@router.post("/v1/webhooks/x", summary="X Account Activity deliveries", responses=DELIVERY)
+@deliveries.post("/v1/webhooks/x", summary="X Account Activity deliveries", responses=DELIVERY)
 async def x_delivery(request: Request) -> Response:
     secret = _settings(request).x_consumer_secret
     return await _signed(
@@ -226,7 +239,7 @@ async def x_delivery(request: Request) -> Response:
     )
 
 
-@router.post(
+@deliveries.post(
     "/v1/webhooks/chatwoot",
     summary="Chatwoot deliveries (messages, resolutions)",
     responses=DELIVERY,
