@@ -29,6 +29,7 @@ class RequestMetrics:
         self.seconds = seconds
         self.requests = requests
         self.headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +53,14 @@ class RequestMetrics:
         finally:
             # The router records the matched route in the scope; unmatched paths share a label.
             route: Any = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            self.seconds.labels(path, method).observe(time.perf_counter() - started)
-            self.requests.labels(path, method, str(status)).inc()
+            key = (getattr(route, "path", "unmatched"), scope["method"], status)
+            children = self._children.get(key)
+            if children is None:  # labels() takes a lock and builds a key: once per series
+                path, method, _ = key
+                children = (
+                    self.seconds.labels(path, method),
+                    self.requests.labels(path, method, str(status)),
+                )
+                self._children[key] = children
+            children[0].observe(time.perf_counter() - started)
+            children[1].inc()

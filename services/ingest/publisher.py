@@ -280,11 +280,17 @@ class Publisher:
 
         for p in pending:
             watch(p)
+        # A timer that fails the future, cancelled once it settles: the cheapest timeout there
+        # is (wait_for makes a task, asyncio.timeout a cancellation scope; profiled per request).
+        timer = loop.call_later(
+            self.timeout_s, settle, TimeoutError(f"no acknowledgement in {self.timeout_s:g} s")
+        )
         try:
-            async with asyncio.timeout(self.timeout_s):  # no extra task, unlike wait_for
-                await done
+            await done
         except (KafkaError, TimeoutError) as exc:
             self._failed(exc)
+        finally:
+            timer.cancel()
         journaled = self._acknowledged(pending)
         if not journaled.done():  # without a journal it is done already
             try:
