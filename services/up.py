@@ -128,6 +128,7 @@ class Stack:
         self.settings = settings
         self.children: list[Child] = []
         self.stopping = threading.Event()
+        self.prompting = False  # at the demo question: Ctrl-C must end input() too
         self.embedded = settings.kafka_bootstrap_servers is None
         self.env: dict[str, str] = {}
 
@@ -273,6 +274,8 @@ def up(*, demo: bool | None = None) -> int:
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stack.stopping.set()
+        if stack.prompting:  # input() would go on waiting for Enter after the handler
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -313,7 +316,7 @@ def up(*, demo: bool | None = None) -> int:
         admin = first_admin()
         _print_urls(settings, token, admin, time.monotonic() - started)
         if database_is_empty():
-            _offer_demo(settings, demo)
+            _offer_demo(stack, demo)
         return _supervise(stack)
     finally:
         stack.shutdown()
@@ -356,14 +359,21 @@ def _print_urls(
         )
 
 
-def _offer_demo(settings: Settings, demo: bool | None) -> None:
+def _offer_demo(stack: Stack, demo: bool | None) -> None:
+    settings = stack.settings
     if demo is None and sys.stdin.isatty():
+        stack.prompting = True
         try:
             answer = input(
                 "\nThe database is empty. Stream a demo year of interactions now? [y/N] "
             )
         except EOFError:  # the terminal closed its input (Ctrl-D): no demo, keep running
             answer = ""
+        except KeyboardInterrupt:  # Ctrl-C at the question: stop, as anywhere else
+            print()
+            return
+        finally:
+            stack.prompting = False
         demo = answer.strip().lower() in ("y", "yes")
     if demo:
         from services.demo import run_demo

@@ -39,7 +39,7 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout_s: float) -> s
     while marker not in seen:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise AssertionError(f"no {marker!r} from rapport up; it printed:\n{seen}")
-        seen += proc.stdout.readline()
+        seen += proc.stdout.read(1)  # not readline: the demo question ends without a newline
     return seen
 
 
@@ -50,8 +50,10 @@ def _get(url: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: Path) -> None:
+    """On a terminal, as `make run` is: every endpoint answers; then Ctrl-C while the demo
+    question waits for an answer stops everything (input() used to swallow it)."""
     env = _up_env(db_url)
-    proc = _start_up(tmp_path, env)
+    proc = _start_up(tmp_path, env, terminal=True)
     try:
         printed = _read_until(proc, "reports        http", timeout_s=120)
         printed += _read_until(proc, f"{env['REPORTS_METRICS_PORT']}/metrics", timeout_s=10)
@@ -75,6 +77,7 @@ def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: 
         assert len(pages) >= 2, printed
         for url in pages:
             assert _get(url)[0] == 200, url
+        _read_until(proc, "Stream a demo year of interactions now? [y/N] ", timeout_s=30)
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=90)
@@ -95,12 +98,19 @@ def _up_env(db_url: str) -> dict[str, str]:
     return env
 
 
-def _start_up(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def _start_up(
+    tmp_path: Path, env: dict[str, str], *, terminal: bool = False
+) -> subprocess.Popen[str]:
+    """`rapport up`; with `terminal`, its input is a pseudo-terminal, as under `make run` (it
+    then asks about the demo), else no input and --no-demo."""
+    stdin: int = subprocess.DEVNULL
+    if terminal:
+        stdin, _terminal = os.openpty()  # the other end stays open: no EOF at the question
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
+        [sys.executable, "-m", "services.cli", "up", *([] if terminal else ["--no-demo"])],
         cwd=tmp_path,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
