@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.config import Settings
+from services.common.db import write_session
 from services.common.schema import SheetOutbox
 from services.moments import service
 from services.moments.app import create_app
@@ -112,7 +113,9 @@ def test_failures_back_off_and_everything_lands_exactly_once(
         result = syncer.sync_once()
         if result.error:
             errors.append(result.error.split(":")[0])
-            with Session(engine) as session:  # skip the real backoff wait in the test
+            # Skip the real backoff wait in the test; under the write guard, as the sync writes
+            # (a plain read-then-write transaction fails at once when the sync wrote between).
+            with write_session(engine) as session:
                 for row in session.exec(select(SheetOutbox)).all():
                     row.next_attempt_at = row.enqueued_at
                     session.add(row)
@@ -200,7 +203,9 @@ def test_random_faults_end_exactly_once_while_the_service_stays_responsive(
         deadline = time.monotonic() + 90
         while backlog(engine) and time.monotonic() < deadline:
             assert timed(lambda: client.get("/healthz")).status_code == 200
-            with Session(engine) as session:  # skip the real backoff wait in the test
+            # Skip the real backoff wait in the test; under the write guard, as the sync writes
+            # (a plain read-then-write transaction fails at once when the sync wrote between).
+            with write_session(engine) as session:
                 for row in session.exec(select(SheetOutbox)).all():
                     row.next_attempt_at = row.enqueued_at
                     session.add(row)
