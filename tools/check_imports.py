@@ -19,6 +19,8 @@ import ast
 import sys
 from pathlib import Path
 
+import check_lock  # beside this file: tools/ is on the path when it runs (and in its tests)
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("ingest", "moments", "reports")
 COMPOSERS = {"cli.py", "up.py", "demo.py", "__init__.py"}
@@ -71,12 +73,9 @@ def _distributions() -> dict[str, str]:
     """Import path ("kafka", "google/protobuf") -> the distribution that installs it."""
     import importlib.metadata
 
-    sys.path.insert(0, str(ROOT / "tools"))
-    from check_lock import normalize
-
     out: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name = normalize(dist.metadata["Name"])
+        name = check_lock.normalize(dist.metadata["Name"])
         for file in dist.files or ():
             parts = file.parts
             if len(parts) > 1 and not parts[0].endswith((".dist-info", ".data")):
@@ -100,11 +99,8 @@ def _top_level_imports(tree: ast.Module) -> list[tuple[int, str]]:
 
 
 def image_violations(root: Path = ROOT) -> list[str]:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from check_lock import parse_lock
-
     locked = {
-        image: set(parse_lock((ROOT / "requirements" / f"{image}.lock").read_text())[0])
+        image: set(check_lock.parse_lock((ROOT / "requirements" / f"{image}.lock").read_text())[0])
         for image in ("ingest", "moments", "reports")
     }
     where = _distributions()

@@ -35,11 +35,16 @@ Kind = SpanKind
 ERROR = Status(StatusCode.ERROR)
 
 
+def _exporters(env: Mapping[str, str]) -> set[str]:
+    """The exporters OTEL_TRACES_EXPORTER names (`otlp`, `console`, `none`)."""
+    return {e.strip().lower() for e in env.get("OTEL_TRACES_EXPORTER", "").split(",")}
+
+
 def wanted(env: Mapping[str, str] = os.environ) -> bool:
     """What the OTEL_* variables ask for (see the module docstring)."""
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    exporters = {e.strip().lower() for e in env.get("OTEL_TRACES_EXPORTER", "").split(",")}
+    exporters = _exporters(env)
     if "none" in exporters:
         return False
     if exporters & {"otlp", "console"}:
@@ -74,7 +79,7 @@ def configure(service: str) -> bool:
 
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: f"rapport-{service}"}
     provider = TracerProvider(resource=Resource.create(attributes))
-    exporters = {e.strip().lower() for e in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",")}
+    exporters = _exporters(os.environ)
     chosen: list[SpanExporter] = []
     if "console" in exporters:
         chosen.append(ConsoleSpanExporter())
@@ -144,45 +149,50 @@ def start(
     return _tracer.start_span(name, kind=kind, links=list(links), attributes=attributes)
 
 
+def _carrier() -> dict[str, str]:
+    """The current context in W3C form (`traceparent`, and `tracestate` when there is one)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
 def headers() -> list[tuple[str, bytes]]:
     """The current context as Kafka record headers (`traceparent`, `tracestate`)."""
     if not ON:
         return []
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return [(key, value.encode()) for key, value in carrier.items()]
+    return [(key, value.encode()) for key, value in _carrier().items()]
 
 
 def traceparent() -> str | None:
     """The current context's W3C traceparent, to store beside work done later (the outbox)."""
+    return _carrier().get("traceparent") if ON else None
+
+
+def links(carriers: Iterable[Mapping[str, str]]) -> list[Link]:
+    """Links to the spans whose contexts the carriers hold (those holding none are skipped)."""
     if not ON:
-        return None
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
-
-
-def link(carrier: Mapping[str, str]) -> Link | None:
-    """A link to the span whose context `carrier` holds (None when it holds none)."""
-    context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
-    return Link(context) if context.is_valid else None
+        return []
+    out = []
+    for carrier in carriers:
+        context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+        if context.is_valid:
+            out.append(Link(context))
+    return out
 
 
 def record_links(records: Iterable[Any]) -> list[Link]:
     """Links to the producing spans of Kafka records (their `traceparent` headers)."""
     if not ON:
         return []
-    out = []
-    for record in records:
-        carrier = {
+    carriers = (
+        {
             key: value.decode(errors="replace")
             for key, value in (record.headers or ())
             if key in TRACE_HEADERS and value
         }
-        found = link(carrier) if carrier else None
-        if found is not None:
-            out.append(found)
-    return out
+        for record in records
+    )
+    return links(carrier for carrier in carriers if carrier)
 
 
 def ids() -> tuple[str, str] | None:

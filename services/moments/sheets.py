@@ -334,10 +334,7 @@ class SheetSyncer:
 def _request_links(due: Sequence[SheetOutbox]) -> list[Any]:
     """When tracing: links to the requests that saved these moments (their outbox rows keep
     the traceparent), so a moment's trace leads from its request to this write."""
-    if not tracing.ON:
-        return []
-    found = (tracing.link({"traceparent": row.traceparent}) for row in due if row.traceparent)
-    return [link for link in found if link is not None]
+    return tracing.links({"traceparent": row.traceparent} for row in due if row.traceparent)
 
 
 def retry_delay_s(attempts: int) -> float:
