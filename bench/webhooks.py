@@ -11,26 +11,32 @@ the same ids, which must not add. Without wrk, an asyncio httpx client paces the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Engine
 
 from bench.ingest import _count, _wait_for_assignment, _written
 from services.common import processes
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.kafka import ensure_topics
+from services.up import PORT_VARIABLES
 
 RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "10"))
@@ -166,8 +172,11 @@ def _wrk(port: int, deliveries: list[tuple[bytes, dict[str, str]]], work: Path) 
 
 
 def run(argv: list[str]) -> dict[str, Any]:
-    """`--tracing`: the same load twice in this run, tracing off, then on (exporting to a local
+    """`--stack up`: against `rapport up` (what users run) instead of the two processes.
+    `--tracing`: the same load twice in this run, tracing off, then on (exporting to a local
     OTLP/HTTP receiver), to measure what tracing costs."""
+    if argv[:2] == ["--stack", "up"]:
+        return _measure({}, up=True)
     if "--tracing" not in argv:
         return _measure({})
     from tests.support.otlp_server import OtlpServer
@@ -194,50 +203,102 @@ def run(argv: list[str]) -> dict[str, Any]:
     }
 
 
-def _measure(extra_env: dict[str, str]) -> dict[str, Any]:
-    total = int(RATE * SECONDS)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        url = f"sqlite:///{work / 'webhooks.db'}"
-        migrate(url)
-        engine = make_engine(url)
-        broker_port = processes.free_port()
-        broker = processes.spawn(processes.broker_command(broker_port), log=work / "tansu.log")
-        port = processes.free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
-            "INGEST_HTTP_PORT": str(port),
-            "INGEST_GRPC_PORT": str(processes.free_port()),
-            "CONSUMER_METRICS_PORT": str(processes.free_port()),
-            "CHATWOOT_WEBHOOK_SECRET": SECRET,
-            "CONSUMER_SESSION_TIMEOUT_MS": "6000",
-            **extra_env,
-        }
-        ingest = consumer = None
+def _wait_written(engine: Engine, n: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _written(engine) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _services(work: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """The embedded broker, `rapport ingest` and one `rapport consumer`, on SQLite: the HTTP
+    port and the database URL."""
+    url = f"sqlite:///{work / 'webhooks.db'}"
+    migrate(url)
+    broker_port = processes.free_port()
+    broker = processes.spawn(processes.broker_command(broker_port), log=work / "tansu.log")
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}",
+        "INGEST_HTTP_PORT": str(port),
+        "INGEST_GRPC_PORT": str(processes.free_port()),
+        "CONSUMER_METRICS_PORT": str(processes.free_port()),
+        "CHATWOOT_WEBHOOK_SECRET": SECRET,
+        "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        **extra_env,
+    }
+    ingest = consumer = None
+    try:
+        processes.wait_for_port(broker_port)
+        ensure_topics(Settings(kafka_bootstrap_servers=f"127.0.0.1:{broker_port}", _env_file=None))  # type: ignore[call-arg]
+        ingest = processes.spawn(
+            processes.rapport_command("ingest"), env=env, log=work / "ingest.log"
+        )
+        consumer_log = work / "consumer.log"
+        consumer = processes.spawn(processes.rapport_command("consumer"), env=env, log=consumer_log)
+        processes.wait_for_port(port)
+        _wait_for_assignment([consumer_log], Settings(_env_file=None).kafka_partitions)  # type: ignore[call-arg]
+        yield port, url
+    finally:
+        for proc in (ingest, consumer, broker):
+            if proc is not None:
+                processes.stop(proc)
+
+
+@contextlib.contextmanager
+def _up(work: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """`rapport up --no-demo` as a user starts it (every service on, the embedded broker with
+    its journal, SQLite), with the Chatwoot secret set: its ingest HTTP port and database URL."""
+    url = f"sqlite:///{work / 'rapport.db'}"
+    env = {
+        **os.environ,
+        **{name: str(processes.free_port()) for name in PORT_VARIABLES},
+        "DATABASE_URL": url,
+        "SHEETS_SPREADSHEET_ID": "",
+        "CHATWOOT_WEBHOOK_SECRET": SECRET,
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    log = (work / "up.log").open("w")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
+        cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while "Rapport is ready" not in (work / "up.log").read_text():
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"rapport up did not start:\n{(work / 'up.log').read_text()}")
+            time.sleep(0.1)
+        yield int(env["INGEST_HTTP_PORT"]), url
+    finally:
+        up.send_signal(signal.SIGINT)
         try:
-            processes.wait_for_port(broker_port)
-            ensure_topics(
-                Settings(kafka_bootstrap_servers=f"127.0.0.1:{broker_port}", _env_file=None)
-            )  # type: ignore[call-arg]
-            ingest = processes.spawn(
-                processes.rapport_command("ingest"), env=env, log=work / "ingest.log"
-            )
-            consumer_log = work / "consumer.log"
-            consumer = processes.spawn(
-                processes.rapport_command("consumer"), env=env, log=consumer_log
-            )
-            processes.wait_for_port(port)
-            _wait_for_assignment([consumer_log], Settings(_env_file=None).kafka_partitions)  # type: ignore[call-arg]
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        log.close()
+
+
+def _measure(extra_env: dict[str, str], *, up: bool = False) -> dict[str, Any]:
+    total = int(RATE * SECONDS)
+    stack = _up if up else _services
+    with tempfile.TemporaryDirectory() as tmp, stack(Path(tmp), extra_env) as (port, url):
+        engine = make_engine(url)
+        try:
             stamp = str(int(time.time()))
             deliveries = [_delivery(n, stamp) for n in range(total)]
             deliveries += deliveries[: total // 10]  # redeliveries: the same ids again
-            # Warm up (connections, first records) with 50 events of their own, not counted.
+            # Warm up (connections, first records) with 50 events of their own, not counted;
+            # they are written before the load starts (the consumers have their partitions).
             warm = [_delivery(total * 2 + n, stamp) for n in range(WARM_UP)]
             asyncio.run(_send(port, warm))
+            _wait_written(engine, WARM_UP)
             if shutil.which("wrk"):
-                load = _wrk(port, deliveries[:total], work)
+                load = _wrk(port, deliveries[:total], Path(tmp))
                 distinct = load["distinct_sent"]
             else:
                 started = time.perf_counter()
@@ -252,20 +313,16 @@ def _measure(extra_env: dict[str, str]) -> dict[str, Any]:
                     "distinct_sent": total,
                 }
                 distinct = total
-            deadline = time.monotonic() + 60
-            while _written(engine) < distinct + WARM_UP and time.monotonic() < deadline:
-                time.sleep(0.05)
+            _wait_written(engine, distinct + WARM_UP)
             time.sleep(1)  # anything counted twice would show now
             stored = _count(url) - WARM_UP
             rolled = _written(engine) - WARM_UP
         finally:
             engine.dispose()
-            for proc in (ingest, consumer, broker):
-                if proc is not None:
-                    processes.stop(proc)
     once = load["distinct_answered"] <= stored <= load["distinct_sent"] and rolled == stored
     return {
-        "benchmark": "webhooks",
+        "benchmark": "webhooks --stack up" if up else "webhooks",
+        "stack": "rapport up (every service, journal on)" if up else "rapport ingest + consumer",
         "source": "chatwoot (signed over timestamp.body)",
         "load": "wrk" if shutil.which("wrk") else "httpx asyncio",
         "offered_per_s": RATE,
