@@ -44,7 +44,25 @@ SECRET = "bench-chatwoot-secret"
 CLIENTS = 64
 WARM_UP = 50
 CONNECTIONS = 80
+THREADS = 2  # the odd and the even deliveries (the count below relies on two)
+# Each wrk thread sends on a fixed schedule (one request every THREADS * 1000 / RATE ms, on
+# whichever of its connections is free), read off the monotonic clock through LuaJIT's FFI: the
+# offered rate stays RATE however long answers take, as long as the connections suffice
+# (CONNECTIONS / RATE s of answer time each). A thread that falls behind sends at once until it
+# is back on schedule. Latency is wrk's own: from a request's write to its answer.
 LUA = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } rapport_timespec;
+int clock_gettime(int clk_id, rapport_timespec *tp);
+]]
+local clock = ffi.new("rapport_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local interval = %f
+local due = nil
 local bodies = {%s}
 local stamps = {%s}
 local signatures = {%s}
@@ -71,7 +89,9 @@ request = function()
   return wrk.format("POST", "/v1/webhooks/chatwoot", nil, bodies[n])
 end
 delay = function()
-  return %d
+  local now = now_ms()
+  due = (due or now) + interval
+  return math.max(0, math.floor(due - now))
 end
 response = function(status, headers, body)
   answered = answered + 1
@@ -129,24 +149,24 @@ async def _send(port: int, deliveries: list[tuple[bytes, dict[str, str]]]) -> li
 
 
 def _wrk(port: int, deliveries: list[tuple[bytes, dict[str, str]]], work: Path) -> dict[str, Any]:
-    """wrk at about RATE per second for SECONDS: answers, rate and latency percentiles."""
+    """wrk offering RATE per second for SECONDS: answers, rate and latency percentiles."""
 
     def lua(values: list[str]) -> str:
         return ",".join(f"[[{v}]]" for v in values)
 
-    pause_ms = max(1, int(CONNECTIONS * 1000 / RATE) - 20)  # less about an answer's time
+    interval_ms = THREADS * 1000 / RATE  # each thread's share of the schedule
     script = work / "webhooks.lua"
     script.write_text(
         LUA
         % (
+            interval_ms,
             lua([body.decode() for body, _ in deliveries]),
             lua([h["X-Chatwoot-Timestamp"] for _, h in deliveries]),
             lua([h["X-Chatwoot-Signature"] for _, h in deliveries]),
-            pause_ms,
         )
     )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", "-s", str(script),
+        ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{port}"],
         capture_output=True, text=True, timeout=SECONDS + 60, check=True,
     ).stdout  # fmt: skip

@@ -252,7 +252,12 @@ class Publisher:
                 producer.close(timeout=0)
 
     async def wait_async(self, pending: Sequence[Pending]) -> None:
-        """Like wait(), without holding an event-loop thread while Kafka (or the disk) works."""
+        """Like wait(), without holding an event-loop thread while Kafka (or the disk) works.
+
+        The last acknowledgement hands the records to the journal from the producer's own
+        thread, and the journal's writer wakes the loop once they are on disk: one wake-up of a
+        busy loop a request, not two (each costs a loop iteration and a wait for the GIL;
+        profiled at 1,000 requests/s, the second one was a fifth of a request's time)."""
         if not pending:
             return
         loop = asyncio.get_running_loop()
@@ -268,38 +273,46 @@ class Publisher:
             else:
                 done.set_exception(exc)
 
+        def written(journaled: Future[None]) -> None:  # on the journal's (or producer's) thread
+            error = journaled.exception()
+            loop.call_soon_threadsafe(settle, NotDurable(f"journal: {error}") if error else None)
+
+        def acknowledged() -> None:  # on the producer's thread, after the last record's ack
+            try:
+                journaled = self._acknowledged(pending)
+            except Exception as exc:  # noqa: BLE001 - a callback's error would be lost there
+                loop.call_soon_threadsafe(settle, exc)
+                return
+            journaled.add_done_callback(written)
+
         def watch(p: Pending) -> None:
             def ok(meta: Any) -> None:
                 p.meta = meta
                 remaining[0] -= 1
                 if remaining[0] == 0:
-                    loop.call_soon_threadsafe(settle, None)
+                    acknowledged()
 
             p.future.add_callback(ok)
             p.future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
 
         for p in pending:
             watch(p)
+
         # A timer that fails the future, cancelled once it settles: the cheapest timeout there
         # is (wait_for makes a task, asyncio.timeout a cancellation scope; profiled per request).
-        timer = loop.call_later(
-            self.timeout_s, settle, TimeoutError(f"no acknowledgement in {self.timeout_s:g} s")
-        )
+        def expire() -> None:
+            if remaining[0]:
+                settle(TimeoutError(f"no acknowledgement in {self.timeout_s:g} s"))
+            else:  # Kafka acknowledged; the disk did not finish
+                settle(NotDurable(f"journal: not written in {self.timeout_s:g} s"))
+
+        timer = loop.call_later(self.timeout_s, expire)
         try:
             await done
         except (KafkaError, TimeoutError) as exc:
             self._failed(exc)
         finally:
             timer.cancel()
-        journaled = self._acknowledged(pending)
-        if not journaled.done():  # without a journal it is done already
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    await asyncio.wrap_future(journaled)
-            except (OSError, TimeoutError) as exc:
-                raise NotDurable(f"journal: {exc}") from exc
-        elif (error := journaled.exception()) is not None:
-            raise NotDurable(f"journal: {error}") from error
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
     def close(self, timeout_s: float = 30.0) -> None:

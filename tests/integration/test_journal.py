@@ -4,6 +4,7 @@ answers 503 while the database does not keep up, and accepts again once it has."
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -24,7 +25,8 @@ from services.common.config import Settings
 from services.common.kafka import ensure_topics
 from services.ingest.app import create_app
 from services.ingest.journal import Entry, Journal, encode, read_entries, trim_directory
-from services.ingest.publisher import Publisher
+from services.ingest.publisher import NotDurable, Publisher
+from services.ingest.service import submit
 from tests.conftest import Broker
 from tests.factories import event
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
@@ -183,6 +185,35 @@ def test_backlog_limit_answers_503_with_the_reason_and_accepts_once_the_consumer
             )
             assert event_count(engine) >= 600
             assert client.get("/readyz").json()["backlog"] == "ok"
+
+
+def test_a_full_disk_answers_503_and_nothing_is_acknowledged(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """The journal's file is pointed at /dev/full (every write: ENOSPC, as on a full disk): the
+    request is answered 503 with the reason, never 202; once the disk has room, 202 again."""
+    s = settings.model_copy(update={"ingest_journal_dir": str(tmp_path / "journal")})
+    with TestClient(create_app(s, engine=engine)) as client:
+        publisher: Publisher = client.app.state.publisher  # type: ignore[attr-defined]
+        assert client.post("/v1/interactions", json=[event()], headers=AUTH).status_code == 202
+        journal = publisher.journal
+        assert journal is not None
+        room = os.dup(journal._file)
+        full = os.open("/dev/full", os.O_WRONLY)
+        os.dup2(full, journal._file)
+        try:
+            refused = client.post("/v1/interactions", json=[event()], headers=AUTH)
+            assert refused.status_code == 503, refused.text
+            assert "could not write its journal" in refused.json()["detail"]
+            with pytest.raises(NotDurable):  # the blocking path (gRPC, the poller) likewise
+                publisher.wait(
+                    submit(publisher, [event()], transport="grpc", source="test").futures
+                )
+        finally:
+            os.dup2(room, journal._file)
+            os.close(full)
+            os.close(room)
+        assert client.post("/v1/interactions", json=[event()], headers=AUTH).status_code == 202
 
 
 # --- ingest killed ---------------------------------------------------------------------------
