@@ -174,14 +174,17 @@ class SupportConversation(SQLModel, table=True):
 
 
 class DeadLetter(SQLModel, table=True):
-    """A record of the dead-letter topic, as the consumer stored it (once per topic offset): the
-    count behind each report's completeness line, and what an on-call engineer lists."""
+    """A record of the dead-letter topic, as the consumer stored it (once per letter: the
+    SHA-256 of its bytes, so a replay at new offsets adds nothing and a new broker's reused
+    offsets lose nothing): the count behind each report's completeness line, and what an
+    on-call engineer lists. Partition and offset: where it was first read."""
 
     __tablename__ = "dead_letter"
     __table_args__ = (Index("ix_dead_letter_rejected_at", "rejected_at"),)
 
-    kafka_partition: int = Field(primary_key=True)
-    kafka_offset: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    letter_id: str = Field(primary_key=True, max_length=64)
+    kafka_partition: int
+    kafka_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
     source: str = Field(max_length=64)
     reason: str = Field(max_length=64)
     error: str = Field(max_length=500)

@@ -175,7 +175,9 @@ class CommitWatch:
             self._admin = admin_client(self._settings)
         view = look(self._admin, self._settings.kafka_consumer_group)
         if view.cluster_id != self.cluster_id:
-            if self.cluster_id is not None:
+            # The first look (no id yet, or "unknown": the broker was down at start) learns the
+            # id of the broker that acknowledged what the backlog holds: nothing to forget.
+            if self.cluster_id not in (None, "unknown"):
                 log.warning(
                     "the broker was replaced (cluster %s -> %s): publishing again what the old "
                     "one held and the database may not have",
@@ -183,7 +185,7 @@ class CommitWatch:
                     view.cluster_id,
                 )
                 self._on_replaced()  # a producer of the old broker would wait out its timeout
-            self.backlog.reset()
+                self.backlog.reset()
             self.cluster_id = view.cluster_id
         self.backlog.commit(view.committed)
         BACKLOG_EVENTS.set(self.backlog.events)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,15 +79,18 @@ def encode(dead: dict[str, Any]) -> bytes:
     return orjson.dumps(trimmed, default=str)
 
 
-# -- the stored copy: the consumer keeps one row per dead-letter record (table dead_letter),
-# written in the transaction of the batch it came in, so each is stored once.
+# -- the stored copy: the consumer keeps one row per letter (table dead_letter), keyed by the
+# SHA-256 of the record's bytes and written in the transaction of the batch it came in, so each
+# is stored once: read again after a failed commit, or published again by the journal after the
+# broker was replaced (the same bytes at new offsets), it adds nothing; and a new embedded
+# broker's offsets, which start at 0 again, never hide a new letter behind an old one's.
 
 ERROR_CHARS = 500
 
 
 def stored_row(record: Any) -> tuple[Any, ...]:
-    """(kafka_partition, kafka_offset, source, reason, error, rejected_at) of a record of the
-    dead-letter topic; a record that is not a letter is kept too, as `unreadable`."""
+    """(letter_id, kafka_partition, kafka_offset, source, reason, error, rejected_at) of a record
+    of the dead-letter topic; a record that is not a letter is kept too, as `unreadable`."""
     try:
         dead = orjson.loads(record.value or b"")
         if not isinstance(dead, dict):
@@ -99,20 +103,25 @@ def stored_row(record: Any) -> tuple[Any, ...]:
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
         at = dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC).replace(tzinfo=None)
         source, reason, error = "unknown", "unreadable", "a dead-letter record that is not a letter"
-    return (record.partition, record.offset, source[:64], reason[:64], error[:ERROR_CHARS], at)
+    letter_id = hashlib.sha256(record.value or b"").hexdigest()
+    where = (letter_id, record.partition, record.offset)
+    return (*where, source[:64], reason[:64], error[:ERROR_CHARS], at)
 
 
 def store(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert stored_row()s; a record read again after a failed commit adds nothing."""
+    """Insert stored_row()s; a letter already stored adds nothing."""
     if rows:
         write_rows(
             conn,
             "dead_letter",
-            ("kafka_partition", "kafka_offset", "source", "reason", "error", "rejected_at"),
+            (
+                "letter_id", "kafka_partition", "kafka_offset", "source", "reason", "error",
+                "rejected_at",
+            ),
             rows,
-            on_conflict="ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING",
-            order_by="kafka_partition, kafka_offset",
-        )
+            on_conflict="ON CONFLICT (letter_id) DO NOTHING",
+            order_by="letter_id",
+        )  # fmt: skip
 
 
 def latest(engine: Engine, limit: int = 20) -> list[tuple[Any, ...]]:

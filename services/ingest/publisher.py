@@ -280,7 +280,7 @@ class Publisher:
         def acknowledged() -> None:  # on the producer's thread, after the last record's ack
             try:
                 journaled = self._acknowledged(pending)
-            except Exception as exc:  # noqa: BLE001 - a callback's error would be lost there
+            except Exception as exc:  # raised in kafka-python's thread, it would only be logged
                 loop.call_soon_threadsafe(settle, exc)
                 return
             journaled.add_done_callback(written)
