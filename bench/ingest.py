@@ -8,6 +8,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -395,30 +396,38 @@ def _past_events(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict[str, Any]:
-    """Start `rapport up` (every service on), time it to ready and to the first event in the
-    database, then 4 clients post the events in batches of 1,000 until all are written; then the
-    plain producer loop into the same broker, for the ratio."""
-    import subprocess
-    import sys
-    import threading
+UP_COMMAND = [sys.executable, "-m", "services.cli", "up", "--no-demo"]
 
-    run_dir = work / ("journal" if journal else "no-journal")
-    run_dir.mkdir()
-    url = f"sqlite:///{run_dir / 'rapport.db'}"
+
+def up_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment a benchmark runs `rapport up --no-demo` with: every port free, the
+    database at `url`, no Sheets, the embedded broker (not one from this shell)."""
     env = {
         **os.environ,
         **{name: str(processes.free_port()) for name in PORT_VARIABLES},
         "DATABASE_URL": url,
         "SHEETS_SPREADSHEET_ID": "",
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    if not journal:
-        env["INGEST_JOURNAL_DIR"] = ""  # empty: off
+    return env
+
+
+def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict[str, Any]:
+    """Start `rapport up` (every service on), time it to ready and to the first event in the
+    database, then 4 clients post the events in batches of 1,000 until all are written; then the
+    plain producer loop into the same broker, for the ratio."""
+    import subprocess
+    import threading
+
+    run_dir = work / ("journal" if journal else "no-journal")
+    run_dir.mkdir()
+    url = f"sqlite:///{run_dir / 'rapport.db'}"
+    env = up_env(url) if journal else up_env(url, INGEST_JOURNAL_DIR="")  # empty: off
     started = time.perf_counter()
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
+        UP_COMMAND,
         cwd=run_dir,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -21,7 +21,6 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,12 +30,11 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
-from bench.ingest import _count, _wait_for_assignment, _written
+from bench.ingest import UP_COMMAND, _count, _wait_for_assignment, _written, up_env
 from services.common import processes
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.kafka import ensure_topics
-from services.up import PORT_VARIABLES
 
 RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "10"))
@@ -272,21 +270,16 @@ def _up(work: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, str]]:
     """`rapport up --no-demo` as a user starts it (every service on, the embedded broker with
     its journal, SQLite), with the Chatwoot secret set: its ingest HTTP port and database URL."""
     url = f"sqlite:///{work / 'rapport.db'}"
-    env = {
-        **os.environ,
-        **{name: str(processes.free_port()) for name in PORT_VARIABLES},
-        "DATABASE_URL": url,
-        "SHEETS_SPREADSHEET_ID": "",
-        "CHATWOOT_WEBHOOK_SECRET": SECRET,
-        "PYTHONUNBUFFERED": "1",
-        **extra_env,
-    }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env = up_env(url, CHATWOOT_WEBHOOK_SECRET=SECRET, **extra_env)
     log = (work / "up.log").open("w")
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--no-demo"],
-        cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        UP_COMMAND,
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while "Rapport is ready" not in (work / "up.log").read_text():
