@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from services.common.config import Settings
-from services.ingest.journal import Entry, Journal, read_entries, safe_id
+from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal, read_entries, safe_id
 from services.ingest.metrics import BACKLOG_EVENTS, JOURNAL_RECORDS, JOURNAL_REPLAYED
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,9 @@ class CommitWatch:
             self._admin = admin_client(self._settings)
         view = look(self._admin, self._settings.kafka_consumer_group)
         if view.cluster_id != self.cluster_id:
-            # The first look (no id yet, or "unknown": the broker was down at start) learns the
-            # id of the broker that acknowledged what the backlog holds: nothing to forget.
-            if self.cluster_id not in (None, "unknown"):
+            # The first look (no id yet, or unknown: the broker was down at start) learns the id
+            # of the broker that acknowledged what the backlog holds: nothing to forget.
+            if self.cluster_id not in (None, UNKNOWN_CLUSTER):
                 log.warning(
                     "the broker was replaced (cluster %s -> %s): publishing again what the old "
                     "one held and the database may not have",

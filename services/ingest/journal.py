@@ -239,9 +239,12 @@ def trim_directory(
     return len(kept), sum(s.records for s in kept)
 
 
+UNKNOWN_CLUSTER = "unknown"  # the broker's id was not known when the segment was opened
+
+
 def safe_id(cluster_id: str) -> str:
     """The cluster id as it appears in a file name."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", cluster_id) or "unknown"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", cluster_id) or UNKNOWN_CLUSTER
 
 
 def _fsync_dir(directory: Path) -> None:

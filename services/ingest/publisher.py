@@ -23,7 +23,7 @@ from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
 from services.ingest.backlog import Backlog, CommitWatch, admin_client
 from services.ingest.events import Valid
-from services.ingest.journal import Entry, Journal
+from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal
 from services.ingest.metrics import BACKLOG_REFUSED, BROKER_UNAVAILABLE, PRODUCE_SECONDS
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Publisher:
         broker held. With a journal, learns the broker's cluster id first when it can, so the
         first segment carries it; without one, nothing here waits for the broker."""
         if self._journal_dir is not None:
-            cluster_id = "unknown"  # the watcher rolls to the real id once it sees the broker
+            cluster_id = UNKNOWN_CLUSTER  # the watcher rolls to the real id once it sees the broker
             with contextlib.suppress(KafkaError, OSError):
                 cluster_id = current_cluster_id(self._settings)
             self.journal = Journal(self._journal_dir, cluster_id)
