@@ -214,7 +214,7 @@ class OpenTime:
             day += dt.timedelta(days=1)
         s = np.array(starts, dtype=np.float64)
         e = np.array(ends, dtype=np.float64)
-        lengths = np.maximum(e - s, 0.0)  # a DST gap can swallow an interval's end
+        lengths = e - s  # never negative: _local keeps wall-clock order through DST gaps
         before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(s) else s
         return cls(s, e, before)
 
@@ -233,9 +233,29 @@ class OpenTime:
 
 
 def _local(day: dt.date, minutes: int, zone: ZoneInfo) -> dt.datetime:
-    """The instant of a local wall-clock time (24:00 is the next day's midnight)."""
-    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
-    return moment.replace(tzinfo=zone)
+    """The instant of a local wall-clock time (24:00 is the next day's midnight).
+
+    A repeated time (autumn) is its first occurrence. A time the clocks skip (spring) is the
+    instant of the change: Python would read 02:30 in Madrid's gap as 03:30 CEST, after a 03:00
+    that follows it, and an interval ending in the gap would then overlap the next one. With the
+    change instead, wall-clock order is instant order, so no interval is negative or counted
+    twice."""
+    wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+    moment = wall.replace(tzinfo=zone)
+    if moment.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return moment
+    # In a gap: the change is the first second with the later offset, between the instant read
+    # with the offset after it (earlier) and the one read with the offset before it (later).
+    low = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(moment.timestamp())
+    offset_before = dt.datetime.fromtimestamp(low, zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, zone).utcoffset() == offset_before:
+            low = middle
+        else:
+            high = middle
+    return dt.datetime.fromtimestamp(high, dt.UTC)
 
 
 def business_seconds(schedule: Schedule, start: dt.datetime, end: dt.datetime) -> float:

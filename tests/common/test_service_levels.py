@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.service_levels import (
     ScheduleError,
@@ -110,3 +113,76 @@ def test_bad_schedules_name_the_part(fields: dict[str, object], part: str) -> No
     values.update(fields)
     with pytest.raises(ScheduleError, match=part):
         make_schedule(**values)  # type: ignore[arg-type]
+
+
+def test_hours_inside_the_spring_gap_count_nothing_and_never_twice() -> None:
+    # 29 March 2026, Madrid: local 02:00-03:00 does not exist. An interval inside the gap is empty,
+    # and one that ends inside it ends at the change (03:00 CEST), not after it.
+    in_gap = make_schedule(timezone="Europe/Madrid", hours="mon-sun 02:30-03:00,09:00-17:00")
+    assert business_seconds(in_gap, at("2026-03-29 01:00"), at("2026-03-29 04:00")) == 0
+    ends_in_gap = make_schedule(timezone="Europe/Madrid", hours="mon-sun 00:00-02:30,03:00-08:00")
+    # 00:00 to 08:00 local is 7 hours of real time that day, all of them open.
+    assert business_seconds(ends_in_gap, at("2026-03-29 00:00"), at("2026-03-29 08:00")) == 7 * 3600
+
+
+DST_ZONES = (
+    "Europe/Madrid",
+    "America/New_York",
+    "Australia/Sydney",
+    "America/Havana",  # changes at midnight: the gap starts a local day
+    "America/Santiago",
+)
+
+
+@functools.cache
+def changes(zone: str) -> list[dt.datetime]:
+    """The instants (naive UTC) of the zone's offset changes in 2025-2027, found hour by hour."""
+    tz = ZoneInfo(zone)
+    hour = dt.datetime(2025, 1, 1)
+    found = []
+    while hour < dt.datetime(2028, 1, 1):
+        later = hour + dt.timedelta(hours=1)
+        offsets = (t.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset() for t in (hour, later))
+        if next(offsets) != next(offsets):
+            found.append(later)
+        hour = later
+    return found
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> str:
+    """Random weekly hours: per day up to three ordered intervals on the quarter hour."""
+    groups = []
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        marks = sorted(set(draw(st.lists(st.integers(0, 96), max_size=6))))
+        spans = [
+            f"{a // 4:02d}:{a % 4 * 15:02d}-{b // 4:02d}:{b % 4 * 15:02d}"
+            for a, b in zip(marks[::2], marks[1::2], strict=False)
+            if b > a
+        ]
+        if spans:
+            groups.append(f"{day} {','.join(spans)}")
+    return "; ".join(groups) or "mon 09:00-17:00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(DST_ZONES),
+    hours=schedules(),
+    change=st.integers(0, 5),
+    shift_s=st.integers(-2 * 86400, 86400),
+    length_s=st.integers(0, 3 * 86400),
+)
+def test_business_seconds_lie_between_zero_and_the_calendar_seconds(
+    zone: str, hours: str, change: int, shift_s: int, length_s: int
+) -> None:
+    schedule = make_schedule(timezone=zone, hours=hours)
+    # Spans around the zone's DST changes, where local time skips or repeats.
+    start = changes(zone)[change] + dt.timedelta(seconds=shift_s)  # naive UTC, as stored
+    end = start + dt.timedelta(seconds=length_s)
+    seconds = business_seconds(schedule, start, end)
+    assert 0 <= seconds <= length_s
+    # The same through the vectorised path the consumer uses.
+    epoch = (start - dt.datetime(1970, 1, 1)).total_seconds()
+    many = business_durations(schedule, [epoch], [float(length_s)])
+    assert many[0] == seconds
