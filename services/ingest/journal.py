@@ -159,12 +159,31 @@ class Journal:
                 done.set_result(None)
 
     def _write(self, entries: list[Entry]) -> None:
-        data = b"".join(map(encode, entries))
+        data = memoryview(b"".join(map(encode, entries)))
         with self._lock:
-            os.write(self._file, data)
-            os.fdatasync(self._file)
+            written = 0
+            try:
+                # A filling disk writes part of what was asked and says how much: go on until
+                # all is written or the system refuses (ENOSPC).
+                while written < len(data):
+                    written += os.write(self._file, data[written:])
+                os.fdatasync(self._file)
+            except OSError:
+                if written:
+                    self._take_back(written)
+                raise
             for entry in entries:
                 self.current.note(entry)
+
+    def _take_back(self, written: int) -> None:
+        """Remove the part of a refused group: a torn frame mid-file would hide every later
+        frame on replay. If even that fails, later groups go to a new segment."""
+        try:
+            os.ftruncate(self._file, os.fstat(self._file).st_size - written)
+        except OSError as exc:
+            log.error("journal: cannot take back a part-written group (%s): new segment", exc)
+            os.close(self._file)
+            self._file = self._open(self.current.cluster_id)
 
     def roll(self, cluster_id: str) -> None:
         """Start a new segment (for this broker): when the current one is large or old enough,

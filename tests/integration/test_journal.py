@@ -30,6 +30,7 @@ from services.ingest.service import submit
 from tests.conftest import Broker
 from tests.factories import event
 from tests.ingest.helpers import AUTH, event_count, running_consumer, scalar, wait_until
+from tests.integration.conftest import SmallDisk
 from tests.support.services import service_env
 
 
@@ -324,3 +325,26 @@ def test_ingest_then_broker_sigkilled_mid_stream_lose_nothing_acknowledged(
         processes.stop(ingest)
     log = (tmp_path / "ingest.log").read_text()
     assert "publishing" in log and "again" in log, log[-2000:]
+
+
+def test_a_write_cut_short_by_a_filling_disk_acknowledges_nothing_and_hides_nothing(
+    disk: SmallDisk,
+) -> None:
+    """On a real small file system with one page left, a group of frames larger than the page is
+    written in part (os.write returns fewer bytes): the group is refused, its part is taken back,
+    and what is written once there is room again reads back whole."""
+    journal = Journal(disk.path / "journal", "cluster-a")
+    try:
+        disk.fill()
+        with open(disk.filler, "r+b") as filler:  # leave exactly one page free
+            filler.truncate(os.fstat(filler.fileno()).st_size - 4096)
+        group = [Entry("t", 0, offset, 1, b"v" * 2000) for offset in range(5)]
+        with pytest.raises(OSError, match="No space left"):
+            journal.append(group).result(timeout=10)
+        assert journal.current.records == 0
+        disk.free()
+        later = [Entry("t", 0, offset, 1, b"w" * 100) for offset in range(5, 8)]
+        journal.append(later).result(timeout=10)
+        assert [e.offset for e in read_entries(journal.current.path)] == [5, 6, 7]
+    finally:
+        journal.close()
