@@ -478,7 +478,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.common import tracing
 
         tracing.configure(args.command)  # only when the OTEL_* variables ask for it
-    return int(args.func(args) or 0)
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        return int(args.func(args) or 0)
+    except DBAPIError as exc:  # a sentence for the operator, not a traceback
+        from services.common.errors import database_problem
+
+        print(f"rapport {args.command}: {database_problem(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -50,6 +50,10 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
     if not keys:
         return
     ordered = sorted(keys)
+    # Hold the schedules still (shared, on PostgreSQL) before locking any conversation row: a
+    # schedule change takes them exclusively and then rewrites every row, so the one order for
+    # both is schedules first, rows second (the other way round, each waits for the other).
+    conversation_levels.lock_schedules(conn, exclusive=False)
     ins = insert_into(conn, CONVERSATIONS).on_conflict_do_nothing(
         index_elements=["network", "conversation_id"]
     )
@@ -87,9 +91,7 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
         for row in _messages(conn, sql, {"keys": orjson.dumps(ordered).decode()}):
             messages[(row[0], row[1])].append(row)
     updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
-    # Their service levels under the schedules of the moment (held still on PostgreSQL until
-    # this transaction ends, so a schedule change cannot slip in between).
-    conversation_levels.lock_schedules(conn, exclusive=False)
+    # Their service levels under the schedules of the moment (held still since the start).
     found = conversation_levels.stored_levels(
         load_schedules(conn),
         accounts=[u["account"] for u in updates],

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from services.common import conversation_levels
+from services.common.db import make_engine
 from services.ingest import conversations, dialect
 from services.ingest.sink import write_batch
+from tests.conftest import emptied
 from tests.factories import batch, event, message
+from tests.ingest.helpers import scalar, wait_until
 
 UTC = ZoneInfo("UTC")
 
@@ -211,3 +216,43 @@ def test_every_batch_query_searches_an_index(engine: Engine) -> None:
     assert ("SEARCH interaction_event USING INDEX" if sqlite else "interaction_event_pkey") in ids
     link = plan(engine, "SELECT * FROM support_conversation WHERE url = :url", {"url": "u"})
     assert "ix_conversation_url" in link, link
+
+
+def test_a_schedule_change_and_the_consumer_take_their_locks_in_one_order(
+    postgresql_url: str,
+) -> None:
+    """`rapport hours set` holds the schedules (exclusive advisory lock) and then rewrites every
+    conversation; the consumer must wait for the schedules before it locks a conversation's row,
+    or each holds what the other waits for and PostgreSQL kills one (DeadlockDetected)."""
+    engine = make_engine(emptied(postgresql_url))
+    try:
+        write_batch(engine, [batch(message("message_received", "c1", "2026-03-02T10:00:00Z"))], UTC)
+        failures: list[BaseException] = []
+
+        def consume() -> None:
+            try:
+                answer = message("message_sent", "c1", "2026-03-02T10:20:00Z")
+                write_batch(engine, [batch(answer)], UTC)
+            except BaseException as exc:
+                failures.append(exc)
+
+        with engine.connect() as schedule_change, schedule_change.begin():
+            conversation_levels.lock_schedules(schedule_change, exclusive=True)
+            consumer = threading.Thread(target=consume)
+            consumer.start()
+            wait_until(
+                lambda: (
+                    scalar(
+                        engine,
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                    )
+                    == 1
+                ),
+                what="the consumer to wait for the schedules",
+            )
+            conversation_levels.recompute(schedule_change)
+        consumer.join(timeout=30)
+        assert failures == []
+        assert conversation(engine)[1] == "2026-03-02 10:20:00"
+    finally:
+        engine.dispose()

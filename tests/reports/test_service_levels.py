@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from services.cli import main
+from services.common.config import get_settings
+from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from tests.factories import batch, message
 
@@ -205,3 +207,19 @@ def test_bad_schedule_input_names_the_part_and_saves_nothing(
     assert part in err and "nothing was saved" in err
     assert main(["hours", "show"]) == 0
     assert "default: always open" in capsys.readouterr().out
+
+
+def test_a_database_failure_is_answered_in_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/rapport_no_such_db")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        assert main(["hours", "set", *OFFICE]) == 1
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("rapport hours: The database could not be reached or written (")
+    assert "rapport_no_such_db" in err and "Traceback" not in err
