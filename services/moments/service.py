@@ -307,7 +307,7 @@ def service_level(conversation: SupportConversation) -> dict[str, Any]:
     as stored with it under its schedule (the values the support figures count)."""
     answered = conversation.first_inbound_at is not None and conversation.first_response_at
     business = conversation.first_response_business_s
-    target = conversation.sla_target_s or DEFAULT_TARGET_S
+    target = DEFAULT_TARGET_S if conversation.sla_target_s is None else conversation.sla_target_s
     return {
         "agent": (conversation.agent or UNASSIGNED) if answered else None,
         "first_response_business_min": (

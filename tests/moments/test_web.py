@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -433,7 +434,17 @@ def test_the_edit_form_keeps_the_rules_of_the_log_form(manager: TestClient, engi
     assert stored.network == "twitter"
 
 
-def test_a_moment_shows_its_conversation_agent_and_sla(manager: TestClient, engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("target_s", "verdict"),
+    [
+        pytest.param(1200, "breached (target 20.0 business min)", id="target-20-min"),
+        # 0 is a target (every answer must come while closed), not "unset": the summary agrees.
+        pytest.param(0, "breached (target 0.0 business min)", id="target-0"),
+    ],
+)
+def test_a_moment_shows_its_conversation_agent_and_sla(
+    manager: TestClient, engine: Engine, target_s: int, verdict: str
+) -> None:
     from zoneinfo import ZoneInfo
 
     from services.common.conversation_levels import save_schedule
@@ -452,16 +463,16 @@ def test_a_moment_shows_its_conversation_agent_and_sla(manager: TestClient, engi
         ],
         ZoneInfo("UTC"),
     )
-    with Session(engine) as session:  # opens at 09:00 UTC: 30 business minutes, target 20
+    with Session(engine) as session:  # opens at 09:00 UTC: 30 business minutes
         schedule = make_schedule(
-            timezone="UTC", hours="mon-fri 09:00-17:00", first_response_target_s=1200
+            timezone="UTC", hours="mon-fri 09:00-17:00", first_response_target_s=target_s
         )
         save_schedule(session, account=None, schedule=schedule, actor="t")
     created = manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
     page = manager.get(created.headers["location"]).text
     assert "Answered by</dt><dd>lucia" in page
     assert "First response in business hours</dt><dd>30.0 min" in page
-    assert "breached (target 20.0 business min)" in page
+    assert verdict in page
 
 
 def _login_form(client: TestClient, username: str, password: str, target: str = "/") -> Any:
