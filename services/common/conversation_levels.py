@@ -275,7 +275,7 @@ def stored_levels(
         schedules,
         accounts=accounts,
         agents=agents,
-        inbound_s=np.nan_to_num(inbound),
+        inbound_s=inbound,
         response_s=_floats(response_s),
         resolution_s=_floats(resolution_s),
     )

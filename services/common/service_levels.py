@@ -270,19 +270,22 @@ def business_durations(
     schedule: Schedule, inbound_s: Sequence[float] | Floats, elapsed_s: Sequence[float] | Floats
 ) -> Floats:
     """Business seconds from each inbound instant (epoch s) over `elapsed_s` calendar seconds
-    (NaN stays NaN: not answered)."""
+    (NaN where either is NaN: no inbound message, or not answered)."""
     inbound = np.asarray(inbound_s, dtype=np.float64)
     elapsed = np.asarray(elapsed_s, dtype=np.float64)
-    if not len(inbound):
-        return np.zeros(0)
-    finite = elapsed[np.isfinite(elapsed)]
-    last = float(inbound.max() + (finite.max() if len(finite) else 0.0))
+    out = np.full(len(inbound), np.nan)
+    known = np.isfinite(inbound) & np.isfinite(elapsed)
+    if not known.any():
+        return out
+    # The span covers only the days these answers touch: a missing inbound read as 0 once made
+    # every batch lay out every day since 1970 (0.31 s instead of 1.5 ms per batch).
+    starts, ends = inbound[known], inbound[known] + elapsed[known]
     span = schedule.open_time(
-        EPOCH + dt.timedelta(seconds=float(inbound.min())), EPOCH + dt.timedelta(seconds=last)
+        EPOCH + dt.timedelta(seconds=float(starts.min())),
+        EPOCH + dt.timedelta(seconds=float(ends.max())),
     )
-    ends = inbound + elapsed
-    out = span.between(inbound, np.where(np.isfinite(ends), ends, inbound))
-    return np.where(np.isfinite(elapsed), out, np.nan)
+    out[known] = span.between(starts, ends)
+    return out
 
 
 # -- stored schedules: the default (account "") and one per brand account ---------------------

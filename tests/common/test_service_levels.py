@@ -186,3 +186,9 @@ def test_business_seconds_lie_between_zero_and_the_calendar_seconds(
     epoch = (start - dt.datetime(1970, 1, 1)).total_seconds()
     many = business_durations(schedule, [epoch], [float(length_s)])
     assert many[0] == seconds
+
+
+def test_a_conversation_without_an_inbound_message_has_no_business_time() -> None:
+    monday_10 = (dt.datetime(2026, 3, 2, 9) - dt.datetime(1970, 1, 1)).total_seconds()
+    found = business_durations(OFFICE, [np.nan, monday_10, monday_10], [np.nan, 1800.0, np.nan])
+    assert np.isnan(found[0]) and found[1] == 1800 and np.isnan(found[2])
