@@ -143,7 +143,9 @@ def goal_progress(
             pace = actual / expected if expected else None
             projected = actual / period.elapsed_days * period.days_in_year
         elif metric in LOWER_IS_BETTER:
-            pace = target / actual if actual else None
+            # Times count as one second at least: a median of 0 (every answer came while the
+            # team was closed) meets any target rather than dividing by zero.
+            pace = max(target, 1.0) / max(actual, 1.0)
         else:
             pace = actual / target if target else None
     return {"target": target, "actual": actual, "pace": pace, "projected_year_end": projected}

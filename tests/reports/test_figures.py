@@ -153,6 +153,15 @@ def test_brand_figures(totals: dict[str, int], expected: dict[str, float]) -> No
         pytest.param("social_share", 0.5, 0.6, 1.2, None, id="share-ahead"),
         pytest.param("median_first_response_s", 1800, 3600, 0.5, None, id="lower-is-better"),
         pytest.param("median_first_response_s", 1800, None, None, None, id="no-data"),
+        # Answered while closed: no business time passed. A time counts as one second at least,
+        # so 0 meets any target instead of reading as "no data".
+        pytest.param(
+            "median_first_response_business_s", 1800, 0.0, 1800.0, None, id="lower-zero-actual"
+        ),
+        pytest.param("median_first_response_business_s", 0, 0.0, 1.0, None, id="lower-zero-both"),
+        pytest.param(
+            "median_first_response_business_s", 0, 60.0, 1 / 60, None, id="lower-zero-target"
+        ),
         pytest.param("impressions", 0, 10, None, 10 / 100 * 365, id="zero-target"),
     ],
 )

@@ -101,7 +101,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         if metric in COUNTING:
             done, expected = g["actual"] / g["target"], period.elapsed_days / period.days_in_year
         elif metric in LOWER_IS_BETTER:
-            done, expected = (g["target"] / g["actual"] if g["actual"] else 1.0), 1.0
+            done, expected = g["pace"], 1.0
         else:
             done, expected = g["actual"] / g["target"], 1.0
         rows.append((fmt.label(metric), min(done, 1.5), expected, traffic_light(g["pace"])))
