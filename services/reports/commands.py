@@ -220,7 +220,12 @@ def add_parsers(sub: Any) -> None:
 
     p = sub.add_parser("value", help="the value model: what social earned, in money")
     value_sub = p.add_subparsers(dest="value_action", required=True, metavar="ACTION")
-    setting = value_sub.add_parser("set", help="set the year's assumptions (missing ones: 0)")
+    setting = value_sub.add_parser(
+        "set",
+        help="set the year's assumptions",
+        description="Set the year's assumptions. Those not given keep their stored value "
+        "(0 in a new year's model), so one figure can change alone.",
+    )
     setting.add_argument("--year", type=int, required=True)
     setting.add_argument("--currency", default=None, help="ISO 4217 code (default USD)")
     for name in (

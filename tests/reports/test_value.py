@@ -113,9 +113,14 @@ def test_no_programme_cost_and_no_impressions(
         "program_cost_to_date": None,
         "roi": None,
     }
-    # A later `set` changes only what it names.
-    assert run(capsys, "value", "set", "--year", "2026", "--cpc", "1")[0] == 0
+    # A later `set` changes only what it names (the others keep their stored values), and its
+    # help says so.
+    code, out, _ = run(capsys, "value", "set", "--year", "2026", "--cpc", "1")
+    assert code == 0 and "$10.00" in out and "$1.00" in out
     assert value_of(capsys)["earned_media_value"] == 400.0  # type: ignore[index]
+    with pytest.raises(SystemExit):
+        main(["value", "set", "--help"])
+    assert "keep their stored value" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize(
