@@ -8,6 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from services.common.clock import today_in
+
 
 @dataclass(frozen=True)
 class Period:
@@ -20,7 +22,7 @@ class Period:
     @classmethod
     def of(cls, year: int, as_of: dt.date | None, tz: ZoneInfo) -> Period:
         if as_of is None:
-            today = dt.datetime.now(tz).date()
+            today = today_in(tz)
             as_of = today if today.year == year else dt.date(year, 12, 31)
         if as_of.year != year:
             raise ValueError(f"--as-of {as_of} is not in year {year}")

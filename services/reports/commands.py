@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.common.clock import today_in
 from services.common.config import get_settings
 from services.reports.models import GoalMetric
 
@@ -29,7 +30,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         data = summary(
             get_engine(),
-            year=args.year,
+            year=args.year or today_in(settings.timezone).year,
             as_of=args.as_of,
             tz=settings.timezone,
             network=args.network,
@@ -55,7 +56,7 @@ def cmd_goals(args: argparse.Namespace) -> int:
         from services.reports import formatting as fmt
         from services.reports import queries
 
-        year = args.year or dt.date.today().year
+        year = args.year or today_in(get_settings().timezone).year
         targets = queries.goals(get_engine(), year)
         if not targets:
             print(f"No goals for {year} yet: rapport goals set --year {year} --metric M --target N")
@@ -156,9 +157,10 @@ def cmd_value(args: argparse.Namespace) -> int:
             print(f"error: {exc}; nothing was saved", file=sys.stderr)
             return 2
     else:
-        found = value.load(engine, args.year)
+        year = args.year or today_in(get_settings().timezone).year
+        found = value.load(engine, year)
         if found is None:
-            print(f"No value model for {args.year}: set one with `rapport value set`.")
+            print(f"No value model for {year}: set one with `rapport value set`.")
             return 0
         model = found
     print(f"Value model {model.year} ({model.currency}):")
@@ -169,7 +171,7 @@ def cmd_value(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("summary", help="the year's support and brand figures")
-    p.add_argument("--year", type=int, default=dt.date.today().year)
+    p.add_argument("--year", type=int, help="default: this year in RAPPORT_TIMEZONE")
     p.add_argument("--as-of", type=_date, default=None, help="last day counted (default today)")
     p.add_argument("--network")
     p.add_argument("--account")
@@ -235,5 +237,5 @@ def add_parsers(sub: Any) -> None:
         setting.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
     setting.set_defaults(func=cmd_value)
     showing = value_sub.add_parser("show", help="print the year's assumptions")
-    showing.add_argument("--year", type=int, default=dt.date.today().year)
+    showing.add_argument("--year", type=int, help="default: this year in RAPPORT_TIMEZONE")
     showing.set_defaults(func=cmd_value)

@@ -192,3 +192,11 @@ def test_a_conversation_without_an_inbound_message_has_no_business_time() -> Non
     monday_10 = (dt.datetime(2026, 3, 2, 9) - dt.datetime(1970, 1, 1)).total_seconds()
     found = business_durations(OFFICE, [np.nan, monday_10, monday_10], [np.nan, 1800.0, np.nan])
     assert np.isnan(found[0]) and found[1] == 1800 and np.isnan(found[2])
+
+
+def test_today_is_the_team_s_date_not_the_host_s() -> None:
+    from services.common.clock import today_in
+
+    new_year_utc = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
+    assert today_in(ZoneInfo("Europe/Madrid"), new_year_utc) == dt.date(2027, 1, 1)
+    assert today_in(ZoneInfo("America/New_York"), new_year_utc) == dt.date(2026, 12, 31)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import inspect
 import logging
@@ -16,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.common.clock import today_in
 from services.common.vocabulary import Network, network_label
 from services.moments import sheets
 from services.moments.deps import Principal, db
@@ -80,7 +80,7 @@ def page(
             "user": principal,
             "csrf": principal.login.csrf_token if principal and principal.login else None,
             "banner": banner,
-            "today": dt.date.today().isoformat(),
+            "today": today_in(settings.timezone).isoformat(),
             **CHOICES,
             **context,
         },
