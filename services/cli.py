@@ -235,6 +235,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
     from services.common import logs
     from services.reports import logs as reports_logs
     from services.reports.metrics import serve_metrics
+    from services.reports.ui import STREAMLIT_FLAGS
 
     reports_logs.through_ours()  # LOG_FORMAT for Streamlit's own loggers too
     settings = get_settings()
@@ -248,9 +249,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
             "run", str(app),
             "--server.port", str(settings.reports_port),
             "--server.address", settings.reports_host,
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal",
+            *STREAMLIT_FLAGS,
             *reports_logs.welcome_flags(logs.json_wanted()),
         ],
         prog_name="streamlit",

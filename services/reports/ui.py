@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 from prometheus_client import Histogram
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts
+from services.common import accounts, csv_export
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.period import Period
@@ -32,6 +33,16 @@ T = TypeVar("T")
 CACHE_TTL_S = 60
 ALL_NETWORKS, ALL_ACCOUNTS = "All networks", "All accounts"
 NO_ACCOUNT = "(sent without an account)"
+
+
+# How every reports server runs (`rapport reports`, the browser tests): no built-in data export,
+# whose CSV would carry formulas unguarded (every table has our own download instead).
+STREAMLIT_FLAGS = (
+    "--server.headless", "true",
+    "--browser.gatherUsageStats", "false",
+    "--client.toolbarMode", "minimal",
+    "--client.disableDataExport", "true",
+)  # fmt: skip
 
 
 def _network_name(name: str) -> str:
@@ -199,6 +210,15 @@ def conversations_link(label: str, **query: str) -> None:
     st.page_link(
         "views/conversations.py", label=label, icon=":material/forum:", query_params=query or None
     )
+
+
+def table(rows: Any, *, download: str, file: str) -> None:
+    """A table as shown, with our CSV of it beside it: Streamlit's own "Download as CSV" is off
+    (STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
+    formula in it; ours neutralises every cell."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.download_button(download, csv_export.frame(frame), file, "text/csv")
 
 
 def completeness_line(f: Filters) -> None:

@@ -26,6 +26,7 @@ from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.app import create_app as create_moments
 from services.moments.models import MomentCreate
+from services.reports.ui import STREAMLIT_FLAGS
 from tests.factories import batch, event
 from tests.factories_moments import moment
 from tests.reports.test_app import seed
@@ -64,7 +65,7 @@ def sites(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
                 "--server.port",
                 str(reports_port),
             ),
-            *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
+            *STREAMLIT_FLAGS,
         ],
         env=env,
         log=tmp_path / "streamlit.log",
@@ -285,6 +286,15 @@ def test_hostile_text_stays_inert_on_every_page(
             settled(page)
             seen[title] = page.inner_text("body")
             assert page.evaluate("window.__xss") is None, f"script ran on {title}"
+        # Streamlit's own "Download as CSV" on a table would write the moment's text unguarded
+        # (a formula in a spreadsheet): it is off, and our guarded download is there instead.
+        table = page.get_by_test_id("stDataFrame").first
+        table.hover()
+        page.get_by_test_id("stElementToolbar").first.wait_for(state="attached", timeout=10_000)
+        page.wait_for_timeout(500)
+        assert table.locator("xpath=..").get_by_label("Download as CSV").count() == 0
+        assert page.get_by_label("Download as CSV").count() == 0
+        assert page.get_by_test_id("stDownloadButton").count() >= 1
     assert dialogs == []
     # The username is shown, as the text it is.
     assert HOSTILE["username"] in seen["Overview"]

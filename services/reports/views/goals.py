@@ -76,13 +76,13 @@ with ui.timed_page("goals"):
 
     if not viewer.can_edit_goals:
         st.info("You can read the goals; admins and managers set them.")
-        st.dataframe(
+        ui.table(
             [
                 {"Goal": fmt.label(m.value), "Target": target_text(m), "Meaning": HELP[m]}
                 for m in GoalMetric
             ],
-            hide_index=True,
-            width="stretch",
+            download="Download goals (CSV)",
+            file=f"goals-{f.year}.csv",
         )
         st.stop()
     with st.form("goals"):

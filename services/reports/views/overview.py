@@ -239,10 +239,10 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         ui.completeness_line(f)
     with assumed:
         st.markdown("**Assumptions** (Settings)")
-        st.dataframe(
-            [{"assumption": k, "value": v} for k, v in value.assumptions(model)],
-            hide_index=True,
-            width="stretch",
+        ui.table(
+            [{"Assumption": k, "Value": v} for k, v in value.assumptions(model)],
+            download="Download assumptions (CSV)",
+            file=f"value-assumptions-{f.year}.csv",
         )
     weekly_value_chart(model, f)
     with st.expander("What if? Change an assumption and see the money move (nothing is saved)"):

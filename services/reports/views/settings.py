@@ -22,7 +22,7 @@ def connections() -> None:
         st.warning(str(exc))
         return
     names = {"meta": "Meta (Facebook, Instagram)", "x": "X (Twitter)", "chatwoot": "Chatwoot"}
-    st.dataframe(
+    ui.table(
         [
             {
                 "Source": names[str(row["source"])],
@@ -35,8 +35,8 @@ def connections() -> None:
             }
             for row in found
         ],
-        hide_index=True,
-        width="stretch",
+        download="Download connections (CSV)",
+        file="connections.csv",
     )
     st.caption(
         "Counts since ingest started (Prometheus keeps the history); refused: forged, unsigned "
@@ -66,7 +66,7 @@ with ui.timed_page("settings"):
         {"applies to": account, "schedule": schedules.describe(s)}
         for account, s in sorted(stored.by_account.items())
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, download="Download business hours (CSV)", file="business-hours.csv")
     if not viewer.can_edit_goals:
         st.info("You can read the business hours; admins and managers change them.")
         model = value.load(ui.engine(), f.year)
@@ -74,10 +74,10 @@ with ui.timed_page("settings"):
         if model is None:
             st.info("No value model for this year yet.")
         else:
-            st.dataframe(
-                [{"assumption": k, "value": v} for k, v in value.assumptions(model)],
-                hide_index=True,
-                width="stretch",
+            ui.table(
+                [{"Assumption": k, "Value": v} for k, v in value.assumptions(model)],
+                download="Download assumptions (CSV)",
+                file=f"value-assumptions-{f.year}.csv",
             )
         st.stop()
     pairs = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))

@@ -59,7 +59,11 @@ with ui.timed_page("support"):
             for key in ("median_first_response_s", "p90_first_response_s", "median_resolution_s")
         ]
     )
-    st.dataframe(times, hide_index=True, width="stretch")
+    ui.table(
+        times,
+        download="Download these times (CSV)",
+        file=f"support-times-{f.year}-as-of-{period.as_of.isoformat()}.csv",
+    )
     x, y = st.columns(2)
     with x:
         ui.conversations_link("The first responses behind these times", only="answered")
