@@ -140,8 +140,12 @@ class Filters:
 
 
 def plain(text: str) -> str:
-    """`text` for st.markdown, shown as typed: no links, emphasis or HTML of its own."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
+    """`text` for st.markdown, shown as typed: no links, emphasis or HTML of its own. Streamlit
+    also turns bare addresses into links whatever their escapes, so an invisible word joiner
+    (U+2060) breaks each `://` and `www.` it would find."""
+    escaped = re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
+    escaped = escaped.replace("\\://", "\\:\u2060//")
+    return re.sub(r"(?i)(www)(\\\.)", "\\1\u2060\\2", escaped)
 
 
 def sidebar(viewer: Viewer) -> Filters:
@@ -207,8 +211,11 @@ def timed_page(name: str) -> Iterator[None]:
 def conversations_link(label: str, **query: str) -> None:
     """A link to the Conversations page, narrowed like the figure it sits under (the sidebar's
     period and filters carry over)."""
-    st.page_link(
-        "views/conversations.py", label=label, icon=":material/forum:", query_params=query or None
+    st.page_link(  # labels hold agent names and accounts: shown as typed, never as Markdown
+        "views/conversations.py",
+        label=plain(label),
+        icon=":material/forum:",
+        query_params=query or None,
     )
 
 

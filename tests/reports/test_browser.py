@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +28,7 @@ from services.moments import service
 from services.moments.app import create_app as create_moments
 from services.moments.models import MomentCreate
 from services.reports.ui import STREAMLIT_FLAGS
-from tests.factories import batch, event
+from tests.factories import batch, event, message
 from tests.factories_moments import moment
 from tests.reports.test_app import seed
 
@@ -238,7 +239,11 @@ HOSTILE = {
     "change": "<script>window.__xss=2</script> **renewed** [x](javascript:window.__xss=3)",
     "people": '<svg onload="window.__xss=4">',
     "username": "<b onmouseover=window.__xss=5>eve</b>[x](javascript:window.__xss=6)",
+    # Markdown that would draw a link where the page draws a caption or a link label.
+    "agent": "[Session expired](https://evil.example/login)",
 }
+
+EVIL_LINK = "a[href^='https://evil.example']"  # our own links may carry the text in a query
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -258,6 +263,10 @@ def test_hostile_text_stays_inert_on_every_page(
                     count=7,
                     account=HOSTILE["account"],
                     occurred_at=f"{year}-01-05T10:00:00Z",
+                ),
+                message("message_received", "c-hostile", f"{year}-01-05T11:00:00Z"),
+                message(
+                    "message_sent", "c-hostile", f"{year}-01-05T11:20:00Z", actor=HOSTILE["agent"]
                 ),
             )
         ],
@@ -286,6 +295,7 @@ def test_hostile_text_stays_inert_on_every_page(
             settled(page)
             seen[title] = page.inner_text("body")
             assert page.evaluate("window.__xss") is None, f"script ran on {title}"
+            assert page.locator(EVIL_LINK).count() == 0, f"a link drawn from text on {title}"
         # Streamlit's own "Download as CSV" on a table would write the moment's text unguarded
         # (a formula in a spreadsheet): it is off, and our guarded download is there instead.
         table = page.get_by_test_id("stDataFrame").first
@@ -295,6 +305,15 @@ def test_hostile_text_stays_inert_on_every_page(
         assert table.locator("xpath=..").get_by_label("Download as CSV").count() == 0
         assert page.get_by_label("Download as CSV").count() == 0
         assert page.get_by_test_id("stDownloadButton").count() >= 1
+        # The agent and network of a link (an e-mailed one, say) are shown as typed.
+        agent = HOSTILE["agent"]
+        link = urlencode({"agent": agent, "network": agent})
+        page.goto(f"{page.url.rsplit('/', 1)[0]}/conversations?{link}")
+        settled(page)
+        page.get_by_role("heading", name="Support conversations").wait_for(timeout=30_000)
+        assert page.locator(EVIL_LINK).count() == 0
+        shown = page.inner_text("body").replace("\u2060", "")
+        assert f"first answered by {agent}" in shown
     assert dialogs == []
     # The username is shown, as the text it is.
     assert HOSTILE["username"] in seen["Overview"]

@@ -30,15 +30,17 @@ with ui.timed_page("conversations"):
     only = params.get("only") if params.get("only") in ONLY else None
     network = params.get("network") or f.network  # a per-network figure's link names it
     st.title("Support conversations")
+    # The agent, network and account come from the link (anyone can write one) and from the
+    # data: shown as typed, never as Markdown (a link drawn there would look like ours).
     narrowed = [
         f"{f.year} to {period.as_of:%-d %b}",
-        network or "all networks",
-        f.account or "all accounts",
+        ui.plain(network_label(network)) if network else "all networks",
+        ui.plain(f.account) if f.account else "all accounts",
     ]
     if only:
         narrowed.append(ONLY_LABELS[only])
     if agent:
-        narrowed.append(f"first answered by {agent}")
+        narrowed.append(f"first answered by {ui.plain(agent)}")
     if sla:
         narrowed.append(f"first-response SLA {sla}")
     st.caption(" · ".join(narrowed) + " · change the period and filters in the sidebar")

@@ -128,7 +128,7 @@ with ui.timed_page("settings"):
             st.error(f"Not saved: {exc}.")
         else:
             st.cache_data.clear()  # every business-hours figure changes with the schedule
-            st.success(f"Business hours saved for {choice.lower()}.")
+            st.success(f"Business hours saved for {ui.plain(choice.lower())}.")
 
     st.subheader(f"Value model {f.year}")
     st.caption(
