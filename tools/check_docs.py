@@ -43,7 +43,7 @@ SUFFIXES = {
     ".sh",
     ".example",
 }
-NAMES = {"Makefile", "Dockerfile", "run"}
+NAMES = {"Makefile", "Dockerfile", "run", ".gitattributes"}
 SKIP_DIRS = {".git", ".venv", "venv", "var", "node_modules", "__pycache__", "build", "dist"}
 # Its cases name broken documents on purpose.
 EXEMPT = {"tests/tools/test_docs_links.py"}
