@@ -108,7 +108,7 @@ def files(root: Path) -> list[Path]:
             for d in dirs
             if d not in SKIP_DIRS
             and not d.endswith(".egg-info")
-            and (not d.startswith(".") or d == ".ci")
+            and (not d.startswith(".") or d in (".ci", ".github"))
         )
         for name in sorted(names):
             path = Path(folder) / name
