@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every setting Rapport reads; names match ARCHITECTURE.md."""
+    """Every setting Rapport reads, each from the environment variable `.env.example` lists."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

@@ -1,5 +1,6 @@
 """Service levels of support conversations: business-hours times, SLA and agents, for the
-summary, the pages and GET /v1/conversations alike (ARCHITECTURE.md "Service levels").
+summary, the pages and GET /v1/conversations alike
+(docs/figures.md#service-levels-business-hours-sla-agents).
 
 Each conversation's business seconds and first-response target come from its schedule (its
 account's, else the default) by `levels()`, and are stored in its row: the consumer computes

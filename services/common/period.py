@@ -1,5 +1,6 @@
 """The report period of the contract: calendar year Y in RAPPORT_TIMEZONE, from 1 January 00:00
-to the end of the "as of" day (ARCHITECTURE.md "Report figures")."""
+to the end of the "as of" day
+(docs/figures.md#report-figures-the-definitions-every-screen-export-and-test-uses)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Business hours (ARCHITECTURE.md "Service levels"): schedules, and business seconds between
-instants, exact through the schedule's time zone (DST days included).
+"""Business hours (docs/figures.md#service-levels-business-hours-sla-agents): schedules, and
+business seconds between instants, exact through the schedule's time zone (DST days included).
 
 A schedule is weekly opening intervals in local wall-clock time, closed local dates and a
 first-response target. Business seconds between a <= b are the length of [a, b) inside the

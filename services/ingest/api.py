@@ -237,7 +237,7 @@ def router(settings: Settings) -> APIRouter:
         post_import,
         methods=["POST"],
         summary="Import a platform CSV export",
-        description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: EXPORT_FORMATS.md.",
+        description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: docs/export-formats.md.",
         response_model=ImportResult,
         responses=problems(
             401,

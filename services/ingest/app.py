@@ -55,7 +55,7 @@ def create_app(
     app = FastAPI(
         title="Rapport ingest",
         version="1",
-        description="Streams social interactions into Kafka. Contract: ARCHITECTURE.md.",
+        description="Streams social interactions into Kafka. Contract: docs/figures.md.",
         lifespan=lifespan,
         telemetry=tracing.fastapi_telemetry(),  # type: ignore[arg-type]
     )

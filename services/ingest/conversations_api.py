@@ -1,5 +1,6 @@
 """GET /v1/conversations: the support conversations behind every figure, with their service
-levels (ARCHITECTURE.md "Service levels"), as JSON pages with a cursor or one streamed CSV."""
+levels (docs/figures.md#service-levels-business-hours-sla-agents), as JSON pages with a
+cursor or one streamed CSV."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ People = Annotated[list[Handle], Schema(json_schema_extra={"minItems": 1})]
 
 
 class MomentBase(MomentRules):
-    """The fields a person fills in (ARCHITECTURE.md "Meaningful relationship moment")."""
+    """The fields a person fills in (docs/figures.md#meaningful-relationship-moment)."""
 
     occurred_on: OccurredOn
     network: Network

@@ -175,7 +175,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="last day counted (default today)")
     p.add_argument("--network")
     p.add_argument("--account")
-    p.add_argument("--json", action="store_true", help="print the JSON of ARCHITECTURE.md")
+    p.add_argument("--json", action="store_true", help="print the JSON of docs/figures.md")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("goals", help="yearly goals")

@@ -1,4 +1,5 @@
-"""Report math (ARCHITECTURE.md "Report figures"): pure functions, no database, no Streamlit."""
+"""Report math (docs/figures.md#report-figures-the-definitions-every-screen-export-and-test-uses):
+pure functions, no database, no Streamlit."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def iso_week(day: dt.date) -> str:
 def goal_progress(
     metric: str, target: float, actual: float | None, period: Period
 ) -> dict[str, Any]:
-    """{"target", "actual", "pace", "projected_year_end"} as ARCHITECTURE.md defines them."""
+    """{"target", "actual", "pace", "projected_year_end"} as docs/figures.md defines them."""
     pace: float | None = None
     projected: float | None = None
     if actual is not None:

@@ -1,4 +1,4 @@
-"""`rapport summary`: the year's figures as the JSON named in ARCHITECTURE.md, or a table."""
+"""`rapport summary`: the year's figures as the JSON of docs/figures.md, or a table."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The value model (ARCHITECTURE.md "Value model"): what the year's social work earned, in money,
-from a few assumptions a team can state, and those assumptions shown beside every figure.
+"""The value model (docs/figures.md#value-model-what-the-year-earned): what the year's social
+work earned, in money, from a few assumptions a team can state, and those assumptions shown beside
+every figure.
 
 - support_savings = non-email conversations x (cost per email contact - cost per social contact)
 - earned_media_value = impressions / 1000 x CPM + clicks x CPC

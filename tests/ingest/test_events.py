@@ -1,4 +1,6 @@
-"""The event validator: every rule of ARCHITECTURE.md, with errors that name the field."""
+"""The event validator: every rule of
+docs/figures.md#interaction-event-one-schema-for-rest-grpc-and-kafka, with errors naming the field.
+"""
 
 from __future__ import annotations
 

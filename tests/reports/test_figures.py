@@ -1,4 +1,5 @@
-"""Report math against hand-computed fixtures (ARCHITECTURE.md "Report figures")."""
+"""Report math against hand-computed fixtures
+(docs/figures.md#report-figures-the-definitions-every-screen-export-and-test-uses)."""
 
 from __future__ import annotations
 

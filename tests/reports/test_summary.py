@@ -22,7 +22,7 @@ SUPPORT_KEYS = {
     "responded_within_1h_rate",
     "median_resolution_s",
     "social_share",
-    # Service levels (ARCHITECTURE.md "Service levels")
+    # Service levels (docs/figures.md#service-levels-business-hours-sla-agents)
     "median_first_response_business_s",
     "p90_first_response_business_s",
     "median_resolution_business_s",

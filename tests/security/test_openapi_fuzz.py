@@ -32,7 +32,7 @@ from tests.conftest import Broker
 IN_CI = os.environ.get("CI") == "true"
 # Checks that cannot hold for two operations, by design:
 # - POST /v1/interactions accepts a batch in part: each bad event is listed in the 202 answer
-#   (ARCHITECTURE.md), so a batch holding one schema-invalid event is rightly not refused whole.
+#   (docs/figures.md), so a batch holding one schema-invalid event is rightly not refused whole.
 # - POST /v1/imports/{source} takes any bytes by schema; whether they are a readable export is
 #   the parser's call (422 naming the problem), which no schema can say.
 # - GET /v1/conversations refuses an `as_of` outside `year` and a `cursor` it did not give out

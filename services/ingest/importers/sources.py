@@ -1,4 +1,4 @@
-"""One parser per platform export (layouts: EXPORT_FORMATS.md); each yields a Parsed per row."""
+"""One parser per platform export (layouts: docs/export-formats.md); each yields a Parsed a row."""
 
 from __future__ import annotations
 

@@ -21,7 +21,9 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class Interaction(_message.Message):
-    """One social interaction. Field rules: ARCHITECTURE.md "Interaction event"."""
+    """One social interaction. Field rules:
+    docs/figures.md#interaction-event-one-schema-for-rest-grpc-and-kafka
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

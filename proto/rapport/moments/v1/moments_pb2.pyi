@@ -20,7 +20,7 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class Moment(_message.Message):
-    """Fields and rules: ARCHITECTURE.md "Meaningful relationship moment". Dates are YYYY-MM-DD."""
+    """Fields and rules: docs/figures.md#meaningful-relationship-moment. Dates are YYYY-MM-DD."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
