@@ -228,6 +228,16 @@ def table(rows: Any, *, download: str, file: str) -> None:
     st.download_button(download, csv_export.frame(frame), file, "text/csv")
 
 
+def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 6) -> None:
+    """One conversations link per (label, query), in rows of `per_row`: every row of a table
+    gets its link, however many there are."""
+    for first in range(0, len(links), per_row):
+        row = links[first : first + per_row]
+        for column, (label, query) in zip(st.columns(per_row), row, strict=False):
+            with column:
+                conversations_link(label, **query)
+
+
 def completeness_line(f: Filters) -> None:
     """Under an executive figure: the events it rests on, what was refused, how fresh it is."""
     found = cached(

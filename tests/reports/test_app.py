@@ -409,3 +409,50 @@ def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
     moments_page = first_run("views/moments.py").get("plotly_chart")
     kinds = {json.loads(c.proto.spec)["data"][0]["type"] for c in moments_page}
     assert "pie" not in kinds  # labelled bars: no clipped pie labels
+
+
+def test_every_agent_and_network_links_to_exactly_its_conversations(
+    engine: Engine, app_env: None
+) -> None:
+    """Eight agents and seven networks: each gets its link, not only the first six; the
+    unassigned row counts answered conversations that name nobody, and so does its link."""
+    import datetime as dt
+    from urllib.parse import parse_qs
+
+    from services.common.conversation_levels import Window, listing
+    from services.common.period import Period
+    from services.common.vocabulary import network_label
+
+    year = dt.date.today().year
+    seed(engine, year)  # c1 answered without an agent, c2 (email) never answered
+    networks = ["facebook", "instagram", "linkedin", "tiktok", "youtube", "reddit"]
+    write_batch(
+        engine,
+        [
+            batch(
+                *(
+                    message(kind, f"a{i}", f"{year}-02-13T{10 + i}:{minute}:00Z",
+                            network=networks[i % 6], actor=f"agent{i}" if sent else None)
+                    for i in range(8)
+                    for kind, minute, sent in (("message_received", "00", False),
+                                               ("message_sent", "30", True))
+                )
+            )
+        ],
+        ZoneInfo("UTC"),
+    )  # fmt: skip
+    at = run_page("views/support.py")
+    # Labels are Markdown-escaped (agents' names are user text): read them as shown.
+    links = {
+        link.value.replace("\\", ""): parse_qs(link.proto.query_string) for link in at.page_link
+    }
+    for i in range(8):
+        assert links[f"agent{i}"] == {"agent": [f"agent{i}"], "only": ["answered"]}
+    for name in ["twitter", "email", *networks]:
+        assert links[f"{network_label(name)} conversations"] == {"network": [name]}
+    unassigned = links["unassigned"]
+    period = Period.of(year, None, ZoneInfo("UTC"))
+    window = Window(
+        period.start_utc, period.end_utc, agent=unassigned["agent"][0], only=unassigned["only"][0]
+    )
+    assert [row["conversation_id"] for row in listing(engine, window)] == ["c1"]

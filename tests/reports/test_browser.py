@@ -218,7 +218,7 @@ def test_every_support_figure_opens_the_conversations_behind_it(
         "On social networks": ("1 conversation", "on social networks"),
         "By email": ("1 conversation", "by email"),
         "The SLA breaches": ("1 conversation", "first-response SLA breached"),
-        "Email conversations": ("1 conversation", " · email · "),
+        "Email conversations": ("1 conversation", " · Email · "),
     }
     with logged_in(db_url, tmp_path, "lead") as page:
         for label, (count, narrowed) in expected.items():

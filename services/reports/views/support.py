@@ -146,11 +146,15 @@ with ui.timed_page("support"):
     )
     st.caption("Times are medians; the SLA counts business hours.")
     st.caption("Open a network's conversations:")
-    per_network = st.columns(min(len(by_network), 6) or 1)
-    for column, row in zip(per_network, by_network, strict=False):
-        with column:
-            name = str(row["network"])
-            ui.conversations_link(f"{network_label(name)} conversations", network=name)
+    ui.conversations_links(
+        [
+            (
+                f"{network_label(str(row['network']))} conversations",
+                {"network": str(row["network"])},
+            )
+            for row in by_network
+        ]
+    )
     st.download_button(
         "Download weekly figures (CSV)",
         csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS)),
@@ -181,10 +185,13 @@ with ui.timed_page("support"):
     else:
         st.dataframe(agents, hide_index=True, width="stretch")
         st.caption("Open an agent's conversations:")
-        links = st.columns(min(len(figures["agents"]), 6))
-        for column, row in zip(links, figures["agents"][: len(links)], strict=False):
-            with column:
-                ui.conversations_link(str(row["agent"]), agent=row["agent"])
+        # The answered conversations each agent row counts (unassigned: answered, naming nobody).
+        ui.conversations_links(
+            [
+                (str(row["agent"]), {"agent": str(row["agent"]), "only": "answered"})
+                for row in figures["agents"]
+            ]
+        )
         st.download_button(
             "Download agents (CSV)",
             csv_export.records(
