@@ -79,14 +79,10 @@ MET = "COALESCE(first_response_at < :end AND first_response_business_s <= sla_ta
 SLA = {"met": MET, "breached": f"NOT {MET}"}
 
 
-def _query(
-    dialect: str,
-    window: Window,
-    after: tuple[dt.datetime, str, str] | None = None,
-    sla: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """The window's conversations with their stored levels, in a stable order (first inbound,
-    network, id); a time counts only when it falls before the window's end."""
+def _where(
+    dialect: str, window: Window, sla: str | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """The conditions that pick the window's conversations (and the SLA state asked for)."""
     where = ["first_inbound_at >= :start", "first_inbound_at < :end"]
     params: dict[str, Any] = {
         "start": _stored(dialect, window.start),
@@ -107,12 +103,27 @@ def _query(
         where.append(ONLY[window.only])
     if sla:
         where.append(SLA[sla])
+    return where, params
+
+
+def _query(
+    dialect: str,
+    window: Window,
+    after: tuple[dt.datetime, str, str] | None = None,
+    sla: str | None = None,
+    newest_first: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The window's conversations with their stored levels, in a stable order (first inbound,
+    network, id; or its reverse); a time counts only when it falls before the window's end."""
+    where, params = _where(dialect, window, sla)
     if after is not None:
+        beyond = "<" if newest_first else ">"
         where.append(
-            "(first_inbound_at > :a_at OR (first_inbound_at = :a_at AND (network > :a_net"
-            " OR (network = :a_net AND conversation_id > :a_id))))"
+            f"(first_inbound_at {beyond} :a_at OR (first_inbound_at = :a_at AND (network "
+            f"{beyond} :a_net OR (network = :a_net AND conversation_id {beyond} :a_id))))"
         )
         params.update(a_at=_stored(dialect, after[0]), a_net=after[1], a_id=after[2])
+    order = " DESC" if newest_first else ""
     answered = "first_response_at < :end"
     sql = (
         "SELECT network, conversation_id, account, "
@@ -123,9 +134,17 @@ def _query(
         "CASE WHEN resolved_at < :end THEN resolution_s END, "
         f"CASE WHEN {MET} THEN 1 ELSE 0 END "
         f"FROM support_conversation WHERE {' AND '.join(where)} "
-        "ORDER BY first_inbound_at, network, conversation_id"
+        f"ORDER BY first_inbound_at{order}, network{order}, conversation_id{order}"
     )
     return sql, params
+
+
+def count(engine: Engine, window: Window, *, sla: str | None = None) -> int:
+    """How many conversations `listing` would give for the window."""
+    with engine.connect() as conn:
+        where, params = _where(conn.dialect.name, window, sla)
+        sql = f"SELECT COUNT(*) FROM support_conversation WHERE {' AND '.join(where)}"
+        return int(conn.execute(text(sql), params).scalar() or 0)
 
 
 @dataclass
@@ -207,15 +226,19 @@ def listing(
     sla: str | None = None,
     after: tuple[dt.datetime, str, str] | None = None,
     limit: int | None = None,
+    newest_first: bool = False,
+    offset: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """The window's conversations (ROW_FIELDS), oldest first, read CHUNK rows at a time so
-    memory stays flat however many; `after` is the sort key of the last row already seen;
+    """The window's conversations (ROW_FIELDS), oldest first (or newest first), read CHUNK
+    rows at a time so memory stays flat however many; `after` is the sort key of the last row
+    already seen, `offset` how many to skip (a page of a listing people read);
     `sla` keeps only those whose first-response SLA was `met` or `breached`."""
     sent = 0
     with engine.connect() as conn:
         while True:
-            sql, params = _query(conn.dialect.name, window, after, sla)
-            chunk = conn.execute(text(sql + f" LIMIT {CHUNK}"), params).all()
+            sql, params = _query(conn.dialect.name, window, after, sla, newest_first)
+            skip = f" OFFSET {int(offset)}" if offset and after is None else ""
+            chunk = conn.execute(text(sql + f" LIMIT {CHUNK}{skip}"), params).all()
             if not chunk:
                 return
             for row in chunk:

@@ -199,9 +199,21 @@ def downloads(at: AppTest) -> dict[str, bytes]:
 
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
     stores = [o for o in gc.get_objects() if isinstance(o, MemoryMediaFileStorage)]
+    managers = [o for o in gc.get_objects() if isinstance(o, MediaFileManager)]
     files = {}
     for button in at.get("download_button"):
+        if button.proto.HasField("deferred_file_id"):  # made on click: run what a click runs
+            file_id = button.proto.deferred_file_id
+            made = [
+                m._deferred_callables[file_id] for m in managers if file_id in m._deferred_callables
+            ]
+            assert made, f"no file behind {button.label!r}"
+            data = made[0]["callable"]()
+            files[button.label] = data.encode() if isinstance(data, str) else data  # type: ignore[assignment]
+            continue
         file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
         found = [s._files_by_id[file_id] for s in stores if file_id in s._files_by_id]
         assert found, f"no file behind {button.label!r}"
@@ -456,3 +468,53 @@ def test_every_agent_and_network_links_to_exactly_its_conversations(
         period.start_utc, period.end_utc, agent=unassigned["agent"][0], only=unassigned["only"][0]
     )
     assert [row["conversation_id"] for row in listing(engine, window)] == ["c1"]
+
+
+def test_the_conversation_list_is_newest_first_paged_and_counted(
+    engine: Engine, app_env: None
+) -> None:
+    """205 conversations, one a day from 1 January of last year (a whole year, all of it in
+    the past): every one is reachable, newest first by default, 100 a page, the order and page
+    in the URL."""
+    import datetime as dt
+
+    year = dt.date.today().year - 1
+    first_day = dt.date(year, 1, 1)
+    days = [first_day + dt.timedelta(days=i) for i in range(205)]
+    write_batch(
+        engine,
+        [
+            batch(
+                *(
+                    message("message_received", f"c{i}", f"{d}T09:00:00Z")
+                    for i, d in enumerate(days)
+                )
+            )
+        ],
+        ZoneInfo("UTC"),
+    )
+    as_of = dt.date(year, 12, 31)
+
+    def page(**query: str) -> tuple[list[str], str]:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["user"] = {"name": "ana", "role": "viewer"}
+        at.session_state["year"] = year
+        at.session_state[f"as_of_{year}"] = as_of
+        for name, value in query.items():
+            at.query_params[name] = value
+        at.run()
+        at.switch_page("views/conversations.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        started = list(at.dataframe[0].value["Started"])
+        return started, " ".join(c.value for c in at.caption)
+
+    newest, caption = page()
+    assert "205 conversations · 1 to 100 shown, newest first" in caption
+    assert newest[0] == f"{days[-1]:%-d %b} 09:00" and len(newest) == 100
+    last, caption = page(page="3")
+    assert "201 to 205 shown" in caption and last[-1] == f"{days[0]:%-d %b} 09:00"
+    oldest, _ = page(sort="oldest")
+    assert oldest[0] == f"{days[0]:%-d %b} 09:00"
+    beyond, caption = page(page="99")  # a page past the end shows the last one
+    assert "201 to 205 shown" in caption

@@ -227,7 +227,7 @@ def test_every_support_figure_opens_the_conversations_behind_it(
             settled(page)
             page.get_by_test_id("stPageLink").filter(has_text=label).first.click()
             page.get_by_text("Support conversations").wait_for(timeout=30_000)
-            page.get_by_text(count, exact=True).wait_for(timeout=30_000)
+            page.get_by_text(f"{count} · 1 to ").wait_for(timeout=30_000)
             caption = page.get_by_test_id("stCaptionContainer").first.inner_text()
             assert narrowed in caption, (label, caption)
         page.screenshot(path=str(tmp_path / "conversations.png"), full_page=True)

@@ -1,17 +1,20 @@
 """Conversations: the support conversations behind every figure, each linking to its thread."""
 
 import datetime as dt
+import math
 
 import pandas as pd
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
+from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, count, listing
 from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
 from services.reports import ui
 
-SHOWN = 2_000  # rows on the page; the CSV holds them all
+PAGE_SIZE = 100  # rows on a page; the CSV holds them all
+SORTS = {"newest": "Newest first", "oldest": "Oldest first"}
+ORDERS = list(SORTS)
 ONLY_LABELS = {
     "answered": "answered",
     "unanswered": "not answered yet",
@@ -20,6 +23,13 @@ ONLY_LABELS = {
     "social": "on social networks",
     "email": "by email",
 }
+
+
+def go(**changes: str) -> None:
+    """Move to another page or order of the list; the URL holds it, so it can be shared."""
+    for name, value in changes.items():
+        st.query_params[name] = value
+
 
 with ui.timed_page("conversations"):
     f: ui.Filters = st.session_state["filters"]
@@ -52,26 +62,70 @@ with ui.timed_page("conversations"):
         agent=agent,
         only=only,
     )
-    rows = ui.cached(
-        "conversation_list",
-        lambda: list(listing(ui.engine(), window, sla=sla, limit=SHOWN + 1)),
-        f,
-        window,
-        sla,
+    sort = str(params.get("sort")) if params.get("sort") in SORTS else "newest"
+    total = ui.cached(
+        "conversation_count", lambda: count(ui.engine(), window, sla=sla), window, sla
     )
-    if not rows:
+    if not total:
         st.info("No support conversations match these filters.")
         st.stop()
-    if len(rows) > SHOWN:
-        st.caption(f"The first {SHOWN:,} are shown; the CSV below holds every one.")
-    else:
-        st.caption(f"{len(rows):,} conversation{'s' if len(rows) != 1 else ''}")
+    pages = math.ceil(total / PAGE_SIZE)
+    asked = params.get("page", "1")
+    page = min(max(int(asked), 1), pages) if asked.isdigit() else 1
+    rows = ui.cached(
+        "conversation_page",
+        lambda: list(
+            listing(
+                ui.engine(),
+                window,
+                sla=sla,
+                newest_first=sort == "newest",
+                offset=(page - 1) * PAGE_SIZE,
+                limit=PAGE_SIZE,
+            )
+        ),
+        window,
+        sla,
+        sort,
+        page,
+    )
+    first, last = (page - 1) * PAGE_SIZE + 1, (page - 1) * PAGE_SIZE + len(rows)
+    plural = "s" if total != 1 else ""
+    st.caption(
+        f"{total:,} conversation{plural} · {first:,} to {last:,} shown, {SORTS[sort].lower()}"
+    )
+    sort_column, back, forth = st.columns([2, 1, 1], vertical_alignment="bottom")
+    with sort_column:
+        st.selectbox(
+            "Order",
+            ORDERS,
+            index=ORDERS.index(sort),
+            format_func=lambda key: SORTS[key],
+            key="conversation_sort",
+            on_change=lambda: go(sort=st.session_state["conversation_sort"], page="1"),
+        )
+    with back:
+        st.button(
+            "← Previous",
+            disabled=page <= 1,
+            on_click=go,
+            kwargs={"page": str(page - 1)},
+            width="stretch",
+        )
+    with forth:
+        st.button(
+            f"Next → (page {page + 1} of {pages})" if page < pages else f"Page {page} of {pages}",
+            disabled=page >= pages,
+            on_click=go,
+            kwargs={"page": str(page + 1)},
+            width="stretch",
+        )
     table = pd.DataFrame(
         [
             {
-                "Started": dt.datetime.fromisoformat(r["first_inbound_at"]).strftime(
-                    "%-d %b %H:%M UTC"
-                ),
+                "Started": dt.datetime.fromisoformat(r["first_inbound_at"])
+                .astimezone(period.tz)
+                .strftime("%-d %b %H:%M"),
                 "Network": network_label(r["network"]),
                 "Account": r["account"],
                 "Agent": r["agent"],
@@ -81,7 +135,7 @@ with ui.timed_page("conversations"):
                 "SLA": "met" if r["sla_met"] else "breached",
                 "Conversation": r["url"] or "",
             }
-            for r in rows[:SHOWN]
+            for r in rows
         ]
     )
     st.dataframe(
@@ -90,18 +144,11 @@ with ui.timed_page("conversations"):
         width="stretch",
         column_config={"Conversation": st.column_config.LinkColumn(display_text="open")},
     )
-    everything = ui.cached(
-        "conversation_csv",
+    st.download_button(  # made when clicked: every row, however many, not only this page
+        "Download these conversations (CSV)",
         lambda: csv_export.text(
             ROW_FIELDS, ([r[k] for k in ROW_FIELDS] for r in listing(ui.engine(), window, sla=sla))
         ),
-        f,
-        window,
-        sla,
-    )
-    st.download_button(
-        "Download these conversations (CSV)",
-        everything,
         f"conversations-{f.year}-{period.as_of.isoformat()}.csv",
         "text/csv",
     )
