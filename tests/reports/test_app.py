@@ -197,9 +197,8 @@ def downloads(at: AppTest) -> dict[str, bytes]:
     in its in-memory media storage)."""
     import gc
 
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
     from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     stores = [o for o in gc.get_objects() if isinstance(o, MemoryMediaFileStorage)]
     managers = [o for o in gc.get_objects() if isinstance(o, MediaFileManager)]
@@ -516,5 +515,5 @@ def test_the_conversation_list_is_newest_first_paged_and_counted(
     assert "201 to 205 shown" in caption and last[-1] == f"{days[0]:%-d %b} 09:00"
     oldest, _ = page(sort="oldest")
     assert oldest[0] == f"{days[0]:%-d %b} 09:00"
-    beyond, caption = page(page="99")  # a page past the end shows the last one
+    _, caption = page(page="99")  # a page past the end shows the last one
     assert "201 to 205 shown" in caption
