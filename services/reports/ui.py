@@ -5,6 +5,7 @@ Pages hold UI only; the math lives in figures.py and the reads in queries.py.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common import accounts, csv_export
+from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.period import Period
@@ -98,12 +100,17 @@ def signed_in() -> Viewer | None:
     return Viewer(user.username, user.role)
 
 
-def login_url() -> str:
-    return f"{moments_url()}/login?{urlencode({'next': settings().reports_url})}"
+def login_url(path: str = "") -> str:
+    """The moments site's login, coming back to this page of the reports with the view its URL
+    names (a bookmarked or e-mailed link opens what it shows once the person has logged in)."""
+    back = settings().reports_url + path
+    query = urlencode(dict(st.query_params.items()))
+    return f"{moments_url()}/login?{urlencode({'next': f'{back}?{query}' if query else back})}"
 
 
-def login_page() -> None:
-    """The one page before login: one account and one login for both sites."""
+def login_page(path: str = "") -> None:
+    """The one page before login, whichever page was asked for (`path`): one account and one
+    login for both sites."""
     st.title("Rapport")
     st.markdown(
         "Log in with your Rapport account: the same login serves the moments pages and these "
@@ -111,7 +118,7 @@ def login_page() -> None:
     )
     # A link in this tab (st.link_button opens another tab), back here once logged in.
     st.markdown(
-        f'<a href="{html.escape(login_url())}" target="_self" class="rapport-login" '
+        f'<a href="{html.escape(login_url(path))}" target="_self" class="rapport-login" '
         'style="display:inline-block;padding:.5rem 1.2rem;border-radius:.5rem;'
         'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">Log in</a>',
         unsafe_allow_html=True,  # our own markup; the only value in it is escaped
@@ -148,42 +155,112 @@ def plain(text: str) -> str:
     return re.sub(r"(?i)(www)(\\\.)", "\\1\u2060\\2", escaped)
 
 
+def _from_url(name: str, key: str, allowed: Callable[[str], Any]) -> None:
+    """Put the URL's value of a filter into its widget's state (a shared or bookmarked link
+    opens the view it names); an absent or unusable one leaves the widget as it is."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return
+    with contextlib.suppress(ValueError):
+        value = allowed(raw)
+        if value is not None:
+            st.session_state[key] = value
+
+
+def _to_url(name: str, value: str | None) -> None:
+    """The filter in the URL while it differs from its default, so the view can be shared."""
+    if value is None:
+        st.query_params.pop(name, None)
+    elif st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def _choice(options: list[Any]) -> Callable[[str], Any]:
+    return lambda raw: next((o for o in options if str(o) == raw), None)
+
+
 def sidebar(viewer: Viewer) -> Filters:
+    """The period and slice every page shows, kept in the URL (year, as_of, network, account)
+    as well as in the widgets: the URL wins when it names one, so a link opens its view."""
     pairs = cached("filter_options", lambda: queries.filter_options(engine()))
     networks = sorted({network for network, _ in pairs})
-    today = dt.datetime.now(settings().timezone).date()
+    today = today_in(settings().timezone)
+    years = list(range(today.year, today.year - 6, -1))
+    _from_url("year", "year", _choice(years))
+    year = int(st.session_state.get("year", today.year))
+    default_as_of = today if year == today.year else dt.date(year, 12, 31)
+    as_of_key = f"as_of_{year}"
+    _from_url(
+        "as_of",
+        as_of_key,
+        lambda raw: day if (day := dt.date.fromisoformat(raw)).year == year else None,
+    )
+    st.session_state.setdefault(as_of_key, default_as_of)
+    _from_url("network", "network", _choice([ALL_NETWORKS, *networks]))
+    network = st.session_state.get("network", ALL_NETWORKS)
+    # Only the accounts of the chosen network; events sent without one show as such.
+    accounts = sorted({a for n, a in pairs if network in (ALL_NETWORKS, n)})
+    account_key = f"account_{network}"
+    _from_url("account", account_key, _choice([ALL_ACCOUNTS, *accounts]))
     with st.sidebar:
         st.markdown(f"**{plain(viewer.name)}** · {viewer.role}")
-        year = int(st.selectbox("Year", list(range(today.year, today.year - 6, -1)), key="year"))
-        default_as_of = today if year == today.year else dt.date(year, 12, 31)
+        year = int(
+            st.selectbox("Year", years, key="year", on_change=_widget_to_url, args=("year",))
+        )
         as_of = st.date_input(
             "As of",
-            value=default_as_of,
             min_value=dt.date(year, 1, 1),
             max_value=dt.date(year, 12, 31),
-            key=f"as_of_{year}",
+            key=as_of_key,
+            on_change=_widget_to_url,
+            args=("as_of", as_of_key),
         )
         network = st.selectbox(
-            "Network", [ALL_NETWORKS, *networks], key="network", format_func=_network_name
+            "Network",
+            [ALL_NETWORKS, *networks],
+            key="network",
+            format_func=_network_name,
+            on_change=_widget_to_url,
+            args=("network",),
         )
-        # Only the accounts of the chosen network; events sent without one show as such.
-        accounts = sorted({a for n, a in pairs if network in (ALL_NETWORKS, n)})
         account = st.selectbox(
             "Account",
             [ALL_ACCOUNTS, *accounts],
-            key=f"account_{network}",
+            key=account_key,
             format_func=lambda a: NO_ACCOUNT if a == "default" else a,
+            on_change=_widget_to_url,
+            args=("account", account_key),
         )
         if st.button("Log out"):
             log_out()
             st.rerun()
     as_of_day = as_of if isinstance(as_of, dt.date) else default_as_of
-    return Filters(
+    filters = Filters(
         year=year,
         as_of=as_of_day,
         network=None if network == ALL_NETWORKS else network,
         account=None if account == ALL_ACCOUNTS else account,
     )
+    _to_url("year", None if year == today.year else str(year))
+    _to_url("as_of", None if as_of_day == default_as_of else as_of_day.isoformat())
+    _to_url("network", filters.network)
+    _to_url("account", filters.account)
+    return filters
+
+
+def _widget_to_url(name: str, key: str | None = None) -> None:
+    """A filter the person changed goes into the URL before the page runs again (else the
+    URL's older value would win over it)."""
+    value = st.session_state[key or name]
+    if name == "year":
+        # Another year: its own as-of day and no filter of the year before in the URL.
+        st.query_params.pop("as_of", None)
+    if name == "network":
+        st.query_params.pop("account", None)  # the accounts of another network
+    if value in (ALL_NETWORKS, ALL_ACCOUNTS):
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)

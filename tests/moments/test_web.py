@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 from collections.abc import Callable
@@ -138,10 +139,10 @@ def test_stored_xss_renders_as_text(manager: TestClient) -> None:
     )
     page = manager.get(response.headers["location"]).text
     listing = manager.get("/").text
-    for html in (page, listing):
-        assert "<script>alert" not in html
-        assert "&lt;script&gt;" in html
-        assert "<img src=x" not in html
+    for shown in (page, listing):
+        assert "<script>alert" not in shown
+        assert "&lt;script&gt;" in shown
+        assert "<img src=x" not in shown
     assert "default-src 'self'" in manager.get("/").headers["content-security-policy"]
 
 
@@ -253,14 +254,19 @@ def test_login_may_send_people_back_to_the_reports_app_only(
     """One login for both sites: the reports app sends people here with next=its URL."""
     make_user("maria", Role.manager)
     reports = "http://127.0.0.1:8501/"
+    deep = reports + "conversations?sla=breached&network=twitter&account=%40brand"
     for target, expected in (
         (reports, reports),
+        (deep, deep),  # a bookmarked page of the reports, with its view
         ("http://127.0.0.1:8501/@evil.example", "/"),
+        ("http://127.0.0.1:8501//evil.example/", "/"),
+        ("http://127.0.0.1:8501/\\evil.example/", "/"),
+        ("http://127.0.0.1:8501.evil.example/", "/"),
         ("https://evil.example/", "/"),
     ):
         app_client.cookies.clear()
         page = app_client.get("/login", params={"next": target})
-        assert f'value="{expected}"' in page.text, target
+        assert f'value="{html.escape(expected)}"' in page.text, target
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         response = app_client.post(
             "/login",

@@ -517,3 +517,26 @@ def test_the_conversation_list_is_newest_first_paged_and_counted(
     assert oldest[0] == f"{days[0]:%-d %b} 09:00"
     _, caption = page(page="99")  # a page past the end shows the last one
     assert "201 to 205 shown" in caption
+
+
+def test_the_sidebar_filters_live_in_the_url(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+
+    year = dt.date.today().year
+    seed(engine, year)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = {"name": "ana", "role": "viewer"}
+    at.query_params["network"] = "email"
+    at.query_params["year"] = str(year - 1)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    network = next(s for s in at.sidebar.selectbox if s.label == "Network")
+    assert network.value == "email"
+    assert next(s for s in at.sidebar.selectbox if s.label == "Year").value == year - 1
+    network.set_value("twitter").run()
+    assert at.query_params["network"] in ("twitter", ["twitter"])  # AppTest keeps lists or str
+    next(s for s in at.sidebar.selectbox if s.label == "Year").set_value(year).run()
+    assert "year" not in at.query_params  # the default needs no parameter
+    at.query_params["network"] = "nowhere"  # a link naming no network changes nothing
+    at.run()
+    assert next(s for s in at.sidebar.selectbox if s.label == "Network").value == "twitter"

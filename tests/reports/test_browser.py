@@ -380,3 +380,47 @@ def test_a_bookmarked_page_is_the_first_request_a_fresh_server_sees(
         body = page.inner_text("body")
         browser.close()
     assert "KeyError" not in body and "Support impact" in body  # the app's navigation is there
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_logged_out_link_logs_in_and_returns_to_its_view(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """An e-mailed /conversations?sla=breached&network=email: log in, then that very view; the
+    sidebar's filters live in the URL, so the address of any page opens the same view."""
+    from playwright.sync_api import sync_playwright
+
+    seed(engine, dt.date.today().year)  # c2: by email, never answered (an SLA breach)
+    with Session(engine) as session:
+        accounts.create(session, username="lead", password=PASSWORD, role=Role.manager)
+    with sites(db_url, tmp_path) as (reports, _moments), sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.goto(f"{reports}conversations?sla=breached&network=email", timeout=60_000)
+        page.get_by_role("link", name="Log in").click()
+        page.fill("#username", "lead")
+        page.fill("#password", PASSWORD)
+        page.press("#password", "Enter")
+        page.get_by_role("heading", name="Support conversations").wait_for(timeout=60_000)
+        settled(page)
+        page.get_by_text("1 conversation · 1 to 1 shown").wait_for(timeout=30_000)
+        caption = page.get_by_test_id("stCaptionContainer").first.inner_text()
+        assert "Email" in caption and "first-response SLA breached" in caption, caption
+        # The sidebar names the slice the page shows, and keeps it on every page.
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Overview").click()
+        page.get_by_text("Is social paying off?").wait_for(timeout=30_000)
+        page.wait_for_function("location.search.includes('network=email')", timeout=30_000)
+        shared = page.url
+        # Another tab opened on that address shows the same slice.
+        other = context.new_page()
+        other.goto(shared, timeout=60_000)
+        other.get_by_text("Is social paying off?").wait_for(timeout=60_000)
+        settled(other)
+        network = other.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").nth(1)
+        assert network.get_by_role("combobox").input_value() == "Email"
+        page.screenshot(path=str(tmp_path / "deep-link.png"), full_page=True)
+        browser.close()

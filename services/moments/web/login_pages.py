@@ -28,9 +28,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(request: Request, target: str) -> str:
-    """Where to go after login: a path of this site, or the reports app (the one other site
-    that shares the session); never anywhere else."""
-    if target == request.app.state.settings.reports_url:
+    """Where to go after login: a path of this site, or a page of the reports app (the one
+    other site that shares the session; its URL ends in "/", so this is a path under it);
+    never anywhere else."""
+    reports = request.app.state.settings.reports_url
+    rest = target[len(reports) :] if target.startswith(reports) else None
+    if rest is not None and not rest.startswith("/") and not set(rest) & {"\\", "@"}:
         return target
     if not target.startswith("/") or target.startswith("//"):
         return "/"
