@@ -88,11 +88,12 @@ class Completeness:
 def line(found: dict[str, Any]) -> str:
     """One sentence for people, under a figure, from `Completeness.as_dict()` (the summary's
     `completeness`)."""
-    scope = "" if found["rejected_scope"] == "as filtered" else f" ({found['rejected_scope']})"
+    # Unreadable events name no network for sure: in a filtered view they are every network's.
+    scope = "" if found["rejected_scope"] == "as filtered" else " (all networks together)"
     return " · ".join(
         [
             f"Based on {found['events']:,} events",
-            f"{found['rejected_or_dead_lettered']:,} rejected or dead-lettered in this "
+            f"{found['rejected_or_dead_lettered']:,} could not be read or were refused this "
             f"period{scope}",
             freshness_text(found["consumer"]),
         ]

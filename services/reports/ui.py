@@ -145,6 +145,31 @@ class Filters:
     def period(self) -> Period:
         return Period.of(self.year, self.as_of, settings().timezone)
 
+    @property
+    def sliced(self) -> bool:
+        return bool(self.network or self.account)
+
+    @property
+    def slice_name(self) -> str:
+        """The slice as people name it: "Instagram · @brand", "Instagram", or "All networks"."""
+        parts = [network_label(self.network)] if self.network else []
+        if self.account:
+            parts.append(NO_ACCOUNT if self.account == "default" else self.account)
+        return " · ".join(parts) or "All networks"
+
+
+def chart_title(title: str, f: Filters) -> str:
+    """A chart's title naming the slice it shows (Plotly reads a few HTML tags: escaped)."""
+    return f"{title} · {html.escape(f.slice_name)}" if f.sliced else title
+
+
+def page_title(title: str, f: Filters) -> None:
+    """A page's title naming its slice when the sidebar narrows it (a filtered page must say
+    so), and the period under it. The slice is user text (account names): shown as typed."""
+    st.title(f"{title} · {plain(f.slice_name)}" if f.sliced else title)
+    scope = plain(f.slice_name) if f.sliced else "all networks and accounts"
+    st.caption(f"{f.year}, year to date as of {f.as_of:%-d %B %Y} · {scope}")
+
 
 def plain(text: str) -> str:
     """`text` for st.markdown, shown as typed: no links, emphasis or HTML of its own. Streamlit

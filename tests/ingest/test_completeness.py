@@ -85,7 +85,7 @@ def test_dead_letters_and_progress_reach_the_database_once(
     )
     assert reasons == 3
     assert completeness.line(found.as_dict()) == (
-        "Based on 2 events · 3 rejected or dead-lettered in this period · up to date"
+        "Based on 2 events · 3 could not be read or were refused this period · up to date"
     )
     newest = dead_letters.latest(engine, 10)
     assert {(row[1], row[2]) for row in newest} == {
@@ -115,7 +115,7 @@ def test_dead_letters_and_progress_reach_the_database_once(
         engine, PERIOD, group_id=settings.kafka_consumer_group, network="linkedin"
     )
     assert filtered.events == 0
-    assert "(all networks and accounts)" in completeness.line(filtered.as_dict())
+    assert "(all networks together)" in completeness.line(filtered.as_dict())
 
 
 def test_a_consumer_that_has_never_reported_is_named() -> None:

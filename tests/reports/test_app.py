@@ -101,7 +101,7 @@ def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
         # Under the executive figures: what they rest on (no consumer ran in this test).
         lines = [c.value for c in at.caption if c.value.startswith("Based on ")]
         assert lines, [c.value for c in at.caption]
-        assert "rejected or dead-lettered in this period" in lines[0]
+        assert "could not be read or were refused this period" in lines[0]
         assert "the consumer has not reported yet" in lines[0]
     assert text is not None
 
@@ -540,3 +540,37 @@ def test_the_sidebar_filters_live_in_the_url(engine: Engine, app_env: None) -> N
     at.query_params["network"] = "nowhere"  # a link naming no network changes nothing
     at.run()
     assert next(s for s in at.sidebar.selectbox if s.label == "Network").value == "twitter"
+
+
+def test_a_sliced_page_names_its_slice_and_hides_what_a_slice_cannot_mean(
+    engine: Engine, app_env: None
+) -> None:
+    """Network = X: every title names it; the return (against the whole programme's cost) and
+    the social share of support (all or nothing within one network) are not shown as figures."""
+    import datetime as dt
+
+    from services.reports.value import set_model
+
+    year = dt.date.today().year
+    seed(engine, year)
+    set_model(engine, year=year, actor="t", cpm="10", program_cost="1000")
+    for page in ("views/overview.py", "views/support.py", "views/brand.py", "views/moments.py"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["user"] = {"name": "ana", "role": "viewer"}
+        at.query_params["network"] = "twitter"
+        at.run()
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        title = at.title[0].value.replace("\\", "")  # Markdown-escaped: read as shown
+        assert "X (Twitter)" in title, (page, title)
+        shown = " ".join(c.value for c in at.caption).replace("\\", "")
+        assert "all networks and accounts" not in shown.replace("shown for all networks", ""), page
+        metrics = {m.label: m.value for m in at.metric}
+        if "Social share of support" in metrics:
+            assert metrics["Social share of support"] == "—"
+        if "Social share" in metrics:
+            assert metrics["Social share"] == "—"
+        if "Return on the programme" in metrics:
+            assert metrics["Return on the programme"] == "—"
+            assert "Programme cost to date" not in metrics

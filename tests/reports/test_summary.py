@@ -290,7 +290,7 @@ def test_monthly_report_writes_a_forwardable_page(
     assert "Moments in March" in html
     assert "february" not in html and "april" not in html
     # What the figures rest on (no consumer has run here).
-    assert "rejected or dead-lettered in this period" in html
+    assert "could not be read or were refused this period" in html
     assert "the consumer has not reported yet" in html
     assert main(["report", "monthly", "--month", "2026-13", "--out", str(out)]) == 2
 

@@ -19,7 +19,7 @@ with ui.timed_page("brand"):
         f,
     )
     goals = ui.cached("goals", lambda: queries.goals(ui.engine(), f.year), f.year)
-    st.title("Brand impact")
+    ui.page_title("Brand impact", f)
     weekly = weekly_brand(daily, period)
     weeks = pd.DataFrame(weekly)
     if weeks.empty:
@@ -56,7 +56,9 @@ with ui.timed_page("brand"):
             line={"dash": "dash"},
         )
     chart.update_layout(
-        title="Impressions per week, and the year to date against the yearly goal",
+        title=ui.chart_title(
+            "Impressions per week, and the year to date against the yearly goal", f
+        ),
         yaxis={"title": "per week", "rangemode": "tozero"},
         yaxis2={
             "title": "year to date",
@@ -75,7 +77,7 @@ with ui.timed_page("brand"):
         x="week of",
         y="engagement_rate",
         markers=True,
-        title="Engagement rate per week (engagement ÷ impressions)",
+        title=ui.chart_title("Engagement rate per week (engagement ÷ impressions)", f),
     )
     rates.update_layout(
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
@@ -102,7 +104,7 @@ with ui.timed_page("brand"):
                 "y": "weekday",
                 "color": "engagement",
             },
-            title="Engagement by weekday and hour",
+            title=ui.chart_title("Engagement by weekday and hour", f),
             color_continuous_scale="Blues",
         ),
         width="stretch",

@@ -39,7 +39,11 @@ with ui.timed_page("conversations"):
     sla = params.get("sla") if params.get("sla") in ("met", "breached") else None
     only = params.get("only") if params.get("only") in ONLY else None
     network = params.get("network") or f.network  # a per-network figure's link names it
-    st.title("Support conversations")
+    st.title(
+        "Support conversations"
+        + (f" · {ui.plain(network_label(network))}" if network else "")
+        + (f" · {ui.plain(f.account)}" if f.account else "")
+    )
     # The agent, network and account come from the link (anyone can write one) and from the
     # data: shown as typed, never as Markdown (a link drawn there would look like ours).
     narrowed = [

@@ -17,7 +17,7 @@ with ui.timed_page("moments"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
     facts = ui.cached("moments", lambda: queries.moments(ui.engine(), period, network=f.network), f)
-    st.title("Meaningful relationship moments")
+    ui.page_title("Meaningful relationship moments", f)
     if f.account:
         st.caption(
             "Moments belong to a network, not to one of your accounts: the account filter does "
@@ -37,7 +37,7 @@ with ui.timed_page("moments"):
             "moments": list(data["per_month"].values()),
         }
     )
-    chart = px.bar(months, x="month", y="moments", title="Moments per month")
+    chart = px.bar(months, x="month", y="moments", title=ui.chart_title("Moments per month", f))
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": "moments"})
     st.plotly_chart(chart, width="stretch")
     weeks = pd.DataFrame(
@@ -46,7 +46,7 @@ with ui.timed_page("moments"):
             "moments": list(data["per_week"].values()),
         }
     )
-    chart = px.bar(weeks, x="week of", y="moments", title="Moments per week")
+    chart = px.bar(weeks, x="week of", y="moments", title=ui.chart_title("Moments per week", f))
     chart.update_layout(xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": "moments"})
     st.plotly_chart(chart, width="stretch")
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
@@ -63,7 +63,12 @@ with ui.timed_page("moments"):
                 {"group": [fmt.word(g) for g, _ in counts], "moments": [n for _, n in counts]}
             )
             chart = px.bar(
-                frame, x="moments", y="group", orientation="h", title=title, text="moments"
+                frame,
+                x="moments",
+                y="group",
+                orientation="h",
+                title=ui.chart_title(title, f),
+                text="moments",
             )
             chart.update_layout(
                 yaxis={"title": None, "type": "category", "automargin": True},

@@ -69,7 +69,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         frame,
         x="week of",
         y=list(parts.values()),
-        title=f"What each week earned ({model.currency})",
+        title=ui.chart_title(f"What each week earned ({model.currency})", f),
         labels={"value": model.currency, "variable": "part"},
     )
     figure.add_scatter(
@@ -197,7 +197,7 @@ def trends(f: ui.Filters) -> None:
                 x=weeks, y=[points[w] for w in weeks], name=str(year), line={"dash": dash}
             )
         figure.update_layout(
-            title=lens + " per week",
+            title=ui.chart_title(lens + " per week", f),
             xaxis={"title": "week of the year", "range": [1, 53]},
             yaxis={
                 "title": None,
@@ -227,15 +227,21 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     with figures:
         a, b = st.columns(2)
         a.metric("Total value", value.money(money["total_value"], c))
-        b.metric(
-            "Return on the programme",
-            fmt.percent(money["roi"]),
-            help="(total value - programme cost to date) / programme cost to date",
-        )
         a.metric("Support savings", value.money(money["support_savings"], c))
         b.metric("Earned media", value.money(money["earned_media_value"], c))
         a.metric("Moments", value.money(money["moments_value"], c))
-        b.metric("Programme cost to date", value.money(money["program_cost_to_date"], c))
+        if f.sliced:
+            # The programme's cost is the whole programme's: set against one slice's value it
+            # would understate the return, so it is not shown there.
+            b.metric("Return on the programme", "—", help=WHOLE_PROGRAMME)
+            st.caption(WHOLE_PROGRAMME)
+        else:
+            b.metric(
+                "Return on the programme",
+                fmt.percent(money["roi"]),
+                help="(total value - programme cost to date) / programme cost to date",
+            )
+            b.metric("Programme cost to date", value.money(money["program_cost_to_date"], c))
         ui.completeness_line(f)
     with assumed:
         st.markdown("**Assumptions** (Settings)")
@@ -276,10 +282,17 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         x.metric(
             "Total value, what if", value.money(what_if["total_value"], c), value.money(delta, c)
         )
-        y.metric(
-            "Return, what if",
-            fmt.percent(what_if["roi"]),
-        )
+        y.metric("Return, what if", "—" if f.sliced else fmt.percent(what_if["roi"]))
+
+
+WHOLE_PROGRAMME = (
+    "The return sets the value against the whole programme's cost, so it is shown for all "
+    "networks and accounts only: choose them in the sidebar."
+)
+SOCIAL_SHARE_ALL = (
+    "The share of support given on social networks rather than by email: it compares networks, "
+    "so it is shown for all networks and accounts only."
+)
 
 
 with ui.timed_page("overview"):
@@ -296,10 +309,7 @@ with ui.timed_page("overview"):
         ),
         f,
     )
-    st.title(f"Is social paying off? {f.year}")
-    st.caption(
-        f"Year to date as of {fmt.day(f.as_of)} · every figure is defined in docs/figures.md"
-    )
+    ui.page_title(f"Is social paying off? {f.year}", f)
     s, b, m = data["support"], data["brand"], data["moments"]
     if not s["conversations"] and not b["impressions"] and not b["engagement"] and not m["count"]:
         ui.empty_state()
@@ -328,8 +338,11 @@ with ui.timed_page("overview"):
             help="support conversations started this year",
         )
         ui.conversations_link("All of them")
-        st.metric("Social share of support", fmt.rate(s["social_share"]))
-        ui.conversations_link("On social networks", only="social")
+        if f.sliced:  # within one network (or account) the share is 100 % or 0 %: no news
+            st.metric("Social share of support", "—", help=SOCIAL_SHARE_ALL)
+        else:
+            st.metric("Social share of support", fmt.rate(s["social_share"]))
+            ui.conversations_link("On social networks", only="social")
     with brand:
         st.subheader("Brand impact")
         st.metric("Impressions", f"{b['impressions']:,}")

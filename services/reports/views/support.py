@@ -20,7 +20,7 @@ with ui.timed_page("support"):
         lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
         f,
     )
-    st.title("Customer-support impact")
+    ui.page_title("Customer-support impact", f)
     # The headline and per-network figures come from the SQL the Overview uses (queries.support);
     # only the weekly trend is computed here, over the conversations' facts.
     figures = ui.cached(
@@ -35,7 +35,14 @@ with ui.timed_page("support"):
     a.metric("Conversations", f"{figures['conversations']:,}")
     b.metric("Answered", f"{figures['answered']:,}")
     c.metric("Answered within 1 h", fmt.rate(figures["responded_within_1h_rate"]))
-    d.metric("Social share", fmt.rate(figures["social_share"]))
+    if f.sliced:  # within one network (or account) the share is 100 % or 0 %: no news
+        d.metric(
+            "Social share",
+            "—",
+            help="Social networks against email: shown for all networks and accounts only.",
+        )
+    else:
+        d.metric("Social share", fmt.rate(figures["social_share"]))
     # Every figure opens the conversations behind it, with the same period and filters.
     with a:
         ui.conversations_link("All of them")
@@ -44,9 +51,10 @@ with ui.timed_page("support"):
         ui.conversations_link("Not answered yet", only="unanswered")
     with c:
         ui.conversations_link("Answered within 1 h", only="within_1h")
-    with d:
-        ui.conversations_link("On social networks", only="social")
-        ui.conversations_link("By email", only="email")
+    if not f.sliced:
+        with d:
+            ui.conversations_link("On social networks", only="social")
+            ui.conversations_link("By email", only="email")
     ui.completeness_line(f)
     st.markdown("**Response and resolution times** (calendar time · business hours)")
     times = pd.DataFrame(
@@ -89,7 +97,7 @@ with ui.timed_page("support"):
         x="week of",
         y="median first response (min)",
         markers=True,
-        title="Median first response per week",
+        title=ui.chart_title("Median first response per week", f),
     )
     chart.update_layout(yaxis={"title": "minutes", "rangemode": "tozero"}, xaxis={"title": None})
     chart.update_xaxes(tickformat="%-d %b")
@@ -100,12 +108,21 @@ with ui.timed_page("support"):
             "social_share": fmt.label("social_share"),
         }
     )
+    # Within one network the social share says nothing (all or none): the rate alone then.
+    rates = (
+        ["responded_within_1h_rate"] if f.sliced else ["responded_within_1h_rate", "social_share"]
+    )
     chart = px.bar(
         shares,
         x="week of",
-        y=[fmt.label("responded_within_1h_rate"), fmt.label("social_share")],
+        y=[fmt.label(rate) for rate in rates],
         barmode="group",
-        title="Answered within 1 h and social share of support, per week",
+        title=ui.chart_title(
+            "Answered within 1 h per week"
+            if f.sliced
+            else "Answered within 1 h and social share of support, per week",
+            f,
+        ),
     )
     chart.update_layout(
         yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
