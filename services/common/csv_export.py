@@ -50,6 +50,12 @@ def text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "".join(lines(header, rows))
 
 
+def for_excel(text: str) -> bytes:
+    """A CSV file for people: UTF-8 with a byte-order mark, or Excel reads names with accents
+    and Turkish letters in the machine's legacy code page."""
+    return ("\ufeff" + text).encode("utf-8")
+
+
 def records(rows: Sequence[dict[str, Any]]) -> str:
     """A list of same-keyed dicts (a table as the pages build it) as a file; the keys head it."""
     if not rows:

@@ -170,14 +170,36 @@ def for_people(
 
 
 def csv_header(key: str) -> str:
-    """A CSV column for people, with its unit: the values stay raw so a spreadsheet can sum and
-    chart them (seconds, ratios from 0 to 1)."""
+    """A CSV column for people, with its unit (minutes, %); the values stay numbers so a
+    spreadsheet can sum and chart them."""
     if is_duration(key):
-        return f"{label(key)} (seconds)"
+        return f"{label(key)} (minutes)"
     if is_rate(key):
-        return f"{label(key)} (0-1)"
+        return f"{label(key)} (%)"
     return label(key)
 
 
+def csv_value(key: str, value: object) -> object:
+    """One CSV cell for people: minutes and percentages to one decimal, other fractions to two,
+    weeks by their Monday's date, networks and moment words by their names."""
+    if value is None:
+        return None
+    if key == "network":
+        return network_label(str(value))
+    if key == "week":
+        return week_start(str(value)).isoformat()
+    if isinstance(value, str):
+        return WORDS.get(value, value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if is_duration(key):
+        return round(value / 60, 1)
+    if is_rate(key):
+        return round(value * 100, 1)
+    return round(value, 2) if isinstance(value, float) else value
+
+
 def for_csv(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str, object]]:
-    return [{csv_header(c): row.get(c) for c in columns} for row in rows]
+    """Rows as a CSV for people (`csv_header`, `csv_value`); the API's CSVs are the
+    machine-readable ones (field names, seconds, ratios from 0 to 1)."""
+    return [{csv_header(c): csv_value(c, row.get(c)) for c in columns} for row in rows]

@@ -321,13 +321,24 @@ def conversations_link(label: str, **query: str) -> None:
     )
 
 
+def csv_download(
+    label: str, data: str | Callable[[], str], file: str, help: str | None = None
+) -> None:
+    """A download of a CSV for people (byte-order mark for Excel); a callable is made only when
+    clicked (a large file is not built on every view)."""
+    if callable(data):
+        st.download_button(label, lambda: csv_export.for_excel(data()), file, "text/csv", help=help)
+    else:
+        st.download_button(label, csv_export.for_excel(data), file, "text/csv", help=help)
+
+
 def table(rows: Any, *, download: str, file: str) -> None:
     """A table as shown, with our CSV of it beside it: Streamlit's own "Download as CSV" is off
     (STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
     formula in it; ours neutralises every cell."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button(download, csv_export.frame(frame), file, "text/csv")
+    csv_download(download, csv_export.frame(frame), file)
 
 
 def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 6) -> None:

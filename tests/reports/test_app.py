@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -248,7 +249,18 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
     if page not in ("views/goals.py", "views/settings.py"):
         assert files, f"{page} offers no CSV download"
     for label, content in files.items():
-        rows = list(csv.reader(io.StringIO(content.decode())))
+        # For people: a byte-order mark (Excel reads UTF-8 then), their words and units.
+        assert content.startswith("\ufeff".encode()), label
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        header = " ".join(rows[0])
+        assert "(seconds)" not in header and "(0-1)" not in header and "_" not in header, header
+        for row in rows[1:]:
+            for value in row:
+                assert not re.fullmatch(r"-?\d+\.\d{3,}", value), (
+                    label,
+                    value,
+                )  # 46487.600000000006
+                assert value not in ("twitter", "not_customer", "existing_customer"), (label, value)
         assert len(rows) >= 2, label
         assert {len(r) for r in rows} == {len(rows[0])}, f"{label}: ragged rows {rows}"
         for row in rows:
@@ -257,10 +269,10 @@ def test_every_csv_download_parses_back_and_runs_no_formula(
                 if value.startswith("-"):
                     float(value)  # only a negative number may start with a minus
     if page == "views/overview.py":
-        goals = list(csv.DictReader(io.StringIO(files["Download goals (CSV)"].decode())))
+        goals = list(csv.DictReader(io.StringIO(files["Download goals (CSV)"].decode("utf-8-sig"))))
         assert goals[0]["Target"] == "41,234,567"
     if page == "views/moments.py":
-        text = files["Download these moments (CSV)"].decode()
+        text = files["Download these moments (CSV)"].decode("utf-8-sig")
         assert "'=HYPERLINK" in text
 
 

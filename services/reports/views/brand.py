@@ -110,20 +110,18 @@ with ui.timed_page("brand"):
         width="stretch",
     )
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
-    st.download_button(
+    ui.csv_download(
         "Download weekly figures (CSV)",
         csv_export.records(fmt.for_csv(weekly, [*columns, "cumulative_impressions"])),
         f"brand-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
-        "text/csv",
     )
     heat = pd.DataFrame(
         grid,
         index=pd.Index(list(WEEKDAYS), name="weekday"),
         columns=[f"{h:02d}" for h in range(24)],
     )
-    st.download_button(
+    ui.csv_download(
         "Download heatmap (CSV)",
         csv_export.frame(heat, index=True),
         "engagement-heatmap.csv",
-        "text/csv",
     )

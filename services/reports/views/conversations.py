@@ -2,12 +2,14 @@
 
 import datetime as dt
 import math
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, count, listing
+from services.common.conversation_levels import ONLY, Window, count, listing
+from services.common.period import Period
 from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
 from services.reports import ui
@@ -23,6 +25,26 @@ ONLY_LABELS = {
     "social": "on social networks",
     "email": "by email",
 }
+# The download for people: its headers, and the rows' fields they come from.
+PEOPLE_CSV = {
+    "Started": "first_inbound_at",
+    "Network": "network",
+    "Account": "account",
+    "Agent": "agent",
+    "First response (minutes)": "first_response_s",
+    "In business hours (minutes)": "first_response_business_s",
+    "Resolved in (minutes)": "resolution_s",
+    "SLA": "sla_met",
+    "Conversation": "url",
+    "Conversation id": "conversation_id",
+}
+
+
+def for_people(row: dict[str, Any], period: Period) -> list[object]:
+    started = dt.datetime.fromisoformat(row["first_inbound_at"]).astimezone(period.tz)
+    values = {**row, "first_inbound_at": started.strftime("%Y-%m-%d %H:%M")}
+    values["sla_met"] = "met" if row["sla_met"] else "breached"
+    return [fmt.csv_value(field, values[field]) for field in PEOPLE_CSV.values()]
 
 
 def go(**changes: str) -> None:
@@ -148,11 +170,12 @@ with ui.timed_page("conversations"):
         width="stretch",
         column_config={"Conversation": st.column_config.LinkColumn(display_text="open")},
     )
-    st.download_button(  # made when clicked: every row, however many, not only this page
+    ui.csv_download(  # made when clicked: every row, however many, not only this page
         "Download these conversations (CSV)",
         lambda: csv_export.text(
-            ROW_FIELDS, ([r[k] for k in ROW_FIELDS] for r in listing(ui.engine(), window, sla=sla))
+            list(PEOPLE_CSV), (for_people(r, period) for r in listing(ui.engine(), window, sla=sla))
         ),
         f"conversations-{f.year}-{period.as_of.isoformat()}.csv",
-        "text/csv",
+        help="For people: minutes, names and local times. Scripts read the ingest API's CSV "
+        "(GET /v1/conversations?format=csv): field names, seconds and UTC.",
     )

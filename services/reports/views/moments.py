@@ -104,9 +104,8 @@ with ui.timed_page("moments"):
         width="stretch",
         column_config={"Open": st.column_config.LinkColumn("Moment", display_text="open")},
     )
-    st.download_button(
+    ui.csv_download(
         "Download these moments (CSV)",
         csv_export.frame(table),
         f"moments-{f.year}-as-of-{period.as_of.isoformat()}.csv",
-        "text/csv",
     )

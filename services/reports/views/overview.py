@@ -390,9 +390,6 @@ with ui.timed_page("overview"):
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         st.markdown("\n".join(lines))
         goal_bars(data["goals"], f.period())
-        st.download_button(
-            "Download goals (CSV)",
-            csv_export.records(rows),
-            file_name=f"rapport-goals-{f.year}.csv",
-            mime="text/csv",
+        ui.csv_download(
+            "Download goals (CSV)", csv_export.records(rows), f"rapport-goals-{f.year}.csv"
         )

@@ -172,17 +172,15 @@ with ui.timed_page("support"):
             for row in by_network
         ]
     )
-    st.download_button(
+    ui.csv_download(
         "Download weekly figures (CSV)",
         csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS)),
         f"support-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
-        "text/csv",
     )
-    st.download_button(
+    ui.csv_download(
         "Download by network (CSV)",
         csv_export.records(fmt.for_csv(by_network, NETWORK_COLUMNS)),
         f"support-by-network-{f.year}-as-of-{period.as_of.isoformat()}.csv",
-        "text/csv",
     )
     st.subheader("Agents")
     st.caption("Who gave the first response; unassigned: the answer named nobody.")
@@ -209,7 +207,7 @@ with ui.timed_page("support"):
                 for row in figures["agents"]
             ]
         )
-        st.download_button(
+        ui.csv_download(
             "Download agents (CSV)",
             csv_export.records(
                 fmt.for_csv(
@@ -223,5 +221,4 @@ with ui.timed_page("support"):
                 )
             ),
             f"support-agents-{f.year}-as-of-{period.as_of.isoformat()}.csv",
-            "text/csv",
         )
