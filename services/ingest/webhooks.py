@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -45,6 +46,13 @@ class DeliveryRoute(APIRoute):
 router = APIRouter(tags=["webhooks"])  # the handshakes (GET), with their query parameters
 deliveries = APIRouter(tags=["webhooks"], route_class=DeliveryRoute)  # the signed POSTs
 CHATWOOT_MAX_AGE_S = 300
+# X signs the CRC token with the same key and scheme as a delivery's body, so answering any
+# token would sign any body (a forged delivery). X sends an opaque token that changes at every
+# check (https://docs.x.com/x-api/webhooks/quickstart , "How the CRC works";
+# https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks):
+# letters, digits and the base64 / base64url signs, short. A delivery is a JSON object, never
+# that shape, so a token of it can never be a delivery's signature.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")
 DELIVERY = problems(
     401, 404, 408, 413, 503,
     s401="Unsigned, forged or stale: nothing was published",
@@ -219,7 +227,9 @@ async def _signed(
 @router.get(
     "/v1/webhooks/x",
     summary="X's challenge-response check (crc_token)",
-    responses=problems(400, 404, s400="crc_token missing", s404="Off: its secret is not set"),
+    responses=problems(
+        400, 404, s400="crc_token missing or not of X's shape", s404="Off: its secret is not set"
+    ),
 )
 def x_crc(request: Request, crc_token: str | None = None) -> Response:
     settings = _settings(request)
@@ -227,6 +237,12 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
         return _off("x")
     if not crc_token:
         return JSONResponse({"detail": "crc_token: required"}, 400)
+    if not CRC_TOKEN.fullmatch(crc_token):
+        WEBHOOK_REQUESTS.labels("x", "handshake_refused").inc()
+        return JSONResponse(
+            {"detail": "crc_token: not a token X sends (letters, digits, + / = _ -; 256 at most)"},
+            400,
+        )
     WEBHOOK_REQUESTS.labels("x", "handshake").inc()
     return JSONResponse({"response_token": x_response_token(settings.x_consumer_secret, crc_token)})
 

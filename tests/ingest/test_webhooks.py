@@ -184,6 +184,23 @@ def test_chatwoot_refuses_stale_and_forged(
     assert client.post("/v1/webhooks/chatwoot", content=b"{}").status_code == 401  # unsigned
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param('{"for_user_id":"1","follow_events":[]}', id="a-delivery-body"),
+        pytest.param("two words", id="a-space"),
+        pytest.param("a" * 257, id="too-long"),
+    ],
+)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_x_crc_signs_only_tokens_of_the_shape_x_sends(client: TestClient, token: str) -> None:
+    """The CRC answer is the signature a delivery of the same bytes must carry: a token that
+    could be a body would let anyone forge deliveries."""
+    answer = platforms.X(client, SECRETS["x_consumer_secret"]).crc(token)
+    assert answer.status_code == 400 and "crc_token" in answer.json()["detail"]
+    assert "response_token" not in answer.text
+
+
 def test_not_json_is_dead_lettered_with_the_reason(client: TestClient, settings: Settings) -> None:
     meta = platforms.Meta(client, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"])
     response = meta.deliver(b"{not json")
