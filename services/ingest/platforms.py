@@ -40,7 +40,10 @@ def _iso(value: Any) -> str:
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
         number = float(value)
         seconds = number / 1000 if number > 10**11 else number  # milliseconds
-        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+        try:
+            return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"no time in {value!r}: out of range") from None
     if isinstance(value, str):
         for layout in _iso_8601, _x_created_at:
             try:
@@ -67,6 +70,16 @@ def _name(person: Any) -> str | None:
     return str(value) if value else None
 
 
+def _list(parent: dict[str, Any], key: str) -> list[Any]:
+    """`parent[key]` as a list (absent: empty); any other shape is refused naming the field."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list, got {type(value).__name__}")
+    return value
+
+
 # --- Meta ------------------------------------------------------------------------------------
 
 # Pages `feed` items that are an interaction with the Page, and the kind they count as.
@@ -79,14 +92,14 @@ def meta(payload: Any) -> Mapped:
         out.unmappable.append(("object: not a Page or Instagram notification", payload))
         return out
     network = "facebook" if payload["object"] == "page" else "instagram"
-    for entry in payload.get("entry") or []:
+    for entry in _list(payload, "entry"):
         if not isinstance(entry, dict):
             out.unmappable.append(("entry: not an object", entry))
             continue
         owner = str(entry.get("id", ""))
-        for change in entry.get("changes") or []:
+        for change in _list(entry, "changes"):
             _meta_change(out, network, owner, entry, change)
-        for item in entry.get("messaging") or []:
+        for item in _list(entry, "messaging"):
             _meta_message(out, network, owner, item)
     return out
 
@@ -191,13 +204,13 @@ def x(payload: Any) -> Mapped:
     brand = str(payload["for_user_id"])
     users = payload.get("users") or {}
     known = ("tweet_create_events", "favorite_events", "direct_message_events", "follow_events")
-    for tweet in payload.get("tweet_create_events") or []:
+    for tweet in _list(payload, "tweet_create_events"):
         _x_tweet(out, brand, tweet)
-    for favorite in payload.get("favorite_events") or []:
+    for favorite in _list(payload, "favorite_events"):
         _x_guard(out, favorite, lambda f=favorite: _x_favorite(out, brand, f))
-    for message in payload.get("direct_message_events") or []:
+    for message in _list(payload, "direct_message_events"):
         _x_guard(out, message, lambda m=message: _x_dm(out, brand, users, m))
-    for follow in payload.get("follow_events") or []:
+    for follow in _list(payload, "follow_events"):
         _x_guard(out, follow, lambda f=follow: _x_follow(out, brand, f))
     if not any(k in payload for k in known):
         out.skipped += 1  # deletes, blocks, mutes, typing indicators: not interactions

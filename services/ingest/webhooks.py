@@ -12,8 +12,10 @@ same event ids: they replace, never add.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import logging
 import re
 import time
 from collections.abc import Callable, Coroutine
@@ -43,6 +45,7 @@ class DeliveryRoute(APIRoute):
         return endpoint
 
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])  # the handshakes (GET), with their query parameters
 deliveries = APIRouter(tags=["webhooks"], route_class=DeliveryRoute)  # the signed POSTs
 CHATWOOT_MAX_AGE_S = 300
@@ -157,6 +160,20 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
+def _mapped(
+    source: str, mapper: Callable[[Any], platforms.Mapped], payload: Any
+) -> platforms.Mapped:
+    """What the mapper made of a signed payload. A shape no mapper foresaw is dead-lettered with
+    the reason, never answered 500: the platform would retry it for ever."""
+    try:
+        return mapper(payload)
+    except Exception as exc:
+        log.warning("%s webhook: a payload no mapping foresaw, dead-lettered: %r", source, exc)
+        out = platforms.Mapped()
+        out.unmappable.append((f"{type(exc).__name__}: {exc}", payload))
+        return out
+
+
 def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
     try:
         return orjson.loads(body), None
@@ -221,7 +238,7 @@ async def _signed(
     if not signed(secret, body, header):
         return _refused(source, "forged")
     payload, failed = _parsed(body)
-    return await _publish(request, source, failed or mapper(payload))
+    return await _publish(request, source, failed or _mapped(source, mapper, payload))
 
 
 @router.get(
@@ -276,6 +293,5 @@ async def chatwoot_delivery(request: Request) -> Response:
     if problem:
         return _refused("chatwoot", problem)
     payload, failed = _parsed(body)
-    return await _publish(
-        request, "chatwoot", failed or platforms.chatwoot(payload, delivered_at=timestamp)
-    )
+    mapper = functools.partial(platforms.chatwoot, delivered_at=timestamp)
+    return await _publish(request, "chatwoot", failed or _mapped("chatwoot", mapper, payload))

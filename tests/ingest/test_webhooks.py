@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -199,6 +200,63 @@ def test_x_crc_signs_only_tokens_of_the_shape_x_sends(client: TestClient, token:
     answer = platforms.X(client, SECRETS["x_consumer_secret"]).crc(token)
     assert answer.status_code == 400 and "crc_token" in answer.json()["detail"]
     assert "response_token" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("source", "payload", "field"),
+    [
+        pytest.param(
+            "meta", {"object": "page", "entry": 5}, "entry: expected a list", id="entry-5"
+        ),
+        pytest.param(
+            "meta",
+            {"object": "page", "entry": [{"id": "1", "changes": 7}]},
+            "changes: expected a list",
+            id="changes-7",
+        ),
+        pytest.param(
+            "x",
+            {"for_user_id": "1", "tweet_create_events": 3},
+            "tweet_create_events: expected a list",
+            id="tweet-create-events-3",
+        ),
+        pytest.param(
+            "meta",
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": "1",
+                        "messaging": [
+                            {
+                                "sender": {"id": "2"},
+                                "recipient": {"id": "1"},
+                                "timestamp": 1e300,
+                                "message": {"mid": "m_1", "text": "hi"},
+                            }
+                        ],
+                    }
+                ],
+            },
+            "1e+300",
+            id="timestamp-1e300",
+        ),
+    ],
+)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_signed_payloads_of_odd_shapes_are_dead_lettered(
+    client: TestClient, settings: Settings, source: str, payload: dict[str, Any], field: str
+) -> None:
+    sender: Any = (
+        platforms.Meta(client, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"])
+        if source == "meta"
+        else platforms.X(client, SECRETS["x_consumer_secret"])
+    )
+    answer = sender.deliver(payload)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 0, "dead_lettered": 1, "skipped": 0}
+    errors = [str(d["error"]) for d in dead_letters(settings) if d["source"] == f"webhook:{source}"]
+    assert any(field in error for error in errors), errors
 
 
 def test_not_json_is_dead_lettered_with_the_reason(client: TestClient, settings: Settings) -> None:
