@@ -468,7 +468,10 @@ def _chatwoot_status(out: Mapped, conversation: dict[str, Any], delivered_at: st
     when = conversation.get("updated_at") or delivered_at
     if when is None:
         raise ValueError("updated_at: missing, and no X-Chatwoot-Timestamp")
-    at = int(float(when))
+    try:
+        at = int(dt.datetime.fromisoformat(_iso(when)).timestamp())
+    except ValueError as exc:
+        raise ValueError(f"updated_at: {exc}") from None
     out.events.append(
         {
             "event_id": f"chatwoot:resolved:{account_id}:{conversation['id']}:{at}",

@@ -436,17 +436,30 @@ def test_x_crc_signs_only_tokens_of_the_shape_x_sends(client: TestClient, token:
             "1e+300",
             id="timestamp-1e300",
         ),
+        pytest.param(
+            "chatwoot",
+            {
+                "event": "conversation_status_changed",
+                "id": 1,
+                "account_id": 1,
+                "inbox_id": 1,
+                "status": "resolved",
+                "updated_at": 1e300,
+            },
+            "updated_at: no time in 1e+300",
+            id="chatwoot-updated-at-1e300",
+        ),
     ],
 )
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_signed_payloads_of_odd_shapes_are_dead_lettered(
     client: TestClient, settings: Settings, source: str, payload: dict[str, Any], field: str
 ) -> None:
-    sender: Any = (
-        platforms.Meta(client, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"])
-        if source == "meta"
-        else platforms.X(client, SECRETS["x_consumer_secret"])
-    )
+    sender: Any = {
+        "meta": platforms.Meta(client, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"]),
+        "x": platforms.X(client, SECRETS["x_consumer_secret"]),
+        "chatwoot": platforms.Chatwoot(client, SECRETS["chatwoot_webhook_secret"]),
+    }[source]
     answer = sender.deliver(payload)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": 0, "dead_lettered": 1, "skipped": 0}
