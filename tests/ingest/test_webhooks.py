@@ -1,6 +1,7 @@
 """Platform webhooks through the real broker and consumer, on SQLite and PostgreSQL: each source's
 handshake, signature check, mapping and redelivery rule, against a local stand-in that signs as
-the platform does and posts its documented sample payloads."""
+the platform does and posts its documented sample payloads and real deliveries
+(tests/ingest/samples/webhooks/README.md says where each comes from)."""
 
 from __future__ import annotations
 
