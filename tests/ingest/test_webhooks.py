@@ -217,13 +217,14 @@ def test_meta_real_deliveries_map_as_meant(
     client: TestClient, settings: Settings, engine: Engine
 ) -> None:
     """RestFB's anonymised deliveries: a reaction added, changed (verb "edit") and removed; a
-    reaction on a comment beside it; a v2.5 like; a comment added and another removed; the
-    Page's own status; a message and a read receipt; Instagram's comment, the account's own
-    comment, a mention and story insights. Every one posted twice."""
+    reaction on a comment beside it; a v2.5 like; a comment added and another removed; a share;
+    a visitor's post; the Page's own status; a message and a read receipt; Instagram's comment,
+    the account's own comment, a mention and story insights. Every one posted twice."""
     meta = platforms.Meta(client, SECRETS["meta_app_secret"], SECRETS["meta_verify_token"])
     fb = {name: to_page(sample(f"restfb/{name}.json"), PAGE) for name in (
         "feed-reaction-add", "feed-reaction-edit", "feed-reaction-add-comment", "feed-like-add-25",
         "feed-comment-add-25", "feed-comment-remove-25", "feed-reaction-remove",
+        "feed-share-add-25", "feed-post-add-25",
         "messaging-message-basic", "messaging-read-basic",
     )}  # fmt: skip
     ig_comment = sample("restfb/instagram-wh-comments-2021.json")
@@ -247,13 +248,16 @@ def test_meta_real_deliveries_map_as_meant(
     reaction = "meta:reaction:1234567890321_98735342324352:1234567890321"
     on_comment = "meta:reaction:1234567890321_1264545546974600:1234567890321"
     with running_consumer(settings, engine):
-        wait_until(lambda: event_count(engine) == 8, what="eight Meta events")
+        wait_until(lambda: event_count(engine) == 10, what="ten Meta events")
         wait_until(lambda: totals(engine, "facebook").get("like") == 2, what="the removal")
         time.sleep(1)  # the redeliveries too, if they were to add anything
-    assert event_count(engine) == 8
+    assert event_count(engine) == 10
     # By hand: the post reaction added, changed, removed (0); the reaction on a comment and the
-    # v2.5 like stay (2). One comment added (1), another removed (0). One message received.
-    assert totals(engine, "facebook") == {"like": 2, "comment": 1, "message_received": 1}
+    # v2.5 like stay (2). One comment added (1), another removed (0). One share, one visitor's
+    # post (a mention of the Page), one message received.
+    assert totals(engine, "facebook") == {
+        "like": 2, "comment": 1, "share": 1, "mention": 1, "message_received": 1,
+    }  # fmt: skip
     assert totals(engine, "instagram") == {"comment": 1, "mention": 1}
     found = {
         str(r[0]): r[1:]
@@ -265,6 +269,8 @@ def test_meta_real_deliveries_map_as_meant(
     assert found["meta:comment:901097836652708_903438993085259"][0] == 1
     assert found["meta:comment:905578656204626_905579239537901"][0] == 0
     assert found["meta:ig_comment:123456789"][:2] == (1, "76543987")
+    assert found["meta:share:1234567890321_98735342324352:1234567890321"][0] == 1
+    assert found["meta:post:1234567890321_7293787835232"][0] == 1
 
 
 def test_x_real_deliveries_map_as_meant(
