@@ -1,4 +1,4 @@
-"""Platform webhook payloads -> interaction events (ARCHITECTURE.md "Webhooks").
+"""Platform webhook payloads -> interaction events (README, "Live data: platform webhooks").
 
 Pure functions, no I/O. Each returns `Mapped`: the events (event ids derived from the platform's
 own ids, so a redelivery replaces instead of adding), what could not be mapped (it goes to the

@@ -1,4 +1,4 @@
-"""Platform webhooks on the ingest HTTP service: Meta, X and Chatwoot (ARCHITECTURE.md "Webhooks").
+"""Platform webhooks on the ingest HTTP service: Meta, X and Chatwoot (README, "Live data").
 
 Every delivery is checked over its raw body before anything is parsed, in constant time, with
 the secret from the environment. A source whose secret is unset answers 404: it is off, and
