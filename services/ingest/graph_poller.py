@@ -6,9 +6,14 @@ other event.
   `graph:...:{day}`; post and media insights (lifetime totals) one per post and kind. A newer
   total replaces the older (same event id), so polling again never double-counts.
 - Meta replaced Page and post *impressions* with *views* in 2025 (`page_media_view`,
-  `post_media_view`, Instagram `views`): both are requested, and Rapport's `impression` is the
-  views figure where Meta gives one, else the impressions figure (`reach` is
-  `page_impressions_unique` / Instagram `reach`). See the README ("Live data").
+  Instagram `views`): both are requested, and Rapport's `impression` is the views figure where
+  Meta gives one, else the impressions figure (`reach` is `page_impressions_unique` / Instagram
+  `reach`). See the README ("Live data").
+- One source per figure, since rollups add every event of a kind: `impression` is the
+  account's daily figure, which already holds each post's views (a post's lifetime views as
+  well would count them twice); Instagram comments are the `comments` webhook's, one event per
+  comment, so media comment totals are not read. Post totals give what nothing else does:
+  Facebook clicks, Instagram likes, saves and shares.
 - Paging follows `paging.next`. Before Meta throttles, the usage headers are read
   (`X-App-Usage`, `X-Business-Use-Case-Usage`: percentages of the quota, and
   `estimated_time_to_regain_access` in minutes) and the poller pauses when a figure passes
@@ -39,14 +44,14 @@ GRAPH_VERSION = "v21.0"
 PAUSE_AT_PERCENT = 80.0
 USAGE_KEYS = ("call_count", "total_time", "total_cputime")
 # Rapport kind <- the Graph metrics that give it, in order of preference.
-PAGE_DAILY = {
+Metrics = dict[str, tuple[str, ...]]
+PAGE_DAILY: Metrics = {
     "impression": ("page_media_view", "page_impressions"),
     "reach": ("page_impressions_unique",),
 }
-POST_TOTALS = {"impression": ("post_media_view", "post_impressions"), "click": ("post_clicks",)}
-IG_DAILY = {"impression": ("views", "impressions"), "reach": ("reach",)}
-IG_MEDIA = {"impression": ("views", "impressions"), "like": ("likes",), "comment": ("comments",),
-            "save": ("saved",), "share": ("shares",)}  # fmt: skip
+POST_TOTALS: Metrics = {"click": ("post_clicks",)}
+IG_DAILY: Metrics = {"impression": ("views", "impressions"), "reach": ("reach",)}
+IG_MEDIA: Metrics = {"like": ("likes",), "save": ("saved",), "share": ("shares",)}
 
 
 class GraphError(RuntimeError):
@@ -76,7 +81,12 @@ class Graph:
         if response.status_code != 200:
             where = path.split("?")[0]  # never the token in a message
             raise GraphError(f"Graph API {response.status_code} for {where}: {response.text[:300]}")
-        body: dict[str, Any] = response.json()
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise GraphError(f"Graph API answered no JSON for {path.split('?')[0]}") from None
+        if not isinstance(body, dict):
+            raise GraphError(f"Graph API answered no JSON object for {path.split('?')[0]}")
         return body
 
     def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -261,6 +271,10 @@ def run(
                 log.info("graph poll: %d snapshots published", accepted)
             except (GraphError, httpx.HTTPError) as exc:
                 log.error("graph poll failed, trying again next round: %s", exc)
+            except Exception:
+                # An answer of a shape not foreseen (a missing field) fails this round only: the
+                # poller is a long-lived thread of `rapport up`, and the next hour may be fine.
+                log.exception("graph poll failed on an unexpected answer, trying again next round")
             if stop.wait(every_s):
                 return
     finally:

@@ -1,5 +1,5 @@
 """Platform webhook payloads -> interaction events
-(docs/figures.md#webhooks-live-data-from-the-platforms).
+(docs/operating.md#live-data-platform-webhooks).
 
 Pure functions, no I/O. Each returns `Mapped`: the events (event ids derived from the platform's
 own ids, so a redelivery replaces instead of adding), what could not be mapped (it goes to the
@@ -16,7 +16,12 @@ and read receipts, the brand's own posts). Layouts as the platforms document the
   `follow_events`)
 - Chatwoot webhooks: https://www.chatwoot.com/hc/user-guide/articles/1677693021-how-to-use-webhooks
   and chatwoot/chatwoot `app/presenters/conversations/event_data_presenter.rb` (the
-  conversation payload: `id`, `channel`, `status`, `timestamp`, `meta.assignee`).
+  conversation payload: `id`, `inbox_id`, `channel`, `status`, `timestamp` = last activity,
+  `updated_at`, `meta.assignee`), `app/models/message.rb` `webhook_data` (a message: `account`,
+  `inbox`, `conversation`, `sender`).
+
+Real deliveries these are tested with, and where each comes from:
+tests/ingest/samples/webhooks/README.md.
 """
 
 from __future__ import annotations
@@ -41,7 +46,10 @@ def _iso(value: Any) -> str:
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
         number = float(value)
         seconds = number / 1000 if number > 10**11 else number  # milliseconds
-        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+        try:
+            return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"no time in {value!r}: out of range") from None
     if isinstance(value, str):
         for layout in _iso_8601, _x_created_at:
             try:
@@ -68,10 +76,22 @@ def _name(person: Any) -> str | None:
     return str(value) if value else None
 
 
+def _list(parent: dict[str, Any], key: str) -> list[Any]:
+    """`parent[key]` as a list (absent: empty); any other shape is refused naming the field."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list, got {type(value).__name__}")
+    return value
+
+
 # --- Meta ------------------------------------------------------------------------------------
 
-# Pages `feed` items that are an interaction with the Page, and the kind they count as.
+# Pages `feed` items that are an interaction with the Page, and the kind they count as. A like
+# (Graph API v2.x) and a reaction (later versions) are one thing: one per person and target.
 FEED_KINDS = {"comment": "comment", "reaction": "like", "like": "like", "share": "share"}
+FEED_PREFIX = {"comment": "comment", "reaction": "reaction", "like": "reaction", "share": "share"}
 
 
 def meta(payload: Any) -> Mapped:
@@ -80,16 +100,25 @@ def meta(payload: Any) -> Mapped:
         out.unmappable.append(("object: not a Page or Instagram notification", payload))
         return out
     network = "facebook" if payload["object"] == "page" else "instagram"
-    for entry in payload.get("entry") or []:
+    for entry in _list(payload, "entry"):
         if not isinstance(entry, dict):
             out.unmappable.append(("entry: not an object", entry))
             continue
         owner = str(entry.get("id", ""))
-        for change in entry.get("changes") or []:
+        for change in _list(entry, "changes"):
             _meta_change(out, network, owner, entry, change)
-        for item in entry.get("messaging") or []:
+        for item in _list(entry, "messaging"):
             _meta_message(out, network, owner, item)
     return out
+
+
+def _meta_sender(value: dict[str, Any]) -> dict[str, Any]:
+    """Who acted: `from`, or `sender_id` / `sender_name` in Graph API v2.5 deliveries."""
+    if isinstance(value.get("from"), dict):
+        return dict(value["from"])
+    if value.get("sender_id") is not None:
+        return {"id": value["sender_id"], "name": value.get("sender_name")}
+    return {}
 
 
 def _meta_change(out: Mapped, network: str, owner: str, entry: Any, change: Any) -> None:
@@ -97,37 +126,12 @@ def _meta_change(out: Mapped, network: str, owner: str, entry: Any, change: Any)
         name, value = change["field"], change["value"]
         when = _iso(value.get("created_time") or entry.get("time"))
         if network == "facebook" and name == "feed":
-            item, verb = value.get("item"), value.get("verb")
-            sender = value.get("from") or {}
-            if str(sender.get("id", "")) == owner or verb in ("edited", "hide", "unhide"):
-                out.skipped += 1  # the Page's own activity, or an edit of something counted
-                return
-            if item in ("post", "status") and verb == "add":
-                kind, key = "mention", value.get("post_id")  # a visitor's post on the Page
-            elif item in FEED_KINDS and verb in ("add", "remove"):
-                kind = FEED_KINDS[item]
-                key = (
-                    value.get("comment_id")
-                    if item == "comment"
-                    else (f"{value.get('post_id')}:{sender.get('id')}")
-                )
-            else:
-                out.unmappable.append((f"feed item {item!r} verb {verb!r}: not counted", change))
-                return
-            out.events.append(
-                {
-                    "event_id": f"meta:{item}:{key}",
-                    "occurred_at": when,
-                    "network": network,
-                    "kind": kind,
-                    # A removed comment or reaction replaces the earlier event with nothing.
-                    "count": 0 if verb == "remove" else 1,
-                    "account": owner,
-                    "actor": _name(sender),
-                    "post_id": str(value.get("post_id") or "") or None,
-                }
-            )
+            _meta_feed(out, owner, when, change, value)
         elif network == "instagram" and name == "comments":
+            sender = value.get("from") or {}
+            if str(sender.get("id", "")) == owner:
+                out.skipped += 1  # the account's own comment (its replies), as a Page's own posts
+                return
             out.events.append(
                 {
                     "event_id": f"meta:ig_comment:{value['id']}",
@@ -135,7 +139,7 @@ def _meta_change(out: Mapped, network: str, owner: str, entry: Any, change: Any)
                     "network": network,
                     "kind": "comment",
                     "account": owner,
-                    "actor": _name(value.get("from")),
+                    "actor": _name(sender),
                     "post_id": str((value.get("media") or {}).get("id") or "") or None,
                 }
             )
@@ -155,6 +159,49 @@ def _meta_change(out: Mapped, network: str, owner: str, entry: Any, change: Any)
             out.unmappable.append((f"field {name!r}: not one Rapport maps", change))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         out.unmappable.append((f"change: {exc}", change))
+
+
+def _meta_feed(out: Mapped, owner: str, when: str, change: Any, value: dict[str, Any]) -> None:
+    item, verb = value.get("item"), value.get("verb")
+    sender = _meta_sender(value)
+    person = str(sender.get("id", ""))
+    reaction = item in ("reaction", "like")
+    if person == owner or verb in ("edited", "hide", "unhide") or (verb == "edit" and not reaction):
+        out.skipped += 1  # the Page's own activity, or an edit of something counted
+        return
+    post = str(value.get("post_id") or "") or None
+    if item in ("post", "status") and verb == "add":
+        kind, key = "mention", post  # a visitor's post on the Page
+    elif (item in FEED_KINDS and verb in ("add", "remove")) or (reaction and verb == "edit"):
+        kind = FEED_KINDS[str(item)]
+        if item == "comment":
+            key = value.get("comment_id")
+        else:
+            # One reaction per person and target: a reaction on a comment has the comment as
+            # its target, and a changed reaction (verb "edit") replaces the person's earlier one.
+            key = f"{value.get('comment_id') or post}:{person}"
+    else:
+        out.unmappable.append((f"feed item {item!r} verb {verb!r}: not counted", change))
+        return
+    attributes: dict[str, str] = {}
+    if reaction and value.get("reaction_type"):
+        attributes["reaction_type"] = str(value["reaction_type"])
+    if reaction and value.get("comment_id"):
+        attributes["comment_id"] = str(value["comment_id"])
+    event: Event = {
+        "event_id": f"meta:{FEED_PREFIX.get(str(item), str(item))}:{key}",
+        "occurred_at": when,
+        "network": "facebook",
+        "kind": kind,
+        # A removed comment or reaction replaces the earlier event with nothing.
+        "count": 0 if verb == "remove" else 1,
+        "account": owner,
+        "actor": _name(sender),
+        "post_id": post,
+    }
+    if attributes:
+        event["attributes"] = attributes
+    out.events.append(event)
 
 
 def _meta_message(out: Mapped, network: str, owner: str, item: Any) -> None:
@@ -185,6 +232,9 @@ def _meta_message(out: Mapped, network: str, owner: str, item: Any) -> None:
 
 
 def x(payload: Any) -> Mapped:
+    """One delivery is for one subscribed account (`for_user_id`): a tweet that concerns two
+    subscribed brands comes twice, once for each, and is an event for each (the event ids
+    carry `for_user_id`)."""
     out = Mapped()
     if not isinstance(payload, dict) or "for_user_id" not in payload:
         out.unmappable.append(("for_user_id: missing, not an Account Activity event", payload))
@@ -192,48 +242,73 @@ def x(payload: Any) -> Mapped:
     brand = str(payload["for_user_id"])
     users = payload.get("users") or {}
     known = ("tweet_create_events", "favorite_events", "direct_message_events", "follow_events")
-    for tweet in payload.get("tweet_create_events") or []:
-        _x_tweet(out, brand, tweet)
-    for favorite in payload.get("favorite_events") or []:
-        _x_guard(out, favorite, lambda f=favorite: _x_favorite(out, brand, f))
-    for message in payload.get("direct_message_events") or []:
-        _x_guard(out, message, lambda m=message: _x_dm(out, brand, users, m))
-    for follow in payload.get("follow_events") or []:
-        _x_guard(out, follow, lambda f=follow: _x_follow(out, brand, f))
+    for tweet in _list(payload, "tweet_create_events"):
+        _x_guard(out, "tweet_create_events", tweet, lambda t=tweet: _x_tweet(out, brand, t))
+    for favorite in _list(payload, "favorite_events"):
+        _x_guard(out, "favorite_events", favorite, lambda f=favorite: _x_favorite(out, brand, f))
+    for message in _list(payload, "direct_message_events"):
+        _x_guard(
+            out, "direct_message_events", message, lambda m=message: _x_dm(out, brand, users, m)
+        )
+    for follow in _list(payload, "follow_events"):
+        _x_guard(out, "follow_events", follow, lambda f=follow: _x_follow(out, brand, f))
     if not any(k in payload for k in known):
         out.skipped += 1  # deletes, blocks, mutes, typing indicators: not interactions
     return out
 
 
-def _x_guard(out: Mapped, part: Any, work: Any) -> None:
+def _x_guard(out: Mapped, where: str, part: Any, work: Any) -> None:
     try:
         work()
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        out.unmappable.append((f"{exc}", part))
+        out.unmappable.append((f"{where}: {exc}", part))
+
+
+def _x_person(user: Any) -> tuple[str | None, dict[str, str]]:
+    """The actor is the handle (`screen_name`), the same in tweets, likes, DMs and follows;
+    the display name, which a person changes at will, is kept as an attribute."""
+    if not isinstance(user, dict):
+        return None, {}
+    handle = user.get("screen_name") or user.get("id_str") or user.get("id")
+    named = {"display_name": str(user["name"])} if user.get("name") else {}
+    return (str(handle) if handle else None), named
 
 
 def _x_tweet(out: Mapped, brand: str, tweet: Any) -> None:
-    try:
-        author = tweet["user"]
-        if str(author["id_str"]) == brand:
-            out.skipped += 1  # the brand's own tweet
+    author = tweet["user"]
+    if str(author["id_str"]) == brand:
+        out.skipped += 1  # the brand's own tweet, reply or retweet
+        return
+    retweeted, quoted = tweet.get("retweeted_status"), tweet.get("quoted_status")
+    attributes: dict[str, str] = {}
+    if retweeted is not None:
+        if str(retweeted["user"]["id_str"]) != brand:
+            out.skipped += 1  # a retweet of someone else's tweet: the tweet itself counted
             return
-        reply = str(tweet.get("in_reply_to_user_id_str") or "") == brand
-        screen = author.get("screen_name")
-        out.events.append(
-            {
-                "event_id": f"x:tweet:{tweet['id_str']}",
-                "occurred_at": _iso(tweet.get("timestamp_ms") or tweet["created_at"]),
-                "network": "twitter",
-                "kind": "reply" if reply else "mention",
-                "account": brand,
-                "actor": screen,
-                "post_id": str(tweet.get("in_reply_to_status_id_str") or tweet["id_str"]),
-                "url": f"https://x.com/{screen}/status/{tweet['id_str']}" if screen else None,
-            }
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        out.unmappable.append((f"tweet_create_events: {exc}", tweet))
+        kind, post = "share", str(retweeted["id_str"])  # a retweet shares the brand's post
+    elif quoted is not None and str(quoted["user"]["id_str"]) == brand:
+        # A quote is a post of its own that mentions the brand's post.
+        kind, post = "mention", str(tweet["id_str"])
+        attributes["quoted_post_id"] = str(quoted["id_str"])
+    elif str(tweet.get("in_reply_to_user_id_str") or "") == brand:
+        kind, post = "reply", str(tweet["in_reply_to_status_id_str"] or tweet["id_str"])
+    else:
+        # A mention, also one inside a reply to a third party: the post is the mention itself.
+        kind, post = "mention", str(tweet["id_str"])
+    actor, named = _x_person(author)
+    event: Event = {
+        "event_id": f"x:tweet:{brand}:{tweet['id_str']}",
+        "occurred_at": _iso(tweet.get("timestamp_ms") or tweet["created_at"]),
+        "network": "twitter",
+        "kind": kind,
+        "account": brand,
+        "actor": actor,
+        "post_id": post,
+        "url": f"https://x.com/{actor}/status/{tweet['id_str']}" if actor else None,
+    }
+    if attributes or named:
+        event["attributes"] = {**named, **attributes}
+    out.events.append(event)
 
 
 def _x_favorite(out: Mapped, brand: str, favorite: Any) -> None:
@@ -241,17 +316,19 @@ def _x_favorite(out: Mapped, brand: str, favorite: Any) -> None:
     if str(liked["user"]["id_str"]) != brand:
         out.skipped += 1  # the brand liked someone else's tweet
         return
-    out.events.append(
-        {
-            "event_id": f"x:favorite:{favorite['id']}",
-            "occurred_at": _iso(favorite.get("timestamp_ms") or favorite["created_at"]),
-            "network": "twitter",
-            "kind": "like",
-            "account": brand,
-            "actor": _name(favorite.get("user")),
-            "post_id": str(liked["id_str"]),
-        }
-    )
+    actor, named = _x_person(favorite.get("user"))
+    event: Event = {
+        "event_id": f"x:favorite:{favorite['id']}",
+        "occurred_at": _iso(favorite.get("timestamp_ms") or favorite["created_at"]),
+        "network": "twitter",
+        "kind": "like",
+        "account": brand,
+        "actor": actor,
+        "post_id": str(liked["id_str"]),
+    }
+    if named:
+        event["attributes"] = named
+    out.events.append(event)
 
 
 def _x_dm(out: Mapped, brand: str, users: dict[str, Any], message: Any) -> None:
@@ -262,33 +339,39 @@ def _x_dm(out: Mapped, brand: str, users: dict[str, Any], message: Any) -> None:
     sender = str(create["sender_id"])
     sent = sender == brand
     person = str(create["target"]["recipient_id"]) if sent else sender
-    out.events.append(
-        {
-            "event_id": f"x:dm:{message['id']}",
-            "occurred_at": _iso(message["created_timestamp"]),
-            "network": "twitter",
-            "kind": "message_sent" if sent else "message_received",
-            "account": brand,
-            "actor": None if sent else (_name(users.get(sender)) or sender),
-            "conversation_id": f"dm:{person}",
-        }
-    )
+    actor, named = (None, {}) if sent else _x_person(users.get(sender))
+    event: Event = {
+        # A message between two subscribed accounts is sent for one, received for the other;
+        # each account's thread with a person is a conversation of its own.
+        "event_id": f"x:dm:{brand}:{message['id']}",
+        "occurred_at": _iso(message["created_timestamp"]),
+        "network": "twitter",
+        "kind": "message_sent" if sent else "message_received",
+        "account": brand,
+        "actor": None if sent else (actor or sender),
+        "conversation_id": f"dm:{brand}:{person}",
+    }
+    if named:
+        event["attributes"] = named
+    out.events.append(event)
 
 
 def _x_follow(out: Mapped, brand: str, follow: Any) -> None:
     if follow.get("type") != "follow" or str(follow["target"]["id"]) != brand:
         out.skipped += 1  # unfollows, and the brand following others
         return
-    out.events.append(
-        {
-            "event_id": f"x:follow:{follow['source']['id']}:{follow['created_timestamp']}",
-            "occurred_at": _iso(follow["created_timestamp"]),
-            "network": "twitter",
-            "kind": "follow",
-            "account": brand,
-            "actor": _name(follow.get("source")),
-        }
-    )
+    actor, named = _x_person(follow.get("source"))
+    event: Event = {
+        "event_id": f"x:follow:{follow['source']['id']}:{follow['created_timestamp']}",
+        "occurred_at": _iso(follow["created_timestamp"]),
+        "network": "twitter",
+        "kind": "follow",
+        "account": brand,
+        "actor": actor,
+    }
+    if named:
+        event["attributes"] = named
+    out.events.append(event)
 
 
 # --- Chatwoot ------------------------------------------------------------------------------
@@ -321,15 +404,34 @@ def chatwoot(payload: Any, *, delivered_at: str | None = None) -> Mapped:
         elif payload["event"] == "conversation_status_changed":
             _chatwoot_status(out, payload, delivered_at)
         else:
-            out.skipped += 1  # contact, typing and other events: not interactions
+            # Contact, typing and other events; message_updated too (a CSAT answer, a delivery
+            # status): the message was counted when it was created.
+            out.skipped += 1
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         out.unmappable.append((f"{payload.get('event')}: {exc}", payload))
     return out
 
 
-def _inbox_account(payload: dict[str, Any]) -> str:
-    inbox = payload.get("inbox") or {}
-    return str(inbox.get("name") or f"chatwoot-inbox-{payload.get('inbox_id') or inbox.get('id')}")
+def _account_id(*parts: Any) -> str:
+    """The Chatwoot account: `account_id` or `account.id` of the first part that has one.
+    Conversation payloads carry neither before Chatwoot added `account` (September 2025,
+    chatwoot/chatwoot#12445); their `messages` (the last message) carry `account_id`."""
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        found = part.get("account_id") or (part.get("account") or {}).get("id")
+        if found is not None:
+            return str(found)
+    raise ValueError("account_id: missing (no account_id, account.id or messages[].account_id)")
+
+
+def _inbox_account(inbox_id: Any) -> str:
+    """The brand account of a Chatwoot event: its inbox, by id. Messages carry the inbox's
+    name but conversations (resolutions) only `inbox_id`; naming both by the id keeps a
+    resolution with its messages, and survives renaming the inbox."""
+    if inbox_id is None or inbox_id == "":
+        raise ValueError("inbox_id: missing")
+    return f"chatwoot-inbox-{inbox_id}"
 
 
 def _chatwoot_message(out: Mapped, message: dict[str, Any]) -> None:
@@ -338,37 +440,46 @@ def _chatwoot_message(out: Mapped, message: dict[str, Any]) -> None:
         out.skipped += 1  # private notes, activity and template messages
         return
     conversation = message["conversation"]
-    account_id = (message.get("account") or {}).get("id", "")
+    account_id = _account_id(message, conversation)
+    inbox = message.get("inbox") or {}
     sender = message.get("sender") or {}
     incoming = kind in INCOMING
-    out.events.append(
-        {
-            "event_id": f"chatwoot:message:{account_id}:{message['id']}",
-            "occurred_at": _iso(message["created_at"]),
-            "network": CHANNELS.get(str(conversation.get("channel")), "other"),
-            "kind": "message_received" if incoming else "message_sent",
-            "account": _inbox_account(message),
-            "actor": _name(sender) if incoming or sender.get("type") == "user" else None,
-            "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
-        }
-    )
+    event: Event = {
+        "event_id": f"chatwoot:message:{account_id}:{message['id']}",
+        "occurred_at": _iso(message["created_at"]),
+        "network": CHANNELS.get(str(conversation.get("channel")), "other"),
+        "kind": "message_received" if incoming else "message_sent",
+        "account": _inbox_account(inbox.get("id") or conversation.get("inbox_id")),
+        "actor": _name(sender) if incoming or sender.get("type") == "user" else None,
+        "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
+    }
+    if inbox.get("name"):
+        event["attributes"] = {"chatwoot_inbox": str(inbox["name"])}
+    out.events.append(event)
 
 
 def _chatwoot_status(out: Mapped, conversation: dict[str, Any], delivered_at: str | None) -> None:
     if conversation.get("status") != "resolved":
         out.skipped += 1  # reopened, pending, snoozed
         return
-    account_id = conversation.get("account_id") or (conversation.get("account") or {}).get("id", "")
-    when = conversation.get("timestamp") or conversation.get("updated_at") or delivered_at
+    messages = conversation.get("messages")
+    account_id = _account_id(conversation, *(messages if isinstance(messages, list) else []))
+    # `timestamp` is the conversation's last activity (its last message), not the change of
+    # status; `updated_at` is when the conversation was saved resolved.
+    when = conversation.get("updated_at") or delivered_at
     if when is None:
-        raise ValueError("no timestamp, updated_at or X-Chatwoot-Timestamp")
+        raise ValueError("updated_at: missing, and no X-Chatwoot-Timestamp")
+    try:
+        at = int(dt.datetime.fromisoformat(_iso(when)).timestamp())
+    except ValueError as exc:
+        raise ValueError(f"updated_at: {exc}") from None
     out.events.append(
         {
-            "event_id": f"chatwoot:resolved:{account_id}:{conversation['id']}:{int(float(when))}",
-            "occurred_at": _iso(int(float(when))),
+            "event_id": f"chatwoot:resolved:{account_id}:{conversation['id']}:{at}",
+            "occurred_at": _iso(at),
             "network": CHANNELS.get(str(conversation.get("channel")), "other"),
             "kind": "conversation_resolved",
-            "account": _inbox_account(conversation),
+            "account": _inbox_account(conversation.get("inbox_id")),
             "actor": _name((conversation.get("meta") or {}).get("assignee")),
             "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
         }

@@ -1,5 +1,5 @@
 """Platform webhooks on the ingest HTTP service: Meta, X and Chatwoot
-(docs/figures.md#webhooks-live-data-from-the-platforms).
+(docs/operating.md#live-data-platform-webhooks).
 
 Every delivery is checked over its raw body before anything is parsed, in constant time, with
 the secret from the environment. A source whose secret is unset answers 404: it is off, and
@@ -13,8 +13,11 @@ same event ids: they replace, never add.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import logging
+import re
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -43,9 +46,17 @@ class DeliveryRoute(APIRoute):
         return endpoint
 
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])  # the handshakes (GET), with their query parameters
 deliveries = APIRouter(tags=["webhooks"], route_class=DeliveryRoute)  # the signed POSTs
 CHATWOOT_MAX_AGE_S = 300
+# X signs the CRC token with the same key and scheme as a delivery's body, so answering any
+# token would sign any body (a forged delivery). X sends an opaque token that changes at every
+# check (https://docs.x.com/x-api/webhooks/quickstart , "How the CRC works";
+# https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks):
+# letters, digits and the base64 / base64url signs, short. A delivery is a JSON object, never
+# that shape, so a token of it can never be a delivery's signature.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")
 DELIVERY = problems(
     401, 404, 408, 413, 503,
     s401="Unsigned, forged or stale: nothing was published",
@@ -150,6 +161,20 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
+def _mapped(
+    source: str, mapper: Callable[[Any], platforms.Mapped], payload: Any
+) -> platforms.Mapped:
+    """What the mapper made of a signed payload. A shape no mapper foresaw is dead-lettered with
+    the reason, never answered 500: the platform would retry it for ever."""
+    try:
+        return mapper(payload)
+    except Exception as exc:
+        log.warning("%s webhook: a payload no mapping foresaw, dead-lettered: %r", source, exc)
+        out = platforms.Mapped()
+        out.unmappable.append((f"{type(exc).__name__}: {exc}", payload))
+        return out
+
+
 def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
     try:
         return orjson.loads(body), None
@@ -214,13 +239,15 @@ async def _signed(
     if not signed(secret, body, header):
         return _refused(source, "forged")
     payload, failed = _parsed(body)
-    return await _publish(request, source, failed or mapper(payload))
+    return await _publish(request, source, failed or _mapped(source, mapper, payload))
 
 
 @router.get(
     "/v1/webhooks/x",
     summary="X's challenge-response check (crc_token)",
-    responses=problems(400, 404, s400="crc_token missing", s404="Off: its secret is not set"),
+    responses=problems(
+        400, 404, s400="crc_token missing or not of X's shape", s404="Off: its secret is not set"
+    ),
 )
 def x_crc(request: Request, crc_token: str | None = None) -> Response:
     settings = _settings(request)
@@ -228,6 +255,12 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
         return _off("x")
     if not crc_token:
         return JSONResponse({"detail": "crc_token: required"}, 400)
+    if not CRC_TOKEN.fullmatch(crc_token):
+        WEBHOOK_REQUESTS.labels("x", "handshake_refused").inc()
+        return JSONResponse(
+            {"detail": "crc_token: not a token X sends (letters, digits, + / = _ -; 256 at most)"},
+            400,
+        )
     WEBHOOK_REQUESTS.labels("x", "handshake").inc()
     return JSONResponse({"response_token": x_response_token(settings.x_consumer_secret, crc_token)})
 
@@ -261,6 +294,5 @@ async def chatwoot_delivery(request: Request) -> Response:
     if problem:
         return _refused("chatwoot", problem)
     payload, failed = _parsed(body)
-    return await _publish(
-        request, "chatwoot", failed or platforms.chatwoot(payload, delivered_at=timestamp)
-    )
+    mapper = functools.partial(platforms.chatwoot, delivered_at=timestamp)
+    return await _publish(request, "chatwoot", failed or _mapped("chatwoot", mapper, payload))

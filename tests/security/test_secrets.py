@@ -1,4 +1,5 @@
-"""Passwords and tokens never reach a log: a real moments process at DEBUG, every login path."""
+"""Passwords and tokens never reach a log: a real moments process at DEBUG, every login path;
+a real ingest process at DEBUG, secrets in query strings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import httpx
 import pytest
 
 from services.common import processes
+from services.common.config import Settings
+from tests.support.services import service_env
 
 ADMIN_PASSWORD = "admin-pass-Zq81xv"
 WRONG_PASSWORD = "wrong-pass-Kd02mm"
@@ -88,4 +91,47 @@ def test_passwords_and_tokens_never_reach_the_logs(
     assert "POST /tokens" in logged and "login failed for 'root'" in logged
     assert "login: 'root' signed in" in logged
     for secret in secrets:
+        assert secret not in logged, f"a secret reached the log: {secret[:4]}..."
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_secrets_in_query_strings_never_reach_the_ingest_logs(
+    settings: Settings, db_url: str, tmp_path: Path, log_format: str
+) -> None:
+    """Meta's handshake carries the verify token in its query string, and a client may put any
+    token there: a real ingest process at DEBUG logs each request with its query redacted."""
+    verify, guessed, access = "verify-Tq83Zm", "guess-Hh27Kx", "access-Zz90Qa"
+    port = processes.free_port()
+    env = service_env(
+        settings,
+        INGEST_HTTP_PORT=str(port),
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT=log_format,
+        META_VERIFY_TOKEN=verify,
+        META_APP_SECRET="app-secret-Lw72Rt",
+        X_CONSUMER_SECRET="x-secret-Pp19Dd",
+    )
+    log_file = tmp_path / "ingest.log"
+    server = processes.spawn(processes.rapport_command("ingest"), env=env, log=log_file)
+    try:
+        processes.wait_for_port(port, timeout_s=60)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as web:
+            for token, status in ((verify, 200), (guessed, 403)):
+                params = {"hub.mode": "subscribe", "hub.challenge": "1158201444",
+                          "hub.verify_token": token}  # fmt: skip
+                assert web.get("/v1/webhooks/meta", params=params).status_code == status
+            crc = {"crc_token": "Zm9vYmFy", "access_token": access}
+            assert web.get("/v1/webhooks/x", params=crc).status_code == 200
+    finally:
+        processes.stop(server)
+    logged = log_file.read_text()
+    # The requests are there, their other parameters too (so the search below is not vacuous).
+    assert "/v1/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444" in logged
+    assert "hub.verify_token=***" in logged and "access_token=***" in logged
+    if log_format == "json":
+        records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+        paths = [r["path"] for r in records if r["logger"] == "uvicorn.access"]
+        assert any(p.startswith("/v1/webhooks/meta?") for p in paths), paths
+    for secret in (verify, guessed, access, "app-secret-Lw72Rt", "x-secret-Pp19Dd"):
         assert secret not in logged, f"a secret reached the log: {secret[:4]}..."

@@ -1,6 +1,7 @@
 """A local Graph API for tests: the subset the insights poller reads (Page and Instagram
 insights, posts and media with paging, their insights), answering with Meta's usage headers,
-refusing a wrong access token the way Graph does (error code 190)."""
+refusing a wrong access token the way Graph does (error code 190), and, when told, answering
+what is not JSON or daily values without `end_time`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.common import processes
 
 TOKEN = "page-token-test"
 PAGE = "1067280970047460"
+INSTAGRAM = "17841405822304914"
 
 
 class GraphServer:
@@ -45,6 +47,16 @@ class GraphServer:
                 "totals": {"post_media_view": 800},
             },
         ]
+        # The Instagram account: daily views and reach, one media with its lifetime totals.
+        self.ig_daily = {"views": [300, 400], "reach": [200, 250]}
+        self.media = [
+            {
+                "id": "17918195224117851",
+                "timestamp": "2026-03-03T09:00:00+0000",
+                "totals": {"views": 800, "likes": 30, "comments": 3, "saved": 2, "shares": 1},
+            }
+        ]
+        self.broken: str | None = None  # "not_json" or "no_end_time"
         self.usage: dict[str, Any] = {"call_count": 4, "total_time": 2, "total_cputime": 1}
         self.business_usage: dict[str, Any] | None = None
         self.requests: list[str] = []
@@ -66,7 +78,11 @@ class GraphServer:
                 self._send(200, server.answer(parts, query))
 
             def _send(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
+                data = (
+                    b"<html>502 Bad Gateway</html>"
+                    if server.broken == "not_json"
+                    else (json.dumps(body).encode())
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("X-App-Usage", json.dumps(server.usage))
@@ -81,14 +97,17 @@ class GraphServer:
     def answer(self, parts: list[str], query: dict[str, str]) -> Any:
         node, edge = parts[0], parts[1] if len(parts) > 1 else ""
         metrics = query.get("metric", "").split(",")
-        if node == PAGE and edge == "insights":
+        daily = {PAGE: self.page_daily, INSTAGRAM: self.ig_daily}.get(node)
+        if daily is not None and edge == "insights":
             return {
                 "data": [
-                    {"name": m, "period": "day", "values": self._daily(m)}
+                    {"name": m, "period": "day", "values": self._daily(daily[m])}
                     for m in metrics
-                    if m in self.page_daily
+                    if m in daily
                 ]
             }
+        if node == INSTAGRAM and edge == "media":
+            return {"data": [{k: m[k] for k in ("id", "timestamp")} for m in self.media]}
         if node == PAGE and edge == "posts":
             start = int(query.get("after", "0"))
             chunk = self.posts[start : start + 2]
@@ -100,7 +119,7 @@ class GraphServer:
                     "next": f"{self.url}/v21.0/{PAGE}/posts?after={start + 2}&access_token={TOKEN}"
                 }
             return body
-        post = next((p for p in self.posts if p["id"] == node), None)
+        post = next((p for p in self.posts + self.media if p["id"] == node), None)
         if post is not None and edge == "insights":
             return {"data": [
                 {"name": m, "period": "lifetime", "values": [{"value": post["totals"][m]}]}
@@ -108,9 +127,10 @@ class GraphServer:
             ]}  # fmt: skip
         return {"data": []}
 
-    def _daily(self, metric: str) -> list[dict[str, Any]]:
-        values = zip(self.page_daily[metric], self.days, strict=True)
-        return [{"value": v, "end_time": d} for v, d in values]
+    def _daily(self, figures: list[int]) -> list[dict[str, Any]]:
+        if self.broken == "no_end_time":
+            return [{"value": v} for v in figures]
+        return [{"value": v, "end_time": d} for v, d in zip(figures, self.days, strict=True)]
 
     def start(self) -> GraphServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

@@ -1,6 +1,7 @@
 """Local stand-ins for the platforms that call our webhooks: each signs a delivery exactly as the
 platform documents it (written from the documentation, not from our verifier), and posts the
-platforms' documented sample payloads (tests/ingest/samples/webhooks/)."""
+platforms' documented sample payloads and real deliveries (tests/ingest/samples/webhooks/, whose
+README cites each one's source)."""
 
 from __future__ import annotations
 
