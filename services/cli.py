@@ -251,6 +251,8 @@ def cmd_reports(_args: argparse.Namespace) -> int:
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "minimal",
+            # No page takes a file: Streamlit's upload route refuses bodies over 1 MB.
+            "--server.maxUploadSize", "1",
             *reports_logs.welcome_flags(logs.json_wanted()),
         ],
         prog_name="streamlit",
