@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -193,44 +194,78 @@ def end_session(session: Session, session_id: str) -> None:
         session.commit()
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt recorded before its password is checked: its rows in login_failure."""
+
+    pair_key: str
+    address_row: int
+
+
 class LoginLimiter:
-    """At most `attempts` failed logins per username and per client address in `window_s`.
+    """At most `attempts` failed logins per (username, client address) and `per_address` per
+    address, whatever the usernames, in `window_s`: five wrong passwords from a stranger lock
+    the stranger out, not the user; a spray over many usernames meets the address's limit.
 
-    Counted in the database, so every moments and reports process shares one count and a
-    restart clears nothing. Bounded: a key stops gaining rows once it is blocked, and rows older
-    than the window are deleted at every failure."""
+    Each attempt is a row, written and committed before the slow password check, then counted:
+    of the attempts that pass, the last to commit counts every other one, so however many run
+    in parallel (and across processes: the count is in the database) at most `attempts` reach
+    the check. A success takes its rows back. Bounded: a refused attempt adds no row, and rows
+    older than the window are deleted at every attempt."""
 
-    def __init__(self, engine: Engine, attempts: int = 5, window_s: float = 300.0) -> None:
+    def __init__(
+        self, engine: Engine, attempts: int = 5, per_address: int = 50, window_s: float = 300.0
+    ) -> None:
         self._engine = engine
         self.attempts = attempts
+        self.per_address = per_address
         self.window = dt.timedelta(seconds=window_s)
 
-    def _counts(self, session: Session, keys: tuple[str, ...]) -> dict[str, int]:
+    def _over(self, session: Session, pair: str, address: str, *, inclusive: bool) -> bool:
         rows = session.exec(
             select(LoginFailure.key, func.count())
             .where(
-                col(LoginFailure.key).in_(keys), LoginFailure.failed_at >= utcnow() - self.window
+                col(LoginFailure.key).in_((pair, address)),
+                LoginFailure.failed_at >= utcnow() - self.window,
             )
             .group_by(LoginFailure.key)
         ).all()
-        return {key: int(count) for key, count in rows}
+        counts = {key: int(count) for key, count in rows}
+        # Before recording: full already? After: did this attempt go past the limit?
+        slack = 0 if inclusive else 1
+        return (
+            counts.get(pair, 0) >= self.attempts + slack
+            or counts.get(address, 0) >= self.per_address + slack
+        )
 
-    def blocked(self, *keys: str) -> bool:
-        with Session(self._engine) as session:
-            return any(n >= self.attempts for n in self._counts(session, keys).values())
-
-    def failed(self, *keys: str) -> None:
+    def begin(self, username: str, address: str) -> Attempt | None:
+        """Record an attempt of `username` from `address`; None: too many, refuse it unchecked."""
+        pair, by_address = f"user:{username} ip:{address}", f"ip:{address}"
         with write_session(self._engine) as session:
             session.exec(
                 delete(LoginFailure).where(col(LoginFailure.failed_at) < utcnow() - self.window)
             )
-            counts = self._counts(session, keys)
-            for key in keys:
-                if counts.get(key, 0) < self.attempts:
-                    session.add(LoginFailure(key=key, failed_at=utcnow()))
+            if self._over(session, pair, by_address, inclusive=True):
+                session.commit()
+                return None
+            rows = [LoginFailure(key=key, failed_at=utcnow()) for key in (pair, by_address)]
+            session.add_all(rows)
             session.commit()
+            address_row = rows[1].id
+        assert address_row is not None
+        with Session(self._engine) as session:
+            if self._over(session, pair, by_address, inclusive=False):
+                return None  # parallel attempts went first; this one's rows count as failures
+        return Attempt(pair, address_row)
 
-    def succeeded(self, *keys: str) -> None:
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the user's failures from there end, and this attempt is
+        not one; the address keeps its other failures."""
         with write_session(self._engine) as session:
-            session.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys)))
+            session.exec(
+                delete(LoginFailure).where(
+                    (col(LoginFailure.key) == attempt.pair_key)
+                    | (col(LoginFailure.id) == attempt.address_row)
+                )
+            )
             session.commit()

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from services.common.config import Settings
 
 
 class RequestMetrics:
@@ -177,3 +181,12 @@ async def _answer(send: Send, status: int, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def trust_proxies(app: Starlette, settings: Settings) -> None:
+    """The client address and scheme from X-Forwarded-For / -Proto, only for a request from one
+    of RAPPORT_TRUSTED_PROXIES (the nearest untrusted address in the chain is the client); the
+    server itself trusts nobody (`rapport` runs uvicorn with proxy_headers off). Added last, so
+    every other middleware and the access log see the client."""
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -316,7 +316,9 @@ class UserSession(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """One failed login for a key (`user:NAME` or `ip:ADDRESS`); rows expire with the window."""
+    """One login attempt for a key (`user:NAME ip:ADDRESS`, `ip:ADDRESS`), written before its
+    password is checked and deleted when it was right: what stays are failures. Rows expire
+    with the window."""
 
     __tablename__ = "login_failure"
     __table_args__ = (

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.common import tracing
-from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics
+from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_unavailable
@@ -83,6 +83,7 @@ def create_app(
     webhooks.start_clock(settings)
     app.add_middleware(LimitBodies, limits=body_limits(settings))
     app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
+    trust_proxies(app, settings)
     app.add_exception_handler(OperationalError, database_unavailable)
 
     @app.exception_handler(BadRequest)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from services.common import accounts, tracing
-from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics
+from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_problem, database_unavailable
@@ -117,6 +117,7 @@ def create_app(
         requests=REQUESTS,
         headers=security_headers(settings),
     )
+    trust_proxies(app, settings)
     _handle_errors(app)
 
     @app.get("/healthz", tags=["ops"], response_model=Health)

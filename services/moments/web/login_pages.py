@@ -88,9 +88,10 @@ def login(request: Request, form: FormData) -> Response:
             message="Reload the login page and try again.",
         )
     limiter: accounts.LoginLimiter = request.app.state.login_limiter
+    # The peer, or the client a trusted proxy names (RAPPORT_TRUSTED_PROXIES: trust_proxies).
     client = request.client.host if request.client else "unknown"
-    keys = (f"user:{username}", f"ip:{client}")
-    if limiter.blocked(*keys):
+    attempt = limiter.begin(username, client)  # recorded before the slow hash: no race
+    if attempt is None:
         log.warning("login refused for %r from %s: too many failed attempts", username, client)
         return _login_page(
             request,
@@ -109,8 +110,7 @@ def login(request: Request, form: FormData) -> Response:
                 target = f"/password?{urlencode({'next': target})}"
             login_session = accounts.start_session(session, user)
     if login_session is None:
-        limiter.failed(*keys)
-        log.warning("login failed for %r from %s", username, client)
+        log.warning("login failed for %r from %s", username, client)  # the attempt counts
         return _login_page(
             request,
             next_path=target,
@@ -118,7 +118,7 @@ def login(request: Request, form: FormData) -> Response:
             username=username,
             error="Wrong username or password.",
         )
-    limiter.succeeded(f"user:{username}")
+    limiter.succeeded(attempt)
     log.info("login: %r signed in from %s", username, client)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
