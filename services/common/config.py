@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -71,10 +72,13 @@ class Settings(BaseSettings):
     sheets_spreadsheet_id: str | None = None
     google_sheets_api_url: str = "https://sheets.googleapis.com"
     sheets_timeout_s: float = 30.0  # per Sheets API request; a timed-out write is retried safely
-    # The monthly report by email: SMTP (STARTTLS when the server offers it), and who receives
-    # it on the first day of each month (comma-separated; unset: no scheduled delivery).
+    # The monthly report by email over SMTP, and who receives it on the first day of each month
+    # (comma-separated; unset: no scheduled delivery). SMTP_SECURITY: "starttls" (the server
+    # must offer it), "tls" (implicit, usually port 465), or "none": clear text, for a relay on
+    # this host or network only; nothing, not even the login, is sent before TLS otherwise.
     smtp_host: str | None = None
     smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_from: str = "rapport@localhost"
