@@ -4,6 +4,7 @@ failed-login limits shared by the moments and reports processes."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -66,8 +67,12 @@ def spend_one_time_password(session: Session, user: User) -> None:
         session.commit()
 
 
-def change_password(session: Session, user: User, *, new: str, current: str | None) -> None:
-    """Set a new password; `current` is required unless this login came with a one-time one."""
+def change_password(
+    session: Session, user: User, *, new: str, current: str | None, keep: str | None = None
+) -> None:
+    """Set a new password; `current` is required unless this login came with a one-time one.
+    Every other login of the account ends (whoever got in elsewhere is out); `keep`: the
+    stored id of the login that changed it, which goes on."""
     if not user.must_change_password:
         try:
             _hasher.verify(user.password_hash, current or "")
@@ -77,6 +82,7 @@ def change_password(session: Session, user: User, *, new: str, current: str | No
     user.password_hash = _hasher.hash(new)
     user.must_change_password = False
     session.add(user)
+    _end_all(session, user, keep=keep)
     session.commit()
 
 
@@ -87,8 +93,11 @@ def user_named(session: Session, username: str) -> User:
     return user
 
 
-def _end_all(session: Session, user: User) -> None:
-    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
+def _end_all(session: Session, user: User, *, keep: str | None = None) -> None:
+    ending = delete(UserSession).where(col(UserSession.user_id) == user.id)
+    if keep is not None:
+        ending = ending.where(col(UserSession.id) != keep)
+    session.exec(ending)
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
@@ -155,16 +164,25 @@ def verify(session: Session, *, username: str, password: str) -> User | None:
     return user
 
 
-# The browser session cookie of both sites: its value is a random session id, looked up (and
-# ended) in the database; HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
+# The browser session cookie of both sites: its value is a random session id; the database
+# keeps only its SHA-256 (UserSession.id), like API tokens, so a copy of the database holds no
+# cookie that logs in. HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
 SESSION_COOKIE = "rapport_session"
 
 
-def start_session(session: Session, user: User) -> UserSession:
-    """A fresh session id at every login, so a planted cookie is never promoted (fixation)."""
+def stored_id(session_id: str) -> str:
+    """What the database keeps of a session id. The id is 32 random bytes: nothing to guess,
+    so one SHA-256 (no salt, no slow hash) is enough, and the lookup stays one primary key."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User) -> tuple[UserSession, str]:
+    """A fresh session id at every login, so a planted cookie is never promoted (fixation):
+    the login, and the id for the cookie (shown this once, stored only as its hash)."""
     assert user.id is not None
+    session_id = secrets.token_urlsafe(32)
     login = UserSession(
-        id=secrets.token_urlsafe(32),
+        id=stored_id(session_id),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
         created_at=utcnow(),
@@ -172,13 +190,14 @@ def start_session(session: Session, user: User) -> UserSession:
     )
     session.add(login)
     session.commit()
-    return login
+    return login, session_id
 
 
 def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession] | None:
+    """The user and login of a cookie's session id, if it is current."""
     if not session_id:
         return None
-    login = session.get(UserSession, session_id)
+    login = session.get(UserSession, stored_id(session_id))
     if login is None or login.expires_at < utcnow():
         return None
     user = session.get(User, login.user_id)
@@ -187,8 +206,9 @@ def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession
     return user, login
 
 
-def end_session(session: Session, session_id: str) -> None:
-    login = session.get(UserSession, session_id)
+def end_session(session: Session, login_id: str) -> None:
+    """End a login, by its stored id (`UserSession.id`, as `resolve` found it)."""
+    login = session.get(UserSession, login_id)
     if login is not None:
         session.delete(login)
         session.commit()

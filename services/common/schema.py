@@ -304,7 +304,8 @@ class User(SQLModel, table=True):
 
 
 class UserSession(SQLModel, table=True):
-    """A login: the cookie holds `id`; the form token guards every POST (CSRF)."""
+    """A login: `id` is the SHA-256 (hex) of the session id the cookie holds, never the id
+    itself (0017); the form token guards every POST (CSRF)."""
 
     __tablename__ = "user_session"
 

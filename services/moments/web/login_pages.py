@@ -102,13 +102,13 @@ def login(request: Request, form: FormData) -> Response:
         )
     with db(request) as session:  # the password check (slow by design) holds no write lock
         user = accounts.verify(session, username=username, password=str(form.get("password", "")))
-    login_session = None
+    login_session, session_id = None, ""
     if user is not None:
         with writing(request) as session:
             if user.must_change_password:  # a one-time password: spent by this login
                 accounts.spend_one_time_password(session, session.merge(user))
                 target = f"/password?{urlencode({'next': target})}"
-            login_session = accounts.start_session(session, user)
+            login_session, session_id = accounts.start_session(session, user)
     if login_session is None:
         log.warning("login failed for %r from %s", username, client)  # the attempt counts
         return _login_page(
@@ -123,7 +123,7 @@ def login(request: Request, form: FormData) -> Response:
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
-        login_session.id,
+        session_id,
         httponly=True,
         samesite="lax",
         secure=secure(request),
@@ -177,8 +177,12 @@ def change_password(request: Request, form: FormData, principal: AnyLoginPosted)
     try:
         with writing(request) as session:
             user = accounts.user_named(session, principal.name)
-            accounts.change_password(
-                session, user, new=new, current=str(form.get("current_password", "")) or None
+            accounts.change_password(  # and every other login of the account ends
+                session,
+                user,
+                new=new,
+                current=str(form.get("current_password", "")) or None,
+                keep=principal.login.id if principal.login else None,
             )
     except ValueError as exc:
         return _password_page(request, principal, status=422, error=str(exc).capitalize() + ".")
