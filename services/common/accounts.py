@@ -260,6 +260,8 @@ class LoginLimiter:
 
     def begin(self, username: str, address: str) -> Attempt | None:
         """Record an attempt of `username` from `address`; None: too many, refuse it unchecked."""
+        # Clipped to what a username and an address can be: whatever is typed fits the column.
+        username, address = username[:100], address[:64]
         pair, by_address = f"user:{username} ip:{address}", f"ip:{address}"
         with write_session(self._engine) as session:
             session.exec(

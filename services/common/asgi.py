@@ -125,7 +125,9 @@ class LimitBodies:
 
         async def limited_receive() -> Message:
             nonlocal received, body_done, refusal
-            if body_done or refusal is not None:  # after the body: only the disconnect is left
+            if refusal is not None:  # whoever caught the refusal reads no further
+                raise _Refused
+            if body_done:  # after the body: only the disconnect is left
                 return await receive()
             try:
                 # asyncio.timeout, not wait_for: no task a chunk (profiled: 6 % of a webhook).

@@ -146,6 +146,7 @@ def test_the_count_is_bounded_and_expires(engine: Engine) -> None:
     tries = [limiter.begin("maria", here) for _ in range(8)]
     assert [t is not None for t in tries] == [True] * 5 + [False] * 3
     assert limiter.begin("maria", elsewhere) is not None  # only maria from `here` is locked
+    assert limiter.begin("x" * 5000, elsewhere) is not None  # a typed name of any length
     sprayed = [limiter.begin(f"user{number}", sprayer) for number in range(60)]
     assert [t is not None for t in sprayed] == [True] * 50 + [False] * 10  # per address
 
@@ -153,7 +154,7 @@ def test_the_count_is_bounded_and_expires(engine: Engine) -> None:
         with engine.connect() as conn:
             return int(conn.execute(text("SELECT COUNT(*) FROM login_failure")).scalar_one())
 
-    assert rows() == 2 * 5 + 2 * 1 + 2 * 50  # a refused attempt adds no row
+    assert rows() == 2 * 5 + 2 * 2 + 2 * 50  # a refused attempt adds no row
     old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=10)
     with engine.begin() as conn:
         conn.execute(text("UPDATE login_failure SET failed_at = :old"), {"old": old})
