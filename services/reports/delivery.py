@@ -6,9 +6,9 @@ browser shows. A delivery is recorded (report_delivery) the moment the SMTP serv
 it, before QUIT; the scheduled mailer (`rapport report mailer`, run by `rapport up` when
 REPORT_RECIPIENTS is set) sends last month's report on the first day of the month unless that
 row exists. One window stays open: a crash between the server's acceptance and that row's
-commit (one local write) sends the report again at the next run. SMTP cannot close it: a server
-cannot be asked whether it holds a message, and recording before sending would lose a report
-instead. The copy carries the same Message-ID as the first.
+commit (one local write), or an acceptance lost on its way back, sends the report again at the
+next attempt. SMTP cannot close it: a server cannot be asked whether it holds a message, and
+recording before sending would lose a report instead. The copy has the first's Message-ID.
 """
 
 from __future__ import annotations
