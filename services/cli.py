@@ -54,6 +54,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
+        proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
     )
     return 0
 
@@ -105,6 +106,7 @@ def cmd_moments(_args: argparse.Namespace) -> int:
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
+        proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
     )
     return 0
 

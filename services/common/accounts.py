@@ -4,7 +4,9 @@ failed-login limits shared by the moments and reports processes."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -65,8 +67,12 @@ def spend_one_time_password(session: Session, user: User) -> None:
         session.commit()
 
 
-def change_password(session: Session, user: User, *, new: str, current: str | None) -> None:
-    """Set a new password; `current` is required unless this login came with a one-time one."""
+def change_password(
+    session: Session, user: User, *, new: str, current: str | None, keep: str | None = None
+) -> None:
+    """Set a new password; `current` is required unless this login came with a one-time one.
+    Every other login of the account ends (whoever got in elsewhere is out); `keep`: the
+    stored id of the login that changed it, which goes on."""
     if not user.must_change_password:
         try:
             _hasher.verify(user.password_hash, current or "")
@@ -76,6 +82,7 @@ def change_password(session: Session, user: User, *, new: str, current: str | No
     user.password_hash = _hasher.hash(new)
     user.must_change_password = False
     session.add(user)
+    _end_all(session, user, keep=keep)
     session.commit()
 
 
@@ -86,8 +93,11 @@ def user_named(session: Session, username: str) -> User:
     return user
 
 
-def _end_all(session: Session, user: User) -> None:
-    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
+def _end_all(session: Session, user: User, *, keep: str | None = None) -> None:
+    ending = delete(UserSession).where(col(UserSession.user_id) == user.id)
+    if keep is not None:
+        ending = ending.where(col(UserSession.id) != keep)
+    session.exec(ending)
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
@@ -154,16 +164,25 @@ def verify(session: Session, *, username: str, password: str) -> User | None:
     return user
 
 
-# The browser session cookie of both sites: its value is a random session id, looked up (and
-# ended) in the database; HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
+# The browser session cookie of both sites: its value is a random session id; the database
+# keeps only its SHA-256 (UserSession.id), like API tokens, so a copy of the database holds no
+# cookie that logs in. HttpOnly, SameSite=Lax, Secure over HTTPS, expiring with the session.
 SESSION_COOKIE = "rapport_session"
 
 
-def start_session(session: Session, user: User) -> UserSession:
-    """A fresh session id at every login, so a planted cookie is never promoted (fixation)."""
+def stored_id(session_id: str) -> str:
+    """What the database keeps of a session id. The id is 32 random bytes: nothing to guess,
+    so one SHA-256 (no salt, no slow hash) is enough, and the lookup stays one primary key."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User) -> tuple[UserSession, str]:
+    """A fresh session id at every login, so a planted cookie is never promoted (fixation):
+    the login, and the id for the cookie (shown this once, stored only as its hash)."""
     assert user.id is not None
+    session_id = secrets.token_urlsafe(32)
     login = UserSession(
-        id=secrets.token_urlsafe(32),
+        id=stored_id(session_id),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
         created_at=utcnow(),
@@ -171,13 +190,14 @@ def start_session(session: Session, user: User) -> UserSession:
     )
     session.add(login)
     session.commit()
-    return login
+    return login, session_id
 
 
 def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession] | None:
+    """The user and login of a cookie's session id, if it is current."""
     if not session_id:
         return None
-    login = session.get(UserSession, session_id)
+    login = session.get(UserSession, stored_id(session_id))
     if login is None or login.expires_at < utcnow():
         return None
     user = session.get(User, login.user_id)
@@ -186,51 +206,88 @@ def resolve(session: Session, session_id: str | None) -> tuple[User, UserSession
     return user, login
 
 
-def end_session(session: Session, session_id: str) -> None:
-    login = session.get(UserSession, session_id)
+def end_session(session: Session, login_id: str) -> None:
+    """End a login, by its stored id (`UserSession.id`, as `resolve` found it)."""
+    login = session.get(UserSession, login_id)
     if login is not None:
         session.delete(login)
         session.commit()
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt recorded before its password is checked: its rows in login_failure."""
+
+    pair_key: str
+    address_row: int
+
+
 class LoginLimiter:
-    """At most `attempts` failed logins per username and per client address in `window_s`.
+    """At most `attempts` failed logins per (username, client address) and `per_address` per
+    address, whatever the usernames, in `window_s`: five wrong passwords from a stranger lock
+    the stranger out, not the user; a spray over many usernames meets the address's limit.
 
-    Counted in the database, so every moments and reports process shares one count and a
-    restart clears nothing. Bounded: a key stops gaining rows once it is blocked, and rows older
-    than the window are deleted at every failure."""
+    Each attempt is a row, written and committed before the slow password check, then counted:
+    of the attempts that pass, the last to commit counts every other one, so however many run
+    in parallel (and across processes: the count is in the database) at most `attempts` reach
+    the check. A success takes its rows back. Bounded: a refused attempt adds no row, and rows
+    older than the window are deleted at every attempt."""
 
-    def __init__(self, engine: Engine, attempts: int = 5, window_s: float = 300.0) -> None:
+    def __init__(
+        self, engine: Engine, attempts: int = 5, per_address: int = 50, window_s: float = 300.0
+    ) -> None:
         self._engine = engine
         self.attempts = attempts
+        self.per_address = per_address
         self.window = dt.timedelta(seconds=window_s)
 
-    def _counts(self, session: Session, keys: tuple[str, ...]) -> dict[str, int]:
+    def _over(self, session: Session, pair: str, address: str, *, inclusive: bool) -> bool:
         rows = session.exec(
             select(LoginFailure.key, func.count())
             .where(
-                col(LoginFailure.key).in_(keys), LoginFailure.failed_at >= utcnow() - self.window
+                col(LoginFailure.key).in_((pair, address)),
+                LoginFailure.failed_at >= utcnow() - self.window,
             )
             .group_by(LoginFailure.key)
         ).all()
-        return {key: int(count) for key, count in rows}
+        counts = {key: int(count) for key, count in rows}
+        # Before recording: full already? After: did this attempt go past the limit?
+        slack = 0 if inclusive else 1
+        return (
+            counts.get(pair, 0) >= self.attempts + slack
+            or counts.get(address, 0) >= self.per_address + slack
+        )
 
-    def blocked(self, *keys: str) -> bool:
-        with Session(self._engine) as session:
-            return any(n >= self.attempts for n in self._counts(session, keys).values())
-
-    def failed(self, *keys: str) -> None:
+    def begin(self, username: str, address: str) -> Attempt | None:
+        """Record an attempt of `username` from `address`; None: too many, refuse it unchecked."""
+        # Clipped to what a username and an address can be: whatever is typed fits the column.
+        username, address = username[:100], address[:64]
+        pair, by_address = f"user:{username} ip:{address}", f"ip:{address}"
         with write_session(self._engine) as session:
             session.exec(
                 delete(LoginFailure).where(col(LoginFailure.failed_at) < utcnow() - self.window)
             )
-            counts = self._counts(session, keys)
-            for key in keys:
-                if counts.get(key, 0) < self.attempts:
-                    session.add(LoginFailure(key=key, failed_at=utcnow()))
+            if self._over(session, pair, by_address, inclusive=True):
+                session.commit()
+                return None
+            rows = [LoginFailure(key=key, failed_at=utcnow()) for key in (pair, by_address)]
+            session.add_all(rows)
             session.commit()
+            address_row = rows[1].id
+        assert address_row is not None
+        with Session(self._engine) as session:
+            if self._over(session, pair, by_address, inclusive=False):
+                return None  # parallel attempts went first; this one's rows count as failures
+        return Attempt(pair, address_row)
 
-    def succeeded(self, *keys: str) -> None:
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the user's failures from there end, and this attempt is
+        not one; the address keeps its other failures."""
         with write_session(self._engine) as session:
-            session.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys)))
+            session.exec(
+                delete(LoginFailure).where(
+                    (col(LoginFailure.key) == attempt.pair_key)
+                    | (col(LoginFailure.id) == attempt.address_row)
+                )
+            )
             session.commit()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -29,6 +31,10 @@ class Settings(BaseSettings):
 
     rapport_admin_token: str | None = None
     rapport_timezone: str = "UTC"
+    # The reverse proxies in front of the HTTP services (addresses or networks, comma-separated):
+    # only a request from one of them may name its client in X-Forwarded-For / -Proto. Empty:
+    # the client is whoever connects (what the login limits count).
+    rapport_trusted_proxies: str = ""
 
     ingest_http_host: str = "127.0.0.1"
     ingest_http_port: int = 8001
@@ -66,10 +72,13 @@ class Settings(BaseSettings):
     sheets_spreadsheet_id: str | None = None
     google_sheets_api_url: str = "https://sheets.googleapis.com"
     sheets_timeout_s: float = 30.0  # per Sheets API request; a timed-out write is retried safely
-    # The monthly report by email: SMTP (STARTTLS when the server offers it), and who receives
-    # it on the first day of each month (comma-separated; unset: no scheduled delivery).
+    # The monthly report by email over SMTP, and who receives it on the first day of each month
+    # (comma-separated; unset: no scheduled delivery). SMTP_SECURITY: "starttls" (the server
+    # must offer it), "tls" (implicit, usually port 465), or "none": clear text, for a relay on
+    # this host or network only; nothing, not even the login, is sent before TLS otherwise.
     smtp_host: str | None = None
     smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_from: str = "rapport@localhost"
@@ -94,6 +103,24 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises a clear error naming the zone when it does not exist
         return value
+
+    @field_validator("rapport_trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",") if e.strip()):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"RAPPORT_TRUSTED_PROXIES: {entry!r} is not an IP address or network (such "
+                    "as 10.0.0.5 or 10.0.0.0/8); name the proxies, not '*': whoever is trusted "
+                    "chooses the client address the login limits count"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [e.strip() for e in self.rapport_trusted_proxies.split(",") if e.strip()]
 
     @property
     def bootstrap_servers(self) -> str:

@@ -304,7 +304,8 @@ class User(SQLModel, table=True):
 
 
 class UserSession(SQLModel, table=True):
-    """A login: the cookie holds `id`; the form token guards every POST (CSRF)."""
+    """A login: `id` is the SHA-256 (hex) of the session id the cookie holds, never the id
+    itself (0017); the form token guards every POST (CSRF)."""
 
     __tablename__ = "user_session"
 
@@ -316,7 +317,9 @@ class UserSession(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """One failed login for a key (`user:NAME` or `ip:ADDRESS`); rows expire with the window."""
+    """One login attempt for a key (`user:NAME ip:ADDRESS`, `ip:ADDRESS`), written before its
+    password is checked and deleted when it was right: what stays are failures. Rows expire
+    with the window."""
 
     __tablename__ = "login_failure"
     __table_args__ = (

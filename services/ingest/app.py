@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.common import tracing
-from services.common.asgi import RequestMetrics
+from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_unavailable
@@ -25,6 +25,21 @@ from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
 
 log = logging.getLogger(__name__)
+
+
+# Routes that take no body of note (health, metrics, the conversations API) take this much.
+SMALL_BODY_BYTES = 64 * 1024
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Batches, imports and webhook deliveries up to INGEST_MAX_BODY_BYTES; every other route
+    a small body."""
+    big = settings.ingest_max_body_bytes
+    return BodyLimits(
+        default=SMALL_BODY_BYTES,
+        routes={"/v1/interactions": big, "/v1/imports/": big, "/v1/webhooks/": big},
+        chunk_timeout_s=settings.ingest_body_timeout_s,
+    )
 
 
 def create_app(
@@ -66,7 +81,9 @@ def create_app(
     app.state.readiness = api.Readiness()
 
     webhooks.start_clock(settings)
+    app.add_middleware(LimitBodies, limits=body_limits(settings))
     app.add_middleware(RequestMetrics, seconds=REQUEST_SECONDS, requests=REQUESTS)
+    trust_proxies(app, settings)
     app.add_exception_handler(OperationalError, database_unavailable)
 
     @app.exception_handler(BadRequest)

@@ -44,7 +44,7 @@ def moment_or_404(request: Request, moment_id: str) -> MomentPublic:
     "/moments",
     status_code=201,
     response_model=MomentPublic,
-    responses=problems(400, 401, 403, s400="The body is not JSON"),
+    responses=problems(400, 401, 403, 408, 413, s400="The body is not JSON"),
 )
 def create_moment(request: Request, body: MomentCreate, principal: ApiWriter) -> Any:
     with writing(request) as session:
@@ -106,7 +106,7 @@ def _refuse_nulls(body: MomentUpdate) -> None:
 @router.patch(
     "/moments/{moment_id}",
     response_model=MomentPublic,
-    responses=problems(400, 401, 403, 404, s400="The body is not JSON"),
+    responses=problems(400, 401, 403, 404, 408, 413, s400="The body is not JSON"),
 )
 def patch_moment(request: Request, moment_id: str, body: MomentUpdate, principal: ApiWriter) -> Any:
     with writing(request) as session:

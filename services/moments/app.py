@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from services.common import accounts, tracing
-from services.common.asgi import RequestMetrics
+from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_problem, database_unavailable
@@ -67,6 +67,14 @@ class Readiness(BaseModel):
     sheet_oldest_s: int
 
 
+# A moment is small: its longest fields (change and notes, 5,000 characters each) take at most
+# 60 KB each percent-encoded in a form; the sign-in and password forms are smaller still.
+BODY_LIMITS = BodyLimits(
+    default=256 * 1024,
+    routes={"/login": 16 * 1024, "/logout": 16 * 1024, "/password": 16 * 1024},
+)
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -102,12 +110,14 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.login_limiter = accounts.LoginLimiter(engine)
+    app.add_middleware(LimitBodies, limits=BODY_LIMITS)
     app.add_middleware(
         RequestMetrics,
         seconds=REQUEST_SECONDS,
         requests=REQUESTS,
         headers=security_headers(settings),
     )
+    trust_proxies(app, settings)
     _handle_errors(app)
 
     @app.get("/healthz", tags=["ops"], response_model=Health)

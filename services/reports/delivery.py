@@ -1,10 +1,14 @@
 """The monthly report as a PDF an executive can forward, and by email: HTML with the PDF
-attached, over SMTP (STARTTLS when offered), retried on failure and never sent twice.
+attached, over SMTP with TLS (SMTP_SECURITY), retried on failure, sent once.
 
 The PDF is Chromium's own print of the report (headless `--print-to-pdf`), so it is what a
-browser shows. A delivery is recorded once the SMTP server accepted it (report_delivery); the
-scheduled mailer (`rapport report mailer`, run by `rapport up` when REPORT_RECIPIENTS is set)
-sends last month's report on the first day of the month unless that row exists.
+browser shows. A delivery is recorded (report_delivery) the moment the SMTP server has accepted
+it, before QUIT; the scheduled mailer (`rapport report mailer`, run by `rapport up` when
+REPORT_RECIPIENTS is set) sends last month's report on the first day of the month unless that
+row exists. One window stays open: a crash between the server's acceptance and that row's
+commit (one local write), or an acceptance lost on its way back, sends the report again at the
+next attempt. SMTP cannot close it: a server cannot be asked whether it holds a message, and
+recording before sending would lose a report instead. The copy has the first's Message-ID.
 """
 
 from __future__ import annotations
@@ -118,18 +122,55 @@ def build_message(
     return message
 
 
-def _send_once(settings: Settings, message: EmailMessage) -> None:
+class NotSecure(DeliveryError):
+    """The server cannot give the TLS that SMTP_SECURITY asks for: nothing was sent to it."""
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    """A connection secured as SMTP_SECURITY says, logged in when SMTP_USER is set. Nothing
+    but EHLO and STARTTLS goes over a connection that is not yet encrypted, unless "none"."""
     assert settings.smtp_host
-    with smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
-    ) as smtp:
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout_s
+    if settings.smtp_security == "tls":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    try:
         smtp.ehlo()
-        if smtp.has_extn("starttls"):
+        if settings.smtp_security == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise NotSecure(
+                    f"the SMTP server {host}:{port} does not offer STARTTLS, so the report "
+                    f"{'and the SMTP password ' if settings.smtp_user else ''}would go in "
+                    "clear text; nothing was sent. Use a server that offers it, "
+                    "SMTP_SECURITY=tls for implicit TLS (port 465), or SMTP_SECURITY=none only "
+                    "for a relay on this host or a network you trust"
+                )
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _send_once(settings: Settings, message: EmailMessage, accepted: Callable[[], None]) -> None:
+    """One attempt; `accepted` runs as soon as the server has taken the message, before QUIT:
+    a QUIT that fails afterwards (a 421, a dropped connection) must not make it a retry, which
+    would deliver the message twice."""
+    smtp = _connect(settings)
+    try:
         smtp.send_message(message)
+        accepted()
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def delivered(engine: Engine, month: str, recipients: list[str]) -> bool:
@@ -155,30 +196,44 @@ def send_monthly(
     message = build_message(
         settings, month=month, recipients=recipients, html=html, pdf=pdf_of(html)
     )
+
+    def record() -> None:
+        with write_session(engine) as session:
+            session.add(
+                ReportDelivery(
+                    month=month,
+                    recipients=",".join(recipients),
+                    message_id=str(message["Message-ID"]),
+                    sent_at=utcnow(),
+                )
+            )
+            session.commit()
+
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            _send_once(settings, message)
+            _send_once(settings, message, record)
             break
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code < 500 and attempt < ATTEMPTS:
                 log.warning("SMTP said %s (attempt %d); retrying", exc.smtp_code, attempt)
             else:
                 raise DeliveryError(f"the SMTP server refused the report: {exc}") from exc
+        except ssl.SSLCertVerificationError as exc:  # it will not verify on a retry either
+            raise DeliveryError(
+                f"TLS with the SMTP server {settings.smtp_host}:{settings.smtp_port} failed "
+                f"({exc}); nothing was sent. Its certificate must be valid for SMTP_HOST and "
+                "signed by a CA this machine trusts (SSL_CERT_FILE names a CA bundle to trust)"
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(
+                f"the SMTP server {settings.smtp_host}:{settings.smtp_port} offers no login "
+                f"({exc}): unset SMTP_USER if it takes mail without one"
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             if attempt == ATTEMPTS:
                 raise DeliveryError(f"could not reach the SMTP server: {exc}") from exc
             log.warning("SMTP failed (%s, attempt %d); retrying", exc, attempt)
         time.sleep(sleep * 2 ** (attempt - 1))
-    with write_session(engine) as session:
-        session.add(
-            ReportDelivery(
-                month=month,
-                recipients=",".join(recipients),
-                message_id=str(message["Message-ID"]),
-                sent_at=utcnow(),
-            )
-        )
-        session.commit()
     return f"sent: the {month} report to {', '.join(recipients)}"
 
 

@@ -44,6 +44,8 @@ STREAMLIT_FLAGS = (
     "--browser.gatherUsageStats", "false",
     "--client.toolbarMode", "minimal",
     "--client.disableDataExport", "true",
+    # No page takes a file: Streamlit's upload route refuses bodies over 1 MB.
+    "--server.maxUploadSize", "1",
 )  # fmt: skip
 
 

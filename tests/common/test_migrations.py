@@ -111,3 +111,43 @@ def test_tables_list_every_table() -> None:
     from tests.conftest import TABLES
 
     assert set(all_tables().tables) - {"alembic_version"} == set(TABLES)
+
+
+def test_0017_hashes_the_session_ids_of_existing_logins(db_url: str) -> None:
+    """People logged in before 0017 stay logged in: their cookie still resolves, and the table
+    holds its SHA-256 instead of the cookie."""
+    import hashlib
+
+    from sqlmodel import Session
+
+    from services.common import accounts
+
+    engine = make_engine(db_url)
+    cookie = "a-session-id-from-before-0017-aaaaaaaaaaaaaaaaaaaa"
+    try:
+        command.downgrade(alembic_config(db_url), "0016")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO app_user (id, username, password_hash, role, created_at, "
+                    "disabled, must_change_password) VALUES (1, 'maria', 'x', 'manager', :now, "
+                    ":no, :no)"
+                ),
+                {"now": "2026-03-01 00:00:00.000000", "no": False},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO user_session (id, user_id, csrf_token, created_at, expires_at) "
+                    "VALUES (:id, 1, 'csrf', :now, :later)"
+                ),
+                {"id": cookie, "now": "2026-03-01 00:00:00.000000", "later": "2999-01-01"},
+            )
+        migrate(db_url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT id FROM user_session")).scalars().all()
+        assert stored == [hashlib.sha256(cookie.encode()).hexdigest()]
+        with Session(engine) as session:
+            found = accounts.resolve(session, cookie)
+        assert found is not None and found[0].username == "maria"
+    finally:
+        engine.dispose()

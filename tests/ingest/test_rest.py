@@ -116,6 +116,26 @@ def test_oversized_body_is_refused(settings: Settings, engine: Engine) -> None:
     with TestClient(create_app(small, engine=engine)) as c:
         response = c.post("/v1/interactions", json=[event() for _ in range(100)], headers=AUTH)
     assert response.status_code == 413
+    assert response.json()["detail"].endswith("bytes; the limit is 2048 bytes.")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        pytest.param("POST", "/v1/interactions", 202, id="batch"),
+        pytest.param("GET", "/v1/conversations", 413, id="conversations"),
+        pytest.param("GET", "/readyz", 413, id="readyz"),
+        pytest.param("GET", "/metrics", 413, id="metrics"),
+    ],
+)
+def test_routes_without_a_batch_take_small_bodies_only(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    body = orjson.dumps([event(attributes={"pad": "x" * 1000}) for _ in range(100)])  # ~120 KB
+    response = client.request(
+        method, path, content=body, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == status, response.text
 
 
 @pytest.mark.parametrize(

@@ -560,3 +560,49 @@ def test_a_one_time_password_leads_to_a_new_one_and_then_stops_working(
     # The last admin cannot be disabled or demoted.
     alone = admin.post("/users/root", data={"csrf_token": csrf, "action": "disable"})
     assert "the only admin left" in alone.text
+
+
+def test_changing_the_password_ends_every_other_session_of_the_account(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
+    """Someone who got in elsewhere (a stolen cookie, a shared computer) is out once the owner
+    changes the password; the session that changed it stays, and other accounts' stay too."""
+    make_user("maria", Role.manager)
+    make_user("ana", Role.manager)
+    here = login(TestClient(app_client.app), "maria")
+    elsewhere = login(TestClient(app_client.app), "maria")
+    someone_else = login(TestClient(app_client.app), "ana")
+    changed = here.post(
+        "/password",
+        data={
+            "csrf_token": csrf_of(here, "/password"),
+            "current_password": "correct horse battery",
+            "new_password": "a brand new passphrase",
+            "new_password_again": "a brand new passphrase",
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303, changed.text
+    assert here.get("/", follow_redirects=False).status_code == 200
+    assert elsewhere.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    assert someone_else.get("/", follow_redirects=False).status_code == 200
+
+
+def test_session_ids_are_stored_as_hashes(
+    app_client: TestClient, make_user: Callable[[str, Role], str], engine: Engine
+) -> None:
+    """A copy of the database (a backup, a read-only leak) holds no cookie that logs in."""
+    import hashlib
+
+    from services.common.schema import UserSession
+
+    make_user("maria", Role.manager)
+    client = login(TestClient(app_client.app), "maria")
+    cookie = client.cookies["rapport_session"]
+    with Session(engine) as session:
+        stored = [login_.id for login_ in session.exec(select(UserSession))]
+    assert stored == [hashlib.sha256(cookie.encode()).hexdigest()]
+    forged = TestClient(app_client.app)
+    forged.cookies.set("rapport_session", stored[0])  # the stored value is no cookie
+    assert forged.get("/", follow_redirects=False).headers["location"].startswith("/login")

@@ -1,5 +1,6 @@
 """The monthly report as a PDF (Chromium's print, rendered back to PNG) and by email through a
-real SMTP server (aiosmtpd): STARTTLS, the MIME parts, retries, never twice, the mailer."""
+real SMTP server (aiosmtpd): TLS as SMTP_SECURITY says (STARTTLS required, implicit TLS, clear
+text only when asked), the MIME parts, retries, never twice, the mailer."""
 
 from __future__ import annotations
 
@@ -162,3 +163,103 @@ def test_bad_recipients_and_no_smtp_are_named(
     assert "recipients: nobody is not an email address" in capsys.readouterr().err
     assert main(["report", "monthly", "--month", "2026-03", "--email", "a@b.example"]) == 2
     assert "SMTP_HOST is not set" in capsys.readouterr().err
+
+
+def mail_settings(db_url: str, smtp: SmtpServer, **overrides: object) -> Settings:
+    return Settings(
+        database_url=db_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_user="rapport",
+        smtp_password="smtp-secret",
+        _env_file=None,  # type: ignore[call-arg]
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@needs_tools
+def test_a_server_without_starttls_never_sees_the_password(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """A relay, or a man in the middle that strips STARTTLS: refused before AUTH, not retried."""
+    seed(engine)
+    with SmtpServer(tmp_path, security="none") as plain:
+        with pytest.raises(delivery.DeliveryError, match="SMTP_SECURITY") as refused:
+            delivery.send_monthly(
+                engine,
+                mail_settings(db_url, plain),
+                month="2026-03",
+                recipients=["ceo@a.example"],
+                sleep=0.01,
+            )
+        assert plain.inbox.logins == [] and plain.inbox.messages == []
+    assert "does not offer STARTTLS" in str(refused.value)
+    assert not delivery.delivered(engine, "2026-03", ["ceo@a.example"])
+
+
+@needs_tools
+@pytest.mark.parametrize(
+    ("security", "over_tls"),
+    [
+        pytest.param("starttls", True, id="starttls"),
+        pytest.param("tls", True, id="implicit-tls"),
+        pytest.param("none", False, id="none-for-a-local-relay"),
+    ],
+)
+def test_each_smtp_security_logs_in_and_delivers(
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+    over_tls: bool,
+) -> None:
+    seed(engine)
+    with SmtpServer(tmp_path, security=security) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.cert))  # trust the throwaway certificate
+        result = delivery.send_monthly(
+            engine,
+            mail_settings(db_url, server, smtp_security=security),
+            month="2026-03",
+            recipients=["ceo@a.example"],
+        )
+        assert result.startswith("sent")
+        assert server.inbox.logins == [("rapport", over_tls)]
+        assert server.inbox.tls_used == [over_tls]
+
+
+@needs_tools
+def test_a_certificate_nobody_trusts_is_refused_at_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    seed(engine)
+    with SmtpServer(tmp_path) as server:  # its certificate is not in SSL_CERT_FILE
+        with pytest.raises(delivery.DeliveryError, match="certificate") as refused:
+            delivery.send_monthly(
+                engine,
+                mail_settings(db_url, server),
+                month="2026-03",
+                recipients=["ceo@a.example"],
+                sleep=30,  # a retry would time the test out: it must not wait
+            )
+        assert server.inbox.logins == [] and server.inbox.attempts == 0
+    assert "SSL_CERT_FILE" in str(refused.value)
+
+
+@needs_tools
+def test_a_failed_quit_after_the_server_accepted_sends_nothing_twice(
+    engine: Engine, db_url: str, smtp: SmtpServer
+) -> None:
+    """The server accepted the message, then answered QUIT with a 421: it has the message, so
+    it is recorded as sent and not sent again (before: retried, and delivered twice)."""
+    seed(engine)
+    smtp.inbox.quit_reply = "421 4.3.0 Shutting down"
+    settings = mail_settings(db_url, smtp)
+    first = delivery.send_monthly(
+        engine, settings, month="2026-03", recipients=["ceo@a.example"], sleep=0.01
+    )
+    again = delivery.send_monthly(
+        engine, settings, month="2026-03", recipients=["ceo@a.example"], sleep=0.01
+    )
+    assert first.startswith("sent") and again.startswith("already sent")
+    assert len(smtp.inbox.messages) == 1

@@ -1,5 +1,6 @@
-"""A real SMTP server for tests (aiosmtpd), with STARTTLS offered under a throwaway certificate
-and injectable temporary failures; it keeps every message it accepted."""
+"""A real SMTP server for tests (aiosmtpd): STARTTLS offered under a throwaway certificate,
+implicit TLS, or plain text (a relay, or a man in the middle that strips STARTTLS); injectable
+temporary failures and QUIT answers; it keeps every message it accepted and every login."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -52,6 +54,11 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def encrypted(server: Any) -> bool:
+    """Whether this SMTP connection is TLS, upgraded by STARTTLS or from the first byte."""
+    return server.transport.get_extra_info("ssl_object") is not None
+
+
 class Inbox:
     """The aiosmtpd handler: accepts messages, or refuses the next `fail_next` with a 451."""
 
@@ -61,27 +68,52 @@ class Inbox:
         self.fail_next = 0
         self.attempts = 0
         self.tls_used: list[bool] = []
+        self.logins: list[tuple[str, bool]] = []  # (username, over TLS) of every AUTH
+        self.quit_reply: str | None = None  # e.g. a 421 after the message was accepted
+
+    def authenticate(
+        self, server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        self.logins.append((data.login.decode(), encrypted(server)))
+        return AuthResult(success=True)
+
+    async def handle_QUIT(self, _server: Any, _session: Any, _envelope: Any) -> str:
+        return self.quit_reply or "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.attempts += 1
         if self.fail_next:
             self.fail_next -= 1
             return "451 4.3.0 Try again later"
-        self.tls_used.append(session.ssl is not None)
+        self.tls_used.append(encrypted(server))
         self.envelopes.append(list(envelope.rcpt_tos))
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 
 
 class SmtpServer:
-    def __init__(self, directory: Path) -> None:
+    """`security`: "starttls" (offered; AUTH only after it), "tls" (implicit, from the first
+    byte) or "none" (no TLS at all, and AUTH taken in clear)."""
+
+    def __init__(self, directory: Path, security: str = "starttls") -> None:
         self.cert, key = self_signed(directory)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, key)
         self.inbox = Inbox()
         self.port = processes.free_port()
+        tls: dict[str, Any] = {
+            "starttls": {"tls_context": context},
+            # aiosmtpd sees no STARTTLS here: AUTH is offered once the whole connection is TLS.
+            "tls": {"ssl_context": context, "auth_require_tls": False},
+            "none": {"auth_require_tls": False},
+        }[security]
         self.controller = Controller(
-            self.inbox, hostname="127.0.0.1", port=self.port, tls_context=context
+            self.inbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self.inbox.authenticate,
+            **tls,
         )
 
     def __enter__(self) -> SmtpServer:

@@ -13,7 +13,12 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from services.moments.deps import Principal, browser_principal, csrf_ok
-from services.moments.web.render import LoginRequired, PasswordChangeRequired, Refused
+from services.moments.web.render import (
+    LoginRequired,
+    PasswordChangeRequired,
+    Refused,
+    read_form,
+)
 
 FORM_EXPIRED = "The form was stale or not sent from this site. Reload the page and try again."
 REFUSALS = {
@@ -57,7 +62,7 @@ async def _posted(request: Request, need: str | None, *, any_kind: bool = False)
     principal = await run_in_threadpool(browser_principal, request)
     if principal is None:
         raise LoginRequired
-    form = await request.form()  # Starlette keeps it: the handler reads the same form
+    form = await read_form(request)  # Starlette keeps it: the handler reads the same form
     expected = principal.login.csrf_token if principal.login else None
     if not csrf_ok(expected, form.get("csrf_token")):
         raise Refused(403, "Form expired", FORM_EXPIRED, principal)

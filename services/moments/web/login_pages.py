@@ -91,9 +91,10 @@ def login(request: Request, form: FormData) -> Response:
             message="Reload the login page and try again.",
         )
     limiter: accounts.LoginLimiter = request.app.state.login_limiter
+    # The peer, or the client a trusted proxy names (RAPPORT_TRUSTED_PROXIES: trust_proxies).
     client = request.client.host if request.client else "unknown"
-    keys = (f"user:{username}", f"ip:{client}")
-    if limiter.blocked(*keys):
+    attempt = limiter.begin(username, client)  # recorded before the slow hash: no race
+    if attempt is None:
         log.warning("login refused for %r from %s: too many failed attempts", username, client)
         return _login_page(
             request,
@@ -104,16 +105,15 @@ def login(request: Request, form: FormData) -> Response:
         )
     with db(request) as session:  # the password check (slow by design) holds no write lock
         user = accounts.verify(session, username=username, password=str(form.get("password", "")))
-    login_session = None
+    login_session, session_id = None, ""
     if user is not None:
         with writing(request) as session:
             if user.must_change_password:  # a one-time password: spent by this login
                 accounts.spend_one_time_password(session, session.merge(user))
                 target = f"/password?{urlencode({'next': target})}"
-            login_session = accounts.start_session(session, user)
+            login_session, session_id = accounts.start_session(session, user)
     if login_session is None:
-        limiter.failed(*keys)
-        log.warning("login failed for %r from %s", username, client)
+        log.warning("login failed for %r from %s", username, client)  # the attempt counts
         return _login_page(
             request,
             next_path=target,
@@ -121,12 +121,12 @@ def login(request: Request, form: FormData) -> Response:
             username=username,
             error="Wrong username or password.",
         )
-    limiter.succeeded(f"user:{username}")
+    limiter.succeeded(attempt)
     log.info("login: %r signed in from %s", username, client)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
-        login_session.id,
+        session_id,
         httponly=True,
         samesite="lax",
         secure=secure(request),
@@ -180,8 +180,12 @@ def change_password(request: Request, form: FormData, principal: AnyLoginPosted)
     try:
         with writing(request) as session:
             user = accounts.user_named(session, principal.name)
-            accounts.change_password(
-                session, user, new=new, current=str(form.get("current_password", "")) or None
+            accounts.change_password(  # and every other login of the account ends
+                session,
+                user,
+                new=new,
+                current=str(form.get("current_password", "")) or None,
+                keep=principal.login.id if principal.login else None,
             )
     except ValueError as exc:
         return _password_page(request, principal, status=422, error=str(exc).capitalize() + ".")

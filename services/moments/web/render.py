@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from services.common.clock import today_in
 from services.common.vocabulary import Network, network_label
@@ -130,6 +131,16 @@ def database_down_page(request: Request, problem: str) -> HTMLResponse:
     )
 
 
+# Every form of these pages: a dozen text fields, no files; one field at most 64 KiB as sent
+# (5,000 characters of text percent-encoded). More is refused with 400 before it is kept.
+FORM_LIMITS: dict[str, int] = {"max_files": 0, "max_fields": 50, "max_part_size": 64 * 1024}
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form within FORM_LIMITS (Starlette keeps it: later reads get the same)."""
+    return await request.form(**FORM_LIMITS)
+
+
 def in_thread(handler: Callable[..., Response]) -> Callable[..., Awaitable[Response]]:
     """A form POST handler, run off the event loop. The form is read here (async); the handler,
     with its database work and password hashing, runs in the thread pool. Blocking the loop
@@ -138,7 +149,7 @@ def in_thread(handler: Callable[..., Response]) -> Callable[..., Awaitable[Respo
 
     @functools.wraps(handler)
     async def endpoint(request: Request, **values: Any) -> Response:
-        form = await request.form()
+        form = await read_form(request)
         return await run_in_threadpool(handler, request, form, **values)
 
     # FastAPI reads the route's parameters from this: the request, path values and
