@@ -67,6 +67,20 @@ def spend_one_time_password(session: Session, user: User) -> None:
         session.commit()
 
 
+def spent_one_time_password(session: Session, *, username: str, password: str) -> bool:
+    """True when `password` is the account's one-time password, already used for the login
+    that must choose a new one (so the login page can say how to get another)."""
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None or not user.must_change_password:
+        return False
+    if not user.password_hash.startswith(USED_MARK):
+        return False
+    try:
+        return bool(_hasher.verify(user.password_hash.removeprefix(USED_MARK), password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def change_password(
     session: Session, user: User, *, new: str, current: str | None, keep: str | None = None
 ) -> None:

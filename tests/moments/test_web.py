@@ -509,6 +509,12 @@ def test_a_one_time_password_leads_to_a_new_one_and_then_stops_working(
     assert app_client.get("/", follow_redirects=False).headers["location"].startswith("/password")
     form = app_client.get("/password")
     assert "Choose your password" in form.text and "Current password" not in form.text
+    # Only the form: no way off the page (the one-time password is spent already).
+    assert "Log out" not in form.text and 'aria-label="Main"' not in form.text
+    # Whoever tries the spent one-time password again learns how to get a new one.
+    again = _login_form(TestClient(app_client.app), "nina", one_time)
+    assert again.status_code == 401
+    assert "used already" in again.text and "rapport users reset --username nina" in again.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
     short = app_client.post(
         "/password",

@@ -114,12 +114,21 @@ def login(request: Request, form: FormData) -> Response:
             login_session, session_id = accounts.start_session(session, user)
     if login_session is None:
         log.warning("login failed for %r from %s", username, client)  # the attempt counts
+        with db(request) as session:
+            spent = accounts.spent_one_time_password(
+                session, username=username, password=str(form.get("password", ""))
+            )
         return _login_page(
             request,
             next_path=target,
             status=401,
             username=username,
-            error="Wrong username or password.",
+            error=(
+                "This one-time password was used already. Ask an admin for a new one (Users "
+                f"page), or run `rapport users reset --username {username}` on the server."
+                if spent
+                else "Wrong username or password."
+            ),
         )
     limiter.succeeded(attempt)
     log.info("login: %r signed in from %s", username, client)
