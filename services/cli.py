@@ -133,7 +133,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 password = args.password or accounts.generate_password()
                 user = accounts.create(
                     session,
-                    username=args.username,
+                    username=accounts.check_username(args.username),
                     password=password,
                     role=Role(args.role),
                     one_time=not args.password,

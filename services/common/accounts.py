@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -29,6 +30,20 @@ MIN_PASSWORD = 10
 USED_MARK = "used-one-time:"  # prefixed to a spent one-time password's hash: it never verifies
 
 
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def check_username(username: str) -> str:
+    """A new account's username, lower-cased: one word people can type at the login."""
+    name = username.strip().lower()
+    if not USERNAME.fullmatch(name):
+        raise ValueError(
+            "A username is one word of up to 64 letters, digits, dots, dashes or underscores "
+            "(no spaces), starting with a letter or digit."
+        )
+    return name
+
+
 def create(
     session: Session, *, username: str, password: str, role: Role, one_time: bool = False
 ) -> User:
@@ -37,9 +52,9 @@ def create(
     _check_password(password)
     username = username.strip().lower()
     if not username:
-        raise ValueError("the username is empty")
+        raise ValueError("Give a username.")
     if session.exec(select(User).where(User.username == username)).first() is not None:
-        raise ValueError(f"user {username!r} exists already")
+        raise ValueError(f"There is already a user named {username}: choose another username.")
     user = User(
         username=username,
         password_hash=_hasher.hash(password),
@@ -103,7 +118,7 @@ def change_password(
 def user_named(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
-        raise ValueError(f"no user {username!r}")
+        raise ValueError(f"There is no user named {username}.")
     return user
 
 

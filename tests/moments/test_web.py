@@ -612,3 +612,31 @@ def test_session_ids_are_stored_as_hashes(
     forged = TestClient(app_client.app)
     forged.cookies.set("rapport_session", stored[0])  # the stored value is no cookie
     assert forged.get("/", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_admin_actions_ask_first_and_usernames_are_one_word(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
+    make_user("root", Role.admin)
+    admin = login(TestClient(app_client.app), "root")
+    created = admin.post(
+        "/users", data={"csrf_token": csrf_of(admin, "/users"), "username": "ana", "role": "viewer"}
+    )
+    page = created.text
+    # Reset, disable and revoke ask first (app.js confirms every form with data-confirm).
+    assert 'data-confirm="Reset the password of ana?' in page
+    assert 'data-confirm="Disable ana?' in page
+    assert "Roles: <strong>admin</strong>" in page
+    spaced = admin.post(
+        "/users",
+        data={"csrf_token": csrf_of(admin, "/users"), "username": "ana maria", "role": "viewer"},
+    )
+    assert "A username is one word" in spaced.text and "ana maria</td>" not in spaced.text
+    twice = admin.post(
+        "/users", data={"csrf_token": csrf_of(admin, "/users"), "username": "Ana", "role": "viewer"}
+    )
+    assert "There is already a user named ana: choose another username." in twice.text
+    admin.post(
+        "/tokens", data={"csrf_token": csrf_of(admin, "/users"), "name": "sync", "role": "viewer"}
+    )
+    assert 'data-confirm="Revoke the token sync?' in admin.get("/users").text

@@ -42,10 +42,10 @@ def list_users(request: Request, principal: AdminSignedIn) -> Response:
 @router.post("/users", response_class=HTMLResponse)
 @in_thread
 def create_user(request: Request, form: FormData, principal: AdminPosted) -> Response:
-    username = str(form.get("username", ""))
     role = str(form.get("role", "viewer"))
     password = accounts.generate_password()
     try:
+        username = accounts.check_username(str(form.get("username", "")))
         with writing(request) as session:
             accounts.create(
                 session, username=username, password=password, role=Role(role), one_time=True
