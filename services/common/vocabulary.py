@@ -63,3 +63,27 @@ ENGAGEMENT_KINDS = frozenset(
 )
 # Every spelling a client may send for a network, to the stored name.
 NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES
+
+
+# The moment vocabulary as people say it, one wording for the moments site, the reports, the
+# CSVs and the audit trail.
+MOMENT_WORDS = {
+    "existing_customer": "Existing customer",
+    "prospect": "Prospect",
+    "not_customer": "Not a customer",
+    "unknown": "Unknown",
+    "retention": "Retention",
+    "expansion": "Expansion",
+    "advocacy": "Advocacy",
+    "product_feedback": "Product feedback",
+    "issue_resolved": "Issue resolved",
+    "referral": "Referral",
+    "other": "Other",
+    "customer": "Customer (they wrote first)",
+    "brand": "Brand (we reached out)",
+}
+
+
+def moment_word(value: str) -> str:
+    """A customer status, outcome or initiator as people read it (else the value itself)."""
+    return MOMENT_WORDS.get(value, value)

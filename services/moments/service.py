@@ -20,6 +20,7 @@ from services.common.conversation_levels import UNASSIGNED
 from services.common.db import write_guard
 from services.common.schema import Moment, MomentAudit, SheetOutbox, SupportConversation
 from services.common.service_levels import DEFAULT_TARGET_S
+from services.common.vocabulary import MOMENT_WORDS, NETWORK_LABELS
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -211,6 +212,10 @@ def _shown(value: Any) -> str:
         return "(empty)"
     if isinstance(value, list):
         return "'" + ", ".join(str(v) for v in value) + "'"
+    if isinstance(value, str) and value in MOMENT_WORDS:  # a status or outcome, as people say it
+        return f"'{MOMENT_WORDS[value]}'"
+    if isinstance(value, str) and value in NETWORK_LABELS:
+        return f"'{NETWORK_LABELS[value]}'"
     return f"'{value}'"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from services.common.vocabulary import network_label
+from services.common.vocabulary import MOMENT_WORDS, network_label
 
 NONE = "\u2013"  # a figure with no value yet: an en dash
 
@@ -49,19 +49,9 @@ LABELS = {
     "week": "Week of",
     "month": "Month",
 }
-# Moment vocabulary as people say it.
+# Moment vocabulary as people say it (the moments site's own words), and the reports' groups.
 WORDS = {
-    "existing_customer": "Existing customer",
-    "prospect": "Prospect",
-    "not_customer": "Not a customer",
-    "unknown": "Unknown",
-    "retention": "Retention",
-    "expansion": "Expansion",
-    "advocacy": "Advocacy",
-    "product_feedback": "Product feedback",
-    "issue_resolved": "Issue resolved",
-    "referral": "Referral",
-    "other": "Other",
+    **MOMENT_WORDS,
     "reactive": "Reactive (they wrote first)",
     "proactive": "Proactive (we reached out)",
 }

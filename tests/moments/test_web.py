@@ -640,3 +640,17 @@ def test_admin_actions_ask_first_and_usernames_are_one_word(
         "/tokens", data={"csrf_token": csrf_of(admin, "/users"), "name": "sync", "role": "viewer"}
     )
     assert 'data-confirm="Revoke the token sync?' in admin.get("/users").text
+
+
+def test_the_list_keeps_its_place_and_speaks_as_the_form_does(manager: TestClient) -> None:
+    manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
+    page = manager.get("/").text
+    # Filtering or paging lands on the list, not on the form above it.
+    assert 'id="moments"' in page and 'action="/#moments"' in page
+    # The same words as the form's choices (and the reports): not the stored value.
+    assert (
+        "Existing customer</td>" in page or "Prospect</td>" in page or "Not a customer</td>" in page
+    )
+    assert "existing customer</td>" not in page and "not customer</td>" not in page
+    empty = manager.get("/", params={"q": "nobody-at-all"}).text
+    assert '<a href="/#moments">Clear the filters</a>' in empty

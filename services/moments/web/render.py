@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import inspect
 import logging
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from services.common.clock import today_in
-from services.common.vocabulary import Network, network_label
+from services.common.vocabulary import Network, moment_word, network_label
 from services.moments import sheets
 from services.moments.deps import Principal, db
 from services.moments.models import CustomerStatus, InitiatedBy, Outcome
@@ -25,14 +27,21 @@ from services.moments.models import CustomerStatus, InitiatedBy, Outcome
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates"))
 templates.env.filters["network_label"] = network_label
+templates.env.filters["word"] = moment_word
+
+
+def local_time(at: dt.datetime, tz: ZoneInfo) -> str:
+    """A stored instant (naive UTC) in the team's zone (RAPPORT_TIMEZONE), as people read it."""
+    local = at.replace(tzinfo=dt.UTC).astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+templates.env.filters["local_time"] = local_time
 CHOICES = {
     "networks": [n.value for n in Network],
-    "statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in CustomerStatus],
-    "outcomes": [(o.value, o.value.replace("_", " ").capitalize()) for o in Outcome],
-    "initiators": [
-        (InitiatedBy.customer.value, "Customer (they wrote first)"),
-        (InitiatedBy.brand.value, "Brand (we reached out)"),
-    ],
+    "statuses": [(s.value, moment_word(s.value)) for s in CustomerStatus],
+    "outcomes": [(o.value, moment_word(o.value)) for o in Outcome],
+    "initiators": [(i.value, moment_word(i.value)) for i in InitiatedBy],
 }
 
 
@@ -82,6 +91,7 @@ def page(
             "csrf": principal.login.csrf_token if principal and principal.login else None,
             "banner": banner,
             "today": today_in(settings.timezone).isoformat(),
+            "tz": settings.timezone,
             **CHOICES,
             **context,
         },
