@@ -231,6 +231,13 @@ def sidebar(viewer: Viewer) -> Filters:
     _from_url("account", account_key, _choice([ALL_ACCOUNTS, *accounts]))
     with st.sidebar:
         st.markdown(f"**{plain(viewer.name)}** · {viewer.role}")
+        # The other site of the same login: logging moments (managers) or reading them.
+        st.link_button(
+            "Log a moment" if viewer.can_edit_goals else "Moments log",
+            moments_url() + "/",
+            icon=":material/edit_note:",
+            width="stretch",
+        )
         year = int(
             st.selectbox("Year", years, key="year", on_change=_widget_to_url, args=("year",))
         )

@@ -654,3 +654,7 @@ def test_the_list_keeps_its_place_and_speaks_as_the_form_does(manager: TestClien
     assert "existing customer</td>" not in page and "not customer</td>" not in page
     empty = manager.get("/", params={"q": "nobody-at-all"}).text
     assert '<a href="/#moments">Clear the filters</a>' in empty
+
+
+def test_the_header_leads_to_the_reports(manager: TestClient) -> None:
+    assert '<a href="http://127.0.0.1:8501/">Reports</a>' in manager.get("/").text

@@ -544,6 +544,9 @@ def test_the_sidebar_filters_live_in_the_url(engine: Engine, app_env: None) -> N
     assert not at.exception, [e.value for e in at.exception]
     network = next(s for s in at.sidebar.selectbox if s.label == "Network")
     assert network.value == "email"
+    # The other site of the same login, from every page.
+    [moments] = at.get("link_button")
+    assert moments.proto.label == "Moments log" and moments.proto.url.endswith(":8002/")
     assert next(s for s in at.sidebar.selectbox if s.label == "Year").value == year - 1
     network.set_value("twitter").run()
     assert at.query_params["network"] in ("twitter", ["twitter"])  # AppTest keeps lists or str

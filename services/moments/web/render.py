@@ -92,6 +92,7 @@ def page(
             "banner": banner,
             "today": today_in(settings.timezone).isoformat(),
             "tz": settings.timezone,
+            "reports_url": settings.reports_url,
             **CHOICES,
             **context,
         },
