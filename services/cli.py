@@ -237,7 +237,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
     from services.common import logs
     from services.reports import logs as reports_logs
     from services.reports.metrics import serve_metrics
-    from services.reports.ui import STREAMLIT_FLAGS
+    from services.reports.server import STREAMLIT_FLAGS
 
     reports_logs.through_ours()  # LOG_FORMAT for Streamlit's own loggers too
     settings = get_settings()

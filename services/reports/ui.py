@@ -37,18 +37,6 @@ ALL_NETWORKS, ALL_ACCOUNTS = "All networks", "All accounts"
 NO_ACCOUNT = "(sent without an account)"
 
 
-# How every reports server runs (`rapport reports`, the browser tests): no built-in data export,
-# whose CSV would carry formulas unguarded (every table has our own download instead).
-STREAMLIT_FLAGS = (
-    "--server.headless", "true",
-    "--browser.gatherUsageStats", "false",
-    "--client.toolbarMode", "minimal",
-    "--client.disableDataExport", "true",
-    # No page takes a file: Streamlit's upload route refuses bodies over 1 MB.
-    "--server.maxUploadSize", "1",
-)  # fmt: skip
-
-
 def _network_name(name: str) -> str:
     return name if name == ALL_NETWORKS else network_label(name)
 
@@ -343,7 +331,7 @@ def csv_download(
 
 def table(rows: Any, *, download: str, file: str) -> None:
     """A table as shown, with our CSV of it beside it: Streamlit's own "Download as CSV" is off
-    (STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
+    (server.STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
     formula in it; ours neutralises every cell."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     st.dataframe(frame, hide_index=True, width="stretch")

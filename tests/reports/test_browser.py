@@ -27,7 +27,7 @@ from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.app import create_app as create_moments
 from services.moments.models import MomentCreate
-from services.reports.ui import STREAMLIT_FLAGS
+from services.reports.server import STREAMLIT_FLAGS
 from tests.factories import batch, event, message
 from tests.factories_moments import moment
 from tests.reports.test_app import seed

@@ -1,0 +1,11 @@
+"""How every reports server runs: the flags `rapport reports` and the tests give Streamlit."""
+
+# No built-in data export: its CSV would carry formulas unguarded (every table has our own).
+STREAMLIT_FLAGS = (
+    "--server.headless", "true",
+    "--browser.gatherUsageStats", "false",
+    "--client.toolbarMode", "minimal",
+    "--client.disableDataExport", "true",
+    # No page takes a file: Streamlit's upload route refuses bodies over 1 MB.
+    "--server.maxUploadSize", "1",
+)  # fmt: skip
