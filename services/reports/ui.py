@@ -365,11 +365,19 @@ def completeness_line(f: Filters) -> None:
 
 
 def empty_state() -> None:
+    """An empty period, said to each role as it can act on it."""
+    viewer: Viewer | None = st.session_state.get("viewer")
+    if viewer is None or viewer.role != "admin":
+        st.info(
+            "No interactions for this period yet. Figures appear here as soon as your team's "
+            "platforms are connected; choose another year or as-of day in the sidebar meanwhile."
+        )
+        return
     st.info(
-        "No interactions for this period yet. To get data in:\n\n"
-        "- `rapport demo` streams a realistic demo year through the ingest API;\n"
-        "- `rapport import --source x_tweet_activity FILE.csv` imports a platform export;\n"
-        "- `POST /v1/interactions` on the ingest API takes events from your own tools."
+        "No interactions for this period yet. To bring data in, on the server:\n\n"
+        "- `rapport demo` streams a realistic demo year;\n"
+        "- `rapport import --source x_tweet_activity FILE.csv` imports a platform's export;\n"
+        "- the Platform connections on the Settings page show which live sources are connected."
     )
 
 

@@ -658,3 +658,16 @@ def test_the_list_keeps_its_place_and_speaks_as_the_form_does(manager: TestClien
 
 def test_the_header_leads_to_the_reports(manager: TestClient) -> None:
     assert '<a href="http://127.0.0.1:8501/">Reports</a>' in manager.get("/").text
+
+
+def test_only_admins_hear_about_the_sheet_and_in_words(
+    app_client: TestClient, make_user: Callable[[str, Role], str]
+) -> None:
+    make_user("root", Role.admin)
+    make_user("vera", Role.viewer)
+    admin = login(TestClient(app_client.app), "root").get("/").text
+    viewer = login(TestClient(app_client.app), "vera").get("/").text
+    assert "The Google Sheet is not connected" in admin
+    assert "Google Sheet is not connected" not in viewer
+    for page in (admin, viewer):
+        assert "GOOGLE_APPLICATION_CREDENTIALS" not in page and "SHEETS_SPREADSHEET_ID" not in page

@@ -109,9 +109,14 @@ def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_an_empty_database(engine: Engine, app_env: None, page: str) -> None:
-    at = run_page(page)
+    """An empty year, said to each role as it can act on it: admins learn how to bring data in,
+    everyone else reads no command they could not run."""
+    admin, viewer = run_page(page, role="admin"), run_page(page, role="viewer")
     if page in ("views/overview.py", "views/support.py", "views/brand.py"):
-        assert any("rapport demo" in i.value for i in at.info)
+        assert any("rapport demo" in i.value for i in admin.info)
+        told = " ".join(i.value for i in viewer.info)
+        assert "No interactions for this period yet" in told
+        assert "rapport" not in told and "POST" not in told
 
 
 def test_the_account_filter_keeps_to_the_chosen_network(engine: Engine, app_env: None) -> None:

@@ -338,7 +338,7 @@ def test_settings_saves_business_hours_and_the_value_model_in_the_browser(
         page.get_by_text("Business hours saved").wait_for(timeout=30_000)
         settled(page)
         page.wait_for_timeout(1000)  # the rerun after saving replaces the page's elements
-        currency = page.get_by_role("textbox", name="Currency (ISO 4217)")
+        currency = page.get_by_role("textbox", name="Currency (three letters, e.g. EUR)")
         currency.fill("EUR")
         currency.press("Enter")
         page.get_by_role("button", name="Save value model").last.click()

@@ -72,9 +72,12 @@ def page(
 ) -> HTMLResponse:
     settings = request.app.state.settings
     banner = None
-    if principal is not None:
+    if principal is not None and principal.is_admin:  # the one who can act on it
         if not sheets.enabled(settings):
-            banner = sheets.OFF_MESSAGE + "."
+            banner = (
+                "The Google Sheet is not connected: moments are kept here and written to it "
+                "once it is (the server's operator sets up the service account and the sheet)."
+            )
         else:
             with db(request) as session:
                 backlog, oldest = sheets.status(session)

@@ -26,12 +26,12 @@ def connections() -> None:
         [
             {
                 "Source": names[str(row["source"])],
-                "State": "receiving" if row["state"] == "on" else "off (no secret set)",
-                "Last signed delivery": webhook_status.last_delivery(row),
-                "Accepted": row["accepted"],
-                "Dead-lettered": row["dead_lettered"],
-                "Refused": row["refused"],
-                "Kept dead letters": stored.get(f"webhook:{row['source']}", 0),
+                "State": "connected" if row["state"] == "on" else "not connected",
+                "Last delivery": webhook_status.last_delivery(row),
+                "Received": row["accepted"],
+                "Could not be read": row["dead_lettered"],
+                "Refused (not signed by the platform)": row["refused"],
+                "Unreadable, all time": stored.get(f"webhook:{row['source']}", 0),
             }
             for row in found
         ],
@@ -39,11 +39,15 @@ def connections() -> None:
         file="connections.csv",
     )
     st.caption(
-        "Counts since ingest started (Prometheus keeps the history); refused: forged, unsigned "
-        "or stale deliveries; kept dead letters: every one ever stored. A configured source "
-        "silent for a day raises RapportWebhookSilent. How to register each webhook: README, "
-        "Live data."
+        "Counts since the ingest service last started. A connected source that stays silent for "
+        "a day alerts whoever runs Rapport."
     )
+    viewer: ui.Viewer = st.session_state["viewer"]
+    if viewer.role == "admin":
+        st.caption(
+            "To connect a platform, the server's operator sets its secret and registers "
+            'Rapport\'s address with the platform (docs/operating.md, "Live data").'
+        )
 
 
 with ui.timed_page("settings"):
@@ -87,7 +91,7 @@ with ui.timed_page("settings"):
     current = stored.default if account is None else stored.by_account.get(account)
     with st.form("hours"):
         timezone = st.text_input(
-            "Time zone (IANA)",
+            "Time zone (e.g. Europe/Istanbul)",
             value=current.timezone if current else ui.settings().rapport_timezone,
             help="e.g. Europe/Madrid, America/New_York",
             key=f"timezone_{choice}",
@@ -138,7 +142,9 @@ with ui.timed_page("settings"):
     model = value.load(ui.engine(), f.year)
     with st.form("value"):
         currency = st.text_input(
-            "Currency (ISO 4217)", value=model.currency if model else "USD", key="currency"
+            "Currency (three letters, e.g. EUR)",
+            value=model.currency if model else "USD",
+            key="currency",
         )
         amounts = {
             name: st.number_input(
