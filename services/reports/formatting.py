@@ -193,3 +193,23 @@ def for_csv(rows: list[dict[str, object]], columns: list[str]) -> list[dict[str,
     """Rows as a CSV for people (`csv_header`, `csv_value`); the API's CSVs are the
     machine-readable ones (field names, seconds, ratios from 0 to 1)."""
     return [{csv_header(c): csv_value(c, row.get(c)) for c in columns} for row in rows]
+
+
+_SCALES = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def parse_amount(text: str) -> float | None:
+    """A number as people type it: "55,000,000", "55 000 000", "55M", "2.5k", "60" (None when
+    empty); ValueError saying what is wrong otherwise."""
+    cleaned = text.strip().replace(",", "").replace(" ", "").replace("_", "").replace("\u00a0", "")
+    if not cleaned:
+        return None
+    scale = _SCALES.get(cleaned[-1].lower(), 1.0)
+    number = cleaned[:-1] if scale != 1.0 else cleaned
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number (e.g. 55,000,000 or 55M)") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text.strip()!r}: give a number of 0 or more")
+    return value

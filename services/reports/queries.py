@@ -272,6 +272,15 @@ def filter_options(engine: Engine) -> list[tuple[str, str]]:
     return sorted((str(r[0]), str(r[1])) for r in rows)
 
 
+def data_years(engine: Engine) -> tuple[int, int] | None:
+    """The first and last year with interactions (two index ends of the daily rollup)."""
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(DAILY.c.day), func.max(DAILY.c.day))).one()
+    if first is None:
+        return None
+    return _as_date(first).year, _as_date(last).year
+
+
 def _as_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()

@@ -200,7 +200,10 @@ def sidebar(viewer: Viewer) -> Filters:
     pairs = cached("filter_options", lambda: queries.filter_options(engine()))
     networks = sorted({network for network, _ in pairs})
     today = today_in(settings().timezone)
-    years = list(range(today.year, today.year - 6, -1))
+    # This year, and back to the first year with data: no year the list offers is empty.
+    span = cached("data_years", lambda: queries.data_years(engine()))
+    first = min(span[0], today.year) if span else today.year
+    years = list(range(max(today.year, span[1] if span else today.year), first - 1, -1))
     _from_url("year", "year", _choice(years))
     year = int(st.session_state.get("year", today.year))
     default_as_of = today if year == today.year else dt.date(year, 12, 31)

@@ -171,21 +171,30 @@ def test_viewers_read_goals_managers_edit(engine: Engine, app_env: None) -> None
     year = dt.date.today().year
     viewer = run_page("views/goals.py", role="viewer")
     assert any("admins and managers set them" in i.value for i in viewer.info)
-    assert not viewer.number_input
+    assert not viewer.text_input
     manager = run_page("views/goals.py", role="manager")
-    inputs = {n.key: n for n in manager.number_input}
+    inputs = {n.key: n for n in manager.text_input}
     # People type rates in percent and times in minutes; counts are whole numbers.
     assert inputs[f"goal_{year}_responded_within_1h_rate"].label == "Answered within 1 h (%)"
     assert inputs[f"goal_{year}_median_first_response_s"].label == (
         "Median first response, in minutes"
     )
     assert inputs[f"goal_{year}_impressions"].label == "Impressions"
-    inputs[f"goal_{year}_moments"].set_value(250)
-    inputs[f"goal_{year}_responded_within_1h_rate"].set_value(60.0)
-    inputs[f"goal_{year}_median_first_response_s"].set_value(30.0)
+    # Unset goals are empty, not 0.0; a number is typed as people say it.
+    assert inputs[f"goal_{year}_impressions"].value == ""
+    inputs[f"goal_{year}_impressions"].set_value("55M")
+    inputs[f"goal_{year}_reach"].set_value("lots")
+    inputs[f"goal_{year}_moments"].set_value("250")
+    inputs[f"goal_{year}_responded_within_1h_rate"].set_value("60")
+    inputs[f"goal_{year}_median_first_response_s"].set_value("30")
+    next(b for b in manager.button if b.label == "Save goals").click().run()
+    assert any("Reach: 'lots' is not a number" in e.value for e in manager.error)
+    assert not queries.goals(engine, year)  # nothing saved while one field is wrong
+    {n.key: n for n in manager.text_input}[f"goal_{year}_reach"].set_value("12,500,000")
     next(b for b in manager.button if b.label == "Save goals").click().run()
     assert any("Goals saved" in s.value for s in manager.success)
     stored = queries.goals(engine, year)
+    assert stored["impressions"] == 55_000_000 and stored["reach"] == 12_500_000
     assert stored["moments"] == 250
     assert stored["responded_within_1h_rate"] == pytest.approx(0.60)
     assert stored["median_first_response_s"] == 1800
@@ -541,6 +550,7 @@ def test_the_sidebar_filters_live_in_the_url(engine: Engine, app_env: None) -> N
 
     year = dt.date.today().year
     seed(engine, year)
+    write_batch(engine, [batch(event(occurred_at=f"{year - 1}-06-01T10:00:00Z"))], ZoneInfo("UTC"))
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["user"] = {"name": "ana", "role": "viewer"}
     at.query_params["network"] = "email"
@@ -552,7 +562,9 @@ def test_the_sidebar_filters_live_in_the_url(engine: Engine, app_env: None) -> N
     # The other site of the same login, from every page.
     [moments] = at.get("link_button")
     assert moments.proto.label == "Moments log" and moments.proto.url.endswith(":8002/")
-    assert next(s for s in at.sidebar.selectbox if s.label == "Year").value == year - 1
+    year_box = next(s for s in at.sidebar.selectbox if s.label == "Year")
+    assert year_box.value == year - 1
+    assert year_box.options == [str(year), str(year - 1)]  # years with data only
     network.set_value("twitter").run()
     assert at.query_params["network"] in ("twitter", ["twitter"])  # AppTest keeps lists or str
     next(s for s in at.sidebar.selectbox if s.label == "Year").set_value(year).run()

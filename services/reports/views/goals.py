@@ -49,6 +49,13 @@ def stored(metric: GoalMetric, typed: float) -> float:
     return typed
 
 
+def entry_text(metric: GoalMetric, value: float) -> str:
+    """A stored target as the form shows it: whole counts with thousands separators."""
+    if metric in COUNTING and metric not in MONEY:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def unit(metric: GoalMetric, currency: str) -> str:
     if fmt.is_rate(metric.value):
         return "%"
@@ -85,33 +92,38 @@ with ui.timed_page("goals"):
             file=f"goals-{f.year}.csv",
         )
         st.stop()
+    st.caption("Type a number as you would say it: 55,000,000 or 55M. Leave a goal empty for none.")
     with st.form("goals"):
-        values = {}
+        typed: dict[GoalMetric, str] = {}
         for metric in GoalMetric:
-            whole = metric in COUNTING and metric not in MONEY
             suffix = unit(metric, currency)
             unit_text = (
                 f", in {suffix}" if suffix == "minutes" else f" ({suffix})" if suffix else ""
             )
-            typed = st.number_input(
+            target = current.get(metric.value)
+            typed[metric] = st.text_input(
                 fmt.label(metric.value) + unit_text,
-                min_value=0 if whole else 0.0,
-                max_value=100.0 if fmt.is_rate(metric.value) else None,
-                value=(
-                    int(current.get(metric.value, 0))
-                    if whole
-                    else round(shown(metric, current.get(metric.value, 0.0)), 2)
-                ),
-                step=1000 if whole else (1.0 if fmt.is_rate(metric.value) else 5.0),
-                format="%d" if whole else "%.1f" if suffix in ("%", "minutes") else "%.2f",
-                help=HELP[metric] + " · 0 means no goal",
+                value="" if not target else entry_text(metric, shown(metric, target)),
+                placeholder="no goal",
+                help=HELP[metric],
                 key=f"goal_{f.year}_{metric.value}",
             )
-            values[metric] = stored(metric, float(typed))
-            if typed and whole:
-                st.caption(f"= {fmt.number(float(typed))}")
         saved = st.form_submit_button("Save goals")
     if saved:
+        values, problems = {}, []
+        for metric, text in typed.items():
+            try:
+                amount = fmt.parse_amount(text)
+            except ValueError as exc:
+                problems.append(f"{fmt.label(metric.value)}: {exc}")
+                continue
+            if amount is not None and fmt.is_rate(metric.value) and amount > 100:
+                problems.append(f"{fmt.label(metric.value)}: a share is at most 100 %")
+                continue
+            values[metric] = stored(metric, amount or 0.0)
+        if problems:
+            st.error("Not saved. " + " · ".join(problems))
+            st.stop()
         with Session(ui.engine()) as session:
             for metric, target in values.items():
                 if target > 0 or metric.value in current:
