@@ -13,6 +13,10 @@ class Network(StrEnum):
     tiktok = "tiktok"
     youtube = "youtube"
     reddit = "reddit"
+    threads = "threads"
+    bluesky = "bluesky"
+    pinterest = "pinterest"
+    whatsapp = "whatsapp"
     email = "email"
     chat = "chat"
     other = "other"
@@ -28,6 +32,10 @@ NETWORK_LABELS = {
     "tiktok": "TikTok",
     "youtube": "YouTube",
     "reddit": "Reddit",
+    "threads": "Threads",
+    "bluesky": "Bluesky",
+    "pinterest": "Pinterest",
+    "whatsapp": "WhatsApp",
     "email": "Email",
     "chat": "Chat",
     "other": "Other",

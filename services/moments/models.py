@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from enum import StrEnum
 from typing import Annotated
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -62,7 +62,35 @@ NETWORK_HOSTS = {
     "youtube.com": "youtube",
     "youtu.be": "youtube",
     "reddit.com": "reddit",
+    "threads.net": "threads",
+    "threads.com": "threads",
+    "bsky.app": "bluesky",
+    "pinterest.com": "pinterest",
+    "pin.it": "pinterest",
+    "wa.me": "whatsapp",
+    "whatsapp.com": "whatsapp",
 }
+# Query parameters that say who shared a link or from where, not which conversation it is:
+# dropped from a pasted link so the moment matches its conversation's stored url.
+TRACKERS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|igshid|igsh|si|s|t|ref|ref_src|ref_url|mibextid|rcm|trk|"
+    r"trackingId|lipi|share_id|is_from_webapp|sender_device)$",
+    re.IGNORECASE,
+)
+
+
+def without_trackers(link: str) -> str:
+    """The link with its sharing and campaign parameters removed (`?s=46&t=...`, `utm_*`,
+    `fbclid`...), everything else (path, other parameters, fragment) kept as it was."""
+    parts = urlsplit(link)
+    if not parts.query:
+        return link
+    kept = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKERS.match(name)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def guess_network(link: str) -> str | None:
@@ -74,7 +102,7 @@ def guess_network(link: str) -> str | None:
 def _http_url(value: str) -> str:
     if not re.match(LINK_PATTERN, value):
         raise ValueError("must be an http(s) link to the conversation")
-    return value
+    return without_trackers(value)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

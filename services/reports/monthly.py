@@ -133,14 +133,16 @@ def _money_section(engine: Engine, data: dict[str, Any]) -> str:
     c = money["currency"]
     roi = fmt.percent(money["roi"])
     parts = [
-        ("Total value", value.money(money["total_value"], c)),
-        ("Support savings (support moved off email)", value.money(money["support_savings"], c)),
-        ("Earned media (impressions and clicks at paid rates)",
-         value.money(money["earned_media_value"], c)),
-        ("Meaningful moments", value.money(money["moments_value"], c)),
-        ("Programme cost to date", value.money(money["program_cost_to_date"], c)),
-        ("Return on the programme", roi),
-    ]  # fmt: skip
+        (label, value.money(money[key], c, whole=True))
+        for label, key in (
+            ("Total value", "total_value"),
+            ("Support savings (support moved off email)", "support_savings"),
+            ("Earned media (impressions and clicks at paid rates)", "earned_media_value"),
+            ("Meaningful moments", "moments_value"),
+            ("Programme cost to date", "program_cost_to_date"),
+        )
+    ]
+    parts.append(("Return on the programme", roi))
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
     assumed = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"

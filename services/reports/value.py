@@ -11,9 +11,11 @@ every figure.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_currency, list_currencies
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -169,9 +171,22 @@ def of_summary(
     )
 
 
-def money(amount: float | None, currency: str, locale: str = "en") -> str:
-    """An amount as people read it (Babel, CLDR data): "€1,234,567.89"."""
-    return "-" if amount is None else format_currency(amount, currency, locale=locale)
+def money(amount: float | None, currency: str, locale: str = "en", *, whole: bool = False) -> str:
+    """An amount as people read it (Babel, CLDR data): "€1,234,567.89"; `whole` rounds to the
+    unit ("€1,234,568"), as an executive reads totals (an assumption such as a cost per contact
+    keeps its cents)."""
+    if amount is None:
+        return "-"
+    if not whole:
+        return format_currency(amount, currency, locale=locale)
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return format_currency(
+        round(amount),
+        currency,
+        format=re.sub(r"\.0+", "", pattern),
+        locale=locale,
+        currency_digits=False,
+    )
 
 
 def assumptions(model: ValueModel) -> list[tuple[str, str]]:

@@ -209,3 +209,40 @@ def test_csv_export_streams_and_keeps_to_one_cap(
     monkeypatch.setattr(service, "EXPORT_MAX_ROWS", 1_000)
     rows = list(csv.reader(io.StringIO(app_client.get("/api/v1/moments.csv", headers=ADMIN).text)))
     assert len(rows) == 1 + 1_000
+
+
+@pytest.mark.parametrize(
+    ("pasted", "stored"),
+    [
+        pytest.param(
+            "https://x.com/ana/status/42?s=46&t=AbCdEf", "https://x.com/ana/status/42", id="x-share"
+        ),
+        pytest.param(
+            "https://www.instagram.com/p/Cx1/?igsh=MWQ&utm_source=ig_web_copy_link",
+            "https://www.instagram.com/p/Cx1/",
+            id="instagram-share",
+        ),
+        pytest.param(
+            "https://www.facebook.com/permalink.php?story_fbid=1&id=2&mibextid=Nif5oz",
+            "https://www.facebook.com/permalink.php?story_fbid=1&id=2",
+            id="facebook-keeps-what-names-the-post",
+        ),
+    ],
+)
+def test_pasted_links_lose_their_trackers_so_they_match_the_conversation(
+    app_client: TestClient, token: Callable[[Role], dict[str, str]], pasted: str, stored: str
+) -> None:
+    created = app_client.post(
+        "/api/v1/moments", json=moment(link=pasted), headers=token(Role.manager)
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["link"] == stored
+
+
+def test_the_newer_networks_are_known_by_their_links() -> None:
+    from services.moments.models import guess_network
+
+    assert guess_network("https://www.threads.net/@ana/post/C1") == "threads"
+    assert guess_network("https://bsky.app/profile/ana.bsky.social/post/3k") == "bluesky"
+    assert guess_network("https://pin.it/1AbC") == "pinterest"
+    assert guess_network("https://wa.me/905551234567") == "whatsapp"

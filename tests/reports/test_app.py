@@ -349,13 +349,16 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     st.cache_data.clear()  # as the Settings page does when it saves
     at = run_page("views/overview.py")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Earned media"] == "€50.00"  # 5,000 impressions at a CPM of 10
-    assert metrics["Total value"] == "€50.00"
+    # Executives' totals in whole units (no cents); an unchanged what-if has no green arrow.
+    assert metrics["Earned media"] == "€50"  # 5,000 impressions at a CPM of 10
+    assert metrics["Total value"] == "€50"
+    unchanged = next(m for m in at.metric if m.label == "Total value, what if")
+    assert not unchanged.delta
     cpm = next(n for n in at.number_input if n.key == "if_cpm")
     cpm.set_value(20).run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Total value, what if"] == "€100.00"
-    assert metrics["Total value"] == "€50.00"  # nothing was saved
+    assert metrics["Total value, what if"] == "€100"
+    assert metrics["Total value"] == "€50"  # nothing was saved
     assert value.load(engine, year).cpm == 10  # type: ignore[union-attr]
 
 

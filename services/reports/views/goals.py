@@ -78,7 +78,7 @@ with ui.timed_page("goals"):
         if target is None:
             return fmt.NONE
         if metric in MONEY:
-            return value.money(target, currency)
+            return value.money(target, currency, whole=True)
         return fmt.metric(metric.value, target)
 
     if not viewer.can_edit_goals:

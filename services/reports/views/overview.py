@@ -87,7 +87,7 @@ MONEY_GOALS = ("support_savings", "earned_media_value", "total_value")
 
 def goal_text(metric: str, amount: float | None, currency: str) -> str:
     if metric in MONEY_GOALS and amount is not None:
-        return value.money(amount, currency)
+        return value.money(amount, currency, whole=True)
     return fmt.metric(metric, amount)
 
 
@@ -226,10 +226,10 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     figures, assumed = st.columns([3, 2])
     with figures:
         a, b = st.columns(2)
-        a.metric("Total value", value.money(money["total_value"], c))
-        a.metric("Support savings", value.money(money["support_savings"], c))
-        b.metric("Earned media", value.money(money["earned_media_value"], c))
-        a.metric("Moments", value.money(money["moments_value"], c))
+        a.metric("Total value", value.money(money["total_value"], c, whole=True))
+        a.metric("Support savings", value.money(money["support_savings"], c, whole=True))
+        b.metric("Earned media", value.money(money["earned_media_value"], c, whole=True))
+        a.metric("Moments", value.money(money["moments_value"], c, whole=True))
         if f.sliced:
             # The programme's cost is the whole programme's: set against one slice's value it
             # would understate the return, so it is not shown there.
@@ -241,7 +241,9 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
                 fmt.percent(money["roi"]),
                 help="(total value - programme cost to date) / programme cost to date",
             )
-            b.metric("Programme cost to date", value.money(money["program_cost_to_date"], c))
+            b.metric(
+                "Programme cost to date", value.money(money["program_cost_to_date"], c, whole=True)
+            )
         ui.completeness_line(f)
     with assumed:
         st.markdown("**Assumptions** (Settings)")
@@ -280,7 +282,10 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         delta = what_if["total_value"] - money["total_value"]
         x, y = st.columns(2)
         x.metric(
-            "Total value, what if", value.money(what_if["total_value"], c), value.money(delta, c)
+            "Total value, what if",
+            value.money(what_if["total_value"], c, whole=True),
+            # No arrow for no change (a green "↑ $0" read as good news).
+            value.money(delta, c, whole=True) if round(delta) else None,
         )
         y.metric("Return, what if", "—" if f.sliced else fmt.percent(what_if["roi"]))
 
