@@ -349,6 +349,7 @@ def _connect_meta(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from services.common import backup
     from services.common.auth import Role
     from services.reports import commands as reports_commands
 
@@ -414,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sheets)
 
     reports_commands.add_parsers(sub)
+    backup.add_parsers(sub)
 
     p = sub.add_parser("connect", help="platform webhooks: what each source has done")
     connect_sub = p.add_subparsers(dest="connect_action", required=True, metavar="ACTION")

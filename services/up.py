@@ -317,6 +317,7 @@ def up(*, demo: bool | None = None) -> int:
         _print_urls(settings, token, admin, time.monotonic() - started)
         if database_is_empty():
             _offer_demo(stack, demo)
+        _start_daily_backups(stack)
         return _supervise(stack)
     finally:
         stack.shutdown()
@@ -383,6 +384,33 @@ def _offer_demo(stack: Stack, demo: bool | None) -> None:
         print(
             "\nThe database is empty: `.venv/bin/rapport demo` streams a demo year through ingest."
         )
+
+
+def _start_daily_backups(stack: Stack) -> None:
+    """A backup a day into RAPPORT_BACKUP_DIR, each by `rapport backup` of its own (its log in
+    var/log/backup.log), keeping the newest RAPPORT_BACKUP_KEEP."""
+    from services.common import backup
+
+    def run(out: Path) -> int:
+        proc = processes.spawn(
+            processes.rapport_command("backup", "--out", str(out)),
+            env=stack.env,
+            log=LOG_DIR / "backup.log",
+        )
+        code = proc.wait()
+        if code == 0:
+            print(f"Daily backup written: {out}", flush=True)
+        elif not stack.stopping.is_set():
+            print(
+                f"The daily backup failed (exit {code}); see var/log/backup.log"
+                + (_last_lines(LOG_DIR / "backup.log") or ""),
+                flush=True,
+            )
+        return code
+
+    threading.Thread(
+        target=backup.daily, args=(stack.settings, stack.stopping, run), daemon=True
+    ).start()
 
 
 def _supervise(stack: Stack) -> int:

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True
 
+    # Backups (docs/stewardship.md): `rapport up` takes one a day into RAPPORT_BACKUP_DIR and
+    # keeps the newest RAPPORT_BACKUP_KEEP. PostgreSQL's client tools: PG_DUMP and PG_RESTORE,
+    # else the ones on PATH.
+    rapport_backup_dir: str = "var/backups"
+    rapport_backup_keep: int = Field(default=7, ge=1)
+    pg_dump: str | None = None
+    pg_restore: str | None = None
+
     @field_validator("rapport_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
