@@ -45,6 +45,7 @@ PORT_VARIABLES = (
     "REPORTS_PORT",
     "CONSUMER_METRICS_PORT",
     "REPORTS_METRICS_PORT",
+    "BACKUP_METRICS_PORT",
 )
 RESTARTS = 5  # a child that dies this often within RESTART_WINDOW_S is given up on
 RESTART_WINDOW_S = 600.0
@@ -314,6 +315,7 @@ def up(*, demo: bool | None = None) -> int:
         processes.wait_for_port(settings.reports_port, timeout_s=60)  # every printed URL answers
         token = first_run_token()
         admin = first_admin()
+        _serve_backup_metrics(settings)
         _print_urls(settings, token, admin, time.monotonic() - started)
         if database_is_empty():
             _offer_demo(stack, demo)
@@ -340,7 +342,8 @@ def _print_urls(
         f"  ingest         {ingest}/metrics\n"
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/metrics\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
-        f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics"
+        f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics\n"
+        f"  backups        http://127.0.0.1:{settings.backup_metrics_port}/metrics"
     )
     if admin:
         print(
@@ -386,10 +389,23 @@ def _offer_demo(stack: Stack, demo: bool | None) -> None:
         )
 
 
+def _serve_backup_metrics(settings: Settings) -> None:
+    """The backups' age and last outcome, on BACKUP_METRICS_PORT (the up process's own)."""
+    from prometheus_client import REGISTRY
+
+    from services.common.backup import BackupCollector
+    from services.common.metrics import serve_metrics
+
+    REGISTRY.register(BackupCollector(Path(settings.rapport_backup_dir)))
+    serve_metrics(settings.backup_metrics_port, host=settings.metrics_host)
+
+
 def _start_daily_backups(stack: Stack) -> None:
     """A backup a day into RAPPORT_BACKUP_DIR, each by `rapport backup` of its own (its log in
     var/log/backup.log), keeping the newest RAPPORT_BACKUP_KEEP."""
     from services.common import backup
+
+    settings = stack.settings
 
     def run(out: Path) -> int:
         proc = processes.spawn(
@@ -408,9 +424,7 @@ def _start_daily_backups(stack: Stack) -> None:
             )
         return code
 
-    threading.Thread(
-        target=backup.daily, args=(stack.settings, stack.stopping, run), daemon=True
-    ).start()
+    threading.Thread(target=backup.daily, args=(settings, stack.stopping, run), daemon=True).start()
 
 
 def _supervise(stack: Stack) -> int:

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 
@@ -34,6 +37,17 @@ DUMPS = {"sqlite": "rapport.sqlite3", "postgresql": "rapport.pgdump"}
 SUFFIX = ".backup.tar"
 STATUS = "last-run.json"  # the outcome of the last `rapport backup` into this directory
 CHUNK = 1 << 20
+
+# Served by `rapport up` (BACKUP_METRICS_PORT), read from the backup directory at each scrape;
+# the alert RapportBackupMissing reads the first.
+METRICS = {
+    "rapport_backup_newest_age_seconds": "Seconds since the newest backup in RAPPORT_BACKUP_DIR "
+    "was taken (+Inf when there is none).",
+    "rapport_backup_last_run_succeeded": "1 when the last `rapport backup` into "
+    "RAPPORT_BACKUP_DIR succeeded, 0 when it failed.",
+    "rapport_backup_last_run_timestamp_seconds": "When the last `rapport backup` into "
+    "RAPPORT_BACKUP_DIR finished, successful or not.",
+}
 
 
 class BackupError(Exception):
@@ -448,13 +462,44 @@ def _restore_postgresql(url: str, dump: Path) -> None:
         )
 
 
-# -- the daily backup of `rapport up`
+# -- metrics, and the daily backup of `rapport up`
+
+
+def newest(directory: Path) -> dt.datetime | None:
+    """When the newest readable backup in the directory was taken."""
+    return max((m.created for _p, m in backups(directory) if m is not None), default=None)
+
+
+class BackupCollector(Collector):
+    """The backups' state, read from the directory at each scrape (any process may write it)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        taken = newest(self.directory)
+        age = (dt.datetime.now(dt.UTC) - taken).total_seconds() if taken else math.inf
+        name = "rapport_backup_newest_age_seconds"
+        yield GaugeMetricFamily(name, METRICS[name], value=age)
+        status = last_status(self.directory)
+        if status is not None:
+            name = "rapport_backup_last_run_succeeded"
+            yield GaugeMetricFamily(name, METRICS[name], value=1 if status["succeeded"] else 0)
+            name = "rapport_backup_last_run_timestamp_seconds"
+            yield GaugeMetricFamily(name, METRICS[name], value=status["finished_at"])
+
+
+def last_status(directory: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((directory / STATUS).read_text()))
+    except (OSError, ValueError):
+        return None
 
 
 def due(directory: Path, now: dt.datetime | None = None) -> bool:
     """No readable backup in the directory, or the newest is a day old."""
-    newest = max((m.created for _p, m in backups(directory) if m is not None), default=None)
-    return newest is None or (now or dt.datetime.now(dt.UTC)) - newest >= dt.timedelta(days=1)
+    taken = newest(directory)
+    return taken is None or (now or dt.datetime.now(dt.UTC)) - taken >= dt.timedelta(days=1)
 
 
 def daily_once(settings: Settings, run: Callable[[Path], int]) -> Path | None:

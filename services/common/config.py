@@ -90,10 +90,11 @@ class Settings(BaseSettings):
     sheets_sync_in_service: bool = True
 
     # Backups (docs/stewardship.md): `rapport up` takes one a day into RAPPORT_BACKUP_DIR and
-    # keeps the newest RAPPORT_BACKUP_KEEP. PostgreSQL's client tools: PG_DUMP and PG_RESTORE,
-    # else the ones on PATH.
+    # keeps the newest RAPPORT_BACKUP_KEEP, with their metrics on BACKUP_METRICS_PORT.
+    # PostgreSQL's client tools: PG_DUMP and PG_RESTORE, else the ones on PATH.
     rapport_backup_dir: str = "var/backups"
     rapport_backup_keep: int = Field(default=7, ge=1)
+    backup_metrics_port: int = 9105
     pg_dump: str | None = None
     pg_restore: str | None = None
 
