@@ -351,6 +351,7 @@ def _connect_meta(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from services.common import backup
     from services.common.auth import Role
+    from services.ingest import retention
     from services.reports import commands as reports_commands
 
     roles = [r.value for r in Role]
@@ -416,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reports_commands.add_parsers(sub)
     backup.add_parsers(sub)
+    retention.add_parsers(sub)
 
     p = sub.add_parser("connect", help="platform webhooks: what each source has done")
     connect_sub = p.add_subparsers(dest="connect_action", required=True, metavar="ACTION")

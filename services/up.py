@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -320,6 +321,8 @@ def up(*, demo: bool | None = None) -> int:
         if database_is_empty():
             _offer_demo(stack, demo)
         _start_daily_backups(stack)
+        if settings.rapport_event_retention_days:
+            _start_nightly_retention(stack)
         return _supervise(stack)
     finally:
         stack.shutdown()
@@ -425,6 +428,28 @@ def _start_daily_backups(stack: Stack) -> None:
         return code
 
     threading.Thread(target=backup.daily, args=(settings, stack.stopping, run), daemon=True).start()
+
+
+def _start_nightly_retention(stack: Stack) -> None:
+    """Once a day, raw events older than RAPPORT_EVENT_RETENTION_DAYS leave, each time by a
+    `rapport retention apply` of its own (its log in var/log/retention.log)."""
+    from services.ingest import retention
+
+    def run(before: dt.date) -> int:
+        log_file = LOG_DIR / "retention.log"
+        command = processes.rapport_command("retention", "apply", "--before", str(before))
+        code = processes.spawn(command, env=stack.env, log=log_file).wait()
+        if code != 0 and not stack.stopping.is_set():
+            print(
+                f"Retention before {before} failed (exit {code}); see var/log/retention.log"
+                + (_last_lines(log_file) or ""),
+                flush=True,
+            )
+        return code
+
+    threading.Thread(
+        target=retention.nightly, args=(stack.settings, stack.stopping, run), daemon=True
+    ).start()
 
 
 def _supervise(stack: Stack) -> int:

@@ -46,6 +46,7 @@ TABLES = (
     "report_delivery",
     "dead_letter",
     "consumer_progress",
+    "event_retention",
 )
 
 

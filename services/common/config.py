@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     backup_metrics_port: int = 9105
     pg_dump: str | None = None
     pg_restore: str | None = None
+    # Set: `rapport up` deletes raw events older than this many days once a day (retention).
+    rapport_event_retention_days: int | None = Field(default=None, ge=1)
 
     @field_validator("rapport_timezone")
     @classmethod
