@@ -114,7 +114,6 @@ class CutoffReader:
 
     def __init__(self, database_url: str) -> None:
         self._url = database_url
-        self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._read_at = -CUTOFF_TTL_S
         self._cutoff: Cutoff | None = None
@@ -131,16 +130,19 @@ class CutoffReader:
     def _read(self) -> Cutoff | None:
         if is_sqlite(self._url) and not Path(self._url.split("///", 1)[-1]).exists():
             return None  # no database yet (a test, a first start): nothing was deleted
+        # An engine of its own for one read a minute, closed after it: a publisher holds no
+        # connection between reads (tests and tools make many publishers).
+        engine = make_engine(self._url)
         try:
-            if self._engine is None:
-                self._engine = make_engine(self._url)
-            with self._engine.connect() as conn:
+            with engine.connect() as conn:
                 row = conn.execute(
                     select(EventRetention.before_day, EventRetention.before_at)  # type: ignore[call-overload]
                 ).first()
         except SQLAlchemyError as exc:
             log.warning("retention cut-off not read (%s); keeping the last one known", exc)
             return self._cutoff
+        finally:
+            engine.dispose()
         if row is None:
             return None
         return Cutoff(row[1].replace(tzinfo=dt.UTC).timestamp(), row[0])
