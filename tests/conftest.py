@@ -47,6 +47,7 @@ TABLES = (
     "dead_letter",
     "consumer_progress",
     "event_retention",
+    "person_erasure",
 )
 
 

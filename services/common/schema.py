@@ -66,6 +66,19 @@ class EventRetention(SQLModel, table=True):
     deleted: int = Field(sa_column=Column(BigInteger, nullable=False))  # by the last run
 
 
+class PersonErasure(SQLModel, table=True):
+    """The receipt of one `rapport people forget`: when, by whom, the rows changed per place
+    (JSON), and the sha256 of the lower-cased identifier, never the identifier itself."""
+
+    __tablename__ = "person_erasure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    erased_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC
+    erased_by: str = Field(max_length=100)
+    person_sha256: str = Field(max_length=64)
+    rows: str = Field(sa_column=Column(Text, nullable=False))  # JSON {place: rows changed}
+
+
 class RollupHourly(SQLModel, table=True):
     """Sum of `count` and number of events per UTC hour and (network, account, kind)."""
 

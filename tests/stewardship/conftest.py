@@ -82,3 +82,7 @@ def summaries(
         assert status == 0, err
         found.append(json.loads(out))
     return found
+
+
+# The Sheets fixtures of the moments tests: the real gspread client against the local server.
+from tests.moments.conftest import moments_settings, sheet_settings, sheets_server  # noqa: E402, F401
