@@ -115,6 +115,7 @@ def take(url: str, out: Path, say: Callable[[str], None] = print) -> Manifest:
                 archive.add(dump, arcname=DUMPS[kind])
             with partial.open("rb") as f:
                 os.fsync(f.fileno())
+            partial.chmod(0o600)  # people's data: readable by this account only
             os.replace(partial, out)
     except BackupError as exc:
         _record_status(out.parent, succeeded=False, file=out.name, error=str(exc))
@@ -137,6 +138,10 @@ def sqlite_path(url: str) -> str:
 
 
 def _sqlite_snapshot(url: str, dump: Path) -> tuple[dict[str, int], str | None]:
+    if not Path(sqlite_path(url)).is_file():  # sqlite3 would create an empty one and copy that
+        raise BackupError(
+            f"there is no SQLite database at {sqlite_path(url)}: check DATABASE_URL.", status=2
+        )
     source = sqlite3.connect(sqlite_path(url), timeout=30)
     target = sqlite3.connect(dump)
     try:

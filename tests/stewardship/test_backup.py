@@ -91,6 +91,7 @@ def test_backup_under_writes_restores_the_figures_of_its_instant(
         engine.dispose()
     assert status == 0, err
     assert f"Wrote {out}" in said
+    assert out.stat().st_mode & 0o777 == 0o600
     manifest = backup.read_manifest(out)
     taken = manifest.rows["interaction_event"]
     assert 150 <= taken < written[0]
@@ -211,6 +212,14 @@ def test_missing_pg_dump_exits_2_naming_it(
     assert not (tmp_path / "x.tar").exists()
     last = json.loads((tmp_path / backup.STATUS).read_text())
     assert last["succeeded"] is False
+
+
+def test_a_missing_sqlite_database_is_not_backed_up(rapport: Rapport, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    status, _out, err = rapport(f"sqlite:///{missing}", "backup", "--out", str(tmp_path / "b.tar"))
+    assert status == 2
+    assert f"there is no SQLite database at {missing}" in err
+    assert not missing.exists()
 
 
 def test_prune_keeps_the_newest(db_url: str, rapport: Rapport, tmp_path: Path) -> None:
