@@ -54,6 +54,7 @@ PLACES: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...]]] = {
     "dead_letter": (DeadLetter.__table__, ("letter_id",), ("error",)),  # type: ignore[attr-defined]
 }
 MIN_LENGTH = 3  # shorter identifiers would match far too much to be anyone's
+BLANKS = " \t\n\r\f\v"  # what cannot be inside an identifier (the REST schema says the same)
 BEFORE = r"(?<![\w@.-])(?<!\w\.)"
 AFTER = r"(?![\w@-])(?!\.\w)"
 
@@ -66,8 +67,8 @@ class Person:
 
     @classmethod
     def of(cls, raw: str) -> Person:
-        identifier = raw.strip().removeprefix("@").lower()
-        if len(identifier) < MIN_LENGTH or any(c.isspace() for c in identifier):
+        identifier = raw.strip(BLANKS).removeprefix("@").lower()
+        if len(identifier) < MIN_LENGTH or any(c in BLANKS + "\x00" for c in identifier):
             raise ValueError(
                 f"give the person's identifier as Rapport stores it (a handle, an address: "
                 f"at least {MIN_LENGTH} characters, no spaces)"

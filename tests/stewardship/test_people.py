@@ -13,11 +13,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common.auth import Role, create_token
 from services.common.backup import sqlite_path
 from services.common.config import Settings
 from services.common.db import is_sqlite, write_session
@@ -26,6 +28,7 @@ from services.common.schema import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
 from services.moments import service
+from services.moments.app import create_app
 from services.moments.models import MomentCreate, MomentUpdate
 from services.moments.sheets import SheetSyncer
 from tests.factories import batch, event, message
@@ -208,3 +211,31 @@ def test_export_then_forget_everywhere_with_figures_unchanged(
             if path.exists():
                 assert not jane.byte_pattern.search(path.read_bytes()), path
         assert b"jane_doe_fan" in database.read_bytes()  # what a look-alike keeps stays
+
+
+def test_admin_rest_exports_and_forgets_once_confirmed(
+    engine: Engine, moments_settings: Settings
+) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        admin = {"Authorization": f"Bearer {create_token(session, name='dpo', role=Role.admin)}"}
+        manager = {"Authorization": f"Bearer {create_token(session, name='m', role=Role.manager)}"}
+    app = create_app(moments_settings, engine=engine, sync_sheets=False)
+    with TestClient(app) as client:
+        url = "/api/v1/people/export?person=%40Jane_Doe"
+        assert client.get(url, headers=manager).status_code == 403
+        held = client.get(url, headers=admin).json()
+        assert len(held["interaction_event"]) == 2 and len(held["moment"]) == 1
+        refused = client.post("/api/v1/people/forget", json={"person": "jane_doe"}, headers=admin)
+        assert refused.status_code == 422  # no confirm: nothing changed
+        assert len(client.get(url, headers=admin).json()["moment"]) == 1
+        done = client.post(
+            "/api/v1/people/forget", json={"person": "@jane_doe", "confirm": True}, headers=admin
+        )
+        assert done.status_code == 200, done.text
+        receipt = done.json()
+        assert receipt["erased_by"] == "token:dpo"
+        assert receipt["rows_changed"]["interaction_event"] == 2
+        assert "jane" not in done.text.lower()
+        left = client.get(url, headers=admin).json()
+    assert all(rows == [] for rows in left.values())
