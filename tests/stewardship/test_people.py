@@ -23,7 +23,7 @@ from services.common.auth import Role, create_token
 from services.common.backup import sqlite_path
 from services.common.config import Settings
 from services.common.db import is_sqlite, write_session
-from services.common.people import Person
+from services.common.people import Person, file_holds
 from services.common.schema import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
@@ -120,6 +120,25 @@ def test_whole_identifiers_only() -> None:
     assert jane.erase("a @jane_doe b") == f"a {jane.token} b"
     with pytest.raises(ValueError, match="at least 3 characters"):
         Person.of("@j")
+
+
+@pytest.mark.parametrize(
+    ("content", "held"),
+    [
+        pytest.param(b'\x00\x03["@Jane_Doe"]\x00', True, id="handle in a record"),
+        pytest.param(b"\x17https://x.com/JANE_DOE/status/1", True, id="url path segment"),
+        pytest.param(b" " * 40 + b"@jane_doe", True, id="at the very end"),
+        pytest.param(b" " * 3188 + b"@jane_doe ", True, id="across two chunks"),
+        pytest.param(b'["@jane_doe_fan"] superjane_doe mary.jane_doe', False, id="look-alikes"),
+        pytest.param(b"jane_doe@example.com", False, id="an address"),
+    ],
+)
+def test_the_file_search_finds_whole_identifiers_in_any_case(
+    content: bytes, held: bool, tmp_path: Path
+) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"\x00" * 5000 + content)
+    assert file_holds(path, Person.of("jane_doe"), chunk=4096) is held
 
 
 def test_export_then_forget_everywhere_with_figures_unchanged(
