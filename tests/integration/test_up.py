@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.common import processes
+from services.common import backup, processes
 from services.common.db import make_engine
 from services.up import PORT_VARIABLES
 
@@ -196,6 +196,9 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
         engine.dispose()
         assert set(acknowledged) <= set(ids), f"{len(set(acknowledged) - set(ids))} lost"
         assert len(ids) == len(set(ids))
+        # Its daily backup, taken once it was ready (there was none), whole.
+        (daily,) = (tmp_path / "var" / "backups").glob(f"rapport-*{backup.SUFFIX}")
+        assert backup.verify(daily).schema_revision is not None
     finally:
         stop.set()
         proc.send_signal(signal.SIGINT)
