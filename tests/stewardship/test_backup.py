@@ -22,6 +22,7 @@ from services.common import backup
 from services.common.config import Settings
 from services.common.db import is_sqlite, make_engine
 from services.ingest.sink import write_batch
+from tests.conftest import emptied
 from tests.factories import batch, event, message
 from tests.stewardship.conftest import summaries
 
@@ -212,6 +213,20 @@ def test_missing_pg_dump_exits_2_naming_it(
     assert not (tmp_path / "x.tar").exists()
     last = json.loads((tmp_path / backup.STATUS).read_text())
     assert last["succeeded"] is False
+
+
+def test_missing_pg_restore_exits_2_naming_it_and_changes_nothing(
+    postgresql_url: str, rapport: Rapport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = emptied(postgresql_url)
+    write_stream(url, 0, 5)
+    out = tmp_path / "b.backup.tar"
+    assert rapport(url, "backup", "--out", str(out))[0] == 0
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_restore here
+    status, _out, err = rapport(url, "restore", str(out), "--replace")
+    assert status == 2
+    assert "pg_restore not found on PATH" in err
+    assert rows(url) == 5  # nothing was dropped
 
 
 def test_a_missing_sqlite_database_is_not_backed_up(rapport: Rapport, tmp_path: Path) -> None:
