@@ -19,11 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common import accounts
 from services.common.auth import Role, create_token
 from services.common.backup import sqlite_path
 from services.common.config import Settings
 from services.common.db import is_sqlite, write_session
-from services.common.people import Person, file_holds
+from services.common.people import Person, export, file_holds
 from services.common.schema import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
@@ -33,6 +34,7 @@ from services.moments.models import MomentCreate, MomentUpdate
 from services.moments.sheets import SheetSyncer
 from tests.factories import batch, event, message
 from tests.factories_moments import moment
+from tests.moments.conftest import PASSWORD, csrf_of, login
 from tests.stewardship.conftest import summaries
 from tests.support.sheets_server import SheetsServer
 
@@ -258,3 +260,32 @@ def test_admin_rest_exports_and_forgets_once_confirmed(
         assert "jane" not in done.text.lower()
         left = client.get(url, headers=admin).json()
     assert all(rows == [] for rows in left.values())
+
+
+def test_admin_page_asks_for_the_identifier_again_before_it_forgets(
+    engine: Engine, moments_settings: Settings
+) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        accounts.create(session, username="root", password=PASSWORD, role=Role.admin)
+        accounts.create(session, username="maria", password=PASSWORD, role=Role.manager)
+    app = create_app(moments_settings, engine=engine, sync_sheets=False)
+    jane = Person.of("jane_doe")
+    with TestClient(app) as client:
+        login(client, "maria")
+        assert client.get("/people").status_code == 403
+    with TestClient(app) as client:
+        login(client, "root")
+        held = client.get("/people", params={"person": "@Jane_Doe"})
+        assert "<td>interaction_event</td><td>2</td>" in held.text
+        assert "<td>moment</td><td>1</td>" in held.text
+        csrf = csrf_of(client, "/people")
+        form = {"csrf_token": csrf, "person": "@Jane_Doe"}
+        wrong = client.post("/people/forget", data={**form, "confirm": "jane_do"})
+        assert "Type the identifier again to confirm; nothing was changed." in wrong.text
+        assert len(export(engine, jane)["moment"]) == 1
+        done = client.post("/people/forget", data={**form, "confirm": "JANE_DOE"})
+        assert f"Forgotten. Replaced by <code>{jane.token}</code>" in done.text
+        assert "<td>interaction_event</td><td>2</td>" in done.text
+        assert "jane" not in done.text.lower()
+    assert all(rows == [] for rows in export(engine, jane).values())
