@@ -103,11 +103,19 @@ def cmd_people(args: argparse.Namespace) -> int:
     journal, busy = rewrite_segments(directory, journal_change(person)) if directory else (0, 0)
     by = args.by or os.environ.get("USER") or os.environ.get("LOGNAME") or "cli"
     receipt = forget(engine, person, by=by, extra={"journal_records": journal})
+    scrubbed = "clean"
     if is_sqlite(settings.database_url):
         from services.common.backup import sqlite_path
 
-        scrub_sqlite_file(Path(sqlite_path(settings.database_url)), person)
+        scrubbed = scrub_sqlite_file(Path(sqlite_path(settings.database_url)), person)
     print(json.dumps(receipt.as_dict(), indent=2))
+    if scrubbed == "busy":
+        print(
+            "The database no longer holds it, but a reader kept the SQLite WAL from being "
+            "truncated, so its old pages may: run `rapport people forget` again shortly.",
+            file=sys.stderr,
+        )
+        return 1
     if busy:
         print(
             "The ingest journal's newest segment, still being written, holds it too: run "

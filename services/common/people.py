@@ -224,31 +224,30 @@ def _resend(session: Session, moment_id: str, now: dt.datetime) -> None:
     session.add(outbox)
 
 
-def scrub_sqlite_file(path: Path, person: Person) -> bool:
+def scrub_sqlite_file(path: Path, person: Person, *, wait_s: float = 10.0) -> str:
     """After an erasure on SQLite: the WAL checkpointed and truncated, then the file searched
     for the identifier's bytes in any case; when some remain (free space an earlier edit left
-    before secure_delete was on), VACUUM rewrites the file. Whether it had to."""
-    conn = sqlite3.connect(path, timeout=30)
+    before secure_delete was on), VACUUM rewrites the file. "clean", "vacuumed", or "busy": a
+    reader held the WAL throughout, so it may still hold the bytes (run the erasure again)."""
+    conn = sqlite3.connect(path, timeout=wait_s)  # each checkpoint waits this long for readers
     try:
         conn.execute("PRAGMA secure_delete=ON")
-        _checkpoint(conn)
+        if not _checkpoint(conn):
+            return "busy"
         if not file_holds(path, person):
-            return False
+            return "clean"
         conn.execute("VACUUM")
-        _checkpoint(conn)
+        return "vacuumed" if _checkpoint(conn) else "busy"
     finally:
         conn.close()
-    return True
 
 
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    busy = 1
-    for _attempt in range(50):  # a reader holding an old snapshot: wait for it to finish
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if not busy:
-            return
-        conn.execute("SELECT 1")  # no-op; the busy timeout already waited
-    raise OSError("the WAL could not be checkpointed: a reader holds it; try again")
+def _checkpoint(conn: sqlite3.Connection) -> bool:
+    """The WAL copied into the file and truncated to nothing; False when readers kept it."""
+    for _attempt in range(5):  # each waits up to the busy timeout for the readers to finish
+        if not conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+            return True
+    return False
 
 
 def file_holds(path: Path, person: Person, chunk: int = 1 << 24) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from services.common.openapi import problems
 from services.common.people import Person, export, forget, scrub_sqlite_file
 from services.moments.deps import ApiAdmin
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 # What Person.of accepts: at least three characters after a leading @, no spaces, no NUL.
 PATTERN = r"^@?[^ \t\n\r\f\v\x00]{3,}$"
@@ -53,6 +55,7 @@ def forget_person(request: Request, body: ForgetRequest, admin: ApiAdmin) -> Any
     engine = request.app.state.engine
     person = Person.of(body.person)
     receipt = forget(engine, person, by=admin.name)
-    if is_sqlite(str(engine.url)) and engine.url.database:
-        scrub_sqlite_file(Path(engine.url.database), person)
+    database = engine.url.database if is_sqlite(str(engine.url)) else None
+    if database and scrub_sqlite_file(Path(database), person) == "busy":
+        log.warning("erasure %s: a reader kept the WAL; erase again", receipt.person_sha256)
     return receipt.as_dict()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from services.common.auth import Role, create_token
 from services.common.backup import sqlite_path
 from services.common.config import Settings
 from services.common.db import is_sqlite, write_session
-from services.common.people import Person, export, file_holds
+from services.common.people import Person, export, file_holds, forget, scrub_sqlite_file
 from services.common.schema import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
@@ -289,3 +290,23 @@ def test_admin_page_asks_for_the_identifier_again_before_it_forgets(
         assert "<td>interaction_event</td><td>2</td>" in done.text
         assert "jane" not in done.text.lower()
     assert all(rows == [] for rows in export(engine, jane).values())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_reader_holding_the_wal_is_said_not_hidden(db_url: str, engine: Engine) -> None:
+    seed(engine)
+    reader = sqlite3.connect(sqlite_path(db_url))
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM moment").fetchone()  # a snapshot in the WAL
+        forget(engine, Person.of("jane_doe"), by="dpo")
+        assert (
+            scrub_sqlite_file(Path(sqlite_path(db_url)), Person.of("jane_doe"), wait_s=0.1)
+            == "busy"
+        )
+    finally:
+        reader.close()
+    assert scrub_sqlite_file(Path(sqlite_path(db_url)), Person.of("jane_doe")) in (
+        "clean",
+        "vacuumed",
+    )

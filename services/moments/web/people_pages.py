@@ -57,6 +57,7 @@ def forget_person(request: Request, form: FormData, principal: AdminPosted) -> R
         )
     engine = request.app.state.engine
     receipt = forget(engine, who, by=principal.name)
+    scrubbed = "clean"
     if is_sqlite(str(engine.url)) and engine.url.database:
-        scrub_sqlite_file(Path(engine.url.database), who)
-    return _people_page(request, principal, receipt=receipt.as_dict())
+        scrubbed = scrub_sqlite_file(Path(engine.url.database), who)
+    return _people_page(request, principal, receipt=receipt.as_dict(), busy=scrubbed == "busy")
