@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
+import orjson
 from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import text
 
@@ -105,7 +108,9 @@ def _timed(work: Any) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def run(_argv: list[str]) -> dict[str, Any]:
+def run(argv: list[str]) -> dict[str, Any]:
+    if argv[:2] == ["--stack", "up"]:
+        return run_stack()
     Path("var").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir="var", prefix="bench-stewardship-") as tmp:
         work = Path(tmp)
@@ -121,7 +126,9 @@ def run(_argv: list[str]) -> dict[str, Any]:
         archive_mb = round(out.stat().st_size / 1e6)
         verify_s = _timed(lambda: backup.verify(out))
         restored = f"sqlite:///{work / 'restored.db'}"
-        restore_s = _timed(lambda: backup.restore(restored, out, replace=False, say=lambda _l: 0))
+        restore_s = _timed(
+            lambda: backup.restore(restored, out, replace=False, say=lambda _l: None)
+        )
         out.unlink()
         (work / "restored.db").unlink()
         # Writes beside a backup: the same writer alone, then while a backup runs.
@@ -186,5 +193,96 @@ def run(_argv: list[str]) -> dict[str, Any]:
             "forget_s": round(forget_s, 2),
             "writes_during_forget_vs_alone": round(beside_forget / alone, 2),
             "retention_s": retention_s,
+        },
+    }
+
+
+STACK_CLIENTS = 2
+
+
+def run_stack() -> dict[str, Any]:
+    """Ingest's answers while `rapport people forget` runs: `rapport up --no-demo` on the large
+    database (once its daily backup is written), clients posting batches of 1,000 events as
+    fast as they are answered; accepted events/s for 20 s alone, during the forget, and after."""
+    from bench.ingest import UP_COMMAND, up_env
+
+    Path("var").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir="var", prefix="bench-stewardship-") as tmp:
+        work = Path(tmp)
+        db = work / "rapport.db"
+        url = f"sqlite:///{db.resolve()}"
+        migrate(url)
+        _fill(db, EVENTS)
+        engine = make_engine(url)
+        jane = [_event(f"jane{i}", "@jane_doe") for i in range(1_000)]
+        write_batch(engine, [_batches(jane)], UTC)
+        engine.dispose()
+        env = up_env(url)
+        up = subprocess.Popen(
+            UP_COMMAND, cwd=work, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert up.stdout is not None
+        printed = ""
+        while "Daily backup written" not in printed:
+            line = up.stdout.readline()
+            if not line and up.poll() is not None:
+                raise RuntimeError(f"rapport up stopped:\n{printed}")
+            printed += line
+        token = printed.split("Authorization: Bearer ", 1)[1].split("'", 1)[0]
+        threading.Thread(target=up.stdout.read, daemon=True).start()  # keep its pipe drained
+        accepted: list[tuple[float, int]] = []
+        refused: list[tuple[float, int]] = []  # answers other than 202, with their status
+        stop = threading.Event()
+
+        def client(n: int) -> None:
+            base = f"http://127.0.0.1:{env['INGEST_HTTP_PORT']}"
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                batch = 0
+                while not stop.is_set():
+                    events = [_event(f"c{n}-{batch}-{i}", day=1 + i % 20) for i in range(1_000)]
+                    answer = http.post("/v1/interactions", content=orjson.dumps(events))
+                    if answer.status_code == 202:
+                        accepted.append((time.perf_counter(), answer.json()["accepted"]))
+                    else:
+                        refused.append((time.perf_counter(), answer.status_code))
+                    batch += 1
+
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(STACK_CLIENTS)]
+        try:
+            for thread in clients:
+                thread.start()
+            time.sleep(5)  # warm
+            t0 = time.perf_counter()
+            time.sleep(20)
+            t1 = time.perf_counter()
+            _rapport(url, "people", "forget", "--person", "@jane_doe", "--yes")
+            t2 = time.perf_counter()
+            time.sleep(10)
+            t3 = time.perf_counter()
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join()
+            up.send_signal(signal.SIGINT)
+            up.wait(timeout=120)
+
+    def rate(start: float, end: float) -> float:
+        return sum(n for at, n in accepted if start <= at < end) / (end - start)
+
+    alone, during, after = rate(t0, t1), rate(t1, t2), rate(t2, t3)
+    return {
+        "benchmark": "stewardship_stack_up",
+        "events": EVENTS,
+        "forget_seconds": round(t2 - t1, 2),
+        "ingest_alone_events_per_s": round(alone),
+        "ingest_during_forget_events_per_s": round(during),
+        "ingest_after_events_per_s": round(after),
+        "requests_not_accepted": len(refused),
+        "requests_not_accepted_during_forget": sum(t1 <= at < t2 for at, _status in refused),
+        "summary": {
+            "forget_s": round(t2 - t1, 2),
+            "ingest_during_forget_vs_alone": round(during / alone, 2),
         },
     }
