@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import imports, ingest, moments, reports, webhooks
+from bench import imports, ingest, moments, reports, stewardship, webhooks
 
 OUT = Path("var/bench")
 
@@ -19,6 +19,7 @@ def main() -> int:
         "moments": moments.run,
         "imports": imports.run,
         "webhooks": webhooks.run,
+        "stewardship": stewardship.run,
     }
     # `python -m bench [name ...] [options]`: options (e.g. `ingest --stack up`) go to each runner.
     wanted = [a for a in sys.argv[1:] if a in runners] or list(runners)

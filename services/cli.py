@@ -351,7 +351,10 @@ def _connect_meta(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from services import people
+    from services.common import backup
     from services.common.auth import Role
+    from services.ingest import retention
     from services.reports import commands as reports_commands
 
     roles = [r.value for r in Role]
@@ -415,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worksheet", help="import: the tab to read (default the first)")
     p.set_defaults(func=cmd_sheets)
 
-    reports_commands.add_parsers(sub)
+    for commands in (reports_commands, backup, retention, people):  # their parsers are theirs
+        commands.add_parsers(sub)
 
     p = sub.add_parser("connect", help="platform webhooks: what each source has done")
     connect_sub = p.add_subparsers(dest="connect_action", required=True, metavar="ACTION")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -45,6 +46,7 @@ PORT_VARIABLES = (
     "REPORTS_PORT",
     "CONSUMER_METRICS_PORT",
     "REPORTS_METRICS_PORT",
+    "BACKUP_METRICS_PORT",
 )
 RESTARTS = 5  # a child that dies this often within RESTART_WINDOW_S is given up on
 RESTART_WINDOW_S = 600.0
@@ -314,9 +316,13 @@ def up(*, demo: bool | None = None) -> int:
         processes.wait_for_port(settings.reports_port, timeout_s=60)  # every printed URL answers
         token = first_run_token()
         admin = first_admin()
+        _serve_backup_metrics(settings)
         _print_urls(settings, token, admin, time.monotonic() - started)
         if database_is_empty():
             _offer_demo(stack, demo)
+        _start_daily_backups(stack)
+        if settings.rapport_event_retention_days:
+            _start_nightly_retention(stack)
         return _supervise(stack)
     finally:
         stack.shutdown()
@@ -339,7 +345,8 @@ def _print_urls(
         f"  ingest         {ingest}/metrics\n"
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/metrics\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
-        f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics"
+        f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics\n"
+        f"  backups        http://127.0.0.1:{settings.backup_metrics_port}/metrics"
     )
     if admin:
         print(
@@ -383,6 +390,66 @@ def _offer_demo(stack: Stack, demo: bool | None) -> None:
         print(
             "\nThe database is empty: `.venv/bin/rapport demo` streams a demo year through ingest."
         )
+
+
+def _serve_backup_metrics(settings: Settings) -> None:
+    """The backups' age and last outcome, on BACKUP_METRICS_PORT (the up process's own)."""
+    from prometheus_client import REGISTRY
+
+    from services.common.backup import BackupCollector
+    from services.common.metrics import serve_metrics
+
+    REGISTRY.register(BackupCollector(Path(settings.rapport_backup_dir)))
+    serve_metrics(settings.backup_metrics_port, host=settings.metrics_host)
+
+
+def _start_daily_backups(stack: Stack) -> None:
+    """A backup a day into RAPPORT_BACKUP_DIR, each by `rapport backup` of its own (its log in
+    var/log/backup.log), keeping the newest RAPPORT_BACKUP_KEEP."""
+    from services.common import backup
+
+    settings = stack.settings
+
+    def run(out: Path) -> int:
+        proc = processes.spawn(
+            processes.rapport_command("backup", "--out", str(out)),
+            env=stack.env,
+            log=LOG_DIR / "backup.log",
+        )
+        code = proc.wait()
+        if code == 0:
+            print(f"Daily backup written: {out}", flush=True)
+        elif not stack.stopping.is_set():
+            print(
+                f"The daily backup failed (exit {code}); see var/log/backup.log"
+                + (_last_lines(LOG_DIR / "backup.log") or ""),
+                flush=True,
+            )
+        return code
+
+    threading.Thread(target=backup.daily, args=(settings, stack.stopping, run), daemon=True).start()
+
+
+def _start_nightly_retention(stack: Stack) -> None:
+    """Once a day, raw events older than RAPPORT_EVENT_RETENTION_DAYS leave, each time by a
+    `rapport retention apply` of its own (its log in var/log/retention.log)."""
+    from services.ingest import retention
+
+    def run(before: dt.date) -> int:
+        log_file = LOG_DIR / "retention.log"
+        command = processes.rapport_command("retention", "apply", "--before", str(before))
+        code = processes.spawn(command, env=stack.env, log=log_file).wait()
+        if code != 0 and not stack.stopping.is_set():
+            print(
+                f"Retention before {before} failed (exit {code}); see var/log/retention.log"
+                + (_last_lines(log_file) or ""),
+                flush=True,
+            )
+        return code
+
+    threading.Thread(
+        target=retention.nightly, args=(stack.settings, stack.stopping, run), daemon=True
+    ).start()
 
 
 def _supervise(stack: Stack) -> int:

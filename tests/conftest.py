@@ -46,6 +46,8 @@ TABLES = (
     "report_delivery",
     "dead_letter",
     "consumer_progress",
+    "event_retention",
+    "person_erasure",
 )
 
 

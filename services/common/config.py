@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     # and run one `rapport sheets sync` instead (the worker assumes it is alone).
     sheets_sync_in_service: bool = True
 
+    # Backups (docs/stewardship.md): `rapport up` takes one a day into RAPPORT_BACKUP_DIR and
+    # keeps the newest RAPPORT_BACKUP_KEEP, with their metrics on BACKUP_METRICS_PORT.
+    # PostgreSQL's client tools: PG_DUMP and PG_RESTORE, else the ones on PATH.
+    rapport_backup_dir: str = "var/backups"
+    rapport_backup_keep: int = Field(default=7, ge=1)
+    backup_metrics_port: int = 9105
+    pg_dump: str | None = None
+    pg_restore: str | None = None
+    # Set: `rapport up` deletes raw events older than this many days once a day (retention).
+    rapport_event_retention_days: int | None = Field(default=None, ge=1)
+
     @field_validator("rapport_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

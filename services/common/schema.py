@@ -51,6 +51,34 @@ class InteractionEvent(SQLModel, table=True):
     content_hash: str = Field(max_length=32)
 
 
+class EventRetention(SQLModel, table=True):
+    """The retention cut-off (one row, id 1): raw events before it were deleted, the rollups and
+    conversation facts hold them; ingest refuses events before it (they could no longer replace
+    an earlier version exactly)."""
+
+    __tablename__ = "event_retention"
+
+    id: int | None = Field(default=None, primary_key=True)
+    before_day: dt.date = Field(sa_column=Column(Date, nullable=False))  # as asked, local day
+    before_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC: before_day's local midnight
+    timezone: str = Field(max_length=64)  # RAPPORT_TIMEZONE when it was applied
+    applied_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC, the last run
+    deleted: int = Field(sa_column=Column(BigInteger, nullable=False))  # by the last run
+
+
+class PersonErasure(SQLModel, table=True):
+    """The receipt of one `rapport people forget`: when, by whom, the rows changed per place
+    (JSON), and the sha256 of the lower-cased identifier, never the identifier itself."""
+
+    __tablename__ = "person_erasure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    erased_at: dt.datetime = Field(sa_type=DateTime)  # naive UTC
+    erased_by: str = Field(max_length=100)
+    person_sha256: str = Field(max_length=64)
+    rows: str = Field(sa_column=Column(Text, nullable=False))  # JSON {place: rows changed}
+
+
 class RollupHourly(SQLModel, table=True):
     """Sum of `count` and number of events per UTC hour and (network, account, kind)."""
 

@@ -80,6 +80,19 @@ Valid = NewType("Valid", dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
+class Cutoff:
+    """The retention cut-off (`rapport retention apply`): raw events before it were deleted, so
+    an event before it could no longer replace an earlier version exactly: it is refused."""
+
+    at: float  # seconds since the epoch: the local midnight that begins `day`
+    day: dt.date
+
+    @classmethod
+    def of(cls, day: dt.date, tz: dt.tzinfo) -> Cutoff:
+        return cls(dt.datetime.combine(day, dt.time(), tzinfo=tz).timestamp(), day)
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """Why an event was refused: `error` for people, `reason` a bounded label for metrics."""
 
@@ -106,11 +119,12 @@ def rejection_from(exc: ValidationError) -> Rejection:
     return Rejection("; ".join(parts), reason or "invalid")
 
 
-def validate(item: object) -> Valid | Rejection:
+def validate(item: object, *, cutoff: Cutoff | None = None) -> Valid | Rejection:
     """The accepted event (Interaction keyword arguments), or a Rejection naming the field.
 
     The field rules are checked together, so one answer names every field at fault; the
-    timestamp and the rule across fields are checked once those pass.
+    timestamp and the rule across fields are checked once those pass; with a retention
+    `cutoff`, an event before it is refused, naming it.
     """
     try:
         fields = cast(dict[str, Any], EVENT.validate_python(item))
@@ -120,6 +134,13 @@ def validate(item: object) -> Valid | Rejection:
         at = _rfc3339(fields["occurred_at"])
     except ValueError as exc:
         return Rejection(f"occurred_at: {exc}", "occurred_at")
+    if cutoff is not None and at.timestamp() < cutoff.at:
+        return Rejection(
+            f"occurred_at: {fields['occurred_at'][:40]!r} is before {cutoff.day}, the retention "
+            "cut-off: raw events before it were deleted, so it could no longer replace an "
+            "earlier version exactly (docs/stewardship.md#retention)",
+            "retention",
+        )
     kind = fields["kind"]
     if kind in MESSAGE_KIND_NAMES and not fields.get("conversation_id"):
         return Rejection(f"conversation_id is required for kind {kind}", "conversation_id")

@@ -26,9 +26,9 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,35 @@ def trim_directory(
         else:
             kept.append(segment)
     return len(kept), sum(s.records for s in kept)
+
+
+def rewrite_segments(
+    directory: Path, change: Callable[[Entry], bytes | None], *, settled_s: float = 2 * ROLL_SECONDS
+) -> tuple[int, int]:
+    """Every record of every segment through `change` (its new value, or None: as it is); a
+    segment with a changed record is written anew and put in place of the old one. The newest
+    segment only once nothing has been appended to it for `settled_s` (a running ingest appends
+    there). The records changed, and the segments left for later because they were busy."""
+    paths = sorted(p for p in directory.glob("*.journal") if _NAME.match(p.name))
+    changed = busy = 0
+    for path in paths:
+        entries = list(read_entries(path))
+        values = [change(entry) for entry in entries]
+        if all(value is None for value in values):
+            continue
+        if path == paths[-1] and time.time() - path.stat().st_mtime < settled_s:
+            busy += 1
+            continue
+        fresh = path.with_suffix(".rewrite")
+        with fresh.open("wb") as file:
+            for entry, value in zip(entries, values, strict=True):
+                file.write(encode(entry if value is None else replace(entry, value=value)))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(fresh, path)
+        _fsync_dir(directory)
+        changed += sum(value is not None for value in values)
+    return changed, busy
 
 
 UNKNOWN_CLUSTER = "unknown"  # the broker's id was not known when the segment was opened

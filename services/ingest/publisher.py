@@ -25,6 +25,7 @@ from services.ingest.backlog import Backlog, CommitWatch, admin_client
 from services.ingest.events import Valid
 from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal
 from services.ingest.metrics import BACKLOG_REFUSED, BROKER_UNAVAILABLE, PRODUCE_SECONDS
+from services.ingest.retention import CutoffReader
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class Publisher:
         self._journal_dir = journal_dir
         self.journal: Journal | None = None
         self.watch: CommitWatch | None = None
+        # What every path into Kafka checks events against (services/ingest/retention.py).
+        self.cutoff = CutoffReader(settings.database_url)
 
     def start(self) -> None:
         """Follow the consumer's commits (and keep the journal, if any); replay what a lost

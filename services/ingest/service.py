@@ -48,13 +48,14 @@ def submit(
     outcome = Outcome()
     accepted = []
     letters = []
+    cutoff = publisher.cutoff.current()
     for index, item in enumerate(items, start=index_offset):
         result: Valid | Rejection
         if isinstance(item, Unparsable):
             result = Rejection(item.error, "malformed_json")
             raw: bytes | None = item.raw
         else:
-            result, raw = validate(item), None
+            result, raw = validate(item, cutoff=cutoff), None
         if isinstance(result, Rejection):
             outcome.rejected.append({"index": index, "error": result.error})
             EVENTS_REJECTED.labels(transport, result.reason).inc()

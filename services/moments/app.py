@@ -26,7 +26,7 @@ from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_problem, database_unavailable
 from services.common.metrics import metrics_response
-from services.moments import api, service, sheets, web
+from services.moments import api, people_api, service, sheets, web
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
@@ -152,6 +152,7 @@ def create_app(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
     app.include_router(api.router)
+    app.include_router(people_api.router)
     app.include_router(web.router)
     return app
 

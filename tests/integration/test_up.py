@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.common import processes
+from services.common import backup, processes
 from services.common.db import make_engine
 from services.up import PORT_VARIABLES
 
@@ -29,6 +29,7 @@ OWN = {
     "moments": ("rapport_moments_", "rapport_consumer_"),
     "consumer": ("rapport_consumer_records_total", "rapport_ingest_"),
     "reports": ("rapport_reports_", "rapport_consumer_"),
+    "backups": ("rapport_backup_newest_age_seconds", "rapport_consumer_"),
 }
 
 
@@ -56,7 +57,7 @@ def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: 
     proc = _start_up(tmp_path, env, terminal=True)
     try:
         printed = _read_until(proc, "reports        http", timeout_s=120)
-        printed += _read_until(proc, f"{env['REPORTS_METRICS_PORT']}/metrics", timeout_s=10)
+        printed += _read_until(proc, f"{env['BACKUP_METRICS_PORT']}/metrics", timeout_s=10)
         metrics = dict(re.findall(r"^  (\w+) +(http://\S+/metrics)$", printed, re.M))
         assert set(metrics) == set(OWN), printed
         for name, url in metrics.items():
@@ -195,6 +196,9 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
         engine.dispose()
         assert set(acknowledged) <= set(ids), f"{len(set(acknowledged) - set(ids))} lost"
         assert len(ids) == len(set(ids))
+        # Its daily backup, taken once it was ready (there was none), whole.
+        (daily,) = (tmp_path / "var" / "backups").glob(f"rapport-*{backup.SUFFIX}")
+        assert backup.verify(daily).schema_revision is not None
     finally:
         stop.set()
         proc.send_signal(signal.SIGINT)

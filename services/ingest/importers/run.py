@@ -66,6 +66,7 @@ def run_import(
     chunk: list[Valid] = []
     pending: list[Any] = []
     label = f"import:{source}"
+    cutoff = publisher.cutoff.current()
 
     def flush() -> None:
         if chunk:
@@ -83,7 +84,7 @@ def run_import(
                 continue
             valid: list[Valid] = []
             for event in parsed.events:
-                result = validate(event)
+                result = validate(event, cutoff=cutoff)
                 if isinstance(result, Rejection):
                     valid = []
                     EVENTS_REJECTED.labels("import", result.reason).inc()

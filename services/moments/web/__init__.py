@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from services.moments.web import admin_pages, login_pages, moment_pages
+from services.moments.web import admin_pages, login_pages, moment_pages, people_pages
 
 router = APIRouter(include_in_schema=False)
-for pages in (moment_pages, admin_pages, login_pages):
+for pages in (moment_pages, admin_pages, people_pages, login_pages):
     router.include_router(pages.router)
