@@ -17,6 +17,8 @@ from sqlmodel import Field, SQLModel
 
 # -- ingest: events as last accepted, rollups, support conversations
 
+OUTCOME_WHERE = "kind IN ('followers', 'visit', 'lead', 'conversion')"
+
 
 class InteractionEvent(SQLModel, table=True):
     """One interaction as last accepted for its event_id (a newer version replaces it)."""
@@ -30,6 +32,15 @@ class InteractionEvent(SQLModel, table=True):
             "conversation_id",
             sqlite_where=text("conversation_id IS NOT NULL"),
             postgresql_where=text("conversation_id IS NOT NULL"),
+        ),
+        # Outcome events (follower snapshots, visits, leads, conversions) by time, for the
+        # figures the rollups cannot give: latest snapshots, revenue, campaigns (0019).
+        Index(
+            "ix_event_outcome",
+            "kind",
+            "occurred_at",
+            sqlite_where=text(OUTCOME_WHERE),
+            postgresql_where=text(OUTCOME_WHERE),
         ),
     )
 
@@ -49,6 +60,10 @@ class InteractionEvent(SQLModel, table=True):
     ingested_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Hash of the event's content: a redelivery with the same hash is a no-op.
     content_hash: str = Field(max_length=32)
+    # Leads and conversions: the value in ten-thousandths (exact integer sums on every
+    # database) and its ISO 4217 currency.
+    value_e4: int | None = Field(default=None, sa_column=Column(BigInteger))
+    currency: str | None = Field(default=None, max_length=3)
 
 
 class RollupHourly(SQLModel, table=True):

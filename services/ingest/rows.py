@@ -9,6 +9,7 @@ corrects that for the event ids it finds stored.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,7 @@ HOUR_S = 3_600
 EVENT_COLUMNS = (
     "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
     "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
+    "value_e4", "currency",
 )  # fmt: skip
 ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
     EVENT_COLUMNS.index(name)
@@ -86,9 +88,16 @@ def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps)
             hashlib.blake2b(
                 event.SerializeToString(deterministic=True), digest_size=16
             ).hexdigest(),
+            value_e4(event.value) if event.value else None,
+            event.currency or None,
         ),
         at.seconds,
     )
+
+
+def value_e4(value: str) -> int:
+    """An accepted value (a decimal string of at most 4 fraction digits) in ten-thousandths."""
+    return int(decimal.Decimal(value).scaleb(4))
 
 
 def latest_versions(

@@ -1,0 +1,167 @@
+"""Outcome events: the kinds, exact `value` and `currency` (refusals naming the field), the
+proto round trip, exact storage on both databases, and the network-from-source table."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from services.common.vocabulary import network_from_source
+from services.ingest.events import Rejection, proto_to_dict, to_proto, validate
+from services.ingest.sink import write_batch
+from tests.factories import batch, event
+
+UTC = ZoneInfo("UTC")
+
+
+def sale(**overrides: Any) -> dict[str, Any]:
+    return event(**{"kind": "conversion", "value": "19.99", "currency": "EUR", **overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param({"value": "-1"}, "value", id="negative"),
+        pytest.param({"value": -0.01}, "value", id="negative-number"),
+        pytest.param({"value": "1.23456"}, "value", id="five-decimals"),
+        pytest.param({"value": 209.99999999999997}, "value", id="float-noise"),
+        pytest.param({"value": "abc"}, "value", id="not-a-number"),
+        pytest.param({"value": "NaN"}, "value", id="nan"),
+        pytest.param({"value": "Infinity"}, "value", id="infinity"),
+        pytest.param({"value": True}, "value", id="boolean"),
+        pytest.param({"value": [1]}, "value", id="list"),
+        pytest.param({"value": "1e14"}, "value", id="too-large"),
+        pytest.param({"currency": None}, "currency", id="value-without-currency"),
+        pytest.param({"currency": "eur"}, "currency", id="lower-case-currency"),
+        pytest.param({"currency": "EURO"}, "currency", id="four-letter-currency"),
+        pytest.param({"currency": "E1R"}, "currency", id="digit-in-currency"),
+        pytest.param({"kind": "visit"}, "value", id="value-on-a-visit"),
+        pytest.param({"kind": "like"}, "value", id="value-on-a-like"),
+        pytest.param({"kind": "followers", "value": None}, "currency", id="currency-on-followers"),
+    ],
+)
+def test_bad_money_is_refused_naming_the_field(overrides: dict[str, Any], field: str) -> None:
+    result = validate(sale(**overrides))
+    assert isinstance(result, Rejection), result
+    assert result.error.startswith(f"{field}:") or f" {field}" in result.error, result.error
+    assert result.reason == field or field in result.error
+
+
+def test_currency_error_says_what_to_send() -> None:
+    result = validate(sale(currency="eur"))
+    assert isinstance(result, Rejection)
+    assert result.error == "currency: must be three upper-case letters (ISO 4217), e.g. USD"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        pytest.param("19.99", "19.99", id="string"),
+        pytest.param(19.99, "19.99", id="json-number"),
+        pytest.param(0.1, "0.1", id="tenth"),
+        pytest.param(100, "100", id="integer"),
+        pytest.param("0", "0", id="zero"),
+        pytest.param("12.3400", "12.34", id="trailing-zeros"),
+        pytest.param("1.00000", "1", id="zeros-past-four-places"),
+        pytest.param(" 7.5 ", "7.5", id="spaces"),
+        pytest.param("0.0001", "0.0001", id="four-places"),
+        pytest.param("99999999999999.9999", "99999999999999.9999", id="largest"),
+    ],
+)
+def test_values_are_kept_exact(value: object, stored: str) -> None:
+    result = validate(sale(value=value))
+    assert not isinstance(result, Rejection), result
+    assert result["value"] == stored
+
+
+@pytest.mark.parametrize("kind", ["followers", "visit", "lead", "conversion"])
+def test_the_outcome_kinds_are_accepted(kind: str) -> None:
+    assert not isinstance(validate(event(kind=kind, count=3)), Rejection)
+
+
+def test_a_lead_may_carry_a_value_and_a_conversion_needs_none() -> None:
+    assert not isinstance(validate(sale(kind="lead")), Rejection)
+    assert not isinstance(validate(event(kind="conversion")), Rejection)
+
+
+def test_value_and_currency_survive_the_proto() -> None:
+    result = validate(sale(value=12.5, currency="JPY"))
+    assert not isinstance(result, Rejection)
+    back = proto_to_dict(to_proto(result))
+    assert (back["value"], back["currency"]) == ("12.5", "JPY")
+    assert validate(back) == result
+
+
+def test_money_is_stored_exactly_on_both_databases(engine: Engine) -> None:
+    """Three sales that float arithmetic gets wrong (0.1 + 0.2 != 0.3) sum to exact cents."""
+    write_batch(
+        engine,
+        [
+            batch(
+                sale(event_id="a", value=0.1, currency="USD"),
+                sale(event_id="b", value="0.2", currency="USD"),
+                sale(event_id="c", value="99999999999999.9999", currency="JPY"),
+                event(event_id="d", kind="visit", count=4),
+            )
+        ],
+        UTC,
+    )
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT currency, SUM(value_e4) FROM interaction_event "
+                    "WHERE currency IS NOT NULL GROUP BY currency"
+                )
+            ).all()
+        )
+        visit = conn.execute(
+            text("SELECT value_e4, currency FROM interaction_event WHERE event_id = 'd'")
+        ).one()
+    assert rows == {"USD": 3000, "JPY": 999_999_999_999_999_999}
+    assert tuple(visit) == (None, None)
+
+
+def test_a_replaced_order_keeps_its_new_value(engine: Engine) -> None:
+    write_batch(engine, [batch(sale(event_id="o", value="50"), ingested_at_us=1)], UTC)
+    write_batch(engine, [batch(sale(event_id="o", value="0", count=0), ingested_at_us=2)], UTC)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT count, value_e4, currency FROM interaction_event WHERE event_id = 'o'")
+        ).one()
+    assert tuple(row) == (0, 0, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("source", "network"),
+    [
+        pytest.param("facebook", "facebook", id="facebook"),
+        pytest.param("FB", "facebook", id="fb-any-case"),
+        pytest.param("m.facebook.com", "facebook", id="facebook-subdomain"),
+        pytest.param("l.facebook.com", "facebook", id="facebook-link-shim"),
+        pytest.param("fb.com", "facebook", id="fb-host"),
+        pytest.param("ig", "instagram", id="ig"),
+        pytest.param("l.instagram.com", "instagram", id="instagram-subdomain"),
+        pytest.param("x", "twitter", id="x"),
+        pytest.param("t.co", "twitter", id="t.co"),
+        pytest.param("https://t.co/abc?x=1", "twitter", id="t.co-url"),
+        pytest.param("mobile.twitter.com", "twitter", id="twitter-subdomain"),
+        pytest.param("lnkd.in", "linkedin", id="lnkd.in"),
+        pytest.param("https://www.linkedin.com/feed/", "linkedin", id="linkedin-url"),
+        pytest.param("tiktok", "tiktok", id="tiktok"),
+        pytest.param("youtu.be", "youtube", id="youtu.be"),
+        pytest.param("old.reddit.com", "reddit", id="reddit-subdomain"),
+        pytest.param("google", None, id="google"),
+        pytest.param("notfacebook.com", None, id="lookalike-host"),
+        pytest.param("facebook.com.evil.example", None, id="facebook-as-subdomain"),
+        pytest.param("xx", None, id="not-x"),
+        pytest.param("", None, id="empty"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_network_from_source(source: str | None, network: str | None) -> None:
+    assert network_from_source(source) == network
