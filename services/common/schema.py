@@ -18,6 +18,12 @@ from sqlmodel import Field, SQLModel
 # -- ingest: events as last accepted, rollups, support conversations
 
 OUTCOME_WHERE = "kind IN ('followers', 'visit', 'lead', 'conversion')"
+OUTCOME_COLUMNS = (
+    "kind", "occurred_at", "network", "account", "campaign", "count", "currency", "value_e4",
+)  # fmt: skip
+CONVERTED_WHERE = "kind = 'conversion' AND actor IS NOT NULL"
+CONVERTED_COLUMNS = ("kind", "occurred_at", "actor", "count", "currency", "value_e4")
+CAMPAIGN_LENGTH = 200
 
 
 class InteractionEvent(SQLModel, table=True):
@@ -33,14 +39,21 @@ class InteractionEvent(SQLModel, table=True):
             sqlite_where=text("conversation_id IS NOT NULL"),
             postgresql_where=text("conversation_id IS NOT NULL"),
         ),
-        # Outcome events (follower snapshots, visits, leads, conversions) by time, for the
-        # figures the rollups cannot give: latest snapshots, revenue, campaigns (0019).
+        # Outcome events (follower snapshots, visits, leads, conversions) by time, with every
+        # column their figures read, so a year is one index range and never the table (0019).
         Index(
             "ix_event_outcome",
-            "kind",
-            "occurred_at",
+            *OUTCOME_COLUMNS,
             sqlite_where=text(OUTCOME_WHERE),
             postgresql_where=text(OUTCOME_WHERE),
+        ),
+        # Conversions that name a person, for the moments they followed (0019). Apart: an actor
+        # (500 characters) beside account and campaign could outgrow a PostgreSQL index entry.
+        Index(
+            "ix_event_converted",
+            *CONVERTED_COLUMNS,
+            sqlite_where=text(CONVERTED_WHERE),
+            postgresql_where=text(CONVERTED_WHERE),
         ),
     )
 
@@ -64,6 +77,8 @@ class InteractionEvent(SQLModel, table=True):
     # database) and its ISO 4217 currency.
     value_e4: int | None = Field(default=None, sa_column=Column(BigInteger))
     currency: str | None = Field(default=None, max_length=3)
+    # Visits, leads and conversions: attributes.utm_campaign (its first 200 characters).
+    campaign: str | None = Field(default=None, max_length=CAMPAIGN_LENGTH)
 
 
 class RollupHourly(SQLModel, table=True):

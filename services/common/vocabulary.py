@@ -69,6 +69,8 @@ ENGAGEMENT_KINDS = frozenset(
 # Every spelling a client may send for a network, to the stored name.
 NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES
 OUTCOME_KIND_NAMES = frozenset({"followers", "visit", "lead", "conversion"})
+# What social brought to the brand's own site, counted per network and campaign.
+FUNNEL_KIND_NAMES = frozenset({"visit", "lead", "conversion"})
 # Only these carry `value` and `currency`: money changes hands at a sign-up or a purchase.
 VALUE_KIND_NAMES = frozenset({"lead", "conversion"})
 

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import orjson
 from rapport.ingest.v1 import ingest_pb2
 
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.common.schema import CAMPAIGN_LENGTH
+from services.common.vocabulary import FUNNEL_KIND_NAMES, MESSAGE_KIND_NAMES
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
 HOUR_S = 3_600
@@ -30,7 +31,7 @@ HOUR_S = 3_600
 EVENT_COLUMNS = (
     "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
     "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
-    "value_e4", "currency",
+    "value_e4", "currency", "campaign",
 )  # fmt: skip
 ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
     EVENT_COLUMNS.index(name)
@@ -90,6 +91,7 @@ def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps)
             ).hexdigest(),
             value_e4(event.value) if event.value else None,
             event.currency or None,
+            campaign(event),
         ),
         at.seconds,
     )
@@ -98,6 +100,13 @@ def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps)
 def value_e4(value: str) -> int:
     """An accepted value (a decimal string of at most 4 fraction digits) in ten-thousandths."""
     return int(decimal.Decimal(value).scaleb(4))
+
+
+def campaign(event: ingest_pb2.Interaction) -> str | None:
+    """A visit's, lead's or conversion's utm_campaign, kept in a column the reports index."""
+    if event.kind not in FUNNEL_KIND_NAMES:
+        return None
+    return event.attributes.get("utm_campaign", "")[:CAMPAIGN_LENGTH] or None
 
 
 def latest_versions(

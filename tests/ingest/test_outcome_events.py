@@ -165,3 +165,21 @@ def test_a_replaced_order_keeps_its_new_value(engine: Engine) -> None:
 )
 def test_network_from_source(source: str | None, network: str | None) -> None:
     assert network_from_source(source) == network
+
+
+def test_the_campaign_of_visits_leads_and_conversions_gets_its_column(engine: Engine) -> None:
+    write_batch(
+        engine,
+        [
+            batch(
+                event(event_id="v", kind="visit", attributes={"utm_campaign": "k" * 300}),
+                sale(event_id="s", attributes={"utm_campaign": "spring"}),
+                event(event_id="e", kind="lead", attributes={"utm_campaign": ""}),
+                event(event_id="l", kind="like", attributes={"utm_campaign": "spring"}),
+            )
+        ],
+        UTC,
+    )
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT event_id, campaign FROM interaction_event")).all())
+    assert stored == {"v": "k" * 200, "s": "spring", "e": None, "l": None}

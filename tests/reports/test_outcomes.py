@@ -1,0 +1,314 @@
+"""The outcome figures (`audience`, `outcomes`, `moments.influenced_*`, measured ROI, goals)
+against values worked out by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.cli import main
+from services.ingest.sink import write_batch
+from services.moments import service
+from services.moments.models import MomentCreate
+from services.reports.summary import summary
+from tests.factories import batch, event
+from tests.factories_moments import moment
+
+UTC = ZoneInfo("UTC")
+AS_OF = dt.date(2026, 6, 30)
+
+
+def write(engine: Engine, *events: dict[str, Any], ingested_at_us: int | None = None) -> None:
+    write_batch(engine, [batch(*events, ingested_at_us=ingested_at_us)], UTC)
+
+
+def figures(engine: Engine, **slice_: Any) -> dict[str, Any]:
+    return summary(engine, year=2026, as_of=AS_OF, tz=UTC, **slice_)
+
+
+def snapshot(network: str, account: str, at: str, count: int) -> dict[str, Any]:
+    return event(kind="followers", network=network, account=account, occurred_at=at, count=count)
+
+
+def sale(event_id: str, at: str, value: str, currency: str, **overrides: Any) -> dict[str, Any]:
+    return event(
+        event_id=event_id,
+        kind="conversion",
+        occurred_at=at,
+        value=value,
+        currency=currency,
+        **overrides,
+    )
+
+
+def test_audience(engine: Engine) -> None:
+    write(
+        engine,
+        # Instagram: the latest snapshot before 1 January is the start (1,100, not 1,000).
+        snapshot("instagram", "@shop", "2025-12-20T09:00:00Z", 1000),
+        snapshot("instagram", "@shop", "2025-12-31T23:00:00Z", 1100),
+        snapshot("instagram", "@shop", "2026-03-01T09:00:00Z", 1300),
+        snapshot("instagram", "@shop", "2026-06-30T23:59:59Z", 1500),
+        snapshot("instagram", "@shop", "2026-07-01T00:00:00Z", 9999),  # after the as-of day
+        # Facebook: no snapshot before the year (the first of the year is the start); it fell.
+        snapshot("facebook", "Shop", "2026-05-01T09:00:00Z", 450),
+        snapshot("facebook", "Shop", "2026-02-01T09:00:00Z", 500),
+        # X: only after the as-of day, so no row.
+        snapshot("twitter", "@shop", "2026-08-01T09:00:00Z", 50),
+        event(kind="follow", count=7, occurred_at="2026-02-02T09:00:00Z"),
+        event(kind="follow", count=100, occurred_at="2026-07-02T09:00:00Z"),
+    )
+    assert figures(engine)["audience"] == {
+        "followers": 1950,
+        "followers_at_start": 1600,
+        "net_growth": 350,
+        "growth_rate": 350 / 1600,
+        "new_follows": 7,
+        "networks": [
+            {
+                "network": "facebook",
+                "account": "Shop",
+                "followers": 450,
+                "followers_at_start": 500,
+                "net_growth": -50,
+                "growth_rate": -0.1,
+            },
+            {
+                "network": "instagram",
+                "account": "@shop",
+                "followers": 1500,
+                "followers_at_start": 1100,
+                "net_growth": 400,
+                "growth_rate": 400 / 1100,
+            },
+        ],
+    }
+    assert figures(engine, network="facebook")["audience"]["net_growth"] == -50
+
+
+def test_no_snapshot_anywhere(engine: Engine) -> None:
+    write(engine, event(kind="follow", count=3, occurred_at="2026-02-02T09:00:00Z"))
+    assert figures(engine)["audience"] == {
+        "followers": None,
+        "followers_at_start": None,
+        "net_growth": None,
+        "growth_rate": None,
+        "new_follows": 3,
+        "networks": [],
+    }
+
+
+def test_a_start_of_zero_has_no_growth_rate(engine: Engine) -> None:
+    write(
+        engine,
+        snapshot("tiktok", "@shop", "2026-01-05T09:00:00Z", 0),
+        snapshot("tiktok", "@shop", "2026-03-05T09:00:00Z", 40),
+    )
+    audience = figures(engine)["audience"]
+    assert (audience["net_growth"], audience["growth_rate"]) == (40, None)
+
+
+def outcome_events(engine: Engine) -> None:
+    spring = {"utm_source": "ig", "utm_medium": "social", "utm_campaign": "spring"}
+    write(
+        engine,
+        event(kind="visit", network="instagram", count=200, attributes=spring,
+              occurred_at="2026-03-01T09:00:00Z"),
+        event(kind="visit", network="facebook", count=100, occurred_at="2026-04-01T09:00:00Z"),
+        event(kind="visit", network="instagram", count=50, occurred_at="2025-12-31T12:00:00Z"),
+        event(kind="visit", network="instagram", count=1000, occurred_at="2026-07-01T00:00:00Z"),
+        event(kind="lead", network="instagram", count=10, attributes=spring,
+              occurred_at="2026-03-02T09:00:00Z"),
+        # A lead's value is not revenue: revenue sums conversions only.
+        event(kind="lead", network="facebook", count=5, value="5", currency="EUR",
+              occurred_at="2026-04-02T09:00:00Z"),
+        sale("o1", "2026-03-03T09:00:00Z", "19.99", "EUR", network="instagram", attributes=spring),
+        # 0.1 + 0.2 in floating point is 0.30000000000000004: exact here.
+        sale("o2", "2026-03-04T09:00:00Z", "0.1", "USD", network="instagram", attributes=spring),
+        sale("o3", "2026-03-05T09:00:00Z", "0.2", "USD", network="instagram", attributes=spring),
+        # Half a cent rounds up (100.01), also in the total (19.99 + 100.005 = 119.995 -> 120).
+        sale("o4", "2026-04-03T09:00:00Z", "100.005", "EUR", network="facebook"),
+        sale("o5", "2026-04-04T09:00:00Z", "50", "EUR", network="facebook"),
+        sale("o6", "2026-04-05T09:00:00Z", "10", "GBP", network="facebook"),
+        sale("o7", "2026-07-01T00:00:00Z", "999", "EUR", network="instagram", attributes=spring),
+        ingested_at_us=1,
+    )  # fmt: skip
+    # o5 is cancelled (count 0, value 0 replaces it); o6 is delivered again, unchanged.
+    write(
+        engine,
+        sale("o5", "2026-04-04T09:00:00Z", "0", "EUR", network="facebook", count=0),
+        sale("o6", "2026-04-05T09:00:00Z", "10", "GBP", network="facebook"),
+        ingested_at_us=2,
+    )
+
+
+def test_outcomes(engine: Engine) -> None:
+    outcome_events(engine)
+    assert figures(engine)["outcomes"] == {
+        "visits": 300,
+        "leads": 15,
+        "conversions": 5,
+        "lead_rate": 15 / 300,
+        "conversion_rate": 5 / 300,
+        "revenue": {"EUR": 120.0, "GBP": 10.0, "USD": 0.3},
+        "networks": [
+            {
+                "network": "facebook",
+                "visits": 100,
+                "leads": 5,
+                "conversions": 2,
+                "conversion_rate": 2 / 100,
+                "revenue": {"EUR": 100.01, "GBP": 10.0},
+            },
+            {
+                "network": "instagram",
+                "visits": 200,
+                "leads": 10,
+                "conversions": 3,
+                "conversion_rate": 3 / 200,
+                "revenue": {"EUR": 19.99, "USD": 0.3},
+            },
+        ],
+        "campaigns": [
+            {
+                "campaign": "spring",
+                "visits": 200,
+                "leads": 10,
+                "conversions": 3,
+                "revenue": {"EUR": 19.99, "USD": 0.3},
+            },
+            {
+                "campaign": "(none)",
+                "visits": 100,
+                "leads": 5,
+                "conversions": 2,
+                "revenue": {"EUR": 100.01, "GBP": 10.0},
+            },
+        ],
+    }
+
+
+def test_outcomes_as_of_an_earlier_day_and_by_network(engine: Engine) -> None:
+    outcome_events(engine)
+    early = summary(engine, year=2026, as_of=dt.date(2026, 3, 3), tz=UTC)["outcomes"]
+    assert (early["visits"], early["leads"], early["conversions"]) == (200, 10, 1)
+    assert early["revenue"] == {"EUR": 19.99}
+    facebook = figures(engine, network="facebook")["outcomes"]
+    assert (facebook["conversions"], facebook["revenue"]) == (2, {"EUR": 100.01, "GBP": 10.0})
+    assert [c["campaign"] for c in facebook["campaigns"]] == ["(none)"]
+
+
+def test_no_outcomes(engine: Engine) -> None:
+    assert figures(engine)["outcomes"] == {
+        "visits": 0,
+        "leads": 0,
+        "conversions": 0,
+        "lead_rate": None,
+        "conversion_rate": None,
+        "revenue": {},
+        "networks": [],
+        "campaigns": [],
+    }
+
+
+def test_campaigns_rank_by_conversions_then_name_and_stop_at_50(engine: Engine) -> None:
+    sales = [
+        sale(f"c{i}-{n}", "2026-02-01T09:00:00Z", "1", "EUR", attributes={"utm_campaign": name})
+        for i, name in enumerate(f"k{i:02d}" for i in range(52))
+        for n in range(1 + (i == 30))  # k30 sells twice
+    ]
+    write(engine, *sales)
+    campaigns = figures(engine)["outcomes"]["campaigns"]
+    assert len(campaigns) == 50
+    assert [c["campaign"] for c in campaigns[:3]] == ["k30", "k00", "k01"]
+
+
+def add_moment(engine: Engine, on: str, people: list[str], **overrides: Any) -> None:
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(moment(occurred_on=on, people=people, **overrides)),
+            actor="test",
+        )
+
+
+def test_conversions_influenced_by_moments(engine: Engine) -> None:
+    add_moment(engine, "2025-12-10", ["ana@example.com"])  # last year's moment still counts
+    add_moment(engine, "2026-01-01", ["@Bob", "carol"])
+    add_moment(engine, "2026-02-01", ["bob"])  # Bob's second moment: his sale counts once
+    add_moment(engine, "2026-05-01", ["dave"])  # after Dave bought
+    add_moment(engine, "2026-06-01", ["erin"])
+    write(
+        engine,
+        # 83 days after Ana's moment; her address matches whole, in any case.
+        sale("a", "2026-03-03T09:00:00Z", "19.99", "EUR", actor="ANA@example.com"),
+        sale("a-other", "2026-03-03T09:00:00Z", "5", "EUR", actor="ana"),  # not her address
+        # Bob: 90 days after 1 January -> influenced; the @ is ignored.
+        sale("b", "2026-04-01T23:59:59Z", "10", "USD", actor="bob"),
+        # Carol: 91 days after -> not influenced.
+        sale("c", "2026-04-02T00:00:00Z", "10", "USD", actor="Carol"),
+        sale("d", "2026-04-15T09:00:00Z", "10", "USD", actor="dave"),
+        # Erin's sale after the as-of day, and her cancelled one: neither counts.
+        sale("e1", "2026-07-01T09:00:00Z", "30", "USD", actor="erin"),
+        sale("e2", "2026-06-02T09:00:00Z", "0", "GBP", actor="erin", count=0),  # cancelled
+        sale("f", "2026-06-03T09:00:00Z", "7", "USD"),  # no person
+    )
+    moments = figures(engine)["moments"]
+    assert moments["influenced_conversions"] == 2
+    assert moments["influenced_revenue"] == {"EUR": 19.99, "USD": 10.0}
+
+
+def test_measured_roi_beside_the_modelled_one_and_outcome_goals(
+    engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome_events(engine)
+    write(
+        engine,
+        snapshot("instagram", "@shop", "2025-12-31T09:00:00Z", 1000),
+        snapshot("instagram", "@shop", "2026-06-01T09:00:00Z", 1360),
+    )
+    cost = ["--program-cost", "365", "--value-per-moment", "0"]
+    assert main(["value", "set", "--year", "2026", "--currency", "EUR", *cost]) == 0
+    targets = {
+        "net_growth": "720",
+        "visits": "600",
+        "leads": "30",
+        "conversions": "10",
+        "revenue": "240",
+        "conversion_rate": "0.02",
+    }
+    for metric, target in targets.items():
+        args = ["goals", "set", "--year", "2026", "--metric", metric, "--target", target]
+        assert main(args) == 0
+    capsys.readouterr()
+    assert main(["summary", "--year", "2026", "--as-of", "2026-06-30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    value = data["value"]
+    cost_to_date = 365 * 181 / 365  # 181 days to 30 June
+    assert value["attributed_revenue"] == 120.0  # euros only: no exchange rates
+    assert value["measured_roi"] == pytest.approx((120.0 - cost_to_date) / cost_to_date)
+    assert value["roi"] == pytest.approx(-1.0)  # the modelled one: nothing modelled earns
+    share = 181 / 365
+    goals = data["goals"]
+    for metric, actual in (
+        ("net_growth", 360),
+        ("visits", 300),
+        ("leads", 15),
+        ("conversions", 5),
+        ("revenue", 120.0),
+    ):
+        assert goals[metric]["actual"] == actual
+        assert goals[metric]["pace"] == pytest.approx(actual / (float(targets[metric]) * share))
+        assert goals[metric]["projected_year_end"] == pytest.approx(actual / 181 * 365)
+    rate = goals["conversion_rate"]
+    assert rate["actual"] == pytest.approx(5 / 300)
+    assert (rate["pace"], rate["projected_year_end"]) == (pytest.approx(5 / 300 / 0.02), None)
+    # A rate above 1 is refused as for the other rates.
+    args = ["goals", "set", "--year", "2026", "--metric", "conversion_rate", "--target", "2"]
+    assert main(args) == 2
