@@ -24,6 +24,7 @@ pages = [
     st.Page("views/overview.py", title="Overview", icon=":material/flag:", default=True),
     st.Page("views/support.py", title="Support impact", icon=":material/support_agent:"),
     st.Page("views/brand.py", title="Brand impact", icon=":material/campaign:"),
+    st.Page("views/outcomes.py", title="Outcomes", icon=":material/trending_up:"),
     st.Page("views/moments.py", title="Moments", icon=":material/handshake:"),
     st.Page("views/conversations.py", title="Conversations", icon=":material/forum:"),
     st.Page("views/goals.py", title="Goals", icon=":material/target:"),

@@ -97,6 +97,43 @@ def audience_figures(
     }
 
 
+def follower_series(snapshots: Iterable[Snapshot], period: Period) -> list[dict[str, Any]]:
+    """Followers per network at the end of each local day of the period that has a snapshot:
+    each account's latest total by then (carried over days it has none), summed per network.
+    Rows {"day", "network", "followers"} sorted by network, then day."""
+    tz = period.tz
+    accounts: defaultdict[str, defaultdict[str, list[tuple[dt.datetime, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for snap in snapshots:
+        if snap.at < period.end_utc:
+            accounts[snap.network][snap.account].append((snap.at, snap.followers))
+    rows: list[dict[str, Any]] = []
+    for network, by_account in sorted(accounts.items()):
+        for snaps in by_account.values():
+            snaps.sort()
+        days = sorted(
+            {
+                at.replace(tzinfo=dt.UTC).astimezone(tz).date()
+                for snaps in by_account.values()
+                for at, _ in snaps
+                if at >= period.start_utc
+            }
+        )
+        for day in days:
+            end = _utc(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz))
+            total = 0
+            for snaps in by_account.values():
+                index = bisect.bisect_left(snaps, (end,))
+                total += snaps[index - 1][1] if index else 0
+            rows.append({"day": day, "network": network, "followers": total})
+    return rows
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 # --- the funnel and revenue ----------------------------------------------------------------
 
 

@@ -312,3 +312,48 @@ def test_measured_roi_beside_the_modelled_one_and_outcome_goals(
     # A rate above 1 is refused as for the other rates.
     args = ["goals", "set", "--year", "2026", "--metric", "conversion_rate", "--target", "2"]
     assert main(args) == 2
+
+
+def test_follower_series_per_network_and_day() -> None:
+    from services.common.period import Period
+    from services.reports.outcomes import Snapshot, follower_series
+
+    def at(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text)
+
+    period = Period.of(2026, dt.date(2026, 3, 31), ZoneInfo("Europe/Madrid"))
+    snapshots = [
+        Snapshot("instagram", "@a", at("2025-12-31T12:00:00"), 100),  # before: carried into 2026
+        Snapshot("instagram", "@b", at("2026-01-02T08:00:00"), 50),
+        Snapshot("instagram", "@a", at("2026-01-02T22:30:00"), 999),  # 23:30 in Madrid: 2 Jan
+        Snapshot("instagram", "@a", at("2026-01-02T23:30:00"), 120),  # 00:30 on 3 Jan in Madrid
+        Snapshot("facebook", "Page", at("2026-02-01T09:00:00"), 70),
+        Snapshot("facebook", "Page", at("2026-04-01T09:00:00"), 80),  # after the as-of day
+    ]
+    assert follower_series(snapshots, period) == [
+        {"day": dt.date(2026, 2, 1), "network": "facebook", "followers": 70},
+        {"day": dt.date(2026, 1, 2), "network": "instagram", "followers": 999 + 50},
+        {"day": dt.date(2026, 1, 3), "network": "instagram", "followers": 120 + 50},
+    ]
+
+
+def test_the_demo_year_shows_outcomes(engine: Engine) -> None:
+    """`rapport demo`'s outcomes: followers from before the year (Facebook's falling), visits,
+    leads and orders per campaign in two currencies, some by people of the demo's moments."""
+    from services.demo import generate_moments, generate_outcomes
+
+    until = dt.datetime(2026, 7, 1)
+    events = list(generate_outcomes(2026, until))
+    write_batch(engine, [batch(*events[i : i + 2000]) for i in range(0, len(events), 2000)], UTC)
+    with Session(engine) as session:
+        for data in generate_moments(2026, until):
+            service.create(session, data=MomentCreate.model_validate(data), actor="demo")
+    data = figures(engine)
+    audience, results = data["audience"], data["outcomes"]
+    growth = {row["network"]: row["net_growth"] for row in audience["networks"]}
+    assert growth["facebook"] < 0 < growth["instagram"]
+    assert len(audience["networks"]) == 5
+    assert results["visits"] > results["leads"] > results["conversions"] > 100
+    assert set(results["revenue"]) == {"EUR", "USD"}
+    assert {c["campaign"] for c in results["campaigns"]} >= {"always-on", "spring-drop"}
+    assert 0 < data["moments"]["influenced_conversions"] < results["conversions"]
