@@ -227,7 +227,7 @@ def generate_moments(year: int, until: dt.datetime, seed: int = 11) -> Iterator[
 
 
 # Followers at the start of the year and their yearly growth (Facebook's audience shrinks).
-FOLLOWERS = {account: (base // 3, growth) for _n, account, base, growth in ACCOUNTS}
+FOLLOWERS = {(net, account): (base // 3, growth) for net, account, base, growth in ACCOUNTS}
 # Campaigns by the months they run; `always-on` all year.
 CAMPAIGNS = (("spring-drop", 3, 5), ("summer-sale", 6, 8), ("black-friday", 11, 11))
 UTM_SOURCES = {"twitter": "t.co", "instagram": "ig", "linkedin": "linkedin", "facebook": "fb"}
@@ -244,7 +244,7 @@ def generate_outcomes(year: int, until: dt.datetime, seed: int = 13) -> Iterator
     while day < end:
         progress = (day - dt.datetime(year, 1, 1)).days / 365
         for network, account, _base, _growth in ACCOUNTS:
-            start, growth = FOLLOWERS[account]
+            start, growth = FOLLOWERS[(network, account)]
             followers = int(start * (1 + growth * progress) * rng.uniform(0.998, 1.002))
             yield {
                 "event_id": f"demo:followers:{network}:{account}:{day:%Y%m%d}",

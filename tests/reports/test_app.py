@@ -516,7 +516,7 @@ def test_the_outcomes_page(engine: Engine, app_env: None) -> None:
     assert values["Followers"] == "1,100"
     assert values["Visits from social"] == "200"
     assert values["Conversions"] == "1"
-    assert values["Revenue"] == "€49.90"
+    assert values["Revenue in EUR"] == "€49.90"
     charts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
     titles = [c["title"]["text"] for c in charts]
     assert titles[:2] == [

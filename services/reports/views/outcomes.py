@@ -28,7 +28,7 @@ def how_to_connect() -> None:
 
 
 def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
-    a, b, c, d, e = st.columns(5)
+    a, b, c, d = st.columns(4)
     a.metric(
         "Followers",
         fmt.number(audience["followers"]),
@@ -42,7 +42,10 @@ def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
         f"{results['conversions']:,}",
         help=f"{fmt.rate(results['conversion_rate'])} of visits",
     )
-    e.metric("Revenue", fmt.amounts(results["revenue"]), help="orders from social, per currency")
+    # One figure per currency: amounts in different currencies are never added.
+    currencies = list(results["revenue"].items())[:4]
+    for column, (currency, amount) in zip(st.columns(4), currencies, strict=False):
+        column.metric(f"Revenue in {currency}", fmt.amounts({currency: amount}))
 
 
 def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: int) -> None:
@@ -63,8 +66,8 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
     chart.update_layout(
         yaxis={"title": "followers", "tickformat": ",d"},
         xaxis={"title": None, "tickformat": "%-d %b"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
-        margin={"t": 90},
+        # Below the dates: above, on a phone, the wrapped legend ran into the title.
+        legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "title": None},
     )
     st.plotly_chart(chart, width="stretch")
     ui.table(
@@ -91,18 +94,27 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         for row in results["networks"]
         for stage, key in zip(STAGES, ("visits", "leads", "conversions"), strict=True)
     ]
-    chart = px.funnel(
+    # Grouped bars on a log scale: conversions are a hundredth of visits, and a stacked
+    # funnel drew them as a hairline.
+    chart = px.bar(
         pd.DataFrame(stages),
         x="count",
-        y="stage",
-        color="network",
+        y="network",
+        color="stage",
+        orientation="h",
+        barmode="group",
+        log_x=True,
+        text_auto=",d",
         title="Visits → leads → conversions, per network",
-        labels={"count": "people", "stage": "", "network": "network"},
+        labels={"count": "people (log scale)", "network": "", "stage": ""},
+        category_orders={"stage": list(STAGES)},
     )
     chart.update_layout(
-        yaxis={"title": None},
+        xaxis={"title": "people (log scale)"},
+        yaxis={"title": None, "autorange": "reversed"},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
         margin={"t": 90},
+        height=160 + 90 * max(1, len(results["networks"])),
     )
     st.plotly_chart(chart, width="stretch")
     ui.table(

@@ -231,8 +231,10 @@ def returns(money: dict[str, Any]) -> None:
         )
 
 
-def outcomes_row(audience: dict[str, Any], results: dict[str, Any]) -> None:
-    """The headline outcomes; the Outcomes page has the rest."""
+def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: str | None) -> None:
+    """The headline outcomes; the Outcomes page has the rest. Revenue in one currency (the
+    value model's, else the first), the others in its help: amounts are never added across
+    currencies, and a line of several does not fit a metric."""
     st.subheader("Outcomes from social")
     a, b, c, d = st.columns(4)
     a.metric(
@@ -247,7 +249,13 @@ def outcomes_row(audience: dict[str, Any], results: dict[str, Any]) -> None:
         f"{results['conversions']:,}",
         help=f"{fmt.rate(results['conversion_rate'])} of visits",
     )
-    d.metric("Revenue from social", fmt.amounts(results["revenue"]))
+    revenue = results["revenue"]
+    shown = currency if currency in revenue else next(iter(revenue), None)
+    d.metric(
+        "Revenue from social",
+        fmt.amounts({shown: revenue[shown]}) if shown else fmt.NONE,
+        help="every currency: " + fmt.amounts(revenue),
+    )
 
 
 def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
@@ -382,7 +390,9 @@ with ui.timed_page("overview"):
             help="orders by people of a moment, within 90 days of it: "
             + fmt.amounts(m["influenced_revenue"]),
         )
-    outcomes_row(data["audience"], data["outcomes"])
+    outcomes_row(
+        data["audience"], data["outcomes"], data["value"]["currency"] if data["value"] else None
+    )
     ui.completeness_line(f)
     trends(f)
     earned_panel(data, f)
