@@ -22,7 +22,15 @@ OUTCOME_COLUMNS = (
     "kind", "occurred_at", "network", "account", "campaign", "count", "currency", "value_e4",
 )  # fmt: skip
 CONVERTED_WHERE = "kind = 'conversion' AND actor IS NOT NULL"
-CONVERTED_COLUMNS = ("kind", "occurred_at", "actor", "count", "currency", "value_e4")
+CONVERTED_COLUMNS = ("kind", "actor", "occurred_at", "count", "currency", "value_e4")
+# Conversions whose actor an exact lookup may miss: any character beyond printable ASCII
+# (spaces and other letters included) or an upper-case letter. Explicit letters: a range in a
+# PostgreSQL bracket may follow the collation.
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+UNUSUAL_ACTOR = {
+    "sqlite": f"{CONVERTED_WHERE} AND (actor GLOB '*[^!-~]*' OR actor GLOB '*[{UPPER}]*')",
+    "postgresql": f"{CONVERTED_WHERE} AND actor ~ '[^!-~]|[{UPPER}]'",
+}
 CAMPAIGN_LENGTH = 200
 
 
@@ -47,13 +55,20 @@ class InteractionEvent(SQLModel, table=True):
             sqlite_where=text(OUTCOME_WHERE),
             postgresql_where=text(OUTCOME_WHERE),
         ),
-        # Conversions that name a person, for the moments they followed (0019). Apart: an actor
-        # (500 characters) beside account and campaign could outgrow a PostgreSQL index entry.
+        # Conversions that name a person, looked up by the people of moments (0019). Apart: an
+        # actor (500 characters) beside account and campaign could outgrow a PostgreSQL entry.
         Index(
             "ix_event_converted",
             *CONVERTED_COLUMNS,
             sqlite_where=text(CONVERTED_WHERE),
             postgresql_where=text(CONVERTED_WHERE),
+        ),
+        # ... and the few an exact lookup could miss, read whole (0019).
+        Index(
+            "ix_event_converted_unusual",
+            *CONVERTED_COLUMNS,
+            sqlite_where=text(UNUSUAL_ACTOR["sqlite"]),
+            postgresql_where=text(UNUSUAL_ACTOR["postgresql"]),
         ),
     )
 
@@ -104,6 +119,25 @@ class RollupDaily(SQLModel, table=True):
     account: str = Field(primary_key=True, max_length=200)
     kind: str = Field(primary_key=True, max_length=32)
     count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupOutcomeMonthly(SQLModel, table=True):
+    """Visits, leads and conversions per local month, key, campaign and currency: sum of
+    `count`, of `value_e4` (ten-thousandths) and number of events. The figures read whole months
+    here and the as-of month from the events (0019). `campaign` and `currency` are '' when the
+    events carry none (a currency without a value counts as none: no revenue to sum)."""
+
+    __tablename__ = "rollup_outcome_monthly"
+
+    month: dt.date = Field(primary_key=True)  # its first day
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    campaign: str = Field(primary_key=True, max_length=CAMPAIGN_LENGTH)
+    currency: str = Field(primary_key=True, max_length=3)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    value_e4: int = Field(sa_column=Column(BigInteger, nullable=False))
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 

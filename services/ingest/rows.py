@@ -40,6 +40,7 @@ ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
         "ingested_at_us", "content_hash",
     )
 )  # fmt: skip
+VALUE, CURRENCY, CAMPAIGN = (EVENT_COLUMNS.index(n) for n in ("value_e4", "currency", "campaign"))
 
 
 # One event version read from Kafka: its row, and its instant in whole epoch seconds.
@@ -130,6 +131,8 @@ class Rollups:
         self._tz = tz
         self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        # Visits, leads, conversions per local month, campaign and currency: count, value, events.
+        self.outcomes: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._day_of_hour: dict[int, dt.date] = {}
 
     def add(self, epoch_s: int, row: Sequence[Any], sign: int) -> None:
@@ -146,6 +149,18 @@ class Rollups:
         delta = self.daily[(day, *key)]
         delta[0] += count
         delta[1] += sign
+        if row[KIND] in FUNNEL_KIND_NAMES:
+            self._add_outcome(day, row, sign)
+
+    def _add_outcome(self, day: dt.date, row: Sequence[Any], sign: int) -> None:
+        value = row[VALUE]
+        # A currency without a value has no revenue to sum: keyed as none.
+        currency = (row[CURRENCY] or "") if value is not None else ""
+        key = (day.replace(day=1), row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
+        delta = self.outcomes[(*key, currency)]
+        delta[0] += sign * row[COUNT]
+        delta[1] += sign * (value or 0)
+        delta[2] += sign
 
     def plus(self, other: Rollups) -> Rollups:
         """A new Rollups holding both sets of deltas; neither is changed."""
@@ -159,6 +174,11 @@ class Rollups:
                     total = out[key]
                     total[0] += count
                     total[1] += events
+        for deltas in (self.outcomes, other.outcomes):
+            for key, sums in deltas.items():
+                total = both.outcomes[key]
+                for i, amount in enumerate(sums):
+                    total[i] += amount
         return both
 
     def empty(self) -> Rollups:

@@ -123,13 +123,14 @@ def influenced(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> dict[str, Any]:
     """`moments.influenced_*`; without a moment that could count, no conversion is read."""
-    people = queries.moment_people(engine, period, network=network)
+    moments = queries.moment_people(engine, period, network=network)
+    people = {person for _day, names in moments for person in names}
     conversions = (
-        queries.conversions_by_people(engine, period, network=network, account=account)
+        queries.conversions_by_people(engine, period, people, network=network, account=account)
         if people
         else []
     )
-    return outcomes.influenced(conversions, people, period)
+    return outcomes.influenced(conversions, moments, period)
 
 
 def as_table(data: dict[str, Any]) -> str:

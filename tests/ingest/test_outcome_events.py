@@ -183,3 +183,50 @@ def test_the_campaign_of_visits_leads_and_conversions_gets_its_column(engine: En
     with engine.connect() as conn:
         stored = dict(conn.execute(text("SELECT event_id, campaign FROM interaction_event")).all())
     assert stored == {"v": "k" * 200, "s": "spring", "e": None, "l": None}
+
+
+def monthly(engine: Engine) -> dict[tuple[str, ...], tuple[int, int, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT month, network, kind, campaign, currency, count, value_e4, events "
+                "FROM rollup_outcome_monthly WHERE count <> 0 OR value_e4 <> 0 OR events <> 0"
+            )
+        ).all()
+    return {(str(r[0])[:10], *r[1:5]): (r[5], r[6], r[7]) for r in rows}
+
+
+def test_the_monthly_outcome_rollup_follows_every_replacement(engine: Engine) -> None:
+    """Per local month (Madrid), campaign and currency; a cancelled order, a redelivered one
+    and one moved to another month leave exactly what the stored events say."""
+    madrid = ZoneInfo("Europe/Madrid")
+    spring = {"utm_campaign": "spring"}
+    first = [
+        sale(event_id="o1", value="10.5", occurred_at="2026-03-31T22:30:00Z", attributes=spring),
+        sale(event_id="o2", value="20", occurred_at="2026-03-10T10:00:00Z"),
+        sale(event_id="o3", value="5", occurred_at="2026-03-11T10:00:00Z"),
+        event(event_id="v", kind="visit", count=40, occurred_at="2026-03-10T10:00:00Z"),
+        sale(event_id="c", value=None, currency="EUR", occurred_at="2026-03-12T10:00:00Z"),
+    ]
+    write_batch(engine, [batch(*first, ingested_at_us=1)], madrid)
+    write_batch(
+        engine,
+        [
+            batch(
+                sale(event_id="o2", value="0", count=0, occurred_at="2026-03-10T10:00:00Z"),
+                sale(event_id="o3", value="5", occurred_at="2026-03-11T10:00:00Z"),
+                sale(event_id="o1", value="10.5", occurred_at="2026-05-02T10:00:00Z"),
+                ingested_at_us=2,
+            )
+        ],
+        madrid,
+    )
+    assert monthly(engine) == {
+        # o1 moved to May (it was 1 April in Madrid, 31 March in UTC).
+        ("2026-05-01", "twitter", "conversion", "", "EUR"): (1, 105_000, 1),
+        # o2 cancelled (count 0, value 0, still one event), o3 redelivered once.
+        ("2026-03-01", "twitter", "conversion", "", "EUR"): (1, 50_000, 2),
+        ("2026-03-01", "twitter", "visit", "", ""): (40, 0, 1),
+        # A currency without a value: no revenue to sum.
+        ("2026-03-01", "twitter", "conversion", "", ""): (1, 0, 1),
+    }

@@ -244,6 +244,7 @@ def test_conversions_influenced_by_moments(engine: Engine) -> None:
     add_moment(engine, "2026-02-01", ["bob"])  # Bob's second moment: his sale counts once
     add_moment(engine, "2026-05-01", ["dave"])  # after Dave bought
     add_moment(engine, "2026-06-01", ["erin"])
+    add_moment(engine, "2026-03-01", ["josé@example.com", "@Zoë Díaz"])
     write(
         engine,
         # 83 days after Ana's moment; her address matches whole, in any case.
@@ -258,10 +259,13 @@ def test_conversions_influenced_by_moments(engine: Engine) -> None:
         sale("e1", "2026-07-01T09:00:00Z", "30", "USD", actor="erin"),
         sale("e2", "2026-06-02T09:00:00Z", "0", "GBP", actor="erin", count=0),  # cancelled
         sale("f", "2026-06-03T09:00:00Z", "7", "USD"),  # no person
+        # Beyond ASCII and with spaces, in any case: compared as Python compares them.
+        sale("j", "2026-03-05T09:00:00Z", "1", "GBP", actor="JOSÉ@example.com"),
+        sale("z", "2026-03-06T09:00:00Z", "2", "GBP", actor=" zoë díaz "),
     )
     moments = figures(engine)["moments"]
-    assert moments["influenced_conversions"] == 2
-    assert moments["influenced_revenue"] == {"EUR": 19.99, "USD": 10.0}
+    assert moments["influenced_conversions"] == 4
+    assert moments["influenced_revenue"] == {"EUR": 19.99, "GBP": 3.0, "USD": 10.0}
 
 
 def test_measured_roi_beside_the_modelled_one_and_outcome_goals(
@@ -357,3 +361,35 @@ def test_the_demo_year_shows_outcomes(engine: Engine) -> None:
     assert set(results["revenue"]) == {"EUR", "USD"}
     assert {c["campaign"] for c in results["campaigns"]} >= {"always-on", "spring-drop"}
     assert 0 < data["moments"]["influenced_conversions"] < results["conversions"]
+
+
+def test_the_monthly_report_shows_outcomes_and_both_returns(
+    engine: Engine, cli_env: None, tmp_path: Any
+) -> None:
+    from pathlib import Path
+
+    outcome_events(engine)
+    write(
+        engine,
+        snapshot("instagram", "@shop", "2025-12-31T09:00:00Z", 1000),
+        snapshot("instagram", "@shop", "2026-03-20T09:00:00Z", 1250),
+        sale("<b>", "2026-03-21T09:00:00Z", "1", "EUR", attributes={"utm_campaign": "<b>x</b>"}),
+    )
+    add_moment(engine, "2026-03-01", ["ana@example.com"])
+    write(engine, sale("ana", "2026-03-10T09:00:00Z", "30", "EUR", actor="ana@example.com"))
+    assert (
+        main(["value", "set", "--year", "2026", "--currency", "EUR", "--program-cost", "365"]) == 0
+    )
+    out = Path(str(tmp_path)) / "march.html"
+    assert main(["report", "monthly", "--month", "2026-03", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Outcomes from social" in page
+    assert "<td>Followers</td><td>1,250</td>" in page
+    assert "250 since 1 January (25.0 %)" in page
+    assert "<td>Visits from social</td><td>200</td>" in page  # March: the spring visits only
+    found = page[page.index("<td>Revenue from social</td>") :][:80]
+    assert "€50.99 · $0.30" in found, found  # 19.99 + 1 + 30 euros; 0.1 + 0.2 dollars
+    assert "<td>Conversions within 90 days of a moment</td><td>1 · €30.00</td>" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page  # a campaign as typed
+    assert "Return on the programme, measured" in page
+    assert "Return on the programme, modelled" in page
