@@ -27,6 +27,7 @@ from services.common.db import make_engine, migrate
 from services.common.period import Period
 from services.common.service_levels import make_schedule
 from services.ingest.app import create_app
+from services.ingest.rows import EVENT_COLUMNS
 from services.reports import queries
 from services.reports.figures import ConversationFact, brand_figures, support_figures
 from services.reports.summary import summary
@@ -73,6 +74,9 @@ def _fill(db: Path, events: int) -> None:
                 None,
                 1,
                 "h",
+                None,
+                None,
+                None,
             )
         for c in range(conversations):
             network, account = NETWORKS[c % 4] if c % 3 else ("email", "support@")
@@ -99,9 +103,29 @@ def _fill(db: Path, events: int) -> None:
                     None,
                     1,
                     "h",
+                    None,
+                    None,
+                    None,
                 )
 
-    conn.executemany("INSERT INTO interaction_event VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+    columns = ", ".join(EVENT_COLUMNS)
+    marks = ", ".join("?" * len(EVENT_COLUMNS))
+    conn.executemany(f"INSERT INTO interaction_event ({columns}) VALUES ({marks})", rows())
+    conn.executemany(
+        f"INSERT INTO interaction_event ({columns}) VALUES ({marks})", _outcomes(rng, start)
+    )
+    # 500 moments, with people some of whom buy later (the influenced conversions).
+    conn.executemany(
+        "INSERT INTO moment (id, occurred_on, network, link, people, customer_status, change, "
+        "tags, logged_by, created_at, updated_at, version) "
+        "VALUES (?, ?, 'twitter', 'https://x.com/a/status/1', ?, 'existing_customer', 'Stayed', "
+        "'[]', 'bench', ?, ?, 1)",
+        [
+            (f"m{m}", (start + dt.timedelta(days=m % 320)).date().isoformat(),
+             f'["customer{m * 29 % 15_000}@example.com"]', start, start)
+            for m in range(500)
+        ],
+    )  # fmt: skip
     conn.execute(
         "INSERT INTO rollup_hourly SELECT substr(occurred_at, 1, 13) || ':00:00.000000', "
         "network, account, kind, SUM(count), COUNT(*) FROM interaction_event GROUP BY 1, 2, 3, 4"
@@ -109,6 +133,13 @@ def _fill(db: Path, events: int) -> None:
     conn.execute(
         "INSERT INTO rollup_daily SELECT substr(occurred_at, 1, 10), network, account, kind, "
         "SUM(count), COUNT(*) FROM interaction_event GROUP BY 1, 2, 3, 4"
+    )
+    conn.execute(
+        "INSERT INTO rollup_outcome_monthly SELECT substr(occurred_at, 1, 7) || '-01', network, "
+        "account, kind, COALESCE(campaign, ''), "
+        "CASE WHEN value_e4 IS NULL THEN '' ELSE currency END, SUM(count), "
+        "SUM(COALESCE(value_e4, 0)), COUNT(*) FROM interaction_event "
+        "WHERE kind IN ('visit', 'lead', 'conversion') GROUP BY 1, 2, 3, 4, 5, 6"
     )
     conn.execute(
         """INSERT INTO support_conversation
@@ -130,6 +161,47 @@ def _fill(db: Path, events: int) -> None:
     )
     conn.commit()
     conn.close()
+
+
+CAMPAIGNS = ("spring", "summer-sale", "launch", "always-on", None)
+
+
+def _outcomes(rng: random.Random, start: dt.datetime) -> Any:
+    """A year of outcomes as a shop sees them: a follower snapshot per account and day (from
+    the autumn before), a GA4 row of visits and of leads per network, campaign and day, and
+    20,000 orders with a person and a value (EVENT_COLUMNS order)."""
+
+    def row(
+        event_id: str,
+        at: dt.datetime,
+        network: str,
+        account: str,
+        kind: str,
+        count: int,
+        actor: str | None = None,
+        campaign: str | None = None,
+        value_e4: int | None = None,
+        currency: str | None = None,
+    ) -> tuple[Any, ...]:
+        stamp = at.isoformat(sep=" ", timespec="microseconds")
+        attributes = f'{{"utm_campaign": "{campaign}"}}' if campaign else None
+        return (event_id, stamp, 0, network, kind, count, account, actor, None, None, None,
+                attributes, 1, "h", value_e4, currency, campaign)  # fmt: skip
+
+    for day in range(-90, 330):
+        at = start + dt.timedelta(days=day, hours=6)
+        for n, (network, account) in enumerate(NETWORKS):
+            yield row(f"f{day}:{n}", at, network, account, "followers", 10_000 * (n + 1) + 7 * day)
+            for campaign in CAMPAIGNS if day >= 0 else ():
+                for kind, most in (("visit", 400), ("lead", 12)):
+                    yield row(f"g{day}:{n}:{campaign}:{kind}", at, network, account, kind,
+                              rng.randint(0, most), campaign=campaign)  # fmt: skip
+    for order in range(20_000):
+        network, account = NETWORKS[order % 4]
+        at = start + dt.timedelta(seconds=rng.randrange(330 * 86400))
+        yield row(f"o{order}", at, network, account, "conversion", 1,
+                  actor=f"customer{rng.randrange(15_000)}@example.com", campaign=CAMPAIGNS[order % 5],
+                  value_e4=rng.randint(500, 50_000) * 100, currency=("EUR", "USD")[order % 2])  # fmt: skip
 
 
 def _raw_figures(engine: Any, period: Period) -> dict[str, Any]:

@@ -289,7 +289,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from services.ingest.importers.cli import import_file
 
-    return import_file(get_settings(), source=args.source, path=args.file, account=args.account)
+    return import_file(
+        get_settings(),
+        source=args.source,
+        path=args.file,
+        account=args.account,
+        currency=args.currency,
+    )
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
@@ -450,15 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("import", help="import a platform CSV export")
+    p = sub.add_parser("import", help="import a platform export (CSV, or a GA4 report's JSON)")
     p.add_argument(
         "--source",
         required=True,
-        help="x_tweet_activity, x_daily_activity, facebook_post_insights, ...",
+        help="x_tweet_activity, x_daily_activity, facebook_post_insights, ..., ga4_report",
     )
-    p.add_argument("file", help="path to the CSV file")
+    p.add_argument("file", help="path to the export")
     p.add_argument(
         "--account", help="the brand account the export belongs to (default: from the file)"
+    )
+    p.add_argument(
+        "--currency", help="ga4_report: the revenue's currency when the report names none (EUR)"
     )
     p.set_defaults(func=cmd_import)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import random
 import sys
@@ -168,6 +169,10 @@ DEMO_GOALS = {
     "median_first_response_s": 1800,
     "social_share": 0.65,
     "first_response_sla_met_rate": 0.8,
+    "net_growth": 40_000,
+    "conversions": 6_000,
+    "revenue": 600_000,
+    "conversion_rate": 0.015,
 }
 DEMO_VALUE = {
     "currency": "USD",
@@ -202,13 +207,14 @@ def generate_moments(year: int, until: dt.datetime, seed: int = 11) -> Iterator[
         for _ in range(rng.choice((0, 0, 1, 1, 1, 2))):
             network, account = SUPPORT_NETWORKS[rng.randrange(3)]
             change, outcome = CHANGES[rng.randrange(len(CHANGES))]
-            handle = f"@customer{rng.randint(1, 5000)}"
+            person = f"customer{rng.randint(1, 5000)}"
             yield {
                 "occurred_on": day.isoformat(),
                 "network": network,
                 "link": f"https://{network}.example/{account.strip('@')}/conversation/"
                 f"demo-{day:%Y%m%d}-{rng.randint(0, 9)}",
-                "people": [handle],
+                # The handle, and the address their orders carry (influenced conversions).
+                "people": [f"@{person}", f"{person}@example.com"],
                 "customer_status": rng.choice(
                     ("existing_customer", "existing_customer", "prospect", "not_customer")
                 ),
@@ -218,6 +224,105 @@ def generate_moments(year: int, until: dt.datetime, seed: int = 11) -> Iterator[
                 "tags": ["demo"],
             }
         day += dt.timedelta(days=1)
+
+
+# Followers at the start of the year and their yearly growth (Facebook's audience shrinks).
+FOLLOWERS = {(net, account): (base // 3, growth) for net, account, base, growth in ACCOUNTS}
+# Campaigns by the months they run; `always-on` all year.
+CAMPAIGNS = (("spring-drop", 3, 5), ("summer-sale", 6, 8), ("black-friday", 11, 11))
+UTM_SOURCES = {"twitter": "t.co", "instagram": "ig", "linkedin": "linkedin", "facebook": "fb"}
+
+
+def generate_outcomes(year: int, until: dt.datetime, seed: int = 13) -> Iterator[dict[str, Any]]:
+    """A year of outcomes as a shop measures them: a follower snapshot per account and day
+    (from December before), GA4 visits and leads per network and campaign, and orders, some by
+    people of the demo's moments within weeks of their moment, a few cancelled."""
+    rng = random.Random(seed)
+    end = min(until, dt.datetime(year + 1, 1, 1))
+    day = dt.datetime(year - 1, 12, 1)
+    order = itertools.count()
+    while day < end:
+        progress = (day - dt.datetime(year, 1, 1)).days / 365
+        for network, account, _base, _growth in ACCOUNTS:
+            start, growth = FOLLOWERS[(network, account)]
+            followers = int(start * (1 + growth * progress) * rng.uniform(0.998, 1.002))
+            yield {
+                "event_id": f"demo:followers:{network}:{account}:{day:%Y%m%d}",
+                "kind": "followers",
+                "occurred_at": _iso(day + dt.timedelta(hours=6)),
+                "network": network,
+                "account": account,
+                "count": followers,
+            }
+        if day.year == year:
+            yield from _traffic_day(rng, day, progress, order)
+        day += dt.timedelta(days=1)
+    yield from _moment_orders(rng, year, end)
+
+
+def _traffic_day(
+    rng: random.Random, day: dt.datetime, progress: float, order: Iterator[int]
+) -> Iterator[dict[str, Any]]:
+    running = [name for name, first, last in CAMPAIGNS if first <= day.month <= last]
+    for network, source in UTM_SOURCES.items():
+        for campaign in ("always-on", *running):
+            boost = 1.0 if campaign == "always-on" else 2.5
+            visits = int(rng.uniform(30, 90) * (1 + progress) * boost)
+            key = f"demo:ga4:{day:%Y%m%d}:{network}:{campaign}"
+            common = {
+                "occurred_at": _iso(day + dt.timedelta(hours=12)),
+                "network": network,
+                "account": "default",
+                "attributes": {
+                    "utm_source": source,
+                    "utm_medium": "social",
+                    "utm_campaign": campaign,
+                },
+            }
+            yield {"event_id": f"{key}:visit", "kind": "visit", "count": visits, **common}
+            leads = int(visits * rng.uniform(0.02, 0.05))
+            if leads:
+                yield {"event_id": f"{key}:lead", "kind": "lead", "count": leads, **common}
+            for _ in range(int(visits * rng.uniform(0.005, 0.02))):
+                at = day + dt.timedelta(minutes=rng.randint(8 * 60, 23 * 60))
+                yield _order(rng, f"demo:order:{next(order)}", at, common, rng.randint(5001, 40000))
+
+
+def _order(
+    rng: random.Random, event_id: str, at: dt.datetime, common: dict[str, Any], customer: int
+) -> dict[str, Any]:
+    cancelled = rng.random() < 0.03  # as a Shopify cancellation: count 0, value 0
+    currency = "EUR" if rng.random() < 0.2 else "USD"
+    return {
+        **common,
+        "event_id": event_id,
+        "kind": "conversion",
+        "occurred_at": _iso(at),
+        "count": 0 if cancelled else 1,
+        "value": "0" if cancelled else f"{rng.randint(1800, 24000) / 100:.2f}",
+        "currency": currency,
+        "actor": f"customer{customer}@example.com",
+    }
+
+
+def _moment_orders(rng: random.Random, year: int, end: dt.datetime) -> Iterator[dict[str, Any]]:
+    """A third of the people of the demo's moments buy within 80 days of it."""
+    for number, moment in enumerate(generate_moments(year, end)):
+        if rng.random() > 0.35:
+            continue
+        at = dt.datetime.fromisoformat(moment["occurred_on"]) + dt.timedelta(
+            days=rng.randint(1, 80), hours=rng.randint(9, 21)
+        )
+        if at >= end:
+            continue
+        network = str(moment["network"])
+        common = {
+            "network": network,
+            "account": "default",
+            "attributes": {"utm_source": UTM_SOURCES[network], "utm_medium": "social"},
+        }
+        customer = int(str(moment["people"][0]).removeprefix("@customer"))
+        yield _order(rng, f"demo:order:moment:{number}", at, common, customer)
 
 
 def _demo_moments(settings: Settings, token: str, year: int, now: dt.datetime) -> int:
@@ -295,7 +400,7 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as client:
             chunk: list[dict[str, Any]] = []
-            for event in generate(year, now):
+            for event in itertools.chain(generate(year, now), generate_outcomes(year, now)):
                 chunk.append(event)
                 if len(chunk) >= BATCH:
                     accepted += _post(client, chunk)

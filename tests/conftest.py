@@ -32,6 +32,7 @@ TABLES = (
     "interaction_event",
     "rollup_hourly",
     "rollup_daily",
+    "rollup_outcome_monthly",
     "support_conversation",
     "api_token",
     "moment",

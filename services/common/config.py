@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     meta_verify_token: str | None = None
     x_consumer_secret: str | None = None
     chatwoot_webhook_secret: str | None = None
+    shopify_webhook_secret: str | None = None
     # The Graph API poller (`rapport connect meta`): a Page access token and the ids to read.
     meta_page_token: str | None = None
     meta_page_id: str | None = None

@@ -17,6 +17,22 @@ from sqlmodel import Field, SQLModel
 
 # -- ingest: events as last accepted, rollups, support conversations
 
+OUTCOME_WHERE = "kind IN ('followers', 'visit', 'lead', 'conversion')"
+OUTCOME_COLUMNS = (
+    "kind", "occurred_at", "network", "account", "campaign", "count", "currency", "value_e4",
+)  # fmt: skip
+CONVERTED_WHERE = "kind = 'conversion' AND actor IS NOT NULL"
+CONVERTED_COLUMNS = ("kind", "actor", "occurred_at", "count", "currency", "value_e4")
+# Conversions whose actor an exact lookup may miss: any character beyond printable ASCII
+# (spaces and other letters included) or an upper-case letter. Explicit letters: a range in a
+# PostgreSQL bracket may follow the collation.
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+UNUSUAL_ACTOR = {
+    "sqlite": f"{CONVERTED_WHERE} AND (actor GLOB '*[^!-~]*' OR actor GLOB '*[{UPPER}]*')",
+    "postgresql": f"{CONVERTED_WHERE} AND actor ~ '[^!-~]|[{UPPER}]'",
+}
+CAMPAIGN_LENGTH = 200
+
 
 class InteractionEvent(SQLModel, table=True):
     """One interaction as last accepted for its event_id (a newer version replaces it)."""
@@ -30,6 +46,29 @@ class InteractionEvent(SQLModel, table=True):
             "conversation_id",
             sqlite_where=text("conversation_id IS NOT NULL"),
             postgresql_where=text("conversation_id IS NOT NULL"),
+        ),
+        # Outcome events (follower snapshots, visits, leads, conversions) by time, with every
+        # column their figures read, so a year is one index range and never the table (0019).
+        Index(
+            "ix_event_outcome",
+            *OUTCOME_COLUMNS,
+            sqlite_where=text(OUTCOME_WHERE),
+            postgresql_where=text(OUTCOME_WHERE),
+        ),
+        # Conversions that name a person, looked up by the people of moments (0019). Apart: an
+        # actor (500 characters) beside account and campaign could outgrow a PostgreSQL entry.
+        Index(
+            "ix_event_converted",
+            *CONVERTED_COLUMNS,
+            sqlite_where=text(CONVERTED_WHERE),
+            postgresql_where=text(CONVERTED_WHERE),
+        ),
+        # ... and the few an exact lookup could miss, read whole (0019).
+        Index(
+            "ix_event_converted_unusual",
+            *CONVERTED_COLUMNS,
+            sqlite_where=text(UNUSUAL_ACTOR["sqlite"]),
+            postgresql_where=text(UNUSUAL_ACTOR["postgresql"]),
         ),
     )
 
@@ -49,6 +88,12 @@ class InteractionEvent(SQLModel, table=True):
     ingested_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Hash of the event's content: a redelivery with the same hash is a no-op.
     content_hash: str = Field(max_length=32)
+    # Leads and conversions: the value in ten-thousandths (exact integer sums on every
+    # database) and its ISO 4217 currency.
+    value_e4: int | None = Field(default=None, sa_column=Column(BigInteger))
+    currency: str | None = Field(default=None, max_length=3)
+    # Visits, leads and conversions: attributes.utm_campaign (its first 200 characters).
+    campaign: str | None = Field(default=None, max_length=CAMPAIGN_LENGTH)
 
 
 class EventRetention(SQLModel, table=True):
@@ -102,6 +147,25 @@ class RollupDaily(SQLModel, table=True):
     account: str = Field(primary_key=True, max_length=200)
     kind: str = Field(primary_key=True, max_length=32)
     count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupOutcomeMonthly(SQLModel, table=True):
+    """Visits, leads and conversions per local month, key, campaign and currency: sum of
+    `count`, of `value_e4` (ten-thousandths) and number of events. The figures read whole months
+    here and the as-of month from the events (0019). `campaign` and `currency` are '' when the
+    events carry none (a currency without a value counts as none: no revenue to sum)."""
+
+    __tablename__ = "rollup_outcome_monthly"
+
+    month: dt.date = Field(primary_key=True)  # its first day
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    campaign: str = Field(primary_key=True, max_length=CAMPAIGN_LENGTH)
+    currency: str = Field(primary_key=True, max_length=3)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    value_e4: int = Field(sa_column=Column(BigInteger, nullable=False))
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 

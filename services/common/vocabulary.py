@@ -61,6 +61,11 @@ class Kind(StrEnum):
     message_received = "message_received"
     message_sent = "message_sent"
     conversation_resolved = "conversation_resolved"
+    # Outcomes: a follower-total snapshot, and what social brought to the brand's own site.
+    followers = "followers"
+    visit = "visit"
+    lead = "lead"
+    conversion = "conversion"
 
 
 MESSAGE_KINDS = frozenset({Kind.message_received, Kind.message_sent, Kind.conversation_resolved})
@@ -95,3 +100,40 @@ MOMENT_WORDS = {
 def moment_word(value: str) -> str:
     """A customer status, outcome or initiator as people read it (else the value itself)."""
     return MOMENT_WORDS.get(value, value)
+
+
+OUTCOME_KIND_NAMES = frozenset({"followers", "visit", "lead", "conversion"})
+# What social brought to the brand's own site, counted per network and campaign.
+FUNNEL_KIND_NAMES = frozenset({"visit", "lead", "conversion"})
+# Only these carry `value` and `currency`: money changes hands at a sign-up or a purchase.
+VALUE_KIND_NAMES = frozenset({"lead", "conversion"})
+
+# Where a campaign source (utm_source) or a referrer's host names a network instead of saying it.
+SOURCE_NETWORKS = {
+    "facebook": "facebook", "fb": "facebook", "facebook.com": "facebook", "fb.com": "facebook",
+    "instagram": "instagram", "ig": "instagram", "instagram.com": "instagram",
+    "twitter": "twitter", "x": "twitter", "t.co": "twitter", "x.com": "twitter",
+    "twitter.com": "twitter",
+    "linkedin": "linkedin", "lnkd.in": "linkedin", "linkedin.com": "linkedin",
+    "tiktok": "tiktok", "tiktok.com": "tiktok",
+    "youtube": "youtube", "youtu.be": "youtube", "youtube.com": "youtube",
+    "reddit": "reddit", "reddit.com": "reddit",
+}  # fmt: skip
+_HOSTS = tuple(name for name in SOURCE_NETWORKS if "." in name)
+
+
+def network_from_source(source: str | None) -> str | None:
+    """The network a source name, host or URL stands for (a host with any subdomain), or None
+    when it is not social: `m.facebook.com` and `https://t.co/x` -> facebook, twitter."""
+    name = (source or "").strip().lower()
+    if "://" in name:
+        name = name.split("://", 1)[1]
+        name = name.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        name = name.rsplit("@", 1)[-1].split(":", 1)[0]
+    name = name.rstrip(".")
+    if name in SOURCE_NETWORKS:
+        return SOURCE_NETWORKS[name]
+    for host in _HOSTS:
+        if name.endswith("." + host):
+            return SOURCE_NETWORKS[host]
+    return None

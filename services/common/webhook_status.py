@@ -10,7 +10,7 @@ from collections import defaultdict
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-SOURCES = ("meta", "x", "chatwoot")
+SOURCES = ("meta", "x", "chatwoot", "shopify")
 REFUSED = ("forged", "unsigned", "stale", "handshake_refused")
 
 

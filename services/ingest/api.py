@@ -108,17 +108,22 @@ async def post_interactions(request: Request, _role: WriterDep) -> JSONResponse:
 
 
 async def post_import(
-    source: str, request: Request, _role: WriterDep, account: str | None = None
+    source: str,
+    request: Request,
+    _role: WriterDep,
+    account: str | None = None,
+    currency: str | None = None,
 ) -> JSONResponse:
     if source not in SOURCES:
         raise BadRequest(404, str(UnknownSource(source)))
     body = await request.body()
+    settings: Settings = request.app.state.settings
     report = await run_in_threadpool(
         run_import,
         request.app.state.publisher,
         source=source,
         opener=lambda: io.BytesIO(body),
-        context=Context(account=account),
+        context=Context(account=account, timezone=settings.timezone, currency=currency),
     )
     if report.file_error and not report.rows:
         raise BadRequest(422, report.file_error)
@@ -208,7 +213,7 @@ def router(settings: Settings) -> APIRouter:
         "/v1/imports/{source}",
         post_import,
         methods=["POST"],
-        summary="Import a platform CSV export",
+        summary="Import a platform export (CSV; a GA4 runReport answer as JSON)",
         description="Sources: " + ", ".join(sorted(SOURCES)) + ". Layouts: docs/export-formats.md.",
         response_model=ImportResult,
         responses=problems(

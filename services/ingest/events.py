@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NewType, Required, cast
@@ -19,7 +20,12 @@ from pydantic import (
 from rapport.ingest.v1 import ingest_pb2
 from typing_extensions import TypedDict
 
-from services.common.vocabulary import KIND_NAMES, MESSAGE_KIND_NAMES, NETWORK_NAMES
+from services.common.vocabulary import (
+    KIND_NAMES,
+    MESSAGE_KIND_NAMES,
+    NETWORK_NAMES,
+    VALUE_KIND_NAMES,
+)
 
 EARLIEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -30,6 +36,11 @@ EARLIEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 NO_NUL = r"^[^\x00]*$"
 NETWORK_PATTERN = r"(?i)^\s*(" + "|".join(NETWORK_NAMES) + r")\s*$"
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00]*$"  # no (?i): JSON Schema regexes lack it
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+# Money is exact: at most 4 fraction digits, below 10^14, so ten-thousandths fit a BIGINT.
+VALUE_PLACES = 4
+VALUE_LIMIT = decimal.Decimal(10) ** 14
+VALUE_STEP = decimal.Decimal(1).scaleb(-VALUE_PLACES)
 
 
 Text = Annotated[StrictStr, Field(pattern=NO_NUL)]
@@ -62,6 +73,14 @@ class EventFields(TypedDict, total=False):
         dict[Annotated[Text, Field(max_length=100)], Annotated[Text, Field(max_length=1000)]],
         Field(max_length=50),
     ]
+    # Any here, checked once in Python: a JSON number or a decimal string, kept exact.
+    value: Annotated[
+        Any,
+        WithJsonSchema(
+            {"type": ["string", "number"], "description": "decimal >= 0, <= 4 fraction digits"}
+        ),
+    ]
+    currency: Annotated[StrictStr, Field(pattern=CURRENCY_PATTERN)]
 
 
 EVENT = TypeAdapter(EventFields)
@@ -70,6 +89,8 @@ MESSAGES = {
     ("network", "string_pattern_mismatch"): "Input should be one of "
     + ", ".join(map(repr, sorted(NETWORK_NAMES))),
     ("url", "string_pattern_mismatch"): "must be an http(s) URL",
+    ("currency", "string_pattern_mismatch"): "must be three upper-case letters (ISO 4217), "
+    "e.g. USD",
     ("occurred_at", "string_type"): "must be an RFC 3339 timestamp string, "
     "e.g. 2026-03-01T09:30:00Z",
 }
@@ -144,6 +165,10 @@ def validate(item: object, *, cutoff: Cutoff | None = None) -> Valid | Rejection
     kind = fields["kind"]
     if kind in MESSAGE_KIND_NAMES and not fields.get("conversation_id"):
         return Rejection(f"conversation_id is required for kind {kind}", "conversation_id")
+    if "value" in fields or "currency" in fields:
+        money = _money(fields)
+        if isinstance(money, Rejection):
+            return money
     since = at - _EPOCH  # integer arithmetic: exact, and several times faster than FromDatetime
     offset = at.utcoffset()
     fields["occurred_at"] = {
@@ -155,6 +180,46 @@ def validate(item: object, *, cutoff: Cutoff | None = None) -> Valid | Rejection
     fields.setdefault("count", 1)
     fields.setdefault("account", "default")
     return Valid(fields)
+
+
+def _money(fields: dict[str, Any]) -> Rejection | None:
+    """Checks `value` and `currency` and writes `value` as its exact decimal string."""
+    kind = fields["kind"]
+    for name in ("value", "currency"):
+        if name in fields and kind not in VALUE_KIND_NAMES:
+            return Rejection(f"{name}: only lead and conversion events carry one", name)
+    if "value" not in fields:
+        return None
+    amount = exact_value(fields["value"])
+    if isinstance(amount, str):
+        return Rejection(f"value: {amount}", "value")
+    if "currency" not in fields:
+        return Rejection("currency: required with value (ISO 4217, e.g. USD)", "currency")
+    fields["value"] = format(amount, "f")
+    return None
+
+
+def exact_value(raw: object) -> decimal.Decimal | str:
+    """`raw` (a JSON number or a decimal string) as an exact Decimal, or what is wrong with it.
+
+    A JSON number arrives as a float; its shortest repr is the decimal the client wrote."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        return "must be a decimal number or a string holding one, e.g. 19.99"
+    text = repr(raw) if isinstance(raw, float) else str(raw).strip()
+    try:
+        amount = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return f"{str(raw)[:40]!r} is not a decimal number, e.g. 19.99"
+    if not amount.is_finite():
+        return "must be a finite number"
+    if amount < 0:
+        return "must be 0 or more"
+    if amount >= VALUE_LIMIT:
+        return "must be below 100,000,000,000,000"
+    exact = amount.quantize(VALUE_STEP)
+    if exact != amount:  # trailing zeros past the fourth place are no loss
+        return f"at most {VALUE_PLACES} decimal places"
+    return exact.normalize() + 0  # + 0: "-0" reads "0"
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -188,7 +253,7 @@ def proto_to_dict(msg: ingest_pb2.Interaction) -> dict[str, Any]:
         data["occurred_at"] = msg.occurred_at.ToDatetime(tzinfo=dt.UTC).astimezone(tz).isoformat()
     if msg.HasField("count"):
         data["count"] = msg.count
-    for name in ("account", "actor", "conversation_id", "post_id", "url"):
+    for name in ("account", "actor", "conversation_id", "post_id", "url", "value", "currency"):
         value = getattr(msg, name)
         if value:
             data[name] = value

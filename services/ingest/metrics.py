@@ -29,7 +29,7 @@ EVENTS_REJECTED = Counter(
 )
 WEBHOOK_REQUESTS = Counter(
     "rapport_ingest_webhook_requests_total",
-    "Platform webhook requests by source (meta, x, chatwoot) and outcome: accepted, "
+    "Platform webhook requests by source (meta, x, chatwoot, shopify) and outcome: accepted, "
     "dead_lettered, handshake, handshake_refused, forged, unsigned, stale, off.",
     ["source", "outcome"],
 )

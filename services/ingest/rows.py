@@ -9,6 +9,7 @@ corrects that for the event ids it finds stored.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,8 @@ from zoneinfo import ZoneInfo
 import orjson
 from rapport.ingest.v1 import ingest_pb2
 
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.common.schema import CAMPAIGN_LENGTH
+from services.common.vocabulary import FUNNEL_KIND_NAMES, MESSAGE_KIND_NAMES
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
 HOUR_S = 3_600
@@ -29,6 +31,7 @@ HOUR_S = 3_600
 EVENT_COLUMNS = (
     "event_id", "occurred_at", "utc_offset_minutes", "network", "kind", "count", "account",
     "actor", "conversation_id", "post_id", "url", "attributes", "ingested_at_us", "content_hash",
+    "value_e4", "currency", "campaign",
 )  # fmt: skip
 ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
     EVENT_COLUMNS.index(name)
@@ -37,6 +40,7 @@ ID, OCCURRED, NETWORK, KIND, COUNT, ACCOUNT, CONVERSATION, INGESTED, HASH = (
         "ingested_at_us", "content_hash",
     )
 )  # fmt: skip
+VALUE, CURRENCY, CAMPAIGN = (EVENT_COLUMNS.index(n) for n in ("value_e4", "currency", "campaign"))
 
 
 # One event version read from Kafka: its row, and its instant in whole epoch seconds.
@@ -86,9 +90,24 @@ def event_row(event: ingest_pb2.Interaction, ingested_at_us: int, stamp: Stamps)
             hashlib.blake2b(
                 event.SerializeToString(deterministic=True), digest_size=16
             ).hexdigest(),
+            value_e4(event.value) if event.value else None,
+            event.currency or None,
+            campaign(event),
         ),
         at.seconds,
     )
+
+
+def value_e4(value: str) -> int:
+    """An accepted value (a decimal string of at most 4 fraction digits) in ten-thousandths."""
+    return int(decimal.Decimal(value).scaleb(4))
+
+
+def campaign(event: ingest_pb2.Interaction) -> str | None:
+    """A visit's, lead's or conversion's utm_campaign, kept in a column the reports index."""
+    if event.kind not in FUNNEL_KIND_NAMES:
+        return None
+    return event.attributes.get("utm_campaign", "")[:CAMPAIGN_LENGTH] or None
 
 
 def latest_versions(
@@ -112,6 +131,8 @@ class Rollups:
         self._tz = tz
         self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        # Visits, leads, conversions per local month, campaign and currency: count, value, events.
+        self.outcomes: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._day_of_hour: dict[int, dt.date] = {}
 
     def add(self, epoch_s: int, row: Sequence[Any], sign: int) -> None:
@@ -128,6 +149,18 @@ class Rollups:
         delta = self.daily[(day, *key)]
         delta[0] += count
         delta[1] += sign
+        if row[KIND] in FUNNEL_KIND_NAMES:
+            self._add_outcome(day, row, sign)
+
+    def _add_outcome(self, day: dt.date, row: Sequence[Any], sign: int) -> None:
+        value = row[VALUE]
+        # A currency without a value has no revenue to sum: keyed as none.
+        currency = (row[CURRENCY] or "") if value is not None else ""
+        key = (day.replace(day=1), row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
+        delta = self.outcomes[(*key, currency)]
+        delta[0] += sign * row[COUNT]
+        delta[1] += sign * (value or 0)
+        delta[2] += sign
 
     def plus(self, other: Rollups) -> Rollups:
         """A new Rollups holding both sets of deltas; neither is changed."""
@@ -141,6 +174,11 @@ class Rollups:
                     total = out[key]
                     total[0] += count
                     total[1] += events
+        for deltas in (self.outcomes, other.outcomes):
+            for key, sums in deltas.items():
+                total = both.outcomes[key]
+                for i, amount in enumerate(sums):
+                    total[i] += amount
         return both
 
     def empty(self) -> Rollups:

@@ -32,6 +32,7 @@ class ImportResult(BaseModel):
     rows_rejected: int
     rejected: list[RowError]
     file_error: str | None
+    rows_skipped: int
 
 
 class Health(BaseModel):

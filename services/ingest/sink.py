@@ -85,6 +85,32 @@ def _upsert_rollups(
     )
 
 
+OUTCOME_KEY = "month, network, account, kind, campaign, currency"
+
+
+def _upsert_outcomes(conn: Connection, deltas: dict[tuple[Any, ...], list[int]]) -> None:
+    """Add the monthly outcome deltas (count, value in ten-thousandths, events)."""
+    rows = [
+        (day_value(conn, key[0]), *key[1:], count, value, events)
+        for key, (count, value, events) in deltas.items()
+        if count or value or events
+    ]
+    if not rows:
+        return
+    table = "rollup_outcome_monthly"
+    write_rows(
+        conn,
+        table,
+        (*OUTCOME_KEY.split(", "), "count", "value_e4", "events"),
+        rows,
+        on_conflict=f"ON CONFLICT ({OUTCOME_KEY}) DO UPDATE SET "
+        f"count = {table}.count + excluded.count, "
+        f"value_e4 = {table}.value_e4 + excluded.value_e4, "
+        f"events = {table}.events + excluded.events",
+        order_by=OUTCOME_KEY,
+    )
+
+
 def _existing(conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """The stored rows (EVENT_COLUMNS order) of those of these ids already in the database."""
     select_rows = f"SELECT {', '.join(EVENT_COLUMNS)} FROM interaction_event "
@@ -175,4 +201,5 @@ def _write_events(
     rollups = batch.rollups.plus(corrections.rollups) if existing else batch.rollups
     _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
     _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
+    _upsert_outcomes(conn, rollups.outcomes)
     refresh_conversations(conn, batch.conversations | corrections.conversations)

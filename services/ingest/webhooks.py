@@ -108,6 +108,7 @@ def configured(settings: Settings) -> list[str]:
         "meta": settings.meta_app_secret,
         "x": settings.x_consumer_secret,
         "chatwoot": settings.chatwoot_webhook_secret,
+        "shopify": settings.shopify_webhook_secret,
     }
     return [source for source, secret in secrets.items() if secret]
 
@@ -294,3 +295,28 @@ async def chatwoot_delivery(request: Request) -> Response:
     payload, failed = _parsed(body)
     mapper = functools.partial(platforms.chatwoot, delivered_at=timestamp)
     return await _publish(request, "chatwoot", failed or _mapped("chatwoot", mapper, payload))
+
+
+def shopify_signature_ok(secret: str, body: bytes, header: str) -> bool:
+    """`X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the raw body>`, keyed with the app's
+    client secret (https://shopify.dev/docs/apps/build/webhooks/subscribe/https)."""
+    expected = base64.b64encode(_hmac(secret, body))
+    return hmac.compare_digest(expected, header.strip().encode())
+
+
+@deliveries.post(
+    "/v1/webhooks/shopify",
+    summary="Shopify order deliveries (orders/create, updated, paid, cancelled)",
+    responses=DELIVERY,
+)
+async def shopify_delivery(request: Request) -> Response:
+    secret = _settings(request).shopify_webhook_secret
+    topic = request.headers.get("x-shopify-topic", "")
+    return await _signed(
+        request,
+        "shopify",
+        secret,
+        "x-shopify-hmac-sha256",
+        shopify_signature_ok,
+        lambda payload: platforms.shopify(payload, topic=topic),
+    )

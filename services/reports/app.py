@@ -15,6 +15,7 @@ PAGES = [
     ("views/overview.py", "Overview", ":material/flag:"),
     ("views/support.py", "Support impact", ":material/support_agent:"),
     ("views/brand.py", "Brand impact", ":material/campaign:"),
+    ("views/outcomes.py", "Outcomes", ":material/trending_up:"),
     ("views/moments.py", "Moments", ":material/handshake:"),
     ("views/conversations.py", "Conversations", ":material/forum:"),
     ("views/goals.py", "Goals", ":material/target:"),

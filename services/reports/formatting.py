@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
+
+from babel.numbers import format_currency
 
 from services.common.vocabulary import MOMENT_WORDS, network_label
 
@@ -42,6 +45,23 @@ LABELS = {
     "total_value": "Total value",
     "program_cost_to_date": "Programme cost to date",
     "roi": "Return on the programme",
+    "attributed_revenue": "Revenue attributed to social",
+    "measured_roi": "Measured return on the programme",
+    # audience and outcomes
+    "followers": "Followers",
+    "followers_at_start": "Followers on 1 January",
+    "net_growth": "Net follower growth",
+    "growth_rate": "Follower growth rate",
+    "new_follows": "New follows",
+    "visits": "Visits from social",
+    "leads": "Leads",
+    "conversions": "Conversions",
+    "lead_rate": "Lead rate",
+    "conversion_rate": "Conversion rate",
+    "revenue": "Revenue",
+    "campaign": "Campaign",
+    "influenced_conversions": "Conversions within 90 days of a moment",
+    "influenced_revenue": "Their revenue",
     # breakdowns
     "network": "Network",
     "account": "Account",
@@ -67,7 +87,7 @@ def word(value: str) -> str:
 
 
 def is_rate(key: str) -> bool:
-    return key.endswith("_rate") or key.endswith("_share") or key == "roi"
+    return key.endswith("_rate") or key.endswith("_share") or key in ("roi", "measured_roi")
 
 
 def is_duration(key: str) -> bool:
@@ -112,6 +132,15 @@ def metric(key: str, value: float | None) -> str:
     if is_duration(key):
         return duration(value)
     return number(value)
+
+
+def amounts(by_currency: Mapping[str, float]) -> str:
+    """Money in several currencies, each as people read it: "€1,234.50 · $99.00"."""
+    if not by_currency:
+        return NONE
+    return " · ".join(
+        format_currency(amount, currency, locale="en") for currency, amount in by_currency.items()
+    )
 
 
 def day(value: dt.date) -> str:

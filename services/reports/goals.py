@@ -8,11 +8,17 @@ from services.common.clock import utcnow
 from services.common.schema import Goal
 from services.reports.models import GoalMetric
 
+RATES = (
+    GoalMetric.responded_within_1h_rate,
+    GoalMetric.social_share,
+    GoalMetric.conversion_rate,
+)
+
 
 def set_goal(session: Session, *, year: int, metric: GoalMetric, target: float, actor: str) -> Goal:
     if target < 0:
         raise ValueError("target: must be zero or more")
-    if metric in (GoalMetric.responded_within_1h_rate, GoalMetric.social_share) and target > 1:
+    if metric in RATES and target > 1:
         raise ValueError(f"target: {metric.value} is a rate between 0 and 1 (0.8 means 80 %)")
     goal = session.get(Goal, (year, metric.value))
     now = utcnow()

@@ -18,6 +18,12 @@ class GoalMetric(StrEnum):
     support_savings = "support_savings"
     earned_media_value = "earned_media_value"
     total_value = "total_value"
+    net_growth = "net_growth"
+    visits = "visits"
+    leads = "leads"
+    conversions = "conversions"
+    revenue = "revenue"
+    conversion_rate = "conversion_rate"
 
 
 # Counting metrics are paced against the share of the year gone; rates and times are not.
@@ -30,6 +36,11 @@ COUNTING = frozenset(
         GoalMetric.support_savings,
         GoalMetric.earned_media_value,
         GoalMetric.total_value,
+        GoalMetric.net_growth,
+        GoalMetric.visits,
+        GoalMetric.leads,
+        GoalMetric.conversions,
+        GoalMetric.revenue,
     }
 )
 # A time: shorter is better, so its pace is target / actual.

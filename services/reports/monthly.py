@@ -142,7 +142,18 @@ def _money_section(engine: Engine, data: dict[str, Any]) -> str:
             ("Programme cost to date", "program_cost_to_date"),
         )
     ]
-    parts.append(("Return on the programme", roi))
+    parts += [
+        ("Return on the programme, modelled: (total value - cost to date) / cost to date", roi),
+        (
+            f"Revenue from social (orders and key events, in {c} only)",
+            value.money(money["attributed_revenue"], c, whole=True),
+        ),
+        (
+            "Return on the programme, measured: "
+            "(revenue from social - cost to date) / cost to date",
+            fmt.percent(money["measured_roi"]),
+        ),
+    ]
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
     assumed = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
@@ -152,6 +163,39 @@ def _money_section(engine: Engine, data: dict[str, Any]) -> str:
         "<h2>What social earned</h2><table><tbody>" + rows + "</tbody></table>"
         "<h3>Assumptions</h3><table><tbody>" + assumed + "</tbody></table>"
     )
+
+
+def _outcomes_section(data: dict[str, Any]) -> str:
+    """Audience, the funnel, revenue per currency, moments that led to a purchase, campaigns."""
+    a, o, m = data["audience"], data["outcomes"], data["moments"]
+    growth = (
+        f"{fmt.number(a['net_growth'])} since 1 January ({fmt.rate(a['growth_rate'])})"
+        if a["net_growth"] is not None
+        else fmt.NONE
+    )
+    parts = [
+        ("Followers", fmt.number(a["followers"])),
+        ("Net follower growth", growth),
+        ("Visits from social", f"{o['visits']:,}"),
+        ("Leads", f"{o['leads']:,} ({fmt.rate(o['lead_rate'])} of visits)"),
+        ("Conversions", f"{o['conversions']:,} ({fmt.rate(o['conversion_rate'])} of visits)"),
+        ("Revenue from social", fmt.amounts(o["revenue"])),
+        ("Conversions within 90 days of a moment",
+         f"{m['influenced_conversions']:,} · {fmt.amounts(m['influenced_revenue'])}"),
+    ]  # fmt: skip
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
+    campaigns = "".join(
+        f"<tr><td>{html.escape(c['campaign'])}</td><td>{c['visits']:,}</td>"
+        f"<td>{c['conversions']:,}</td><td>{html.escape(fmt.amounts(c['revenue']))}</td></tr>"
+        for c in o["campaigns"][:5]
+    )
+    table = (
+        "<h3>Top campaigns</h3><table><thead><tr><th>Campaign</th><th>Visits</th>"
+        f"<th>Conversions</th><th>Revenue</th></tr></thead><tbody>{campaigns}</tbody></table>"
+        if campaigns
+        else ""
+    )
+    return "<h2>Outcomes from social</h2><table><tbody>" + rows + "</tbody></table>" + table
 
 
 def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
@@ -218,6 +262,7 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
             "Every figure is defined in Rapport's docs/figures.md.</p>",
             f'<div class="cards">{card_html}</div>',
             f'<p class="sub">{html.escape(completeness.line(data["completeness"]))}.</p>',
+            _outcomes_section(data),
             _money_section(engine, data),
             "<h2>Goals</h2><table><thead><tr><th>Metric</th><th>Actual</th><th>Target</th>"
             "<th>Pace</th><th>Projected year end</th></tr></thead>"

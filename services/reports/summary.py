@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.common.period import Period
-from services.reports import completeness, queries, value
+from services.reports import completeness, outcomes, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -35,6 +35,8 @@ def summary(
     brand = brand_figures(totals)
     # Moments belong to a network but not to one of the brand's accounts.
     moments = moment_figures(queries.moments(engine, period, network=network), period)
+    audience, results = outcome_blocks(engine, period, totals, network=network, account=account)
+    moments |= influenced(engine, period, network=network, account=account)
     model = value.load(engine, year)
     money = None
     if model is not None:
@@ -45,6 +47,7 @@ def summary(
             moments=moments,
             clicks=int(totals.get("click", 0)),
             period=period,
+            revenue=results["revenue"],
         )
     actuals = {
         "impressions": brand["impressions"],
@@ -60,6 +63,13 @@ def summary(
             name: money[name] if money else None
             for name in ("support_savings", "earned_media_value", "total_value")
         },
+        "net_growth": audience["net_growth"],
+        "visits": results["visits"],
+        "leads": results["leads"],
+        "conversions": results["conversions"],
+        # In the value model's currency, else USD: goals hold one number, not one per currency.
+        "revenue": results["revenue"].get(model.currency if model else "USD", 0.0),
+        "conversion_rate": results["conversion_rate"],
     }
     # Goals are company-wide targets: a network's or account's slice is not held against them.
     goals = (
@@ -77,6 +87,8 @@ def summary(
         "support": support,
         "brand": brand,
         "moments": moments,
+        "audience": audience,
+        "outcomes": results,
         "value": money,
         "goals": goals,
     }
@@ -86,6 +98,39 @@ def summary(
         )
         out["completeness"] = found.as_dict()
     return out
+
+
+def outcome_blocks(
+    engine: Engine,
+    period: Period,
+    totals: dict[str, int],
+    *,
+    network: str | None = None,
+    account: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `audience` and `outcomes` blocks (`totals`: the period's sums per kind)."""
+    n, a = network, account
+    audience = outcomes.audience_figures(
+        queries.follower_snapshots(engine, period, network=n, account=a),
+        int(totals.get("follow", 0)),
+        period,
+    )
+    results = outcomes.outcome_figures(queries.funnel(engine, period, network=n, account=a))
+    return audience, results
+
+
+def influenced(
+    engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
+) -> dict[str, Any]:
+    """`moments.influenced_*`; without a moment that could count, no conversion is read."""
+    moments = queries.moment_people(engine, period, network=network)
+    people = {person for _day, names in moments for person in names}
+    conversions = (
+        queries.conversions_by_people(engine, period, people, network=network, account=account)
+        if people
+        else []
+    )
+    return outcomes.influenced(conversions, moments, period)
 
 
 def as_table(data: dict[str, Any]) -> str:
@@ -120,7 +165,17 @@ def as_table(data: dict[str, Any]) -> str:
         ("Meaningful relationship moments", ""),
         ("  moments", f"{m['count']:,}"),
         ("  with existing customers", f"{m['existing_customer']:,}"),
+        ("  conversions within 90 days", f"{m['influenced_conversions']:,}"),
+        ("  their revenue", fmt.amounts(m["influenced_revenue"])),
+        *outcome_rows(data["audience"], data["outcomes"]),
     ]
+    if data["value"]:
+        v = data["value"]
+        rows += [
+            ("Return on the programme", ""),
+            ("  modelled (value model)", fmt.percent(v["roi"])),
+            ("  measured (attributed revenue)", fmt.percent(v["measured_roi"])),
+        ]
     if s["agents"]:
         rows.append(("Agents (answered, median first response: calendar / business)", ""))
         for agent in s["agents"]:
@@ -146,3 +201,19 @@ def as_table(data: dict[str, Any]) -> str:
         rows.append(("Completeness", completeness.line(data["completeness"])))
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}".rstrip() for label, value in rows)
+
+
+def outcome_rows(a: dict[str, Any], o: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("Audience", ""),
+        ("  followers", fmt.number(a["followers"])),
+        ("  net growth", fmt.number(a["net_growth"])),
+        ("  growth rate", fmt.rate(a["growth_rate"])),
+        ("  new follows", f"{a['new_follows']:,}"),
+        ("Outcomes from social", ""),
+        ("  visits", f"{o['visits']:,}"),
+        ("  leads", f"{o['leads']:,}"),
+        ("  conversions", f"{o['conversions']:,}"),
+        ("  conversion rate", fmt.rate(o["conversion_rate"])),
+        ("  revenue", fmt.amounts(o["revenue"])),
+    ]

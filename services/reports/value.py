@@ -6,12 +6,15 @@ every figure.
 - earned_media_value = impressions / 1000 x CPM + clicks x CPC
 - moments_value = moments x value per moment; total_value = the sum of the three
 - program_cost_to_date = program cost x elapsed days / days in year; roi = (total - cost) / cost
+- measured: attributed_revenue = the period's conversion revenue in the model's currency;
+  measured_roi = (attributed_revenue - cost) / cost
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -90,13 +93,16 @@ def value_figures(
     clicks: int,
     moments: int,
     period: Period,
+    revenue: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """`summary.value` for this model and the period's figures."""
+    """`summary.value` for this model and the period's figures; `revenue` is outcomes.revenue
+    ({CURRENCY: amount}), of which only the model's currency is attributed (no exchange rates)."""
     savings = social_conversations * (model.cost_per_email_contact - model.cost_per_social_contact)
     earned = impressions / 1000 * model.cpm + clicks * model.cpc
     from_moments = moments * model.value_per_moment
     total = savings + earned + from_moments
     cost = model.program_cost * period.elapsed_days / period.days_in_year
+    attributed = float((revenue or {}).get(model.currency, 0.0))
     return {
         "currency": model.currency,
         "support_savings": savings,
@@ -105,6 +111,8 @@ def value_figures(
         "total_value": total,
         "program_cost_to_date": cost if model.program_cost else None,
         "roi": (total - cost) / cost if model.program_cost else None,
+        "attributed_revenue": attributed,
+        "measured_roi": (attributed - cost) / cost if model.program_cost else None,
     }
 
 
@@ -159,8 +167,9 @@ def of_summary(
     moments: dict[str, Any],
     clicks: int,
     period: Period,
+    revenue: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """`summary.value` from the summary's own blocks and the period's clicks."""
+    """`summary.value` from the summary's own blocks, the period's clicks and revenue."""
     return value_figures(
         model,
         social_conversations=social_conversations(support),
@@ -168,6 +177,7 @@ def of_summary(
         clicks=clicks,
         moments=moments["count"],
         period=period,
+        revenue=revenue,
     )
 
 

@@ -88,3 +88,26 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     )
     names = {s.name for s in reply.list_services_response.service}
     assert "rapport.ingest.v1.IngestService" in names
+
+
+def test_publish_carries_value_and_currency(
+    channel: grpc.Channel, settings: Settings, engine: Engine
+) -> None:
+    """The proto's value and currency (strings) go through the same validator as REST."""
+    stub = ingest_pb2_grpc.IngestServiceStub(channel)
+    request = ingest_pb2.PublishRequest(
+        events=[
+            interaction("g-sale", kind="conversion", value="49.90", currency="GBP"),
+            interaction("g-bad", kind="conversion", value="49.90", currency="gbp"),
+            interaction("g-like", kind="like", value="1", currency="GBP"),
+        ]
+    )
+    response = stub.Publish(request, metadata=METADATA)
+    assert response.accepted == 1
+    assert [(r.index, r.error.split(":")[0]) for r in response.rejected] == [
+        (1, "currency"),
+        (2, "value"),
+    ]
+    with running_consumer(settings, engine):
+        wait_until(lambda: event_count(engine) == 1, what="the gRPC sale")
+    assert scalar(engine, "SELECT value_e4 FROM interaction_event WHERE currency = 'GBP'") == 499000

@@ -85,6 +85,9 @@ def test_facebook_page_insights_daily_columns_and_repeated_names() -> None:
     assert events["fb:page:Rapport:2017-01-19:impression"]["count"] == 7300
     assert events["fb:page:Rapport:2017-01-19:reach"]["count"] == 5200
     assert events["fb:page:Rapport:2017-01-20:follow"]["count"] == 18
+    # The lifetime total is the day's follower snapshot.
+    assert events["fb:page:Rapport:2017-01-19:followers"]["count"] == 10500
+    assert events["fb:page:Rapport:2017-01-19:followers"]["kind"] == "followers"
     assert not any("Weekly" in e or "28" in e.split(":")[-1] for e in events)
 
 

@@ -189,3 +189,23 @@ def test_health_readiness_metrics_openapi(client: TestClient) -> None:
     metrics = client.get("/metrics").text
     assert 'rapport_ingest_events_rejected_total{reason="kind",transport="rest"}' in metrics
     assert "/v1/interactions" in client.get("/openapi.json").json()["paths"]
+
+
+def test_conversions_with_exact_values_reach_the_database(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    """JSON numbers and strings both arrive exact; a bad value is refused naming the field."""
+    sales = [
+        event(event_id="s1", kind="conversion", value=0.1, currency="USD"),
+        event(event_id="s2", kind="conversion", value="0.2", currency="USD"),
+        event(event_id="s3", kind="lead", value=1.23456, currency="USD"),
+    ]
+    response = client.post("/v1/interactions", json=sales, headers=AUTH)
+    assert response.status_code == 202, response.text
+    assert response.json() == {
+        "accepted": 2,
+        "rejected": [{"index": 2, "error": "value: at most 4 decimal places"}],
+    }
+    with running_consumer(settings, engine):
+        wait_until(lambda: event_count(engine) == 2, what="2 conversions in the database")
+    assert scalar(engine, "SELECT SUM(value_e4) FROM interaction_event") == 3000

@@ -27,6 +27,7 @@ PAGES = [
     "views/overview.py",
     "views/support.py",
     "views/brand.py",
+    "views/outcomes.py",
     "views/moments.py",
     "views/conversations.py",
     "views/goals.py",
@@ -59,6 +60,7 @@ def seed(engine: Engine, year: int) -> None:
                 message("message_received", "c1", f"{year}-02-11T10:00:00Z"),
                 message("message_sent", "c1", f"{year}-02-11T10:20:00Z"),
                 message("message_received", "c2", f"{year}-02-12T10:00:00Z", network="email"),
+                *outcome_events(year),
             )
         ],
         ZoneInfo("UTC"),
@@ -72,6 +74,43 @@ def seed(engine: Engine, year: int) -> None:
             actor="maria",
         )
         set_goal(session, year=year, metric=GoalMetric.impressions, target=100_000, actor="test")
+
+
+def outcome_events(year: int) -> list[dict[str, object]]:
+    """Followers, a campaign's visits and lead (a name a spreadsheet would run as a formula), and
+    an order from a person of the seeded moment, the day after it."""
+    spring = {"utm_source": "ig", "utm_campaign": "=spring"}
+    return [
+        event(
+            kind="followers", network="instagram", count=1000, occurred_at=f"{year}-01-02T09:00Z"
+        ),
+        event(
+            kind="followers", network="instagram", count=1100, occurred_at=f"{year}-02-10T09:00Z"
+        ),
+        event(
+            kind="visit",
+            network="instagram",
+            count=200,
+            attributes=spring,
+            occurred_at=f"{year}-02-10T12:00:00Z",
+        ),
+        event(
+            kind="lead",
+            network="instagram",
+            count=10,
+            attributes=spring,
+            occurred_at=f"{year}-02-10T12:00:00Z",
+        ),
+        event(
+            kind="conversion",
+            network="instagram",
+            value="49.90",
+            currency="EUR",
+            actor="ana",
+            attributes=spring,
+            occurred_at=f"{year}-02-13T12:00:00Z",
+        ),
+    ]
 
 
 def run_page(page: str | None, role: str = "manager") -> AppTest:
@@ -352,6 +391,15 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     # Executives' totals in whole units (no cents); an unchanged what-if has no green arrow.
     assert metrics["Earned media"] == "€50"  # 5,000 impressions at a CPM of 10
     assert metrics["Total value"] == "€50"
+    # The modelled return beside the measured one (the seeded €49.90 order from Instagram),
+    # each with how it was worked out.
+    cost = 1000 * dt.date.today().timetuple().tm_yday / (366 if year % 4 == 0 else 365)
+    assert metrics["Return on the programme, modelled"] == f"{(50 - cost) / cost * 100:,.0f} %"
+    assert metrics["Return on the programme, measured"] == f"{(49.9 - cost) / cost * 100:,.0f} %"
+    captions = " ".join(c.value for c in at.caption)
+    assert "revenue from social €49.90" in captions and "no exchange rates" in captions
+    assert metrics["Revenue from social"] == "€49.90"
+    assert metrics["Conversions within 90 days"] == "1"  # ana, the day after her moment
     unchanged = next(m for m in at.metric if m.label == "Total value, what if")
     assert not unchanged.delta
     cpm = next(n for n in at.number_input if n.key == "if_cpm")
@@ -609,3 +657,39 @@ def test_a_sliced_page_names_its_slice_and_hides_what_a_slice_cannot_mean(
         if "Return on the programme" in metrics:
             assert metrics["Return on the programme"] == "—"
             assert "Programme cost to date" not in metrics
+
+
+def test_the_outcomes_page(engine: Engine, app_env: None) -> None:
+    import datetime as dt
+    import json
+
+    seed(engine, dt.date.today().year)
+    at = run_page("views/outcomes.py")
+    values = {m.label: m.value for m in at.metric}
+    assert values["Followers"] == "1,100"
+    assert values["Visits from social"] == "200"
+    assert values["Conversions"] == "1"
+    assert values["Revenue in EUR"] == "€49.90"
+    charts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    titles = [c["title"]["text"] for c in charts]
+    assert titles[:2] == [
+        f"Followers per network over {dt.date.today().year}",
+        "Visits → leads → conversions, per network",
+    ]
+    assert "Revenue in EUR per network" in titles
+    growth = charts[0]
+    assert growth["yaxis"]["title"]["text"] == "followers"
+    assert growth["xaxis"]["tickformat"] == "%-d %b"
+    files = downloads(at)
+    assert set(files) == {
+        "Download follower growth (CSV)",
+        "Download the funnel per network (CSV)",
+        "Download revenue per currency (CSV)",
+        "Download campaigns (CSV)",
+    }
+    assert "'=spring" in files["Download campaigns (CSV)"].decode()
+
+
+def test_the_outcomes_page_says_how_to_connect_when_empty(engine: Engine, app_env: None) -> None:
+    at = run_page("views/outcomes.py")
+    assert any("ga4_report" in i.value and "Shopify" in i.value for i in at.info)

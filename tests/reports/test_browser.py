@@ -424,3 +424,66 @@ def test_a_logged_out_link_logs_in_and_returns_to_its_view(
         assert network.get_by_role("combobox").input_value() == "Email"
         page.screenshot(path=str(tmp_path / "deep-link.png"), full_page=True)
         browser.close()
+
+
+def test_the_outcomes_page_in_the_browser(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """A demo half-year of outcomes: every chart drawn with its title and axis titles, every
+    table with its download, on a laptop and on a phone."""
+    from services.demo import generate_moments, generate_outcomes
+
+    year = dt.date.today().year
+    seed(engine, year)
+    until = dt.datetime.combine(dt.date.today(), dt.time())
+    events = list(generate_outcomes(year, until))
+    write_batch(
+        engine, [batch(*events[i : i + 2000]) for i in range(0, len(events), 2000)], ZoneInfo("UTC")
+    )
+    with Session(engine) as session:
+        for data in generate_moments(year, until):
+            service.create(session, data=MomentCreate.model_validate(data), actor="demo")
+        accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
+    from services.reports import value
+
+    value.set_model(engine, year=year, actor="t", currency="USD", cpm=8.5, program_cost=120_000)
+    shots = Path(os.environ.get("RAPPORT_SCREENSHOTS", tmp_path))
+    with logged_in(db_url, tmp_path, "exec") as page:
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Outcomes").click()
+        page.get_by_role("heading", name="Campaigns").wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)
+        settled(page)
+        # SVG text has no innerText: read what the charts drew.
+        titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
+        axes = page.locator(".js-plotly-plot .g-ytitle").all_text_contents()
+        body = page.inner_text("body")
+        downloads = page.get_by_test_id("stDownloadButton").count()
+        for width, height in ((1366, 900), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(1500)  # plotly redraws for the new width
+            page.screenshot(path=str(shots / f"outcomes-{width}.png"))
+            # The whole page: Streamlit scrolls inside its own container, so grow the window.
+            tall = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+            page.set_viewport_size({"width": width, "height": int(tall) + 100})
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(shots / f"outcomes-{width}-whole.png"))
+        # The Overview: the headline outcomes, and the two returns side by side.
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Overview").click()
+        page.get_by_text("Return on the programme, measured").wait_for(timeout=60_000)
+        settled(page)
+        overview = page.inner_text("body")
+        tall = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": 1366, "height": int(tall) + 100})
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shots / "overview-1366-whole.png"))
+    assert titles[:2] == [
+        f"Followers per network over {year}",
+        "Visits → leads → conversions, per network",
+    ]
+    assert "Revenue in USD per network" in titles and "Revenue in EUR per network" in titles
+    assert "followers" in axes and "USD" in axes and "EUR" in axes
+    assert "Visits from social" in body and "Campaigns" in body  # tables are canvas-drawn
+    assert downloads == 4
+    assert "Outcomes from social" in overview and "Revenue from social" in overview
+    assert "Return on the programme, modelled" in overview
+    assert "no exchange rates" in overview
+    assert (shots / "outcomes-390.png").stat().st_size > 20_000

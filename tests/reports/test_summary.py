@@ -13,7 +13,10 @@ from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
-SUMMARY_KEYS = {"year", "as_of", "support", "brand", "moments", "value", "goals", "completeness"}
+SUMMARY_KEYS = {
+    "year", "as_of", "support", "brand", "moments", "audience", "outcomes", "value", "goals",
+    "completeness",
+}  # fmt: skip
 SUPPORT_KEYS = {
     "conversations",
     "answered",
@@ -207,7 +210,12 @@ def test_summary_json_with_moments_and_goals(
     )
     capsys.readouterr()
     data = run_summary(capsys, "--year", "2026", "--as-of", "2026-03-31", "--json")
-    assert data["moments"] == {"count": 2, "existing_customer": 1}
+    assert data["moments"] == {
+        "count": 2,
+        "existing_customer": 1,
+        "influenced_conversions": 0,
+        "influenced_revenue": {},
+    }
     consumer = {"state": "unknown", "records_behind": 0, "figures_up_to_s": None}
     assert data["completeness"] == {  # no consumer has run: the figures say so
         "events": scalar_events(engine, "2026-03-31"),

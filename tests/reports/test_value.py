@@ -86,6 +86,9 @@ def test_the_formulas(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
         "total_value": savings + earned + moments,
         "program_cost_to_date": pytest.approx(cost),
         "roi": pytest.approx((savings + earned + moments - cost) / cost),
+        # No conversions yet: nothing attributed, the measured return is the whole cost lost.
+        "attributed_revenue": 0.0,
+        "measured_roi": -1.0,
     }
     # Goals on money pace like impressions.
     code, _, err = run(
@@ -112,6 +115,8 @@ def test_no_programme_cost_and_no_impressions(
         "total_value": 0.0,
         "program_cost_to_date": None,
         "roi": None,
+        "attributed_revenue": 0.0,
+        "measured_roi": None,
     }
     # A later `set` changes only what it names (the others keep their stored values), and its
     # help says so.

@@ -104,3 +104,25 @@ class Chatwoot:
                 "X-Chatwoot-Signature": f"sha256={digest}",
             },
         )
+
+
+class Shopify:
+    """Shopify: X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256 of the raw body with the app's client
+    secret; the topic in X-Shopify-Topic."""
+
+    def __init__(self, client: Any, secret: str) -> None:
+        self.client, self.secret = client, secret
+
+    def deliver(self, payload: Any, *, topic: str, secret: str | None = None) -> httpx.Response:
+        body = _body(payload)
+        digest = hmac.new((secret or self.secret).encode(), body, hashlib.sha256).digest()
+        return self.client.post(
+            "/v1/webhooks/shopify",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": topic,
+                "X-Shopify-Shop-Domain": "rapport-demo.myshopify.com",
+                "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
+            },
+        )

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 # Platform exports carry long post texts; a field beyond this is refused as a row error.
 MAX_FIELD_CHARS = 1_000_000
@@ -42,19 +43,24 @@ class RowError:
 
 @dataclass
 class Parsed:
-    """One data row's events, or why it could not be read."""
+    """One data row's events, or why it could not be read, or that it is not ours (skipped:
+    a GA4 row of traffic that did not come from social)."""
 
     row: int
     events: list[dict[str, Any]] = field(default_factory=list)
     error: RowError | None = None
+    skipped: bool = False
 
 
 @dataclass
 class Context:
-    """What an importer may need besides the row: the account and the file's name."""
+    """What an importer may need besides the row: the account, the file's name, the time zone
+    of reports by local day (RAPPORT_TIMEZONE) and the currency of one that names none."""
 
     account: str | None = None
     filename: str | None = None
+    timezone: ZoneInfo | None = None
+    currency: str | None = None
 
 
 Opener = Callable[[], IO[bytes]]

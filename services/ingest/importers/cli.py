@@ -14,7 +14,14 @@ from services.ingest.importers.run import ImportReport, UnknownSource, run_impor
 from services.ingest.publisher import BrokerUnavailable, Publisher
 
 
-def import_file(settings: Settings, *, source: str, path: str, account: str | None) -> int:
+def import_file(
+    settings: Settings,
+    *,
+    source: str,
+    path: str,
+    account: str | None,
+    currency: str | None = None,
+) -> int:
     file = Path(path)
     if not file.is_file():
         print(f"error: {path}: no such file", file=sys.stderr)
@@ -44,7 +51,12 @@ def import_file(settings: Settings, *, source: str, path: str, account: str | No
             publisher,
             source=source,
             opener=opener,
-            context=Context(account=account, filename=file.name),
+            context=Context(
+                account=account,
+                filename=file.name,
+                timezone=settings.timezone,
+                currency=currency,
+            ),
             progress=progress,
         )
     except UnknownSource as exc:
@@ -61,6 +73,11 @@ def import_file(settings: Settings, *, source: str, path: str, account: str | No
     print(
         f"{file.name}: {report.rows:,} rows read, {report.accepted:,} events accepted, "
         f"{report.rows_rejected:,} rows rejected ({time.monotonic() - started:.1f}s)"
+        + (
+            f", {report.rows_skipped:,} rows skipped (not from social)"
+            if report.rows_skipped
+            else ""
+        )
     )
     for error in report.rejected[:50]:
         where = f"row {error.row}" + (f", column {error.column!r}" if error.column else "")

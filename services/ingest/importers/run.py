@@ -33,6 +33,7 @@ class ImportReport:
     rows_rejected: int = 0
     rejected: list[RowError] = field(default_factory=list)
     file_error: str | None = None
+    rows_skipped: int = 0  # read, and not ours to count (GA4 traffic not from social)
 
     def reject(self, error: RowError) -> None:
         self.rows_rejected += 1
@@ -47,6 +48,7 @@ class ImportReport:
             "rows_rejected": self.rows_rejected,
             "rejected": [e.as_json() for e in self.rejected],
             "file_error": self.file_error,
+            "rows_skipped": self.rows_skipped,
         }
 
 
@@ -78,6 +80,9 @@ def run_import(
     try:
         for parsed in parser(opener, context):
             report.rows += 1
+            if parsed.skipped:
+                report.rows_skipped += 1
+                continue
             if parsed.error is not None:
                 EVENTS_REJECTED.labels("import", "row").inc()
                 report.reject(parsed.error)

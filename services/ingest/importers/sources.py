@@ -21,6 +21,7 @@ from services.ingest.importers.base import (
     records,
     timestamp,
 )
+from services.ingest.importers.ga4 import ga4_report
 
 Parser = Callable[[Opener, Context], Iterator[Parsed]]
 
@@ -211,6 +212,8 @@ FB_PAGE_METRICS = {
     "impression": ("Daily Total Impressions",),
     "reach": ("Daily Total Reach",),
     "follow": ("Daily New Likes",),
+    # The Page's follower total that day (people who like it): a snapshot, never summed.
+    "followers": ("Lifetime Total Likes",),
 }
 
 
@@ -375,4 +378,5 @@ SOURCES: dict[str, Parser] = {
     "instagram_posts": instagram_posts,
     "linkedin_content": linkedin_content,
     "twcs": twcs,
+    "ga4_report": ga4_report,
 }

@@ -25,10 +25,21 @@ HELP = {
     GoalMetric.support_savings: "support moved off email, in money (value model, Settings)",
     GoalMetric.earned_media_value: "impressions and clicks priced as paid media (value model)",
     GoalMetric.total_value: "support savings + earned media + moments, in money",
+    GoalMetric.net_growth: "followers gained since 1 January, all networks",
+    GoalMetric.visits: "sessions on your site that came from social",
+    GoalMetric.leads: "sign-ups and lead forms from social",
+    GoalMetric.conversions: "purchases and goal completions from social",
+    GoalMetric.revenue: "conversion revenue in the value model's currency (else USD)",
+    GoalMetric.conversion_rate: "conversions / visits from social",
 }
 
 MONEY = frozenset(
-    {GoalMetric.support_savings, GoalMetric.earned_media_value, GoalMetric.total_value}
+    {
+        GoalMetric.support_savings,
+        GoalMetric.earned_media_value,
+        GoalMetric.total_value,
+        GoalMetric.revenue,
+    }
 )
 
 

@@ -82,7 +82,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-MONEY_GOALS = ("support_savings", "earned_media_value", "total_value")
+MONEY_GOALS = ("support_savings", "earned_media_value", "total_value", "revenue")
 
 
 def goal_text(metric: str, amount: float | None, currency: str) -> str:
@@ -211,6 +211,55 @@ def trends(f: ui.Filters) -> None:
         column.plotly_chart(figure, width="stretch")
 
 
+def returns(money: dict[str, Any]) -> None:
+    """The modelled return beside the measured one, each with how it was worked out."""
+    c = money["currency"]
+    modelled, measured = st.columns(2)
+    with modelled:
+        st.metric("Return on the programme, modelled", fmt.percent(money["roi"]))
+        st.caption(
+            f"(total value {value.money(money['total_value'], c, whole=True)} - programme cost "
+            "to date) "
+            "÷ programme cost to date: savings, earned media and moments, priced by the "
+            "assumptions."
+        )
+    with measured:
+        st.metric("Return on the programme, measured", fmt.percent(money["measured_roi"]))
+        st.caption(
+            f"(revenue from social {value.money(money['attributed_revenue'], c)} - "
+            "programme "
+            f"cost to date) ÷ programme cost to date: orders and key events that came from "
+            f"social, in {c} only (no exchange rates)."
+        )
+
+
+def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: str | None) -> None:
+    """The headline outcomes; the Outcomes page has the rest. Revenue in one currency (the
+    value model's, else the first), the others in its help: amounts are never added across
+    currencies, and a line of several does not fit a metric."""
+    st.subheader("Outcomes from social")
+    a, b, c, d = st.columns(4)
+    a.metric(
+        "Followers",
+        fmt.number(audience["followers"]),
+        fmt.number(audience["net_growth"]) if audience["net_growth"] is not None else None,
+        help="the latest follower totals; the change: since 1 January",
+    )
+    b.metric("Visits from social", f"{results['visits']:,}")
+    c.metric(
+        "Conversions",
+        f"{results['conversions']:,}",
+        help=f"{fmt.rate(results['conversion_rate'])} of visits",
+    )
+    revenue = results["revenue"]
+    shown = currency if currency in revenue else next(iter(revenue), None)
+    d.metric(
+        "Revenue from social",
+        fmt.amounts({shown: revenue[shown]}) if shown else fmt.NONE,
+        help="every currency: " + fmt.amounts(revenue),
+    )
+
+
 def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     """What social earned: the money, its parts and assumptions, and a what-if view."""
     st.subheader("What social earned")
@@ -227,23 +276,20 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     with figures:
         a, b = st.columns(2)
         a.metric("Total value", value.money(money["total_value"], c, whole=True))
-        a.metric("Support savings", value.money(money["support_savings"], c, whole=True))
-        b.metric("Earned media", value.money(money["earned_media_value"], c, whole=True))
-        a.metric("Moments", value.money(money["moments_value"], c, whole=True))
         if f.sliced:
-            # The programme's cost is the whole programme's: set against one slice's value it
-            # would understate the return, so it is not shown there.
+            # The programme's cost is the whole programme's: set against one slice's value or
+            # revenue it would understate the return, so neither return is shown there.
             b.metric("Return on the programme", "—", help=WHOLE_PROGRAMME)
             st.caption(WHOLE_PROGRAMME)
         else:
             b.metric(
-                "Return on the programme",
-                fmt.percent(money["roi"]),
-                help="(total value - programme cost to date) / programme cost to date",
-            )
-            b.metric(
                 "Programme cost to date", value.money(money["program_cost_to_date"], c, whole=True)
             )
+            returns(money)
+        a, b = st.columns(2)
+        a.metric("Support savings", value.money(money["support_savings"], c, whole=True))
+        b.metric("Earned media", value.money(money["earned_media_value"], c, whole=True))
+        a.metric("Moments", value.money(money["moments_value"], c, whole=True))
         ui.completeness_line(f)
     with assumed:
         st.markdown("**Assumptions** (Settings)")
@@ -358,6 +404,15 @@ with ui.timed_page("overview"):
         st.subheader("Meaningful moments")
         st.metric("Moments", f"{m['count']:,}")
         st.metric("With existing customers", f"{m['existing_customer']:,}")
+        st.metric(
+            "Conversions within 90 days",
+            f"{m['influenced_conversions']:,}",
+            help="orders by people of a moment, within 90 days of it: "
+            + fmt.amounts(m["influenced_revenue"]),
+        )
+    outcomes_row(
+        data["audience"], data["outcomes"], data["value"]["currency"] if data["value"] else None
+    )
     ui.completeness_line(f)
     trends(f)
     earned_panel(data, f)

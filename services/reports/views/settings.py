@@ -21,7 +21,12 @@ def connections() -> None:
     except OSError as exc:
         st.warning(str(exc))
         return
-    names = {"meta": "Meta (Facebook, Instagram)", "x": "X (Twitter)", "chatwoot": "Chatwoot"}
+    names = {
+        "meta": "Meta (Facebook, Instagram)",
+        "x": "X (Twitter)",
+        "chatwoot": "Chatwoot",
+        "shopify": "Shopify (orders)",
+    }
     ui.table(
         [
             {

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erapport/ingest/v1/ingest.proto\x12\x11rapport.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n\x0bInteraction\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12utc_offset_minutes\x18\x03 \x01(\x11\x12\x0f\n\x07network\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x12\n\x05\x63ount\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x0f\n\x07\x61\x63\x63ount\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\t \x01(\t\x12\x0f\n\x07post_id\x18\n \x01(\t\x12\x0b\n\x03url\x18\x0b \x01(\t\x12\x42\n\nattributes\x18\x0c \x03(\x0b\x32..rapport.ingest.v1.Interaction.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_count\"j\n\x10InteractionBatch\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.rapport.ingest.v1.Interaction\x12\x16\n\x0eingested_at_us\x18\x02 \x01(\x03\x12\x0e\n\x06source\x18\x03 \x01(\t\"@\n\x0ePublishRequest\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.rapport.ingest.v1.Interaction\")\n\tRejection\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"S\n\x0fPublishResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.rapport.ingest.v1.Rejection2\xbb\x01\n\rIngestService\x12P\n\x07Publish\x12!.rapport.ingest.v1.PublishRequest\x1a\".rapport.ingest.v1.PublishResponse\x12X\n\rPublishStream\x12!.rapport.ingest.v1.PublishRequest\x1a\".rapport.ingest.v1.PublishResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erapport/ingest/v1/ingest.proto\x12\x11rapport.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x03\n\x0bInteraction\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12utc_offset_minutes\x18\x03 \x01(\x11\x12\x0f\n\x07network\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x12\n\x05\x63ount\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x0f\n\x07\x61\x63\x63ount\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\t \x01(\t\x12\x0f\n\x07post_id\x18\n \x01(\t\x12\x0b\n\x03url\x18\x0b \x01(\t\x12\x42\n\nattributes\x18\x0c \x03(\x0b\x32..rapport.ingest.v1.Interaction.AttributesEntry\x12\r\n\x05value\x18\r \x01(\t\x12\x10\n\x08\x63urrency\x18\x0e \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_count\"j\n\x10InteractionBatch\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.rapport.ingest.v1.Interaction\x12\x16\n\x0eingested_at_us\x18\x02 \x01(\x03\x12\x0e\n\x06source\x18\x03 \x01(\t\"@\n\x0ePublishRequest\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.rapport.ingest.v1.Interaction\")\n\tRejection\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"S\n\x0fPublishResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.rapport.ingest.v1.Rejection2\xbb\x01\n\rIngestService\x12P\n\x07Publish\x12!.rapport.ingest.v1.PublishRequest\x1a\".rapport.ingest.v1.PublishResponse\x12X\n\rPublishStream\x12!.rapport.ingest.v1.PublishRequest\x1a\".rapport.ingest.v1.PublishResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INTERACTION_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_INTERACTION']._serialized_start=87
-  _globals['_INTERACTION']._serialized_end=462
-  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_start=403
-  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_end=452
-  _globals['_INTERACTIONBATCH']._serialized_start=464
-  _globals['_INTERACTIONBATCH']._serialized_end=570
-  _globals['_PUBLISHREQUEST']._serialized_start=572
-  _globals['_PUBLISHREQUEST']._serialized_end=636
-  _globals['_REJECTION']._serialized_start=638
-  _globals['_REJECTION']._serialized_end=679
-  _globals['_PUBLISHRESPONSE']._serialized_start=681
-  _globals['_PUBLISHRESPONSE']._serialized_end=764
-  _globals['_INGESTSERVICE']._serialized_start=767
-  _globals['_INGESTSERVICE']._serialized_end=954
+  _globals['_INTERACTION']._serialized_end=495
+  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_start=436
+  _globals['_INTERACTION_ATTRIBUTESENTRY']._serialized_end=485
+  _globals['_INTERACTIONBATCH']._serialized_start=497
+  _globals['_INTERACTIONBATCH']._serialized_end=603
+  _globals['_PUBLISHREQUEST']._serialized_start=605
+  _globals['_PUBLISHREQUEST']._serialized_end=669
+  _globals['_REJECTION']._serialized_start=671
+  _globals['_REJECTION']._serialized_end=712
+  _globals['_PUBLISHRESPONSE']._serialized_start=714
+  _globals['_PUBLISHRESPONSE']._serialized_end=797
+  _globals['_INGESTSERVICE']._serialized_start=800
+  _globals['_INGESTSERVICE']._serialized_end=987
 # @@protoc_insertion_point(module_scope)

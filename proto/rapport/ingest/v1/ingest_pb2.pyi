@@ -59,6 +59,8 @@ class Interaction(_message.Message):
     POST_ID_FIELD_NUMBER: _builtins.int
     URL_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     utc_offset_minutes: _builtins.int
     """Minutes east of UTC of the original timestamp, kept so an event can be shown in its own offset."""
@@ -71,6 +73,9 @@ class Interaction(_message.Message):
     conversation_id: _builtins.str
     post_id: _builtins.str
     url: _builtins.str
+    value: _builtins.str
+    """Lead and conversion only: an exact decimal (at most 4 fraction digits) and its ISO 4217 code."""
+    currency: _builtins.str
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -90,10 +95,12 @@ class Interaction(_message.Message):
         post_id: _builtins.str = ...,
         url: _builtins.str = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        value: _builtins.str = ...,
+        currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "count", b"count", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "account", b"account", "actor", b"actor", "attributes", b"attributes", "conversation_id", b"conversation_id", "count", b"count", "event_id", b"event_id", "kind", b"kind", "network", b"network", "occurred_at", b"occurred_at", "post_id", b"post_id", "url", b"url", "utc_offset_minutes", b"utc_offset_minutes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "account", b"account", "actor", b"actor", "attributes", b"attributes", "conversation_id", b"conversation_id", "count", b"count", "currency", b"currency", "event_id", b"event_id", "kind", b"kind", "network", b"network", "occurred_at", b"occurred_at", "post_id", b"post_id", "url", b"url", "utc_offset_minutes", b"utc_offset_minutes", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
     _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
