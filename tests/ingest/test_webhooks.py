@@ -548,9 +548,9 @@ def test_the_reports_settings_page_shows_each_connection(
         table = at.dataframe[0].value
         rows = {row["Source"]: row for row in table.to_dict("records")}
         chat = rows["Chatwoot"]
-        assert chat["State"] == "receiving" and "s ago" in chat["Last signed delivery"]
-        assert chat["Accepted"] >= 1 and chat["Refused"] >= 1
-        assert rows["X (Twitter)"]["State"] == "receiving"  # configured: heard from at start
+        assert chat["State"] == "connected" and "s ago" in chat["Last delivery"]
+        assert chat["Received"] >= 1 and chat["Refused (not signed by the platform)"] >= 1
+        assert rows["X (Twitter)"]["State"] == "connected"  # configured: heard from at start
     finally:
         server.should_exit = True
         thread.join(10)
