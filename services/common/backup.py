@@ -481,6 +481,11 @@ class BackupCollector(Collector):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """Every metric it may serve, so a registry knows the names without reading the disk."""
+        for name, help_text in METRICS.items():
+            yield GaugeMetricFamily(name, help_text)
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         taken = newest(self.directory)
         age = (dt.datetime.now(dt.UTC) - taken).total_seconds() if taken else math.inf

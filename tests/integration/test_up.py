@@ -139,7 +139,7 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
 ) -> None:
     """Under `rapport up`, SIGKILL the broker while a client streams, then the consumer: each is
     restarted (the log says why), and every event answered 202 is in the database once."""
-    env = _up_env(db_url)
+    env = {**_up_env(db_url), "RAPPORT_EVENT_RETENTION_DAYS": "1000"}  # nothing that old here
     proc = _start_up(tmp_path, env)
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -199,6 +199,8 @@ def test_up_restarts_a_dead_child_and_a_killed_broker_loses_nothing_acknowledged
         # Its daily backup, taken once it was ready (there was none), whole.
         (daily,) = (tmp_path / "var" / "backups").glob(f"rapport-*{backup.SUFFIX}")
         assert backup.verify(daily).schema_revision is not None
+        # And its nightly retention, run once at start: nothing was that old.
+        assert "Deleted 0 raw events before" in (tmp_path / "var/log/retention.log").read_text()
     finally:
         stop.set()
         proc.send_signal(signal.SIGINT)

@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.engine import Engine
 
 from services.common import processes
+from services.common.backup import BackupCollector
 from services.common.config import Settings, get_settings
 from services.ingest.app import create_app as ingest_app
 from services.moments.app import create_app as moments_app
@@ -259,8 +260,14 @@ def test_every_dashboard_query_parses_and_names_real_metrics(tmp_path: Path) -> 
     expressions = dashboard_expressions()
     assert len(expressions) >= 30
     assert check_promql(expressions, tmp_path) == ""
-    # A misspelt metric parses: every rapport_* name must be one the services declare.
-    declared = set(REGISTRY._names_to_collectors)
+    # A misspelt metric parses: every rapport_* name must be one the services declare (the
+    # backups' are served by `rapport up`, from its collector).
+    backups = BackupCollector(tmp_path)
+    REGISTRY.register(backups)
+    try:
+        declared = set(REGISTRY._names_to_collectors)
+    finally:
+        REGISTRY.unregister(backups)
     rules = (PROMETHEUS / "rules" / "rapport.yml").read_text()
     for where, expr in [*expressions, ("alert rules", rules)]:
         for name in set(re.findall(r"\brapport_[a-z0-9_]+", expr)):
