@@ -494,6 +494,20 @@ def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
     assert weekly["yaxis"]["rangemode"] == weekly["yaxis2"]["rangemode"] == "tozero"
     assert rates["yaxis"]["tickformat"] == ".1%"  # 2.6 %, not 0.026
     assert weekly["xaxis"]["tickformat"] == "%-d %b"  # weeks by their date, not 2026-W10
+    # The right axis has round ticks of its own, and the year-to-date line is not under bars.
+    assert weekly["yaxis2"]["tickmode"] == "auto" and weekly["yaxis2"]["tickformat"] == "~s"
+    bars, line = brand[0]["data"][0], brand[0]["data"][1]
+    assert bars["marker"]["opacity"] < 1 and line["line"]["width"] >= 3
+    overview = first_run("views/overview.py")
+    trends = [
+        json.loads(c.proto.spec)["layout"]
+        for c in overview.get("plotly_chart")
+        if "per week" in str(c.proto.spec) and "What each week earned" not in str(c.proto.spec)
+    ]
+    for trend in trends:  # months along the bottom, not week numbers
+        assert trend["xaxis"]["ticktext"][:3] == ["Jan", "Feb", "Mar"], trend["xaxis"]
+    # No data last year: the page says why there is no second line.
+    assert any("so there is no earlier line to compare" in c.value for c in overview.caption)
     moments_page = first_run("views/moments.py").get("plotly_chart")
     kinds = {json.loads(c.proto.spec)["data"][0]["type"] for c in moments_page}
     assert "pie" not in kinds  # labelled bars: no clipped pie labels

@@ -37,12 +37,19 @@ with ui.timed_page("brand"):
     ui.completeness_line(f)
     weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
     chart = go.Figure()
-    chart.add_bar(x=weeks["week of"], y=weeks["impressions"], name="Impressions per week")
+    # Light bars under a bold line: the year to date must not hide behind the weeks.
+    chart.add_bar(
+        x=weeks["week of"],
+        y=weeks["impressions"],
+        name="Impressions per week",
+        marker={"opacity": 0.45},
+    )
     chart.add_scatter(
         x=weeks["week of"],
         y=weeks["cumulative_impressions"],
         name="Year to date",
         yaxis="y2",
+        line={"width": 3},
     )
     # The yearly goal is company-wide: no pace line against a network's or account's slice.
     target = None if f.network or f.account else goals.get("impressions")
@@ -59,12 +66,16 @@ with ui.timed_page("brand"):
         title=ui.chart_title(
             "Impressions per week, and the year to date against the yearly goal", f
         ),
-        yaxis={"title": "per week", "rangemode": "tozero"},
+        yaxis={"title": "per week", "rangemode": "tozero", "tickformat": "~s"},
+        # Its own round ticks (synced to the left axis they fell on 166k, 332k, 499k).
         yaxis2={
             "title": "year to date",
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
+            "tickmode": "auto",
+            "tickformat": "~s",
+            "showgrid": False,
         },
         xaxis={"title": None, "tickformat": "%-d %b"},
         # Above the plot, clear of the week labels.
