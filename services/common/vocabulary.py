@@ -88,6 +88,13 @@ SOURCE_NETWORKS = {
 _HOSTS = tuple(name for name in SOURCE_NETWORKS if "." in name)
 
 
+def person_key(name: str) -> str:
+    """How a person is matched across moments and events: case-insensitive, a leading @
+    ignored, e-mail addresses compared whole."""
+    key = name.strip().lower()
+    return key[1:] if key.startswith("@") else key
+
+
 def network_from_source(source: str | None) -> str | None:
     """The network a source name, host or URL stands for (a host with any subdomain), or None
     when it is not social: `m.facebook.com` and `https://t.co/x` -> facebook, twitter."""

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from services.common.period import Period
+from services.common.vocabulary import person_key
 
 CENT = Decimal("0.01")
 NO_CAMPAIGN = "(none)"
@@ -211,12 +212,6 @@ class Conversion(NamedTuple):
     conversions: int
     currency: str | None
     value_e4: int | None
-
-
-def person_key(name: str) -> str:
-    """How a person is matched: case-insensitive, a leading @ ignored (e-mail addresses whole)."""
-    key = name.strip().lower()
-    return key[1:] if key.startswith("@") else key
 
 
 def influenced(

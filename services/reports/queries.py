@@ -40,7 +40,7 @@ from services.common.schema import (
     RollupOutcomeMonthly,
     SupportConversation,
 )
-from services.common.vocabulary import ENGAGEMENT_KINDS
+from services.common.vocabulary import ENGAGEMENT_KINDS, person_key
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
     FUNNEL,
@@ -49,7 +49,6 @@ from services.reports.outcomes import (
     Conversion,
     FunnelSum,
     Snapshot,
-    person_key,
 )
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
