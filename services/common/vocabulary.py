@@ -88,6 +88,11 @@ SOURCE_NETWORKS = {
 _HOSTS = tuple(name for name in SOURCE_NETWORKS if "." in name)
 
 
+# A conversion counts as following a moment when its person buys from the moment's day to
+# this many days after (local dates).
+INFLUENCE_DAYS = 90
+
+
 def person_key(name: str) -> str:
     """How a person is matched across moments and events: case-insensitive, a leading @
     ignored, e-mail addresses compared whole."""

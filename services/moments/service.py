@@ -28,7 +28,7 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.service_levels import DEFAULT_TARGET_S
-from services.common.vocabulary import person_key
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -309,9 +309,6 @@ def same_link(session: Session, link: str, *, exclude: str | None = None) -> Mom
 def conversation_for(session: Session, link: str) -> SupportConversation | None:
     """The ingested support conversation whose url is this moment's link, if any."""
     return session.exec(select(SupportConversation).where(SupportConversation.url == link)).first()
-
-
-INFLUENCE_DAYS = 90
 
 
 def purchases_after(session: Session, moment: Moment, tz: ZoneInfo) -> list[dict[str, Any]]:

@@ -14,12 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from services.common.period import Period
-from services.common.vocabulary import person_key
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 
 CENT = Decimal("0.01")
 NO_CAMPAIGN = "(none)"
 MAX_CAMPAIGNS = 50
-INFLUENCE_DAYS = 90
 FUNNEL = {"visit": "visits", "lead": "leads", "conversion": "conversions"}
 
 

@@ -40,11 +40,10 @@ from services.common.schema import (
     RollupOutcomeMonthly,
     SupportConversation,
 )
-from services.common.vocabulary import ENGAGEMENT_KINDS, person_key
+from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
     FUNNEL,
-    INFLUENCE_DAYS,
     NO_CAMPAIGN,
     Conversion,
     FunnelSum,
