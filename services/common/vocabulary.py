@@ -122,6 +122,18 @@ SOURCE_NETWORKS = {
 _HOSTS = tuple(name for name in SOURCE_NETWORKS if "." in name)
 
 
+# A conversion counts as following a moment when its person buys from the moment's day to
+# this many days after (local dates).
+INFLUENCE_DAYS = 90
+
+
+def person_key(name: str) -> str:
+    """How a person is matched across moments and events: case-insensitive, a leading @
+    ignored, e-mail addresses compared whole."""
+    key = name.strip().lower()
+    return key[1:] if key.startswith("@") else key
+
+
 def network_from_source(source: str | None) -> str | None:
     """The network a source name, host or URL stands for (a host with any subdomain), or None
     when it is not social: `m.facebook.com` and `https://t.co/x` -> facebook, twitter."""

@@ -14,11 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from services.common.period import Period
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 
 CENT = Decimal("0.01")
 NO_CAMPAIGN = "(none)"
 MAX_CAMPAIGNS = 50
-INFLUENCE_DAYS = 90
 FUNNEL = {"visit": "visits", "lead": "leads", "conversion": "conversions"}
 
 
@@ -211,12 +211,6 @@ class Conversion(NamedTuple):
     conversions: int
     currency: str | None
     value_e4: int | None
-
-
-def person_key(name: str) -> str:
-    """How a person is matched: case-insensitive, a leading @ ignored (e-mail addresses whole)."""
-    key = name.strip().lower()
-    return key[1:] if key.startswith("@") else key
 
 
 def influenced(

@@ -111,7 +111,7 @@ def outcome_blocks(
     """The `audience` and `outcomes` blocks (`totals`: the period's sums per kind)."""
     n, a = network, account
     audience = outcomes.audience_figures(
-        queries.follower_snapshots(engine, period, network=n, account=a),
+        queries.audience_snapshots(engine, period, network=n, account=a),
         int(totals.get("follow", 0)),
         period,
     )

@@ -174,6 +174,8 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         conversation = service.conversation_for(session, moment.link)
         level = service.service_level(conversation) if conversation else None
         trail = service.audit_trail(session, moment.id)
+        tz = request.app.state.settings.timezone
+        purchases = service.purchases_after(session, moment, tz)
     return page(
         request,
         "moment.html",
@@ -183,6 +185,7 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         conversation=conversation,
         level=level,
         trail=trail,
+        purchases=purchases,
         logged=request.query_params.get("logged"),
         saved=request.query_params.get("saved"),
         restored=request.query_params.get("restored"),
