@@ -13,10 +13,13 @@ from sqlalchemy.engine import Engine
 
 from services.common.period import Period
 from services.common.schema import Moment
+from services.common.vocabulary import network_label
 from services.reports import completeness, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
+    brand_figures,
     moment_breakdown,
+    support_figures,
     traffic_light,
     weekly_brand,
     weekly_support,
@@ -35,7 +38,9 @@ table { border-collapse: collapse; width: 100%; }
 td, th { border-bottom: 1px solid #dde2ea; padding: .35rem .5rem; text-align: left; }
 .light { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%;
          margin-right: .4rem; vertical-align: middle; }
-figure { margin: 1.5rem 0; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+figure { margin: 1.5rem 0; break-inside: avoid; }
+figcaption { font-weight: 600; margin-bottom: .3rem; }
+h2, h3 { break-after: avoid; } table { break-inside: avoid; }
 svg { width: 100%; height: auto; }
 @media print { body { margin: 0; } }
 """
@@ -104,7 +109,8 @@ def _goal_row(metric: str, goal: dict[str, Any]) -> str:
 def _moment_item(row: dict[str, Any]) -> str:
     people = ", ".join(Moment.decode_list(str(row["people"])))
     return (
-        f"<li>{html.escape(str(row['occurred_on'])[:10])} · {html.escape(str(row['network']))} · "
+        f"<li>{html.escape(str(row['occurred_on'])[:10])} · "
+        f"{html.escape(network_label(str(row['network'])))} · "
         f"{html.escape(people)}: {html.escape(str(row['change']))}</li>"
     )
 
@@ -119,6 +125,93 @@ def month_end(month: str, tz: ZoneInfo) -> dt.date:
     if last.replace(day=1) > today:
         raise ValueError(f"--month {month} has not started yet")
     return min(last, today)
+
+
+# The month's own figures, in the order the report shows them: (key, label, kind of change).
+MONTH_ROWS = (
+    ("conversations", "Support conversations", "count"),
+    ("responded_within_1h_rate", "Answered within 1 h", "rate"),
+    ("median_first_response_s", "Median first response", "time"),
+    ("impressions", "Impressions", "count"),
+    ("reach", "Reach", "count"),
+    ("engagement", "Engagement", "count"),
+    ("engagement_rate", "Engagement rate", "rate"),
+    ("moments", "Meaningful moments", "count"),
+)
+
+
+def month_figures(engine: Engine, first: dt.date, last: dt.date, tz: ZoneInfo) -> dict[str, Any]:
+    """The figures of the days first..last alone (one month), computed as the year's are: the
+    conversations that started in it, the interactions of its days, its moments."""
+    period = Period.of(last.year, last, tz)
+    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC).replace(tzinfo=None)
+    facts = [c for c in queries.conversations(engine, period) if c.first_inbound_at >= start]
+    totals: dict[str, int] = {}
+    for day, kind, count in queries.daily_by_kind(engine, period):
+        if day >= first:
+            totals[kind] = totals.get(kind, 0) + count
+    moments = [m for m in queries.moments(engine, period) if m.occurred_on >= first]
+    return {
+        **support_figures(facts, period),
+        **brand_figures(totals),
+        "moments": len(moments),
+    }
+
+
+def change(key: str, kind: str, now: Any, before: Any, against: str) -> str:
+    """The change against another month in words and an arrow: counts in per cent, rates in
+    percentage points, times in minutes."""
+    if now is None or before is None:
+        return f"no figure for {against}"
+    if kind == "rate":
+        points = (now - before) * 100
+        if abs(points) < 0.05:
+            return f"= as in {against}"
+        return f"{'↑' if points > 0 else '↓'} {abs(points):.1f} points on {against}"
+    if kind == "time":
+        minutes = (now - before) / 60
+        if abs(minutes) < 0.5:
+            return f"= as in {against}"
+        return f"{'↑' if minutes > 0 else '↓'} {fmt.duration(abs(now - before))} on {against}"
+    if not before:
+        return f"none in {against}" if not now else f"↑ from none in {against}"
+    ratio = (now - before) / before
+    if abs(ratio) < 0.005:
+        return f"= as in {against}"
+    return f"{'↑' if ratio > 0 else '↓'} {abs(ratio) * 100:,.0f} % on {against}"
+
+
+def _month_section(engine: Engine, as_of: dt.date, tz: ZoneInfo) -> str:
+    """The month first: its own figures, against the month before and the same month a year
+    earlier, in words and arrows."""
+    first = as_of.replace(day=1)
+    previous_last = first - dt.timedelta(days=1)
+    year_before = dt.date(first.year - 1, first.month, 1)
+    year_before_last = year_before.replace(
+        day=calendar.monthrange(year_before.year, year_before.month)[1]
+    )
+    now = month_figures(engine, first, as_of, tz)
+    before = month_figures(engine, previous_last.replace(day=1), previous_last, tz)
+    a_year_ago = month_figures(engine, year_before, year_before_last, tz)
+    name = f"{calendar.month_name[first.month]} {first.year}"
+    last_month = f"{calendar.month_name[previous_last.month]} {previous_last.year}"
+    last_year = f"{calendar.month_name[year_before.month]} {year_before.year}"
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td><b>{html.escape(fmt.metric(key, now[key]))}</b></td>"
+        f"<td>{html.escape(change(key, kind, now[key], before[key], last_month))}</td>"
+        f"<td>{html.escape(change(key, kind, now[key], a_year_ago[key], last_year))}</td></tr>"
+        for key, label, kind in MONTH_ROWS
+    )
+    upto = (
+        ""
+        if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]
+        else (f" (to {fmt.day(as_of)})")
+    )
+    return (
+        f"<h2>{html.escape(name)}{html.escape(upto)}</h2><table><thead><tr><th></th>"
+        f"<th>{html.escape(calendar.month_name[first.month])}</th><th>Against the month before</th>"
+        "<th>Against a year before</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
 
 
 def _money_section(engine: Engine, data: dict[str, Any]) -> str:
@@ -258,8 +351,10 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="sub">Year to date, as of {fmt.day(as_of)} ({html.escape(str(tz))}). '
-            "Every figure is defined in Rapport's docs/figures.md.</p>",
+            f'<p class="sub">The month first, then the year to date as of {fmt.day(as_of)} '
+            f"(times in {html.escape(str(tz))}).</p>",
+            _month_section(engine, as_of, tz),
+            f"<h2>{as_of.year} to date</h2>",
             f'<div class="cards">{card_html}</div>',
             f'<p class="sub">{html.escape(completeness.line(data["completeness"]))}.</p>',
             _outcomes_section(data),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -377,3 +378,64 @@ def test_users_commands(engine: Engine, cli_env: None, capsys: pytest.CaptureFix
     with Session(engine) as session:
         ana = accounts.user_named(session, "ana")
         assert ana.role == "manager" and not ana.disabled and ana.must_change_password
+
+
+def test_the_monthly_report_leads_with_the_month_against_the_months_before(
+    engine: Engine, cli_env: None, tmp_path: object
+) -> None:
+    """November 2026's own figures, worked out by hand: 1,000 impressions (October had 800:
+    +25 %; November 2025 had 500: +100 %), 2 conversations answered in 10 and 30 min (median
+    20 min; October's one took 50 min: 30 min less), 1 moment (October none)."""
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from services.moments import service
+    from services.moments.models import MomentCreate
+    from tests.factories_moments import moment
+
+    write_batch(
+        engine,
+        [
+            batch(
+                event(kind="impression", count=1000, occurred_at="2026-11-10T10:00:00Z"),
+                event(kind="impression", count=800, occurred_at="2026-10-10T10:00:00Z"),
+                event(kind="impression", count=500, occurred_at="2025-11-10T10:00:00Z"),
+                message("message_received", "n1", "2026-11-02T10:00:00Z"),
+                message("message_sent", "n1", "2026-11-02T10:10:00Z"),
+                message("message_received", "n2", "2026-11-03T10:00:00Z"),
+                message("message_sent", "n2", "2026-11-03T10:30:00Z"),
+                message("message_received", "o1", "2026-10-05T10:00:00Z"),
+                message("message_sent", "o1", "2026-10-05T10:50:00Z"),
+            )
+        ],
+        ZoneInfo("UTC"),
+    )
+    with Session(engine) as session:
+        service.create(
+            session,
+            data=MomentCreate.model_validate(moment(occurred_on="2026-11-20")),
+            actor="test",
+        )
+    out = Path(str(tmp_path)) / "november.html"
+    assert main(["report", "monthly", "--month", "2026-11", "--out", str(out)]) == 0
+    page = out.read_text()
+    month = page[page.index("<h2>November 2026</h2>") : page.index("<h2>2026 to date</h2>")]
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            re.findall(r"<td>(?:<b>)?(.*?)(?:</b>)?</td>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", month)
+        )
+        if cells
+    }
+    assert rows["Impressions"] == [
+        "1,000",
+        "↑ 25 % on October 2026",
+        "↑ 100 % on November 2025",
+    ]
+    assert rows["Support conversations"][:2] == ["2", "↑ 100 % on October 2026"]
+    assert rows["Median first response"][:2] == ["20 min", "↓ 30 min on October 2026"]
+    assert rows["Meaningful moments"][:2] == ["1", "↑ from none in October 2026"]
+    # The month comes first, the year to date after it.
+    assert page.index("<h2>November 2026</h2>") < page.index("<h2>2026 to date</h2>")
