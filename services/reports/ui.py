@@ -341,7 +341,7 @@ def table(rows: Any, *, download: str, file: str) -> None:
     csv_download(download, csv_export.frame(frame), file)
 
 
-def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 6) -> None:
+def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 4) -> None:
     """One conversations link per (label, query), in rows of `per_row`: every row of a table
     gets its link, however many there are."""
     for first in range(0, len(links), per_row):

@@ -63,9 +63,7 @@ with ui.timed_page("brand"):
             line={"dash": "dash"},
         )
     chart.update_layout(
-        title=ui.chart_title(
-            "Impressions per week, and the year to date against the yearly goal", f
-        ),
+        title=ui.chart_title("Impressions: each week, and the year to date", f),
         yaxis={"title": "per week", "rangemode": "tozero", "tickformat": "~s"},
         # Its own round ticks (synced to the left axis they fell on 166k, 332k, 499k).
         yaxis2={
@@ -78,9 +76,9 @@ with ui.timed_page("brand"):
             "showgrid": False,
         },
         xaxis={"title": None, "tickformat": "%-d %b"},
-        # Above the plot, clear of the week labels.
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        margin={"t": 90},
+        # Under the dates: above the plot it ran into the title on a phone.
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
+        margin={"t": 60},
     )
     st.plotly_chart(chart, width="stretch")
     rates = px.line(
@@ -88,7 +86,7 @@ with ui.timed_page("brand"):
         x="week of",
         y="engagement_rate",
         markers=True,
-        title=ui.chart_title("Engagement rate per week (engagement ÷ impressions)", f),
+        title=ui.chart_title("Engagement rate per week", f),
     )
     rates.update_layout(
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},

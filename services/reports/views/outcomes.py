@@ -168,7 +168,9 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
 
 def campaign_table(results: dict[str, Any], year: int) -> None:
     st.subheader("Campaigns")
-    st.caption("By `utm_campaign`, most conversions first (at most 50).")
+    st.caption(
+        "By the campaign named in the link (its UTM campaign), most conversions first (at most 50)."
+    )
     ui.table(
         [
             {
@@ -208,7 +210,7 @@ with ui.timed_page("outcomes"):
     st.title("Outcomes: what social brought")
     st.caption(
         f"Year to date as of {fmt.day(f.as_of)} · followers, visits, leads, conversions and "
-        "revenue, measured (docs/figures.md, Outcomes)"
+        "revenue, as measured by the shop and the site's analytics"
     )
     if audience["followers"] is None and not (results["visits"] or results["conversions"]):
         how_to_connect()

@@ -206,7 +206,7 @@ def trends(f: ui.Filters) -> None:
 
     now, before = weekly(this), weekly(last)
     st.subheader("Trends: this year against last year")
-    if not any(before.values()):
+    if not any(any(series.values()) for series in before.values()):
         st.caption(
             f"No data for {f.year - 1} in this view, so there is no earlier line to compare "
             "with yet: each chart shows this year alone."
@@ -220,11 +220,13 @@ def trends(f: ui.Filters) -> None:
     for column, (lens, series) in zip(st.columns(3), now.items(), strict=True):
         figure = go.Figure()
         for year, points, dash in ((f.year, series, None), (f.year - 1, before[lens], "dot")):
-            if not points:
-                continue
+            if not any(points.values()):
+                continue  # no data that year: no line at 0 that reads as a bad year
             weeks = sorted(points)
+            if lens != "Answered within 1 h":  # counts: a week without any is a 0, not a gap
+                weeks = list(range(1, max(weeks) + 1))
             figure.add_scatter(
-                x=weeks, y=[points[w] for w in weeks], name=str(year), line={"dash": dash}
+                x=weeks, y=[points.get(w, 0) for w in weeks], name=str(year), line={"dash": dash}
             )
         figure.update_layout(
             title=ui.chart_title(lens + " per week", f),

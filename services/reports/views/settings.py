@@ -51,7 +51,8 @@ def connections() -> None:
     if viewer.role == "admin":
         st.caption(
             "To connect a platform, the server's operator sets its secret and registers "
-            'Rapport\'s address with the platform (docs/operating.md, "Live data").'
+            "Rapport's address with the platform, as the operating guide's \"Live data\" "
+            "section says."
         )
 
 
