@@ -29,6 +29,7 @@ from services.common.db import make_engine
 from services.common.period import Period
 from services.common.vocabulary import network_label
 from services.reports import completeness, queries
+from services.reports import formatting as fmt
 from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
@@ -339,6 +340,16 @@ def table(rows: Any, *, download: str, file: str) -> None:
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     st.dataframe(frame, hide_index=True, width="stretch")
     csv_download(download, csv_export.frame(frame), file)
+
+
+def followers_metric(column: Any, audience: dict[str, Any]) -> None:
+    """The latest follower totals and their change since 1 January (Overview and Outcomes)."""
+    column.metric(
+        "Followers",
+        fmt.number(audience["followers"]),
+        fmt.number(audience["net_growth"]) if audience["net_growth"] is not None else None,
+        help="the latest follower totals; the change: since 1 January",
+    )
 
 
 def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 4) -> None:

@@ -94,6 +94,14 @@ def sites(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         processes.stop(server)
 
 
+def launch(pw: Any) -> Any:
+    """Headless Chromium as every browser test runs it."""
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
 def sign_in(page: Any, reports: str, username: str, *, opened: bool = False) -> None:
     """As a person does: open the reports, follow Log in, sign in on the moments site, come
     back to the reports."""
@@ -112,10 +120,7 @@ def logged_in(db_url: str, tmp_path: Path, username: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sites(db_url, tmp_path) as (reports, _moments), sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         sign_in(page, reports, username)
         yield page
@@ -132,10 +137,7 @@ def test_one_login_lasts_across_reloads_and_tabs_until_log_out(
         accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
     outside: list[str] = []
     with sites(db_url, tmp_path) as (reports, moments), sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         context.on(
             "request",
@@ -364,10 +366,7 @@ def test_a_bookmarked_page_is_the_first_request_a_fresh_server_sees(
     with Session(engine) as session:
         accounts.create(session, username="exec", password=PASSWORD, role=Role.viewer)
     with sites(db_url, tmp_path) as (reports, moments), sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.goto(moments + "/login")  # signed in on the moments site: the cookie is shared
         page.fill("#username", "exec")
@@ -394,10 +393,7 @@ def test_a_logged_out_link_logs_in_and_returns_to_its_view(
     with Session(engine) as session:
         accounts.create(session, username="lead", password=PASSWORD, role=Role.manager)
     with sites(db_url, tmp_path) as (reports, _moments), sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         page = context.new_page()
         page.goto(f"{reports}conversations?sla=breached&network=email", timeout=60_000)

@@ -29,12 +29,7 @@ def how_to_connect() -> None:
 
 def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
     a, b, c, d = st.columns(4)
-    a.metric(
-        "Followers",
-        fmt.number(audience["followers"]),
-        fmt.number(audience["net_growth"]) if audience["net_growth"] is not None else None,
-        help="the latest follower totals; the change: since 1 January",
-    )
+    ui.followers_metric(a, audience)
     b.metric("Visits from social", f"{results['visits']:,}")
     c.metric("Leads", f"{results['leads']:,}", help=f"{fmt.rate(results['lead_rate'])} of visits")
     d.metric(

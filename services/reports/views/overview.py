@@ -271,12 +271,7 @@ def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: st
     currencies, and a line of several does not fit a metric."""
     st.subheader("Outcomes from social")
     a, b, c, d = st.columns(4)
-    a.metric(
-        "Followers",
-        fmt.number(audience["followers"]),
-        fmt.number(audience["net_growth"]) if audience["net_growth"] is not None else None,
-        help="the latest follower totals; the change: since 1 January",
-    )
+    ui.followers_metric(a, audience)
     b.metric("Visits from social", f"{results['visits']:,}")
     c.metric(
         "Conversions",
