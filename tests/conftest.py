@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from services.common import processes
 from services.common.config import Settings
@@ -76,12 +78,30 @@ def postgresql_url() -> Iterator[str]:
 
 
 def emptied(url: str) -> str:
-    """`url` with every Rapport table emptied (test_tables_list_every_table keeps TABLES whole)."""
+    """`url` with every Rapport table emptied (test_tables_list_every_table keeps TABLES whole).
+
+    A worker's shared SQLite file has been seen answering "disk I/O error" late in a full
+    two-worker run (after a `rapport moments` subprocess on it had stopped; not reproduced
+    alone): that file is then made anew, migrated, rather than failing every later test of the
+    worker. A warning says so; the cause is still open (see the session note)."""
     engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    except OperationalError as exc:
+        if not url.startswith("sqlite") or "disk I/O error" not in str(exc):
+            raise
+        warnings.warn(
+            f"the shared SQLite test database was unreadable, made anew: {exc.orig}", stacklevel=2
+        )
+        engine.dispose()
+        path = Path(url.removeprefix("sqlite:///"))
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+        migrate(url)
+    finally:
+        engine.dispose()
     return url
 
 
