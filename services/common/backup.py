@@ -374,12 +374,7 @@ def restore(url: str, path: Path, *, replace: bool, say: Callable[[str], None] =
             _restore_postgresql(url, dump)
     say("Migrating to the newest schema ...")
     migrate(url)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows, _revision = _counts(conn)
-    finally:
-        engine.dispose()
+    rows = _rows_of(url)
     wrong = [
         f"{name}: {rows.get(name, 0):,} rows, the manifest says {count:,}"
         for name, count in sorted(manifest.rows.items())
@@ -398,13 +393,18 @@ def _rows_held(url: str) -> dict[str, int]:
     """Rapport's tables that hold rows in the target (a missing or new database: none)."""
     if is_sqlite(url) and not Path(sqlite_path(url)).exists():
         return {}
+    return {name: count for name, count in _rows_of(url).items() if count}
+
+
+def _rows_of(url: str) -> dict[str, int]:
+    """Rows per Rapport table in the database at `url`."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             rows, _revision = _counts(conn)
     finally:
         engine.dispose()
-    return {name: count for name, count in rows.items() if count}
+    return rows
 
 
 @contextmanager
