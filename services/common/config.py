@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     rapport_admin_token: str | None = None
     rapport_timezone: str = "UTC"
+    # The language of pages for whoever has not chosen one and whose browser names none Rapport
+    # speaks (en, tr, ar, fa, fi); the monthly report's, by e-mail, is REPORT_LANGUAGE's.
+    rapport_language: Literal["en", "tr", "ar", "fa", "fi"] = "en"
     # The reverse proxies in front of the HTTP services (addresses or networks, comma-separated):
     # only a request from one of them may name its client in X-Forwarded-For / -Proto. Empty:
     # the client is whoever connects (what the login limits count).
@@ -84,6 +87,7 @@ class Settings(BaseSettings):
     smtp_from: str = "rapport@localhost"
     smtp_timeout_s: float = 30.0
     report_recipients: str | None = None
+    report_language: Literal["en", "tr", "ar", "fa", "fi"] | None = None
     # Platform webhooks (POST /v1/webhooks/...): a source is on only once its secret is set.
     meta_app_secret: str | None = None
     meta_verify_token: str | None = None
