@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from services.common import i18n
 from services.common.config import get_settings
 
 
@@ -159,6 +160,11 @@ def cmd_users(args: argparse.Namespace) -> int:
             elif action == "role":
                 user = accounts.set_role(session, args.username, Role(args.role))
                 print(f"{user.username!r} is now {user.role}.")
+            elif action == "language":
+                language = None if args.language == "browser" else args.language
+                user = accounts.set_language(session, args.username, language)
+                chosen = i18n.NAMES[language] if language else "the browser's language"
+                print(f"{user.username!r} reads the pages in {chosen}.")
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -414,6 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--username", required=True)
     role.add_argument("--role", choices=roles, required=True)
     role.set_defaults(func=cmd_users)
+    language = users_sub.add_parser(
+        "language", help="the language the account reads the pages in (overrides the browser's)"
+    )
+    language.add_argument("--username", required=True)
+    language.add_argument("--language", choices=(*i18n.LANGUAGES, "browser"), required=True)
+    language.set_defaults(func=cmd_users)
 
     p = sub.add_parser("sheets", help="Google Sheets sync: sync, status, import")
     p.add_argument("action", choices=("sync", "status", "import"))

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
+from services.common import i18n
 from services.common.auth import Role
 from services.common.clock import utcnow
 from services.common.db import write_session
@@ -168,6 +169,20 @@ def set_role(session: Session, username: str, role: Role) -> User:
     if role != Role.admin:
         _keep_an_admin(session, user)
     user.role = role.value
+    session.add(user)
+    session.commit()
+    return user
+
+
+def set_language(session: Session, username: str, language: str | None) -> User:
+    """The account's own language; None goes back to the browser's."""
+    if language is not None and i18n.supported(language) != language:
+        raise ValueError(
+            f"language: {language!r} is not one of {', '.join(i18n.LANGUAGES)} "
+            "(or 'browser' for the browser's)"
+        )
+    user = user_named(session, username)
+    user.language = language
     session.add(user)
     session.commit()
     return user

@@ -393,6 +393,9 @@ class User(SQLModel, table=True):
     # Set with a one-time password (first run, create, reset): the first login with it leads to
     # choosing a new one, and the one-time password stops working there and then (0014).
     must_change_password: bool = False
+    # The language the account reads the pages in; None: the browser's, else RAPPORT_LANGUAGE
+    # (0020).
+    language: str | None = Field(default=None, max_length=8)
 
 
 class UserSession(SQLModel, table=True):

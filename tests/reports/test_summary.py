@@ -375,9 +375,15 @@ def test_users_commands(engine: Engine, cli_env: None, capsys: pytest.CaptureFix
     assert "one-time password not yet replaced" in listed
     assert main(["users", "enable", "--username", "ana"]) == 0
     assert main(["users", "reset", "--username", "nobody"]) == 2
+    assert main(["users", "language", "--username", "ana", "--language", "fa"]) == 0
+    assert "'ana' reads the pages in فارسی." in capsys.readouterr().out
     with Session(engine) as session:
         ana = accounts.user_named(session, "ana")
         assert ana.role == "manager" and not ana.disabled and ana.must_change_password
+        assert ana.language == "fa"
+    assert main(["users", "language", "--username", "ana", "--language", "browser"]) == 0
+    with Session(engine) as session:
+        assert accounts.user_named(session, "ana").language is None
 
 
 def test_the_monthly_report_leads_with_the_month_against_the_months_before(
