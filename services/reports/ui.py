@@ -22,7 +22,7 @@ from prometheus_client import Histogram
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts, csv_export
+from services.common import accounts, csv_export, i18n
 from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
@@ -64,6 +64,7 @@ def settings() -> Settings:
 class Viewer:
     name: str
     role: str
+    language: str | None = None  # the account's own; None: the browser's (i18n.choose)
 
     @property
     def can_edit_goals(self) -> bool:
@@ -88,7 +89,21 @@ def signed_in() -> Viewer | None:
     user, login = resolved
     st.session_state["user"] = {"name": user.username, "role": user.role}
     st.session_state["session_id"] = login.id
-    return Viewer(user.username, user.role)
+    return Viewer(user.username, user.role, user.language)
+
+
+def speaker() -> i18n.Speaker:
+    """The language this run's pages speak: the signed-in account's own, else the browser's
+    Accept-Language, else RAPPORT_LANGUAGE (docs/using.md)."""
+    viewer: Viewer | None = st.session_state.get("viewer")
+    header = st.context.headers.get("Accept-Language")
+    return i18n.speaker(
+        i18n.choose(
+            own=viewer.language if viewer else None,
+            header=header if isinstance(header, str) else None,
+            default=settings().rapport_language,
+        )
+    )
 
 
 def login_url(path: str = "") -> str:
