@@ -21,7 +21,6 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_broker(_args: argparse.Namespace) -> int:
-    import os
 
     from services.common.processes import broker_command
 
@@ -52,7 +51,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
         app,
         host=settings.ingest_http_host,
         port=settings.ingest_http_port,
-        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_level=settings.log_level.lower(),
         log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
         proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
@@ -104,7 +103,7 @@ def cmd_moments(_args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.moments_http_host,
         port=settings.moments_http_port,
-        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_level=settings.log_level.lower(),
         log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
         timeout_graceful_shutdown=20,
         proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
@@ -240,7 +239,6 @@ def cmd_reports(_args: argparse.Namespace) -> int:
 
     from streamlit.web import cli as streamlit_cli
 
-    from services.common import logs
     from services.reports import logs as reports_logs
     from services.reports.metrics import serve_metrics
     from services.reports.server import STREAMLIT_FLAGS
@@ -258,7 +256,7 @@ def cmd_reports(_args: argparse.Namespace) -> int:
             "--server.port", str(settings.reports_port),
             "--server.address", settings.reports_host,
             *STREAMLIT_FLAGS,
-            *reports_logs.welcome_flags(logs.json_wanted()),
+            *reports_logs.welcome_flags(settings.log_format == "json"),
         ],
         prog_name="streamlit",
     )  # fmt: skip
@@ -496,9 +494,16 @@ TRACED = frozenset({"ingest", "consumer", "moments", "sheets", "import", "connec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from services.common import logs
+    from pydantic import ValidationError
 
-    logs.configure()  # LOG_FORMAT=text|json, LOG_LEVEL
+    from services.common import logs
+    from services.common.config import settings_problem
+
+    try:
+        logs.configure(get_settings())  # LOG_FORMAT=text|json, LOG_LEVEL
+    except ValidationError as exc:  # a sentence naming the variable, not a traceback
+        print(f"rapport: the environment is not valid: {settings_problem(exc)}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     if args.command in TRACED:
         from services.common import tracing
