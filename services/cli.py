@@ -155,7 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The services' own commands are theirs (each module's add_parsers); these run processes."""
     from services import people
-    from services.common import account_commands, backup
+    from services.common import account_commands, backup_commands
     from services.ingest import commands as ingest_commands
     from services.ingest import retention
     from services.moments import commands as moments_commands
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         account_commands,
         moments_commands,
         reports_commands,
-        backup,
+        backup_commands,
         retention,
         people,
         ingest_commands,
