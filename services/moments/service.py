@@ -16,10 +16,11 @@ from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.common import csv_export, tracing
+from services.common import csv_export, i18n, tracing
 from services.common.clock import utcnow
 from services.common.conversation_levels import UNASSIGNED
 from services.common.db import write_guard
+from services.common.i18n import N_
 from services.common.schema import (
     InteractionEvent,
     Moment,
@@ -28,7 +29,14 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.service_levels import DEFAULT_TARGET_S
-from services.common.vocabulary import INFLUENCE_DAYS, MOMENT_WORDS, NETWORK_LABELS, person_key
+from services.common.vocabulary import (
+    INFLUENCE_DAYS,
+    MOMENT_WORDS,
+    NETWORK_LABELS,
+    moment_word,
+    network_label,
+    person_key,
+)
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -201,30 +209,51 @@ def undo_delete(session: Session, *, moment: Moment, actor: str) -> bool:
     return True
 
 
-def describe_changes(changes: str | None) -> list[str]:
-    """An edit's changes as people read them: "What changed: 'A' -> 'B'"."""
+def describe_changes(changes: str | None, language: str = i18n.DEFAULT) -> list[str]:
+    """An edit's changes as people read them, in the language: "What changed: 'A' → 'B'"."""
     if not changes:
         return []
+    say = i18n.speaker(language)
     lines = []
     for field, (before, after) in json.loads(changes).items():
-        name = CHANGE_LABELS.get(field, field.replace("_", " ").capitalize())
-        lines.append(f"{name}: {_shown(before)} → {_shown(after)}")
+        label = CHANGE_LABELS.get(field)
+        name = say._(label) if label else field.replace("_", " ").capitalize()
+        lines.append(
+            say._(
+                "{field}: {before} → {after}",
+                field=name,
+                before=_shown(before, say),
+                after=_shown(after, say),
+            )
+        )
     return lines
 
 
-CHANGE_LABELS = {"change": "What changed", "occurred_on": "Date", "customer_status": "Customer"}
+# Each field of a moment as the form labels it.
+CHANGE_LABELS = {
+    "change": N_("What changed"),
+    "occurred_on": N_("Date"),
+    "customer_status": N_("Customer"),
+    "network": N_("Network"),
+    "link": N_("Link"),
+    "people": N_("People"),
+    "outcome": N_("Outcome"),
+    "initiated_by": N_("Who reached out first"),
+    "notes": N_("Notes"),
+    "tags": N_("Tags"),
+}
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, say: i18n.Speaker) -> str:
     if value in (None, "", []):
-        return "(empty)"
+        return say._("(empty)")
     if isinstance(value, list):
-        return "'" + ", ".join(str(v) for v in value) + "'"
-    if isinstance(value, str) and value in MOMENT_WORDS:  # a status or outcome, as people say it
-        return f"'{MOMENT_WORDS[value]}'"
-    if isinstance(value, str) and value in NETWORK_LABELS:
-        return f"'{NETWORK_LABELS[value]}'"
-    return f"'{value}'"
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, str) and value in MOMENT_WORDS:  # a status or outcome, as people say it
+        value = moment_word(value, say.language)
+    elif isinstance(value, str) and value in NETWORK_LABELS:
+        value = network_label(value, say.language)
+    return say._("'{value}'", value=value)
 
 
 def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment | None:
@@ -239,6 +268,7 @@ class MomentNotFound(LookupError):
 
     def __init__(self, moment_id: str) -> None:
         super().__init__(f"No moment with id {moment_id!r}.")
+        self.moment_id = moment_id
 
 
 def get_or_raise(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment:
@@ -344,14 +374,14 @@ def _purchase(event: InteractionEvent, tz: ZoneInfo) -> dict[str, Any]:
     attributes = json.loads(event.attributes) if event.attributes else {}
     amount = None
     if event.value_e4 is not None:
-        cents = (Decimal(event.value_e4).scaleb(-4)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        amount = f"{cents:,} {event.currency}"
+        amount = (Decimal(event.value_e4).scaleb(-4)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return {
         "on": event.occurred_at.replace(tzinfo=dt.UTC).astimezone(tz).date(),
         "network": event.network,
         "who": event.actor,
         "order": attributes.get("order_name") or attributes.get("utm_campaign") or "",
-        "amount": amount,
+        "amount": amount,  # shown in the page's language with its currency
+        "currency": event.currency,
     }
 
 
