@@ -32,7 +32,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k n_:1,2 --no-location --sort-output \
 		--project Rapport -o services/locale/rapport.pot services
 	$(BIN)/pybabel -q update -i services/locale/rapport.pot -d services/locale -D rapport \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 # Re-resolve requirements/*.lock from pyproject.toml (hashes for every platform): dev.lock for
 # `make venv` and CI, one per image for deploy/Dockerfile, each pinned to dev.lock's versions.

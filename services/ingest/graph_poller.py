@@ -1,6 +1,6 @@
-"""`rapport connect meta`: the metrics webhooks do not carry (impressions, reach, post totals),
-pulled from the Graph API for a Facebook Page and an Instagram account, and published like any
-other event.
+"""`rapport connect meta`: the metrics webhooks do not carry (impressions, reach, post totals,
+follower totals), pulled from the Graph API for a Facebook Page and an Instagram account, and
+published like any other event (docs/operating.md, "Live data").
 
 - Daily Page / account insights (period=day) become one snapshot per day and kind, event id
   `graph:...:{day}`; post and media insights (lifetime totals) one per post and kind. A newer
@@ -9,6 +9,11 @@ other event.
   Instagram `views`): both are requested, and Rapport's `impression` is the views figure where
   Meta gives one, else the impressions figure (`reach` is `page_impressions_unique` / Instagram
   `reach`). See the README ("Live data").
+- Follower totals are `followers` snapshots, one per account and day
+  (`graph:{page|ig}:{id}:followers:{day}`): the Page's daily `page_follows` insight gives the
+  past days (its value is the total at the day's end), and the node's `followers_count` field,
+  read on every poll, today's total (for Instagram the only one: its daily `follower_count`
+  insight counts new followers, not the total). Polling again replaces the day's snapshot.
 - One source per figure, since rollups add every event of a kind: `impression` is the
   account's daily figure, which already holds each post's views (a post's lifetime views as
   well would count them twice); Instagram comments are the `comments` webhook's, one event per
@@ -17,9 +22,7 @@ other event.
 - Paging follows `paging.next`. Before Meta throttles, the usage headers are read
   (`X-App-Usage`, `X-Business-Use-Case-Usage`: percentages of the quota, and
   `estimated_time_to_regain_access` in minutes) and the poller pauses when a figure passes
-  PAUSE_AT_PERCENT. Docs: https://developers.facebook.com/docs/graph-api/overview/rate-limiting ,
-  https://developers.facebook.com/docs/graph-api/reference/page/insights ,
-  https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
+  PAUSE_AT_PERCENT (Meta's rate-limiting guide names both headers and their fields).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ Metrics = dict[str, tuple[str, ...]]
 PAGE_DAILY: Metrics = {
     "impression": ("page_media_view", "page_impressions"),
     "reach": ("page_impressions_unique",),
+    "followers": ("page_follows",),
 }
 POST_TOTALS: Metrics = {"click": ("post_clicks",)}
 IG_DAILY: Metrics = {"impression": ("views", "impressions"), "reach": ("reach",)}
@@ -214,20 +218,51 @@ def _totals(
     return events
 
 
-def collect(
-    graph: Graph, *, page_id: str | None, instagram_id: str | None, days: int, today: dt.date
+def _followers_now(
+    graph: Graph, node: str, network: str, prefix: str, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    """Every snapshot for the last `days` days and the posts published in them."""
+    """The account's follower total as the poll reads it: today's `followers` snapshot."""
+    total = graph.get(node, fields="followers_count").get("followers_count")
+    if total is None:  # a token without the insights permission is not given the field
+        log.warning("graph poll: %s %s has no followers_count: no follower total", network, node)
+        return []
+    return [
+        {
+            "event_id": f"graph:{prefix}:{node}:followers:{now.date().isoformat()}",
+            "occurred_at": now.isoformat(),
+            "network": network,
+            "kind": "followers",
+            "count": int(total),
+            "account": node,
+            "attributes": {"graph_metric": "followers_count"},
+        }
+    ]
+
+
+def collect(
+    graph: Graph,
+    *,
+    page_id: str | None,
+    instagram_id: str | None,
+    days: int,
+    today: dt.date,
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every snapshot for the last `days` days and the posts published in them, and today's
+    follower totals as of `now` (default: noon of `today`)."""
     since, until = today - dt.timedelta(days=days), today
+    now = now or dt.datetime.combine(today, dt.time(12), dt.UTC)
     events: list[dict[str, Any]] = []
     if page_id:
         events += _daily(graph, page_id, page_id, "facebook", PAGE_DAILY, since, until, "page")
+        events += _followers_now(graph, page_id, "facebook", "page", now)
         for post in graph.pages(f"{page_id}/posts", fields="id,created_time,permalink_url",
                                 since=since.isoformat(), until=until.isoformat()):  # fmt: skip
             events += _totals(graph, post, page_id, "facebook", POST_TOTALS, "post")
     if instagram_id:
         events += _daily(graph, instagram_id, instagram_id, "instagram", IG_DAILY, since, until,
                          "ig")  # fmt: skip
+        events += _followers_now(graph, instagram_id, "instagram", "ig", now)
         for media in graph.pages(f"{instagram_id}/media", fields="id,timestamp,permalink",
                                  since=since.isoformat(), until=until.isoformat()):  # fmt: skip
             events += _totals(graph, media, instagram_id, "instagram", IG_MEDIA, "ig_media")
@@ -235,7 +270,13 @@ def collect(
 
 
 def poll_once(
-    settings: Settings, publisher: Publisher, graph: Graph, *, days: int, today: dt.date
+    settings: Settings,
+    publisher: Publisher,
+    graph: Graph,
+    *,
+    days: int,
+    today: dt.date,
+    now: dt.datetime | None = None,
 ) -> int:
     """One poll, published and acknowledged; returns the events accepted."""
     events = collect(
@@ -244,6 +285,7 @@ def poll_once(
         instagram_id=settings.meta_instagram_id,
         days=days,
         today=today,
+        now=now,
     )
     submitted = submit(publisher, events, transport="graph", source="graph")
     publisher.wait(submitted.futures)
@@ -265,8 +307,9 @@ def run(
     try:
         while True:  # poll, then wait: a stop set beforehand means one round (--once)
             try:
+                now = dt.datetime.now(dt.UTC)
                 accepted = poll_once(
-                    settings, publisher, graph, days=days, today=dt.datetime.now(dt.UTC).date()
+                    settings, publisher, graph, days=days, today=now.date(), now=now
                 )
                 log.info("graph poll: %d snapshots published", accepted)
             except (GraphError, httpx.HTTPError) as exc:

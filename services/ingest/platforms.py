@@ -4,21 +4,15 @@
 Pure functions, no I/O. Each returns `Mapped`: the events (event ids derived from the platform's
 own ids, so a redelivery replaces instead of adding), what could not be mapped (it goes to the
 dead-letter topic with the reason) and how many known non-interactions were skipped (delivery
-and read receipts, the brand's own posts). Layouts as the platforms document them:
+and read receipts, the brand's own posts). Layouts as the platforms document and send them:
 
-- Meta Webhooks (Pages `feed`, Messenger `messaging`, Instagram `comments` / `mentions` and
-  messaging): https://developers.facebook.com/docs/graph-api/webhooks/getting-started ,
-  https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed ,
-  https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages ,
-  https://developers.facebook.com/docs/instagram-platform/webhooks
-- X Account Activity API: https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-activity
-  (`for_user_id`, `tweet_create_events`, `favorite_events`, `direct_message_events`,
-  `follow_events`)
-- Chatwoot webhooks: https://www.chatwoot.com/hc/user-guide/articles/1677693021-how-to-use-webhooks
-  and chatwoot/chatwoot `app/presenters/conversations/event_data_presenter.rb` (the
-  conversation payload: `id`, `inbox_id`, `channel`, `status`, `timestamp` = last activity,
-  `updated_at`, `meta.assignee`), `app/models/message.rb` `webhook_data` (a message: `account`,
-  `inbox`, `conversation`, `sender`).
+- Meta Webhooks: Pages `feed`, Messenger `messaging`, Instagram `comments` / `mentions` and
+  messaging.
+- X Account Activity API: `for_user_id`, `tweet_create_events`, `favorite_events`,
+  `direct_message_events`, `follow_events`.
+- Chatwoot webhooks: the conversation payload (`id`, `inbox_id`, `channel`, `status`,
+  `timestamp` = last activity, `updated_at`, `meta.assignee`) and the message payload
+  (`account`, `inbox`, `conversation`, `sender`).
 
 Real deliveries these are tested with, and where each comes from:
 tests/ingest/samples/webhooks/README.md.
@@ -490,9 +484,8 @@ def _chatwoot_status(out: Mapped, conversation: dict[str, Any], delivered_at: st
 
 
 # --- Shopify ---------------------------------------------------------------------------------
-# Order webhooks (https://shopify.dev/docs/api/webhooks/latest, topics orders/create,
-# orders/updated, orders/paid, orders/cancelled; the payload is the REST Order resource:
-# https://shopify.dev/docs/api/admin-rest/latest/resources/order). Money fields are decimal
+# Order webhooks (topics orders/create, orders/updated, orders/paid, orders/cancelled; the
+# payload is Shopify's REST Order resource). Money fields are decimal
 # strings ("369.97"); `landing_site` is the first page's path with its query, `referring_site`
 # the referrer's URL.
 

@@ -49,12 +49,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])  # the handshakes (GET), with their query parameters
 deliveries = APIRouter(tags=["webhooks"], route_class=DeliveryRoute)  # the signed POSTs
 CHATWOOT_MAX_AGE_S = 300
-# X signs the CRC token with the same key and scheme as a delivery's body, so answering any
-# token would sign any body (a forged delivery). X sends an opaque token that changes at every
-# check (https://docs.x.com/x-api/webhooks/quickstart , "How the CRC works";
-# https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks):
-# letters, digits and the base64 / base64url signs, short. A delivery is a JSON object, never
-# that shape, so a token of it can never be a delivery's signature.
+# X signs the CRC token with the same key and scheme as a delivery's body, so answering any token
+# would sign any body (a forged delivery). X sends an opaque token that changes at every check (X's
+# webhook guide, "How the CRC works"): letters, digits and the base64 / base64url signs, short. A
+# delivery is a JSON object, never that shape, so a token of it can never be a delivery's signature.
 CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")
 DELIVERY = problems(
     401, 404, 408, 413, 503,
@@ -299,7 +297,7 @@ async def chatwoot_delivery(request: Request) -> Response:
 
 def shopify_signature_ok(secret: str, body: bytes, header: str) -> bool:
     """`X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the raw body>`, keyed with the app's
-    client secret (https://shopify.dev/docs/apps/build/webhooks/subscribe/https)."""
+    client secret, as Shopify signs every webhook delivery."""
     expected = base64.b64encode(_hmac(secret, body))
     return hmac.compare_digest(expected, header.strip().encode())
 

@@ -19,6 +19,7 @@ PAGES = [
     ("views/moments.py", "Moments", ":material/handshake:"),
     ("views/conversations.py", "Conversations", ":material/forum:"),
     ("views/goals.py", "Goals", ":material/target:"),
+    ("views/report.py", "Monthly report", ":material/mail:"),
     ("views/settings.py", "Settings", ":material/settings:"),
 ]
 viewer = ui.signed_in()  # the session, looked up once per run

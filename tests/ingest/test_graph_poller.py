@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
@@ -48,8 +49,9 @@ def test_a_poll_fills_impressions_reach_and_post_totals(
     configured = settings.model_copy(update={"meta_page_id": PAGE})
     graph = Graph(graph_server.url, TOKEN, sleep=lambda _s: None)
     accepted = poll_once(configured, publisher, graph, days=28, today=TODAY)
-    # 2 days x (impression, reach) + the clicks of the 2 posts that have them = 6 snapshots.
-    assert accepted == 6
+    # 2 days x (impression, reach, followers) + today's follower total + the clicks of the 2
+    # posts that have them = 9 snapshots.
+    assert accepted == 9
     assert graph_server.requests.count(f"/v21.0/{PAGE}/posts") == 2  # the second page too
     with running_consumer(settings, engine):
         wait_until(lambda: total(engine, "click") == 52, what="the post clicks")
@@ -91,6 +93,47 @@ def test_one_source_per_figure(
     # and saves (no webhook brings those).
     assert total(engine, "impression") == 1200 + 1500 + 300 + 400
     assert (total(engine, "comment"), total(engine, "like"), total(engine, "save")) == (3, 30, 2)
+
+
+def followers(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT event_id, count FROM interaction_event WHERE kind = 'followers'")
+        )
+        return {event_id: count for event_id, count in rows}
+
+
+def test_follower_totals_one_snapshot_per_account_and_day(
+    settings: Settings, engine: Engine, graph_server: GraphServer, publisher: Publisher
+) -> None:
+    """The Page's past days from `page_follows` (the total at each day's end), today's total of
+    the Page and the Instagram account from their `followers_count`; polling again the same
+    day replaces today's snapshot, and an account without the field gives none."""
+    configured = settings.model_copy(update={"meta_page_id": PAGE, "meta_instagram_id": INSTAGRAM})
+    graph = Graph(graph_server.url, TOKEN, sleep=lambda _s: None)
+    morning = dt.datetime.combine(TODAY, dt.time(9), dt.UTC)
+    poll_once(configured, publisher, graph, days=28, today=TODAY, now=morning)
+    expected = {
+        f"graph:page:{PAGE}:followers:2026-03-02": 10450,
+        f"graph:page:{PAGE}:followers:2026-03-03": 10480,
+        f"graph:page:{PAGE}:followers:2026-03-05": 10495,
+        f"graph:ig:{INSTAGRAM}:followers:2026-03-05": 3120,
+    }
+    with running_consumer(settings, engine):
+        wait_until(lambda: followers(engine) == expected, what="the follower snapshots")
+    graph_server.followers_count = {PAGE: 10502, INSTAGRAM: None}  # later that day
+    poll_once(configured, publisher, graph, days=28, today=TODAY, now=morning.replace(hour=15))
+    expected[f"graph:page:{PAGE}:followers:2026-03-05"] = 10502
+    with running_consumer(settings, engine):
+        wait_until(lambda: followers(engine) == expected, what="today's newer Page total")
+    with engine.connect() as conn:
+        (at,) = conn.execute(
+            text(
+                "SELECT occurred_at FROM interaction_event WHERE event_id = "
+                f"'graph:page:{PAGE}:followers:2026-03-05'"
+            )
+        ).one()
+    assert str(at).startswith("2026-03-05 15:00")
 
 
 @pytest.mark.parametrize("broken", ["not_json", "no_end_time"])

@@ -27,7 +27,10 @@ class GraphServer:
             "page_media_view": [1200, 1500],
             "page_impressions": [900, 1000],
             "page_impressions_unique": [700, 800],
+            "page_follows": [10450, 10480],  # the Page's follower total at each day's end
         }
+        # Follower totals now, the node's `followers_count` field (None: not given).
+        self.followers_count: dict[str, int | None] = {PAGE: 10495, INSTAGRAM: 3120}
         self.days = ["2026-03-03T08:00:00+0000", "2026-03-04T08:00:00+0000"]
         # Lifetime totals per post: a new post has views, an older one only impressions.
         self.posts = [
@@ -106,6 +109,14 @@ class GraphServer:
                     if m in daily
                 ]
             }
+        if edge == "" and node in self.followers_count:
+            fields = query.get("fields", "").split(",")
+            total = self.followers_count[node]
+            return {"id": node} | (
+                {"followers_count": total}
+                if "followers_count" in fields and total is not None
+                else {}
+            )
         if node == INSTAGRAM and edge == "media":
             return {"data": [{k: m[k] for k in ("id", "timestamp")} for m in self.media]}
         if node == PAGE and edge == "posts":

@@ -1,12 +1,11 @@
 """A GA4 Data API `runReport` answer -> visits and conversions from social
 (docs/export-formats.md#ga4-runreport-answer-ga4_report).
 
-The layout is Google's RunReportResponse
-(https://developers.google.com/analytics/devguides/reporting/data/v1/rest/v1beta/RunReportResponse):
-`dimensionHeaders[].name` and `metricHeaders[].name` in the order the request named them,
-`rows[].dimensionValues[].value` and `rows[].metricValues[].value` in that order, every value a
-string (currency metrics floating point: "209.99999999999997"), `metadata.currencyCode`. GA4
-leaves empty fields out: a report with no rows has neither `rows` nor `rowCount`.
+The layout is Google's RunReportResponse: `dimensionHeaders[].name` and `metricHeaders[].name`
+in the order the request named them, `rows[].dimensionValues[].value` and
+`rows[].metricValues[].value` in that order, every value a string (currency metrics floating
+point: "209.99999999999997"), `metadata.currencyCode`. GA4 leaves empty fields out: a report
+with no rows has neither `rows` nor `rowCount`.
 """
 
 from __future__ import annotations
