@@ -28,7 +28,7 @@ from services.common import accounts, tracing
 from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
-from services.common.errors import database_problem, database_unavailable
+from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
 from services.moments import api, people_api, service, sheets, web
@@ -195,7 +195,7 @@ def _handle_errors(app: FastAPI) -> None:
     async def database_down(request: Request, exc: OperationalError) -> Response:
         if _is_api(request):
             return await database_unavailable(request, exc)
-        return database_down_page(request, database_problem(exc))
+        return database_down_page(request, exc)
 
     @app.exception_handler(service.MomentNotFound)
     async def not_found(request: Request, exc: service.MomentNotFound) -> Response:

@@ -16,11 +16,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.common import csv_export, i18n, tracing
+from services.common import csv_export, tracing
 from services.common.clock import utcnow
 from services.common.conversation_levels import UNASSIGNED
 from services.common.db import write_guard
-from services.common.i18n import N_
 from services.common.schema import (
     InteractionEvent,
     Moment,
@@ -29,14 +28,7 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.service_levels import DEFAULT_TARGET_S
-from services.common.vocabulary import (
-    INFLUENCE_DAYS,
-    MOMENT_WORDS,
-    NETWORK_LABELS,
-    moment_word,
-    network_label,
-    person_key,
-)
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -207,53 +199,6 @@ def undo_delete(session: Session, *, moment: Moment, actor: str) -> bool:
         return False
     restore(session, moment=moment, actor=actor)
     return True
-
-
-def describe_changes(changes: str | None, language: str = i18n.DEFAULT) -> list[str]:
-    """An edit's changes as people read them, in the language: "What changed: 'A' → 'B'"."""
-    if not changes:
-        return []
-    say = i18n.speaker(language)
-    lines = []
-    for field, (before, after) in json.loads(changes).items():
-        label = CHANGE_LABELS.get(field)
-        name = say._(label) if label else field.replace("_", " ").capitalize()
-        lines.append(
-            say._(
-                "{field}: {before} → {after}",
-                field=name,
-                before=_shown(before, say),
-                after=_shown(after, say),
-            )
-        )
-    return lines
-
-
-# Each field of a moment as the form labels it.
-CHANGE_LABELS = {
-    "change": N_("What changed"),
-    "occurred_on": N_("Date"),
-    "customer_status": N_("Customer"),
-    "network": N_("Network"),
-    "link": N_("Link"),
-    "people": N_("People"),
-    "outcome": N_("Outcome"),
-    "initiated_by": N_("Who reached out first"),
-    "notes": N_("Notes"),
-    "tags": N_("Tags"),
-}
-
-
-def _shown(value: Any, say: i18n.Speaker) -> str:
-    if value in (None, "", []):
-        return say._("(empty)")
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    elif isinstance(value, str) and value in MOMENT_WORDS:  # a status or outcome, as people say it
-        value = moment_word(value, say.language)
-    elif isinstance(value, str) and value in NETWORK_LABELS:
-        value = network_label(value, say.language)
-    return say._("'{value}'", value=value)
 
 
 def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment | None:

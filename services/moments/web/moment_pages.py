@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from services.common import i18n
 from services.common.i18n import N_
-from services.moments import service, sheets
+from services.moments import history, service, sheets
 from services.moments.deps import Principal, db, writing
 from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentUpdate, guess_network
@@ -208,7 +208,7 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         logged=request.query_params.get("logged"),
         saved=request.query_params.get("saved"),
         restored=request.query_params.get("restored"),
-        changes_of=partial(service.describe_changes, language=language_of(request, principal)),
+        changes_of=partial(history.describe_changes, language=language_of(request, principal)),
     )
 
 

@@ -85,4 +85,10 @@ def forget_person(request: Request, form: FormData, principal: AdminPosted) -> R
     scrubbed = "clean"
     if is_sqlite(str(engine.url)) and engine.url.database:
         scrubbed = scrub_sqlite_file(Path(engine.url.database), who)
-    return _people_page(request, principal, receipt=receipt.as_dict(), busy=scrubbed == "busy")
+    return _people_page(
+        request,
+        principal,
+        receipt=receipt.as_dict(),
+        erased_at=receipt.erased_at,
+        busy=scrubbed == "busy",
+    )

@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 
 from services.common import i18n
 from services.common.clock import today_in
+from services.common.errors import database_problem, database_reason
 from services.common.vocabulary import Network
 from services.moments import sheets
 from services.moments.deps import Principal, db
@@ -145,9 +147,9 @@ async def refusal_page(request: Request, exc: Exception) -> Response:
     )
 
 
-def database_down_page(request: Request, problem: str) -> HTMLResponse:
+def database_down_page(request: Request, exc: DBAPIError) -> HTMLResponse:
     """The database failed mid-request: say so plainly; the browser's Back keeps the form."""
-    log.error("%s %s answered 503: %s", request.method, request.url.path, problem)
+    log.error("%s %s answered 503: %s", request.method, request.url.path, database_problem(exc))
     language = language_of(request, None)
     say = i18n.speaker(language)
     return templates(language).TemplateResponse(
@@ -156,11 +158,12 @@ def database_down_page(request: Request, problem: str) -> HTMLResponse:
         {
             "user": None,
             "title": say._("Not saved: the database is unavailable"),
-            # The problem itself (the driver's words) is for the administrator, in English.
+            # The reason is the database driver's own words: for the administrator, as is.
             "message": say._(
-                "{problem} Go back (your browser keeps what you typed) and try again in a "
-                "minute. If this persists, tell your Rapport administrator.",
-                problem=problem,
+                "The database could not be reached or written ({reason}); nothing was saved. "
+                "Go back (your browser keeps what you typed) and try again in a minute. If "
+                "this persists, tell your Rapport administrator.",
+                reason=database_reason(exc),
             ),
             **CHOICES,
         },
