@@ -91,7 +91,6 @@ PROBLEMS = {
     400: (N_("Bad request"), N_("This request could not be read. Go back and try again.")),
     404: (N_("Not found"), N_("There is no page at this address.")),
     405: (N_("Not found"), N_("There is no page at this address.")),
-    413: (N_("Too much sent"), N_("The form was too large to accept. Shorten it and try again.")),
 }
 
 
@@ -228,7 +227,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
-        """A page nobody has (404), or a request refused before any handler (400, 405, 413):
+        """A page nobody has (404), or a request refused before any handler (400, 405):
         said in the page's language; the API answers its JSON."""
         if _is_api(request):
             return await http_exception_handler(request, exc)
