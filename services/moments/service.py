@@ -28,7 +28,7 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.service_levels import DEFAULT_TARGET_S
-from services.common.vocabulary import INFLUENCE_DAYS, MOMENT_WORDS, NETWORK_LABELS, person_key
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -201,32 +201,6 @@ def undo_delete(session: Session, *, moment: Moment, actor: str) -> bool:
     return True
 
 
-def describe_changes(changes: str | None) -> list[str]:
-    """An edit's changes as people read them: "What changed: 'A' -> 'B'"."""
-    if not changes:
-        return []
-    lines = []
-    for field, (before, after) in json.loads(changes).items():
-        name = CHANGE_LABELS.get(field, field.replace("_", " ").capitalize())
-        lines.append(f"{name}: {_shown(before)} → {_shown(after)}")
-    return lines
-
-
-CHANGE_LABELS = {"change": "What changed", "occurred_on": "Date", "customer_status": "Customer"}
-
-
-def _shown(value: Any) -> str:
-    if value in (None, "", []):
-        return "(empty)"
-    if isinstance(value, list):
-        return "'" + ", ".join(str(v) for v in value) + "'"
-    if isinstance(value, str) and value in MOMENT_WORDS:  # a status or outcome, as people say it
-        return f"'{MOMENT_WORDS[value]}'"
-    if isinstance(value, str) and value in NETWORK_LABELS:
-        return f"'{NETWORK_LABELS[value]}'"
-    return f"'{value}'"
-
-
 def get(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment | None:
     moment = session.get(Moment, moment_id)
     if moment is None or (moment.deleted_at is not None and not include_deleted):
@@ -239,6 +213,7 @@ class MomentNotFound(LookupError):
 
     def __init__(self, moment_id: str) -> None:
         super().__init__(f"No moment with id {moment_id!r}.")
+        self.moment_id = moment_id
 
 
 def get_or_raise(session: Session, moment_id: str, *, include_deleted: bool = False) -> Moment:
@@ -354,14 +329,14 @@ def _purchase(event: InteractionEvent, tz: ZoneInfo) -> dict[str, Any]:
     attributes = json.loads(event.attributes) if event.attributes else {}
     amount = None
     if event.value_e4 is not None:
-        cents = (Decimal(event.value_e4).scaleb(-4)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        amount = f"{cents:,} {event.currency}"
+        amount = (Decimal(event.value_e4).scaleb(-4)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return {
         "on": event.occurred_at.replace(tzinfo=dt.UTC).astimezone(tz).date(),
         "network": event.network,
         "who": event.actor,
         "order": attributes.get("order_name") or attributes.get("utm_campaign") or "",
-        "amount": amount,
+        "amount": amount,  # shown in the page's language with its currency
+        "currency": event.currency,
     }
 
 
