@@ -86,12 +86,9 @@ BODY_LIMITS = BodyLimits(
 )
 
 
-# What a page says when a request is refused before any page handled it.
-PROBLEMS = {
-    400: (N_("Bad request"), N_("This request could not be read. Go back and try again.")),
-    404: (N_("Not found"), N_("There is no page at this address.")),
-    405: (N_("Not found"), N_("There is no page at this address.")),
-}
+# A page nobody has, said as a page; other refusals before any handler (a form of too many
+# fields: 400) keep their JSON reason, which is for whoever sent a form no page offers.
+NOWHERE = (N_("Not found"), N_("There is no page at this address."))
 
 
 # The list's filters as its form labels them.
@@ -227,14 +224,12 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
-        """A page nobody has (404), or a request refused before any handler (400, 405):
-        said in the page's language; the API answers its JSON."""
-        if _is_api(request):
+        """No such page (404, or 405 for a path that serves another method): said in the
+        page's language; the API, and every other refusal, answer their JSON."""
+        if _is_api(request) or exc.status_code not in (404, 405):
             return await http_exception_handler(request, exc)
-        title, message = PROBLEMS.get(exc.status_code, PROBLEMS[400])
         principal = await run_in_threadpool(browser_principal, request)
-        refusal = Refused(exc.status_code, title, message, principal)
-        response = await refusal_page(request, refusal)
+        response = await refusal_page(request, Refused(exc.status_code, *NOWHERE, principal))
         response.headers.update(exc.headers or {})
         return response
 
