@@ -28,7 +28,6 @@ from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.i18n import N_
 from services.common.period import Period
-from services.common.vocabulary import network_label
 from services.reports import completeness, queries, value
 from services.reports import formatting as fmt
 from services.reports.metrics import PAGE_RENDER, QUERY
@@ -44,7 +43,7 @@ NO_ACCOUNT = N_("(sent without an account)")
 def network_name(name: str, sp: i18n.Speaker) -> str:
     """A network as the reader says it: brand names as the platforms write them, the common
     nouns (email, other) in the reader's language."""
-    return sp._(name) if name == ALL_NETWORKS else sp._(network_label(name))
+    return sp._(name) if name == ALL_NETWORKS else fmt.network(name, sp)
 
 
 def account_name(account: str, sp: i18n.Speaker) -> str:
@@ -138,12 +137,13 @@ def login_page(path: str = "") -> None:
             "these reports, and it lasts across reloads, bookmarks and tabs."
         )
     )
+    log_in = sp._("Log in")
     # A link in this tab (st.link_button opens another tab), back here once logged in.
     st.markdown(
         f'<a href="{html.escape(login_url(path))}" target="_self" class="rapport-login" '
         'style="display:inline-block;padding:.5rem 1.2rem;border-radius:.5rem;'
         f'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">'
-        f"{html.escape(sp._('Log in'))}</a>",
+        f"{html.escape(log_in)}</a>",
         unsafe_allow_html=True,  # our own markup; the values in it are escaped
     )
     st.stop()
@@ -509,7 +509,8 @@ def empty_state() -> None:
 RTL_STYLE = """
 <style>
 [data-testid="stMain"], [data-testid="stSidebar"] { direction: rtl; }
-[data-testid="stMain"] *, [data-testid="stSidebar"] * {
+[data-testid="stMain"] *:not([data-testid="stIconMaterial"]):not(code),
+[data-testid="stSidebar"] *:not([data-testid="stIconMaterial"]):not(code) {
   font-family: "Source Sans", "Source Sans Pro", "Noto Sans Arabic", "Noto Naskh Arabic",
     "Vazirmatn", "Segoe UI", Tahoma, "DejaVu Sans", sans-serif;
 }
