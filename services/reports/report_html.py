@@ -34,8 +34,13 @@ figure { margin: 1.5rem 0; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
 h2, h3 { break-after: avoid; } table { break-inside: avoid; }
 svg { width: 100%; height: auto; direction: ltr; }
-td, th, .card { overflow-wrap: anywhere; }
-@media (max-width: 600px) { .cards { grid-template-columns: 1fr; } }
+.card { overflow-wrap: break-word; }
+/* A phone: cards one under another, a table wider than the screen scrolls on its own (long
+   Finnish or Turkish words are not cut in the middle). */
+@media (max-width: 600px) {
+  .cards { grid-template-columns: 1fr; }
+  table { display: block; overflow-x: auto; }
+}
 @media print { body { margin: 0; } }
 """.replace("FONTS", FONTS)
 # The paper the PDF is printed on: Letter for English (the US habit), A4 for the others.

@@ -54,11 +54,16 @@ def test_the_overview_in_the_accounts_language(
         page.press("#password", "Enter")
         page.get_by_text(title).wait_for(timeout=60_000)
         page.get_by_text(sp.number(5000)).first.wait_for(timeout=30_000)
+        trends = page.get_by_text(sp._("Trends: this year against last year"))
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(1500)  # the columns and charts lay themselves out again
             settled(page)
-            page.screenshot(path=str(folder / f"overview-{language}-{width}.png"), full_page=True)
+            page.screenshot(path=str(folder / f"overview-{language}-{width}.png"))
+            trends.scroll_into_view_if_needed()  # the page scrolls inside Streamlit's own block
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(folder / f"overview-{language}-{width}-charts.png"))
+            page.locator("[data-testid=stMain]").evaluate("main => main.scrollTo(0, 0)")
         direction = page.evaluate(
             "getComputedStyle(document.querySelector('[data-testid=stMain]')).direction"
         )
