@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import ui
+from services.reports import languages, ui
 
 # A local icon: an emoji or material icon would have the browser fetch it from the internet.
 ICON = str(Path(__file__).parent / "assets" / "favicon.png")
@@ -28,6 +28,7 @@ PAGES = [
 viewer = ui.signed_in()  # the session, looked up once per run
 if viewer is None:
     st.session_state.pop("viewer", None)  # a signed-out tab speaks the browser's language
+    languages.directions(ui.speaker())
     log_in = ui.speaker()._("Log in")
     # No navigation until logged in: every address shows the login, then returns to itself.
     asked = st.navigation(
@@ -46,8 +47,10 @@ if viewer is None:
     raise AssertionError("unreachable")  # login_page ends the script run
 st.session_state["viewer"] = viewer  # before anything is said: its language is the page's
 sp = ui.speaker()
-ui.directions(sp)
+languages.directions(sp)
 st.session_state["filters"] = ui.sidebar(viewer)
+with st.sidebar:
+    languages.picker(viewer, sp)
 st.navigation(
     [
         st.Page(file, title=sp._(title), icon=icon, default=not i)

@@ -124,7 +124,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     try:
         html = render(
-            engine, month=args.month, tz=settings.timezone, group_id=settings.kafka_consumer_group
+            engine,
+            month=args.month,
+            tz=settings.timezone,
+            group_id=settings.kafka_consumer_group,
+            language=args.language or delivery.report_language(settings),
         )
         if args.out:
             Path(args.out).write_text(html, encoding="utf-8")
@@ -134,7 +138,15 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"Wrote {args.pdf}: a PDF to forward.")
         if args.email:
             recipients = delivery.recipients_of(args.email)
-            print(delivery.send_monthly(engine, settings, month=args.month, recipients=recipients))
+            print(
+                delivery.send_monthly(
+                    engine,
+                    settings,
+                    month=args.month,
+                    recipients=recipients,
+                    language=args.language,
+                )
+            )
     except (ValueError, delivery.DeliveryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -215,6 +227,11 @@ def add_parsers(sub: Any) -> None:
     monthly.add_argument("--out", help="HTML file to write, e.g. rapport-2026-03.html")
     monthly.add_argument("--pdf", help="PDF file to write (Chromium's print of the report)")
     monthly.add_argument("--email", help="send it (HTML + PDF) to a@b,c@d over SMTP_HOST")
+    monthly.add_argument(
+        "--language",
+        choices=["en", "tr", "ar", "fa", "fi"],
+        help="the report's language (default: REPORT_LANGUAGE, else RAPPORT_LANGUAGE)",
+    )
     monthly.set_defaults(func=cmd_report)
     report_sub.add_parser(
         "mailer", help="send last month's report to REPORT_RECIPIENTS on the 1st (rapport up)"

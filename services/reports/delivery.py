@@ -13,7 +13,6 @@ recording before sending would lose a report instead. The copy has the first's M
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import logging
@@ -33,11 +32,13 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common import i18n
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
 from services.common.schema import ReportDelivery
 from services.reports.monthly import render
+from services.reports.report_html import month_name
 
 log = logging.getLogger(__name__)
 CHROMIUM_FLAGS = (
@@ -61,7 +62,9 @@ def chromium() -> str:
 
 
 def pdf_of(html: str, timeout_s: float = 120.0) -> bytes:
-    """Chromium's print of the HTML (A4, no header or footer)."""
+    """Chromium's print of the HTML, no header or footer, on the paper its `@page` names (the
+    report: Letter in English, A4 in the other languages). Chromium shapes Arabic and Persian
+    (HarfBuzz) and embeds the fonts it used."""
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         out = Path(tmp) / "report.pdf"
@@ -100,11 +103,23 @@ def message_id(month: str, recipients: list[str], sender: str) -> str:
     return f"<rapport-report-{month}-{digest}@{domain}>"
 
 
+def report_language(settings: Settings) -> str:
+    """The e-mailed report's language: REPORT_LANGUAGE, else RAPPORT_LANGUAGE."""
+    return settings.report_language or settings.rapport_language
+
+
 def build_message(
-    settings: Settings, *, month: str, recipients: list[str], html: str, pdf: bytes
+    settings: Settings,
+    *,
+    month: str,
+    recipients: list[str],
+    html: str,
+    pdf: bytes,
+    language: str = "en",
 ) -> EmailMessage:
     year, number = (int(part) for part in month.split("-"))
-    title = f"Rapport · {calendar.month_name[number]} {year}"
+    sp = i18n.speaker(language)
+    title = f"Rapport · {month_name(dt.date(year, number, 1), sp)}"
     message = EmailMessage()
     message["Subject"] = title
     message["From"] = settings.smtp_from
@@ -112,8 +127,11 @@ def build_message(
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(month, recipients, settings.smtp_from)
     message.set_content(
-        f"{title}: the year to date in Rapport, with what social earned. The report is below "
-        "(HTML) and attached as a PDF to forward."
+        sp._(
+            "{title}: the year to date in Rapport, with what social earned. The report is below "
+            "(HTML) and attached as a PDF to forward.",
+            title=title,
+        )
     )
     message.add_alternative(html, subtype="html")
     message.add_attachment(
@@ -185,6 +203,7 @@ def send_monthly(
     month: str,
     recipients: list[str],
     sleep: float = 2.0,
+    language: str | None = None,
 ) -> str:
     """Send the month's report unless it was delivered to these recipients already; retried
     with backoff on connection and temporary SMTP failures. Returns what happened."""
@@ -192,9 +211,16 @@ def send_monthly(
         raise DeliveryError("SMTP_HOST is not set: say which SMTP server sends the report")
     if delivered(engine, month, recipients):
         return f"already sent: the {month} report reached {', '.join(recipients)} before"
-    html = render(engine, month=month, tz=settings.timezone, group_id=settings.kafka_consumer_group)
+    language = language or report_language(settings)
+    html = render(
+        engine,
+        month=month,
+        tz=settings.timezone,
+        group_id=settings.kafka_consumer_group,
+        language=language,
+    )
     message = build_message(
-        settings, month=month, recipients=recipients, html=html, pdf=pdf_of(html)
+        settings, month=month, recipients=recipients, html=html, pdf=pdf_of(html), language=language
     )
 
     def record() -> None:

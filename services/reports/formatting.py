@@ -90,6 +90,12 @@ def label(key: str, sp: Speaker = EN) -> str:
     return sp._(known) if known else key.replace("_", " ").capitalize()
 
 
+def network(name: str, sp: Speaker = EN) -> str:
+    """A network as the reader says it: brand names as the platforms write them, the common
+    nouns (email, other) through the catalogs."""
+    return sp._(network_label(name))
+
+
 def word(value: str, sp: Speaker = EN) -> str:
     known = WORDS.get(value)
     return sp._(known) if known else network_label(value)
@@ -205,12 +211,26 @@ def month_abbr(value: dt.date, sp: Speaker = EN) -> str:
     return sp.digits(format_date(value, "LLL", locale=sp.language))
 
 
+def week_day(value: dt.date, sp: Speaker = EN) -> str:
+    """A day without its year, as the reader's language writes it: "4 Mar", "4. maalisk."."""
+    return f"{value.day} {value:%b}" if sp.language == "en" else sp.day_month(value)
+
+
+def weekdays(sp: Speaker = EN) -> list[str]:
+    """Monday to Sunday, abbreviated as the reader's language does ("Mon", "ma", "دوشنبه")."""
+    monday = dt.date(2026, 1, 5)
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    if sp.language == "en":
+        return [f"{d:%a}" for d in days]
+    return [format_date(d, "EEE", locale=sp.language) for d in days]
+
+
 def cell(key: str, value: object, sp: Speaker = EN) -> str:
     """One table cell: a network by its name, a metric by its kind, anything else as text."""
     if value is None:
         return NONE
     if key == "network":
-        return network_label(str(value))
+        return network(str(value), sp)
     if key == "week":
         return week(str(value), sp)
     if isinstance(value, int | float):
@@ -246,7 +266,7 @@ def csv_value(key: str, value: object, sp: Speaker = EN) -> object:
     if value is None:
         return None
     if key == "network":
-        return network_label(str(value))
+        return network(str(value), sp)
     if key == "week":
         return week_start(str(value)).isoformat()
     if isinstance(value, str):

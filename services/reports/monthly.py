@@ -5,15 +5,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import html
-from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from services.common import i18n
+from services.common.i18n import N_, Speaker
 from services.common.period import Period
 from services.common.schema import Moment
-from services.common.vocabulary import network_label
 from services.reports import completeness, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
@@ -24,94 +24,41 @@ from services.reports.figures import (
     weekly_brand,
     weekly_support,
 )
+from services.reports.report_html import (
+    PAPER,
+    STYLE,
+    bar_chart,
+    cash,
+    month_alone,
+    month_name,
+    rows_of,
+)
 from services.reports.summary import summary
 
-AXIS_TEXT = 'font-size="12" fill="#5b6478"'
-STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; color: #1d2330; max-width: 820px;
-       margin: 2rem auto; padding: 0 1rem; }
-h1 { margin-bottom: 0; } .sub { color: #5b6478; margin-top: .2rem; }
-.cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 1rem; margin: 1.5rem 0; }
-.card { border: 1px solid #dde2ea; border-radius: 10px; padding: .8rem 1rem; }
-.card h2 { font-size: 1rem; margin: 0 0 .4rem; } .big { font-size: 1.6rem; font-weight: 700; }
-table { border-collapse: collapse; width: 100%; }
-td, th { border-bottom: 1px solid #dde2ea; padding: .35rem .5rem; text-align: left; }
-.light { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%;
-         margin-right: .4rem; vertical-align: middle; }
-figure { margin: 1.5rem 0; break-inside: avoid; }
-figcaption { font-weight: 600; margin-bottom: .3rem; }
-h2, h3 { break-after: avoid; } table { break-inside: avoid; }
-svg { width: 100%; height: auto; }
-@media print { body { margin: 0; } }
-"""
 LIGHT_COLOURS = {"green": "#1f7a4d", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a6"}
 
 
-def bar_chart(
-    labels: Sequence[str],
-    values: Sequence[float],
-    *,
-    title: str,
-    unit: str,
-    line: Sequence[float] | None = None,
-) -> str:
-    """An accessible inline SVG bar chart (optional line, e.g. the goal's pace)."""
-    width, height, pad = 720, 240, 40
-    top = max([*values, *(line or []), 1])
-    step = (width - 2 * pad) / max(len(values), 1)
-
-    def y(value: float) -> float:
-        return height - pad - (height - 2 * pad) * value / top
-
-    parts = [
-        f"<figure><figcaption>{html.escape(title)} ({html.escape(unit)})</figcaption>",
-        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        'stroke="#8a94a6"/>',
-        f'<text x="{pad}" y="{pad - 10}" {AXIS_TEXT}>max {top:,.0f}</text>',
-    ]
-    for i, (label, amount) in enumerate(zip(labels, values, strict=True)):
-        parts.append(
-            f'<rect x="{pad + i * step:.1f}" y="{y(amount):.1f}" width="{max(step - 2, 1):.1f}" '
-            f'height="{height - pad - y(amount):.1f}" fill="#3056d3"><title>{html.escape(label)}: '
-            f"{amount:,.0f} {html.escape(unit)}</title></rect>"
-        )
-    if line:
-        points = " ".join(f"{pad + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(line))
-        parts.append(
-            f'<polyline points="{points}" fill="none" stroke="#b42318" stroke-width="2">'
-            "<title>goal pace</title></polyline>"
-        )
-    if labels:
-        parts.append(
-            f'<text x="{pad}" y="{height - 12}" {AXIS_TEXT}>{html.escape(labels[0])}</text>'
-        )
-        parts.append(
-            f'<text x="{width - pad}" y="{height - 12}" {AXIS_TEXT} text-anchor="end">'
-            f"{html.escape(labels[-1])}</text>"
-        )
-    parts.append("</svg></figure>")
-    return "".join(parts)
-
-
-def _goal_row(metric: str, goal: dict[str, Any]) -> str:
-    pace = fmt.percent(goal["pace"])
+def _goal_row(metric: str, goal: dict[str, Any], sp: Speaker) -> str:
+    pace = fmt.percent(goal["pace"], sp)
     colour = LIGHT_COLOURS[traffic_light(goal["pace"])]
     return (
-        f"<tr><td>{html.escape(fmt.label(metric))}</td>"
-        f"<td>{fmt.metric(metric, goal['actual'])}</td>"
-        f"<td>{fmt.metric(metric, goal['target'])}</td>"
+        f"<tr><td>{html.escape(fmt.label(metric, sp))}</td>"
+        f"<td>{fmt.metric(metric, goal['actual'], sp)}</td>"
+        f"<td>{fmt.metric(metric, goal['target'], sp)}</td>"
         f"<td><span class=light style='background:{colour}'></span>{pace}</td>"
-        f"<td>{fmt.metric(metric, goal['projected_year_end'])}</td></tr>"
+        f"<td>{fmt.metric(metric, goal['projected_year_end'], sp)}</td></tr>"
     )
 
 
-def _moment_item(row: dict[str, Any]) -> str:
+def _moment_item(row: dict[str, Any], sp: Speaker) -> str:
+    """A moment: its day, network, people and what changed (the people's own words, isolated
+    so a name in another script keeps its order)."""
     people = ", ".join(Moment.decode_list(str(row["people"])))
+    day = dt.date.fromisoformat(str(row["occurred_on"])[:10])
     return (
-        f"<li>{html.escape(str(row['occurred_on'])[:10])} · "
-        f"{html.escape(network_label(str(row['network'])))} · "
-        f"{html.escape(people)}: {html.escape(str(row['change']))}</li>"
+        f"<li>{html.escape(fmt.day(day, sp))} · "
+        f"{html.escape(fmt.network(str(row['network']), sp))} · "
+        f"<bdi>{html.escape(people)}</bdi>: <bdi>{html.escape(str(row['change']))}</bdi></li>"
     )
 
 
@@ -129,14 +76,14 @@ def month_end(month: str, tz: ZoneInfo) -> dt.date:
 
 # The month's own figures, in the order the report shows them: (key, label, kind of change).
 MONTH_ROWS = (
-    ("conversations", "Support conversations", "count"),
-    ("responded_within_1h_rate", "Answered within 1 h", "rate"),
-    ("median_first_response_s", "Median first response", "time"),
-    ("impressions", "Impressions", "count"),
-    ("reach", "Reach", "count"),
-    ("engagement", "Engagement", "count"),
-    ("engagement_rate", "Engagement rate", "rate"),
-    ("moments", "Meaningful moments", "count"),
+    ("conversations", N_("Support conversations"), "count"),
+    ("responded_within_1h_rate", N_("Answered within 1 h"), "rate"),
+    ("median_first_response_s", N_("Median first response"), "time"),
+    ("impressions", N_("Impressions"), "count"),
+    ("reach", N_("Reach"), "count"),
+    ("engagement", N_("Engagement"), "count"),
+    ("engagement_rate", N_("Engagement rate"), "rate"),
+    ("moments", N_("Meaningful moments"), "count"),
 )
 
 
@@ -158,30 +105,42 @@ def month_figures(engine: Engine, first: dt.date, last: dt.date, tz: ZoneInfo) -
     }
 
 
-def change(key: str, kind: str, now: Any, before: Any, against: str) -> str:
+def change(key: str, kind: str, now: Any, before: Any, against: str, sp: Speaker = fmt.EN) -> str:
     """The change against another month in words and an arrow: counts in per cent, rates in
     percentage points, times in minutes."""
     if now is None or before is None:
-        return f"no figure for {against}"
+        return sp._("no figure for {month}", month=against)
+    same = sp._("= as in {month}", month=against)
     if kind == "rate":
         points = (now - before) * 100
         if abs(points) < 0.05:
-            return f"= as in {against}"
-        return f"{'↑' if points > 0 else '↓'} {abs(points):.1f} points on {against}"
+            return same
+        amount = sp.number(abs(points), 1)
+        return f"{'↑' if points > 0 else '↓'} " + sp._(
+            "{points} points on {month}", points=amount, month=against
+        )
     if kind == "time":
         minutes = (now - before) / 60
         if abs(minutes) < 0.5:
-            return f"= as in {against}"
-        return f"{'↑' if minutes > 0 else '↓'} {fmt.duration(abs(now - before))} on {against}"
+            return same
+        amount = fmt.duration(abs(now - before), sp)
+        return f"{'↑' if minutes > 0 else '↓'} " + sp._(
+            "{amount} on {month}", amount=amount, month=against
+        )
     if not before:
-        return f"none in {against}" if not now else f"↑ from none in {against}"
+        if not now:
+            return sp._("none in {month}", month=against)
+        return "↑ " + sp._("from none in {month}", month=against)
     ratio = (now - before) / before
     if abs(ratio) < 0.005:
-        return f"= as in {against}"
-    return f"{'↑' if ratio > 0 else '↓'} {abs(ratio) * 100:,.0f} % on {against}"
+        return same
+    amount = fmt.percent(abs(ratio), sp)
+    return f"{'↑' if ratio > 0 else '↓'} " + sp._(
+        "{amount} on {month}", amount=amount, month=against
+    )
 
 
-def _month_section(engine: Engine, as_of: dt.date, tz: ZoneInfo) -> str:
+def _month_section(engine: Engine, as_of: dt.date, tz: ZoneInfo, sp: Speaker) -> str:
     """The month first: its own figures, against the month before and the same month a year
     earlier, in words and arrows."""
     first = as_of.replace(day=1)
@@ -193,106 +152,134 @@ def _month_section(engine: Engine, as_of: dt.date, tz: ZoneInfo) -> str:
     now = month_figures(engine, first, as_of, tz)
     before = month_figures(engine, previous_last.replace(day=1), previous_last, tz)
     a_year_ago = month_figures(engine, year_before, year_before_last, tz)
-    name = f"{calendar.month_name[first.month]} {first.year}"
-    last_month = f"{calendar.month_name[previous_last.month]} {previous_last.year}"
-    last_year = f"{calendar.month_name[year_before.month]} {year_before.year}"
+    name = month_name(first, sp)
+    last_month = month_name(previous_last.replace(day=1), sp)
+    last_year = month_name(year_before, sp)
     rows = "".join(
-        f"<tr><td>{html.escape(label)}</td><td><b>{html.escape(fmt.metric(key, now[key]))}</b></td>"
-        f"<td>{html.escape(change(key, kind, now[key], before[key], last_month))}</td>"
-        f"<td>{html.escape(change(key, kind, now[key], a_year_ago[key], last_year))}</td></tr>"
+        f"<tr><td>{html.escape(sp._(label))}</td>"
+        f"<td><b>{html.escape(fmt.metric(key, now[key], sp))}</b></td>"
+        f"<td>{html.escape(change(key, kind, now[key], before[key], last_month, sp))}</td>"
+        f"<td>{html.escape(change(key, kind, now[key], a_year_ago[key], last_year, sp))}</td></tr>"
         for key, label, kind in MONTH_ROWS
     )
     upto = (
         ""
         if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]
-        else (f" (to {fmt.day(as_of)})")
+        else " " + sp._("(to {day})", day=fmt.day(as_of, sp))
     )
+    alone = month_alone(first, sp)
+    against_before, against_year = sp._("Against the month before"), sp._("Against a year before")
     return (
         f"<h2>{html.escape(name)}{html.escape(upto)}</h2><table><thead><tr><th></th>"
-        f"<th>{html.escape(calendar.month_name[first.month])}</th><th>Against the month before</th>"
-        "<th>Against a year before</th></tr></thead><tbody>" + rows + "</tbody></table>"
+        f"<th>{html.escape(alone)}</th><th>{html.escape(against_before)}</th>"
+        f"<th>{html.escape(against_year)}</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 
-def _money_section(engine: Engine, data: dict[str, Any]) -> str:
+def _money_section(engine: Engine, data: dict[str, Any], sp: Speaker) -> str:
     """What social earned, with every assumption beside the money."""
     money = data["value"]
     model = value.load(engine, data["year"])
+    earned = html.escape(sp._("What social earned"))
     if money is None or model is None:
         return (
-            "<h2>What social earned</h2><p>No value model for this year yet: "
-            "<code>rapport value set --year YEAR --cost-per-email-contact X ...</code></p>"
+            f"<h2>{earned}</h2><p>"
+            + html.escape(sp._("No value model for this year yet:"))
+            + " <code>rapport value set --year YEAR --cost-per-email-contact X ...</code></p>"
         )
     c = money["currency"]
-    roi = fmt.percent(money["roi"])
+    roi = fmt.percent(money["roi"], sp)
     parts = [
-        (label, value.money(money[key], c, whole=True))
+        (sp._(label), cash(money[key], c, sp))
         for label, key in (
-            ("Total value", "total_value"),
-            ("Support savings (support moved off email)", "support_savings"),
-            ("Earned media (impressions and clicks at paid rates)", "earned_media_value"),
-            ("Meaningful moments", "moments_value"),
-            ("Programme cost to date", "program_cost_to_date"),
+            (N_("Total value"), "total_value"),
+            (N_("Support savings (support moved off email)"), "support_savings"),
+            (N_("Earned media (impressions and clicks at paid rates)"), "earned_media_value"),
+            (N_("Meaningful moments"), "moments_value"),
+            (N_("Programme cost to date"), "program_cost_to_date"),
         )
     ]
     parts += [
-        ("Return on the programme, modelled: (total value - cost to date) / cost to date", roi),
         (
-            f"Revenue from social (orders and key events, in {c} only)",
-            value.money(money["attributed_revenue"], c, whole=True),
+            sp._("Return on the programme, modelled: (total value - cost to date) / cost to date"),
+            roi,
         ),
         (
-            "Return on the programme, measured: "
-            "(revenue from social - cost to date) / cost to date",
-            fmt.percent(money["measured_roi"]),
+            sp._("Revenue from social (orders and key events, in {currency} only)", currency=c),
+            cash(money["attributed_revenue"], c, sp),
+        ),
+        (
+            sp._(
+                "Return on the programme, measured: "
+                "(revenue from social - cost to date) / cost to date"
+            ),
+            fmt.percent(money["measured_roi"], sp),
         ),
     ]
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
-    assumed = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-        for k, v in value.assumptions(model)
-    )
+    assumptions = sp._("Assumptions")
+    assumed = [
+        (sp._(value.LABELS[name]), cash(getattr(model, name), model.currency, sp, whole=False))
+        for name in value.AMOUNTS
+    ]
     return (
-        "<h2>What social earned</h2><table><tbody>" + rows + "</tbody></table>"
-        "<h3>Assumptions</h3><table><tbody>" + assumed + "</tbody></table>"
+        f"<h2>{earned}</h2><table><tbody>{rows_of(parts)}</tbody></table>"
+        f"<h3>{html.escape(assumptions)}</h3><table><tbody>{rows_of(assumed)}</tbody></table>"
     )
 
 
-def _outcomes_section(data: dict[str, Any]) -> str:
+def _outcomes_section(data: dict[str, Any], sp: Speaker) -> str:
     """Audience, the funnel, revenue per currency, moments that led to a purchase, campaigns."""
     a, o, m = data["audience"], data["outcomes"], data["moments"]
+    n = fmt.number
     growth = (
-        f"{fmt.number(a['net_growth'])} since 1 January ({fmt.rate(a['growth_rate'])})"
+        sp._(
+            "{count} since 1 January ({rate})",
+            count=n(a["net_growth"], sp),
+            rate=fmt.rate(a["growth_rate"], sp),
+        )
         if a["net_growth"] is not None
         else fmt.NONE
     )
+
+    def of_visits(count: int, share: float | None) -> str:
+        return sp._("{count} ({rate} of visits)", count=n(count, sp), rate=fmt.rate(share, sp))
+
     parts = [
-        ("Followers", fmt.number(a["followers"])),
-        ("Net follower growth", growth),
-        ("Visits from social", f"{o['visits']:,}"),
-        ("Leads", f"{o['leads']:,} ({fmt.rate(o['lead_rate'])} of visits)"),
-        ("Conversions", f"{o['conversions']:,} ({fmt.rate(o['conversion_rate'])} of visits)"),
-        ("Revenue from social", fmt.amounts(o["revenue"])),
-        ("Conversions within 90 days of a moment",
-         f"{m['influenced_conversions']:,} · {fmt.amounts(m['influenced_revenue'])}"),
+        (sp._("Followers"), n(a["followers"], sp)),
+        (sp._("Net follower growth"), growth),
+        (sp._("Visits from social"), n(o["visits"], sp)),
+        (sp._("Leads"),
+         of_visits(o["leads"], o["lead_rate"])),
+        (sp._("Conversions"),
+         of_visits(o["conversions"], o["conversion_rate"])),
+        (sp._("Revenue from social"), fmt.amounts(o["revenue"], sp)),
+        (sp._("Conversions within 90 days of a moment"),
+         f"{n(m['influenced_conversions'], sp)} · {fmt.amounts(m['influenced_revenue'], sp)}"),
     ]  # fmt: skip
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in parts)
     campaigns = "".join(
-        f"<tr><td>{html.escape(c['campaign'])}</td><td>{c['visits']:,}</td>"
-        f"<td>{c['conversions']:,}</td><td>{html.escape(fmt.amounts(c['revenue']))}</td></tr>"
+        f"<tr><td>{html.escape(c['campaign'])}</td><td>{n(c['visits'], sp)}</td>"
+        f"<td>{n(c['conversions'], sp)}</td>"
+        f"<td>{html.escape(fmt.amounts(c['revenue'], sp))}</td></tr>"
         for c in o["campaigns"][:5]
     )
+    heads = "".join(
+        f"<th>{html.escape(sp._(h))}</th>"
+        for h in (N_("Campaign"), N_("Visits"), N_("Conversions"), N_("Revenue"))
+    )
+    top, outcomes = sp._("Top campaigns"), sp._("Outcomes from social")
     table = (
-        "<h3>Top campaigns</h3><table><thead><tr><th>Campaign</th><th>Visits</th>"
-        f"<th>Conversions</th><th>Revenue</th></tr></thead><tbody>{campaigns}</tbody></table>"
+        f"<h3>{html.escape(top)}</h3><table><thead><tr>{heads}</tr></thead>"
+        f"<tbody>{campaigns}</tbody></table>"
         if campaigns
         else ""
     )
-    return "<h2>Outcomes from social</h2><table><tbody>" + rows + "</tbody></table>" + table
+    return f"<h2>{html.escape(outcomes)}</h2><table><tbody>{rows_of(parts)}</tbody></table>" + table
 
 
-def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
-    """The report for `month`: year to date as of its last day (or today, in the month)."""
+def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str, language: str = "en") -> str:
+    """The report for `month` in `language`: year to date as of its last day (or today, in the
+    month)."""
+    sp = i18n.speaker(language)
     as_of = month_end(month, tz)
     period = Period.of(as_of.year, as_of, tz)
     data = summary(engine, year=as_of.year, as_of=as_of, tz=tz, group_id=group_id)
@@ -306,64 +293,87 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
         weekly_target = goal["target"] / 52
         pace_line = [weekly_target * (i + 1) for i in range(len(brand_weeks))]
     s, b, m = data["support"], data["brand"], data["moments"]
-    goal_rows = "".join(_goal_row(metric, g) for metric, g in data["goals"].items()) or (
-        "<tr><td colspan=5>No goals set yet: "
-        "<code>rapport goals set --year YEAR --metric METRIC --target N</code></td></tr>"
+    goal_rows = "".join(_goal_row(metric, g, sp) for metric, g in data["goals"].items()) or (
+        "<tr><td colspan=5>"
+        + html.escape(sp._("No goals set yet:"))
+        + " <code>rapport goals set --year YEAR --metric METRIC --target N</code></td></tr>"
     )
-    moment_items = "".join(_moment_item(r) for r in recent) or (
-        "<li>No moments logged for this month.</li>"
+    moment_items = "".join(_moment_item(r, sp) for r in recent) or (
+        "<li>" + html.escape(sp._("No moments logged for this month.")) + "</li>"
     )
-    title = f"Rapport · {calendar.month_name[as_of.month]} {as_of.year}"
-    weeks = [fmt.week(w["week"]) for w in brand_weeks]
+    title = f"Rapport · {month_name(as_of.replace(day=1), sp)}"
+    weeks = [fmt.week(w["week"], sp) for w in brand_weeks]
+    impressions, minutes = sp._("impressions"), sp._("minutes")
     charts = [
         bar_chart(weeks, [w["impressions"] for w in brand_weeks],
-                  title="Impressions per week", unit="impressions"),
+                  title=sp._("Impressions per week"), unit=impressions, sp=sp),
         bar_chart(weeks, [w["cumulative_impressions"] for w in brand_weeks],
-                  title="Cumulative impressions against the yearly goal", unit="impressions",
-                  line=pace_line),
-        bar_chart([fmt.week(w["week"]) for w in support_weeks],
+                  title=sp._("Cumulative impressions against the yearly goal"), unit=impressions,
+                  line=pace_line, sp=sp),
+        bar_chart([fmt.week(w["week"], sp) for w in support_weeks],
                   [(w["median_first_response_s"] or 0) / 60 for w in support_weeks],
-                  title="Median first response per week", unit="minutes"),
-        bar_chart([fmt.month(m) for m in moments["per_month"]],
+                  title=sp._("Median first response per week"), unit=minutes, sp=sp),
+        bar_chart([fmt.month(m, sp) for m in moments["per_month"]],
                   list(moments["per_month"].values()),
-                  title="Moments per month", unit="moments"),
+                  title=sp._("Moments per month"), unit=sp._("moments"), sp=sp),
     ]  # fmt: skip
+    n, rate, time = fmt.number, fmt.rate, fmt.duration
     cards = [
-        ("Customer-support impact", fmt.rate(s["responded_within_1h_rate"]),
-         f"answered within 1 h · {s['conversations']:,} conversations · median first "
-         f"response {fmt.duration(s['median_first_response_s'])} "
-         f"({fmt.duration(s['median_first_response_business_s'])} in business hours) · "
-         f"first-response SLA met {fmt.rate(s['first_response_sla_met_rate'])} "
-         f"({s['sla_breaches']:,} breaches) · social share {fmt.rate(s['social_share'])}"),
-        ("Brand impact", f"{b['impressions']:,}",
-         f"impressions · reach {b['reach']:,} · engagement {b['engagement']:,} "
-         f"({fmt.rate(b['engagement_rate'])})"),
-        ("Meaningful moments", f"{m['count']:,}",
-         f"moments · {m['existing_customer']:,} with existing customers"),
+        (sp._("Customer-support impact"), rate(s["responded_within_1h_rate"], sp),
+         sp._("answered within 1 h · {conversations} conversations · median first response "
+              "{median} ({business} in business hours) · first-response SLA met {sla} "
+              "({breaches} breaches) · social share {share}",
+              conversations=n(s["conversations"], sp),
+              median=time(s["median_first_response_s"], sp),
+              business=time(s["median_first_response_business_s"], sp),
+              sla=rate(s["first_response_sla_met_rate"], sp),
+              breaches=n(s["sla_breaches"], sp), share=rate(s["social_share"], sp))),
+        (sp._("Brand impact"), n(b["impressions"], sp),
+         sp._("impressions · reach {reach} · engagement {engagement} ({rate})",
+              reach=n(b["reach"], sp), engagement=n(b["engagement"], sp),
+              rate=rate(b["engagement_rate"], sp))),
+        (sp._("Meaningful moments"), n(m["count"], sp),
+         sp._("moments · {count} with existing customers", count=n(m["existing_customer"], sp))),
     ]  # fmt: skip
     card_html = "".join(
-        f'<div class="card"><h2>{name}</h2><div class="big">{big}</div>{text}</div>'
+        f'<div class="card"><h2>{html.escape(name)}</h2><div class="big"><bdi>{big}</bdi></div>'
+        f"{html.escape(text)}</div>"
         for name, big, text in cards
     )
+    heads = "".join(
+        f"<th>{html.escape(sp._(h))}</th>"
+        for h in (N_("Metric"), N_("Actual"), N_("Target"), N_("Pace"), N_("Projected year end"))
+    )
+    paper = PAPER.get(sp.language, "A4")
+    to_date = sp._("{year} to date", year=sp.digits(str(as_of.year)))
+    goals, moments_in = sp._("Goals"), sp._("Moments in {month}", month=month_alone(as_of, sp))
     return "\n".join(
         [
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            f'<!doctype html><html lang="{sp.language}" dir="{sp.dir}">',
+            '<head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+            f"<title>{html.escape(title)}</title><style>{STYLE}"
+            f"@page {{ size: {paper}; }}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="sub">The month first, then the year to date as of {fmt.day(as_of)} '
-            f"(times in {html.escape(str(tz))}).</p>",
-            _month_section(engine, as_of, tz),
-            f"<h2>{as_of.year} to date</h2>",
+            '<p class="sub">'
+            + html.escape(
+                sp._(
+                    "The month first, then the year to date as of {day} (times in {timezone}).",
+                    day=fmt.day(as_of, sp),
+                    timezone=str(tz),
+                )
+            )
+            + "</p>",
+            _month_section(engine, as_of, tz, sp),
+            f"<h2>{html.escape(to_date)}</h2>",
             f'<div class="cards">{card_html}</div>',
-            f'<p class="sub">{html.escape(completeness.line(data["completeness"]))}.</p>',
-            _outcomes_section(data),
-            _money_section(engine, data),
-            "<h2>Goals</h2><table><thead><tr><th>Metric</th><th>Actual</th><th>Target</th>"
-            "<th>Pace</th><th>Projected year end</th></tr></thead>"
+            f'<p class="sub">{html.escape(completeness.line(data["completeness"], sp))}.</p>',
+            _outcomes_section(data, sp),
+            _money_section(engine, data, sp),
+            f"<h2>{html.escape(goals)}</h2><table><thead><tr>{heads}</tr></thead>"
             f"<tbody>{goal_rows}</tbody></table>",
             *charts,
-            f"<h2>Moments in {calendar.month_name[as_of.month]}</h2><ul>{moment_items}</ul>",
+            f"<h2>{html.escape(moments_in)}</h2><ul>{moment_items}</ul>",
             "</body></html>",
         ]
     )

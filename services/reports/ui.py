@@ -28,7 +28,6 @@ from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.i18n import N_
 from services.common.period import Period
-from services.common.vocabulary import network_label
 from services.reports import completeness, queries, value
 from services.reports import formatting as fmt
 from services.reports.metrics import PAGE_RENDER, QUERY
@@ -44,7 +43,7 @@ NO_ACCOUNT = N_("(sent without an account)")
 def network_name(name: str, sp: i18n.Speaker) -> str:
     """A network as the reader says it: brand names as the platforms write them, the common
     nouns (email, other) in the reader's language."""
-    return sp._(name) if name == ALL_NETWORKS else sp._(network_label(name))
+    return sp._(name) if name == ALL_NETWORKS else fmt.network(name, sp)
 
 
 def account_name(account: str, sp: i18n.Speaker) -> str:
@@ -130,7 +129,6 @@ def login_page(path: str = "") -> None:
     """The one page before login, whichever page was asked for (`path`): one account and one
     login for both sites."""
     sp = speaker()
-    directions(sp)
     st.title("Rapport")
     st.markdown(
         sp._(
@@ -138,12 +136,13 @@ def login_page(path: str = "") -> None:
             "these reports, and it lasts across reloads, bookmarks and tabs."
         )
     )
+    log_in = sp._("Log in")
     # A link in this tab (st.link_button opens another tab), back here once logged in.
     st.markdown(
         f'<a href="{html.escape(login_url(path))}" target="_self" class="rapport-login" '
         'style="display:inline-block;padding:.5rem 1.2rem;border-radius:.5rem;'
         f'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">'
-        f"{html.escape(sp._('Log in'))}</a>",
+        f"{html.escape(log_in)}</a>",
         unsafe_allow_html=True,  # our own markup; the values in it are escaped
     )
     st.stop()
@@ -309,7 +308,6 @@ def sidebar(viewer: Viewer) -> Filters:
             on_change=_widget_to_url,
             args=("account", account_key),
         )
-        language_picker(viewer, sp)
         if st.button(sp._("Log out")):
             log_out()
             st.rerun()
@@ -328,28 +326,6 @@ def sidebar(viewer: Viewer) -> Filters:
 
 
 ROLES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
-BROWSER = "browser"  # the picker's choice of no language of one's own
-
-
-def language_picker(viewer: Viewer, sp: i18n.Speaker) -> None:
-    """The signed-in person's own language (User.language), each language by its own name;
-    "the browser's" clears it. Only the account itself is written, by its own session."""
-    options = [BROWSER, *i18n.LANGUAGES]
-    chosen = st.selectbox(
-        sp._("Language"),
-        options,
-        index=options.index(viewer.language or BROWSER),
-        format_func=lambda code: sp._("The browser's") if code == BROWSER else i18n.NAMES[code],
-        key="language",
-    )
-    wanted = None if chosen == BROWSER else chosen
-    if wanted == viewer.language:
-        return
-    with Session(engine()) as session:
-        accounts.set_language(session, viewer.name, wanted)
-    if "session_id" not in st.session_state and "user" in st.session_state:
-        st.session_state["user"] = {**st.session_state["user"], "language": wanted}
-    st.rerun()  # every text of the page in the new language
 
 
 def _widget_to_url(name: str, key: str | None = None) -> None:
@@ -501,36 +477,6 @@ def empty_state() -> None:
             "the Platform connections on the Settings page show which live sources are connected."
         )
     )
-
-
-# Right-to-left for Arabic and Persian: Streamlit has no switch, so the page's own blocks are
-# turned; figures, dates, URLs and charts keep their left-to-right order inside them (isolated),
-# and the fonts named cover Arabic script from what the machine has (nothing is fetched).
-RTL_STYLE = """
-<style>
-[data-testid="stMain"], [data-testid="stSidebar"] { direction: rtl; }
-[data-testid="stMain"] *, [data-testid="stSidebar"] * {
-  font-family: "Source Sans", "Source Sans Pro", "Noto Sans Arabic", "Noto Naskh Arabic",
-    "Vazirmatn", "Segoe UI", Tahoma, "DejaVu Sans", sans-serif;
-}
-[data-testid="stMain"] [data-testid="stMarkdownContainer"],
-[data-testid="stMain"] [data-testid="stCaptionContainer"],
-[data-testid="stSidebar"] [data-testid="stMarkdownContainer"] { text-align: start; }
-[data-testid="stMetricValue"], [data-testid="stMetricDelta"] { unicode-bidi: isolate; }
-[data-testid="stMetricValue"] > div { text-align: start; }
-[data-testid="stPlotlyChart"], .js-plotly-plot, [data-testid="stDateInput"] input,
-[data-testid="stDataFrame"] a, code { direction: ltr; unicode-bidi: isolate; }
-[data-testid="stSidebarCollapseButton"], [data-testid="stExpandSidebarButton"] {
-  transform: scaleX(-1);
-}
-</style>
-"""
-
-
-def directions(sp: i18n.Speaker) -> None:
-    """The page right-to-left when its language is (ar, fa); nothing for the others."""
-    if sp.dir == "rtl":
-        st.html(RTL_STYLE)
 
 
 def moments_url() -> str:

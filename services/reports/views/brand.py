@@ -8,7 +8,10 @@ import streamlit as st
 from services.common import csv_export
 from services.reports import formatting as fmt
 from services.reports import queries, ui
-from services.reports.figures import WEEKDAYS, brand_figures, engagement_heatmap, weekly_brand
+from services.reports.figures import brand_figures, engagement_heatmap, weekly_brand
+
+sp = ui.speaker()
+_ = sp._
 
 with ui.timed_page("brand"):
     f: ui.Filters = st.session_state["filters"]
@@ -19,7 +22,7 @@ with ui.timed_page("brand"):
         f,
     )
     goals = ui.cached("goals", lambda: queries.goals(ui.engine(), f.year), f.year)
-    ui.page_title("Brand impact", f)
+    ui.page_title(_("Brand impact"), f)
     weekly = weekly_brand(daily, period)
     weeks = pd.DataFrame(weekly)
     if weeks.empty:
@@ -30,24 +33,25 @@ with ui.timed_page("brand"):
         totals[kind] = totals.get(kind, 0) + count
     figures = brand_figures(totals)
     a, b, c, d = st.columns(4)
-    a.metric("Impressions", f"{figures['impressions']:,}")
-    b.metric("Reach", f"{figures['reach']:,}")
-    c.metric("Engagement", f"{figures['engagement']:,}")
-    d.metric("Engagement rate", fmt.rate(figures["engagement_rate"]))
+    a.metric(_("Impressions"), fmt.number(figures["impressions"], sp))
+    b.metric(_("Reach"), fmt.number(figures["reach"], sp))
+    c.metric(_("Engagement"), fmt.number(figures["engagement"], sp))
+    d.metric(_("Engagement rate"), fmt.rate(figures["engagement_rate"], sp))
     ui.completeness_line(f)
-    weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
+    week_of = _("Week of")
+    weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
     chart = go.Figure()
     # Light bars under a bold line: the year to date must not hide behind the weeks.
     chart.add_bar(
-        x=weeks["week of"],
+        x=weeks[week_of],
         y=weeks["impressions"],
-        name="Impressions per week",
+        name=_("Impressions per week"),
         marker={"opacity": 0.45},
     )
     chart.add_scatter(
-        x=weeks["week of"],
+        x=weeks[week_of],
         y=weeks["cumulative_impressions"],
-        name="Year to date",
+        name=_("Year to date"),
         yaxis="y2",
         line={"width": 3},
     )
@@ -56,18 +60,18 @@ with ui.timed_page("brand"):
     if target:
         pace = [target / 52 * (i + 1) for i in range(len(weeks))]
         chart.add_scatter(
-            x=weeks["week of"],
+            x=weeks[week_of],
             y=pace,
-            name="Goal pace (year to date)",
+            name=_("Goal pace (year to date)"),
             yaxis="y2",
             line={"dash": "dash"},
         )
     chart.update_layout(
-        title=ui.chart_title("Impressions: each week, and the year to date", f),
-        yaxis={"title": "per week", "rangemode": "tozero", "tickformat": "~s"},
+        title=ui.chart_title(_("Impressions: each week, and the year to date"), f),
+        yaxis={"title": _("per week"), "rangemode": "tozero", "tickformat": "~s"},
         # Its own round ticks (synced to the left axis they fell on 166k, 332k, 499k).
         yaxis2={
-            "title": "year to date",
+            "title": _("year to date"),
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
@@ -83,17 +87,18 @@ with ui.timed_page("brand"):
     st.plotly_chart(chart, width="stretch")
     rates = px.line(
         weeks,
-        x="week of",
+        x=week_of,
         y="engagement_rate",
         markers=True,
-        title=ui.chart_title("Engagement rate per week", f),
+        title=ui.chart_title(_("Engagement rate per week"), f),
+        labels={"engagement_rate": _("Engagement rate")},
     )
     rates.update_layout(
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
     st.plotly_chart(rates, width="stretch")
-    st.subheader("When your audience engages")
+    st.subheader(_("When your audience engages"))
     hourly = ui.cached(
         "engagement_by_hour",
         lambda: queries.engagement_by_hour(
@@ -105,32 +110,32 @@ with ui.timed_page("brand"):
     st.plotly_chart(
         px.imshow(
             grid,
-            x=[f"{h:02d}" for h in range(24)],
-            y=list(WEEKDAYS),
+            x=[sp.digits(f"{h:02d}") for h in range(24)],
+            y=fmt.weekdays(sp),
             aspect="auto",
             labels={
-                "x": f"hour ({ui.settings().rapport_timezone})",
-                "y": "weekday",
-                "color": "engagement",
+                "x": _("hour ({timezone})", timezone=ui.settings().rapport_timezone),
+                "y": _("weekday"),
+                "color": _("engagement"),
             },
-            title=ui.chart_title("Engagement by weekday and hour", f),
+            title=ui.chart_title(_("Engagement by weekday and hour"), f),
             color_continuous_scale="Blues",
         ),
         width="stretch",
     )
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     ui.csv_download(
-        "Download weekly figures (CSV)",
-        csv_export.records(fmt.for_csv(weekly, [*columns, "cumulative_impressions"])),
+        _("Download weekly figures (CSV)"),
+        csv_export.records(fmt.for_csv(weekly, [*columns, "cumulative_impressions"], sp)),
         f"brand-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )
     heat = pd.DataFrame(
         grid,
-        index=pd.Index(list(WEEKDAYS), name="weekday"),
+        index=pd.Index(fmt.weekdays(sp), name=_("weekday")),
         columns=[f"{h:02d}" for h in range(24)],
     )
     ui.csv_download(
-        "Download heatmap (CSV)",
+        _("Download heatmap (CSV)"),
         csv_export.frame(heat, index=True),
         "engagement-heatmap.csv",
     )

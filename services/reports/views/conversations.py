@@ -9,42 +9,53 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.conversation_levels import ONLY, Window, count, listing
+from services.common.i18n import N_
 from services.common.period import Period
-from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
 from services.reports import ui
 
 PAGE_SIZE = 100  # rows on a page; the CSV holds them all
-SORTS = {"newest": "Newest first", "oldest": "Oldest first"}
+SORTS = {"newest": N_("Newest first"), "oldest": N_("Oldest first")}
 ORDERS = list(SORTS)
 ONLY_LABELS = {
-    "answered": "answered",
-    "unanswered": "not answered yet",
-    "within_1h": "answered within 1 h",
-    "resolved": "resolved",
-    "social": "on social networks",
-    "email": "by email",
+    "answered": N_("answered"),
+    "unanswered": N_("not answered yet"),
+    "within_1h": N_("answered within 1 h"),
+    "resolved": N_("resolved"),
+    "social": N_("on social networks"),
+    "email": N_("by email"),
 }
-# The download for people: its headers, and the rows' fields they come from.
+SLA_WORDS = {"met": N_("met"), "breached": N_("breached")}
+# The download for people: its headers (read in their language), and the rows' fields.
 PEOPLE_CSV = {
-    "Started": "first_inbound_at",
-    "Network": "network",
-    "Account": "account",
-    "Agent": "agent",
-    "First response (minutes)": "first_response_s",
-    "In business hours (minutes)": "first_response_business_s",
-    "Resolved in (minutes)": "resolution_s",
-    "SLA": "sla_met",
-    "Conversation": "url",
-    "Conversation id": "conversation_id",
+    N_("Started"): "first_inbound_at",
+    N_("Network"): "network",
+    N_("Account"): "account",
+    N_("Agent"): "agent",
+    N_("First response (minutes)"): "first_response_s",
+    N_("In business hours (minutes)"): "first_response_business_s",
+    N_("Resolved in (minutes)"): "resolution_s",
+    N_("SLA"): "sla_met",
+    N_("Conversation"): "url",
+    N_("Conversation id"): "conversation_id",
 }
+sp = ui.speaker()
+_ = sp._
 
 
 def for_people(row: dict[str, Any], period: Period) -> list[object]:
     started = dt.datetime.fromisoformat(row["first_inbound_at"]).astimezone(period.tz)
     values = {**row, "first_inbound_at": started.strftime("%Y-%m-%d %H:%M")}
-    values["sla_met"] = "met" if row["sla_met"] else "breached"
-    return [fmt.csv_value(field, values[field]) for field in PEOPLE_CSV.values()]
+    values["sla_met"] = _(SLA_WORDS["met" if row["sla_met"] else "breached"])
+    return [fmt.csv_value(field, values[field], sp) for field in PEOPLE_CSV.values()]
+
+
+def started_at(row: dict[str, Any], tz: Any) -> str:
+    """When a conversation started, local: "4 Mar 14:05" (the language's own day and month)."""
+    started = dt.datetime.fromisoformat(row["first_inbound_at"]).astimezone(tz)
+    if sp.language == "en":
+        return started.strftime("%-d %b %H:%M")
+    return f"{fmt.week_day(started.date(), sp)} {sp.digits(started.strftime('%H:%M'))}"
 
 
 def go(**changes: str) -> None:
@@ -62,24 +73,24 @@ with ui.timed_page("conversations"):
     only = params.get("only") if params.get("only") in ONLY else None
     network = params.get("network") or f.network  # a per-network figure's link names it
     st.title(
-        "Support conversations"
-        + (f" · {ui.plain(network_label(network))}" if network else "")
-        + (f" · {ui.plain(f.account)}" if f.account else "")
+        _("Support conversations")
+        + (f" · {ui.plain(ui.network_name(network, sp))}" if network else "")
+        + (f" · {ui.plain(ui.account_name(f.account, sp))}" if f.account else "")
     )
     # The agent, network and account come from the link (anyone can write one) and from the
     # data: shown as typed, never as Markdown (a link drawn there would look like ours).
     narrowed = [
-        f"{f.year} to {period.as_of:%-d %b}",
-        ui.plain(network_label(network)) if network else "all networks",
-        ui.plain(f.account) if f.account else "all accounts",
+        _("{year} to {day}", year=sp.digits(str(f.year)), day=fmt.week_day(period.as_of, sp)),
+        ui.plain(ui.network_name(network, sp)) if network else _("all networks"),
+        ui.plain(ui.account_name(f.account, sp)) if f.account else _("all accounts"),
     ]
     if only:
-        narrowed.append(ONLY_LABELS[only])
+        narrowed.append(_(ONLY_LABELS[only]))
     if agent:
-        narrowed.append(f"first answered by {ui.plain(agent)}")
+        narrowed.append(_("first answered by {agent}", agent=ui.plain(agent)))
     if sla:
-        narrowed.append(f"first-response SLA {sla}")
-    st.caption(" · ".join(narrowed) + " · change the period and filters in the sidebar")
+        narrowed.append(_("first-response SLA {state}", state=_(SLA_WORDS[sla])))
+    st.caption(" · ".join([*narrowed, _("change the period and filters in the sidebar")]))
     window = Window(
         period.start_utc,
         period.end_utc,
@@ -93,7 +104,7 @@ with ui.timed_page("conversations"):
         "conversation_count", lambda: count(ui.engine(), window, sla=sla), window, sla
     )
     if not total:
-        st.info("No support conversations match these filters.")
+        st.info(_("No support conversations match these filters."))
         st.stop()
     pages = math.ceil(total / PAGE_SIZE)
     asked = params.get("page", "1")
@@ -116,23 +127,29 @@ with ui.timed_page("conversations"):
         page,
     )
     first, last = (page - 1) * PAGE_SIZE + 1, (page - 1) * PAGE_SIZE + len(rows)
-    plural = "s" if total != 1 else ""
     st.caption(
-        f"{total:,} conversation{plural} · {first:,} to {last:,} shown, {SORTS[sort].lower()}"
+        sp.n_("{n} conversation", "{n} conversations", total)
+        + " · "
+        + _(
+            "{first} to {last} shown, {order}",
+            first=sp.number(first),
+            last=sp.number(last),
+            order=_(SORTS[sort]).lower(),
+        )
     )
     sort_column, back, forth = st.columns([2, 1, 1], vertical_alignment="bottom")
     with sort_column:
         st.selectbox(
-            "Order",
+            _("Order"),
             ORDERS,
             index=ORDERS.index(sort),
-            format_func=lambda key: SORTS[key],
+            format_func=lambda key: _(SORTS[key]),
             key="conversation_sort",
             on_change=lambda: go(sort=st.session_state["conversation_sort"], page="1"),
         )
     with back:
         st.button(
-            "← Previous",
+            _("← Previous"),
             disabled=page <= 1,
             on_click=go,
             kwargs={"page": str(page - 1)},
@@ -140,26 +157,27 @@ with ui.timed_page("conversations"):
         )
     with forth:
         st.button(
-            f"Next → (page {page + 1} of {pages})" if page < pages else f"Page {page} of {pages}",
+            _("Next → (page {page} of {pages})", page=sp.number(page + 1), pages=sp.number(pages))
+            if page < pages
+            else _("Page {page} of {pages}", page=sp.number(page), pages=sp.number(pages)),
             disabled=page >= pages,
             on_click=go,
             kwargs={"page": str(page + 1)},
             width="stretch",
         )
+    link = _("Conversation")
     table = pd.DataFrame(
         [
             {
-                "Started": dt.datetime.fromisoformat(r["first_inbound_at"])
-                .astimezone(period.tz)
-                .strftime("%-d %b %H:%M"),
-                "Network": network_label(r["network"]),
-                "Account": r["account"],
-                "Agent": r["agent"],
-                "First response": fmt.duration(r["first_response_s"]),
-                "In business hours": fmt.duration(r["first_response_business_s"]),
-                "Resolved in": fmt.duration(r["resolution_s"]),
-                "SLA": "met" if r["sla_met"] else "breached",
-                "Conversation": r["url"] or "",
+                _("Started"): started_at(r, period.tz),
+                _("Network"): ui.network_name(r["network"], sp),
+                _("Account"): ui.account_name(r["account"], sp),
+                _("Agent"): r["agent"],
+                _("First response"): fmt.duration(r["first_response_s"], sp),
+                _("In business hours"): fmt.duration(r["first_response_business_s"], sp),
+                _("Resolved in"): fmt.duration(r["resolution_s"], sp),
+                _("SLA"): _(SLA_WORDS["met" if r["sla_met"] else "breached"]),
+                link: r["url"] or "",
             }
             for r in rows
         ]
@@ -168,14 +186,18 @@ with ui.timed_page("conversations"):
         table,
         hide_index=True,
         width="stretch",
-        column_config={"Conversation": st.column_config.LinkColumn(display_text="open")},
+        column_config={link: st.column_config.LinkColumn(display_text=_("open"))},
     )
     ui.csv_download(  # made when clicked: every row, however many, not only this page
-        "Download these conversations (CSV)",
+        _("Download these conversations (CSV)"),
         lambda: csv_export.text(
-            list(PEOPLE_CSV), (for_people(r, period) for r in listing(ui.engine(), window, sla=sla))
+            [_(header) for header in PEOPLE_CSV],
+            (for_people(r, period) for r in listing(ui.engine(), window, sla=sla)),
         ),
         f"conversations-{f.year}-{period.as_of.isoformat()}.csv",
-        help="For people: minutes, names and local times. Scripts read the ingest API's CSV "
-        "(GET /v1/conversations?format=csv): field names, seconds and UTC.",
+        help=_(
+            "For people: minutes, names and local times. Scripts read the ingest API's CSV "
+            "({endpoint}): field names, seconds and UTC.",
+            endpoint="GET /v1/conversations?format=csv",
+        ),
     )

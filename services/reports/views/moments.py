@@ -7,68 +7,87 @@ import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
+from services.common.i18n import N_
 from services.common.schema import Moment
-from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
 from services.reports import queries, ui
 from services.reports.figures import moment_breakdown
+
+sp = ui.speaker()
+_ = sp._
 
 with ui.timed_page("moments"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
     facts = ui.cached("moments", lambda: queries.moments(ui.engine(), period, network=f.network), f)
-    ui.page_title("Meaningful relationship moments", f)
+    ui.page_title(_("Meaningful relationship moments"), f)
     if f.account:
         st.caption(
-            "Moments belong to a network, not to one of your accounts: the account filter does "
-            "not narrow them."
+            _(
+                "Moments belong to a network, not to one of your accounts: the account filter "
+                "does not narrow them."
+            )
         )
     data = moment_breakdown(facts, period)
     if not data["count"]:
-        st.info(f"No moments logged for this period yet. Log them at {ui.moments_url()}.")
+        st.info(
+            _("No moments logged for this period yet. Log them at {url}.", url=ui.moments_url())
+        )
         st.stop()
     a, b, c = st.columns(3)
-    a.metric("Moments", f"{data['count']:,}")
-    b.metric("Share with existing customers", fmt.rate(data["existing_customer_share"]))
-    c.metric("Proactive (we reached out)", f"{data['by_initiated_by'].get('proactive', 0):,}")
+    a.metric(_("Moments"), fmt.number(data["count"], sp))
+    b.metric(_("Share with existing customers"), fmt.rate(data["existing_customer_share"], sp))
+    c.metric(
+        _("Proactive (we reached out)"),
+        fmt.number(data["by_initiated_by"].get("proactive", 0), sp),
+    )
+    moments_word = _("moments")
     months = pd.DataFrame(
         {
-            "month": [fmt.month(m) for m in data["per_month"]],
-            "moments": list(data["per_month"].values()),
+            "month": [fmt.month(m, sp) for m in data["per_month"]],
+            moments_word: list(data["per_month"].values()),
         }
     )
-    chart = px.bar(months, x="month", y="moments", title=ui.chart_title("Moments per month", f))
-    chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": "moments"})
+    chart = px.bar(
+        months, x="month", y=moments_word, title=ui.chart_title(_("Moments per month"), f)
+    )
+    chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
     st.plotly_chart(chart, width="stretch")
+    week_of = _("Week of")
     weeks = pd.DataFrame(
         {
-            "week of": [fmt.week_start(w) for w in data["per_week"]],
-            "moments": list(data["per_week"].values()),
+            week_of: [fmt.week_start(w) for w in data["per_week"]],
+            moments_word: list(data["per_week"].values()),
         }
     )
-    chart = px.bar(weeks, x="week of", y="moments", title=ui.chart_title("Moments per week", f))
-    chart.update_layout(xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": "moments"})
+    chart = px.bar(weeks, x=week_of, y=moments_word, title=ui.chart_title(_("Moments per week"), f))
+    chart.update_layout(
+        xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": moments_word}
+    )
     st.plotly_chart(chart, width="stretch")
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
     breakdowns = (
-        ("by_network", "By network"),
-        ("by_customer_status", "By customer status"),
-        ("by_outcome", "By outcome"),
-        ("by_initiated_by", "Reactive or proactive"),
+        ("by_network", N_("By network")),
+        ("by_customer_status", N_("By customer status")),
+        ("by_outcome", N_("By outcome")),
+        ("by_initiated_by", N_("Reactive or proactive")),
     )
     for pair in (breakdowns[:2], breakdowns[2:]):
         for column, (key, title) in zip(st.columns(2), pair, strict=True):
             counts = sorted(data[key].items(), key=lambda item: item[1])
             frame = pd.DataFrame(
-                {"group": [fmt.word(g) for g, _ in counts], "moments": [n for _, n in counts]}
+                {
+                    "group": [fmt.word(g, sp) for g, _n in counts],
+                    moments_word: [n for _g, n in counts],
+                }
             )
             chart = px.bar(
                 frame,
-                x="moments",
+                x=moments_word,
                 y="group",
                 orientation="h",
-                title=ui.chart_title(title, f),
-                text="moments",
+                title=ui.chart_title(_(title), f),
+                text=moments_word,
             )
             chart.update_layout(
                 yaxis={"title": None, "type": "category", "automargin": True},
@@ -77,7 +96,7 @@ with ui.timed_page("moments"):
                 margin={"l": 10, "r": 10, "t": 50, "b": 10},
             )
             column.plotly_chart(chart, width="stretch")
-    st.subheader("Most recent moments in this period")
+    st.subheader(_("Most recent moments in this period"))
     recent = ui.cached(
         "recent_moments",
         lambda: queries.recent_moments(
@@ -85,15 +104,16 @@ with ui.timed_page("moments"):
         ),
         f,
     )
+    opened = _("Open")
     table = pd.DataFrame(
         [
             {
-                "Open": f"{ui.moments_url()}/moments/{r['id']}",
-                "Date": fmt.day(dt.date.fromisoformat(str(r["occurred_on"])[:10])),
-                "Network": network_label(str(r["network"])),
-                "People": ", ".join(Moment.decode_list(str(r["people"]))),
-                "Customer status": fmt.word(str(r["customer_status"])),
-                "What changed": r["change"],
+                opened: f"{ui.moments_url()}/moments/{r['id']}",
+                _("Date"): fmt.day(dt.date.fromisoformat(str(r["occurred_on"])[:10]), sp),
+                _("Network"): ui.network_name(str(r["network"]), sp),
+                _("People"): ", ".join(Moment.decode_list(str(r["people"]))),
+                _("Customer status"): fmt.word(str(r["customer_status"]), sp),
+                _("What changed"): r["change"],
             }
             for r in recent
         ]
@@ -102,10 +122,10 @@ with ui.timed_page("moments"):
         table,
         hide_index=True,
         width="stretch",
-        column_config={"Open": st.column_config.LinkColumn("Moment", display_text="open")},
+        column_config={opened: st.column_config.LinkColumn(_("Moment"), display_text=_("open"))},
     )
     ui.csv_download(
-        "Download these moments (CSV)",
+        _("Download these moments (CSV)"),
         csv_export.frame(table),
         f"moments-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )

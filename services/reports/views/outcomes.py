@@ -6,60 +6,82 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services.common.vocabulary import network_label
+from services.common.i18n import N_
 from services.reports import formatting as fmt
 from services.reports import outcomes, queries, ui
 from services.reports.summary import outcome_blocks
 
-STAGES = ("Visits", "Leads", "Conversions")
+sp = ui.speaker()
+_ = sp._
+STAGES = (N_("Visits"), N_("Leads"), N_("Conversions"))
 
 
 def how_to_connect() -> None:
+    # Commands, addresses and variables stay as typed; the sentences around them translate.
     st.info(
-        "No outcomes for this period yet. To measure what social brings:\n\n"
-        "- **Orders**: register the Shopify order webhook (`/v1/webhooks/shopify`, "
-        "`SHOPIFY_WEBHOOK_SECRET`; docs/operating.md);\n"
-        "- **Visits and key events**: `rapport import --source ga4_report REPORT.json` "
-        "(a GA4 report by date, session source and medium; docs/export-formats.md);\n"
-        "- **Followers**: the Facebook page export, or `followers` snapshots through "
-        "`POST /v1/interactions`;\n"
-        "- `rapport demo` streams a realistic year of all of them."
+        _("No outcomes for this period yet. To measure what social brings:")
+        + "\n\n- "
+        + _(
+            "**Orders**: register the Shopify order webhook ({details});",
+            details="`/v1/webhooks/shopify`, `SHOPIFY_WEBHOOK_SECRET`; docs/operating.md",
+        )
+        + "\n- "
+        + _(
+            "**Visits and key events**: {command} (a GA4 report by date, session source and "
+            "medium; {doc});",
+            command="`rapport import --source ga4_report REPORT.json`",
+            doc="docs/export-formats.md",
+        )
+        + "\n- "
+        + _(
+            "**Followers**: the Facebook page export, or {kind} snapshots through {endpoint};",
+            kind="`followers`",
+            endpoint="`POST /v1/interactions`",
+        )
+        + "\n- "
+        + _("{command} streams a realistic year of all of them.", command="`rapport demo`")
     )
 
 
 def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
     a, b, c, d = st.columns(4)
     ui.followers_metric(a, audience)
-    b.metric("Visits from social", f"{results['visits']:,}")
-    c.metric("Leads", f"{results['leads']:,}", help=f"{fmt.rate(results['lead_rate'])} of visits")
+    b.metric(_("Visits from social"), fmt.number(results["visits"], sp))
+    c.metric(
+        _("Leads"),
+        fmt.number(results["leads"], sp),
+        help=_("{rate} of visits", rate=fmt.rate(results["lead_rate"], sp)),
+    )
     d.metric(
-        "Conversions",
-        f"{results['conversions']:,}",
-        help=f"{fmt.rate(results['conversion_rate'])} of visits",
+        _("Conversions"),
+        fmt.number(results["conversions"], sp),
+        help=_("{rate} of visits", rate=fmt.rate(results["conversion_rate"], sp)),
     )
     # One figure per currency: amounts in different currencies are never added.
     currencies = list(results["revenue"].items())[:4]
     for column, (currency, amount) in zip(st.columns(4), currencies, strict=False):
-        column.metric(f"Revenue in {currency}", fmt.amounts({currency: amount}))
+        column.metric(
+            _("Revenue in {currency}", currency=currency), fmt.amounts({currency: amount}, sp)
+        )
 
 
 def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: int) -> None:
-    st.subheader("Audience growth")
+    st.subheader(_("Audience growth"))
     if not series:
-        st.caption("No follower snapshots this year.")
+        st.caption(_("No follower snapshots this year."))
         return
     frame = pd.DataFrame(series)
-    frame["network"] = [network_label(n) for n in frame["network"]]
+    frame["network"] = [ui.network_name(n, sp) for n in frame["network"]]
     chart = px.line(
         frame,
         x="day",
         y="followers",
         color="network",
-        title=f"Followers per network over {year}",
-        labels={"day": "", "followers": "followers", "network": "network"},
+        title=_("Followers per network over {year}", year=sp.digits(str(year))),
+        labels={"day": "", "followers": _("followers"), "network": _("network")},
     )
     chart.update_layout(
-        yaxis={"title": "followers", "tickformat": ",d"},
+        yaxis={"title": _("followers"), "tickformat": ",d"},
         xaxis={"title": None, "tickformat": "%-d %b"},
         # Below the dates: above, on a phone, the wrapped legend ran into the title.
         legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "title": None},
@@ -68,24 +90,24 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
     ui.table(
         [
             {
-                "Network": network_label(row["network"]),
-                "Account": row["account"],
-                "Followers on 1 January": fmt.number(row["followers_at_start"]),
-                "Followers now": fmt.number(row["followers"]),
-                "Net growth": fmt.number(row["net_growth"]),
-                "Growth rate": fmt.rate(row["growth_rate"]),
+                _("Network"): ui.network_name(row["network"], sp),
+                _("Account"): ui.account_name(row["account"], sp),
+                _("Followers on 1 January"): fmt.number(row["followers_at_start"], sp),
+                _("Followers now"): fmt.number(row["followers"], sp),
+                _("Net growth"): fmt.number(row["net_growth"], sp),
+                _("Growth rate"): fmt.rate(row["growth_rate"], sp),
             }
             for row in audience["networks"]
         ],
-        download="Download follower growth (CSV)",
+        download=_("Download follower growth (CSV)"),
         file=f"follower-growth-{year}.csv",
     )
 
 
 def funnel_chart(results: dict[str, Any], year: int) -> None:
-    st.subheader("From visit to conversion")
+    st.subheader(_("From visit to conversion"))
     stages = [
-        {"network": network_label(row["network"]), "stage": stage, "count": row[key]}
+        {"network": ui.network_name(row["network"], sp), "stage": _(stage), "count": row[key]}
         for row in results["networks"]
         for stage, key in zip(STAGES, ("visits", "leads", "conversions"), strict=True)
     ]
@@ -100,12 +122,12 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         barmode="group",
         log_x=True,
         text_auto=",d",
-        title="Visits → leads → conversions, per network",
-        labels={"count": "people (log scale)", "network": "", "stage": ""},
-        category_orders={"stage": list(STAGES)},
+        title=_("Visits → leads → conversions, per network"),
+        labels={"count": _("people (log scale)"), "network": "", "stage": ""},
+        category_orders={"stage": [_(stage) for stage in STAGES]},
     )
     chart.update_layout(
-        xaxis={"title": "people (log scale)"},
+        xaxis={"title": _("people (log scale)")},
         yaxis={"title": None, "autorange": "reversed"},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
         margin={"t": 90},
@@ -115,29 +137,29 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
     ui.table(
         [
             {
-                "Network": network_label(row["network"]),
-                "Visits": f"{row['visits']:,}",
-                "Leads": f"{row['leads']:,}",
-                "Conversions": f"{row['conversions']:,}",
-                "Conversion rate": fmt.rate(row["conversion_rate"]),
-                "Revenue": fmt.amounts(row["revenue"]),
+                _("Network"): ui.network_name(row["network"], sp),
+                _("Visits"): fmt.number(row["visits"], sp),
+                _("Leads"): fmt.number(row["leads"], sp),
+                _("Conversions"): fmt.number(row["conversions"], sp),
+                _("Conversion rate"): fmt.rate(row["conversion_rate"], sp),
+                _("Revenue"): fmt.amounts(row["revenue"], sp),
             }
             for row in results["networks"]
         ],
-        download="Download the funnel per network (CSV)",
+        download=_("Download the funnel per network (CSV)"),
         file=f"outcomes-by-network-{year}.csv",
     )
 
 
 def revenue_chart(results: dict[str, Any], year: int) -> None:
-    st.subheader("Revenue from social")
+    st.subheader(_("Revenue from social"))
     bars = [
-        {"network": network_label(row["network"]), "currency": currency, "revenue": amount}
+        {"network": ui.network_name(row["network"], sp), "currency": currency, "revenue": amount}
         for row in results["networks"]
         for currency, amount in row["revenue"].items()
     ]
     if not bars:
-        st.caption("No orders with a value this year.")
+        st.caption(_("No orders with a value this year."))
         return
     # One chart per currency: amounts in different currencies are never added or compared.
     for currency in sorted({bar["currency"] for bar in bars}):
@@ -145,7 +167,7 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
             pd.DataFrame([bar for bar in bars if bar["currency"] == currency]),
             x="network",
             y="revenue",
-            title=f"Revenue in {currency} per network",
+            title=_("Revenue in {currency} per network", currency=currency),
             labels={"network": "", "revenue": currency},
             text_auto=",.2f",
         )
@@ -153,31 +175,34 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
         st.plotly_chart(chart, width="stretch")
     ui.table(
         [
-            {"Currency": currency, "Revenue": fmt.amounts({currency: amount})}
+            {_("Currency"): currency, _("Revenue"): fmt.amounts({currency: amount}, sp)}
             for currency, amount in results["revenue"].items()
         ],
-        download="Download revenue per currency (CSV)",
+        download=_("Download revenue per currency (CSV)"),
         file=f"revenue-{year}.csv",
     )
 
 
 def campaign_table(results: dict[str, Any], year: int) -> None:
-    st.subheader("Campaigns")
+    st.subheader(_("Campaigns"))
     st.caption(
-        "By the campaign named in the link (its UTM campaign), most conversions first (at most 50)."
+        _(
+            "By the campaign named in the link (its UTM campaign), most conversions first (at "
+            "most 50)."
+        )
     )
     ui.table(
         [
             {
-                "Campaign": row["campaign"],
-                "Visits": f"{row['visits']:,}",
-                "Leads": f"{row['leads']:,}",
-                "Conversions": f"{row['conversions']:,}",
-                "Revenue": fmt.amounts(row["revenue"]),
+                _("Campaign"): row["campaign"],
+                _("Visits"): fmt.number(row["visits"], sp),
+                _("Leads"): fmt.number(row["leads"], sp),
+                _("Conversions"): fmt.number(row["conversions"], sp),
+                _("Revenue"): fmt.amounts(row["revenue"], sp),
             }
             for row in results["campaigns"]
         ],
-        download="Download campaigns (CSV)",
+        download=_("Download campaigns (CSV)"),
         file=f"campaigns-{year}.csv",
     )
 
@@ -202,10 +227,13 @@ with ui.timed_page("outcomes"):
         ),
         f,
     )
-    st.title("Outcomes: what social brought")
+    st.title(_("Outcomes: what social brought"))
     st.caption(
-        f"Year to date as of {fmt.day(f.as_of)} · followers, visits, leads, conversions and "
-        "revenue, as measured by the shop and the site's analytics"
+        _(
+            "Year to date as of {day} · followers, visits, leads, conversions and revenue, as "
+            "measured by the shop and the site's analytics",
+            day=fmt.day(f.as_of, sp),
+        )
     )
     if audience["followers"] is None and not (results["visits"] or results["conversions"]):
         how_to_connect()

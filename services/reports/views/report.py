@@ -42,8 +42,10 @@ with ui.timed_page("report"):
             month=month,
             tz=settings.timezone,
             group_id=settings.kafka_consumer_group,
+            language=sp.language,
         ),
         month,
+        sp.language,
     )
     download, pdf, _ = st.columns([1, 1, 2])
     download.download_button(

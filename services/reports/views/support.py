@@ -7,10 +7,20 @@ import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
-from services.common.vocabulary import network_label
+from services.common.conversation_levels import UNASSIGNED
+from services.common.i18n import N_
 from services.reports import formatting as fmt
 from services.reports import queries, ui
 from services.reports.figures import weekly_support
+
+sp = ui.speaker()
+_ = sp._
+
+
+def agent_name(agent: str) -> str:
+    """An agent as named in the data; an answer that named nobody in the reader's words."""
+    return _("unassigned") if agent == UNASSIGNED else agent
+
 
 with ui.timed_page("support"):
     f: ui.Filters = st.session_state["filters"]
@@ -20,7 +30,7 @@ with ui.timed_page("support"):
         lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
         f,
     )
-    ui.page_title("Customer-support impact", f)
+    ui.page_title(_("Customer-support impact"), f)
     # The headline and per-network figures come from the SQL the Overview uses (queries.support);
     # only the weekly trend is computed here, over the conversations' facts.
     figures = ui.cached(
@@ -32,80 +42,81 @@ with ui.timed_page("support"):
         ui.empty_state()
         st.stop()
     a, b, c, d = st.columns(4)
-    a.metric("Conversations", f"{figures['conversations']:,}")
-    b.metric("Answered", f"{figures['answered']:,}")
-    c.metric("Answered within 1 h", fmt.rate(figures["responded_within_1h_rate"]))
+    a.metric(_("Conversations"), fmt.number(figures["conversations"], sp))
+    b.metric(_("Answered"), fmt.number(figures["answered"], sp))
+    c.metric(_("Answered within 1 h"), fmt.rate(figures["responded_within_1h_rate"], sp))
     if f.sliced:  # within one network (or account) the share is 100 % or 0 %: no news
         d.metric(
-            "Social share",
+            _("Social share"),
             "—",
-            help="Social networks against email: shown for all networks and accounts only.",
+            help=_("Social networks against email: shown for all networks and accounts only."),
         )
     else:
-        d.metric("Social share", fmt.rate(figures["social_share"]))
+        d.metric(_("Social share"), fmt.rate(figures["social_share"], sp))
     # Every figure opens the conversations behind it, with the same period and filters.
     with a:
-        ui.conversations_link("All of them")
+        ui.conversations_link(_("All of them"))
     with b:
-        ui.conversations_link("The answered ones", only="answered")
-        ui.conversations_link("Not answered yet", only="unanswered")
+        ui.conversations_link(_("The answered ones"), only="answered")
+        ui.conversations_link(_("Not answered yet"), only="unanswered")
     with c:
-        ui.conversations_link("Answered within 1 h", only="within_1h")
+        ui.conversations_link(_("Answered within 1 h"), only="within_1h")
     if not f.sliced:
         with d:
-            ui.conversations_link("On social networks", only="social")
-            ui.conversations_link("By email", only="email")
+            ui.conversations_link(_("On social networks"), only="social")
+            ui.conversations_link(_("By email"), only="email")
     ui.completeness_line(f)
-    st.markdown("**Response and resolution times** (calendar time · business hours)")
+    st.markdown(_("**Response and resolution times** (calendar time · business hours)"))
     times = pd.DataFrame(
         [
             {
-                "Figure": fmt.label(key),
-                "Calendar time": fmt.duration(figures[key]),
-                "Business hours": fmt.duration(figures[key.replace("_s", "_business_s", 1)]),
+                _("Figure"): fmt.label(key, sp),
+                _("Calendar time"): fmt.duration(figures[key], sp),
+                _("Business hours"): fmt.duration(figures[key.replace("_s", "_business_s", 1)], sp),
             }
             for key in ("median_first_response_s", "p90_first_response_s", "median_resolution_s")
         ]
     )
     ui.table(
         times,
-        download="Download these times (CSV)",
+        download=_("Download these times (CSV)"),
         file=f"support-times-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )
     x, y = st.columns(2)
     with x:
-        ui.conversations_link("The first responses behind these times", only="answered")
+        ui.conversations_link(_("The first responses behind these times"), only="answered")
     with y:
-        ui.conversations_link("The resolutions behind these times", only="resolved")
+        ui.conversations_link(_("The resolutions behind these times"), only="resolved")
     a, b, c = st.columns(3)
     a.metric(
-        "First-response SLA met",
-        fmt.rate(figures["first_response_sla_met_rate"]),
-        help="answered within the target, counted in business hours (Settings)",
+        _("First-response SLA met"),
+        fmt.rate(figures["first_response_sla_met_rate"], sp),
+        help=_("answered within the target, counted in business hours (Settings)"),
     )
-    b.metric("SLA breaches", f"{figures['sla_breaches']:,}")
+    b.metric(_("SLA breaches"), fmt.number(figures["sla_breaches"], sp))
     with a:
-        ui.conversations_link("Where the SLA was met", sla="met")
+        ui.conversations_link(_("Where the SLA was met"), sla="met")
     with b:
-        ui.conversations_link("The SLA breaches", sla="breached")
+        ui.conversations_link(_("The SLA breaches"), sla="breached")
     weekly = weekly_support(facts, period)
     weeks = pd.DataFrame(weekly)
-    weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
-    weeks["median first response (min)"] = weeks["median_first_response_s"] / 60
+    week_of, median = _("Week of"), _("Median first response (min)")
+    weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
+    weeks[median] = weeks["median_first_response_s"] / 60
     chart = px.line(
         weeks,
-        x="week of",
-        y="median first response (min)",
+        x=week_of,
+        y=median,
         markers=True,
-        title=ui.chart_title("Median first response per week", f),
+        title=ui.chart_title(_("Median first response per week"), f),
     )
-    chart.update_layout(yaxis={"title": "minutes", "rangemode": "tozero"}, xaxis={"title": None})
+    chart.update_layout(yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None})
     chart.update_xaxes(tickformat="%-d %b")
     st.plotly_chart(chart, width="stretch")
     shares = weeks.rename(
         columns={
-            "responded_within_1h_rate": fmt.label("responded_within_1h_rate"),
-            "social_share": fmt.label("social_share"),
+            "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
+            "social_share": fmt.label("social_share", sp),
         }
     )
     # Within one network the social share says nothing (all or none): the rate alone then.
@@ -114,13 +125,13 @@ with ui.timed_page("support"):
     )
     chart = px.bar(
         shares,
-        x="week of",
-        y=[fmt.label(rate) for rate in rates],
+        x=week_of,
+        y=[fmt.label(rate, sp) for rate in rates],
         barmode="group",
         title=ui.chart_title(
-            "Answered within 1 h per week"
+            _("Answered within 1 h per week")
             if f.sliced
-            else "Answered within 1 h and social share of support, per week",
+            else _("Answered within 1 h and social share of support, per week"),
             f,
         ),
     )
@@ -150,65 +161,65 @@ with ui.timed_page("support"):
         "median_first_response_s", "median_first_response_business_s",
         "first_response_sla_met_rate", "median_resolution_s",
     ]  # fmt: skip
-    st.subheader("By network")
+    st.subheader(_("By network"))
     short = {
-        "responded_within_1h_rate": "Within 1 h",
-        "median_first_response_s": "First response",
-        "median_first_response_business_s": "In business hours",
-        "first_response_sla_met_rate": "SLA met",
-        "median_resolution_s": "Resolution",
+        "responded_within_1h_rate": N_("Within 1 h"),
+        "median_first_response_s": N_("First response"),
+        "median_first_response_business_s": N_("In business hours"),
+        "first_response_sla_met_rate": N_("SLA met"),
+        "median_resolution_s": N_("Resolution"),
     }
     st.dataframe(
-        fmt.for_people(by_network, NETWORK_COLUMNS, short), hide_index=True, width="stretch"
+        fmt.for_people(by_network, NETWORK_COLUMNS, short, sp), hide_index=True, width="stretch"
     )
-    st.caption("Times are medians; the SLA counts business hours.")
-    st.caption("Open a network's conversations:")
+    st.caption(_("Times are medians; the SLA counts business hours."))
+    st.caption(_("Open a network's conversations:"))
     ui.conversations_links(
         [
             (
-                f"{network_label(str(row['network']))} conversations",
+                _("{network} conversations", network=ui.network_name(str(row["network"]), sp)),
                 {"network": str(row["network"])},
             )
             for row in by_network
         ]
     )
     ui.csv_download(
-        "Download weekly figures (CSV)",
-        csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS)),
+        _("Download weekly figures (CSV)"),
+        csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS, sp)),
         f"support-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )
     ui.csv_download(
-        "Download by network (CSV)",
-        csv_export.records(fmt.for_csv(by_network, NETWORK_COLUMNS)),
+        _("Download by network (CSV)"),
+        csv_export.records(fmt.for_csv(by_network, NETWORK_COLUMNS, sp)),
         f"support-by-network-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )
-    st.subheader("Agents")
-    st.caption("Who gave the first response; unassigned: the answer named nobody.")
+    st.subheader(_("Agents"))
+    st.caption(_("Who gave the first response; unassigned: the answer named nobody."))
     agents = pd.DataFrame(
         [
             {
-                "Agent": row["agent"],
-                "Answered": fmt.number(row["answered"]),
-                "Median first response": fmt.duration(row["median_first_response_s"]),
-                "In business hours": fmt.duration(row["median_first_response_business_s"]),
+                _("Agent"): agent_name(str(row["agent"])),
+                _("Answered"): fmt.number(row["answered"], sp),
+                _("Median first response"): fmt.duration(row["median_first_response_s"], sp),
+                _("In business hours"): fmt.duration(row["median_first_response_business_s"], sp),
             }
             for row in figures["agents"]
         ]
     )
     if agents.empty:
-        st.info("No conversation of this period has been answered yet.")
+        st.info(_("No conversation of this period has been answered yet."))
     else:
         st.dataframe(agents, hide_index=True, width="stretch")
-        st.caption("Open an agent's conversations:")
+        st.caption(_("Open an agent's conversations:"))
         # The answered conversations each agent row counts (unassigned: answered, naming nobody).
         ui.conversations_links(
             [
-                (str(row["agent"]), {"agent": str(row["agent"]), "only": "answered"})
+                (agent_name(str(row["agent"])), {"agent": str(row["agent"]), "only": "answered"})
                 for row in figures["agents"]
             ]
         )
         ui.csv_download(
-            "Download agents (CSV)",
+            _("Download agents (CSV)"),
             csv_export.records(
                 fmt.for_csv(
                     figures["agents"],
@@ -218,6 +229,7 @@ with ui.timed_page("support"):
                         "median_first_response_s",
                         "median_first_response_business_s",
                     ],
+                    sp,
                 )
             ),
             f"support-agents-{f.year}-as-of-{period.as_of.isoformat()}.csv",
