@@ -9,6 +9,7 @@ import os
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -382,9 +383,11 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "chromium_navigation_to_content_s": browser,
         "summary": {
             **{
-                f"chromium_{name}_cold_s": t["cold_s"]
+                f"chromium_{name}_{measure}": t[measure]
                 for name, t in browser.items()
                 if isinstance(t, dict)
+                for measure in ("cold_s", "warm_s", "warm_over_bare")
+                if measure in t
             },
             "summary_ms": summary_ms,
             "schedule_change_s": round(schedule_change_s, 2),
@@ -407,7 +410,17 @@ PAGES = {
     "overview": ("", "Is social paying off?"),
     "support": ("support", "Customer-support"),
     "brand": ("brand", "Brand impact"),
+    "outcomes": ("outcomes", "Outcomes"),
+    "conversations": ("conversations", "Support conversations"),
 }
+# The floor: Streamlit's own page, script and websocket with one metric and one Plotly chart.
+BARE_PAGE = """import plotly.express as px
+import streamlit as st
+
+st.title("Bare page")
+st.metric("Impressions", "53,102,991", "4.2%")
+st.plotly_chart(px.line(x=list(range(52)), y=[i * i for i in range(52)]))
+"""
 RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length === 0
     && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]')
     && document.querySelectorAll('[data-testid=stMetricValue], [data-testid=stDataFrame],'
@@ -506,6 +519,41 @@ def page_times(url: str, work: Path) -> dict[str, Any]:
                 page.close()
             finally:
                 processes.stop(server)
+        out["bare_streamlit_page"] = _bare_page(context, work)
         browser.close()
     site.should_exit = True
+    for name in PAGES:
+        out[name]["warm_over_bare"] = round(
+            out[name]["warm_s"] / out["bare_streamlit_page"]["warm_s"], 2
+        )
+        out[name]["cold_minus_warm_s"] = round(out[name]["cold_s"] - out[name]["warm_s"], 2)
     return out
+
+
+def _bare_page(context: Any, work: Path) -> dict[str, float]:
+    """BARE_PAGE served by Streamlit with the reports' flags, timed like the pages."""
+    from services.common import processes
+    from services.reports.server import STREAMLIT_FLAGS
+
+    script = work / "bare.py"
+    script.write_text(BARE_PAGE)
+    port = processes.free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", "127.0.0.1", *STREAMLIT_FLAGS,
+    ]  # fmt: skip
+    server = processes.spawn(command, log=work / "streamlit-bare.log")
+    try:
+        processes.wait_for_port(port, timeout_s=60)
+        page = context.new_page()
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+            page.get_by_text("Bare page").first.wait_for(timeout=120_000)
+            page.wait_for_function(RENDERED, timeout=120_000)
+            times.append(round(time.perf_counter() - started, 2))
+        page.close()
+    finally:
+        processes.stop(server)
+    return {"cold_s": times[0], "warm_s": times[1]}

@@ -35,9 +35,12 @@ if viewer is None:
     raise AssertionError("unreachable")  # login_page ends the script run
 st.session_state["filters"] = ui.sidebar(viewer)
 st.session_state["viewer"] = viewer
+as_of_note = st.sidebar.empty()  # filled once the page knows how fresh its figures were
 st.navigation(
     [
         st.Page(file, title=title, icon=icon, default=not i)
         for i, (file, title, icon) in enumerate(PAGES)
     ]
 ).run()
+if (as_of := ui.figures_as_of()) is not None:
+    as_of_note.caption(f"Figures as of {as_of:%H:%M:%S}; newer ones are being computed.")
