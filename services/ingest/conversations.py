@@ -3,7 +3,6 @@ conversation's message events whenever one of them changes."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -127,19 +126,12 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
     def first_after(times: list[dt.datetime]) -> dt.datetime | None:
         if first_inbound is None:
             return None
-        at = bisect.bisect_left(times, first_inbound)  # sorted: a long thread is not scanned
-        return times[at] if at < len(times) else None
+        return next((t for t in times if t >= first_inbound), None)
 
     first_response = first_after(sent)
     resolved_at = first_after(resolved)
     # The message that was the first response: its actor is the agent.
-    # (Not looked for without a response: a long thread's every row was compared with None,
-    # the consumer's costliest line of conversation upkeep, measured.)
-    responder = (
-        None
-        if first_response is None
-        else next((r for r in rows if r[2] == "message_sent" and r[3] == first_response), None)
-    )
+    responder = next((r for r in rows if r[2] == "message_sent" and r[3] == first_response), None)
     return {
         "k_network": key[0],
         "k_conversation_id": key[1],
