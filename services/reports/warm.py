@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 APP = Path(__file__).parent / "app.py"
 # `rapport up` waits 60 s for the reports port: whatever is not computed by then is computed at
 # its first visit, as before.
-WARM_UP_S = 40.0
+WARM_UP_S = 30.0
 
 
 def warm(deadline_s: float = WARM_UP_S) -> int:
