@@ -308,6 +308,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     """`python -m bench ingest` (the set-ups above) or `... ingest --stack up` (rapport up)."""
     if argv[:2] == ["--stack", "up"]:
         return run_stack(argv)
+    if argv[:1] == ["--cpu"]:
+        return cpu_stages()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         port = processes.free_port()
@@ -600,3 +602,70 @@ def _before_after(events: list[dict[str, Any]], before: Path) -> dict[str, Any]:
             "after_cpu_us_per_event": cpu("after"),
         },
     }
+
+
+# --- `python -m bench ingest --cpu`: CPU time of each step an event takes, in this process -------
+
+CPU_EVENTS = int(os.environ.get("BENCH_CPU_EVENTS", "100000"))
+
+
+def cpu_stages() -> dict[str, Any]:
+    """Each step of an event's way in one process, without Kafka or HTTP: CPU microseconds an
+    event (process time: the other sessions on a shared machine move it far less than wall
+    time), best of 5 for the steps without a database, once for the SQLite write."""
+    from zoneinfo import ZoneInfo
+
+    from services.ingest.api import parse_events
+    from services.ingest.consumer import decode
+    from services.ingest.events import validate_all
+    from services.ingest.publisher import records
+    from services.ingest.rows import Stamps, prepare
+    from services.ingest.sink import write
+
+    events = _past_events(CPU_EVENTS)
+    n = len(events)
+    bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, n, BATCH)]
+
+    def best(step: Any) -> float:
+        times = []
+        for _ in range(5):
+            started = time.process_time()
+            step()
+            times.append(time.process_time() - started)
+        return round(min(times) * 1e6 / n, 2)
+
+    requests = [parse_events(body, "application/json") for body in bodies]
+    valid = [v for items in requests for v in validate_all(items)]
+    values = [value for value, _ in records(valid, source="rest", ingested_at_us=1)]  # type: ignore[arg-type]
+    kafka = [_Record(value) for value in values]
+    stamp = Stamps("sqlite")
+    out = {
+        "events": n,
+        "ingest_parse": best(lambda: [parse_events(b, "application/json") for b in bodies]),
+        "ingest_validate": best(lambda: [validate_all(items) for items in requests]),
+        "ingest_pack": best(lambda: list(records(valid, source="rest", ingested_at_us=1))),  # type: ignore[arg-type]
+        "consumer_decode": best(lambda: decode(kafka, stamp)),
+    }
+    decoded = decode(kafka, stamp)
+    tz = ZoneInfo("UTC")
+    out["consumer_prepare"] = best(lambda: prepare(decoded.rows, stamp, tz))
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/cpu.db"
+        migrate(url)
+        engine = make_engine(url)
+        started = time.process_time()
+        for i in range(0, len(kafka), 10):  # 10 records of 1,000: the consumer's batch size
+            chunk_stamp = Stamps("sqlite")
+            chunk = decode(kafka[i : i + 10], chunk_stamp)
+            batch = prepare(chunk.rows, chunk_stamp, tz)
+            write(engine, batch)
+        out["consumer_all_with_sqlite_write"] = round((time.process_time() - started) * 1e6 / n, 2)
+        engine.dispose()
+    return {"benchmark": "ingest_cpu", "cpu_us_per_event": out, "summary": out}
+
+
+class _Record:
+    """What the consumer reads of a Kafka record."""
+
+    def __init__(self, value: bytes) -> None:
+        self.value, self.topic, self.partition, self.offset = value, "bench", 0, 0

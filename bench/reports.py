@@ -9,6 +9,7 @@ import os
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -382,9 +383,11 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "chromium_navigation_to_content_s": browser,
         "summary": {
             **{
-                f"chromium_{name}_cold_s": t["cold_s"]
+                f"chromium_{name}_{measure}": t[measure]
                 for name, t in browser.items()
                 if isinstance(t, dict)
+                for measure in ("cold_minus_warm_new_tab_s", "warm_s", "warm_over_bare")
+                if measure in t
             },
             "summary_ms": summary_ms,
             "schedule_change_s": round(schedule_change_s, 2),
@@ -407,7 +410,18 @@ PAGES = {
     "overview": ("", "Is social paying off?"),
     "support": ("support", "Customer-support"),
     "brand": ("brand", "Brand impact"),
+    "outcomes": ("outcomes", "Outcomes"),
+    "conversations": ("conversations", "Support conversations"),
 }
+PAGE_ROUNDS = int(os.environ.get("BENCH_PAGE_ROUNDS", "3"))
+# The floor: Streamlit's own page, script and websocket with one metric and one Plotly chart.
+BARE_PAGE = """import plotly.express as px
+import streamlit as st
+
+st.title("Bare page")
+st.metric("Impressions", "53,102,991", "4.2%")
+st.plotly_chart(px.line(x=list(range(52)), y=[i * i for i in range(52)]))
+"""
 RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length === 0
     && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]')
     && document.querySelectorAll('[data-testid=stMetricValue], [data-testid=stDataFrame],'
@@ -469,43 +483,103 @@ def page_times(url: str, work: Path) -> dict[str, Any]:
     )
     threading.Thread(target=site.run, daemon=True).start()
     processes.wait_for_port(moments_port)
-    out: dict[str, Any] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport={"width": 1366, "height": 900})
-        for name, (path, title) in PAGES.items():
-            server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
-            try:
-                page = context.new_page()
-                if not out:  # sign in once, as a person does; the cookie serves every page
-                    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-                    page.get_by_role("link", name="Log in").click()
-                    page.fill("#username", "bench")
-                    page.fill("#password", "correct horse battery")
-                    page.press("#password", "Enter")
-                    page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
-                    page.close()
-                    processes.stop(server)  # what that login computed is cached: start anew
-                    server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
+        signed_in = False
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in [*PAGES, "bare"]}
+        bare_port = processes.free_port()  # one origin for every round, as the pages have
+        # Rounds, each page and the bare page in turn: on a shared machine one visit can take
+        # twice another, so medians of PAGE_ROUNDS, all in the same run.
+        for _ in range(PAGE_ROUNDS):
+            for name, (path, title) in PAGES.items():
+                server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
+                try:
                     page = context.new_page()
-                times = []
-                for _ in range(2):  # cold (fresh server), then warm
-                    started = time.perf_counter()
-                    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=120_000)
-                    try:
-                        page.get_by_text(title).first.wait_for(timeout=120_000)
-                    except Exception:
-                        page.screenshot(path="/tmp/bench_fail.png")
-                        raise RuntimeError(page.inner_text("body")[:1500]) from None
-                    page.wait_for_function(RENDERED, timeout=120_000)
-                    times.append(round(time.perf_counter() - started, 2))
-                out[name] = {"cold_s": times[0], "warm_s": times[1]}
-                page.close()
-            finally:
-                processes.stop(server)
+                    if not signed_in:  # once, as a person does; the cookie serves every page
+                        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                        page.get_by_role("link", name="Log in").click()
+                        page.fill("#username", "bench")
+                        page.fill("#password", "correct horse battery")
+                        page.press("#password", "Enter")
+                        page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
+                        page.close()
+                        signed_in = True
+                        processes.stop(server)  # what that login computed is cached: anew
+                        server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
+                        page = context.new_page()
+                    runs[name].append(
+                        _cold_and_warm(page, f"http://127.0.0.1:{port}/{path}", title)
+                    )
+                    page.close()
+                finally:
+                    processes.stop(server)
+            runs["bare"].append(_bare_page(context, work, bare_port))
         browser.close()
     site.should_exit = True
+    out: dict[str, Any] = {}
+    for name, times in runs.items():
+        out[name] = {
+            "cold_s": round(statistics.median(t[0] for t in times), 2),
+            "warm_s": round(statistics.median(t[1] for t in times), 2),
+            "warm_new_tab_s": round(statistics.median(t[2] for t in times), 2),
+            "rounds": times,
+        }
+    for name in [*PAGES, "bare"]:
+        out[name]["cold_minus_warm_new_tab_s"] = round(
+            out[name]["cold_s"] - out[name]["warm_new_tab_s"], 2
+        )
+    for name in PAGES:
+        out[name]["warm_over_bare"] = round(out[name]["warm_s"] / out["bare"]["warm_s"], 2)
     return out
+
+
+def _cold_and_warm(page: Any, url: str, title: str) -> tuple[float, float, float]:
+    """Navigation to drawn content on a fresh server (cold, in a new tab), again in that tab
+    (warm), and in another new tab (warm server, fresh tab: a new tab loads and compiles
+    Streamlit's JavaScript again, which the same tab keeps; cold minus this is the server's
+    part)."""
+
+    def visit(tab: Any) -> float:
+        started = time.perf_counter()
+        tab.goto(url, timeout=120_000)
+        try:
+            tab.get_by_text(title).first.wait_for(timeout=120_000)
+        except Exception:
+            tab.screenshot(path="/tmp/bench_fail.png")
+            raise RuntimeError(tab.inner_text("body")[:1500]) from None
+        tab.wait_for_function(RENDERED, timeout=120_000)
+        return round(time.perf_counter() - started, 2)
+
+    cold, warm = visit(page), visit(page)
+    other = page.context.new_page()
+    try:
+        warm_new_tab = visit(other)
+    finally:
+        other.close()
+    return cold, warm, warm_new_tab
+
+
+def _bare_page(context: Any, work: Path, port: int) -> tuple[float, float, float]:
+    """BARE_PAGE served by Streamlit with the reports' flags, timed like the pages."""
+    from services.common import processes
+    from services.reports.server import STREAMLIT_FLAGS
+
+    script = work / "bare.py"
+    script.write_text(BARE_PAGE)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", "127.0.0.1", *STREAMLIT_FLAGS,
+    ]  # fmt: skip
+    server = processes.spawn(command, log=work / "streamlit-bare.log")
+    try:
+        processes.wait_for_port(port, timeout_s=60)
+        page = context.new_page()
+        times = _cold_and_warm(page, f"http://127.0.0.1:{port}/", "Bare page")
+        page.close()
+    finally:
+        processes.stop(server)
+    return times

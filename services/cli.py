@@ -107,6 +107,9 @@ def cmd_reports(_args: argparse.Namespace) -> int:
     # after every restart, before anyone opens a page.
     serve_metrics(settings)
     _preload_reports()
+    from services.reports.warm import warm
+
+    warm()  # before the server listens: `rapport up` says ready once it does
     app = Path(__file__).parent / "reports" / "app.py"
     streamlit_cli.main(
         [

@@ -51,9 +51,17 @@ languages.directions(sp)
 st.session_state["filters"] = ui.sidebar(viewer)
 with st.sidebar:
     languages.picker(viewer, sp)
+as_of_note = st.sidebar.empty()  # filled once the page knows how fresh its figures were
 st.navigation(
     [
         st.Page(file, title=sp._(title), icon=icon, default=not i)
         for i, (file, title, icon) in enumerate(PAGES)
     ]
 ).run()
+if (as_of := ui.figures_as_of()) is not None:
+    as_of_note.caption(
+        sp._(
+            "Figures as of {time}; newer ones are being computed.",
+            time=sp.digits(f"{as_of:%H:%M:%S}"),
+        )
+    )

@@ -486,3 +486,27 @@ def _as_date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+# What every figure rests on, in one statement of index ends and small tables: it changes when
+# the consumer commits events (its progress, and the broker time of its last record), when a
+# letter is stored, a moment is written (every change leaves an audit row), a goal, the value
+# model or a schedule is saved, a person is forgotten or retention deletes raw events. The
+# reports' cache keys carry it (ui.cached), so figures are recomputed once the data changed.
+DATA_VERSION = text(
+    "SELECT (SELECT COALESCE(SUM(next_offset), 0) FROM consumer_progress), "
+    "(SELECT MAX(last_record_at) FROM consumer_progress), "
+    "(SELECT COUNT(*) FROM dead_letter), "
+    "(SELECT MAX(id) FROM moment_audit), "
+    "(SELECT MAX(updated_at) FROM goal), (SELECT COUNT(*) FROM goal), "
+    "(SELECT MAX(updated_at) FROM value_model), "
+    "(SELECT MAX(updated_at) FROM support_schedule), (SELECT COUNT(*) FROM support_schedule), "
+    "(SELECT MAX(id) FROM person_erasure), "
+    "(SELECT MAX(applied_at) FROM event_retention)"
+)
+
+
+def data_version(engine: Engine) -> tuple[str, ...]:
+    """A value that changes whenever the data behind the figures does (DATA_VERSION)."""
+    with engine.connect() as conn:
+        return tuple(str(v) for v in conn.execute(DATA_VERSION).one())

@@ -8,4 +8,7 @@ STREAMLIT_FLAGS = (
     "--client.disableDataExport", "true",
     # No page takes a file: Streamlit's upload route refuses bodies over 1 MB.
     "--server.maxUploadSize", "1",
+    # Nobody edits a running server's code: no watchers of the app's source files, set up by
+    # the first script run after a start (while the first visitor waits) and kept running.
+    "--server.fileWatcherType", "none",
 )  # fmt: skip

@@ -124,6 +124,72 @@ def run_page(page: str | None, role: str = "manager") -> AppTest:
     return at
 
 
+def consumer_commits(engine: Engine, count: int, next_offset: int) -> None:
+    """Impressions written as the consumer writes them: with its progress, in one transaction."""
+    import datetime as dt
+
+    from services.ingest.rows import build_rows
+    from services.ingest.sink import write
+
+    at = f"{dt.date.today().year}-02-10T09:00:00Z"
+    rows = build_rows(
+        [batch(event(kind="impression", count=count, occurred_at=at))],
+        engine.dialect.name,
+        ZoneInfo("UTC"),
+    )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows.progress = [("rapport-consumer", 0, next_offset, next_offset, None, now)]
+    write(engine, rows)
+
+
+def impressions(at: AppTest) -> str:
+    return str({m.label: m.value for m in at.metric}["Impressions"])
+
+
+def as_of_notes(at: AppTest) -> list[str]:
+    return [c.value for c in at.sidebar.caption if c.value.startswith("Figures as of")]
+
+
+def test_figures_follow_the_consumers_commits(
+    engine: Engine, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.reports import ui
+
+    monkeypatch.setattr(ui, "_FRESHNESS", ui._Freshness())
+    monkeypatch.setattr(ui, "VERSION_CHECK_S", 0.0)
+    monkeypatch.setattr(ui, "STALE_OK_S", 0.0)
+    consumer_commits(engine, 5000, next_offset=1)
+    assert impressions(run_page(None)) == "5,000"
+    consumer_commits(engine, 7000, next_offset=2)  # no cache cleared: the version moved
+    at = run_page(None)
+    assert impressions(at) == "12,000"
+    assert as_of_notes(at) == []
+
+
+def test_figures_just_before_a_commit_are_shown_as_of_while_new_ones_are_computed(
+    engine: Engine, app_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from services.reports import ui
+
+    monkeypatch.setattr(ui, "_FRESHNESS", ui._Freshness())
+    monkeypatch.setattr(ui, "VERSION_CHECK_S", 0.0)
+    monkeypatch.setattr(ui, "STALE_OK_S", 60.0)
+    consumer_commits(engine, 5000, next_offset=1)
+    assert impressions(run_page(None)) == "5,000"
+    consumer_commits(engine, 7000, next_offset=2)
+    at = run_page(None)
+    assert impressions(at) == "5,000"
+    assert as_of_notes(at)
+    deadline = time.monotonic() + 30
+    while ui._FRESHNESS.refreshing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at = run_page(None)
+    assert impressions(at) == "12,000"
+    assert as_of_notes(at) == []
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_data(engine: Engine, app_env: None, page: str) -> None:
     import datetime as dt
