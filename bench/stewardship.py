@@ -24,7 +24,7 @@ from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import text
 
 from bench.reports import YEAR, _fill
-from services.common import backup
+from services.common import backup, restore
 from services.common.db import make_engine, migrate
 from services.common.processes import rapport_command
 from services.ingest import retention
@@ -127,7 +127,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         verify_s = _timed(lambda: backup.verify(out))
         restored = f"sqlite:///{work / 'restored.db'}"
         restore_s = _timed(
-            lambda: backup.restore(restored, out, replace=False, say=lambda _l: None)
+            lambda: restore.restore(restored, out, replace=False, say=lambda _l: None)
         )
         out.unlink()
         (work / "restored.db").unlink()

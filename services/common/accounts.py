@@ -19,6 +19,7 @@ from services.common import i18n
 from services.common.auth import Role
 from services.common.clock import utcnow
 from services.common.db import write_session
+from services.common.i18n import N_
 from services.common.schema import LoginFailure, User, UserSession
 
 SESSION_TTL = dt.timedelta(hours=12)
@@ -38,9 +39,11 @@ def check_username(username: str) -> str:
     """A new account's username, lower-cased: one word people can type at the login."""
     name = username.strip().lower()
     if not USERNAME.fullmatch(name):
-        raise ValueError(
-            "A username is one word of up to 64 letters, digits, dots, dashes or underscores "
-            "(no spaces), starting with a letter or digit."
+        raise i18n.Problem(
+            N_(
+                "A username is one word of up to 64 letters, digits, dots, dashes or "
+                "underscores (no spaces), starting with a letter or digit."
+            )
         )
     return name
 
@@ -53,9 +56,12 @@ def create(
     _check_password(password)
     username = username.strip().lower()
     if not username:
-        raise ValueError("Give a username.")
+        raise i18n.Problem(N_("Give a username."))
     if session.exec(select(User).where(User.username == username)).first() is not None:
-        raise ValueError(f"There is already a user named {username}: choose another username.")
+        raise i18n.Problem(
+            N_("There is already a user named {username}: choose another username."),
+            username=username,
+        )
     user = User(
         username=username,
         password_hash=_hasher.hash(password),
@@ -71,7 +77,9 @@ def create(
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise i18n.Problem(
+            N_("the password needs at least {minimum} characters"), minimum=MIN_PASSWORD
+        )
 
 
 def spend_one_time_password(session: Session, user: User) -> None:
@@ -107,7 +115,7 @@ def change_password(
         try:
             _hasher.verify(user.password_hash, current or "")
         except (VerificationError, InvalidHashError):
-            raise ValueError("the current password is wrong") from None
+            raise i18n.Problem(N_("the current password is wrong")) from None
     _check_password(new)
     user.password_hash = _hasher.hash(new)
     user.must_change_password = False
@@ -119,7 +127,7 @@ def change_password(
 def user_named(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
-        raise ValueError(f"There is no user named {username}.")
+        raise i18n.Problem(N_("There is no user named {username}."), username=username)
     return user
 
 
@@ -137,7 +145,10 @@ def _keep_an_admin(session: Session, user: User) -> None:
         .where(User.role == Role.admin.value, col(User.disabled).is_(False))
     ).one()
     if user.role == Role.admin.value and not user.disabled and admins <= 1:
-        raise ValueError(f"{user.username!r} is the only admin left: make another admin first")
+        raise i18n.Problem(
+            N_("'{username}' is the only admin left: make another admin first"),
+            username=user.username,
+        )
 
 
 def reset_password(session: Session, username: str) -> str:

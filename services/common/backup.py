@@ -1,9 +1,8 @@
-"""`rapport backup` and `rapport restore`: a consistent copy of the whole database taken while
-everything runs, one file with its manifest, and a restore that proves itself against it."""
+"""`rapport backup`: a consistent copy of the whole database taken while everything runs, one
+file with its manifest (restore.py puts one back and proves it against that manifest)."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import io
@@ -13,13 +12,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +27,7 @@ from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 
 from services.common.config import Settings, get_settings
-from services.common.db import all_tables, is_sqlite, make_engine, migrate, normalize_url
+from services.common.db import all_tables, is_sqlite, make_engine, normalize_url
 
 MANIFEST = "manifest.json"
 DUMPS = {"sqlite": "rapport.sqlite3", "postgresql": "rapport.pgdump"}
@@ -103,7 +100,7 @@ def take(url: str, out: Path, say: Callable[[str], None] = print) -> Manifest:
                 rows, revision = _sqlite_snapshot(url, dump)
                 kind = "sqlite"
             else:
-                pg_dump = _tool("pg_dump", get_settings().pg_dump)
+                pg_dump = tool("pg_dump", get_settings().pg_dump)
                 say(f"Dumping PostgreSQL with {pg_dump} --format=custom ...")
                 rows, revision = _postgresql_snapshot(url, dump, pg_dump)
                 kind = "postgresql"
@@ -173,7 +170,7 @@ def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
     return str(row[0]) if row else None
 
 
-def _tool(name: str, configured: str | None) -> str:
+def tool(name: str, configured: str | None) -> str:
     """pg_dump or pg_restore: the configured path, else the one on PATH; exit 2 without."""
     variable = name.upper()
     if configured:
@@ -195,7 +192,7 @@ def _tool(name: str, configured: str | None) -> str:
     return found
 
 
-def _libpq_env(url: str) -> dict[str, str]:
+def libpq_env(url: str) -> dict[str, str]:
     """The connection as libpq's variables: the password never shows in a process list."""
     parsed = make_url(normalize_url(url))
     env = dict(os.environ)
@@ -222,10 +219,10 @@ def _postgresql_snapshot(url: str, dump: Path, pg_dump: str) -> tuple[dict[str, 
             # pg_dump reads the snapshot this transaction exported, so the rows counted here are
             # exactly the rows in the dump, however many writes go on meanwhile.
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            rows, revision = _counts(conn)
+            rows, revision = counts(conn)
             done = subprocess.run(
                 [pg_dump, "--format=custom", f"--snapshot={snapshot}", "--file", str(dump)],
-                env=_libpq_env(url),
+                env=libpq_env(url),
                 capture_output=True,
                 text=True,
                 check=False,
@@ -237,7 +234,7 @@ def _postgresql_snapshot(url: str, dump: Path, pg_dump: str) -> tuple[dict[str, 
     return rows, revision
 
 
-def _counts(conn: Connection) -> tuple[dict[str, int], str | None]:
+def counts(conn: Connection) -> tuple[dict[str, int], str | None]:
     present = set(inspect(conn).get_table_names())
     rows = {
         name: int(conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
@@ -343,130 +340,6 @@ def prune(directory: Path, keep: int) -> list[Path]:
     return gone
 
 
-# -- restoring
-
-
-def restore(url: str, path: Path, *, replace: bool, say: Callable[[str], None] = print) -> Manifest:
-    """Restore a verified backup into the database at `url`, migrate it to head, and check
-    every table's rows against the manifest."""
-    manifest = verify(path)
-    kind = "sqlite" if is_sqlite(url) else "postgresql"
-    if manifest.database != kind:
-        raise BackupError(
-            f"{path} is a {manifest.database} backup and DATABASE_URL names a {kind} database: "
-            f"restore it into a {manifest.database} database.",
-            status=2,
-        )
-    held = _rows_held(url)
-    if held and not replace:
-        tables = ", ".join(f"{name} ({count:,})" for name, count in sorted(held.items())[:5])
-        raise BackupError(
-            f"the database at DATABASE_URL is not empty ({tables}); nothing was changed. Stop "
-            "Rapport and run again with --replace to overwrite it with the backup.",
-            status=2,
-        )
-    started = time.monotonic()
-    say(f"Restoring the {kind} backup of {manifest.created_at} (schema {manifest.schema_revision})")
-    with _extracted(path, DUMPS[kind]) as dump:
-        if kind == "sqlite":
-            _restore_sqlite(url, dump)
-        else:
-            _restore_postgresql(url, dump)
-    say("Migrating to the newest schema ...")
-    migrate(url)
-    rows = _rows_of(url)
-    wrong = [
-        f"{name}: {rows.get(name, 0):,} rows, the manifest says {count:,}"
-        for name, count in sorted(manifest.rows.items())
-        if rows.get(name, 0) != count
-    ]
-    if wrong:
-        raise BackupError("the restored database does not match the manifest: " + "; ".join(wrong))
-    say(
-        f"Restored in {time.monotonic() - started:.1f} s; every table holds the rows the "
-        f"manifest lists ({sum(manifest.rows.values()):,} rows in {len(manifest.rows)} tables)."
-    )
-    return manifest
-
-
-def _rows_held(url: str) -> dict[str, int]:
-    """Rapport's tables that hold rows in the target (a missing or new database: none)."""
-    if is_sqlite(url) and not Path(sqlite_path(url)).exists():
-        return {}
-    return {name: count for name, count in _rows_of(url).items() if count}
-
-
-def _rows_of(url: str) -> dict[str, int]:
-    """Rows per Rapport table in the database at `url`."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows, _revision = _counts(conn)
-    finally:
-        engine.dispose()
-    return rows
-
-
-@contextmanager
-def _extracted(path: Path, member_name: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="rapport-restore-") as work:
-        target = Path(work) / member_name
-        with tarfile.open(path, "r") as archive:
-            member = archive.extractfile(member_name)
-            assert member is not None  # verify() read it
-            with target.open("wb") as f:
-                shutil.copyfileobj(member, f, CHUNK)
-        yield target
-
-
-def _restore_sqlite(url: str, dump: Path) -> None:
-    destination = Path(sqlite_path(url))
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(dump)
-    target = sqlite3.connect(destination, timeout=30)
-    try:
-        # Through the backup API into the live file: its WAL and any reader see it replaced
-        # whole, in one transaction.
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-
-
-def _restore_postgresql(url: str, dump: Path) -> None:
-    pg_restore = _tool("pg_restore", get_settings().pg_restore)
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            present = set(inspect(conn).get_table_names())
-            for name in [*table_names(), "alembic_version"]:
-                if name in present:
-                    conn.execute(text(f'DROP TABLE "{name}" CASCADE'))
-    finally:
-        engine.dispose()
-    done = subprocess.run(
-        [
-            pg_restore,
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            "--dbname",
-            _libpq_env(url)["PGDATABASE"],
-            str(dump),
-        ],
-        env=_libpq_env(url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BackupError(
-            f"pg_restore failed: {done.stderr.strip()}. Rapport's tables were dropped before it "
-            "ran: fix the cause and restore again."
-        )
-
-
 # -- metrics, and the daily backup of `rapport up`
 
 
@@ -530,65 +403,3 @@ def daily(settings: Settings, stop: threading.Event, run: Callable[[Path], int])
     while not stop.is_set():
         daily_once(settings, run)
         stop.wait(3600)
-
-
-# -- the commands
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    directory = Path(settings.rapport_backup_dir)
-    try:
-        if args.backup_action == "verify":
-            checked = verify(Path(args.file))
-            print(
-                f"{args.file}: intact. A {checked.database} backup of {checked.created_at}, "
-                f"schema {checked.schema_revision}, {sum(checked.rows.values()):,} rows in "
-                f"{len(checked.rows)} tables; the dump's sha256 matches the manifest."
-            )
-        elif args.backup_action == "list":
-            found = backups(directory)
-            if not found:
-                print(f"No backups in {directory} yet: `rapport backup` takes one.")
-            for path, manifest in found:
-                size = f"{path.stat().st_size / 1e6:>10,.1f} MB"
-                if manifest is None:
-                    print(f"{path.name}  {size}  unreadable (rapport backup verify {path})")
-                    continue
-                print(
-                    f"{path.name}  {size}  {manifest.created_at}  {manifest.database:<10} "
-                    f"schema {manifest.schema_revision}  "
-                    f"{manifest.rows.get('interaction_event', 0):,} events"
-                )
-        else:
-            out = Path(args.out) if args.out else directory / default_name()
-            take(settings.database_url, out)
-    except BackupError as exc:
-        print(f"rapport backup: {exc}", file=sys.stderr)
-        return exc.status
-    return 0
-
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    try:
-        restore(get_settings().database_url, Path(args.file), replace=args.replace)
-    except BackupError as exc:
-        print(f"rapport restore: {exc}", file=sys.stderr)
-        return exc.status
-    return 0
-
-
-def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("backup", help="back up the database while everything runs; verify, list")
-    p.add_argument("--out", help="the file to write (default RAPPORT_BACKUP_DIR/rapport-<when>)")
-    p.set_defaults(func=cmd_backup, backup_action=None)
-    actions = p.add_subparsers(dest="backup_action", metavar="ACTION")
-    verify_p = actions.add_parser("verify", help="check a backup's dump against its manifest")
-    verify_p.add_argument("file")
-    actions.add_parser("list", help="the backups in RAPPORT_BACKUP_DIR")
-    p = sub.add_parser("restore", help="restore a backup into DATABASE_URL (then migrate, check)")
-    p.add_argument("file")
-    p.add_argument(
-        "--replace", action="store_true", help="overwrite a database that already holds data"
-    )
-    p.set_defaults(func=cmd_restore)

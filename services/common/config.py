@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     rapport_admin_token: str | None = None
     rapport_timezone: str = "UTC"
+    # How every process logs: `text` for people or `json` (one object a line), from LOG_LEVEL up.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     # The language of pages for whoever has not chosen one and whose browser names none Rapport
     # speaks (en, tr, ar, fa, fi); the monthly report's, by e-mail, is REPORT_LANGUAGE's.
     rapport_language: Literal["en", "tr", "ar", "fa", "fi"] = "en"
@@ -114,6 +117,14 @@ class Settings(BaseSettings):
     # Set: `rapport up` deletes raw events older than this many days once a day (retention).
     rapport_event_retention_days: int | None = Field(default=None, ge=1)
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        word = value.strip()
+        return word.upper() if info.field_name == "log_level" else word.lower()
+
     @field_validator("rapport_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -164,3 +175,11 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """What is wrong with the environment, by variable: `LOG_LEVEL: Input should be ...`."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors()
+    )

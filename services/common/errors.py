@@ -13,10 +13,17 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 
 
-def database_problem(exc: DBAPIError) -> str:
-    """What went wrong, in a sentence an operator can act on ("database or disk is full")."""
+def database_reason(exc: DBAPIError) -> str:
+    """The driver's own words for what went wrong ("database or disk is full")."""
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-    return f"The database could not be reached or written ({reason[:200]}); nothing was saved."
+    return reason[:200]
+
+
+def database_problem(exc: DBAPIError) -> str:
+    """What went wrong, in a sentence an operator can act on."""
+    return (
+        f"The database could not be reached or written ({database_reason(exc)}); nothing was saved."
+    )
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -45,6 +45,18 @@ def N_(message: str) -> str:
     return message
 
 
+class Problem(ValueError):
+    """A refusal a person reads: `str()` is the English the CLI, logs and API answers show;
+    `said_in(speaker)` is the same text in the page's language (`message` is marked with N_)."""
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message, self.values = message, values
+
+    def said_in(self, speaker: Speaker) -> str:
+        return speaker._(self.message, **self.values)
+
+
 def supported(tag: str | None) -> str | None:
     """The language a tag names, if Rapport speaks it: "ar-SA" and "fa_IR" are ar and fa."""
     if not tag:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 from typing import Any
 from urllib.parse import unquote_plus
@@ -18,6 +17,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from services.common import tracing
+from services.common.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What every LogRecord has; anything else on a record is a field of its own (logging's extra=).
@@ -76,19 +76,16 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
-def json_wanted() -> bool:
-    return os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
-
-
-def configure() -> None:
+def configure(settings: Settings) -> None:
     """The root logger's one handler, by LOG_FORMAT and LOG_LEVEL; uvicorn's loggers (run with
     log_config=None) hand their records to it, so the access log takes the same form."""
     root = logging.getLogger()
     if not root.handlers:  # as logging.basicConfig: a host (pytest) that set up its own keeps it
         handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter() if json_wanted() else logging.Formatter(TEXT_FORMAT))
+        json = settings.log_format == "json"
+        handler.setFormatter(JsonFormatter() if json else logging.Formatter(TEXT_FORMAT))
         root.addHandler(handler)
-        root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+        root.setLevel(settings.log_level)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactQuery) for f in access.filters):
         access.addFilter(RedactQuery())

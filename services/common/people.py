@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.db import write_session
+from services.common.i18n import N_, Problem
 from services.common.schema import (
     DeadLetter,
     InteractionEvent,
@@ -69,9 +70,12 @@ class Person:
     def of(cls, raw: str) -> Person:
         identifier = raw.strip(BLANKS).removeprefix("@").lower()
         if len(identifier) < MIN_LENGTH or any(c in BLANKS + "\x00" for c in identifier):
-            raise ValueError(
-                f"give the person's identifier as Rapport stores it (a handle, an address: "
-                f"at least {MIN_LENGTH} characters, no spaces)"
+            raise Problem(
+                N_(
+                    "give the person's identifier as Rapport stores it (a handle, an address: "
+                    "at least {minimum} characters, no spaces)"
+                ),
+                minimum=MIN_LENGTH,
             )
         return cls(identifier)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.common.i18n import DEFAULT, N_, speaker
+
 
 class Network(StrEnum):
     twitter = "twitter"
@@ -24,6 +26,7 @@ class Network(StrEnum):
 
 NETWORK_ALIASES = {"x": "twitter"}
 # How people read each network: as the platforms spell themselves (pages, CSVs for people, reports).
+# Brand names stay as the platforms write them in every language; only the common nouns translate.
 NETWORK_LABELS = {
     "twitter": "X (Twitter)",
     "facebook": "Facebook",
@@ -36,14 +39,16 @@ NETWORK_LABELS = {
     "bluesky": "Bluesky",
     "pinterest": "Pinterest",
     "whatsapp": "WhatsApp",
-    "email": "Email",
-    "chat": "Chat",
-    "other": "Other",
+    "email": N_("Email"),
+    "chat": N_("Chat"),
+    "other": N_("Other"),
 }
 
 
-def network_label(name: str) -> str:
-    return NETWORK_LABELS.get(name, name)
+def network_label(name: str, language: str = DEFAULT) -> str:
+    """A network as people read it in the language (brand names as the platforms write them)."""
+    label = NETWORK_LABELS.get(name)
+    return speaker(language)._(label) if label else name
 
 
 class Kind(StrEnum):
@@ -81,25 +86,27 @@ NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES
 # The moment vocabulary as people say it, one wording for the moments site, the reports, the
 # CSVs and the audit trail.
 MOMENT_WORDS = {
-    "existing_customer": "Existing customer",
-    "prospect": "Prospect",
-    "not_customer": "Not a customer",
-    "unknown": "Unknown",
-    "retention": "Retention",
-    "expansion": "Expansion",
-    "advocacy": "Advocacy",
-    "product_feedback": "Product feedback",
-    "issue_resolved": "Issue resolved",
-    "referral": "Referral",
-    "other": "Other",
-    "customer": "Customer (they wrote first)",
-    "brand": "Brand (we reached out)",
+    "existing_customer": N_("Existing customer"),
+    "prospect": N_("Prospect"),
+    "not_customer": N_("Not a customer"),
+    "unknown": N_("Unknown"),
+    "retention": N_("Retention"),
+    "expansion": N_("Expansion"),
+    "advocacy": N_("Advocacy"),
+    "product_feedback": N_("Product feedback"),
+    "issue_resolved": N_("Issue resolved"),
+    "referral": N_("Referral"),
+    "other": N_("Other"),
+    "customer": N_("Customer (they wrote first)"),
+    "brand": N_("Brand (we reached out)"),
 }
 
 
-def moment_word(value: str) -> str:
-    """A customer status, outcome or initiator as people read it (else the value itself)."""
-    return MOMENT_WORDS.get(value, value)
+def moment_word(value: str, language: str = DEFAULT) -> str:
+    """A customer status, outcome or initiator as people read it in the language (else the
+    value itself)."""
+    word = MOMENT_WORDS.get(value)
+    return speaker(language)._(word) if word else value
 
 
 OUTCOME_KIND_NAMES = frozenset({"followers", "visit", "lead", "conversion"})

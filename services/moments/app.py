@@ -10,7 +10,10 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,12 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common import accounts, tracing
 from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
-from services.common.errors import database_problem, database_unavailable
+from services.common.errors import database_unavailable
+from services.common.i18n import N_
 from services.common.metrics import metrics_response
 from services.moments import api, people_api, service, sheets, web
 from services.moments.deps import browser_principal
@@ -38,6 +43,7 @@ from services.moments.web.render import (
     message_page,
     refusal_page,
 )
+from services.moments.web.speech import speaker_for
 
 
 def security_headers(settings: Settings) -> dict[str, str]:
@@ -71,8 +77,29 @@ class Readiness(BaseModel):
 # 60 KB each percent-encoded in a form; the sign-in and password forms are smaller still.
 BODY_LIMITS = BodyLimits(
     default=256 * 1024,
-    routes={"/login": 16 * 1024, "/logout": 16 * 1024, "/password": 16 * 1024},
+    routes={
+        "/login": 16 * 1024,
+        "/logout": 16 * 1024,
+        "/password": 16 * 1024,
+        "/account/language": 16 * 1024,
+    },
 )
+
+
+# A page nobody has, said as a page; other refusals before any handler (a form of too many
+# fields: 400) keep their JSON reason, which is for whoever sent a form no page offers.
+NOWHERE = (N_("Not found"), N_("There is no page at this address."))
+
+
+# The list's filters as its form labels them.
+FILTER_LABELS = {
+    "q": N_("Search"),
+    "network": N_("Network"),
+    "customer_status": N_("Customer status"),
+    "outcome": N_("Outcome"),
+    "date_from": N_("From"),
+    "date_to": N_("To"),
+}
 
 
 def _is_api(request: Request) -> bool:
@@ -164,24 +191,63 @@ def _handle_errors(app: FastAPI) -> None:
     async def database_down(request: Request, exc: OperationalError) -> Response:
         if _is_api(request):
             return await database_unavailable(request, exc)
-        return database_down_page(request, database_problem(exc))
+        return database_down_page(request, exc)
 
     @app.exception_handler(service.MomentNotFound)
     async def not_found(request: Request, exc: service.MomentNotFound) -> Response:
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
         principal = await run_in_threadpool(browser_principal, request)
-        return await refusal_page(request, Refused(404, "Not found", str(exc), principal))
+        missing = Refused(
+            404, N_("Not found"), N_("No moment with id {id}."), principal, id=exc.moment_id
+        )
+        return await refusal_page(request, missing)
 
     @app.exception_handler(RequestValidationError)
     async def bad_query(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
             return await request_validation_exception_handler(request, exc)
-        fields = "; ".join(
-            f"{err['loc'][-1]}: {err['msg']}" for err in exc.errors() if err.get("loc")
+        principal = await run_in_threadpool(browser_principal, request)
+        say = speaker_for(request, principal)
+        # ("query", "date_from", <the union member that refused it>): the parameter's name
+        names = sorted({str(err["loc"][:2][-1]) for err in exc.errors() if err.get("loc")})
+        fields = ", ".join(say._(FILTER_LABELS[n]) if n in FILTER_LABELS else n for n in names)
+        return await run_in_threadpool(
+            message_page,
+            request,
+            principal,
+            status=400,
+            title=N_("Check the filters"),
+            message=N_("These filters cannot be read: {fields}. Correct them and try again."),
+            fields=fields,
         )
-        return message_page(
-            request, None, status=400, title="Check the filters", message=fields or str(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
+        """No such page (404, or 405 for a path that serves another method): said in the
+        page's language; the API, and every other refusal, answer their JSON."""
+        if _is_api(request) or exc.status_code not in (404, 405):
+            return await http_exception_handler(request, exc)
+        principal = await run_in_threadpool(browser_principal, request)
+        response = await refusal_page(request, Refused(exc.status_code, *NOWHERE, principal))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> Response:
+        """A fault of ours (500): a page in the reader's language, no trace (it goes to the log)."""
+        if _is_api(request):
+            return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+        return await run_in_threadpool(
+            message_page,
+            request,
+            None,
+            status=500,
+            title=N_("Something went wrong"),
+            message=N_(
+                "Rapport could not answer this request. Try again in a minute; if it keeps "
+                "happening, tell your Rapport administrator."
+            ),
         )
 
     app.add_exception_handler(Refused, refusal_page)

@@ -26,6 +26,7 @@ class Principal:
     role: Role
     login: UserSession | None = None  # set for browser sessions
     must_change_password: bool = False  # a one-time password's login: only /password serves it
+    language: str | None = None  # the account's own (None: the browser's)
 
     @property
     def can_write(self) -> bool:
@@ -53,7 +54,9 @@ def browser_principal(request: Request) -> Principal | None:
     if found is None:
         return None
     user, login = found
-    return Principal(user.username, Role(user.role), login, user.must_change_password)
+    return Principal(
+        user.username, Role(user.role), login, user.must_change_password, user.language
+    )
 
 
 def api_principal(request: Request) -> Principal:

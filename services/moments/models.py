@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic import Field as Schema
 
+from services.common.i18n import N_
 from services.common.vocabulary import Network
 
 
@@ -101,7 +102,7 @@ def guess_network(link: str) -> str | None:
 
 def _http_url(value: str) -> str:
     if not re.match(LINK_PATTERN, value):
-        raise ValueError("must be an http(s) link to the conversation")
+        raise ValueError(N_("must be an http(s) link to the conversation"))
     return without_trackers(value)
 
 
@@ -118,7 +119,7 @@ def _iso_date(value: object) -> object:
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return value
-    raise ValueError("must be a date written YYYY-MM-DD")
+    raise ValueError(N_("must be a date written YYYY-MM-DD"))
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
@@ -127,7 +128,7 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 def _not_future(value: dt.date) -> dt.date:
     # A day of grace: a manager east of UTC may already live in tomorrow.
     if value > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
-        raise ValueError("cannot be in the future")
+        raise ValueError(N_("cannot be in the future"))
     return value
 
 
@@ -139,14 +140,14 @@ VISIBLE = r"[^\s\x00\x1c-\x1f\x85\ufeff]"
 def _no_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text, and no person types one.
     if "\x00" in value:
-        raise ValueError("must not contain NUL (\\x00) characters")
+        raise ValueError(N_("must not contain NUL (\\x00) characters"))
     return value
 
 
 def _trimmed(value: str) -> str:
     _no_nul(value)
     if not re.search(VISIBLE, value):
-        raise ValueError("must not be blank")
+        raise ValueError(N_("must not be blank"))
     return value.strip()
 
 
@@ -186,7 +187,7 @@ class MomentRules(BaseModel):
         if value is None:
             return None
         if not value:
-            raise ValueError("name at least one person or handle")
+            raise ValueError(N_("name at least one person or handle"))
         return list(dict.fromkeys(value))  # drop repeats, keep order
 
 

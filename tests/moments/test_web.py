@@ -476,7 +476,7 @@ def test_a_moment_shows_its_conversation_agent_and_sla(
         save_schedule(session, account=None, schedule=schedule, actor="t")
     created = manager.post("/moments", data=form(csrf_of(manager)), follow_redirects=False)
     page = manager.get(created.headers["location"]).text
-    assert "Answered by</dt><dd>lucia" in page
+    assert "Answered by</dt><dd><bdi>lucia</bdi>" in page  # a name kept left-to-right in rtl
     assert "First response in business hours</dt><dd>30.0 min" in page
     assert verdict in page
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from services.common.i18n import N_
 from services.moments.deps import Principal, browser_principal, csrf_ok
 from services.moments.web.render import (
     LoginRequired,
@@ -20,10 +21,10 @@ from services.moments.web.render import (
     read_form,
 )
 
-FORM_EXPIRED = "The form was stale or not sent from this site. Reload the page and try again."
+FORM_EXPIRED = N_("The form was stale or not sent from this site. Reload the page and try again.")
 REFUSALS = {
-    "write": ("Read-only", "Viewers can read moments but not change them."),
-    "admin": ("Admins only", "Only admins can do this."),
+    "write": (N_("Read-only"), N_("Viewers can read moments but not change them.")),
+    "admin": (N_("Admins only"), N_("Only admins can do this.")),
 }
 
 
@@ -65,7 +66,7 @@ async def _posted(request: Request, need: str | None, *, any_kind: bool = False)
     form = await read_form(request)  # Starlette keeps it: the handler reads the same form
     expected = principal.login.csrf_token if principal.login else None
     if not csrf_ok(expected, form.get("csrf_token")):
-        raise Refused(403, "Form expired", FORM_EXPIRED, principal)
+        raise Refused(403, N_("Form expired"), FORM_EXPIRED, principal)
     return principal if any_kind else _check(principal, need)
 
 

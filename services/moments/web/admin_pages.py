@@ -9,14 +9,27 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 from starlette.datastructures import FormData
 
-from services.common import accounts
+from services.common import accounts, i18n
 from services.common.auth import Role, create_token, revoke_token
+from services.common.i18n import N_
 from services.common.schema import ApiToken, User
 from services.moments.deps import Principal, db, writing
 from services.moments.web.access import AdminPosted, AdminSignedIn
 from services.moments.web.render import in_thread, page
+from services.moments.web.speech import speaker_for
 
 router = APIRouter(include_in_schema=False)
+# The roles as the pages name them (the values stay the API's and the CLI's).
+ROLE_NAMES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
+
+
+def _said(request: Request, principal: Principal, exc: ValueError) -> str:
+    """An account refusal in the page's language: accounts raise i18n.Problem; the one other
+    ValueError here is a role the form should not have sent."""
+    say = speaker_for(request, principal)
+    if isinstance(exc, i18n.Problem):
+        return exc.said_in(say)
+    return say._("Role: choose admin, manager or viewer.")
 
 
 def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLResponse:
@@ -30,6 +43,7 @@ def _users_page(request: Request, principal: Principal, **context: Any) -> HTMLR
         principal,
         accounts=staff,
         roles=[r.value for r in Role],
+        role_names=ROLE_NAMES,
         **context,
     )
 
@@ -51,7 +65,7 @@ def create_user(request: Request, form: FormData, principal: AdminPosted) -> Res
                 session, username=username, password=password, role=Role(role), one_time=True
             )
     except ValueError as exc:
-        return _users_page(request, principal, error=str(exc))
+        return _users_page(request, principal, error=_said(request, principal, exc))
     return _users_page(request, principal, created=(username.strip().lower(), password))
 
 
@@ -62,6 +76,7 @@ def change_user(
 ) -> Response:
     """An admin's change to one account: reset its password, disable or enable it, its role."""
     action = str(form.get("action", ""))
+    say = speaker_for(request, principal)
     try:
         with writing(request) as session:
             if action == "reset":
@@ -69,16 +84,22 @@ def change_user(
                 return _users_page(request, principal, reset=(username, password))
             if action in ("disable", "enable"):
                 accounts.set_disabled(session, username, disabled=action == "disable")
-                done = f"{username} {action}d" + (
-                    ": every login ended." if action == "disable" else "."
+                done = (
+                    say._("{username} disabled: every login ended.", username=username)
+                    if action == "disable"
+                    else say._("{username} enabled.", username=username)
                 )
             elif action == "role":
                 role = accounts.set_role(session, username, Role(str(form.get("role", "")))).role
-                done = f"{username} is now {role}."
+                done = say._(
+                    "{username} is now {role}.", username=username, role=say._(ROLE_NAMES[role])
+                )
             else:
-                return _users_page(request, principal, error=f"unknown action {action!r}")
+                return _users_page(
+                    request, principal, error=say._("Unknown action {action}.", action=action)
+                )
     except ValueError as exc:
-        return _users_page(request, principal, error=str(exc))
+        return _users_page(request, principal, error=_said(request, principal, exc))
     return _users_page(request, principal, done=done)
 
 
@@ -89,12 +110,16 @@ def create_api_token(request: Request, form: FormData, principal: AdminPosted) -
     name = str(form.get("name", "")).strip()[:100]
     if not name:
         return _users_page(
-            request, principal, error="Name the token (e.g. the integration using it)."
+            request,
+            principal,
+            error=speaker_for(request, principal)._(
+                "Name the token (e.g. the integration using it)."
+            ),
         )
     try:
         role = Role(str(form.get("role", "manager")))
-    except ValueError:
-        return _users_page(request, principal, error="role: choose admin, manager or viewer.")
+    except ValueError as exc:
+        return _users_page(request, principal, error=_said(request, principal, exc))
     with writing(request) as session:
         token = create_token(session, name=name, role=role)
     return _users_page(request, principal, created_token=(name, token))

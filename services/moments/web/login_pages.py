@@ -10,24 +10,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from services.common import accounts
+from services.common import accounts, i18n
+from services.common.i18n import N_
 from services.moments.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    Principal,
     browser_principal,
     csrf_ok,
     db,
     writing,
 )
-from services.moments.web.access import FORM_EXPIRED, AnyLogin, AnyLoginPosted
+from services.moments.web.access import FORM_EXPIRED
 from services.moments.web.render import Refused, in_thread, message_page, page, secure
+from services.moments.web.speech import LANGUAGE_COOKIE, speaker_for
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 
-def _safe_next(request: Request, target: str) -> str:
+def safe_next(request: Request, target: str) -> str:
     """Where to go after login: a path of this site, or a page of the reports app (the one
     other site that shares the session; its URL ends in "/", so this is a path under it);
     never anywhere else."""
@@ -42,7 +44,19 @@ def _safe_next(request: Request, target: str) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    target = _safe_next(request, request.query_params.get("next", "/"))
+    target = safe_next(request, request.query_params.get("next", "/"))
+    picked = i18n.supported(request.query_params.get("language"))
+    if picked is not None:  # one of the login page's language links: kept for this browser
+        again = RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        again.set_cookie(
+            LANGUAGE_COOKIE,
+            picked,
+            max_age=LANGUAGE_COOKIE_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=secure(request),
+        )
+        return again
     principal = browser_principal(request)
     if principal is not None and principal.must_change_password:
         return RedirectResponse(f"/password?{urlencode({'next': target})}", status_code=303)
@@ -81,14 +95,14 @@ def _login_page(
 @in_thread
 def login(request: Request, form: FormData) -> Response:
     username = str(form.get("username", "")).strip().lower()
-    target = _safe_next(request, str(form.get("next", "/")))
+    target = safe_next(request, str(form.get("next", "/")))
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return message_page(
             request,
             None,
             status=403,
-            title="Form expired",
-            message="Reload the login page and try again.",
+            title=N_("Form expired"),
+            message=N_("Reload the login page and try again."),
         )
     limiter: accounts.LoginLimiter = request.app.state.login_limiter
     # The peer, or the client a trusted proxy names (RAPPORT_TRUSTED_PROXIES: trust_proxies).
@@ -101,7 +115,9 @@ def login(request: Request, form: FormData) -> Response:
             next_path=target,
             status=429,
             username=username,
-            error="Too many failed attempts. Wait a few minutes and try again.",
+            error=speaker_for(request, None)._(
+                "Too many failed attempts. Wait a few minutes and try again."
+            ),
         )
     with db(request) as session:  # the password check (slow by design) holds no write lock
         user = accounts.verify(session, username=username, password=str(form.get("password", "")))
@@ -113,6 +129,7 @@ def login(request: Request, form: FormData) -> Response:
                 target = f"/password?{urlencode({'next': target})}"
             login_session, session_id = accounts.start_session(session, user)
     if login_session is None:
+        say = speaker_for(request, None)
         log.warning("login failed for %r from %s", username, client)  # the attempt counts
         with db(request) as session:
             spent = accounts.spent_one_time_password(
@@ -124,10 +141,13 @@ def login(request: Request, form: FormData) -> Response:
             status=401,
             username=username,
             error=(
-                "This one-time password was used already. Ask an admin for a new one (Users "
-                f"page), or run `rapport users reset --username {username}` on the server."
+                say._(
+                    "This one-time password was used already. Ask an admin for a new one (Users "
+                    "page), or run `rapport users reset --username {username}` on the server.",
+                    username=username,
+                )
                 if spent
-                else "Wrong username or password."
+                else say._("Wrong username or password.")
             ),
         )
     limiter.succeeded(attempt)
@@ -151,55 +171,9 @@ def logout(request: Request, form: FormData) -> Response:
     principal = browser_principal(request)  # logged out already: nothing to end
     if principal is not None and principal.login is not None:
         if not csrf_ok(principal.login.csrf_token, form.get("csrf_token")):
-            raise Refused(403, "Form expired", FORM_EXPIRED, principal)
+            raise Refused(403, N_("Form expired"), FORM_EXPIRED, principal)
         with writing(request) as session:
             accounts.end_session(session, principal.login.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-@router.get("/password", response_class=HTMLResponse)
-def password_form(request: Request, principal: AnyLogin) -> Response:
-    return _password_page(request, principal)
-
-
-def _password_page(
-    request: Request, principal: Principal, *, status: int = 200, error: str | None = None
-) -> HTMLResponse:
-    return page(
-        request,
-        "password.html",
-        principal,
-        status=status,
-        next=_safe_next(request, request.query_params.get("next", "/")),
-        first=principal.must_change_password,
-        error=error,
-        minimum=accounts.MIN_PASSWORD,
-    )
-
-
-@router.post("/password", response_class=HTMLResponse)
-@in_thread
-def change_password(request: Request, form: FormData, principal: AnyLoginPosted) -> Response:
-    new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
-    target = _safe_next(request, str(form.get("next", "/")))
-    if new != again:
-        return _password_page(request, principal, status=422, error="The two new passwords differ.")
-    try:
-        with writing(request) as session:
-            user = accounts.user_named(session, principal.name)
-            accounts.change_password(  # and every other login of the account ends
-                session,
-                user,
-                new=new,
-                current=str(form.get("current_password", "")) or None,
-                keep=principal.login.id if principal.login else None,
-            )
-    except ValueError as exc:
-        return _password_page(request, principal, status=422, error=str(exc).capitalize() + ".")
-    log.info("password changed for %r", principal.name)
-    separator = "&" if "?" in target else "?"
-    if target.startswith("/"):
-        target += f"{separator}password=changed"
-    return RedirectResponse(target, status_code=303)

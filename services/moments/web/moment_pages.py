@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,31 +13,49 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.moments import service, sheets
+from services.common import i18n
+from services.common.i18n import N_
+from services.moments import history, service, sheets
 from services.moments.deps import Principal, db, writing
 from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentUpdate, guess_network
 from services.moments.web.access import AdminPosted, AdminSignedIn, SignedIn, WriterPosted
 from services.moments.web.render import Refused, in_thread, message_page, page
+from services.moments.web.speech import language_of, speaker_for
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 
 
-def form_errors(exc: ValidationError, fields: dict[str, Any] | None = None) -> dict[str, str]:
-    """Field -> message for people; `fields` (what the form sent) lets a missing network say
-    why it is missing instead of listing the allowed values."""
+def form_errors(exc: ValidationError, fields: dict[str, Any], say: i18n.Speaker) -> dict[str, str]:
+    """Field -> message for people, in the page's language; `fields` (what the form sent) lets a
+    missing network say why it is missing instead of listing the allowed values."""
     errors: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         field = str(err["loc"][0]) if err["loc"] else "form"
-        errors.setdefault(field, err["msg"].removeprefix("Value error, "))
-    if fields is not None and "network" in errors and not fields.get("network"):
+        errors.setdefault(field, _said(err, say))
+    if "network" in errors and not fields.get("network"):
         errors["network"] = (
-            "Pick the network: we could not tell it from the link"
+            say._("Pick the network: we could not tell it from the link")
             if fields.get("link")
-            else "Pick the network"
+            else say._("Pick the network")
         )
     return errors
+
+
+def _said(err: Any, say: i18n.Speaker) -> str:
+    """One field's problem as the page says it: our own rules' words (models.py, marked N_)
+    translated, pydantic's by kind; its English stays in the API's answers."""
+    kind, limit = err["type"], (err.get("ctx") or {})
+    if kind == "value_error":
+        return say._(str(err["msg"]).removeprefix("Value error, "))
+    if kind == "string_too_long":
+        return say.n_("At most {n} character.", "At most {n} characters.", int(limit["max_length"]))
+    if kind == "missing":
+        return say._("Fill this in.")
+    if kind in ("enum", "literal_error"):
+        return say._("Choose one of the offered values.")
+    return say._("This value cannot be read: check it and try again.")
 
 
 # A pasted link without its scheme ("x.com/acme/status/456"): a host name, then a path or nothing.
@@ -138,7 +157,7 @@ def log_moment(
             principal,
             status=422,
             values=_typed(form),
-            errors=form_errors(exc, fields),
+            errors=form_errors(exc, fields, speaker_for(request, principal)),
             **_list_context(request, filters),
         )
     with writing(request) as session:
@@ -189,13 +208,13 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         logged=request.query_params.get("logged"),
         saved=request.query_params.get("saved"),
         restored=request.query_params.get("restored"),
-        describe_changes=service.describe_changes,
+        changes_of=partial(history.describe_changes, language=language_of(request, principal)),
     )
 
 
 def _editor(principal: Principal) -> None:
     if not principal.can_write:  # viewers see no edit form (and no hint that one exists)
-        raise Refused(404, "Not found", "No such moment to edit.", principal)
+        raise Refused(404, N_("Not found"), N_("No such moment to edit."), principal)
 
 
 @router.get("/moments/{moment_id}/edit", response_class=HTMLResponse)
@@ -231,7 +250,7 @@ def edit_moment(
                 status=422,
                 moment=service.as_dict(moment),
                 values=_typed(form),
-                errors=form_errors(exc, fields),
+                errors=form_errors(exc, fields, speaker_for(request, principal)),
             )
         service.update(session, moment=moment, data=data, actor=principal.name)
     return RedirectResponse(f"/moments/{moment_id}?saved=1", status_code=303)
@@ -264,9 +283,12 @@ def undo_delete(
             request,
             principal,
             status=409,
-            title="Too late to undo",
-            message=f"A delete can be taken back for {service.UNDO_S} seconds by whoever made "
-            "it; an admin can still restore the moment from Deleted moments.",
+            title=N_("Too late to undo"),
+            message=N_(
+                "A delete can be taken back for {seconds} seconds by whoever made it; an admin "
+                "can still restore the moment from Deleted moments."
+            ),
+            seconds=service.UNDO_S,
         )
     return RedirectResponse(f"/moments/{moment_id}?restored=1", status_code=303)
 

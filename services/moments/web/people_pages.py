@@ -11,16 +11,39 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from services.common.db import is_sqlite
+from services.common.i18n import N_, Problem
 from services.common.people import PLACES, Person, export, forget, scrub_sqlite_file
 from services.moments.deps import Principal
 from services.moments.web.access import AdminPosted, AdminSignedIn
 from services.moments.web.render import in_thread, page
+from services.moments.web.speech import speaker_for
 
 router = APIRouter(include_in_schema=False)
+# Where Rapport keeps an identifier, as the page names each place (the tables' names stay the
+# CLI's and the API's).
+PLACE_NAMES = {
+    "interaction_event": N_("Events"),
+    "support_conversation": N_("Support conversations"),
+    "moment": N_("Moments"),
+    "moment_audit": N_("Moments' history"),
+    "dead_letter": N_("Rejected events"),
+    "sheet_rows": N_("Google Sheet rows"),
+}
 
 
 def _people_page(request: Request, principal: Principal, **context: Any) -> HTMLResponse:
-    return page(request, "people.html", principal, places=[*PLACES, "sheet_rows"], **context)
+    return page(
+        request,
+        "people.html",
+        principal,
+        places=[*PLACES, "sheet_rows"],
+        place_names=PLACE_NAMES,
+        **context,
+    )
+
+
+def _said(request: Request, principal: Principal, exc: Problem) -> str:
+    return exc.said_in(speaker_for(request, principal))
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -29,8 +52,8 @@ def look_up(request: Request, principal: AdminSignedIn, person: str = "") -> Res
         return _people_page(request, principal)
     try:
         who = Person.of(person)
-    except ValueError as exc:
-        return _people_page(request, principal, person=person, error=str(exc))
+    except Problem as exc:
+        return _people_page(request, principal, person=person, error=_said(request, principal, exc))
     held = export(request.app.state.engine, who)
     counts = {place: len(rows) for place, rows in held.items()}
     return _people_page(request, principal, person=person, counts=counts)
@@ -42,8 +65,8 @@ def forget_person(request: Request, form: FormData, principal: AdminPosted) -> R
     person, again = str(form.get("person", "")), str(form.get("confirm", ""))
     try:
         who = Person.of(person)
-    except ValueError as exc:
-        return _people_page(request, principal, error=str(exc))
+    except Problem as exc:
+        return _people_page(request, principal, error=_said(request, principal, exc))
     try:
         confirmed = Person.of(again) == who
     except ValueError:
@@ -53,11 +76,19 @@ def forget_person(request: Request, form: FormData, principal: AdminPosted) -> R
             request,
             principal,
             person=person,
-            error="Type the identifier again to confirm; nothing was changed.",
+            error=speaker_for(request, principal)._(
+                "Type the identifier again to confirm; nothing was changed."
+            ),
         )
     engine = request.app.state.engine
     receipt = forget(engine, who, by=principal.name)
     scrubbed = "clean"
     if is_sqlite(str(engine.url)) and engine.url.database:
         scrubbed = scrub_sqlite_file(Path(engine.url.database), who)
-    return _people_page(request, principal, receipt=receipt.as_dict(), busy=scrubbed == "busy")
+    return _people_page(
+        request,
+        principal,
+        receipt=receipt.as_dict(),
+        erased_at=receipt.erased_at,
+        busy=scrubbed == "busy",
+    )

@@ -2,57 +2,52 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 
+from services.common import i18n
 from services.common.clock import today_in
-from services.common.vocabulary import Network, moment_word, network_label
+from services.common.errors import database_problem, database_reason
+from services.common.vocabulary import Network
 from services.moments import sheets
 from services.moments.deps import Principal, db
 from services.moments.models import CustomerStatus, InitiatedBy, Outcome
+from services.moments.web.speech import language_of, speaker_for, templates
 
 log = logging.getLogger(__name__)
-templates = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates"))
-templates.env.filters["network_label"] = network_label
-templates.env.filters["word"] = moment_word
-
-
-def local_time(at: dt.datetime, tz: ZoneInfo) -> str:
-    """A stored instant (naive UTC) in the team's zone (RAPPORT_TIMEZONE), as people read it."""
-    local = at.replace(tzinfo=dt.UTC).astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
-
-
-templates.env.filters["local_time"] = local_time
 CHOICES = {
     "networks": [n.value for n in Network],
-    "statuses": [(s.value, moment_word(s.value)) for s in CustomerStatus],
-    "outcomes": [(o.value, moment_word(o.value)) for o in Outcome],
-    "initiators": [(i.value, moment_word(i.value)) for i in InitiatedBy],
+    "statuses": [s.value for s in CustomerStatus],
+    "outcomes": [o.value for o in Outcome],
+    "initiators": [i.value for i in InitiatedBy],
 }
 
 
 class Refused(Exception):
-    """A page turns the person away: rendered by `refusal_page` with its status and words."""
+    """A page turns the person away: rendered by `refusal_page` with its status and words
+    (`title` and `message` marked with N_, `values` fill the message's placeholders)."""
 
     def __init__(
-        self, status: int, title: str, message: str, principal: Principal | None = None
+        self,
+        status: int,
+        title: str,
+        message: str,
+        principal: Principal | None = None,
+        **values: object,
     ) -> None:
         super().__init__(message)
         self.status, self.title, self.message, self.principal = status, title, message, principal
+        self.values = values
 
 
 class LoginRequired(Exception):
@@ -70,11 +65,14 @@ def secure(request: Request) -> bool:
 def page(
     request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
+    """A page in the language of whoever asks (speech.language_of)."""
     settings = request.app.state.settings
+    language = language_of(request, principal)
+    say = i18n.speaker(language)
     banner = None
     if principal is not None and principal.is_admin:  # the one who can act on it
         if not sheets.enabled(settings):
-            banner = (
+            banner = say._(
                 "The Google Sheet is not connected: moments are kept here and written to it "
                 "once it is (the server's operator sets up the service account and the sheet)."
             )
@@ -82,11 +80,15 @@ def page(
             with db(request) as session:
                 backlog, oldest = sheets.status(session)
             if oldest > 15 * 60:
-                banner = (
-                    f"Google Sheets sync is behind: {backlog} moments waiting, "
-                    f"the oldest for {oldest / 60:.0f} min."
+                banner = say.n_(
+                    "Google Sheets sync is behind: {n} moment waiting, the oldest for "
+                    "{minutes} min.",
+                    "Google Sheets sync is behind: {n} moments waiting, the oldest for "
+                    "{minutes} min.",
+                    backlog,
+                    minutes=say.number(oldest / 60),
                 )
-    return templates.TemplateResponse(
+    return templates(language).TemplateResponse(
         request,
         name,
         {
@@ -100,13 +102,30 @@ def page(
             **context,
         },
         status_code=status,
+        headers={"Content-Language": language, "Vary": "Accept-Language, Cookie"},
     )
 
 
 def message_page(
-    request: Request, principal: Principal | None, *, status: int, title: str, message: str
+    request: Request,
+    principal: Principal | None,
+    *,
+    status: int,
+    title: str,
+    message: str,
+    **values: object,
 ) -> HTMLResponse:
-    return page(request, "message.html", principal, status=status, title=title, message=message)
+    """A page that only says something: `title` and `message` are marked with N_ and shown in
+    the page's language, `values` filling the message's placeholders."""
+    say = speaker_for(request, principal)
+    return page(
+        request,
+        "message.html",
+        principal,
+        status=status,
+        title=say._(title),
+        message=say._(message, **values),
+    )
 
 
 async def refusal_page(request: Request, exc: Exception) -> Response:
@@ -124,24 +143,32 @@ async def refusal_page(request: Request, exc: Exception) -> Response:
         status=exc.status,
         title=exc.title,
         message=exc.message,
+        **exc.values,
     )
 
 
-def database_down_page(request: Request, problem: str) -> HTMLResponse:
+def database_down_page(request: Request, exc: DBAPIError) -> HTMLResponse:
     """The database failed mid-request: say so plainly; the browser's Back keeps the form."""
-    log.error("%s %s answered 503: %s", request.method, request.url.path, problem)
-    return templates.TemplateResponse(
+    log.error("%s %s answered 503: %s", request.method, request.url.path, database_problem(exc))
+    language = language_of(request, None)
+    say = i18n.speaker(language)
+    return templates(language).TemplateResponse(
         request,
         "message.html",
         {
             "user": None,
-            "title": "Not saved: the database is unavailable",
-            "message": f"{problem} Go back (your browser keeps what you typed) and try again "
-            "in a minute. If this persists, tell your Rapport administrator.",
+            "title": say._("Not saved: the database is unavailable"),
+            # The reason is the database driver's own words: for the administrator, as is.
+            "message": say._(
+                "The database could not be reached or written ({reason}); nothing was saved. "
+                "Go back (your browser keeps what you typed) and try again in a minute. If "
+                "this persists, tell your Rapport administrator.",
+                reason=database_reason(exc),
+            ),
             **CHOICES,
         },
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": "5", "Content-Language": language},
     )
 
 
