@@ -15,7 +15,10 @@ from services.reports import ui
 RTL_STYLE = """
 <style>
 [data-testid="stMain"], [data-testid="stSidebar"] { direction: rtl; }
-[data-testid="stAppViewContainer"] { flex-direction: row-reverse; } /* the sidebar on the right */
+/* The sidebar on the right beside the page; on a phone it stays Streamlit's overlay. */
+@media (min-width: 768px) {
+  [data-testid="stAppViewContainer"] { flex-direction: row-reverse; }
+}
 [data-testid="stMain"] *:not([data-testid="stIconMaterial"]):not(code),
 [data-testid="stSidebar"] *:not([data-testid="stIconMaterial"]):not(code) {
   font-family: "Source Sans", "Source Sans Pro", "Noto Sans Arabic", "Noto Naskh Arabic",
