@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def main() -> int:
     # `python -m bench [name ...] [options]`: options (e.g. `ingest --stack up`) go to each runner.
     wanted = [a for a in sys.argv[1:] if a in runners] or list(runners)
     options = [a for a in sys.argv[1:] if a not in runners]
-    suffix = "-" + "-".join(o.lstrip("-") for o in options) if options else ""
+    # The file name from the options, a path among them (`--before DIR`) made one word.
+    suffix = (
+        "-" + "-".join(re.sub(r"[^\w.-]", "_", o.lstrip("-")) for o in options) if options else ""
+    )
     results = {}
     for name in wanted:  # each result is written as soon as it exists
         results[name] = runners[name](options)

@@ -414,17 +414,22 @@ def up_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict[str, Any]:
+def stack_up(
+    work: Path, events: list[dict[str, Any]], *, journal: bool, code: Path | None = None
+) -> dict[str, Any]:
     """Start `rapport up` (every service on), time it to ready and to the first event in the
     database, then 4 clients post the events in batches of 1,000 until all are written; then the
-    plain producer loop into the same broker, for the ratio."""
+    plain producer loop into the same broker, for the ratio. `code`: another checkout of Rapport
+    (e.g. `git archive` of an older commit) run instead of this one, with the same virtualenv."""
     import subprocess
     import threading
 
-    run_dir = work / ("journal" if journal else "no-journal")
+    run_dir = work / (("journal" if journal else "no-journal") + ("-before" if code else ""))
     run_dir.mkdir()
     url = f"sqlite:///{run_dir / 'rapport.db'}"
     env = up_env(url) if journal else up_env(url, INGEST_JOURNAL_DIR="")  # empty: off
+    if code is not None:  # ahead of the editable install on sys.path, in every child too
+        env["PYTHONPATH"] = f"{code}:{code / 'proto'}"
     started = time.perf_counter()
     up = subprocess.Popen(
         UP_COMMAND,
@@ -476,6 +481,8 @@ def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict
                     accepted[0] += answer.json()["accepted"]
 
         _say(f"ready in {ready_s:.1f} s; {len(events):,} events from {STACK_CLIENTS} clients")
+        # The long-lived children only: a one-off child (the daily backup) may end mid-run.
+        children = {k: v for k, v in children.items() if k in ("ingest", "consumer", "broker")}
         cpu_before = {name: _cpu_s(pid) for name, pid in children.items()}
         machine_before = _machine_cpu()
         t0 = time.perf_counter()
@@ -529,8 +536,12 @@ def stack_up(work: Path, events: list[dict[str, Any]], *, journal: bool) -> dict
     }
 
 
-def run_stack(_argv: list[str]) -> dict[str, Any]:
+def run_stack(argv: list[str]) -> dict[str, Any]:
+    """`--stack up`: journal on and off; `--stack up --before DIR`: this code and the one in DIR
+    (journal on), alternately, `BENCH_STACK_ROUNDS` rounds, so both see the same machine."""
     events = _past_events(STACK_EVENTS)
+    if "--before" in argv:
+        return _before_after(events, Path(argv[argv.index("--before") + 1]).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         on = stack_up(work, events, journal=True)
@@ -548,5 +559,44 @@ def run_stack(_argv: list[str]) -> dict[str, Any]:
             "journal_cost": round(1 - on["events_per_s"] / off["events_per_s"], 3),
             "consumer_cpu_us_per_event": on["cpu_us_per_event"].get("consumer"),
             "ingest_cpu_us_per_event": on["cpu_us_per_event"].get("ingest"),
+        },
+    }
+
+
+def _before_after(events: list[dict[str, Any]], before: Path) -> dict[str, Any]:
+    rounds = int(os.environ.get("BENCH_STACK_ROUNDS", "2"))
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for n in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            # Alternate who goes first: the machine's load drifts within a run.
+            order = ("before", "after") if n % 2 == 0 else ("after", "before")
+            for which in order:
+                _say(f"round {n + 1}: {which}")
+                code = before if which == "before" else None
+                runs[which].append(stack_up(work, events, journal=True, code=code))
+                work.joinpath("journal-before" if code else "journal").rename(work / f"{which}-{n}")
+
+    def best(which: str, key: str) -> float:
+        return max(r[key] for r in runs[which])
+
+    def cpu(which: str) -> dict[str, float]:
+        return {
+            name: min(r["cpu_us_per_event"].get(name, 0.0) for r in runs[which])
+            for name in ("ingest", "consumer", "broker")
+        }
+
+    return {
+        "benchmark": "ingest_stack_up_before_after",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "before_code": str(before),
+        **runs,
+        "summary": {
+            "before_ratio_to_producer_loop": best("before", "ratio_to_producer_loop"),
+            "after_ratio_to_producer_loop": best("after", "ratio_to_producer_loop"),
+            "before_events_per_s": best("before", "events_per_s"),
+            "after_events_per_s": best("after", "events_per_s"),
+            "before_cpu_us_per_event": cpu("before"),
+            "after_cpu_us_per_event": cpu("after"),
         },
     }

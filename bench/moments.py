@@ -203,7 +203,114 @@ def sheet_sync(work: Path) -> dict[str, Any]:
     }
 
 
-def run(_argv: list[str]) -> dict[str, Any]:
+LIST_MOMENTS = int(os.environ.get("BENCH_LIST_MOMENTS", "100000"))
+WORDS = ("renewed", "upgraded", "churn", "thanked", "referral", "complaint", "apology", "trial")
+
+
+def _fill_moments(url: str, n: int) -> str:
+    """n moments written straight into the table (as `service.create` stores them, without
+    their audit and outbox rows, which the list does not read); the word only one in 1,000
+    holds, for a search that must look at every row."""
+    import random
+    import sqlite3
+    import uuid
+
+    rng = random.Random(5)
+    now = dt.datetime(2026, 11, 30, 12)
+    rare = "kaleidoscope"
+    rows = []
+    for i in range(n):
+        at = now - dt.timedelta(minutes=7 * i)
+        change = f"{rng.choice(WORDS).title()} after the reply; {rng.choice(WORDS)} next."
+        rows.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128))),
+                at.date().isoformat(),
+                rng.choice(("twitter", "instagram", "linkedin", "facebook")),
+                f"https://x.com/brand/status/{10**15 + i}",
+                f'["@person{i % 5000}"]',  # stored as a JSON array
+                rng.choice(("customer", "prospect", "unknown")),
+                change + (f" {rare}" if i % 1000 == 500 else ""),
+                None,
+                None,
+                None,
+                '["vip"]' if i % 7 == 0 else "[]",
+                "bench",
+                at.isoformat(sep=" "),
+                at.isoformat(sep=" "),
+                None,
+                1,
+            )
+        )
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.executemany(
+            "INSERT INTO moment (id, occurred_on, network, link, people, customer_status, change, "
+            "outcome, initiated_by, notes, tags, logged_by, created_at, updated_at, deleted_at, "
+            f"version) VALUES ({', '.join('?' * 16)})",
+            rows,
+        )
+    return rare
+
+
+def list_times(work: Path) -> dict[str, Any]:
+    """The moments list with LIST_MOMENTS moments: the first page, a later page and a search
+    (a word in one moment of 1,000), each the median of 9 answers of `rapport moments`."""
+    import statistics
+
+    db = work / "list.db"
+    url = f"sqlite:///{db}"
+    migrate(url)
+    rare = _fill_moments(url, LIST_MOMENTS)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        accounts.create(
+            session, username="bench", password="correct horse battery", role=Role.manager
+        )
+    engine.dispose()
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MOMENTS_HTTP_PORT": str(port),
+        "MOMENTS_GRPC_PORT": str(processes.free_port()),
+        "SHEETS_SPREADSHEET_ID": "",
+    }
+    proc = processes.spawn(processes.rapport_command("moments"), env=env, log=work / "list.log")
+    out: dict[str, Any] = {"moments": LIST_MOMENTS}
+    try:
+        processes.wait_for_port(port)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            page = client.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            client.post(
+                "/login",
+                data={"username": "bench", "password": "correct horse battery", "csrf_token": csrf},
+            )
+            for name, path in (
+                ("first_page", "/"),
+                ("page_200", "/?page=200"),
+                ("search_rare_word", f"/?q={rare}"),
+                ("search_common_word", "/?q=referral"),
+                ("search_person", "/?q=%40person4321"),
+            ):
+                times = []
+                for _ in range(10):
+                    started = time.perf_counter()
+                    answer = client.get(path)
+                    times.append(time.perf_counter() - started)
+                    answer.raise_for_status()
+                    assert "/login" not in str(answer.url), "not signed in"
+                out[f"{name}_ms"] = round(statistics.median(times[1:]) * 1000, 1)
+    finally:
+        processes.stop(proc)
+    return out
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    if "--list" in argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            listed = list_times(Path(tmp))
+        return {"benchmark": "moments_list", "list": listed, "summary": listed}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         http = (

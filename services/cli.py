@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from services.common.config import get_settings
 
@@ -36,9 +37,24 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(_args: argparse.Namespace) -> int:
+def _serve_http(app: Any, host: str, port: int) -> int:
+    """An HTTP service as both run: uvicorn, its loggers through ours (LOG_FORMAT), 20 s to
+    finish requests in hand on SIGTERM, X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES."""
     import uvicorn
 
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=get_settings().log_level.lower(),
+        log_config=None,
+        timeout_graceful_shutdown=20,
+        proxy_headers=False,  # the apps' own trust_proxies reads RAPPORT_TRUSTED_PROXIES
+    )
+    return 0
+
+
+def cmd_ingest(_args: argparse.Namespace) -> int:
     from services.ingest.app import create_app
 
     settings = get_settings()
@@ -46,16 +62,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
     # What start-up built (modules, the app, its routes and models) lives as long as the
     # process: out of the cyclic collector's sight, its full collections stay short.
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=settings.ingest_http_host,
-        port=settings.ingest_http_port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
-        timeout_graceful_shutdown=20,
-        proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
-    )
-    return 0
+    return _serve_http(app, settings.ingest_http_host, settings.ingest_http_port)
 
 
 def cmd_consumer(_args: argparse.Namespace) -> int:
@@ -79,21 +86,10 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
 
 
 def cmd_moments(_args: argparse.Namespace) -> int:
-    import uvicorn
-
     from services.moments.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.moments_http_host,
-        port=settings.moments_http_port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # its loggers (the access log too) go through ours: LOG_FORMAT
-        timeout_graceful_shutdown=20,
-        proxy_headers=False,  # X-Forwarded-For only from RAPPORT_TRUSTED_PROXIES: trust_proxies
-    )
-    return 0
+    return _serve_http(create_app(settings), settings.moments_http_host, settings.moments_http_port)
 
 
 def cmd_reports(_args: argparse.Namespace) -> int:

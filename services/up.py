@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaError
-from kafka.structs import TopicPartition
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -25,7 +23,7 @@ from services.common import processes
 from services.common.auth import Role, create_token
 from services.common.config import Settings, get_settings
 from services.common.db import get_engine, migrate, write_session
-from services.common.kafka import ensure_topics
+from services.common.kafka import ensure_topics, group_lag
 from services.common.schema import ApiToken, InteractionEvent
 from services.ingest.backlog import admin_client, look
 from services.ingest.journal import trim_directory
@@ -62,36 +60,6 @@ class Child:
     proc: subprocess.Popen[bytes]
     exits: list[float] = field(default_factory=list)  # monotonic times, within the window
     restart_at: float | None = None
-
-
-def consumer_lag(settings: Settings) -> int | None:
-    """Records on the interactions topic not yet committed by the consumer group (None: unknown)."""
-    try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers, bootstrap_timeout_ms=2_000
-        )
-        probe = KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            bootstrap_timeout_ms=2_000,
-            enable_auto_commit=False,
-        )
-    except KafkaError:
-        return None
-    try:
-        committed = admin.list_group_offsets({settings.kafka_consumer_group: None})
-        done = committed.get(settings.kafka_consumer_group, {})
-        partitions = probe.partitions_for_topic(settings.kafka_topic) or set()
-        ends = probe.end_offsets([TopicPartition(settings.kafka_topic, p) for p in partitions])
-        lag = 0
-        for tp, end in ends.items():
-            offset = done[tp].offset if tp in done and done[tp].offset >= 0 else 0
-            lag += max(0, end - offset)
-        return lag
-    except KafkaError:
-        return None
-    finally:
-        admin.close()
-        probe.close()
 
 
 def first_run_token() -> str | None:
@@ -195,7 +163,7 @@ class Stack:
         if consumer is not None and consumer.proc.poll() is None and self.embedded:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                lag = consumer_lag(self.settings)
+                lag = group_lag(self.settings)
                 if lag == 0 or lag is None:
                     break
                 print(f"  waiting for the consumer to drain {lag} records ...")

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -59,16 +59,52 @@ def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     return KafkaConsumer(**options)
 
 
+def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
+    """An admin client (topics, the cluster's id, a group's commits) that gives up on an absent
+    broker within 2 s."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": "rapport-admin",
+        "bootstrap_timeout_ms": 2_000,
+    }
+    options.update(overrides)
+    return KafkaAdminClient(**options)
+
+
+def group_lag(settings: Settings) -> int | None:
+    """Records on the interactions topic the consumer group has not committed yet, read from the
+    broker (None: unknown). The consumer's own gauge (rapport_consumer_lag_records) counts from
+    its fetch position instead: what it has read, not what it has written."""
+    try:
+        admin = make_admin(settings)
+        probe = make_consumer(
+            settings, group_id=None, client_id="rapport-lag", bootstrap_timeout_ms=2_000
+        )
+    except KafkaError:
+        return None
+    try:
+        done = admin.list_group_offsets({settings.kafka_consumer_group: None}).get(
+            settings.kafka_consumer_group, {}
+        )
+        partitions = probe.partitions_for_topic(settings.kafka_topic) or set()
+        ends = probe.end_offsets([TopicPartition(settings.kafka_topic, p) for p in partitions])
+        return sum(
+            max(0, int(end) - (done[tp].offset if tp in done and done[tp].offset >= 0 else 0))
+            for tp, end in ends.items()
+        )
+    except KafkaError:
+        return None
+    finally:
+        admin.close()
+        probe.close()
+
+
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     """Create the interactions and dead-letter topics when missing (waits for the broker)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=settings.bootstrap_servers,
-                client_id="rapport-admin",
-                bootstrap_timeout_ms=2_000,
-            )
+            admin = make_admin(settings)
             break
         except KafkaError:
             if time.monotonic() > deadline:
@@ -93,8 +129,8 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
 def broker_reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
     """True when a Kafka broker answers a metadata request."""
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers,
+        admin = make_admin(
+            settings,
             client_id="rapport-probe",
             request_timeout_ms=int(timeout_s * 1000),
             bootstrap_timeout_ms=int(timeout_s * 1000),

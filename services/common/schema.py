@@ -17,7 +17,10 @@ from sqlmodel import Field, SQLModel
 
 # -- ingest: events as last accepted, rollups, support conversations
 
-OUTCOME_WHERE = "kind IN ('followers', 'visit', 'lead', 'conversion')"
+# Comparisons joined by OR, not an IN list: SQLite builds a temporary table for an IN list of
+# more than two values on every row it inserts, to test a partial index's predicate (migration
+# 0025). Queries repeat this text, so SQLite sees they imply the index's predicate.
+OUTCOME_WHERE = "(kind = 'followers' OR kind = 'visit' OR kind = 'lead' OR kind = 'conversion')"
 OUTCOME_COLUMNS = (
     "kind", "occurred_at", "network", "account", "campaign", "count", "currency", "value_e4",
 )  # fmt: skip

@@ -23,6 +23,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from services.common.config import Settings
+from services.common.kafka import make_admin
 from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal, read_entries, safe_id
 from services.ingest.metrics import BACKLOG_EVENTS, JOURNAL_RECORDS, JOURNAL_REPLAYED
 
@@ -97,12 +98,7 @@ class BrokerView:
 
 def admin_client(settings: Settings) -> KafkaAdminClient:
     """The admin client that reads the broker's cluster id and the group's commits."""
-    return KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="rapport-ingest-commits",
-        request_timeout_ms=5_000,
-        bootstrap_timeout_ms=2_000,
-    )
+    return make_admin(settings, client_id="rapport-ingest-commits", request_timeout_ms=5_000)
 
 
 def look(admin: KafkaAdminClient, group: str) -> BrokerView:

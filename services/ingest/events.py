@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NewType, Required, cast
 
@@ -84,6 +85,7 @@ class EventFields(TypedDict, total=False):
 
 
 EVENT = TypeAdapter(EventFields)
+EVENTS = TypeAdapter(list[EventFields])
 # Readable words where pydantic's own would print a regular expression or say too little.
 MESSAGES = {
     ("network", "string_pattern_mismatch"): "Input should be one of "
@@ -151,11 +153,30 @@ def validate(item: object, *, cutoff: Cutoff | None = None) -> Valid | Rejection
         fields = cast(dict[str, Any], EVENT.validate_python(item))
     except ValidationError as exc:
         return rejection_from(exc)
+    return _complete(fields, cutoff)
+
+
+def validate_all(
+    items: Sequence[object], *, cutoff: Cutoff | None = None
+) -> list[Valid | Rejection]:
+    """`validate` of each item, in order. The field rules of the whole request are checked in
+    one call into pydantic-core first (1.7 -> 1.2 us an event, measured: one call instead of one
+    per event); when any item breaks one, each item is checked alone, so the answers are exactly
+    `validate`'s."""
     try:
-        at = _rfc3339(fields["occurred_at"])
+        checked = cast(list[dict[str, Any]], EVENTS.validate_python(items))
+    except ValidationError:
+        return [validate(item, cutoff=cutoff) for item in items]
+    return [_complete(fields, cutoff) for fields in checked]
+
+
+def _complete(fields: dict[str, Any], cutoff: Cutoff | None) -> Valid | Rejection:
+    """The rules past the field rules, on fields that passed them; the Interaction's arguments."""
+    try:
+        at, seconds, nanos, offset = _instant(fields["occurred_at"])
     except ValueError as exc:
         return Rejection(f"occurred_at: {exc}", "occurred_at")
-    if cutoff is not None and at.timestamp() < cutoff.at:
+    if cutoff is not None and at < cutoff.at:
         return Rejection(
             f"occurred_at: {fields['occurred_at'][:40]!r} is before {cutoff.day}, the retention "
             "cut-off: raw events before it were deleted, so it could no longer replace an "
@@ -169,14 +190,10 @@ def validate(item: object, *, cutoff: Cutoff | None = None) -> Valid | Rejection
         money = _money(fields)
         if isinstance(money, Rejection):
             return money
-    since = at - _EPOCH  # integer arithmetic: exact, and several times faster than FromDatetime
-    offset = at.utcoffset()
-    fields["occurred_at"] = {
-        "seconds": since.days * 86_400 + since.seconds,
-        "nanos": since.microseconds * 1000,
-    }
-    fields["utc_offset_minutes"] = offset.days * 1440 + offset.seconds // 60  # type: ignore[union-attr]
-    fields["network"] = NETWORK_NAMES[fields["network"].strip().lower()]
+    fields["occurred_at"] = {"seconds": seconds, "nanos": nanos}
+    fields["utc_offset_minutes"] = offset
+    network = fields["network"]
+    fields["network"] = NETWORK_NAMES.get(network) or NETWORK_NAMES[network.strip().lower()]
     fields.setdefault("count", 1)
     fields.setdefault("account", "default")
     return Valid(fields)
@@ -226,6 +243,37 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EARLIEST_TIMESTAMP = EARLIEST_OCCURRED_AT.timestamp()
 
 
+# Timestamps by their text, as parsed: aggregates and imports repeat one across many events (the
+# demo's 20,000 events hold 2,663) and parsing cost 0.7 us an event. Only parsed ones are kept
+# (a wrong one is answered afresh), at most _INSTANTS_MAX, then forgotten all at once.
+_INSTANTS: dict[str, tuple[float, int, int, int]] = {}
+_INSTANTS_MAX = 65_536
+
+
+def _instant(value: str) -> tuple[float, int, int, int]:
+    """Epoch seconds, and for the Interaction its whole seconds, nanos and UTC offset in
+    minutes, of an RFC 3339 timestamp; ValueError saying what is wrong with it."""
+    known = _INSTANTS.get(value)
+    if known is None:
+        parsed = _rfc3339(value)
+        since = parsed - _EPOCH  # integer arithmetic: exact, and faster than FromDatetime
+        offset = parsed.utcoffset()
+        assert offset is not None  # _rfc3339 refuses a timestamp without one
+        known = (
+            parsed.timestamp(),
+            since.days * 86_400 + since.seconds,
+            since.microseconds * 1000,
+            offset.days * 1440 + offset.seconds // 60,
+        )
+        if len(_INSTANTS) >= _INSTANTS_MAX:
+            _INSTANTS.clear()
+        _INSTANTS[value] = known
+    # Social networks began in the 2000s; a day ahead allows for clock skew, not typos.
+    if not EARLIEST_TIMESTAMP <= known[0] <= time.time() + 86_400:
+        raise ValueError(f"{value[:40]!r} is outside 2000-01-01 .. tomorrow")
+    return known
+
+
 def _rfc3339(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -235,9 +283,6 @@ def _rfc3339(value: str) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("needs a UTC offset (Z or +hh:mm)")
-    # Social networks began in the 2000s; a day ahead allows for clock skew, not typos.
-    if not EARLIEST_TIMESTAMP <= parsed.timestamp() <= time.time() + 86_400:
-        raise ValueError(f"{value[:40]!r} is outside 2000-01-01 .. tomorrow")
     return parsed
 
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.common import tracing
 from services.common.auth import Role, authenticate
 from services.common.config import Settings
+from services.common.grpc_serving import RunningGrpc, serve_grpc
 from services.ingest.events import proto_to_dict
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
@@ -114,30 +111,17 @@ def _observe(method: str, context: grpc.ServicerContext) -> Iterator[list[str]]:
                 span.set_status(tracing.ERROR)
 
 
-@dataclass
-class RunningGrpc:
-    server: grpc.Server
-    port: int
-
-
 def start_grpc(
     publisher: Publisher, engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
 ) -> RunningGrpc:
     """Start the gRPC server (port 0 picks a free one) with health and reflection enabled."""
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"),
+    servicer = IngestServicer(publisher, engine, settings)
+    return serve_grpc(
+        lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server),
+        service_name=SERVICE_NAME,
+        host=host,
+        port=port,
+        workers=16,
+        thread_prefix="grpc",
         options=[("grpc.max_receive_message_length", 32 * 1024 * 1024)],
     )
-    ingest_pb2_grpc.add_IngestServiceServicer_to_server(
-        IngestServicer(publisher, engine, settings), server
-    )
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in (SERVICE_NAME, ""):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    bound = server.add_insecure_port(f"{host}:{port}")
-    server.start()
-    return RunningGrpc(server, bound)

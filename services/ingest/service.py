@@ -8,7 +8,7 @@ from typing import Any
 
 from services.ingest import dead_letters
 from services.ingest.dead_letters import Unparsable
-from services.ingest.events import Rejection, Valid, validate
+from services.ingest.events import Rejection, Valid, validate_all
 from services.ingest.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUEST_EVENTS
 from services.ingest.publisher import Publisher
 
@@ -49,13 +49,14 @@ def submit(
     accepted = []
     letters = []
     cutoff = publisher.cutoff.current()
+    checked = iter(validate_all([i for i in items if not isinstance(i, Unparsable)], cutoff=cutoff))
     for index, item in enumerate(items, start=index_offset):
         result: Valid | Rejection
         if isinstance(item, Unparsable):
             result = Rejection(item.error, "malformed_json")
             raw: bytes | None = item.raw
         else:
-            result, raw = validate(item, cutoff=cutoff), None
+            result, raw = next(checked), None
         if isinstance(result, Rejection):
             outcome.rejected.append({"index": index, "error": result.error})
             EVENTS_REJECTED.labels(transport, result.reason).inc()

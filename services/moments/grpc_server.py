@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from concurrent import futures
-from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 from rapport.moments.v1 import moments_pb2, moments_pb2_grpc
 from sqlalchemy.engine import Engine
@@ -16,6 +12,7 @@ from sqlmodel import Session
 
 from services.common.auth import Role, bearer_token, identify
 from services.common.config import Settings
+from services.common.grpc_serving import RunningGrpc, serve_grpc
 from services.common.schema import Moment
 from services.moments import service, sheets
 from services.moments.models import MomentBase, MomentCreate
@@ -127,26 +124,15 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
             )
 
 
-@dataclass
-class RunningGrpc:
-    server: grpc.Server
-    port: int
-
-
 def start_grpc(
     engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
 ) -> RunningGrpc:
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="moments-grpc")
+    servicer = MomentsServicer(engine, settings)
+    return serve_grpc(
+        lambda server: moments_pb2_grpc.add_MomentsServiceServicer_to_server(servicer, server),
+        service_name=SERVICE_NAME,
+        host=host,
+        port=port,
+        workers=8,
+        thread_prefix="moments-grpc",
     )
-    moments_pb2_grpc.add_MomentsServiceServicer_to_server(MomentsServicer(engine, settings), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in (SERVICE_NAME, ""):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    bound = server.add_insecure_port(f"{host}:{port}")
-    server.start()
-    return RunningGrpc(server, bound)

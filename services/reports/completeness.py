@@ -19,8 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from services.common.clock import utcnow
+from services.common.i18n import Speaker, speaker
 from services.common.period import Period
 from services.common.schema import ConsumerProgress, DeadLetter, RollupDaily
+
+EN = speaker("en")
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
 DEAD = DeadLetter.__table__  # type: ignore[attr-defined]
@@ -85,40 +88,50 @@ class Completeness:
         }
 
 
-def line(found: dict[str, Any]) -> str:
+def line(found: dict[str, Any], sp: Speaker = EN) -> str:
     """One sentence for people, under a figure, from `Completeness.as_dict()` (the summary's
-    `completeness`)."""
+    `completeness`), in the reader's language (English by default: the CLI's)."""
     # Unreadable events name no network for sure: in a filtered view they are every network's.
-    scope = "" if found["rejected_scope"] == "as filtered" else " (all networks together)"
+    refused = sp.number(found["rejected_or_dead_lettered"])
     return " · ".join(
         [
-            f"Based on {found['events']:,} events",
-            f"{found['rejected_or_dead_lettered']:,} could not be read or were refused this "
-            f"period{scope}",
-            freshness_text(found["consumer"]),
+            sp.n_("Based on {n} event", "Based on {n} events", found["events"]),
+            sp._("{count} could not be read or were refused this period", count=refused)
+            if found["rejected_scope"] == "as filtered"
+            else sp._(
+                "{count} could not be read or were refused this period (all networks together)",
+                count=refused,
+            ),
+            freshness_text(found["consumer"], sp),
         ]
     )
 
 
-def freshness_text(consumer: dict[str, Any]) -> str:
+def freshness_text(consumer: dict[str, Any], sp: Speaker = EN) -> str:
     state, up_to_s = consumer["state"], consumer["figures_up_to_s"]
     if state == "unknown":
-        return "the consumer has not reported yet"
+        return sp._("the consumer has not reported yet")
     if state == "silent":
-        return (
-            f"the consumer has not reported for {_minutes(up_to_s)}: figures may be older than that"
+        return sp._(
+            "the consumer has not reported for {time}: figures may be older than that",
+            time=_minutes(up_to_s, sp),
         )
     if state == "behind" and up_to_s >= 60:
-        return f"figures may be up to {_minutes(up_to_s)} old (the consumer is catching up)"
-    return "up to date"
+        return sp._(
+            "figures may be up to {time} old (the consumer is catching up)",
+            time=_minutes(up_to_s, sp),
+        )
+    return sp._("up to date")
 
 
-def _minutes(seconds: float) -> str:
+def _minutes(seconds: float, sp: Speaker) -> str:
     minutes = max(1, math.ceil(seconds / 60))
     if minutes < 120:
-        return f"{minutes} min"
+        return sp._("{minutes} min", minutes=sp.number(minutes))
     hours = minutes / 60
-    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+    if hours < 48:
+        return sp._("{hours} h", hours=sp.number(round(hours)))
+    return sp.n_("{n} day", "{n} days", round(hours / 24))
 
 
 def read(

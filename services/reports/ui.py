@@ -26,20 +26,32 @@ from services.common import accounts, csv_export, i18n
 from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
+from services.common.i18n import N_
 from services.common.period import Period
 from services.common.vocabulary import network_label
-from services.reports import completeness, queries
+from services.reports import completeness, queries, value
 from services.reports import formatting as fmt
 from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
 CACHE_TTL_S = 60
-ALL_NETWORKS, ALL_ACCOUNTS = "All networks", "All accounts"
-NO_ACCOUNT = "(sent without an account)"
+# The filters' "everything" choices: these values are the widgets' options (and never in the
+# URL); people read them in their language through the select boxes' format_func.
+ALL_NETWORKS, ALL_ACCOUNTS = N_("All networks"), N_("All accounts")
+NO_ACCOUNT = N_("(sent without an account)")
 
 
-def _network_name(name: str) -> str:
-    return name if name == ALL_NETWORKS else network_label(name)
+def network_name(name: str, sp: i18n.Speaker) -> str:
+    """A network as the reader says it: brand names as the platforms write them, the common
+    nouns (email, other) in the reader's language."""
+    return sp._(name) if name == ALL_NETWORKS else sp._(network_label(name))
+
+
+def account_name(account: str, sp: i18n.Speaker) -> str:
+    """An account as typed, or what the filter's choices and the events without one read."""
+    if account in (ALL_ACCOUNTS, NO_ACCOUNT):
+        return sp._(account)
+    return sp._(NO_ACCOUNT) if account == "default" else account
 
 
 def _metrics() -> dict[str, Histogram]:
@@ -117,17 +129,22 @@ def login_url(path: str = "") -> str:
 def login_page(path: str = "") -> None:
     """The one page before login, whichever page was asked for (`path`): one account and one
     login for both sites."""
+    sp = speaker()
+    directions(sp)
     st.title("Rapport")
     st.markdown(
-        "Log in with your Rapport account: the same login serves the moments pages and these "
-        "reports, and it lasts across reloads, bookmarks and tabs."
+        sp._(
+            "Log in with your Rapport account: the same login serves the moments pages and "
+            "these reports, and it lasts across reloads, bookmarks and tabs."
+        )
     )
     # A link in this tab (st.link_button opens another tab), back here once logged in.
     st.markdown(
         f'<a href="{html.escape(login_url(path))}" target="_self" class="rapport-login" '
         'style="display:inline-block;padding:.5rem 1.2rem;border-radius:.5rem;'
-        'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">Log in</a>',
-        unsafe_allow_html=True,  # our own markup; the only value in it is escaped
+        f'background:#3056d3;color:#fff;text-decoration:none;font-weight:600">'
+        f"{html.escape(sp._('Log in'))}</a>",
+        unsafe_allow_html=True,  # our own markup; the values in it are escaped
     )
     st.stop()
 
@@ -155,26 +172,38 @@ class Filters:
     def sliced(self) -> bool:
         return bool(self.network or self.account)
 
-    @property
-    def slice_name(self) -> str:
+    def slice_name(self, sp: i18n.Speaker) -> str:
         """The slice as people name it: "Instagram · @brand", "Instagram", or "All networks"."""
-        parts = [network_label(self.network)] if self.network else []
+        parts = [network_name(self.network, sp)] if self.network else []
         if self.account:
-            parts.append(NO_ACCOUNT if self.account == "default" else self.account)
-        return " · ".join(parts) or "All networks"
+            parts.append(account_name(self.account, sp))
+        return " · ".join(parts) or sp._(ALL_NETWORKS)
 
 
 def chart_title(title: str, f: Filters) -> str:
     """A chart's title naming the slice it shows (Plotly reads a few HTML tags: escaped)."""
-    return f"{title} · {html.escape(f.slice_name)}" if f.sliced else title
+    return f"{title} · {html.escape(f.slice_name(speaker()))}" if f.sliced else title
+
+
+def long_day(day: dt.date, sp: i18n.Speaker) -> str:
+    """ "5 December 2026" as the reader writes it (Persian with the Jalali date first)."""
+    return f"{day:%-d %B %Y}" if sp.language == "en" else sp.date(day, "long")
 
 
 def page_title(title: str, f: Filters) -> None:
     """A page's title naming its slice when the sidebar narrows it (a filtered page must say
     so), and the period under it. The slice is user text (account names): shown as typed."""
-    st.title(f"{title} · {plain(f.slice_name)}" if f.sliced else title)
-    scope = plain(f.slice_name) if f.sliced else "all networks and accounts"
-    st.caption(f"{f.year}, year to date as of {f.as_of:%-d %B %Y} · {scope}")
+    sp = speaker()
+    st.title(f"{title} · {plain(f.slice_name(sp))}" if f.sliced else title)
+    scope = plain(f.slice_name(sp)) if f.sliced else sp._("all networks and accounts")
+    st.caption(
+        sp._(
+            "{year}, year to date as of {day} · {scope}",
+            year=sp.digits(str(f.year)),
+            day=long_day(f.as_of, sp),
+            scope=scope,
+        )
+    )
 
 
 def plain(text: str) -> str:
@@ -236,20 +265,28 @@ def sidebar(viewer: Viewer) -> Filters:
     accounts = sorted({a for n, a in pairs if network in (ALL_NETWORKS, n)})
     account_key = f"account_{network}"
     _from_url("account", account_key, _choice([ALL_ACCOUNTS, *accounts]))
+    sp = speaker()
     with st.sidebar:
-        st.markdown(f"**{plain(viewer.name)}** · {viewer.role}")
+        st.markdown(f"**{plain(viewer.name)}** · {sp._(ROLES.get(viewer.role, viewer.role))}")
         # The other site of the same login: logging moments (managers) or reading them.
         st.link_button(
-            "Log a moment" if viewer.can_edit_goals else "Moments log",
+            sp._("Log a moment") if viewer.can_edit_goals else sp._("Moments log"),
             moments_url() + "/",
             icon=":material/edit_note:",
             width="stretch",
         )
         year = int(
-            st.selectbox("Year", years, key="year", on_change=_widget_to_url, args=("year",))
+            st.selectbox(
+                sp._("Year"),
+                years,
+                key="year",
+                format_func=lambda y: sp.digits(str(y)),
+                on_change=_widget_to_url,
+                args=("year",),
+            )
         )
         as_of = st.date_input(
-            "As of",
+            sp._("As of"),
             min_value=dt.date(year, 1, 1),
             max_value=dt.date(year, 12, 31),
             key=as_of_key,
@@ -257,22 +294,23 @@ def sidebar(viewer: Viewer) -> Filters:
             args=("as_of", as_of_key),
         )
         network = st.selectbox(
-            "Network",
+            sp._("Network"),
             [ALL_NETWORKS, *networks],
             key="network",
-            format_func=_network_name,
+            format_func=lambda n: network_name(n, sp),
             on_change=_widget_to_url,
             args=("network",),
         )
         account = st.selectbox(
-            "Account",
+            sp._("Account"),
             [ALL_ACCOUNTS, *accounts],
             key=account_key,
-            format_func=lambda a: NO_ACCOUNT if a == "default" else a,
+            format_func=lambda a: account_name(a, sp),
             on_change=_widget_to_url,
             args=("account", account_key),
         )
-        if st.button("Log out"):
+        language_picker(viewer, sp)
+        if st.button(sp._("Log out")):
             log_out()
             st.rerun()
     as_of_day = as_of if isinstance(as_of, dt.date) else default_as_of
@@ -287,6 +325,31 @@ def sidebar(viewer: Viewer) -> Filters:
     _to_url("network", filters.network)
     _to_url("account", filters.account)
     return filters
+
+
+ROLES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
+BROWSER = "browser"  # the picker's choice of no language of one's own
+
+
+def language_picker(viewer: Viewer, sp: i18n.Speaker) -> None:
+    """The signed-in person's own language (User.language), each language by its own name;
+    "the browser's" clears it. Only the account itself is written, by its own session."""
+    options = [BROWSER, *i18n.LANGUAGES]
+    chosen = st.selectbox(
+        sp._("Language"),
+        options,
+        index=options.index(viewer.language or BROWSER),
+        format_func=lambda code: sp._("The browser's") if code == BROWSER else i18n.NAMES[code],
+        key="language",
+    )
+    wanted = None if chosen == BROWSER else chosen
+    if wanted == viewer.language:
+        return
+    with Session(engine()) as session:
+        accounts.set_language(session, viewer.name, wanted)
+    if "session_id" not in st.session_state and "user" in st.session_state:
+        st.session_state["user"] = {**st.session_state["user"], "language": wanted}
+    st.rerun()  # every text of the page in the new language
 
 
 def _widget_to_url(name: str, key: str | None = None) -> None:
@@ -357,13 +420,30 @@ def table(rows: Any, *, download: str, file: str) -> None:
     csv_download(download, csv_export.frame(frame), file)
 
 
+def assumptions_table(model: value.ValueModel, year: int) -> None:
+    """The value model's assumptions, each beside its amount, with their CSV (Overview and
+    Settings)."""
+    sp = speaker()
+    rows = [
+        {
+            sp._("Assumption"): sp._(value.LABELS[name]),
+            sp._("Value"): fmt.money(getattr(model, name), model.currency, sp),
+        }
+        for name in value.AMOUNTS
+    ]
+    table(rows, download=sp._("Download assumptions (CSV)"), file=f"value-assumptions-{year}.csv")
+
+
 def followers_metric(column: Any, audience: dict[str, Any]) -> None:
     """The latest follower totals and their change since 1 January (Overview and Outcomes)."""
+    sp = speaker()
+    growth = audience["net_growth"]
     column.metric(
-        "Followers",
-        fmt.number(audience["followers"]),
-        fmt.number(audience["net_growth"]) if audience["net_growth"] is not None else None,
-        help="the latest follower totals; the change: since 1 January",
+        sp._("Followers"),
+        fmt.number(audience["followers"], sp),
+        # Streamlit reads the arrow from a leading minus: Latin, whatever digits follow.
+        None if growth is None else ("-" if growth < 0 else "") + fmt.number(abs(growth), sp),
+        help=sp._("the latest follower totals; the change: since 1 January"),
     )
 
 
@@ -390,24 +470,67 @@ def completeness_line(f: Filters) -> None:
         ).as_dict(),
         f,
     )
-    st.caption(completeness.line(found) + ".")
+    st.caption(completeness.line(found, speaker()) + ".")
 
 
 def empty_state() -> None:
     """An empty period, said to each role as it can act on it."""
     viewer: Viewer | None = st.session_state.get("viewer")
+    sp = speaker()
     if viewer is None or viewer.role != "admin":
         st.info(
-            "No interactions for this period yet. Figures appear here as soon as your team's "
-            "platforms are connected; choose another year or as-of day in the sidebar meanwhile."
+            sp._(
+                "No interactions for this period yet. Figures appear here as soon as your "
+                "team's platforms are connected; choose another year or as-of day in the "
+                "sidebar meanwhile."
+            )
         )
         return
+    # The commands stay as typed (the CLI speaks English); the sentences around them translate.
     st.info(
-        "No interactions for this period yet. To bring data in, on the server:\n\n"
-        "- `rapport demo` streams a realistic demo year;\n"
-        "- `rapport import --source x_tweet_activity FILE.csv` imports a platform's export;\n"
-        "- the Platform connections on the Settings page show which live sources are connected."
+        sp._("No interactions for this period yet. To bring data in, on the server:")
+        + "\n\n- "
+        + sp._("{command} streams a realistic demo year;", command="`rapport demo`")
+        + "\n- "
+        + sp._(
+            "{command} imports a platform's export;",
+            command="`rapport import --source x_tweet_activity FILE.csv`",
+        )
+        + "\n- "
+        + sp._(
+            "the Platform connections on the Settings page show which live sources are connected."
+        )
     )
+
+
+# Right-to-left for Arabic and Persian: Streamlit has no switch, so the page's own blocks are
+# turned; figures, dates, URLs and charts keep their left-to-right order inside them (isolated),
+# and the fonts named cover Arabic script from what the machine has (nothing is fetched).
+RTL_STYLE = """
+<style>
+[data-testid="stMain"], [data-testid="stSidebar"] { direction: rtl; }
+[data-testid="stMain"] *, [data-testid="stSidebar"] * {
+  font-family: "Source Sans", "Source Sans Pro", "Noto Sans Arabic", "Noto Naskh Arabic",
+    "Vazirmatn", "Segoe UI", Tahoma, "DejaVu Sans", sans-serif;
+}
+[data-testid="stMain"] [data-testid="stMarkdownContainer"],
+[data-testid="stMain"] [data-testid="stCaptionContainer"],
+[data-testid="stSidebar"] [data-testid="stMarkdownContainer"] { text-align: start; }
+[data-testid="stMetricValue"], [data-testid="stMetricDelta"] { unicode-bidi: isolate; }
+[data-testid="stMetricValue"] > div { text-align: start; }
+[data-testid="stPlotlyChart"], .js-plotly-plot, [data-testid="stDateInput"] input,
+[data-testid="stDataFrame"] a, code { direction: ltr; unicode-bidi: isolate; }
+[data-testid="stSidebarCollapseButton"], [data-testid="stExpandSidebarButton"] {
+  transform: scaleX(-1);
+}
+</style>
+"""
+
+
+def directions(sp: i18n.Speaker) -> None:
+    """The page right-to-left when its language is (ar, fa); nothing for the others."""
+    if sp.dir == "rtl":
+        st.html(RTL_STYLE)
 
 
 def moments_url() -> str:

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from services.common.clock import utcnow
 from services.common.db import write_session
+from services.common.i18n import N_
 from services.common.period import Period
 from services.common.schema import ValueModelRow
 
@@ -37,12 +38,12 @@ AMOUNTS = (
     "program_cost",
 )
 LABELS = {
-    "cost_per_email_contact": "Cost of one email support contact",
-    "cost_per_social_contact": "Cost of one social support contact",
-    "cpm": "Paid media CPM (per 1,000 impressions)",
-    "cpc": "Paid media CPC (per click)",
-    "value_per_moment": "Value of one meaningful moment",
-    "program_cost": "Programme cost for the year",
+    "cost_per_email_contact": N_("Cost of one email support contact"),
+    "cost_per_social_contact": N_("Cost of one social support contact"),
+    "cpm": N_("Paid media CPM (per 1,000 impressions)"),
+    "cpc": N_("Paid media CPC (per click)"),
+    "value_per_moment": N_("Value of one meaningful moment"),
+    "program_cost": N_("Programme cost for the year"),
 }
 
 

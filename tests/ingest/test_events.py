@@ -14,7 +14,7 @@ from rapport.ingest.v1 import ingest_pb2
 
 from services.common.kafka import MAX_RECORD_BYTES
 from services.ingest.consumer import decode
-from services.ingest.events import Rejection, proto_to_dict, to_proto, validate
+from services.ingest.events import Rejection, proto_to_dict, to_proto, validate, validate_all
 from services.ingest.publisher import records
 from tests.factories import event
 
@@ -52,6 +52,31 @@ def test_invalid_events_are_rejected_naming_the_field(
     result = validate(event(**overrides))
     assert isinstance(result, Rejection)
     assert field in result.error
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(None, id="all-valid"),
+        pytest.param({"network": "myspace"}, id="one-breaks-a-field-rule"),
+        pytest.param({"occurred_at": "1999-12-31T23:59:59Z"}, id="one-breaks-a-later-rule"),
+    ],
+)
+def test_a_request_at_once_answers_as_each_event_alone(bad: dict[str, Any] | None) -> None:
+    # Timestamps repeat (a parsed one is remembered), in another offset and case of network too.
+    items: list[Any] = [
+        event(event_id=f"e{n}", occurred_at=at, network=network)
+        for n, (at, network) in enumerate(
+            [
+                ("2026-03-02T10:15:00Z", "x"),
+                ("2026-03-02T11:15:00+01:00", " LinkedIn "),
+                ("2026-03-02T10:15:00Z", "facebook"),
+            ]
+        )
+    ]
+    if bad is not None:
+        items.insert(1, event(event_id="bad", **bad))
+    assert validate_all(items) == [validate(dict(item)) for item in items]
 
 
 def test_not_an_object() -> None:

@@ -19,9 +19,9 @@ from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import make_engine, migrate
 from services.common.errors import database_problem
+from services.common.kafka import group_lag
 from services.ingest.app import create_app as create_ingest
 from services.moments.app import create_app as create_moments
-from services.up import consumer_lag
 from tests.conftest import Broker, pipeline_settings
 from tests.factories import event
 from tests.factories_moments import moment as moment_body
@@ -114,7 +114,7 @@ def test_consumer_pauses_on_a_full_disk_and_catches_up_exactly_once(
         )
         # Nothing is committed while writes fail. (The table is not read here: on a full disk
         # SQLite may fail even reads, "disk I/O error", when its -shm file cannot grow.)
-        assert (consumer_lag(settings) or 0) > 0
+        assert (group_lag(settings) or 0) > 0
         disk.free()
         wait_until(lambda: event_count(engine) == 2_000, timeout_s=60, what="catch-up")
     assert scalar(engine, "SELECT SUM(count) FROM rollup_daily") == 2_000

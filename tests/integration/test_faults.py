@@ -17,10 +17,9 @@ from sqlalchemy.engine import Engine
 from services.common import processes
 from services.common.config import Settings
 from services.common.db import make_engine
-from services.common.kafka import ensure_topics
+from services.common.kafka import ensure_topics, group_lag
 from services.ingest.app import create_app
 from services.ingest.publisher import Publisher
-from services.up import consumer_lag
 from tests.conftest import Broker, emptied, pipeline_settings
 from tests.factories import event
 from tests.ingest.helpers import (
@@ -175,7 +174,7 @@ def test_consumer_sigterm_commits_and_exits_cleanly(
     wait_until(lambda: event_count(engine) == 6_000, timeout_s=60, what="all events written")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
-    assert consumer_lag(settings) == 0  # offsets were committed before it left
+    assert group_lag(settings) == 0  # offsets were committed before it left
 
 
 def test_database_outage_pauses_the_consumer_without_committing(
@@ -215,11 +214,11 @@ def test_database_outage_pauses_the_consumer_without_committing(
                 what="the consumer to fail and retry at least twice",
             )
             assert event_count(direct) == 200
-            assert (consumer_lag(s) or 0) > 0  # nothing of the failed batches was committed
+            assert (group_lag(s) or 0) > 0  # nothing of the failed batches was committed
 
             proxy.restore()
             wait_until(lambda: event_count(direct) == 500, timeout_s=60, what="catch-up")
-            wait_until(lambda: consumer_lag(s) == 0, what="offsets committed after recovery")
+            wait_until(lambda: group_lag(s) == 0, what="offsets committed after recovery")
             assert client.get("/readyz").status_code == 200
         assert scalar(direct, "SELECT SUM(count) FROM rollup_daily") == 500
     finally:

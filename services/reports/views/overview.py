@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
+from services.common.i18n import N_
 from services.common.period import Period
 from services.reports import formatting as fmt
 from services.reports import queries, ui, value
@@ -22,8 +23,15 @@ from services.reports.figures import (
 from services.reports.models import COUNTING, LOWER_IS_BETTER
 from services.reports.summary import summary
 
+sp = ui.speaker()  # this run's reader; the page runs anew for every view
+_ = sp._
 BAR_COLOURS = {"green": "#1f7a4d", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a6"}
-LIGHTS = {"green": "on pace", "amber": "slightly behind", "red": "behind", "grey": "no data"}
+LIGHTS = {
+    "green": N_("on pace"),
+    "amber": N_("slightly behind"),
+    "red": N_("behind"),
+    "grey": N_("no data"),
+}
 COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 
 
@@ -58,25 +66,26 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
-    frame["week of"] = [fmt.week_start(w) for w in frame["week"]]
+    week_of = _("Week of")
+    frame[week_of] = [fmt.week_start(w) for w in frame["week"]]
     parts = {
-        "support_savings": "Support savings",
-        "earned_media_value": "Earned media",
-        "moments_value": "Moments",
+        "support_savings": _("Support savings"),
+        "earned_media_value": _("Earned media"),
+        "moments_value": _("Moments"),
     }
     frame = frame.rename(columns=parts)
     figure = px.bar(
         frame,
-        x="week of",
+        x=week_of,
         y=list(parts.values()),
-        title=ui.chart_title(f"What each week earned ({model.currency})", f),
-        labels={"value": model.currency},
+        title=ui.chart_title(_("What each week earned ({currency})", currency=model.currency), f),
+        labels={"value": model.currency, "variable": ""},
         opacity=0.6,
     )
     figure.add_scatter(
-        x=frame["week of"],
+        x=frame[week_of],
         y=frame["cumulative_value"],
-        name="Year to date",
+        name=_("Year to date"),
         yaxis="y2",
         line={"width": 3},
     )
@@ -85,7 +94,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         yaxis2={
             "overlaying": "y",
             "side": "right",
-            "title": "year to date",
+            "title": _("year to date"),
             "rangemode": "tozero",
             "tickmode": "auto",
             "tickformat": "~s",
@@ -102,8 +111,13 @@ MONEY_GOALS = ("support_savings", "earned_media_value", "total_value", "revenue"
 
 def goal_text(metric: str, amount: float | None, currency: str) -> str:
     if metric in MONEY_GOALS and amount is not None:
-        return value.money(amount, currency, whole=True)
-    return fmt.metric(metric, amount)
+        return whole(amount, currency)
+    return fmt.metric(metric, amount, sp)
+
+
+def whole(amount: float | None, currency: str) -> str:
+    """Whole units, as an executive reads totals, in the reader's language."""
+    return fmt.money(amount, currency, sp, whole=True)
 
 
 def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
@@ -120,11 +134,11 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         else:
             done, expected = g["actual"] / g["target"], 1.0
         rows.append(
-            (fmt.label(metric), min(done, 1.5), expected, traffic_light(g["pace"]), g["pace"])
+            (fmt.label(metric, sp), min(done, 1.5), expected, traffic_light(g["pace"]), g["pace"])
         )
     if not rows:
         return
-    st.caption("Each bar: the share of the target reached; the tick: where it should be today.")
+    st.caption(_("Each bar: the share of the target reached; the tick: where it should be today."))
     labels = [r[0] for r in rows]
     figure = go.Figure()
     figure.add_bar(
@@ -134,21 +148,30 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         marker_color=[BAR_COLOURS[r[3]] for r in rows],
         # The share reached and the pace (the table's figure) side by side: for a yearly count
         # they differ (97 % of the target reached in December is 104 % of the pace).
-        text=[f"{r[1]:.0%} of target · pace {fmt.percent(r[4])}" for r in rows],
+        text=[
+            _(
+                "{share} of target · pace {pace}",
+                share=fmt.percent(r[1], sp),
+                pace=fmt.percent(r[4], sp),
+            )
+            for r in rows
+        ],
         textposition="inside",
-        name="progress",
-        hovertemplate="%{y}: %{x:.0%} of the target<extra></extra>",
+        name=_("progress"),
+        hovertemplate=_("{goal}: {share} of the target", goal="%{y}", share="%{x:.0%}")
+        + "<extra></extra>",
     )
     figure.add_scatter(
         y=labels,
         x=[r[2] for r in rows],
         mode="markers",
         marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#1d2330"}},
-        name="where it should be today",
-        hovertemplate="%{y}: expected %{x:.0%} by today<extra></extra>",
+        name=_("where it should be today"),
+        hovertemplate=_("{goal}: expected {share} by today", goal="%{y}", share="%{x:.0%}")
+        + "<extra></extra>",
     )
     figure.update_layout(
-        title="Progress against each goal",
+        title=_("Progress against each goal"),
         xaxis={"tickformat": ".0%", "range": [0, 1.5], "title": None},
         yaxis={"autorange": "reversed", "automargin": True, "title": None},
         showlegend=False,
@@ -192,30 +215,33 @@ def trends(f: ui.Filters) -> None:
             period.year,
         )
         return {
-            "Answered within 1 h": {
+            WITHIN_1H: {
                 number(w["week"]): w["responded_within_1h_rate"]
                 for w in weekly_support(facts, period)
             },
-            "Impressions": {
+            N_("Impressions"): {
                 number(w["week"]): w["impressions"] for w in weekly_brand(daily, period)
             },
-            "Moments": {
+            N_("Moments"): {
                 number(w): n for w, n in moment_breakdown(moments, period)["per_week"].items()
             },
         }
 
     now, before = weekly(this), weekly(last)
-    st.subheader("Trends: this year against last year")
+    st.subheader(_("Trends: this year against last year"))
     if not any(any(series.values()) for series in before.values()):
         st.caption(
-            f"No data for {f.year - 1} in this view, so there is no earlier line to compare "
-            "with yet: each chart shows this year alone."
+            _(
+                "No data for {year} in this view, so there is no earlier line to compare with "
+                "yet: each chart shows this year alone.",
+                year=sp.digits(str(f.year - 1)),
+            )
         )
     # Months, not week numbers, along the bottom: each month at the ISO week of its 1st.
     months = [dt.date(f.year, m, 1) for m in range(1, 13)]
     month_ticks: dict[str, list[Any]] = {
         "tickvals": [d.isocalendar().week for d in months],
-        "ticktext": [f"{d:%b}" for d in months],
+        "ticktext": [f"{d:%b}" if sp.language == "en" else fmt.month_abbr(d, sp) for d in months],
     }
     for column, (lens, series) in zip(st.columns(3), now.items(), strict=True):
         figure = go.Figure()
@@ -223,18 +249,21 @@ def trends(f: ui.Filters) -> None:
             if not any(points.values()):
                 continue  # no data that year: no line at 0 that reads as a bad year
             weeks = sorted(points)
-            if lens != "Answered within 1 h":  # counts: a week without any is a 0, not a gap
+            if lens != WITHIN_1H:  # counts: a week without any is a 0, not a gap
                 weeks = list(range(1, max(weeks) + 1))
             figure.add_scatter(
-                x=weeks, y=[points.get(w, 0) for w in weeks], name=str(year), line={"dash": dash}
+                x=weeks,
+                y=[points.get(w, 0) for w in weeks],
+                name=sp.digits(str(year)),
+                line={"dash": dash},
             )
         figure.update_layout(
-            title=ui.chart_title(lens + " per week", f),
+            title=ui.chart_title(_("{figure} per week", figure=_(lens)), f),
             xaxis={"title": None, "range": [1, 53], "tickmode": "array", **month_ticks},
             yaxis={
                 "title": None,
                 "rangemode": "tozero",
-                "tickformat": ".0%" if lens == "Answered within 1 h" else "~s",
+                "tickformat": ".0%" if lens == WITHIN_1H else "~s",
             },
             legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
             height=300,
@@ -248,20 +277,24 @@ def returns(money: dict[str, Any]) -> None:
     c = money["currency"]
     modelled, measured = st.columns(2)
     with modelled:
-        st.metric("Return on the programme, modelled", fmt.percent(money["roi"]))
+        st.metric(_("Return on the programme, modelled"), fmt.percent(money["roi"], sp))
         st.caption(
-            f"(total value {value.money(money['total_value'], c, whole=True)} - programme cost "
-            "to date) "
-            "÷ programme cost to date: savings, earned media and moments, priced by the "
-            "assumptions."
+            _(
+                "(total value {value} - programme cost to date) ÷ programme cost to date: "
+                "savings, earned media and moments, priced by the assumptions.",
+                value=whole(money["total_value"], c),
+            )
         )
     with measured:
-        st.metric("Return on the programme, measured", fmt.percent(money["measured_roi"]))
+        st.metric(_("Return on the programme, measured"), fmt.percent(money["measured_roi"], sp))
         st.caption(
-            f"(revenue from social {value.money(money['attributed_revenue'], c)} - "
-            "programme "
-            f"cost to date) ÷ programme cost to date: orders and key events that came from "
-            f"social, in {c} only (no exchange rates)."
+            _(
+                "(revenue from social {revenue} - programme cost to date) ÷ programme cost to "
+                "date: orders and key events that came from social, in {currency} only (no "
+                "exchange rates).",
+                revenue=fmt.money(money["attributed_revenue"], c, sp),
+                currency=c,
+            )
         )
 
 
@@ -269,68 +302,65 @@ def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: st
     """The headline outcomes; the Outcomes page has the rest. Revenue in one currency (the
     value model's, else the first), the others in its help: amounts are never added across
     currencies, and a line of several does not fit a metric."""
-    st.subheader("Outcomes from social")
+    st.subheader(_("Outcomes from social"))
     a, b, c, d = st.columns(4)
     ui.followers_metric(a, audience)
-    b.metric("Visits from social", f"{results['visits']:,}")
+    b.metric(_("Visits from social"), fmt.number(results["visits"], sp))
     c.metric(
-        "Conversions",
-        f"{results['conversions']:,}",
-        help=f"{fmt.rate(results['conversion_rate'])} of visits",
+        _("Conversions"),
+        fmt.number(results["conversions"], sp),
+        help=_("{rate} of visits", rate=fmt.rate(results["conversion_rate"], sp)),
     )
     revenue = results["revenue"]
     shown = currency if currency in revenue else next(iter(revenue), None)
     d.metric(
-        "Revenue from social",
-        fmt.amounts({shown: revenue[shown]}) if shown else fmt.NONE,
-        help="every currency: " + fmt.amounts(revenue),
+        _("Revenue from social"),
+        fmt.amounts({shown: revenue[shown]}, sp) if shown else fmt.NONE,
+        help=_("every currency: {amounts}", amounts=fmt.amounts(revenue, sp)),
     )
 
 
 def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     """What social earned: the money, its parts and assumptions, and a what-if view."""
-    st.subheader("What social earned")
+    st.subheader(_("What social earned"))
     money = data["value"]
     model = value.load(ui.engine(), f.year)
     if money is None or model is None:
         st.info(
-            "No value model for this year: set its assumptions (cost of an email and of a social "
-            "contact, CPM, CPC, value of a moment, programme cost) on the Settings page."
+            _(
+                "No value model for this year: set its assumptions (cost of an email and of a "
+                "social contact, CPM, CPC, value of a moment, programme cost) on the Settings "
+                "page."
+            )
         )
         return
     c = money["currency"]
     figures, assumed = st.columns([3, 2])
     with figures:
         a, b = st.columns(2)
-        a.metric("Total value", value.money(money["total_value"], c, whole=True))
+        a.metric(_("Total value"), whole(money["total_value"], c))
         if f.sliced:
             # The programme's cost is the whole programme's: set against one slice's value or
             # revenue it would understate the return, so neither return is shown there.
-            b.metric("Return on the programme", "—", help=WHOLE_PROGRAMME)
-            st.caption(WHOLE_PROGRAMME)
+            b.metric(_("Return on the programme"), "—", help=_(WHOLE_PROGRAMME))
+            st.caption(_(WHOLE_PROGRAMME))
         else:
-            b.metric(
-                "Programme cost to date", value.money(money["program_cost_to_date"], c, whole=True)
-            )
+            b.metric(_("Programme cost to date"), whole(money["program_cost_to_date"], c))
             returns(money)
         a, b = st.columns(2)
-        a.metric("Support savings", value.money(money["support_savings"], c, whole=True))
-        b.metric("Earned media", value.money(money["earned_media_value"], c, whole=True))
-        a.metric("Moments", value.money(money["moments_value"], c, whole=True))
+        a.metric(_("Support savings"), whole(money["support_savings"], c))
+        b.metric(_("Earned media"), whole(money["earned_media_value"], c))
+        a.metric(_("Moments"), whole(money["moments_value"], c))
         ui.completeness_line(f)
     with assumed:
-        st.markdown("**Assumptions** (Settings)")
-        ui.table(
-            [{"Assumption": k, "Value": v} for k, v in value.assumptions(model)],
-            download="Download assumptions (CSV)",
-            file=f"value-assumptions-{f.year}.csv",
-        )
+        st.markdown(_("**Assumptions** (Settings)"))
+        ui.assumptions_table(model, f.year)
     weekly_value_chart(model, f)
-    with st.expander("What if? Change an assumption and see the money move (nothing is saved)"):
+    with st.expander(_("What if? Change an assumption and see the money move (nothing is saved)")):
         cols = st.columns(3)
         changed = {
             name: cols[n % 3].number_input(
-                value.LABELS[name],
+                _(value.LABELS[name]),
                 min_value=0.0,
                 value=float(getattr(model, name)),
                 key=f"if_{name}",
@@ -355,22 +385,24 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         delta = what_if["total_value"] - money["total_value"]
         x, y = st.columns(2)
         x.metric(
-            "Total value, what if",
-            value.money(what_if["total_value"], c, whole=True),
-            # No arrow for no change (a green "↑ $0" read as good news).
-            value.money(delta, c, whole=True) if round(delta) else None,
+            _("Total value, what if"),
+            whole(what_if["total_value"], c),
+            # No arrow for no change (a green "↑ $0" read as good news); Streamlit reads the
+            # arrow from a leading minus, so the sign stays Latin whatever the digits.
+            ("-" if delta < 0 else "") + whole(abs(delta), c) if round(delta) else None,
         )
-        y.metric("Return, what if", "—" if f.sliced else fmt.percent(what_if["roi"]))
+        y.metric(_("Return, what if"), "—" if f.sliced else fmt.percent(what_if["roi"], sp))
 
 
-WHOLE_PROGRAMME = (
+WHOLE_PROGRAMME = N_(
     "The return sets the value against the whole programme's cost, so it is shown for all "
     "networks and accounts only: choose them in the sidebar."
 )
-SOCIAL_SHARE_ALL = (
+SOCIAL_SHARE_ALL = N_(
     "The share of support given on social networks rather than by email: it compares networks, "
     "so it is shown for all networks and accounts only."
 )
+WITHIN_1H = N_("Answered within 1 h")
 
 
 with ui.timed_page("overview"):
@@ -387,55 +419,63 @@ with ui.timed_page("overview"):
         ),
         f,
     )
-    ui.page_title(f"Is social paying off? {f.year}", f)
+    ui.page_title(_("Is social paying off? {year}", year=sp.digits(str(f.year))), f)
     s, b, m = data["support"], data["brand"], data["moments"]
     if not s["conversations"] and not b["impressions"] and not b["engagement"] and not m["count"]:
         ui.empty_state()
     support, brand, moments = st.columns(3)
     with support:
-        st.subheader("Customer-support impact")
+        st.subheader(_("Customer-support impact"))
         # Each figure opens the conversations behind it (same period and filters).
-        st.metric("Answered within 1 h", fmt.rate(s["responded_within_1h_rate"]))
-        ui.conversations_link("Answered within 1 h", only="within_1h")
+        st.metric(_(WITHIN_1H), fmt.rate(s["responded_within_1h_rate"], sp))
+        ui.conversations_link(_(WITHIN_1H), only="within_1h")
         st.metric(
-            "Median first response",
-            fmt.duration(s["median_first_response_s"]),
-            help="calendar time; in business hours: "
-            + fmt.duration(s["median_first_response_business_s"]),
+            _("Median first response"),
+            fmt.duration(s["median_first_response_s"], sp),
+            help=_(
+                "calendar time; in business hours: {time}",
+                time=fmt.duration(s["median_first_response_business_s"], sp),
+            ),
         )
-        ui.conversations_link("The first responses", only="answered")
+        ui.conversations_link(_("The first responses"), only="answered")
         st.metric(
-            "First-response SLA met (business hours)",
-            fmt.rate(s["first_response_sla_met_rate"]),
-            help=f"{s['sla_breaches']:,} breaches; targets and hours on the Settings page",
+            _("First-response SLA met (business hours)"),
+            fmt.rate(s["first_response_sla_met_rate"], sp),
+            help=sp.n_(
+                "{n} breach; targets and hours on the Settings page",
+                "{n} breaches; targets and hours on the Settings page",
+                s["sla_breaches"],
+            ),
         )
-        ui.conversations_link("The SLA breaches", sla="breached")
+        ui.conversations_link(_("The SLA breaches"), sla="breached")
         st.metric(
-            "Conversations",
-            f"{s['conversations']:,}",
-            help="support conversations started this year",
+            _("Conversations"),
+            fmt.number(s["conversations"], sp),
+            help=_("support conversations started this year"),
         )
-        ui.conversations_link("All of them")
+        ui.conversations_link(_("All of them"))
         if f.sliced:  # within one network (or account) the share is 100 % or 0 %: no news
-            st.metric("Social share of support", "—", help=SOCIAL_SHARE_ALL)
+            st.metric(_("Social share of support"), "—", help=_(SOCIAL_SHARE_ALL))
         else:
-            st.metric("Social share of support", fmt.rate(s["social_share"]))
-            ui.conversations_link("On social networks", only="social")
+            st.metric(_("Social share of support"), fmt.rate(s["social_share"], sp))
+            ui.conversations_link(_("On social networks"), only="social")
     with brand:
-        st.subheader("Brand impact")
-        st.metric("Impressions", f"{b['impressions']:,}")
-        st.metric("Reach", f"{b['reach']:,}")
-        st.metric("Engagement", f"{b['engagement']:,}")
-        st.metric("Engagement rate", fmt.rate(b["engagement_rate"]))
+        st.subheader(_("Brand impact"))
+        st.metric(_("Impressions"), fmt.number(b["impressions"], sp))
+        st.metric(_("Reach"), fmt.number(b["reach"], sp))
+        st.metric(_("Engagement"), fmt.number(b["engagement"], sp))
+        st.metric(_("Engagement rate"), fmt.rate(b["engagement_rate"], sp))
     with moments:
-        st.subheader("Meaningful moments")
-        st.metric("Moments", f"{m['count']:,}")
-        st.metric("With existing customers", f"{m['existing_customer']:,}")
+        st.subheader(_("Meaningful moments"))
+        st.metric(_("Moments"), fmt.number(m["count"], sp))
+        st.metric(_("With existing customers"), fmt.number(m["existing_customer"], sp))
         st.metric(
-            "Conversions within 90 days",
-            f"{m['influenced_conversions']:,}",
-            help="orders by people of a moment, within 90 days of it: "
-            + fmt.amounts(m["influenced_revenue"]),
+            _("Conversions within 90 days"),
+            fmt.number(m["influenced_conversions"], sp),
+            help=_(
+                "orders by people of a moment, within 90 days of it: {amounts}",
+                amounts=fmt.amounts(m["influenced_revenue"], sp),
+            ),
         )
     outcomes_row(
         data["audience"], data["outcomes"], data["value"]["currency"] if data["value"] else None
@@ -443,14 +483,18 @@ with ui.timed_page("overview"):
     ui.completeness_line(f)
     trends(f)
     earned_panel(data, f)
-    st.subheader("Goals")
+    st.subheader(_("Goals"))
     if f.network or f.account:
         st.info(
-            "Goals are company-wide targets, so a network's or an account's slice is not held "
-            "against them: choose All networks and All accounts to see the progress."
+            _(
+                "Goals are company-wide targets, so a network's or an account's slice is not "
+                "held against them: choose All networks and All accounts to see the progress."
+            )
         )
     elif not data["goals"]:
-        st.info("No goals set for this year yet: set them on the Goals page (admins and managers).")
+        st.info(
+            _("No goals set for this year yet: set them on the Goals page (admins and managers).")
+        )
     else:
         currency = data["value"]["currency"] if data["value"] else "USD"
         rows = []
@@ -460,23 +504,24 @@ with ui.timed_page("overview"):
             colours.append(COLOURS[light])
             rows.append(
                 {
-                    "Goal": fmt.label(metric),
-                    "Actual": goal_text(metric, g["actual"], currency),
-                    "Target": goal_text(metric, g["target"], currency),
-                    "Pace": fmt.percent(g["pace"]),
-                    "Status": LIGHTS[light],
-                    "Projected year end": goal_text(metric, g["projected_year_end"], currency),
+                    _("Goal"): fmt.label(metric, sp),
+                    _("Actual"): goal_text(metric, g["actual"], currency),
+                    _("Target"): goal_text(metric, g["target"], currency),
+                    _("Pace"): fmt.percent(g["pace"], sp),
+                    _("Status"): _(LIGHTS[light]),
+                    _("Projected year end"): goal_text(metric, g["projected_year_end"], currency),
                 }
             )
         # A plain table (not a canvas grid): readable in screenshots, printouts and screen readers.
         # Pace and status share a cell, so the table fits a phone.
-        lines = ["| Goal | Actual | Target | Pace | Projected |", "|---|---|---|---|---|"]
+        heads = [_("Goal"), _("Actual"), _("Target"), _("Pace"), _("Projected")]
+        lines = ["| " + " | ".join(heads) + " |", "|---|---|---|---|---|"]
         for row, colour in zip(rows, colours, strict=True):
-            pace = f":{colour}[● {row['Pace']} · {row['Status']}]"
-            cells = [row["Goal"], row["Actual"], row["Target"], pace, row["Projected year end"]]
+            goal, actual, target, pace, status, projected = row.values()
+            cells = [goal, actual, target, f":{colour}[● {pace} · {status}]", projected]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         st.markdown("\n".join(lines))
         goal_bars(data["goals"], f.period())
         ui.csv_download(
-            "Download goals (CSV)", csv_export.records(rows), f"rapport-goals-{f.year}.csv"
+            _("Download goals (CSV)"), csv_export.records(rows), f"rapport-goals-{f.year}.csv"
         )
