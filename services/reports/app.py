@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import languages, ui
+from services.reports import cache, languages, ui
 
 # A local icon: an emoji or material icon would have the browser fetch it from the internet.
 ICON = str(Path(__file__).parent / "assets" / "favicon.png")
@@ -58,7 +58,7 @@ st.navigation(
         for i, (file, title, icon) in enumerate(PAGES)
     ]
 ).run()
-if (as_of := ui.figures_as_of()) is not None:
+if (as_of := cache.figures_as_of()) is not None:
     as_of_note.caption(
         sp._(
             "Figures as of {time}; newer ones are being computed.",

@@ -7,7 +7,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from services.common import accounts, i18n
-from services.reports import ui
+from services.reports import cache, ui
 
 # Right-to-left for Arabic and Persian: Streamlit has no switch, so the page's own blocks are
 # turned; figures, dates, URLs and charts keep their left-to-right order inside them (isolated),
@@ -61,7 +61,7 @@ def picker(viewer: ui.Viewer, sp: i18n.Speaker) -> None:
     wanted = None if chosen == BROWSER else chosen
     if wanted == viewer.language:
         return
-    with Session(ui.engine()) as session:
+    with Session(cache.engine()) as session:
         accounts.set_language(session, viewer.name, wanted)
     if "session_id" not in st.session_state and "user" in st.session_state:
         st.session_state["user"] = {**st.session_state["user"], "language": wanted}

@@ -492,7 +492,7 @@ def _as_date(value: object) -> dt.date:
 # the consumer commits events (its progress, and the broker time of its last record), when a
 # letter is stored, a moment is written (every change leaves an audit row), a goal, the value
 # model or a schedule is saved, a person is forgotten or retention deletes raw events. The
-# reports' cache keys carry it (ui.cached), so figures are recomputed once the data changed.
+# reports' cache keys carry it (cache.cached), so figures are recomputed once the data changed.
 DATA_VERSION = text(
     "SELECT (SELECT COALESCE(SUM(next_offset), 0) FROM consumer_progress), "
     "(SELECT MAX(last_record_at) FROM consumer_progress), "

@@ -9,38 +9,23 @@ import contextlib
 import datetime as dt
 import html
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
-from prometheus_client import Histogram
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common import accounts, csv_export, i18n
 from services.common.clock import today_in
-from services.common.config import Settings, get_settings
-from services.common.db import make_engine
 from services.common.i18n import N_
 from services.common.period import Period
-from services.reports import completeness, queries, value
+from services.reports import cache, completeness, queries, value
 from services.reports import formatting as fmt
-from services.reports.metrics import PAGE_RENDER, QUERY
 
 T = TypeVar("T")
-# How often a reports process asks whether the data changed (one small statement), and how long
-# after figures were computed they may still be shown, saying "as of", while newer ones are
-# computed: an executive never sees figures older than the last commit by more than that.
-VERSION_CHECK_S = 2.0
-STALE_OK_S = 5.0
-# A bound for what the version cannot see (e.g. a broker replaced with its offsets from zero).
-BACKSTOP_TTL_S = 3_600
 # The filters' "everything" choices: these values are the widgets' options (and never in the
 # URL); people read them in their language through the select boxes' format_func.
 ALL_NETWORKS, ALL_ACCOUNTS = N_("All networks"), N_("All accounts")
@@ -58,24 +43,6 @@ def account_name(account: str, sp: i18n.Speaker) -> str:
     if account in (ALL_ACCOUNTS, NO_ACCOUNT):
         return sp._(account)
     return sp._(NO_ACCOUNT) if account == "default" else account
-
-
-def _metrics() -> dict[str, Histogram]:
-    """The page histograms; `rapport reports` serves them from process start (serve_metrics)."""
-    return {"render": PAGE_RENDER, "query": QUERY}
-
-
-@st.cache_resource
-def _engine(url: str) -> Engine:
-    return make_engine(url)
-
-
-def engine() -> Engine:
-    return _engine(get_settings().database_url)
-
-
-def settings() -> Settings:
-    return get_settings()
 
 
 @dataclass(frozen=True)
@@ -98,7 +65,7 @@ def signed_in() -> Viewer | None:
         return Viewer(**found)
     cookie = st.context.cookies.get(accounts.SESSION_COOKIE)
     session_id = cookie if isinstance(cookie, str) else None  # AppTest has no real cookies
-    with Session(engine()) as session:
+    with Session(cache.engine()) as session:
         resolved = accounts.resolve(session, session_id)
     if resolved is None or resolved[0].must_change_password:
         st.session_state.pop("user", None)
@@ -119,7 +86,7 @@ def speaker() -> i18n.Speaker:
         i18n.choose(
             own=viewer.language if viewer else None,
             header=header if isinstance(header, str) else None,
-            default=settings().rapport_language,
+            default=cache.settings().rapport_language,
         )
     )
 
@@ -127,7 +94,7 @@ def speaker() -> i18n.Speaker:
 def login_url(path: str = "") -> str:
     """The moments site's login, coming back to this page of the reports with the view its URL
     names (a bookmarked or e-mailed link opens what it shows once the person has logged in)."""
-    back = settings().reports_url + path
+    back = cache.settings().reports_url + path
     query = urlencode(dict(st.query_params.items()))
     return f"{moments_url()}/login?{urlencode({'next': f'{back}?{query}' if query else back})}"
 
@@ -160,7 +127,7 @@ def log_out() -> None:
     session_id = st.session_state.pop("session_id", None)
     st.session_state.pop("user", None)
     if session_id:
-        with Session(engine()) as session:
+        with Session(cache.engine()) as session:
             accounts.end_session(session, session_id)
 
 
@@ -172,7 +139,7 @@ class Filters:
     account: str | None
 
     def period(self) -> Period:
-        return Period.of(self.year, self.as_of, settings().timezone)
+        return Period.of(self.year, self.as_of, cache.settings().timezone)
 
     @property
     def sliced(self) -> bool:
@@ -248,11 +215,11 @@ def _choice(options: list[Any]) -> Callable[[str], Any]:
 def sidebar(viewer: Viewer) -> Filters:
     """The period and slice every page shows, kept in the URL (year, as_of, network, account)
     as well as in the widgets: the URL wins when it names one, so a link opens its view."""
-    pairs = cached("filter_options", lambda: queries.filter_options(engine()))
+    pairs = cache.cached("filter_options", lambda: queries.filter_options(cache.engine()))
     networks = sorted({network for network, _ in pairs})
-    today = today_in(settings().timezone)
+    today = today_in(cache.settings().timezone)
     # This year, and back to the first year with data: no year the list offers is empty.
-    span = cached("data_years", lambda: queries.data_years(engine()))
+    span = cache.cached("data_years", lambda: queries.data_years(cache.engine()))
     first = min(span[0], today.year) if span else today.year
     years = list(range(max(today.year, span[1] if span else today.year), first - 1, -1))
     _from_url("year", "year", _choice(years))
@@ -350,110 +317,6 @@ def _widget_to_url(name: str, key: str | None = None) -> None:
         st.query_params[name] = value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-@st.cache_data(ttl=BACKSTOP_TTL_S, max_entries=2_000, show_spinner=False)
-def _cached(name: str, key: tuple[Any, ...], _load: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    value = _load()
-    _metrics()["query"].labels(name).observe(time.perf_counter() - started)
-    return value
-
-
-@dataclass
-class _Freshness:
-    """Process-wide: the data's version as last read, and for each query (name and key) the
-    version it was last computed at, when (monotonic and wall clock), and which recomputations
-    run in the background. Shared by every session and by the warm-up before the server
-    listens."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    version: tuple[str, ...] | None = None
-    checked: float = -VERSION_CHECK_S
-    computed: dict[tuple[Any, ...], tuple[tuple[str, ...], float, dt.datetime]] = field(
-        default_factory=dict
-    )
-    refreshing: set[tuple[Any, ...]] = field(default_factory=set)
-
-
-_FRESHNESS = _Freshness()
-
-
-def data_version() -> tuple[str, ...]:
-    """The data's version (queries.data_version), read at most every VERSION_CHECK_S."""
-    state = _FRESHNESS
-    with state.lock:
-        if state.version is not None and time.monotonic() - state.checked < VERSION_CHECK_S:
-            return state.version
-    version = queries.data_version(engine())
-    with state.lock:
-        state.version, state.checked = version, time.monotonic()
-    return version
-
-
-def cached(name: str, load: Callable[[], T], *key: Any) -> T:
-    """A query result, cached per (name, key) until the data behind it changes.
-
-    Figures are never older than the last commit by more than a few seconds: a result
-    computed at an older version is shown only if it is at most STALE_OK_S old, while the
-    new one is computed in the background (the page then says "as of" when); past that the
-    page waits for the new one. The key carries the version, so a change is a new entry.
-    """
-    base = (name, *key, settings().database_url)
-    current = data_version()
-    state = _FRESHNESS
-    with state.lock:
-        known = state.computed.get(base)
-    if known is not None and known[0] != current and time.monotonic() - known[1] <= STALE_OK_S:
-        _refresh(name, base, current, load)
-        st.session_state["figures_as_of"] = min(
-            known[2], st.session_state.get("figures_as_of", known[2])
-        )
-        return _cached(name, (*base, known[0]), load)  # type: ignore[no-any-return]
-    value = _cached(name, (*base, current), load)
-    if known is None or known[0] != current:
-        with state.lock:
-            state.computed[base] = (current, time.monotonic(), _now())
-    return value  # type: ignore[no-any-return]
-
-
-def _refresh(name: str, base: tuple[Any, ...], version: tuple[str, ...], load: Any) -> None:
-    """Compute `base` at `version` in a thread of its own, once however many ask."""
-    state = _FRESHNESS
-    with state.lock:
-        if (base, version) in state.refreshing:
-            return
-        state.refreshing.add((base, version))
-
-    def run() -> None:
-        try:
-            _cached(name, (*base, version), load)
-            with state.lock:
-                state.computed[base] = (version, time.monotonic(), _now())
-        finally:
-            with state.lock:
-                state.refreshing.discard((base, version))
-
-    threading.Thread(target=run, name=f"rapport-refresh-{name}", daemon=True).start()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(settings().timezone)
-
-
-def figures_as_of() -> dt.datetime | None:
-    """When the oldest figure this run showed was computed, if it predates the data's last
-    change (cached): the page says so. Cleared for the next run."""
-    return st.session_state.pop("figures_as_of", None)  # type: ignore[no-any-return]
-
-
-@contextmanager
-def timed_page(name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        _metrics()["render"].labels(name).observe(time.perf_counter() - started)
-
-
 def conversations_link(label: str, **query: str) -> None:
     """A link to the Conversations page, narrowed like the figure it sits under (the sidebar's
     period and filters carry over)."""
@@ -524,12 +387,12 @@ def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 
 
 def completeness_line(f: Filters) -> None:
     """Under an executive figure: the events it rests on, what was refused, how fresh it is."""
-    found = cached(
+    found = cache.cached(
         "completeness",
         lambda: completeness.read(
-            engine(),
+            cache.engine(),
             f.period(),
-            group_id=settings().kafka_consumer_group,
+            group_id=cache.settings().kafka_consumer_group,
             network=f.network,
             account=f.account,
         ).as_dict(),
@@ -569,4 +432,4 @@ def empty_state() -> None:
 
 
 def moments_url() -> str:
-    return settings().moments_url
+    return cache.settings().moments_url

@@ -1,5 +1,5 @@
 """The figures each page shows first, for this year and the last, computed before the reports
-server listens, so the first visit after a restart finds them cached (ui.cached)."""
+server listens, so the first visit after a restart finds them cached (cache.cached)."""
 
 from __future__ import annotations
 

@@ -153,11 +153,11 @@ def as_of_notes(at: AppTest) -> list[str]:
 def test_figures_follow_the_consumers_commits(
     engine: Engine, app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.reports import ui
+    from services.reports import cache
 
-    monkeypatch.setattr(ui, "_FRESHNESS", ui._Freshness())
-    monkeypatch.setattr(ui, "VERSION_CHECK_S", 0.0)
-    monkeypatch.setattr(ui, "STALE_OK_S", 0.0)
+    monkeypatch.setattr(cache, "_FRESHNESS", cache._Freshness())
+    monkeypatch.setattr(cache, "VERSION_CHECK_S", 0.0)
+    monkeypatch.setattr(cache, "STALE_OK_S", 0.0)
     consumer_commits(engine, 5000, next_offset=1)
     assert impressions(run_page(None)) == "5,000"
     consumer_commits(engine, 7000, next_offset=2)  # no cache cleared: the version moved
@@ -171,11 +171,11 @@ def test_figures_just_before_a_commit_are_shown_as_of_while_new_ones_are_compute
 ) -> None:
     import time
 
-    from services.reports import ui
+    from services.reports import cache
 
-    monkeypatch.setattr(ui, "_FRESHNESS", ui._Freshness())
-    monkeypatch.setattr(ui, "VERSION_CHECK_S", 0.0)
-    monkeypatch.setattr(ui, "STALE_OK_S", 60.0)
+    monkeypatch.setattr(cache, "_FRESHNESS", cache._Freshness())
+    monkeypatch.setattr(cache, "VERSION_CHECK_S", 0.0)
+    monkeypatch.setattr(cache, "STALE_OK_S", 60.0)
     consumer_commits(engine, 5000, next_offset=1)
     assert impressions(run_page(None)) == "5,000"
     consumer_commits(engine, 7000, next_offset=2)
@@ -183,7 +183,7 @@ def test_figures_just_before_a_commit_are_shown_as_of_while_new_ones_are_compute
     assert impressions(at) == "5,000"
     assert as_of_notes(at)
     deadline = time.monotonic() + 30
-    while ui._FRESHNESS.refreshing and time.monotonic() < deadline:
+    while cache._FRESHNESS.refreshing and time.monotonic() < deadline:
         time.sleep(0.05)
     at = run_page(None)
     assert impressions(at) == "12,000"

@@ -6,22 +6,22 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
+from services.reports import cache, queries, ui
 from services.reports import formatting as fmt
-from services.reports import queries, ui
 from services.reports.figures import brand_figures, engagement_heatmap, weekly_brand
 
 sp = ui.speaker()
 _ = sp._
 
-with ui.timed_page("brand"):
+with cache.timed_page("brand"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    daily = ui.cached(
+    daily = cache.cached(
         "daily_by_kind",
-        lambda: queries.daily_by_kind(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.daily_by_kind(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
-    goals = ui.cached("goals", lambda: queries.goals(ui.engine(), f.year), f.year)
+    goals = cache.cached("goals", lambda: queries.goals(cache.engine(), f.year), f.year)
     ui.page_title(_("Brand impact"), f)
     weekly = weekly_brand(daily, period)
     weeks = pd.DataFrame(weekly)
@@ -99,14 +99,14 @@ with ui.timed_page("brand"):
     )
     st.plotly_chart(rates, width="stretch")
     st.subheader(_("When your audience engages"))
-    hourly = ui.cached(
+    hourly = cache.cached(
         "engagement_by_hour",
         lambda: queries.engagement_by_hour(
-            ui.engine(), period, network=f.network, account=f.account
+            cache.engine(), period, network=f.network, account=f.account
         ),
         f,
     )
-    grid = engagement_heatmap(hourly, ui.settings().timezone)
+    grid = engagement_heatmap(hourly, cache.settings().timezone)
     st.plotly_chart(
         px.imshow(
             grid,
@@ -114,7 +114,7 @@ with ui.timed_page("brand"):
             y=fmt.weekdays(sp),
             aspect="auto",
             labels={
-                "x": _("hour ({timezone})", timezone=ui.settings().rapport_timezone),
+                "x": _("hour ({timezone})", timezone=cache.settings().rapport_timezone),
                 "y": _("weekday"),
                 "color": _("engagement"),
             },

@@ -11,8 +11,8 @@ from services.common import csv_export
 from services.common.conversation_levels import ONLY, Window, count, listing
 from services.common.i18n import N_
 from services.common.period import Period
+from services.reports import cache, ui
 from services.reports import formatting as fmt
-from services.reports import ui
 
 PAGE_SIZE = 100  # rows on a page; the CSV holds them all
 SORTS = {"newest": N_("Newest first"), "oldest": N_("Oldest first")}
@@ -64,7 +64,7 @@ def go(**changes: str) -> None:
         st.query_params[name] = value
 
 
-with ui.timed_page("conversations"):
+with cache.timed_page("conversations"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
     params = st.query_params
@@ -100,8 +100,8 @@ with ui.timed_page("conversations"):
         only=only,
     )
     sort = str(params.get("sort")) if params.get("sort") in SORTS else "newest"
-    total = ui.cached(
-        "conversation_count", lambda: count(ui.engine(), window, sla=sla), window, sla
+    total = cache.cached(
+        "conversation_count", lambda: count(cache.engine(), window, sla=sla), window, sla
     )
     if not total:
         st.info(_("No support conversations match these filters."))
@@ -109,11 +109,11 @@ with ui.timed_page("conversations"):
     pages = math.ceil(total / PAGE_SIZE)
     asked = params.get("page", "1")
     page = min(max(int(asked), 1), pages) if asked.isdigit() else 1
-    rows = ui.cached(
+    rows = cache.cached(
         "conversation_page",
         lambda: list(
             listing(
-                ui.engine(),
+                cache.engine(),
                 window,
                 sla=sla,
                 newest_first=sort == "newest",
@@ -192,7 +192,7 @@ with ui.timed_page("conversations"):
         _("Download these conversations (CSV)"),
         lambda: csv_export.text(
             [_(header) for header in PEOPLE_CSV],
-            (for_people(r, period) for r in listing(ui.engine(), window, sla=sla)),
+            (for_people(r, period) for r in listing(cache.engine(), window, sla=sla)),
         ),
         f"conversations-{f.year}-{period.as_of.isoformat()}.csv",
         help=_(

@@ -4,8 +4,8 @@ import streamlit as st
 from sqlmodel import Session
 
 from services.common.i18n import N_
+from services.reports import cache, queries, ui, value
 from services.reports import formatting as fmt
-from services.reports import queries, ui, value
 from services.reports.goals import set_goal
 from services.reports.models import COUNTING, GoalMetric
 
@@ -81,13 +81,13 @@ MINUTES = N_("minutes")
 sp = ui.speaker()
 _ = sp._
 
-with ui.timed_page("goals"):
+with cache.timed_page("goals"):
     f: ui.Filters = st.session_state["filters"]
     viewer: ui.Viewer = st.session_state["viewer"]
     st.title(_("Goals for {year}", year=sp.digits(str(f.year))))
     st.caption(_("Company-wide yearly targets; the Overview shows the pace against each."))
-    current = queries.goals(ui.engine(), f.year)  # uncached: edits show at once
-    model = value.load(ui.engine(), f.year)
+    current = queries.goals(cache.engine(), f.year)  # uncached: edits show at once
+    model = value.load(cache.engine(), f.year)
     currency = model.currency if model else "USD"
 
     def target_text(metric: GoalMetric) -> str:
@@ -157,7 +157,7 @@ with ui.timed_page("goals"):
         if problems:
             st.error(_("Not saved.") + " " + " · ".join(problems))
             st.stop()
-        with Session(ui.engine()) as session:
+        with Session(cache.engine()) as session:
             for metric, target in values.items():
                 if target > 0 or metric.value in current:
                     set_goal(session, year=f.year, metric=metric, target=target, actor=viewer.name)

@@ -9,17 +9,19 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.common.schema import Moment
+from services.reports import cache, queries, ui
 from services.reports import formatting as fmt
-from services.reports import queries, ui
 from services.reports.figures import moment_breakdown
 
 sp = ui.speaker()
 _ = sp._
 
-with ui.timed_page("moments"):
+with cache.timed_page("moments"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    facts = ui.cached("moments", lambda: queries.moments(ui.engine(), period, network=f.network), f)
+    facts = cache.cached(
+        "moments", lambda: queries.moments(cache.engine(), period, network=f.network), f
+    )
     ui.page_title(_("Meaningful relationship moments"), f)
     if f.account:
         st.caption(
@@ -97,10 +99,10 @@ with ui.timed_page("moments"):
             )
             column.plotly_chart(chart, width="stretch")
     st.subheader(_("Most recent moments in this period"))
-    recent = ui.cached(
+    recent = cache.cached(
         "recent_moments",
         lambda: queries.recent_moments(
-            ui.engine(), period.first_day, period.as_of, network=f.network, limit=15
+            cache.engine(), period.first_day, period.as_of, network=f.network, limit=15
         ),
         f,
     )

@@ -7,8 +7,8 @@ import plotly.express as px
 import streamlit as st
 
 from services.common.i18n import N_
+from services.reports import cache, outcomes, queries, ui
 from services.reports import formatting as fmt
-from services.reports import outcomes, queries, ui
 from services.reports.summary import outcome_blocks
 
 sp = ui.speaker()
@@ -207,23 +207,25 @@ def campaign_table(results: dict[str, Any], year: int) -> None:
     )
 
 
-with ui.timed_page("outcomes"):
+with cache.timed_page("outcomes"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    totals = ui.cached(
+    totals = cache.cached(
         "kind_totals",
-        lambda: queries.kind_totals(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.kind_totals(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
-    audience, results = ui.cached(
+    audience, results = cache.cached(
         "outcome_blocks",
-        lambda: outcome_blocks(ui.engine(), period, totals, network=f.network, account=f.account),
+        lambda: outcome_blocks(
+            cache.engine(), period, totals, network=f.network, account=f.account
+        ),
         f,
     )
-    snapshots = ui.cached(
+    snapshots = cache.cached(
         "follower_snapshots",
         lambda: queries.follower_snapshots(
-            ui.engine(), period, network=f.network, account=f.account
+            cache.engine(), period, network=f.network, account=f.account
         ),
         f,
     )

@@ -11,8 +11,8 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.common.period import Period
+from services.reports import cache, queries, ui, value
 from services.reports import formatting as fmt
-from services.reports import queries, ui, value
 from services.reports.figures import (
     iso_week,
     moment_breakdown,
@@ -38,18 +38,18 @@ COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     """What each week earned, stacked by part, against the running total."""
     period = f.period()
-    facts = ui.cached(
+    facts = cache.cached(
         "conversations",
-        lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.conversations(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
-    daily = ui.cached(
+    daily = cache.cached(
         "daily_by_kind",
-        lambda: queries.daily_by_kind(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.daily_by_kind(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
-    moment_facts = ui.cached(
-        "moments", lambda: queries.moments(ui.engine(), period, network=f.network), f
+    moment_facts = cache.cached(
+        "moments", lambda: queries.moments(cache.engine(), period, network=f.network), f
     )
     social = {w["week"]: value.social_conversations(w) for w in weekly_support(facts, period)}
     clicks: dict[str, int] = {}
@@ -192,25 +192,25 @@ def trends(f: ui.Filters) -> None:
     def weekly(period: Period) -> dict[str, dict[int, float | None]]:
         # This year's reads are the ones the other panels cached; last year's are their own.
         key = () if period.year == f.year else ("previous year",)
-        facts = ui.cached(
+        facts = cache.cached(
             "conversations",
             lambda: queries.conversations(
-                ui.engine(), period, network=f.network, account=f.account
+                cache.engine(), period, network=f.network, account=f.account
             ),
             f,
             *key,
         )
-        daily = ui.cached(
+        daily = cache.cached(
             "daily_by_kind",
             lambda: queries.daily_by_kind(
-                ui.engine(), period, network=f.network, account=f.account
+                cache.engine(), period, network=f.network, account=f.account
             ),
             f,
             period.year,
         )
-        moments = ui.cached(
+        moments = cache.cached(
             "moments",
-            lambda: queries.moments(ui.engine(), period, network=f.network),
+            lambda: queries.moments(cache.engine(), period, network=f.network),
             f,
             period.year,
         )
@@ -324,7 +324,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     """What social earned: the money, its parts and assumptions, and a what-if view."""
     st.subheader(_("What social earned"))
     money = data["value"]
-    model = value.load(ui.engine(), f.year)
+    model = value.load(cache.engine(), f.year)
     if money is None or model is None:
         st.info(
             _(
@@ -367,10 +367,10 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
             )
             for n, name in enumerate(value.AMOUNTS)
         }
-        totals = ui.cached(
+        totals = cache.cached(
             "kind_totals",
             lambda: queries.kind_totals(
-                ui.engine(), f.period(), network=f.network, account=f.account
+                cache.engine(), f.period(), network=f.network, account=f.account
             ),
             f,
         )
@@ -405,15 +405,15 @@ SOCIAL_SHARE_ALL = N_(
 WITHIN_1H = N_("Answered within 1 h")
 
 
-with ui.timed_page("overview"):
+with cache.timed_page("overview"):
     f: ui.Filters = st.session_state["filters"]
-    data = ui.cached(
+    data = cache.cached(
         "summary",
         lambda: summary(
-            ui.engine(),
+            cache.engine(),
             year=f.year,
             as_of=f.as_of,
-            tz=ui.settings().timezone,
+            tz=cache.settings().timezone,
             network=f.network,
             account=f.account,
         ),

@@ -5,12 +5,12 @@ import datetime as dt
 import streamlit as st
 import streamlit.components.v1 as components
 
-from services.reports import delivery, ui
+from services.reports import cache, delivery, ui
 from services.reports.monthly import render
 
 sp = ui.speaker()
 f: ui.Filters = st.session_state["filters"]
-settings = ui.settings()
+settings = cache.settings()
 viewer: ui.Viewer = st.session_state["viewer"]
 st.title(sp._("Monthly report"))
 st.caption(
@@ -34,11 +34,11 @@ month = f"{chosen:%Y-%m}"
 if chosen.year == today.year and chosen.month == today.month:
     st.caption(sp._("This month is not over: the report shows its days so far."))
 
-with ui.timed_page("report"):
-    report = ui.cached(
+with cache.timed_page("report"):
+    report = cache.cached(
         "monthly_report",
         lambda: render(
-            ui.engine(),
+            cache.engine(),
             month=month,
             tz=settings.timezone,
             group_id=settings.kafka_consumer_group,
@@ -93,7 +93,7 @@ with ui.timed_page("report"):
                         recipients = delivery.recipients_of(to)
                         with st.spinner(sp._("Sending…")):
                             outcome = delivery.send_monthly(
-                                ui.engine(), settings, month=month, recipients=recipients
+                                cache.engine(), settings, month=month, recipients=recipients
                             )
                         if outcome.startswith("already sent"):
                             st.info(sp._("This report reached these recipients before."))

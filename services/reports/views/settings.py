@@ -6,7 +6,7 @@ import streamlit as st
 from services.common import webhook_status
 from services.common.i18n import N_
 from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import completeness, queries, schedules, ui, value
+from services.reports import cache, completeness, queries, schedules, ui, value
 from services.reports import formatting as fmt
 
 sp = ui.speaker()
@@ -25,9 +25,9 @@ def connections() -> None:
     """Is data arriving by itself? Each platform webhook's state, from ingest's /metrics, and
     the dead letters stored per source."""
     st.subheader(_("Platform connections"))
-    url = ui.settings().ingest_metrics
-    stored = ui.cached(
-        "dead_letters_by_source", lambda: completeness.dead_letters_by_source(ui.engine())
+    url = cache.settings().ingest_metrics
+    stored = cache.cached(
+        "dead_letters_by_source", lambda: completeness.dead_letters_by_source(cache.engine())
     )
     try:
         found = webhook_status.sources(webhook_status.fetch(url, timeout_s=3))
@@ -81,7 +81,7 @@ def connections() -> None:
 
 DEFAULT = N_("Default (every account)")
 
-with ui.timed_page("settings"):
+with cache.timed_page("settings"):
     viewer: ui.Viewer = st.session_state["viewer"]
     f: ui.Filters = st.session_state["filters"]
     st.title(_("Settings"))
@@ -95,7 +95,7 @@ with ui.timed_page("settings"):
             "recomputes every figure, past ones included."
         )
     )
-    stored = schedules.stored(ui.engine())
+    stored = schedules.stored(cache.engine())
     # The schedules as typed (mon-fri 09:00-17:00): the same notation the form takes.
     applies, schedule = _("applies to"), _("schedule")
     rows = [{applies: _("every account (default)"), schedule: schedules.describe(stored.default)}]
@@ -106,14 +106,14 @@ with ui.timed_page("settings"):
     ui.table(rows, download=_("Download business hours (CSV)"), file="business-hours.csv")
     if not viewer.can_edit_goals:
         st.info(_("You can read the business hours; admins and managers change them."))
-        model = value.load(ui.engine(), f.year)
+        model = value.load(cache.engine(), f.year)
         st.subheader(_("Value model {year}", year=sp.digits(str(f.year))))
         if model is None:
             st.info(_("No value model for this year yet."))
         else:
             ui.assumptions_table(model, f.year)
         st.stop()
-    pairs = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
+    pairs = cache.cached("filter_options", lambda: queries.filter_options(cache.engine()))
     accounts = sorted({account for _n, account in pairs if account != "default"})
     choice = st.selectbox(
         _("Schedule to set"),
@@ -125,7 +125,7 @@ with ui.timed_page("settings"):
     with st.form("hours"):
         timezone = st.text_input(
             _("Time zone (e.g. Europe/Istanbul)"),
-            value=current.timezone if current else ui.settings().rapport_timezone,
+            value=current.timezone if current else cache.settings().rapport_timezone,
             help=_("e.g. {zones}", zones="Europe/Madrid, America/New_York"),
             key=f"timezone_{choice}",
         )
@@ -156,7 +156,7 @@ with ui.timed_page("settings"):
     if saved:
         try:
             schedules.set_hours(
-                ui.engine(),
+                cache.engine(),
                 account=account,
                 timezone=timezone,
                 hours=hours,
@@ -179,7 +179,7 @@ with ui.timed_page("settings"):
             "beside the money). Missing amounts count as 0."
         )
     )
-    model = value.load(ui.engine(), f.year)
+    model = value.load(cache.engine(), f.year)
     with st.form("value"):
         currency = st.text_input(
             _("Currency (three letters, e.g. EUR)"),
@@ -200,7 +200,7 @@ with ui.timed_page("settings"):
     if saved_value:
         try:
             value.set_model(
-                ui.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
+                cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
             )
         except value.ValueModelError as exc:
             st.error(_("Not saved: {reason}.", reason=exc))

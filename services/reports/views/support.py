@@ -9,8 +9,8 @@ import streamlit as st
 from services.common import csv_export
 from services.common.conversation_levels import UNASSIGNED
 from services.common.i18n import N_
+from services.reports import cache, queries, ui
 from services.reports import formatting as fmt
-from services.reports import queries, ui
 from services.reports.figures import weekly_support
 
 sp = ui.speaker()
@@ -22,20 +22,20 @@ def agent_name(agent: str) -> str:
     return _("unassigned") if agent == UNASSIGNED else agent
 
 
-with ui.timed_page("support"):
+with cache.timed_page("support"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    facts = ui.cached(
+    facts = cache.cached(
         "conversations",
-        lambda: queries.conversations(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.conversations(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
     ui.page_title(_("Customer-support impact"), f)
     # The headline and per-network figures come from the SQL the Overview uses (queries.support);
     # only the weekly trend is computed here, over the conversations' facts.
-    figures = ui.cached(
+    figures = cache.cached(
         "support",
-        lambda: queries.support(ui.engine(), period, network=f.network, account=f.account),
+        lambda: queries.support(cache.engine(), period, network=f.network, account=f.account),
         f,
     )
     if not figures["conversations"]:
@@ -148,9 +148,9 @@ with ui.timed_page("support"):
     ]  # fmt: skip
 
     def network_support(network: str) -> dict[str, Any]:
-        return ui.cached(
+        return cache.cached(
             "support",
-            lambda: queries.support(ui.engine(), period, network=network, account=f.account),
+            lambda: queries.support(cache.engine(), period, network=network, account=f.account),
             f,
             network,
         )
