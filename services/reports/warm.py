@@ -14,8 +14,9 @@ from services.reports import queries
 
 log = logging.getLogger(__name__)
 APP = Path(__file__).parent / "app.py"
-# `rapport up` waits 60 s for the reports port: whatever is not computed by then is computed at
-# its first visit, as before.
+# `rapport up` waits 60 s for the reports port, counted from the process's start: the imports
+# and the warm-up get 30 s of it (Streamlit needs a few more to listen on a loaded machine);
+# whatever is not computed by then is computed at its first visit, as before.
 WARM_UP_S = 30.0
 
 
@@ -26,6 +27,10 @@ def warm(deadline_s: float = WARM_UP_S) -> int:
     queries are exactly those of a visit, with no second list of them to keep in step. Returns
     the pages run."""
     from streamlit.testing.v1 import AppTest
+
+    if deadline_s <= 0:
+        log.warning("no time left to warm up: every page computes its figures at first visit")
+        return 0
 
     pages = sorted(p.relative_to(APP.parent).as_posix() for p in APP.parent.glob("views/*.py"))
     year = today_in(get_settings().timezone).year
@@ -46,7 +51,11 @@ def warm(deadline_s: float = WARM_UP_S) -> int:
                 log.warning("warm-up stopped after %d pages (%.0f s)", done, deadline_s)
                 return done
             at.switch_page(page)
-            at.run(timeout=left)
+            try:
+                at.run(timeout=left)
+            except RuntimeError as exc:  # AppTest's own timeout: the time is up
+                log.warning("warm-up stopped at %s (%d): %s", page, shown, exc)
+                return done
             if at.exception:
                 log.warning("warm-up of %s (%d) failed: %s", page, shown, at.exception[0].value)
             done += 1
