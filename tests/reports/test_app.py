@@ -773,3 +773,16 @@ def test_the_outcomes_page(engine: Engine, app_env: None) -> None:
 def test_the_outcomes_page_says_how_to_connect_when_empty(engine: Engine, app_env: None) -> None:
     at = run_page("views/outcomes.py")
     assert any("ga4_report" in i.value and "Shopify" in i.value for i in at.info)
+
+
+def test_a_year_of_follower_snapshots_only_draws_its_outcomes_page(
+    engine: Engine, app_env: None
+) -> None:
+    """Followers counted, no visit, lead or conversion: the funnel says so (it raised on an
+    empty chart)."""
+    import datetime as dt
+
+    year = dt.date.today().year
+    write_batch(engine, [batch(*outcome_events(year)[:2])], ZoneInfo("UTC"))
+    at = run_page("views/outcomes.py")
+    assert "No visits, leads or conversions this year." in [c.value for c in at.caption]

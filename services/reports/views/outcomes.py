@@ -111,6 +111,9 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         for row in results["networks"]
         for stage, key in zip(STAGES, ("visits", "leads", "conversions"), strict=True)
     ]
+    if not stages:  # a year with follower snapshots only
+        st.caption(_("No visits, leads or conversions this year."))
+        return
     # Grouped bars on a log scale: conversions are a hundredth of visits, and a stacked
     # funnel drew them as a hairline.
     chart = px.bar(
