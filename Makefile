@@ -27,12 +27,13 @@ catalogs: $(CATALOGS:.po=.mo)
 	$(BIN)/pybabel -q compile -i $< -o $@ -l $(notdir $*)
 
 # Re-read every marked text of the code and templates into services/locale/rapport.pot and the
-# catalogs (new texts arrive untranslated, `make lint` then names them).
+# catalogs (new texts arrive untranslated, `make lint` then names them). `update` takes no
+# --no-location: it keeps what the template holds, which has none.
 messages: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k n_:1,2 --no-location --sort-output \
 		--project Rapport -o services/locale/rapport.pot services
 	$(BIN)/pybabel -q update -i services/locale/rapport.pot -d services/locale -D rapport \
-		--no-fuzzy-matching --ignore-obsolete --no-location
+		--no-fuzzy-matching --ignore-obsolete
 
 # Re-resolve requirements/*.lock from pyproject.toml (hashes for every platform): dev.lock for
 # `make venv` and CI, one per image for deploy/Dockerfile, each pinned to dev.lock's versions.
