@@ -263,6 +263,12 @@ class SupportConversation(SQLModel, table=True):
     first_response_business_s: float | None = None
     resolution_business_s: float | None = None
     sla_target_s: float | None = None
+    # The first inbound message after its resolution: the customer came back (0021).
+    reopened_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    # Its latest `rating` event (greatest occurred_at): 1..5, when, and the comment (0021).
+    rating: int | None = None
+    rated_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    rating_comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DeadLetter(SQLModel, table=True):

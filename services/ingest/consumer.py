@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common import tracing
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
-from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
+from services.common.vocabulary import CONVERSATION_KIND_NAMES, Kind, Network
 from services.ingest import consumer_metrics as metrics
 from services.ingest import dead_letters, progress
 from services.ingest.rows import RowBatch, build_rows
@@ -86,7 +86,7 @@ def _check(batch: ingest_pb2.InteractionBatch, *, maybe_nul: bool = True) -> str
             return f"event {index}: event_id and occurred_at are required"
         if event.network not in NETWORKS or event.kind not in KINDS:
             return f"event {index}: unknown network {event.network!r} or kind {event.kind!r}"
-        if event.kind in MESSAGE_KIND_NAMES and not event.conversation_id:
+        if event.kind in CONVERSATION_KIND_NAMES and not event.conversation_id:
             return f"event {index}: conversation_id is required for {event.kind}"
         if maybe_nul and _has_nul(event):
             return f"event {index}: NUL character in a text field (PostgreSQL cannot store it)"

@@ -21,7 +21,7 @@ import orjson
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.schema import CAMPAIGN_LENGTH
-from services.common.vocabulary import FUNNEL_KIND_NAMES, MESSAGE_KIND_NAMES
+from services.common.vocabulary import CONVERSATION_KIND_NAMES, FUNNEL_KIND_NAMES
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
 HOUR_S = 3_600
@@ -224,6 +224,6 @@ def build_rows(
     conversations: set[tuple[str, str]] = set()
     for row, epoch_s in rows:
         rollups.add(epoch_s, row, +1)
-        if row[KIND] in MESSAGE_KIND_NAMES:
+        if row[KIND] in CONVERSATION_KIND_NAMES:
             conversations.add((row[NETWORK], row[CONVERSATION]))
     return RowBatch(rows, rollups, conversations, stamp)

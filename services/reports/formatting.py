@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from babel.numbers import format_currency
 
+from services.common.i18n import N_
 from services.common.vocabulary import MOMENT_WORDS, network_label
 
 NONE = "\u2013"  # a figure with no value yet: an en dash
@@ -77,6 +78,19 @@ WORDS = {
 }
 
 
+# Response quality and share of voice (docs/figures.md#response-quality-and-share-of-voice).
+LABELS |= {
+    "csat": N_("CSAT"),
+    "csat_average": N_("Average rating"),
+    "csat_responses": N_("Ratings"),
+    "csat_response_rate": N_("Rating response rate"),
+    "reopened": N_("Reopened"),
+    "reopen_rate": N_("Reopen rate"),
+    "share_of_voice": N_("Share of voice"),
+    "competitor_mentions": N_("Competitor mentions"),
+}
+
+
 def label(key: str) -> str:
     """The human name of a metric or column (an unknown key reads as words)."""
     return LABELS.get(key) or key.replace("_", " ").capitalize()
@@ -87,7 +101,8 @@ def word(value: str) -> str:
 
 
 def is_rate(key: str) -> bool:
-    return key.endswith("_rate") or key.endswith("_share") or key in ("roi", "measured_roi")
+    rates = ("roi", "measured_roi", "csat", "share_of_voice")
+    return key.endswith("_rate") or key.endswith("_share") or key in rates
 
 
 def is_duration(key: str) -> bool:

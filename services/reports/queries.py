@@ -41,6 +41,7 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
+from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
     FUNNEL,
@@ -211,6 +212,9 @@ def support(
                     ).percentile(0.5),
                 }
             )
+    rated, rated_by = quality.support_quality(engine, period, network=network, account=account)
+    for row in agents:
+        row |= rated_by.get(str(row["agent"]), {"csat": None, "csat_responses": 0})
     return {
         "conversations": total,
         "answered": int(answered_n or 0),
@@ -225,6 +229,7 @@ def support(
         "median_resolution_business_s": figures["median_resolution_business_s"],
         "first_response_sla_met_rate": int(met_n or 0) / total if total else None,
         "sla_breaches": total - int(met_n or 0),
+        **rated,
         "agents": sorted(agents, key=lambda row: (-row["answered"], row["agent"])),
     }
 

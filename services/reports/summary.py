@@ -59,6 +59,8 @@ def summary(
         "social_share": support["social_share"],
         "first_response_sla_met_rate": support["first_response_sla_met_rate"],
         "median_first_response_business_s": support["median_first_response_business_s"],
+        "csat": support["csat"],
+        "reopen_rate": support["reopen_rate"],
         **{
             name: money[name] if money else None
             for name in ("support_savings", "earned_media_value", "total_value")
@@ -157,6 +159,10 @@ def as_table(data: dict[str, Any]) -> str:
         ("  in business hours: median resolution", fmt.duration(s["median_resolution_business_s"])),
         ("  first-response SLA met", fmt.rate(s["first_response_sla_met_rate"])),
         ("  SLA breaches", f"{s['sla_breaches']:,}"),
+        ("  CSAT (rated 4 or 5)", fmt.rate(s["csat"])),
+        ("  average rating", fmt.number(s["csat_average"])),
+        ("  ratings / resolved", f"{s['csat_responses']:,}, {fmt.rate(s['csat_response_rate'])}"),
+        ("  reopened", f"{s['reopened']:,}, {fmt.rate(s['reopen_rate'])}"),
         ("Brand impact", ""),
         ("  impressions", f"{b['impressions']:,}"),
         ("  reach", f"{b['reach']:,}"),

@@ -33,6 +33,13 @@ SUPPORT_KEYS = {
     "first_response_sla_met_rate",
     "sla_breaches",
     "agents",
+    # Response quality (docs/figures.md#response-quality-and-share-of-voice)
+    "csat_responses",
+    "csat",
+    "csat_average",
+    "csat_response_rate",
+    "reopened",
+    "reopen_rate",
 }
 BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
 
@@ -128,6 +135,13 @@ def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
         "responded_within_1h_rate": 1 / 3,
         "median_resolution_s": 7200.0,
         "social_share": 2 / 3,
+        # Conversation a was resolved, none was rated or reopened.
+        "csat_responses": 0,
+        "csat": None,
+        "csat_average": None,
+        "csat_response_rate": 0.0,
+        "reopened": 0,
+        "reopen_rate": 0.0,
     }
     # No schedule: always open, business time = calendar time (test_service_levels.py)
     support = data["support"]

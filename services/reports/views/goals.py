@@ -3,6 +3,7 @@
 import streamlit as st
 from sqlmodel import Session
 
+from services.common.i18n import N_
 from services.reports import formatting as fmt
 from services.reports import queries, ui, value
 from services.reports.goals import set_goal
@@ -31,6 +32,13 @@ HELP = {
     GoalMetric.conversions: "purchases and goal completions from social",
     GoalMetric.revenue: "conversion revenue in the value model's currency (else USD)",
     GoalMetric.conversion_rate: "conversions / visits from social",
+}
+# Response quality (docs/figures.md#response-quality-and-share-of-voice).
+HELP |= {
+    GoalMetric.csat: N_("share of rated conversations rated 4 or 5"),
+    GoalMetric.reopen_rate: N_(
+        "share of resolved conversations the customer reopened (lower is better)"
+    ),
 }
 
 MONEY = frozenset(
