@@ -367,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     from services.common import backup
     from services.common.auth import Role
     from services.ingest import retention
+    from services.moments import surveys
     from services.reports import commands as reports_commands
 
     roles = [r.value for r in Role]
@@ -436,8 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worksheet", help="import: the tab to read (default the first)")
     p.set_defaults(func=cmd_sheets)
 
-    for commands in (reports_commands, backup, retention, people):  # their parsers are theirs
-        commands.add_parsers(sub)
+    for commands in (reports_commands, backup, retention, people, surveys):
+        commands.add_parsers(sub)  # their parsers are theirs
 
     p = sub.add_parser("connect", help="platform webhooks: what each source has done")
     connect_sub = p.add_subparsers(dest="connect_action", required=True, metavar="ACTION")
