@@ -364,7 +364,7 @@ def _connect_meta(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from services import people
-    from services.common import backup
+    from services.common import backup, competitors
     from services.common.auth import Role
     from services.ingest import retention
     from services.moments import surveys
@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worksheet", help="import: the tab to read (default the first)")
     p.set_defaults(func=cmd_sheets)
 
-    for commands in (reports_commands, backup, retention, people, surveys):
+    for commands in (reports_commands, backup, retention, people, surveys, competitors):
         commands.add_parsers(sub)  # their parsers are theirs
 
     p = sub.add_parser("connect", help="platform webhooks: what each source has done")

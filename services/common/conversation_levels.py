@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
+from services.common.competitors import not_competitor_sql
 from services.common.schema import SupportSchedule
 from services.common.service_levels import (
     DEFAULT_TARGET_S,
@@ -103,7 +104,9 @@ def window_where(
     dialect: str, window: Window, sla: str | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The conditions that pick the window's conversations (and the SLA state asked for)."""
+    # A competitor's conversations are none of the brand's (services/common/competitors.py).
     where = ["first_inbound_at >= :start", "first_inbound_at < :end"]
+    where.append(not_competitor_sql("support_conversation"))
     params: dict[str, Any] = {
         "start": _stored(dialect, window.start),
         "end": _stored(dialect, window.end),

@@ -317,6 +317,18 @@ class SupportSchedule(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=DateTime)
 
 
+class Competitor(SQLModel, table=True):
+    """A competitor's account on a network: its events count only in `listening` (0022)."""
+
+    __tablename__ = "competitor"
+
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=100)
+    added_by: str = Field(max_length=100)
+    added_at: dt.datetime = Field(sa_type=DateTime)
+
+
 # -- moments: moments, their audit trail, the Google Sheets outbox; staff accounts
 
 

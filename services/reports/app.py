@@ -17,6 +17,7 @@ PAGES = [
     ("views/brand.py", "Brand impact", ":material/campaign:"),
     ("views/outcomes.py", "Outcomes", ":material/trending_up:"),
     ("views/moments.py", "Moments", ":material/handshake:"),
+    ("views/share_of_voice.py", "Share of voice", ":material/record_voice_over:"),
     ("views/conversations.py", "Conversations", ":material/forum:"),
     ("views/goals.py", "Goals", ":material/target:"),
     ("views/settings.py", "Settings", ":material/settings:"),

@@ -26,6 +26,7 @@ class GoalMetric(StrEnum):
     conversion_rate = "conversion_rate"
     csat = "csat"
     reopen_rate = "reopen_rate"
+    share_of_voice = "share_of_voice"
 
 
 # Counting metrics are paced against the share of the year gone; rates and times are not.

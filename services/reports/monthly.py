@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from services.common.config import get_settings
+from services.common.i18n import Speaker, speaker
 from services.common.period import Period
 from services.common.schema import Moment
 from services.common.vocabulary import network_label
-from services.reports import completeness, queries, value
+from services.reports import completeness, quality, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -291,6 +293,12 @@ def _outcomes_section(data: dict[str, Any]) -> str:
     return "<h2>Outcomes from social</h2><table><tbody>" + rows + "</tbody></table>" + table
 
 
+def report_speaker() -> Speaker:
+    """The language of the quality cards: REPORT_LANGUAGE, else RAPPORT_LANGUAGE."""
+    settings = get_settings()
+    return speaker(settings.report_language or settings.rapport_language)
+
+
 def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
     """The report for `month`: year to date as of its last day (or today, in the month)."""
     as_of = month_end(month, tz)
@@ -340,6 +348,7 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str) -> str:
          f"({fmt.rate(b['engagement_rate'])})"),
         ("Meaningful moments", f"{m['count']:,}",
          f"moments · {m['existing_customer']:,} with existing customers"),
+        *quality.report_cards(data, report_speaker()),
     ]  # fmt: skip
     card_html = "".join(
         f'<div class="card"><h2>{name}</h2><div class="big">{big}</div>{text}</div>'

@@ -4,12 +4,14 @@ the facts the consumer keeps per conversation
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from services.common.conversation_levels import RATING, REOPENED, Window, window_where
+from services.common.i18n import Speaker
 from services.common.period import Period
 from services.common.vocabulary import SATISFIED_FROM
 
@@ -54,3 +56,37 @@ def support_quality(
         if row[0] is not None
     }
     return figures, agents
+
+
+def report_cards(data: dict[str, Any], sp: Speaker) -> list[tuple[str, str, str]]:
+    """The monthly report's cards for response quality and share of voice: (title, big
+    figure, text), escaped for HTML (a competitor's name is typed by people)."""
+    s, heard = data["support"], data["listening"]
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else sp.percent(value)
+
+    average = "—" if s["csat_average"] is None else sp.number(s["csat_average"], 2)
+    quality = sp._(
+        "CSAT (rated 4 or 5) · average rating {average} of 5 · {ratings} · response rate "
+        "{response_rate} · {reopened} reopened ({reopen_rate})",
+        average=average,
+        ratings=sp.n_("{n} rating", "{n} ratings", int(s["csat_responses"])),
+        response_rate=rate(s["csat_response_rate"]),
+        reopened=sp.number(int(s["reopened"])),
+        reopen_rate=rate(s["reopen_rate"]),
+    )
+    rivals = " · ".join(
+        f"{row['name']} {sp.number(int(row['mentions']))}" for row in heard["competitors"]
+    )
+    voice = sp._(
+        "share of voice · {mentions} mentions of the brand", mentions=sp.number(heard["mentions"])
+    )
+    return [
+        (html.escape(sp._("Response quality")), html.escape(rate(s["csat"])), html.escape(quality)),
+        (
+            html.escape(sp._("Share of voice")),
+            html.escape(rate(heard["share_of_voice"])),
+            html.escape(f"{voice} · {rivals}" if rivals else voice),
+        ),
+    ]

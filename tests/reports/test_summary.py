@@ -15,8 +15,8 @@ from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
 SUMMARY_KEYS = {
-    "year", "as_of", "support", "brand", "moments", "audience", "outcomes", "value", "goals",
-    "completeness",
+    "year", "as_of", "support", "brand", "moments", "audience", "outcomes", "listening", "value",
+    "goals", "completeness",
 }  # fmt: skip
 SUPPORT_KEYS = {
     "conversations",
@@ -42,6 +42,8 @@ SUPPORT_KEYS = {
     "reopen_rate",
 }
 BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
+# docs/figures.md#response-quality-and-share-of-voice
+LISTENING_KEYS = {"mentions", "competitors", "share_of_voice", "networks"}
 
 
 def run_summary(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
@@ -123,6 +125,7 @@ def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
     assert set(data) == SUMMARY_KEYS
     assert set(data["support"]) == SUPPORT_KEYS  # type: ignore[arg-type]
     assert set(data["brand"]) == BRAND_KEYS  # type: ignore[arg-type]
+    assert set(data["listening"]) == LISTENING_KEYS  # type: ignore[arg-type]
     assert data["as_of"] == "2026-03-31"
     calendar = {k: v for k, v in data["support"].items() if "business" not in k}  # type: ignore[union-attr]
     for key in ("first_response_sla_met_rate", "sla_breaches", "agents"):

@@ -9,6 +9,7 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.conversation_levels import ONLY, Window, count, listing
+from services.common.i18n import N_
 from services.common.period import Period
 from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
@@ -25,6 +26,13 @@ ONLY_LABELS = {
     "social": "on social networks",
     "email": "by email",
 }
+# Response quality (docs/figures.md#response-quality-and-share-of-voice).
+ONLY_LABELS |= {
+    "rated": N_("rated by the customer"),
+    "satisfied": N_("rated 4 or 5"),
+    "low_rating": N_("rated 1 or 2"),
+    "reopened": N_("reopened by the customer"),
+}
 # The download for people: its headers, and the rows' fields they come from.
 PEOPLE_CSV = {
     "Started": "first_inbound_at",
@@ -35,6 +43,9 @@ PEOPLE_CSV = {
     "In business hours (minutes)": "first_response_business_s",
     "Resolved in (minutes)": "resolution_s",
     "SLA": "sla_met",
+    "Rating": "rating",
+    "Reopened": "reopened",
+    "Customer's comment": "comment",
     "Conversation": "url",
     "Conversation id": "conversation_id",
 }
@@ -44,7 +55,11 @@ def for_people(row: dict[str, Any], period: Period) -> list[object]:
     started = dt.datetime.fromisoformat(row["first_inbound_at"]).astimezone(period.tz)
     values = {**row, "first_inbound_at": started.strftime("%Y-%m-%d %H:%M")}
     values["sla_met"] = "met" if row["sla_met"] else "breached"
-    return [fmt.csv_value(field, values[field]) for field in PEOPLE_CSV.values()]
+    # The comment as the customer wrote it (csv_value would read some words as our labels).
+    return [
+        values[field] if field == "comment" else fmt.csv_value(field, values[field])
+        for field in PEOPLE_CSV.values()
+    ]
 
 
 def go(**changes: str) -> None:
@@ -74,7 +89,7 @@ with ui.timed_page("conversations"):
         ui.plain(f.account) if f.account else "all accounts",
     ]
     if only:
-        narrowed.append(ONLY_LABELS[only])
+        narrowed.append(ui.speaker()._(ONLY_LABELS[only]))
     if agent:
         narrowed.append(f"first answered by {ui.plain(agent)}")
     if sla:
@@ -159,6 +174,10 @@ with ui.timed_page("conversations"):
                 "In business hours": fmt.duration(r["first_response_business_s"]),
                 "Resolved in": fmt.duration(r["resolution_s"]),
                 "SLA": "met" if r["sla_met"] else "breached",
+                # The customer's own words: a table cell shows them as text, never as markup.
+                ui.speaker()._("Rating"): r["rating"] or "",
+                ui.speaker()._("Reopened"): "✓" if r["reopened"] else "",
+                ui.speaker()._("Customer's comment"): r["comment"] or "",
                 "Conversation": r["url"] or "",
             }
             for r in rows

@@ -36,6 +36,7 @@ HELP = {
 # Response quality (docs/figures.md#response-quality-and-share-of-voice).
 HELP |= {
     GoalMetric.csat: N_("share of rated conversations rated 4 or 5"),
+    GoalMetric.share_of_voice: N_("the brand's mentions / all mentions, competitors' included"),
     GoalMetric.reopen_rate: N_(
         "share of resolved conversations the customer reopened (lower is better)"
     ),

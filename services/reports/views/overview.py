@@ -11,7 +11,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.period import Period
 from services.reports import formatting as fmt
-from services.reports import queries, ui, value
+from services.reports import quality_view, queries, ui, value
 from services.reports.figures import (
     iso_week,
     moment_breakdown,
@@ -421,6 +421,7 @@ with ui.timed_page("overview"):
         else:
             st.metric("Social share of support", fmt.rate(s["social_share"]))
             ui.conversations_link("On social networks", only="social")
+        quality_view.figures(s, compact=True)
     with brand:
         st.subheader("Brand impact")
         st.metric("Impressions", f"{b['impressions']:,}")

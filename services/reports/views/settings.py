@@ -5,7 +5,7 @@ import streamlit as st
 
 from services.common import webhook_status
 from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import completeness, queries, schedules, ui, value
+from services.reports import competitor_settings, completeness, queries, schedules, ui, value
 
 
 def connections() -> None:
@@ -89,6 +89,7 @@ with ui.timed_page("settings"):
                 download="Download assumptions (CSV)",
                 file=f"value-assumptions-{f.year}.csv",
             )
+        competitor_settings.section(viewer)
         st.stop()
     pairs = ui.cached("filter_options", lambda: queries.filter_options(ui.engine()))
     accounts = sorted({account for _, account in pairs if account != "default"})
@@ -173,3 +174,4 @@ with ui.timed_page("settings"):
         else:
             st.cache_data.clear()
             st.success(f"Value model for {f.year} saved.")
+    competitor_settings.section(viewer)

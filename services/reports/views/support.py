@@ -9,7 +9,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.vocabulary import network_label
 from services.reports import formatting as fmt
-from services.reports import queries, ui
+from services.reports import quality_view, queries, ui
 from services.reports.figures import weekly_support
 
 with ui.timed_page("support"):
@@ -88,6 +88,8 @@ with ui.timed_page("support"):
         ui.conversations_link("Where the SLA was met", sla="met")
     with b:
         ui.conversations_link("The SLA breaches", sla="breached")
+    st.subheader(ui.speaker()._("Response quality"))
+    quality_view.figures(figures)
     weekly = weekly_support(facts, period)
     weeks = pd.DataFrame(weekly)
     weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
@@ -191,6 +193,8 @@ with ui.timed_page("support"):
                 "Answered": fmt.number(row["answered"]),
                 "Median first response": fmt.duration(row["median_first_response_s"]),
                 "In business hours": fmt.duration(row["median_first_response_business_s"]),
+                ui.speaker()._("CSAT"): fmt.rate(row["csat"]),
+                ui.speaker()._("Ratings"): fmt.number(row["csat_responses"]),
             }
             for row in figures["agents"]
         ]
@@ -217,6 +221,8 @@ with ui.timed_page("support"):
                         "answered",
                         "median_first_response_s",
                         "median_first_response_business_s",
+                        "csat",
+                        "csat_responses",
                     ],
                 )
             ),
