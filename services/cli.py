@@ -159,10 +159,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The services' own commands are theirs (each module's add_parsers); these run processes."""
     from services import people
-    from services.common import account_commands, backup_commands
+    from services.common import account_commands, backup_commands, competitors
     from services.ingest import commands as ingest_commands
     from services.ingest import retention
     from services.moments import commands as moments_commands
+    from services.moments import surveys
     from services.reports import commands as reports_commands
 
     parser = argparse.ArgumentParser(
@@ -196,11 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     for commands in (
         account_commands,
         moments_commands,
+        surveys,
         reports_commands,
         backup_commands,
         retention,
         people,
         ingest_commands,
+        competitors,
     ):
         commands.add_parsers(sub)
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
+from services import demo_listening
 from services.common.auth import Role, create_token, revoke_token
 from services.common.clock import utcnow
 from services.common.config import Settings
@@ -158,6 +159,9 @@ def _support_day(rng: random.Random, day: dt.datetime, progress: float) -> Itera
                 "occurred_at": _iso(resolved),
                 **common,
             }
+            rated = demo_listening.rating(common, resolved)
+            if rated is not None:
+                yield rated
 
 
 DEMO_GOALS = {
@@ -169,6 +173,9 @@ DEMO_GOALS = {
     "median_first_response_s": 1800,
     "social_share": 0.65,
     "first_response_sla_met_rate": 0.8,
+    "csat": 0.8,
+    "reopen_rate": 0.1,
+    "share_of_voice": 0.5,
     "net_growth": 40_000,
     "conversions": 6_000,
     "revenue": 600_000,
@@ -400,7 +407,11 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as client:
             chunk: list[dict[str, Any]] = []
-            for event in itertools.chain(generate(year, now), generate_outcomes(year, now)):
+            for event in itertools.chain(
+                generate(year, now),
+                generate_outcomes(year, now),
+                demo_listening.competitor_mentions(year, now),
+            ):
                 chunk.append(event)
                 if len(chunk) >= BATCH:
                     accepted += _post(client, chunk)
@@ -412,6 +423,7 @@ def run_demo(settings: Settings, *, url: str | None = None, year: int | None = N
         _demo_goals(engine, year)
         _demo_hours(engine, settings, year)
         _demo_value(engine, year)
+        demo_listening.add_competitors(engine)
     finally:
         with Session(engine) as session:
             revoke_token(session, name="demo")

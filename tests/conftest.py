@@ -51,6 +51,7 @@ TABLES = (
     "consumer_progress",
     "event_retention",
     "person_erasure",
+    "competitor",
 )
 
 

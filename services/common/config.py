@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # the moments site's login, which may send them back only to REPORTS_PUBLIC_URL).
     moments_public_url: str | None = None
     reports_public_url: str | None = None
+    # Survey links (docs/using.md#customer-satisfaction-surveys): the HMAC-SHA256 key their
+    # tokens are signed with (unset: one made and kept in var/survey-secret) and their life.
+    rapport_survey_secret: str | None = None
+    rapport_survey_days: int = Field(default=30, ge=1, le=365)
     # Ingest's /metrics, where the reports' Settings page reads each webhook's state.
     ingest_metrics_url: str | None = None
     sheet_sync_metrics_port: int = 9104  # `rapport sheets sync` as a process of its own

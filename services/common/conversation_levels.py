@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
+from services.common.competitors import not_competitor_sql
 from services.common.schema import SupportSchedule
 from services.common.service_levels import (
     DEFAULT_TARGET_S,
@@ -41,7 +42,21 @@ CHUNK = 5_000
 ROW_FIELDS = (
     "network", "conversation_id", "account", "agent", "url", "first_inbound_at",
     "first_response_s", "first_response_business_s", "resolution_s", "sla_met",
+    "rating", "reopened", "comment",
 )  # fmt: skip
+
+# A conversation's rating as of the window's end: its latest rating event before the end. The
+# stored latest one answers unless it came after the end (rated again later, rare); only then
+# are its earlier ratings read, through the conversation index of interaction_event.
+RATING = (
+    "CASE WHEN rated_at < :end THEN rating WHEN rated_at >= :end THEN ("
+    "SELECT e.count FROM interaction_event e WHERE e.conversation_id IS NOT NULL "
+    "AND e.network = support_conversation.network "
+    "AND e.conversation_id = support_conversation.conversation_id "
+    "AND e.kind = 'rating' AND e.occurred_at < :end "
+    "ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT 1) END"
+)
+REOPENED = "reopened_at < :end"
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,8 @@ class Window:
     account: str | None = None
     agent: str | None = None  # `unassigned`: answered without an actor, or not answered
     only: str | None = None  # one of ONLY: the conversations behind one support figure
+    low_rating: bool = False  # rated 1 or 2 (as of `end`)
+    reopened: bool = False  # a customer message after the resolution (before `end`)
 
 
 # The conversations behind each support figure (as of the window's end), by name.
@@ -65,6 +82,10 @@ ONLY = {
     "resolved": "resolved_at < :end",
     "social": "network <> 'email'",
     "email": "network = 'email'",
+    "rated": f"({RATING}) IS NOT NULL",
+    "satisfied": f"({RATING}) >= 4",
+    "low_rating": f"({RATING}) <= 2",
+    "reopened": REOPENED,
 }
 
 
@@ -79,11 +100,13 @@ MET = "COALESCE(first_response_at < :end AND first_response_business_s <= sla_ta
 SLA = {"met": MET, "breached": f"NOT {MET}"}
 
 
-def _where(
+def window_where(
     dialect: str, window: Window, sla: str | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The conditions that pick the window's conversations (and the SLA state asked for)."""
+    # A competitor's conversations are none of the brand's (services/common/competitors.py).
     where = ["first_inbound_at >= :start", "first_inbound_at < :end"]
+    where.append(not_competitor_sql("support_conversation"))
     params: dict[str, Any] = {
         "start": _stored(dialect, window.start),
         "end": _stored(dialect, window.end),
@@ -101,6 +124,10 @@ def _where(
         params["agent"] = window.agent
     if window.only:
         where.append(ONLY[window.only])
+    if window.low_rating:
+        where.append(ONLY["low_rating"])
+    if window.reopened:
+        where.append(REOPENED)
     if sla:
         where.append(SLA[sla])
     return where, params
@@ -115,7 +142,7 @@ def _query(
 ) -> tuple[str, dict[str, Any]]:
     """The window's conversations with their stored levels, in a stable order (first inbound,
     network, id; or its reverse); a time counts only when it falls before the window's end."""
-    where, params = _where(dialect, window, sla)
+    where, params = window_where(dialect, window, sla)
     if after is not None:
         beyond = "<" if newest_first else ">"
         where.append(
@@ -132,7 +159,10 @@ def _query(
         f"CASE WHEN {answered} THEN first_response_s END, "
         f"CASE WHEN {answered} THEN first_response_business_s END, "
         "CASE WHEN resolved_at < :end THEN resolution_s END, "
-        f"CASE WHEN {MET} THEN 1 ELSE 0 END "
+        f"CASE WHEN {MET} THEN 1 ELSE 0 END, "
+        f"{RATING} AS rated, CASE WHEN {REOPENED} THEN 1 ELSE 0 END, "
+        # The comment of the rating counted: the stored one is the latest rating's.
+        "CASE WHEN rated_at < :end THEN rating_comment END "
         f"FROM support_conversation WHERE {' AND '.join(where)} "
         f"ORDER BY first_inbound_at{order}, network{order}, conversation_id{order}"
     )
@@ -142,7 +172,7 @@ def _query(
 def count(engine: Engine, window: Window, *, sla: str | None = None) -> int:
     """How many conversations `listing` would give for the window."""
     with engine.connect() as conn:
-        where, params = _where(conn.dialect.name, window, sla)
+        where, params = window_where(conn.dialect.name, window, sla)
         sql = f"SELECT COUNT(*) FROM support_conversation WHERE {' AND '.join(where)}"
         return int(conn.execute(text(sql), params).scalar() or 0)
 
@@ -250,6 +280,9 @@ def listing(
                             _utc(row[5]).isoformat(),
                             *(None if v is None else round(float(v), 3) for v in row[6:9]),
                             bool(row[9]),
+                            None if row[10] is None else int(row[10]),
+                            bool(row[11]),
+                            row[12],
                         ),
                         strict=True,
                     )

@@ -266,6 +266,12 @@ class SupportConversation(SQLModel, table=True):
     first_response_business_s: float | None = None
     resolution_business_s: float | None = None
     sla_target_s: float | None = None
+    # The first inbound message after its resolution: the customer came back (0021).
+    reopened_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    # Its latest `rating` event (greatest occurred_at): 1..5, when, and the comment (0021).
+    rating: int | None = None
+    rated_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    rating_comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DeadLetter(SQLModel, table=True):
@@ -312,6 +318,18 @@ class SupportSchedule(SQLModel, table=True):
     first_response_target_s: int
     updated_by: str = Field(max_length=100)
     updated_at: dt.datetime = Field(sa_type=DateTime)
+
+
+class Competitor(SQLModel, table=True):
+    """A competitor's account on a network: its events count only in `listening` (0022)."""
+
+    __tablename__ = "competitor"
+
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=100)
+    added_by: str = Field(max_length=100)
+    added_at: dt.datetime = Field(sa_type=DateTime)
 
 
 # -- moments: moments, their audit trail, the Google Sheets outbox; staff accounts

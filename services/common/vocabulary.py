@@ -71,11 +71,20 @@ class Kind(StrEnum):
     visit = "visit"
     lead = "lead"
     conversion = "conversion"
+    # A customer's satisfaction with a support conversation, `count` 1..5 (docs/figures.md).
+    rating = "rating"
 
 
 MESSAGE_KINDS = frozenset({Kind.message_received, Kind.message_sent, Kind.conversation_resolved})
 KIND_NAMES = tuple(k.value for k in Kind)
 MESSAGE_KIND_NAMES = frozenset(k.value for k in MESSAGE_KINDS)
+# The kinds that belong to one support conversation: its messages and its ratings. Each needs a
+# `conversation_id`, makes the consumer recompute that conversation's facts, and is kept by
+# retention (the facts are recomputed from them).
+CONVERSATION_KIND_NAMES = MESSAGE_KIND_NAMES | {Kind.rating.value}
+# A rating's scale: 1 (very unhappy) to 5 (very happy); 4 and 5 count as satisfied (CSAT).
+RATING_SCALE = (1, 5)
+SATISFIED_FROM = 4
 ENGAGEMENT_KINDS = frozenset(
     {Kind.like, Kind.comment, Kind.reply, Kind.share, Kind.mention, Kind.save, Kind.click}
 )

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common import tracing
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
-from services.common.vocabulary import MESSAGE_KIND_NAMES, Kind, Network
+from services.common.vocabulary import CONVERSATION_KIND_NAMES, Kind, Network
 from services.ingest import consumer_metrics as metrics
 from services.ingest import dead_letters, progress
 from services.ingest.rows import (
@@ -102,7 +102,7 @@ def _check(
     (plain tuples, cheaper to read than protobuf fields; occurred_at None when unset)."""
     if batch.ingested_at_us <= 0:
         return "ingested_at_us missing"
-    networks, kinds, messages = NETWORKS, KINDS, MESSAGE_KIND_NAMES
+    networks, kinds, messages = NETWORKS, KINDS, CONVERSATION_KIND_NAMES
     for index, (row, _) in enumerate(rows):
         if not row[ID] or row[OCCURRED] is None:
             return f"event {index}: event_id and occurred_at are required"

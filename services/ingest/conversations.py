@@ -1,5 +1,5 @@
-"""Support conversation facts: first inbound, first response and resolution, recomputed from a
-conversation's message events whenever one of them changes."""
+"""Support conversation facts: first inbound, first response, resolution, reopening and the
+latest rating, recomputed from a conversation's events whenever one of them changes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Table, bindparam, text, update
 from services.common import conversation_levels
 from services.common.schema import InteractionEvent, SupportConversation
 from services.common.service_levels import load_schedules
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.common.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.dialect import (
     PG_CHUNK,
     PG_KEYS_JOIN,
@@ -28,10 +28,12 @@ EVENTS: Table = InteractionEvent.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = SupportConversation.__table__  # type: ignore[attr-defined]
 
 
+# A rating's count and attributes (its comment) are read; a message's attributes never are.
 MESSAGES_OF_KEYS = (
-    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url, e.actor "
+    "SELECT e.network, e.conversation_id, e.kind, e.occurred_at, e.account, e.url, e.actor, "
+    "e.count, CASE WHEN e.kind = 'rating' THEN e.attributes END, e.event_id "
     "FROM interaction_event e {join} WHERE e.kind IN ("
-    + ", ".join(f"'{kind}'" for kind in sorted(MESSAGE_KIND_NAMES))
+    + ", ".join(f"'{kind}'" for kind in sorted(CONVERSATION_KIND_NAMES))
     + ")"
 )
 
@@ -40,7 +42,8 @@ def _messages(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     """Message rows with occurred_at as a datetime on both databases."""
     query = text(sql).columns(
         EVENTS.c.network, EVENTS.c.conversation_id, EVENTS.c.kind, EVENTS.c.occurred_at,
-        EVENTS.c.account, EVENTS.c.url, EVENTS.c.actor,
+        EVENTS.c.account, EVENTS.c.url, EVENTS.c.actor, EVENTS.c["count"], EVENTS.c.attributes,
+        EVENTS.c.event_id,
     )  # fmt: skip
     return conn.execute(query, params)
 
@@ -113,7 +116,10 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
 
 
 def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, Any]:
-    """First inbound, first response at or after it, first resolution at or after it."""
+    """First inbound, first response at or after it, first resolution at or after it, the
+    first inbound message after that resolution (reopened), and the latest rating."""
+    ratings = [r for r in rows if r[2] == "rating"]
+    rows = [r for r in rows if r[2] != "rating"]
     received = sorted(r[3] for r in rows if r[2] == "message_received")
     sent = sorted(r[3] for r in rows if r[2] == "message_sent")
     resolved = sorted(r[3] for r in rows if r[2] == "conversation_resolved")
@@ -130,6 +136,11 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
 
     first_response = first_after(sent)
     resolved_at = first_after(resolved)
+    reopened_at = (
+        next((t for t in received if t > resolved_at), None) if resolved_at is not None else None
+    )
+    # The latest rating wins; equal instants are ordered by event id so every run agrees.
+    rating = max(ratings, key=lambda r: (r[3], r[9])) if ratings else None
     # The message that was the first response: its actor is the agent.
     responder = next((r for r in rows if r[2] == "message_sent" and r[3] == first_response), None)
     return {
@@ -145,7 +156,17 @@ def conversation_facts(key: tuple[str, str], rows: Sequence[Any]) -> dict[str, A
         "messages_received": len(received),
         "messages_sent": len(sent),
         "agent": responder[6] if responder is not None else None,
+        "reopened_at": reopened_at,
+        "rating": int(rating[7]) if rating is not None else None,
+        "rated_at": rating[3] if rating is not None else None,
+        "rating_comment": _comment(rating[8]) if rating is not None else None,
     }
+
+
+def _comment(attributes: str | None) -> str | None:
+    """A rating's `attributes.comment`, blank as none."""
+    found = orjson.loads(attributes).get("comment") if attributes else None
+    return found.strip() or None if isinstance(found, str) else None
 
 
 def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:

@@ -24,6 +24,7 @@ router = APIRouter()
 Text = Annotated[str | None, Query(max_length=200, pattern="^[^\\x00]*$")]
 PARAMETERS = frozenset(
     {"year", "as_of", "network", "account", "agent", "sla", "only", "format", "cursor", "limit"}
+    | {"rating", "reopened"}
 )
 
 
@@ -42,6 +43,11 @@ class ConversationRow(BaseModel):
     first_response_business_s: float | None
     resolution_s: float | None
     sla_met: bool
+    rating: (
+        int | None
+    )  # 1..5 as of the period's end (docs/figures.md#response-quality-and-share-of-voice)
+    reopened: bool
+    comment: str | None  # the rating's comment, as the customer wrote it (escape to show)
 
 
 class ConversationPage(BaseModel):
@@ -83,6 +89,12 @@ def get_conversations(
     account: Text = None,
     agent: Text = None,
     sla: Literal["met", "breached"] | None = None,
+    rating: Annotated[
+        Literal["low"] | None, Query(description="low: rated 1 or 2 by the customer")
+    ] = None,
+    reopened: Annotated[
+        Literal["true"] | None, Query(description="true: the customer wrote after the resolution")
+    ] = None,
     only: Annotated[
         str | None,
         Query(max_length=20, description="the conversations behind one figure: " + ", ".join(ONLY)),
@@ -116,6 +128,8 @@ def get_conversations(
         account=account,
         agent=agent,
         only=only,
+        low_rating=rating == "low",
+        reopened=reopened == "true",
     )
     engine = request.app.state.engine
     if format == "csv":

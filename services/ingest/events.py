@@ -22,9 +22,10 @@ from rapport.ingest.v1 import ingest_pb2
 from typing_extensions import TypedDict
 
 from services.common.vocabulary import (
+    CONVERSATION_KIND_NAMES,
     KIND_NAMES,
-    MESSAGE_KIND_NAMES,
     NETWORK_NAMES,
+    RATING_SCALE,
     VALUE_KIND_NAMES,
 )
 
@@ -184,8 +185,11 @@ def _complete(fields: dict[str, Any], cutoff: Cutoff | None) -> Valid | Rejectio
             "retention",
         )
     kind = fields["kind"]
-    if kind in MESSAGE_KIND_NAMES and not fields.get("conversation_id"):
+    if kind in CONVERSATION_KIND_NAMES and not fields.get("conversation_id"):
         return Rejection(f"conversation_id is required for kind {kind}", "conversation_id")
+    if kind == "rating" and not RATING_SCALE[0] <= fields.get("count", 0) <= RATING_SCALE[1]:
+        low, high = RATING_SCALE
+        return Rejection(f"count: a rating is {low} to {high}", "count")
     if "value" in fields or "currency" in fields:
         money = _money(fields)
         if isinstance(money, Rejection):

@@ -400,9 +400,11 @@ def chatwoot(payload: Any, *, delivered_at: str | None = None) -> Mapped:
             _chatwoot_message(out, payload)
         elif payload["event"] == "conversation_status_changed":
             _chatwoot_status(out, payload, delivered_at)
+        elif payload["event"] == "message_updated" and payload.get("content_type") == "input_csat":
+            _chatwoot_csat(out, payload, delivered_at)
         else:
-            # Contact, typing and other events; message_updated too (a CSAT answer, a delivery
-            # status): the message was counted when it was created.
+            # Contact, typing and other events; any other message_updated (a delivery status,
+            # an edit): the message was counted when it was created.
             out.skipped += 1
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         out.unmappable.append((f"{payload.get('event')}: {exc}", payload))
@@ -481,6 +483,46 @@ def _chatwoot_status(out: Mapped, conversation: dict[str, Any], delivered_at: st
             "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
         }
     )
+
+
+def _chatwoot_csat(out: Mapped, message: dict[str, Any], delivered_at: str | None) -> None:
+    """A CSAT answer -> a `rating` on the conversation of its messages. Chatwoot's survey is
+    a message of content_type `input_csat` sent when a conversation is resolved; the customer's
+    answer updates that message (so `message_updated`), the answer in
+    `content_attributes.submitted_values.csat_survey_response` as `rating` (1..5) and
+    `feedback_message`: Chatwoot reads it from there in `CsatSurveys::ResponseBuilder`
+    (chatwoot/chatwoot `app/builders/csat_surveys/response_builder.rb`), the payload being the
+    message's `webhook_data` (`app/models/message.rb`). One event per conversation, so a
+    changed answer replaces the first."""
+    attributes = message.get("content_attributes") or {}
+    answer = (attributes.get("submitted_values") or {}).get("csat_survey_response") or {}
+    if answer.get("rating") in (None, ""):
+        out.skipped += 1  # the survey sent, or delivered: not answered yet
+        return
+    conversation = message["conversation"]
+    account_id = _account_id(message, conversation)
+    try:
+        stars = int(answer["rating"])
+    except (TypeError, ValueError):
+        raise ValueError(f"rating: {str(answer['rating'])[:40]!r} is not a number") from None
+    # When it was answered: the message's update, else the delivery (the message's own
+    # `created_at` is when the survey was sent).
+    when = message.get("updated_at") or delivered_at or message["created_at"]
+    event: Event = {
+        "event_id": f"chatwoot:csat:{account_id}:{conversation['id']}",
+        "occurred_at": _iso(when),
+        "network": CHANNELS.get(str(conversation.get("channel")), "other"),
+        "kind": "rating",
+        "count": stars,
+        "account": _inbox_account(
+            (message.get("inbox") or {}).get("id") or conversation.get("inbox_id")
+        ),
+        "conversation_id": f"chatwoot:{account_id}:{conversation['id']}",
+    }
+    comment = str(answer.get("feedback_message") or "").strip()
+    if comment:
+        event["attributes"] = {"comment": comment[:1000]}  # the longest attribute value
+    out.events.append(event)
 
 
 # --- Shopify ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import is_sqlite, make_engine, write_guard, write_session
 from services.common.schema import EventRetention, InteractionEvent
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.common.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.events import Cutoff
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def apply(engine: Engine, before: dt.date, tz: ZoneInfo, *, say: Callable[[str],
                 delete(EVENTS).where(
                     and_(*in_chunk),
                     EVENTS.c.occurred_at < cut,
-                    EVENTS.c.kind.not_in(sorted(MESSAGE_KIND_NAMES)),
+                    EVENTS.c.kind.not_in(sorted(CONVERSATION_KIND_NAMES)),
                 )
             )
         deleted += int(done.rowcount or 0)

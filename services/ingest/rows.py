@@ -21,7 +21,7 @@ import orjson
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.schema import CAMPAIGN_LENGTH
-from services.common.vocabulary import FUNNEL_KIND_NAMES, MESSAGE_KIND_NAMES
+from services.common.vocabulary import CONVERSATION_KIND_NAMES, FUNNEL_KIND_NAMES
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
 HOUR_S = 3_600
@@ -288,6 +288,7 @@ def prepare(records: Sequence[list[Incoming]], stamp: Stamps, tz: ZoneInfo) -> R
     rows = latest_versions(records)
     rollups = Rollups(tz)
     rollups.add_new(rows)
-    messages = MESSAGE_KIND_NAMES
-    conversations = {(row[NETWORK], row[CONVERSATION]) for row, _ in rows if row[KIND] in messages}
+    conversations = {
+        (row[NETWORK], row[CONVERSATION]) for row, _ in rows if row[KIND] in CONVERSATION_KIND_NAMES
+    }
     return RowBatch(rows, rollups, conversations, stamp)

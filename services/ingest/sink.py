@@ -17,7 +17,7 @@ from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.common.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest import dead_letters, progress
 from services.ingest.conversations import refresh_conversations
 from services.ingest.dialect import PG_CHUNK, chunks, day_value, placeholder, write_rows
@@ -190,7 +190,7 @@ def _write_events(
             stats.stale += 1
         else:
             corrections.rollups.add(epoch_s(old[OCCURRED]), old, -1)
-            if old[KIND] in MESSAGE_KIND_NAMES:
+            if old[KIND] in CONVERSATION_KIND_NAMES:
                 corrections.conversations.add((old[NETWORK], old[CONVERSATION]))
             replacements.append(row)
     stats.inserted, stats.replaced = len(inserts), len(replacements)

@@ -31,10 +31,11 @@ from services.common.db import make_engine
 from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
-from services.moments import api, people_api, service, sheets, web
+from services.moments import api, people_api, service, sheets, survey_api, web
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
+from services.moments.web import survey_page
 from services.moments.web.render import (
     LoginRequired,
     PasswordChangeRequired,
@@ -124,6 +125,8 @@ def create_app(
             yield
         finally:
             grpc_server.server.stop(grace=10).wait()
+            if getattr(app.state, "survey_publisher", None) is not None:
+                app.state.survey_publisher.close()
             if syncer is not None:
                 syncer.stop_event.set()
 
@@ -180,7 +183,9 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(people_api.router)
+    app.include_router(survey_api.router)
     app.include_router(web.router)
+    app.include_router(survey_page.router)  # public: the customer's survey
     return app
 
 

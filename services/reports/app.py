@@ -20,6 +20,7 @@ PAGES = [
     ("views/brand.py", N_("Brand impact"), ":material/campaign:"),
     ("views/outcomes.py", N_("Outcomes"), ":material/trending_up:"),
     ("views/moments.py", N_("Moments"), ":material/handshake:"),
+    ("views/share_of_voice.py", N_("Share of voice"), ":material/record_voice_over:"),
     ("views/conversations.py", N_("Conversations"), ":material/forum:"),
     ("views/goals.py", N_("Goals"), ":material/target:"),
     ("views/report.py", N_("Monthly report"), ":material/mail:"),

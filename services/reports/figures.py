@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.period import Period
 from services.common.vocabulary import ENGAGEMENT_KINDS
-from services.reports.models import COUNTING, LOWER_IS_BETTER
+from services.reports.models import COUNTING, LOWER_IS_BETTER, RATE_FLOOR, GoalMetric
 
 ONE_HOUR_S = 3600.0
 
@@ -145,8 +145,10 @@ def goal_progress(
             projected = actual / period.elapsed_days * period.days_in_year
         elif metric in LOWER_IS_BETTER:
             # Times count as one second at least: a median of 0 (every answer came while the
-            # team was closed) meets any target rather than dividing by zero.
-            pace = max(target, 1.0) / max(actual, 1.0)
+            # team was closed) meets any target rather than dividing by zero; rates as one in
+            # a thousand (no conversation reopened beats any target the same way).
+            floor = RATE_FLOOR.get(GoalMetric(metric), 1.0)
+            pace = max(target, floor) / max(actual, floor)
         else:
             pace = actual / target if target else None
     return {"target": target, "actual": actual, "pace": pace, "projected_year_end": projected}

@@ -84,6 +84,19 @@ WORDS = {
 }
 
 
+# Response quality and share of voice (docs/figures.md#response-quality-and-share-of-voice).
+LABELS |= {
+    "csat": N_("CSAT"),
+    "csat_average": N_("Average rating"),
+    "csat_responses": N_("Ratings"),
+    "csat_response_rate": N_("Rating response rate"),
+    "reopened": N_("Reopened"),
+    "reopen_rate": N_("Reopen rate"),
+    "share_of_voice": N_("Share of voice"),
+    "competitor_mentions": N_("Competitor mentions"),
+}
+
+
 def label(key: str, sp: Speaker = EN) -> str:
     """The human name of a metric or column (an unknown key reads as words)."""
     known = LABELS.get(key)
@@ -102,7 +115,8 @@ def word(value: str, sp: Speaker = EN) -> str:
 
 
 def is_rate(key: str) -> bool:
-    return key.endswith("_rate") or key.endswith("_share") or key in ("roi", "measured_roi")
+    rates = ("roi", "measured_roi", "csat", "share_of_voice")
+    return key.endswith("_rate") or key.endswith("_share") or key in rates
 
 
 def is_duration(key: str) -> bool:

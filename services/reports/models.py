@@ -24,6 +24,9 @@ class GoalMetric(StrEnum):
     conversions = "conversions"
     revenue = "revenue"
     conversion_rate = "conversion_rate"
+    csat = "csat"
+    reopen_rate = "reopen_rate"
+    share_of_voice = "share_of_voice"
 
 
 # Counting metrics are paced against the share of the year gone; rates and times are not.
@@ -43,7 +46,13 @@ COUNTING = frozenset(
         GoalMetric.revenue,
     }
 )
-# A time: shorter is better, so its pace is target / actual.
+# A time, or the share of conversations reopened: less is better, so its pace is target / actual.
 LOWER_IS_BETTER = frozenset(
-    {GoalMetric.median_first_response_s, GoalMetric.median_first_response_business_s}
+    {
+        GoalMetric.median_first_response_s,
+        GoalMetric.median_first_response_business_s,
+        GoalMetric.reopen_rate,
+    }
 )
+# Of those, the rates (0..1): their floor is one in a thousand rather than one second.
+RATE_FLOOR = {GoalMetric.reopen_rate: 0.001}

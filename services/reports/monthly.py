@@ -14,7 +14,7 @@ from services.common import i18n
 from services.common.i18n import N_, Speaker
 from services.common.period import Period
 from services.common.schema import Moment
-from services.reports import completeness, queries, value
+from services.reports import completeness, quality, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -334,6 +334,7 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str, language:
               rate=rate(b["engagement_rate"], sp))),
         (sp._("Meaningful moments"), n(m["count"], sp),
          sp._("moments · {count} with existing customers", count=n(m["existing_customer"], sp))),
+        *quality.report_cards(data, sp),
     ]  # fmt: skip
     card_html = "".join(
         f'<div class="card"><h2>{html.escape(name)}</h2><div class="big"><bdi>{big}</bdi></div>'

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from services.common import conversation_levels
+from services.common.competitors import not_competitor
 from services.common.period import Period
 from services.common.schema import (
     CONVERTED_WHERE,
@@ -41,6 +42,7 @@ from services.common.schema import (
     SupportConversation,
 )
 from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
+from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
     FUNNEL,
@@ -66,6 +68,7 @@ def kind_totals(
     query = (
         select(DAILY.c.kind, func.sum(DAILY.c["count"]))
         .where(DAILY.c.day >= period.first_day, DAILY.c.day <= period.as_of)
+        .where(not_competitor(DAILY.c.network, DAILY.c.account))
         .group_by(DAILY.c.kind)
     )
     if network:
@@ -83,6 +86,7 @@ def daily_by_kind(
     query = (
         select(DAILY.c.day, DAILY.c.kind, func.sum(DAILY.c["count"]))
         .where(DAILY.c.day >= period.first_day, DAILY.c.day <= period.as_of)
+        .where(not_competitor(DAILY.c.network, DAILY.c.account))
         .group_by(DAILY.c.day, DAILY.c.kind)
     )
     if network:
@@ -104,6 +108,7 @@ def engagement_by_hour(
             HOURLY.c.hour >= period.start_utc,
             HOURLY.c.hour < period.end_utc,
             HOURLY.c.kind.in_(sorted(ENGAGEMENT_KINDS)),
+            not_competitor(HOURLY.c.network, HOURLY.c.account),
         )
         .group_by(HOURLY.c.hour)
     )
@@ -121,7 +126,9 @@ def conversations(
     """Conversations whose first inbound message falls in the period."""
     c = CONVERSATIONS.c
     query = select(c.network, c.first_inbound_at, c.first_response_at, c.resolved_at).where(
-        c.first_inbound_at >= period.start_utc, c.first_inbound_at < period.end_utc
+        c.first_inbound_at >= period.start_utc,
+        c.first_inbound_at < period.end_utc,
+        not_competitor(c.network, c.account),
     )
     if network:
         query = query.where(c.network == network)
@@ -149,6 +156,7 @@ def support(
     `conversations()`, which the tests check); percentiles are ranked by the database."""
     c = CONVERSATIONS.c
     where = [c.first_inbound_at >= period.start_utc, c.first_inbound_at < period.end_utc]
+    where.append(not_competitor(c.network, c.account))
     if network:
         where.append(c.network == network)
     if account:
@@ -211,6 +219,9 @@ def support(
                     ).percentile(0.5),
                 }
             )
+    rated, rated_by = quality.support_quality(engine, period, network=network, account=account)
+    for row in agents:
+        row |= rated_by.get(str(row["agent"]), {"csat": None, "csat_responses": 0})
     return {
         "conversations": total,
         "answered": int(answered_n or 0),
@@ -225,6 +236,7 @@ def support(
         "median_resolution_business_s": figures["median_resolution_business_s"],
         "first_response_sla_met_rate": int(met_n or 0) / total if total else None,
         "sla_breaches": total - int(met_n or 0),
+        **rated,
         "agents": sorted(agents, key=lambda row: (-row["answered"], row["agent"])),
     }
 
@@ -307,6 +319,7 @@ def _outcome_events(kinds: list[str], period: Period) -> list[Any]:
 
 
 def _sliced(query: Any, table: Any, network: str | None, account: str | None) -> Any:
+    query = query.where(not_competitor(table.c.network, table.c.account))
     if network:
         query = query.where(table.c.network == network)
     if account:
@@ -467,7 +480,11 @@ def goals(engine: Engine, year: int) -> dict[str, float]:
 def filter_options(engine: Engine) -> list[tuple[str, str]]:
     """(network, account) pairs that have data, for the sidebar's filters."""
     with engine.connect() as conn:
-        rows = conn.execute(select(DAILY.c.network, DAILY.c.account).distinct()).all()
+        rows = conn.execute(
+            select(DAILY.c.network, DAILY.c.account)
+            .where(not_competitor(DAILY.c.network, DAILY.c.account))
+            .distinct()
+        ).all()
     return sorted((str(r[0]), str(r[1])) for r in rows)
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.common.period import Period
-from services.reports import completeness, outcomes, queries, value
+from services.reports import completeness, listening, outcomes, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -37,6 +37,7 @@ def summary(
     moments = moment_figures(queries.moments(engine, period, network=network), period)
     audience, results = outcome_blocks(engine, period, totals, network=network, account=account)
     moments |= influenced(engine, period, network=network, account=account)
+    heard = listening.listening(engine, period, network=network, account=account)
     model = value.load(engine, year)
     money = None
     if model is not None:
@@ -59,6 +60,9 @@ def summary(
         "social_share": support["social_share"],
         "first_response_sla_met_rate": support["first_response_sla_met_rate"],
         "median_first_response_business_s": support["median_first_response_business_s"],
+        "csat": support["csat"],
+        "reopen_rate": support["reopen_rate"],
+        "share_of_voice": heard["share_of_voice"],
         **{
             name: money[name] if money else None
             for name in ("support_savings", "earned_media_value", "total_value")
@@ -89,6 +93,7 @@ def summary(
         "moments": moments,
         "audience": audience,
         "outcomes": results,
+        "listening": heard,
         "value": money,
         "goals": goals,
     }
@@ -157,6 +162,10 @@ def as_table(data: dict[str, Any]) -> str:
         ("  in business hours: median resolution", fmt.duration(s["median_resolution_business_s"])),
         ("  first-response SLA met", fmt.rate(s["first_response_sla_met_rate"])),
         ("  SLA breaches", f"{s['sla_breaches']:,}"),
+        ("  CSAT (rated 4 or 5)", fmt.rate(s["csat"])),
+        ("  average rating", fmt.number(s["csat_average"])),
+        ("  ratings / resolved", f"{s['csat_responses']:,}, {fmt.rate(s['csat_response_rate'])}"),
+        ("  reopened", f"{s['reopened']:,}, {fmt.rate(s['reopen_rate'])}"),
         ("Brand impact", ""),
         ("  impressions", f"{b['impressions']:,}"),
         ("  reach", f"{b['reach']:,}"),
@@ -168,6 +177,7 @@ def as_table(data: dict[str, Any]) -> str:
         ("  conversions within 90 days", f"{m['influenced_conversions']:,}"),
         ("  their revenue", fmt.amounts(m["influenced_revenue"])),
         *outcome_rows(data["audience"], data["outcomes"]),
+        *listening_rows(data["listening"]),
     ]
     if data["value"]:
         v = data["value"]
@@ -217,3 +227,16 @@ def outcome_rows(a: dict[str, Any], o: dict[str, Any]) -> list[tuple[str, str]]:
         ("  conversion rate", fmt.rate(o["conversion_rate"])),
         ("  revenue", fmt.amounts(o["revenue"])),
     ]
+
+
+def listening_rows(heard: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        ("Share of voice", ""),
+        ("  mentions of the brand", f"{heard['mentions']:,}"),
+        ("  share of voice", fmt.rate(heard["share_of_voice"])),
+    ]
+    rows += [
+        (f"  {c['name']} ({c['network']} {c['account']})", f"{c['mentions']:,}")
+        for c in heard["competitors"]
+    ]
+    return rows

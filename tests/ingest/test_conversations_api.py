@@ -18,7 +18,7 @@ from services.common.conversation_levels import save_schedule
 from services.common.service_levels import make_schedule
 from services.ingest.app import create_app
 from services.ingest.sink import write_batch
-from tests.factories import batch, message
+from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
 YEAR = {"year": 2026, "as_of": "2026-03-31"}
@@ -86,6 +86,7 @@ def test_cursor_pages_cover_every_conversation_once_in_order(client: TestClient)
     assert set(first) == {
         "network", "conversation_id", "account", "agent", "url", "first_inbound_at",
         "first_response_s", "first_response_business_s", "resolution_s", "sla_met",
+        "rating", "reopened", "comment",
     }  # fmt: skip
     # c00: received Monday 08:00 UTC (closed), answered 09:30: 90 calendar minutes, 30 business.
     assert first["first_response_s"] == 5400 and first["first_response_business_s"] == 1800
@@ -173,3 +174,37 @@ def test_csv_streams_every_row(client: TestClient) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["conversation_id"] for r in rows] == [f"c{n:02d}" for n in range(30)]
     assert rows[0]["first_response_business_s"] == "1800.0" and rows[0]["sla_met"] == "yes"
+
+
+def test_ratings_and_reopenings_as_columns_and_filters(client: TestClient, engine: Engine) -> None:
+    def rated(cid: str, stars: int, at: str, **extra: object) -> dict[str, object]:
+        return event(kind="rating", conversation_id=cid, count=stars, occurred_at=at, **extra)
+
+    write_batch(
+        engine,
+        [
+            batch(
+                rated("c01", 2, "2026-03-05T10:00:00Z", attributes={"comment": "<b>=1+1</b>"}),
+                rated("c02", 5, "2026-03-05T10:00:00Z", attributes={"comment": "=1+1"}),
+                rated("c05", 1, "2026-04-05T10:00:00Z"),  # after as_of: not yet rated
+                message("conversation_resolved", "c04", "2026-03-05T10:00:00Z"),
+                message("message_received", "c04", "2026-03-06T10:00:00Z"),
+                # Resolved, then no customer message: not reopened.
+                message("conversation_resolved", "c06", "2026-03-05T10:00:00Z"),
+            )
+        ],
+        UTC,
+    )
+    rows = {row["conversation_id"]: row for row in pages(client)}
+    assert (rows["c01"]["rating"], rows["c01"]["comment"]) == (2, "<b>=1+1</b>")
+    assert (rows["c02"]["rating"], rows["c05"]["rating"], rows["c03"]["rating"]) == (5, None, None)
+    assert [r["conversation_id"] for r in pages(client, rating="low")] == ["c01"]
+    assert [r["conversation_id"] for r in pages(client, reopened="true")] == ["c04"]
+    assert rows["c04"]["reopened"] and not rows["c06"]["reopened"]
+    # The CSV neutralises what a spreadsheet would run; the comment arrives as written.
+    response = client.get("/v1/conversations", params={**YEAR, "format": "csv"})
+    found = {r["conversation_id"]: r for r in csv.DictReader(io.StringIO(response.text))}
+    assert (found["c01"]["rating"], found["c01"]["comment"]) == ("2", "<b>=1+1</b>")
+    assert (found["c02"]["comment"], found["c04"]["reopened"]) == ("'=1+1", "yes")
+    refused = client.get("/v1/conversations", params={**YEAR, "rating": "high"})
+    assert refused.status_code == 422 and "rating" in refused.text

@@ -350,7 +350,8 @@ def test_chatwoot_real_layouts_resolve_with_their_messages(
     """A conversation received 10:00:00, answered 10:20:00 and resolved 10:39:00.52: its last
     activity (`timestamp`) is the answer; the resolution is `updated_at`. Resolution and
     messages name one account and one conversation, with or without `account` on the
-    conversation payload. A CSAT answer (message_updated) adds nothing; all delivered twice."""
+    conversation payload. The CSAT answer (message_updated) rates that conversation, once
+    however often it arrives; all delivered twice."""
     chatwoot = platforms.Chatwoot(client, SECRETS["chatwoot_webhook_secret"])
     resolved = (
         sample(f"chatwoot/conversation_status_changed_resolved_{layout}.json")
@@ -363,21 +364,23 @@ def test_chatwoot_real_layouts_resolve_with_their_messages(
             assert chatwoot.deliver(sample(f"chatwoot/{name}.json")).json()["accepted"] == 1
         assert chatwoot.deliver(resolved).json()["accepted"] == 1
         csat = chatwoot.deliver(sample("chatwoot/message_updated_input_csat.json"))
-        assert csat.json() == {"accepted": 0, "dead_lettered": 0, "skipped": 1}
+        assert csat.json() == {"accepted": 1, "dead_lettered": 0, "skipped": 0}
     with running_consumer(settings, engine):
-        wait_until(lambda: event_count(engine) == 3, what="three Chatwoot events")
+        wait_until(lambda: event_count(engine) == 4, what="four Chatwoot events")
         time.sleep(1)
-    assert event_count(engine) == 3
+    assert event_count(engine) == 4
     assert {a for (a,) in rows(engine, "SELECT DISTINCT account FROM interaction_event")} == {
         "chatwoot-inbox-5"
     }
     [conversation] = rows(
         engine,
         "SELECT conversation_id, account, first_response_s, resolution_s, agent, "
-        "messages_received, messages_sent FROM support_conversation",
+        "messages_received, messages_sent, rating, rating_comment FROM support_conversation",
     )
     # By hand: 10:20:00 - 10:00:00 = 1200 s; 10:39:00 - 10:00:00 = 2340 s (whole seconds).
-    assert conversation == ("chatwoot:1:321", "chatwoot-inbox-5", 1200.0, 2340.0, "lucia", 1, 1)
+    assert conversation == (
+        "chatwoot:1:321", "chatwoot-inbox-5", 1200.0, 2340.0, "lucia", 1, 1, 5, "Quick, thanks"
+    )  # fmt: skip
 
 
 def test_chatwoot_resolution_without_any_account_names_the_field(client: TestClient) -> None:

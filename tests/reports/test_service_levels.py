@@ -80,18 +80,27 @@ def test_business_hours_figures_sla_and_agents(
             "answered": 2,
             "median_first_response_s": (9000 + 1200) / 2,
             "median_first_response_business_s": 900.0,
+            # Nobody rated: docs/figures.md#response-quality-and-share-of-voice
+            "csat": None,
+            "csat_responses": 0,
         },
         {
             "agent": "marco",
             "answered": 1,
             "median_first_response_s": 234000.0,
             "median_first_response_business_s": 3600.0,
+            # Nobody rated: docs/figures.md#response-quality-and-share-of-voice
+            "csat": None,
+            "csat_responses": 0,
         },
         {
             "agent": "unassigned",
             "answered": 1,
             "median_first_response_s": 600.0,
             "median_first_response_business_s": 300.0,
+            # Nobody rated: docs/figures.md#response-quality-and-share-of-voice
+            "csat": None,
+            "csat_responses": 0,
         },
     ]
 
@@ -117,6 +126,9 @@ def test_conversations_written_after_the_schedule_get_its_levels(
         "answered": 2,
         "median_first_response_s": (234000 + 600) / 2,
         "median_first_response_business_s": (3600 + 600) / 2,
+        # Nobody rated: docs/figures.md#response-quality-and-share-of-voice
+        "csat": None,
+        "csat_responses": 0,
     }
 
 

@@ -15,8 +15,8 @@ from tests.factories import batch, event, message
 
 UTC = ZoneInfo("UTC")
 SUMMARY_KEYS = {
-    "year", "as_of", "support", "brand", "moments", "audience", "outcomes", "value", "goals",
-    "completeness",
+    "year", "as_of", "support", "brand", "moments", "audience", "outcomes", "listening", "value",
+    "goals", "completeness",
 }  # fmt: skip
 SUPPORT_KEYS = {
     "conversations",
@@ -33,8 +33,17 @@ SUPPORT_KEYS = {
     "first_response_sla_met_rate",
     "sla_breaches",
     "agents",
+    # Response quality (docs/figures.md#response-quality-and-share-of-voice)
+    "csat_responses",
+    "csat",
+    "csat_average",
+    "csat_response_rate",
+    "reopened",
+    "reopen_rate",
 }
 BRAND_KEYS = {"impressions", "reach", "engagement", "engagement_rate"}
+# docs/figures.md#response-quality-and-share-of-voice
+LISTENING_KEYS = {"mentions", "competitors", "share_of_voice", "networks"}
 
 
 def run_summary(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
@@ -116,6 +125,7 @@ def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
     assert set(data) == SUMMARY_KEYS
     assert set(data["support"]) == SUPPORT_KEYS  # type: ignore[arg-type]
     assert set(data["brand"]) == BRAND_KEYS  # type: ignore[arg-type]
+    assert set(data["listening"]) == LISTENING_KEYS  # type: ignore[arg-type]
     assert data["as_of"] == "2026-03-31"
     calendar = {k: v for k, v in data["support"].items() if "business" not in k}  # type: ignore[union-attr]
     for key in ("first_response_sla_met_rate", "sla_breaches", "agents"):
@@ -128,6 +138,13 @@ def test_summary_json(engine: Engine, cli_env: None, capsys: pytest.CaptureFixtu
         "responded_within_1h_rate": 1 / 3,
         "median_resolution_s": 7200.0,
         "social_share": 2 / 3,
+        # Conversation a was resolved, none was rated or reopened.
+        "csat_responses": 0,
+        "csat": None,
+        "csat_average": None,
+        "csat_response_rate": 0.0,
+        "reopened": 0,
+        "reopen_rate": 0.0,
     }
     # No schedule: always open, business time = calendar time (test_service_levels.py)
     support = data["support"]

@@ -25,6 +25,13 @@ ONLY_LABELS = {
     "social": N_("on social networks"),
     "email": N_("by email"),
 }
+# Response quality (docs/figures.md#response-quality-and-share-of-voice).
+ONLY_LABELS |= {
+    "rated": N_("rated by the customer"),
+    "satisfied": N_("rated 4 or 5"),
+    "low_rating": N_("rated 1 or 2"),
+    "reopened": N_("reopened by the customer"),
+}
 SLA_WORDS = {"met": N_("met"), "breached": N_("breached")}
 # The download for people: its headers (read in their language), and the rows' fields.
 PEOPLE_CSV = {
@@ -36,6 +43,9 @@ PEOPLE_CSV = {
     N_("In business hours (minutes)"): "first_response_business_s",
     N_("Resolved in (minutes)"): "resolution_s",
     N_("SLA"): "sla_met",
+    N_("Rating"): "rating",
+    N_("Reopened"): "reopened",
+    N_("Customer's comment"): "comment",
     N_("Conversation"): "url",
     N_("Conversation id"): "conversation_id",
 }
@@ -47,7 +57,11 @@ def for_people(row: dict[str, Any], period: Period) -> list[object]:
     started = dt.datetime.fromisoformat(row["first_inbound_at"]).astimezone(period.tz)
     values = {**row, "first_inbound_at": started.strftime("%Y-%m-%d %H:%M")}
     values["sla_met"] = _(SLA_WORDS["met" if row["sla_met"] else "breached"])
-    return [fmt.csv_value(field, values[field], sp) for field in PEOPLE_CSV.values()]
+    # The comment as the customer wrote it (csv_value would read some words as our labels).
+    return [
+        values[field] if field == "comment" else fmt.csv_value(field, values[field], sp)
+        for field in PEOPLE_CSV.values()
+    ]
 
 
 def started_at(row: dict[str, Any], tz: Any) -> str:
@@ -177,6 +191,10 @@ with cache.timed_page("conversations"):
                 _("In business hours"): fmt.duration(r["first_response_business_s"], sp),
                 _("Resolved in"): fmt.duration(r["resolution_s"], sp),
                 _("SLA"): _(SLA_WORDS["met" if r["sla_met"] else "breached"]),
+                # The customer's own words: a table cell shows them as text, never as markup.
+                _("Rating"): sp.digits(str(r["rating"])) if r["rating"] else "",
+                _("Reopened"): "✓" if r["reopened"] else "",
+                _("Customer's comment"): r["comment"] or "",
                 link: r["url"] or "",
             }
             for r in rows

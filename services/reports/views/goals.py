@@ -33,6 +33,14 @@ HELP = {
     GoalMetric.revenue: N_("conversion revenue in the value model's currency (else USD)"),
     GoalMetric.conversion_rate: N_("conversions / visits from social"),
 }
+# Response quality (docs/figures.md#response-quality-and-share-of-voice).
+HELP |= {
+    GoalMetric.csat: N_("share of rated conversations rated 4 or 5"),
+    GoalMetric.share_of_voice: N_("the brand's mentions / all mentions, competitors' included"),
+    GoalMetric.reopen_rate: N_(
+        "share of resolved conversations the customer reopened (lower is better)"
+    ),
+}
 
 MONEY = frozenset(
     {

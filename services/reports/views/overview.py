@@ -11,7 +11,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.common.period import Period
-from services.reports import cache, queries, ui, value
+from services.reports import cache, quality_view, queries, ui, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     iso_week,
@@ -459,6 +459,7 @@ with cache.timed_page("overview"):
         else:
             st.metric(_("Social share of support"), fmt.rate(s["social_share"], sp))
             ui.conversations_link(_("On social networks"), only="social")
+        quality_view.figures(s, compact=True)
     with brand:
         st.subheader(_("Brand impact"))
         st.metric(_("Impressions"), fmt.number(b["impressions"], sp))

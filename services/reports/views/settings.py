@@ -6,7 +6,7 @@ import streamlit as st
 from services.common import webhook_status
 from services.common.i18n import N_
 from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import cache, completeness, queries, schedules, ui, value
+from services.reports import cache, competitor_settings, completeness, queries, schedules, ui, value
 from services.reports import formatting as fmt
 
 sp = ui.speaker()
@@ -112,6 +112,7 @@ with cache.timed_page("settings"):
             st.info(_("No value model for this year yet."))
         else:
             ui.assumptions_table(model, f.year)
+        competitor_settings.section(viewer)
         st.stop()
     pairs = cache.cached("filter_options", lambda: queries.filter_options(cache.engine()))
     accounts = sorted({account for _n, account in pairs if account != "default"})
@@ -207,3 +208,4 @@ with cache.timed_page("settings"):
         else:
             st.cache_data.clear()
             st.success(_("Value model for {year} saved.", year=sp.digits(str(f.year))))
+    competitor_settings.section(viewer)

@@ -9,7 +9,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.conversation_levels import UNASSIGNED
 from services.common.i18n import N_
-from services.reports import cache, queries, ui
+from services.reports import cache, quality_view, queries, ui
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support
 
@@ -98,6 +98,8 @@ with cache.timed_page("support"):
         ui.conversations_link(_("Where the SLA was met"), sla="met")
     with b:
         ui.conversations_link(_("The SLA breaches"), sla="breached")
+    st.subheader(_("Response quality"))
+    quality_view.figures(figures)
     weekly = weekly_support(facts, period)
     weeks = pd.DataFrame(weekly)
     week_of, median = _("Week of"), _("Median first response (min)")
@@ -202,6 +204,8 @@ with cache.timed_page("support"):
                 _("Answered"): fmt.number(row["answered"], sp),
                 _("Median first response"): fmt.duration(row["median_first_response_s"], sp),
                 _("In business hours"): fmt.duration(row["median_first_response_business_s"], sp),
+                _("CSAT"): fmt.rate(row["csat"], sp),
+                _("Ratings"): fmt.number(row["csat_responses"], sp),
             }
             for row in figures["agents"]
         ]
@@ -228,6 +232,8 @@ with cache.timed_page("support"):
                         "answered",
                         "median_first_response_s",
                         "median_first_response_business_s",
+                        "csat",
+                        "csat_responses",
                     ],
                     sp,
                 )

@@ -1,0 +1,133 @@
+"""The public survey page /s/{token}: no login, the customer's own language, five choices and
+an optional comment; the answer becomes a `rating` event
+(docs/using.md#customer-satisfaction-surveys). Apart from the staff pages on purpose: its own
+small template and stylesheet, nothing a staff page loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.common import i18n
+from services.common.i18n import N_
+from services.common.vocabulary import RATING_SCALE
+from services.moments import surveys
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parents[1] / "templates" / "survey"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# From worst to best, as the customer reads them; the value is the rating (1..5).
+CHOICES = (
+    (1, N_("Very dissatisfied")),
+    (2, N_("Dissatisfied")),
+    (3, N_("Neither satisfied nor dissatisfied")),
+    (4, N_("Satisfied")),
+    (5, N_("Very satisfied")),
+)
+# A survey is answered once, perhaps corrected once: these stop a script, not a customer.
+PER_TOKEN = surveys.Limiter(limit=5, window_s=600)
+PER_ADDRESS = surveys.Limiter(limit=30, window_s=60)
+
+
+def _speaker(request: Request) -> i18n.Speaker:
+    settings = request.app.state.settings
+    return i18n.speaker(
+        i18n.choose(
+            header=request.headers.get("accept-language"), default=settings.rapport_language
+        )
+    )
+
+
+def _page(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    sp = _speaker(request)
+    body = TEMPLATES.get_template(name).render(
+        lang=sp.language, dir=sp.dir, _=sp._, n_=sp.n_, choices=CHOICES, **context
+    )
+    # Never cached: the link is the customer's alone, and the page says whether it was answered.
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _invalid(request: Request) -> HTMLResponse:
+    return _page(request, "invalid.html", status=404)
+
+
+def _survey(request: Request, token: str) -> surveys.Survey | None:
+    key = surveys.signing_key(request.app.state.settings)
+    return surveys.read(key, token, now=time.time())
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(request: Request, token: str) -> HTMLResponse | None:
+    if PER_ADDRESS.allow(_address(request)) and PER_TOKEN.allow(token):
+        return None
+    return _page(request, "message.html", status=429, problem="busy")
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def survey_form(request: Request, token: str) -> HTMLResponse:
+    if _survey(request, token) is None:
+        return _invalid(request)
+    return _page(request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=None, comment="")
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+async def survey_answer(request: Request, token: str) -> HTMLResponse:
+    # No CSRF token: no session or cookie is involved, and the link itself is the secret a
+    # forged form would need; the signature decides.
+    survey = _survey(request, token)
+    if survey is None:
+        return _invalid(request)
+    refused = _too_many(request, token)
+    if refused is not None:
+        return refused
+    form = await request.form()
+    raw_rating, comment = form.get("rating"), form.get("comment") or ""
+    low, high = RATING_SCALE
+    stars = int(raw_rating) if isinstance(raw_rating, str) and raw_rating.isdigit() else None
+    comment = comment.strip() if isinstance(comment, str) else ""
+    errors = {}
+    if stars is None or not low <= stars <= high:
+        errors["rating"] = "rating"
+    if len(comment) > surveys.COMMENT_LIMIT:
+        errors["comment"] = "comment"
+    if errors:
+        # The answer stays as typed, shown escaped, so nothing is lost to a mistake.
+        return _page(
+            request, "survey.html", status=422, limit=surveys.COMMENT_LIMIT,
+            chosen=stars, comment=comment, errors=errors,
+        )  # fmt: skip
+    assert stars is not None  # the checks above refuse everything else
+    engine, now = request.app.state.engine, dt.datetime.now(dt.UTC)
+    try:
+        event = await run_in_threadpool(
+            surveys.rating_event, engine, survey, stars, comment, at=now
+        )
+        await run_in_threadpool(publisher(request).publish, event)
+    except surveys.Unavailable as exc:
+        log.warning("survey answer for %s not published: %s", survey.event_id, exc)
+        return _page(request, "message.html", status=503, problem="unavailable")
+    return _page(request, "thanks.html", stars=stars, comment=comment)
+
+
+def publisher(request: Request) -> surveys.Publisher:
+    """The app's one publisher (made on the first answer; the lifespan closes it)."""
+    state = request.app.state
+    if getattr(state, "survey_publisher", None) is None:
+        state.survey_publisher = surveys.Publisher(state.settings)
+    found: surveys.Publisher = state.survey_publisher
+    return found
