@@ -16,17 +16,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings, get_settings
-from services.common.kafka import make_producer
 from services.common.schema import SupportConversation
 from services.common.vocabulary import NETWORK_NAMES, RATING_SCALE
 
@@ -35,6 +32,9 @@ COMMENT_LIMIT = 1_000
 EVENT_ID_LIMIT = 128  # interaction_event.event_id
 PREFIX = "survey"
 CONVERSATIONS = SupportConversation.__table__  # type: ignore[attr-defined]
+
+if TYPE_CHECKING:  # the Kafka client is loaded on the first answer: `rapport` starts faster
+    from kafka import KafkaProducer
 
 
 class BadLink(ValueError):
@@ -156,6 +156,10 @@ class Publisher:
         self._lock = threading.Lock()
 
     def publish(self, event: ingest_pb2.Interaction, timeout_s: float = 10.0) -> None:
+        from kafka.errors import KafkaError
+
+        from services.common.kafka import make_producer
+
         batch = ingest_pb2.InteractionBatch(
             events=[event], ingested_at_us=time.time_ns() // 1000, source=PREFIX
         )
