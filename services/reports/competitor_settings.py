@@ -41,7 +41,11 @@ def section(viewer: ui.Viewer) -> None:
         return
     with st.form("competitor_add", clear_on_submit=True):
         name = st.text_input(sp._("Competitor name"), max_chars=100)
-        network = st.selectbox(sp._("Network"), [n.value for n in Network], format_func=fmt.word)
+        network = st.selectbox(
+            sp._("Network"),
+            [n.value for n in Network],
+            format_func=lambda n: ui.network_name(n, sp),
+        )
         account = st.text_input(sp._("Account, as its events name it (e.g. @rival)"), max_chars=200)
         added = st.form_submit_button(sp._("Add competitor"))
     if added:

@@ -33,7 +33,8 @@ PAGES = [
 # What stays as written in every language: brands, codes, the seeded people's own words.
 KEPT = {
     "Rapport", "Instagram", "Facebook", "Twitter", "LinkedIn", "TikTok", "YouTube", "CSV",
-    "SLA", "CPM", "CPC", "EUR", "USD", "UTC", "UTM", "Europe", "Istanbul",
+    "Bluesky", "Pinterest", "Reddit", "Threads", "WhatsApp", "rival",
+    "SLA", "CSAT", "CPM", "CPC", "EUR", "USD", "UTC", "UTM", "Europe", "Istanbul",
     "ana", "maria", "spring", "script", "renewed", "brand",
     *" ".join(i18n.NAMES.values()).split(),
     # The shared vocabulary's common nouns (network "Email", moment words) get their catalog
