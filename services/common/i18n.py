@@ -15,7 +15,13 @@ from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    format_percent,
+    parse_pattern,
+)
 
 # English is the source language; the others have a catalog each under LOCALE_DIR.
 LANGUAGES = ("en", "tr", "ar", "fa", "fi")
@@ -126,10 +132,6 @@ class Speaker:
     def dir(self) -> str:
         return direction(self.language)
 
-    @property
-    def locale(self) -> Locale:
-        return Locale.parse(self.language)
-
     def _(self, message: str, /, **values: object) -> str:
         """The message in the language, its `{name}` placeholders filled from `values`."""
         text = translations(self.language).gettext(message)
@@ -146,20 +148,6 @@ class Speaker:
         table = _DIGITS.get(self.language)
         return text.translate(table) if table else text
 
-    def _pattern(self, kind: str, decimals: int | None) -> str | None:
-        """The locale's own pattern of a kind (decimal, percent, currency) with `decimals`
-        digits after the separator; None keeps the locale's (and the currency's) own."""
-        if decimals is None:
-            return None
-        formats = {
-            "decimal": self.locale.decimal_formats,
-            "percent": self.locale.percent_formats,
-            "currency": self.locale.currency_formats,
-        }[kind]
-        pattern = formats["standard" if kind == "currency" else None].pattern
-        fraction = "." + "0" * decimals if decimals else ""
-        return re.sub(r"0(\.[0#]+)?(?![0#.])", "0" + fraction, pattern)
-
     def _numbering(self) -> str:
         return _NUMBERING.get(self.language, "latn")
 
@@ -167,7 +155,7 @@ class Speaker:
         """1 234,5 (fi), 1.234,5 (tr), ۱٬۲۳۴٫۵ (fa)."""
         text = format_decimal(
             value,
-            format=self._pattern("decimal", decimals),
+            format=_pattern(self.language, "decimal", decimals),
             locale=self.language,
             numbering_system=self._numbering(),
         )
@@ -177,7 +165,7 @@ class Speaker:
         """A rate (0.253) as the language writes a percentage: "25,3 %" (fi), "%25,3" (tr)."""
         text = format_percent(
             rate,
-            format=self._pattern("percent", decimals),
+            format=_pattern(self.language, "percent", decimals),
             locale=self.language,
             numbering_system=self._numbering(),
         )
@@ -188,7 +176,7 @@ class Speaker:
         text = format_currency(
             amount,
             currency,
-            format=self._pattern("currency", decimals),
+            format=_pattern(self.language, "currency", decimals),
             locale=self.language,
             numbering_system=self._numbering(),
             currency_digits=decimals is None,
@@ -215,6 +203,19 @@ class Speaker:
         """The Solar Hijri (Jalali) date, as Iran reads it: "۱۴ آذر ۱۴۰۵"."""
         year, month, dom = to_jalali(day)
         return self.digits(f"{dom} {JALALI_MONTHS[month - 1]} {year}")
+
+
+@lru_cache(maxsize=256)
+def _pattern(language: str, kind: str, decimals: int | None) -> NumberPattern | None:
+    """The locale's own pattern of a kind (decimal, percent, currency) with `decimals` digits
+    after the separator, parsed once (tables format thousands of figures); None keeps the
+    locale's (and the currency's) own."""
+    if decimals is None:
+        return None
+    formats = getattr(Locale.parse(language), f"{kind}_formats")
+    pattern = formats["standard" if kind == "currency" else None].pattern
+    fraction = "." + "0" * decimals if decimals else ""
+    return parse_pattern(re.sub(r"0(\.[0#]+)?(?![0#.])", "0" + fraction, pattern))
 
 
 JALALI_MONTHS = (
