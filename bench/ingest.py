@@ -24,9 +24,10 @@ from sqlalchemy.engine import Engine
 
 from services.common import processes
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
 from services.common.kafka import ensure_topics
 from services.demo import generate
+from services.domain.migrate import migrate
 from services.up import PORT_VARIABLES
 
 E2E_EVENTS = int(os.environ.get("BENCH_E2E_EVENTS", "200000"))

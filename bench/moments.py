@@ -19,11 +19,13 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from services.common import accounts, processes
-from services.common.auth import Role
+from services.common import processes
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
-from services.common.schema import SheetOutbox
+from services.common.db import make_engine
+from services.domain import accounts
+from services.domain.auth import Role
+from services.domain.migrate import migrate
+from services.domain.schema import SheetOutbox
 from services.moments import service
 from services.moments.models import MomentCreate
 from services.moments.sheets import SheetSyncer

@@ -23,10 +23,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from services.common.config import Settings
-from services.common.conversation_levels import recompute, save_schedule
-from services.common.db import make_engine, migrate
-from services.common.period import Period
-from services.common.service_levels import make_schedule
+from services.common.db import make_engine
+from services.domain.conversation_levels import recompute, save_schedule
+from services.domain.migrate import migrate
+from services.domain.period import Period
+from services.domain.service_levels import make_schedule
 from services.ingest.app import create_app
 from services.ingest.rows import EVENT_COLUMNS
 from services.reports import queries
@@ -456,8 +457,9 @@ def page_times(url: str, work: Path) -> dict[str, Any]:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from services.common import accounts, processes
-    from services.common.auth import Role
+    from services.common import processes
+    from services.domain import accounts
+    from services.domain.auth import Role
     from services.moments.app import create_app as create_moments
 
     if not shutil.which(CHROMIUM):

@@ -24,9 +24,10 @@ from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import text
 
 from bench.reports import YEAR, _fill
-from services.common import backup, restore
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
 from services.common.processes import rapport_command
+from services.domain import backup, restore
+from services.domain.migrate import migrate
 from services.ingest import retention
 from services.ingest.events import Rejection, to_proto, validate
 from services.ingest.sink import write_batch

@@ -33,8 +33,9 @@ from sqlalchemy.engine import Engine
 from bench.ingest import UP_COMMAND, _count, _wait_for_assignment, _written, up_env
 from services.common import processes
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
 from services.common.kafka import ensure_topics
+from services.domain.migrate import migrate
 
 RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "10"))

@@ -30,7 +30,7 @@ def cmd_broker(_args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from services.common.db import migrate
+    from services.domain.migrate import migrate
 
     migrate()
     print("Database schema is up to date.")
@@ -159,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The services' own commands are theirs (each module's add_parsers); these run processes."""
     from services import people
-    from services.common import account_commands, backup_commands, competitors
+    from services.domain import account_commands, backup_commands, competitors
     from services.ingest import commands as ingest_commands
     from services.ingest import retention
     from services.moments import commands as moments_commands

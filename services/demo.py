@@ -15,10 +15,11 @@ import httpx
 from sqlmodel import Session
 
 from services import demo_listening
-from services.common.auth import Role, create_token, revoke_token
 from services.common.clock import utcnow
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
+from services.domain.auth import Role, create_token, revoke_token
+from services.domain.migrate import migrate
 
 # (network, account, daily impressions at the start of the year, yearly growth)
 ACCOUNTS = (
@@ -353,9 +354,9 @@ def _demo_moments(settings: Settings, token: str, year: int, now: dt.datetime) -
 
 def _demo_hours(engine: Any, settings: Settings, year: int) -> None:
     """A realistic schedule in RAPPORT_TIMEZONE, unless one is set already."""
-    from services.common.conversation_levels import save_schedule
     from services.common.db import write_session
-    from services.common.service_levels import load_schedules, make_schedule
+    from services.domain.conversation_levels import save_schedule
+    from services.domain.service_levels import load_schedules, make_schedule
 
     with write_session(engine) as session:
         if load_schedules(session).default is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import competitors
+from services.domain import competitors
 
 # (name, network, account, mentions a day at the start of the year, yearly growth)
 COMPETITORS = (

@@ -1,5 +1,5 @@
 """`rapport people export|forget`: a person's data wherever Rapport keeps it, the database
-(services/common/people.py) and the ingest journal's segments (services/ingest/journal.py)."""
+(services/domain/people.py) and the ingest journal's segments (services/ingest/journal.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common.config import Settings, get_settings
-from services.common.people import Person, export, forget, scrub_sqlite_file
+from services.domain.people import Person, export, forget, scrub_sqlite_file
 from services.ingest.journal import Entry, read_entries, rewrite_segments
 
 EMBEDDED_JOURNAL = Path("var/journal")  # where `rapport up` keeps it with the embedded broker
@@ -70,7 +70,8 @@ def journal_change(person: Person) -> Callable[[Entry], bytes | None]:
 
 
 def cmd_people(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, is_sqlite, migrate
+    from services.common.db import get_engine, is_sqlite
+    from services.domain.migrate import migrate
 
     settings = get_settings()
     try:
@@ -105,7 +106,7 @@ def cmd_people(args: argparse.Namespace) -> int:
     receipt = forget(engine, person, by=by, extra={"journal_records": journal})
     scrubbed = "clean"
     if is_sqlite(settings.database_url):
-        from services.common.backup import sqlite_path
+        from services.domain.backup import sqlite_path
 
         scrubbed = scrub_sqlite_file(Path(sqlite_path(settings.database_url)), person)
     print(json.dumps(receipt.as_dict(), indent=2))

@@ -20,11 +20,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.common import processes
-from services.common.auth import Role, create_token
 from services.common.config import Settings, get_settings
-from services.common.db import get_engine, migrate, write_session
+from services.common.db import get_engine, write_session
 from services.common.kafka import ensure_topics, group_lag
-from services.common.schema import ApiToken, InteractionEvent
+from services.domain.auth import Role, create_token
+from services.domain.migrate import migrate
+from services.domain.schema import ApiToken, InteractionEvent
 from services.ingest.backlog import admin_client, look
 from services.ingest.journal import trim_directory
 
@@ -72,8 +73,8 @@ def first_run_token() -> str | None:
 
 def first_admin() -> tuple[str, str] | None:
     """On a fresh database, an admin with a one-time password for the web pages."""
-    from services.common import accounts
-    from services.common.schema import User
+    from services.domain import accounts
+    from services.domain.schema import User
 
     with write_session(get_engine()) as session:
         if session.exec(select(User).limit(1)).first() is not None:
@@ -364,8 +365,8 @@ def _serve_backup_metrics(settings: Settings) -> None:
     """The backups' age and last outcome, on BACKUP_METRICS_PORT (the up process's own)."""
     from prometheus_client import REGISTRY
 
-    from services.common.backup import BackupCollector
     from services.common.metrics import serve_metrics
+    from services.domain.backup import BackupCollector
 
     REGISTRY.register(BackupCollector(Path(settings.rapport_backup_dir)))
     serve_metrics(settings.backup_metrics_port, host=settings.metrics_host)
@@ -374,7 +375,7 @@ def _serve_backup_metrics(settings: Settings) -> None:
 def _start_daily_backups(stack: Stack) -> None:
     """A backup a day into RAPPORT_BACKUP_DIR, each by `rapport backup` of its own (its log in
     var/log/backup.log), keeping the newest RAPPORT_BACKUP_KEEP."""
-    from services.common import backup
+    from services.domain import backup
 
     settings = stack.settings
 

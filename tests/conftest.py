@@ -17,8 +17,9 @@ from sqlalchemy.exc import OperationalError
 
 from services.common import processes
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
 from services.common.kafka import ensure_topics
+from services.domain.migrate import migrate
 
 # PostgreSQL runs on this machine and in CI. RAPPORT_TEST_POSTGRES_URL points elsewhere;
 # RAPPORT_TEST_SKIP_POSTGRES=1 skips those cases with a visible reason.

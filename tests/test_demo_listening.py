@@ -9,7 +9,7 @@ from collections import Counter
 from sqlalchemy.engine import Engine
 
 from services import demo, demo_listening
-from services.common import competitors
+from services.domain import competitors
 from services.ingest.events import Rejection, validate
 
 UNTIL = dt.datetime(2026, 7, 1)

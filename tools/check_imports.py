@@ -1,10 +1,13 @@
 """Import boundaries (run by `make lint`): the three services stand side by side on one floor.
 
 - services/ingest, services/moments and services/reports import only themselves,
-  services.common and the generated `rapport` stubs, never one another;
-- services/common imports none of the three (it is what they share: no business logic);
-- only the composing modules (services/cli.py, services/up.py, services/demo.py,
-  services/people.py) import several.
+  services.common, services.domain and the generated `rapport` stubs, never one another;
+- services/domain (the shared domain: vocabulary, schema, periods, service levels, accounts)
+  imports none of the three;
+- services/common (plumbing: config, database engine, Kafka, logs, metrics...) imports none of
+  the three and never the domain: a business rule found there is in the wrong room;
+- only the composing modules (services/cli.py, services/up.py, services/demo.py with
+  demo_listening.py, services/people.py) import several.
 
 And each image carries what its processes import (the extras of pyproject.toml, locked in
 requirements/<image>.lock): a module-level import of a third-party package in services/common,
@@ -24,7 +27,7 @@ import check_lock  # beside this file: tools/ is on the path when it runs (and i
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("ingest", "moments", "reports")
-COMPOSERS = {"cli.py", "up.py", "demo.py", "people.py", "__init__.py"}
+COMPOSERS = {"cli.py", "up.py", "demo.py", "demo_listening.py", "people.py", "__init__.py"}
 
 
 def imported(tree: ast.AST) -> list[tuple[int, str]]:
@@ -41,7 +44,7 @@ def imported(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def owner(path: Path, root: Path) -> str | None:
-    """The service a file belongs to, "common", or None for a composing module."""
+    """The service a file belongs to, "common", "domain", or None for a composing module."""
     parts = path.relative_to(root / "services").parts
     if len(parts) == 1:
         return None if parts[0] in COMPOSERS else "common"
@@ -61,7 +64,10 @@ def violations(root: Path = ROOT) -> list[str]:
             target = parts[1]
             if target in SERVICES and target != home:
                 where = path.relative_to(root)
-                out.append(f"{where}:{line}: {home} imports {module} (only services.common)")
+                out.append(f"{where}:{line}: {home} imports {module} (only common and domain)")
+            elif home == "common" and target == "domain":
+                where = path.relative_to(root)
+                out.append(f"{where}:{line}: plumbing imports the domain {module}")
             elif target in ("cli", "up", "demo", "people"):
                 out.append(f"{path.relative_to(root)}:{line}: imports the composer {module}")
     return out
@@ -130,8 +136,8 @@ def main() -> int:
         print(line)
     if found:
         print(
-            f"{len(found)} import(s) cross a service boundary: move what they share to "
-            "services/common."
+            f"{len(found)} import(s) cross a boundary: what the services share goes to "
+            "services/domain (a business rule) or services/common (plumbing)."
         )
         return 1
     print("import boundaries: ok")

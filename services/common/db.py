@@ -1,4 +1,5 @@
-"""Database engine, sessions and migrations (SQLite by default, PostgreSQL via DATABASE_URL)."""
+"""Database engine and sessions (SQLite by default, PostgreSQL via DATABASE_URL); the schema and
+its migrations are the shared domain's (services/domain/schema.py, services/domain/migrate.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import MetaData, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from services.common.config import get_settings
-
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def normalize_url(url: str) -> str:
@@ -36,7 +33,7 @@ def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
     url = normalize_url(url)
     if is_sqlite(url):
-        _ensure_sqlite_dir(url)
+        ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is bypassed so that writers can ask for BEGIN
@@ -47,7 +44,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def ensure_sqlite_dir(url: str) -> None:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -105,25 +102,3 @@ def write_session(engine: Engine, *, expire_on_commit: bool = True) -> Iterator[
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
-
-
-def all_tables() -> MetaData:
-    """The metadata of every table (services/common/schema.py)."""
-    import services.common.schema  # noqa: F401
-
-    return SQLModel.metadata
-
-
-def alembic_config(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
-    return cfg
-
-
-def migrate(url: str | None = None) -> None:
-    """Bring the schema to the newest migration (`alembic upgrade head`)."""
-    url = url or get_settings().database_url
-    if is_sqlite(url):
-        _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), "head")

@@ -18,11 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from services.common.auth import WriterDep
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.kafka import broker_reachable
 from services.common.openapi import problems
+from services.domain.auth import WriterDep
 from services.ingest.dead_letters import Unparsable
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import

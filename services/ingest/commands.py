@@ -25,7 +25,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_connect(args: argparse.Namespace) -> int:
     if args.connect_action == "meta":
         return _connect_meta(args)
-    from services.common.webhook_status import status
+    from services.domain.webhook_status import status
 
     url = args.url or get_settings().ingest_metrics
     print(status(url))
@@ -55,7 +55,8 @@ def _connect_meta(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
     from services.ingest.dead_letters import latest
 
     migrate()

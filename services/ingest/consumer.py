@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common import tracing
 from services.common.config import Settings
 from services.common.kafka import make_consumer, make_producer
-from services.common.vocabulary import CONVERSATION_KIND_NAMES, Kind, Network
+from services.domain.vocabulary import CONVERSATION_KIND_NAMES, Kind, Network
 from services.ingest import consumer_metrics as metrics
 from services.ingest import dead_letters, progress
 from services.ingest.rows import (

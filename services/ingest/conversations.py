@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, text, update
 
-from services.common import conversation_levels
-from services.common.schema import InteractionEvent, SupportConversation
-from services.common.service_levels import load_schedules
-from services.common.vocabulary import CONVERSATION_KIND_NAMES
+from services.domain import conversation_levels
+from services.domain.schema import InteractionEvent, SupportConversation
+from services.domain.service_levels import load_schedules
+from services.domain.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.dialect import (
     PG_CHUNK,
     PG_KEYS_JOIN,

@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from services.common import csv_export
-from services.common.auth import ReaderDep
-from services.common.conversation_levels import ONLY, ROW_FIELDS, Window, listing
 from services.common.openapi import invalid_query, problems, repeated_query
-from services.common.period import Period
-from services.common.vocabulary import Network
+from services.domain.auth import ReaderDep
+from services.domain.conversation_levels import ONLY, ROW_FIELDS, Window, listing
+from services.domain.period import Period
+from services.domain.vocabulary import Network
 
 router = APIRouter()
 Text = Annotated[str | None, Query(max_length=200, pattern="^[^\\x00]*$")]

@@ -21,7 +21,7 @@ from pydantic import (
 from rapport.ingest.v1 import ingest_pb2
 from typing_extensions import TypedDict
 
-from services.common.vocabulary import (
+from services.domain.vocabulary import (
     CONVERSATION_KIND_NAMES,
     KIND_NAMES,
     NETWORK_NAMES,

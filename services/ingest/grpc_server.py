@@ -11,9 +11,9 @@ from rapport.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.common import tracing
-from services.common.auth import Role, authenticate
 from services.common.config import Settings
 from services.common.grpc_serving import RunningGrpc, serve_grpc
+from services.domain.auth import Role, authenticate
 from services.ingest.events import proto_to_dict
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher

@@ -25,7 +25,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.common.vocabulary import network_from_source
+from services.domain.vocabulary import network_from_source
 
 Event = dict[str, Any]
 

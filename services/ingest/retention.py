@@ -29,8 +29,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import is_sqlite, make_engine, write_guard, write_session
-from services.common.schema import EventRetention, InteractionEvent
-from services.common.vocabulary import CONVERSATION_KIND_NAMES
+from services.domain.schema import EventRetention, InteractionEvent
+from services.domain.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.events import Cutoff
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,8 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
 
     settings = get_settings()
     if args.before > today_in(settings.timezone):

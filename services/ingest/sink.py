@@ -17,7 +17,7 @@ from rapport.ingest.v1 import ingest_pb2
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from services.common.vocabulary import CONVERSATION_KIND_NAMES
+from services.domain.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest import dead_letters, progress
 from services.ingest.conversations import refresh_conversations
 from services.ingest.dialect import PG_CHUNK, chunks, day_value, placeholder, write_rows

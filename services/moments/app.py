@@ -24,13 +24,14 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.common import accounts, tracing
+from services.common import tracing
 from services.common.asgi import BodyLimits, LimitBodies, RequestMetrics, trust_proxies
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine
 from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
+from services.domain import accounts
 from services.moments import api, people_api, service, sheets, survey_api, web
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc

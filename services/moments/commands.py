@@ -13,7 +13,8 @@ from services.common.config import get_settings
 def cmd_sheets(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
     from services.moments import sheets
 
     settings = get_settings()

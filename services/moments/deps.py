@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
-from services.common import accounts
-from services.common.auth import Role, bearer_token, identify
 from services.common.db import write_session
-from services.common.schema import UserSession
+from services.domain import accounts
+from services.domain.auth import Role, bearer_token, identify
+from services.domain.schema import UserSession
 
 SESSION_COOKIE = accounts.SESSION_COOKIE
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"

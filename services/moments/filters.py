@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 
 from services.common.openapi import repeated_query
-from services.common.vocabulary import Network
+from services.domain.vocabulary import Network
 from services.moments import service
 from services.moments.models import CustomerStatus, IsoDate, Outcome
 

@@ -10,10 +10,10 @@ from rapport.moments.v1 import moments_pb2, moments_pb2_grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common.auth import Role, bearer_token, identify
 from services.common.config import Settings
 from services.common.grpc_serving import RunningGrpc, serve_grpc
-from services.common.schema import Moment
+from services.domain.auth import Role, bearer_token, identify
+from services.domain.schema import Moment
 from services.moments import service, sheets
 from services.moments.models import MomentBase, MomentCreate
 

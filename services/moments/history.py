@@ -7,7 +7,7 @@ from typing import Any
 
 from services.common import i18n
 from services.common.i18n import N_
-from services.common.vocabulary import MOMENT_WORDS, NETWORK_LABELS, moment_word, network_label
+from services.domain.vocabulary import MOMENT_WORDS, NETWORK_LABELS, moment_word, network_label
 
 
 def describe_changes(changes: str | None, language: str = i18n.DEFAULT) -> list[str]:

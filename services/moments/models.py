@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic import Field as Schema
 
 from services.common.i18n import N_
-from services.common.vocabulary import Network
+from services.domain.vocabulary import Network
 
 
 class CustomerStatus(StrEnum):

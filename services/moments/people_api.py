@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.common.db import is_sqlite
 from services.common.openapi import problems
-from services.common.people import Person, export, forget, scrub_sqlite_file
+from services.domain.people import Person, export, forget, scrub_sqlite_file
 from services.moments.deps import ApiAdmin
 
 log = logging.getLogger(__name__)

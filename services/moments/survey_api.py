@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.common.openapi import problems
-from services.common.vocabulary import NETWORK_NAMES
+from services.domain.vocabulary import NETWORK_NAMES
 from services.moments import surveys
 from services.moments.deps import ApiWriter
 

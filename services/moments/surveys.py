@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings, get_settings
-from services.common.schema import SupportConversation
-from services.common.vocabulary import NETWORK_NAMES, RATING_SCALE
+from services.domain.schema import SupportConversation
+from services.domain.vocabulary import NETWORK_NAMES, RATING_SCALE
 
 SECRET_FILE = Path("var") / "survey-secret"
 COMMENT_LIMIT = 1_000

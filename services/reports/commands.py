@@ -47,7 +47,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_goals(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
     from services.reports.goals import set_goal
     from services.reports.models import GoalMetric
 
@@ -83,8 +84,9 @@ def cmd_goals(args: argparse.Namespace) -> int:
 
 
 def cmd_hours(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, migrate
-    from services.common.service_levels import ScheduleError
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
+    from services.domain.service_levels import ScheduleError
     from services.reports import schedules
 
     migrate()
@@ -107,7 +109,8 @@ def cmd_hours(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
     from services.reports import delivery
     from services.reports.monthly import render
 
@@ -154,7 +157,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_value(args: argparse.Namespace) -> int:
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
     from services.reports import value
 
     migrate()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from services.common import competitors
-from services.common.vocabulary import Network
+from services.domain import competitors
+from services.domain.vocabulary import Network
 from services.reports import cache, ui
 from services.reports import formatting as fmt
 

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 
 from services.common.clock import utcnow
 from services.common.i18n import Speaker, speaker
-from services.common.period import Period
-from services.common.schema import ConsumerProgress, DeadLetter, RollupDaily
+from services.domain.period import Period
+from services.domain.schema import ConsumerProgress, DeadLetter, RollupDaily
 
 EN = speaker("en")
 

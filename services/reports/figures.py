@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from services.common.period import Period
-from services.common.vocabulary import ENGAGEMENT_KINDS
+from services.domain.period import Period
+from services.domain.vocabulary import ENGAGEMENT_KINDS
 from services.reports.models import COUNTING, LOWER_IS_BETTER, RATE_FLOOR, GoalMetric
 
 ONE_HOUR_S = 3600.0

@@ -15,7 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from services.common.i18n import N_, Speaker, speaker
-from services.common.vocabulary import MOMENT_WORDS, network_label
+from services.domain.vocabulary import MOMENT_WORDS, network_label
 
 EN = speaker("en")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from services.common.clock import utcnow
-from services.common.schema import Goal
+from services.domain.schema import Goal
 from services.reports.models import GoalMetric
 
 RATES = (

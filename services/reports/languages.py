@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from services.common import accounts, i18n
+from services.common import i18n
+from services.domain import accounts
 from services.reports import cache, ui
 
 # Right-to-left for Arabic and Persian: Streamlit has no switch, so the page's own blocks are

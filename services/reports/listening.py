@@ -1,6 +1,6 @@
 """Share of voice: the brand's mentions against its competitors', from the daily rollups
 (docs/figures.md#response-quality-and-share-of-voice); competitors are in
-services/common/competitors.py."""
+services/domain/competitors.py."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
-from services.common.competitors import TABLE as COMPETITORS
-from services.common.competitors import not_competitor
-from services.common.period import Period
-from services.common.schema import RollupDaily
+from services.domain.competitors import TABLE as COMPETITORS
+from services.domain.competitors import not_competitor
+from services.domain.period import Period
+from services.domain.schema import RollupDaily
 from services.reports.figures import iso_week
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from services.common import i18n
 from services.common.i18n import N_, Speaker
-from services.common.period import Period
-from services.common.schema import Moment
+from services.domain.period import Period
+from services.domain.schema import Moment
 from services.reports import completeness, quality, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (

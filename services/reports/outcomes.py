@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from services.common.period import Period
-from services.common.vocabulary import INFLUENCE_DAYS, person_key
+from services.domain.period import Period
+from services.domain.vocabulary import INFLUENCE_DAYS, person_key
 
 CENT = Decimal("0.01")
 NO_CAMPAIGN = "(none)"

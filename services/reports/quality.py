@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from services.common.conversation_levels import RATING, REOPENED, Window, window_where
 from services.common.i18n import Speaker
-from services.common.period import Period
-from services.common.vocabulary import SATISFIED_FROM
+from services.domain.conversation_levels import RATING, REOPENED, Window, window_where
+from services.domain.period import Period
+from services.domain.vocabulary import SATISFIED_FROM
 
 
 def support_quality(

@@ -26,10 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from services.common import conversation_levels
-from services.common.competitors import not_competitor
-from services.common.period import Period
-from services.common.schema import (
+from services.domain import conversation_levels
+from services.domain.competitors import not_competitor
+from services.domain.period import Period
+from services.domain.schema import (
     CONVERTED_WHERE,
     OUTCOME_WHERE,
     UNUSUAL_ACTOR,
@@ -41,7 +41,7 @@ from services.common.schema import (
     RollupOutcomeMonthly,
     SupportConversation,
 )
-from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
+from services.domain.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
 from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (

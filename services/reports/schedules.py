@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common.conversation_levels import save_schedule
 from services.common.db import write_session
-from services.common.service_levels import (
+from services.domain.conversation_levels import save_schedule
+from services.domain.service_levels import (
     DEFAULT_TARGET_S,
     Schedule,
     Schedules,

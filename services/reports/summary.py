@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from services.common.period import Period
+from services.domain.period import Period
 from services.reports import completeness, listening, outcomes, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (

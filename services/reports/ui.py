@@ -18,10 +18,11 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from services.common import accounts, csv_export, i18n
+from services.common import csv_export, i18n
 from services.common.clock import today_in
 from services.common.i18n import N_
-from services.common.period import Period
+from services.domain import accounts
+from services.domain.period import Period
 from services.reports import cache, completeness, queries, value
 from services.reports import formatting as fmt
 

@@ -26,8 +26,8 @@ from sqlmodel import Session
 from services.common.clock import utcnow
 from services.common.db import write_session
 from services.common.i18n import N_
-from services.common.period import Period
-from services.common.schema import ValueModelRow
+from services.domain.period import Period
+from services.domain.schema import ValueModelRow
 
 AMOUNTS = (
     "cost_per_email_contact",

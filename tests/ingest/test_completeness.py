@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.kafka import make_producer
-from services.common.period import Period
+from services.domain.period import Period
 from services.ingest import dead_letters
 from services.ingest.app import create_app
 from services.reports import completeness

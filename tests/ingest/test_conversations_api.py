@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common.auth import Role, create_token
 from services.common.config import Settings
-from services.common.conversation_levels import save_schedule
-from services.common.service_levels import make_schedule
+from services.domain.auth import Role, create_token
+from services.domain.conversation_levels import save_schedule
+from services.domain.service_levels import make_schedule
 from services.ingest.app import create_app
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message

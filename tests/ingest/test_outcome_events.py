@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from services.common.vocabulary import network_from_source
+from services.domain.vocabulary import network_from_source
 from services.ingest.events import Rejection, proto_to_dict, to_proto, validate
 from services.ingest.sink import write_batch
 from tests.factories import batch, event

@@ -154,7 +154,7 @@ def test_writes_need_a_token(client: TestClient, headers: dict[str, str], status
 def test_viewer_and_revoked_tokens_are_refused(client: TestClient, engine: Engine) -> None:
     from sqlmodel import Session
 
-    from services.common.auth import Role, create_token, revoke_token
+    from services.domain.auth import Role, create_token, revoke_token
 
     with Session(engine) as session:
         viewer = create_token(session, name="viewer", role=Role.viewer)

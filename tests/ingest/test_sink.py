@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from services.common import conversation_levels
 from services.common.db import make_engine
+from services.domain import conversation_levels
 from services.ingest import conversations, dialect
 from services.ingest.sink import write_batch
 from tests.conftest import emptied

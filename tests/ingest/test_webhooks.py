@@ -493,7 +493,7 @@ def test_bodies_over_the_limit_are_refused(settings: Settings, engine: Engine) -
 
 
 def test_connect_status_shows_each_source(client: TestClient) -> None:
-    from services.common.webhook_status import summarise
+    from services.domain.webhook_status import summarise
 
     chatwoot = platforms.Chatwoot(client, SECRETS["chatwoot_webhook_secret"])
     chatwoot.deliver(sample("chatwoot_incoming.json"))

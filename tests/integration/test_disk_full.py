@@ -14,12 +14,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from services.common import accounts
-from services.common.auth import Role
 from services.common.config import Settings
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine
 from services.common.errors import database_problem
 from services.common.kafka import group_lag
+from services.domain import accounts
+from services.domain.auth import Role
+from services.domain.migrate import migrate
 from services.ingest.app import create_app as create_ingest
 from services.moments.app import create_app as create_moments
 from tests.conftest import Broker, pipeline_settings

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.common import backup, processes
+from services.common import processes
 from services.common.db import make_engine
+from services.domain import backup
 from services.up import PORT_VARIABLES
 
 # Each process's own metric families, and one of another process's it must not show.

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts
-from services.common.auth import Role, create_token
 from services.common.config import Settings
+from services.domain import accounts
+from services.domain.auth import Role, create_token
 from services.moments.app import create_app
 from tests.support.sheets_server import SheetsServer
 

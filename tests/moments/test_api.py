@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import Role
+from services.domain.auth import Role
 from tests.factories_moments import moment
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}

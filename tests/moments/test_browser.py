@@ -14,9 +14,10 @@ import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts, processes
-from services.common.auth import Role
+from services.common import processes
 from services.common.config import Settings
+from services.domain import accounts
+from services.domain.auth import Role
 from services.moments.app import create_app
 
 CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")

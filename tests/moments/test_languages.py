@@ -18,12 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.common import accounts, i18n, processes
-from services.common.auth import Role, create_token
+from services.common import i18n, processes
 from services.common.config import Settings
-from services.common.people import PLACES
-from services.common.schema import User
-from services.common.vocabulary import NETWORK_LABELS
+from services.domain import accounts
+from services.domain.auth import Role, create_token
+from services.domain.people import PLACES
+from services.domain.schema import User
+from services.domain.vocabulary import NETWORK_LABELS
 from services.moments import service
 from services.moments.app import create_app
 from services.moments.models import MomentCreate, MomentUpdate

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts
-from services.common.auth import Role
+from services.domain import accounts
+from services.domain.auth import Role
 from services.moments import service
 from services.moments.models import MomentCreate
 from tests.moments.conftest import PASSWORD

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from services.cli import main
-from services.common.auth import Role
 from services.common.config import Settings
+from services.domain.auth import Role
 from services.ingest.sink import write_batch
 from services.moments import surveys
 from services.moments.app import create_app

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.common.auth import Role
-from services.common.schema import Moment
+from services.domain.auth import Role
+from services.domain.schema import Moment
 from tests.moments.conftest import csrf_of, login
 
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -453,8 +453,8 @@ def test_a_moment_shows_its_conversation_agent_and_sla(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from services.common.conversation_levels import save_schedule
-    from services.common.service_levels import make_schedule
+    from services.domain.conversation_levels import save_schedule
+    from services.domain.service_levels import make_schedule
     from services.ingest.sink import write_batch
     from tests.factories import batch, message
 
@@ -494,7 +494,7 @@ def _login_form(client: TestClient, username: str, password: str, target: str = 
 def test_a_one_time_password_leads_to_a_new_one_and_then_stops_working(
     app_client: TestClient, make_user: Callable[[str, Role], str], engine: Engine
 ) -> None:
-    from services.common import accounts
+    from services.domain import accounts
 
     make_user("root", Role.admin)
     admin = login(TestClient(app_client.app), "root")
@@ -601,7 +601,7 @@ def test_session_ids_are_stored_as_hashes(
     """A copy of the database (a backup, a read-only leak) holds no cookie that logs in."""
     import hashlib
 
-    from services.common.schema import UserSession
+    from services.domain.schema import UserSession
 
     make_user("maria", Role.manager)
     client = login(TestClient(app_client.app), "maria")

@@ -19,8 +19,8 @@ from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.engine import Engine
 
 from services.common import processes
-from services.common.backup import BackupCollector
 from services.common.config import Settings, get_settings
+from services.domain.backup import BackupCollector
 from services.ingest.app import create_app as ingest_app
 from services.moments.app import create_app as moments_app
 from services.reports.metrics import register_year_figures

@@ -402,7 +402,7 @@ def save(at: AppTest, label: str) -> None:
 def test_settings_page_saves_business_hours_and_refuses_bad_ones(
     engine: Engine, app_env: None
 ) -> None:
-    from services.common.service_levels import load_schedules
+    from services.domain.service_levels import load_schedules
 
     viewer = run_page("views/settings.py", role="viewer")
     assert any("admins and managers change them" in i.value for i in viewer.info)
@@ -587,9 +587,9 @@ def test_every_agent_and_network_links_to_exactly_its_conversations(
     import datetime as dt
     from urllib.parse import parse_qs
 
-    from services.common.conversation_levels import Window, listing
-    from services.common.period import Period
-    from services.common.vocabulary import network_label
+    from services.domain.conversation_levels import Window, listing
+    from services.domain.period import Period
+    from services.domain.vocabulary import network_label
 
     year = dt.date.today().year
     seed(engine, year)  # c1 answered without an agent, c2 (email) never answered

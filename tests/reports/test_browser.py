@@ -19,10 +19,11 @@ import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from services.common import accounts, processes
-from services.common.auth import Role
+from services.common import processes
 from services.common.config import Settings
-from services.common.schema import UserSession
+from services.domain import accounts
+from services.domain.auth import Role
+from services.domain.schema import UserSession
 from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.app import create_app as create_moments
@@ -325,7 +326,7 @@ def test_hostile_text_stays_inert_on_every_page(
 def test_settings_saves_business_hours_and_the_value_model_in_the_browser(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    from services.common.service_levels import load_schedules
+    from services.domain.service_levels import load_schedules
     from services.reports import value
 
     with Session(engine) as session:

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts, i18n
-from services.common.auth import Role
+from services.common import i18n
+from services.domain import accounts
+from services.domain.auth import Role
 from services.reports.monthly import render
 from tests.reports.test_app import seed
 from tests.reports.test_browser import CHROMIUM, PASSWORD, launch, settled, sites

@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from services.common import accounts, i18n
-from services.common.auth import Role
+from services.common import i18n
+from services.domain import accounts
+from services.domain.auth import Role
 from tests.reports.test_app import APP, PAGES, app_env, seed  # noqa: F401  (the fixture)
 
 LANGUAGES = ("tr", "ar", "fa", "fi")

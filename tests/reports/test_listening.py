@@ -14,9 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.cli import main
-from services.common import competitors
-from services.common.conversation_levels import Window, listing
-from services.common.period import Period
+from services.domain import competitors
+from services.domain.conversation_levels import Window, listing
+from services.domain.period import Period
 from services.ingest.sink import write_batch
 from services.reports import listening
 from services.reports.figures import goal_progress

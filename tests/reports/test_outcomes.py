@@ -319,7 +319,7 @@ def test_measured_roi_beside_the_modelled_one_and_outcome_goals(
 
 
 def test_follower_series_per_network_and_day() -> None:
-    from services.common.period import Period
+    from services.domain.period import Period
     from services.reports.outcomes import Snapshot, follower_series
 
     def at(text: str) -> dt.datetime:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from services.common.period import Period
+from services.domain.period import Period
 from services.ingest.sink import write_batch
 from services.reports import queries
 from services.reports.figures import goal_progress

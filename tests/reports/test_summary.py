@@ -325,8 +325,8 @@ def test_sql_aggregates_equal_the_reference_math(engine: Engine) -> None:
     """queries.support (SQL) must give exactly figures.support_figures over the same facts."""
     import datetime as dt
 
-    from services.common.period import Period
     from services.demo import generate
+    from services.domain.period import Period
     from services.reports import queries
     from services.reports.figures import support_figures
 
@@ -347,7 +347,7 @@ def test_sql_aggregates_equal_the_reference_math(engine: Engine) -> None:
 def test_engagement_by_hour_sums_engagement_only(engine: Engine) -> None:
     import datetime as dt
 
-    from services.common.period import Period
+    from services.domain.period import Period
     from services.reports import queries
 
     write_batch(
@@ -374,7 +374,7 @@ def test_engagement_by_hour_sums_engagement_only(engine: Engine) -> None:
 def test_users_commands(engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     from sqlmodel import Session
 
-    from services.common import accounts
+    from services.domain import accounts
 
     assert main(["users", "create", "--username", "root", "--role", "admin"]) == 0
     assert "One-time password (shown only now)" in capsys.readouterr().out

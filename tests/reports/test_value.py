@@ -150,7 +150,7 @@ def test_the_weekly_values_add_up_to_the_year(
 ) -> None:
     import datetime as dt
 
-    from services.common.period import Period
+    from services.domain.period import Period
     from services.reports import queries, value
     from services.reports.figures import iso_week, moment_breakdown, weekly_brand, weekly_support
 

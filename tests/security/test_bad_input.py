@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapport.ingest.v1 import ingest_pb2
 
-from services.common.vocabulary import Network
+from services.domain.vocabulary import Network
 from services.ingest.events import Rejection, validate
 from services.ingest.importers.base import Context, FileProblem
 from services.ingest.importers.sources import SOURCES

@@ -20,9 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts, processes
-from services.common.auth import Role
+from services.common import processes
 from services.common.config import Settings
+from services.domain import accounts
+from services.domain.auth import Role
 
 PASSWORD = "correct horse battery"
 

@@ -21,8 +21,8 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common.auth import Role, create_token
 from services.common.config import Settings
+from services.domain.auth import Role, create_token
 from services.ingest.app import create_app as create_ingest
 from services.moments.app import create_app as create_moments
 from tests.conftest import Broker

@@ -13,7 +13,8 @@ import pytest
 
 from services.cli import main
 from services.common.config import get_settings
-from services.common.db import get_engine, is_sqlite, migrate
+from services.common.db import get_engine, is_sqlite
+from services.domain.migrate import migrate
 from tests.conftest import PG_ADMIN_URL
 
 

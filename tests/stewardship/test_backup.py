@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from services.common import backup
 from services.common.config import Settings
 from services.common.db import is_sqlite, make_engine
+from services.domain import backup
 from services.ingest.sink import write_batch
 from tests.conftest import emptied
 from tests.factories import batch, event, message

@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common import backup
+from services.domain import backup
 
 Rapport = Callable[..., tuple[int, str, str]]
 

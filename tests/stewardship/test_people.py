@@ -20,13 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import accounts
-from services.common.auth import Role, create_token
-from services.common.backup import sqlite_path
 from services.common.config import Settings
 from services.common.db import is_sqlite, write_session
-from services.common.people import Person, export, file_holds, forget, scrub_sqlite_file
-from services.common.schema import DeadLetter
+from services.domain import accounts
+from services.domain.auth import Role, create_token
+from services.domain.backup import sqlite_path
+from services.domain.people import Person, export, file_holds, forget, scrub_sqlite_file
+from services.domain.schema import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
 from services.moments import service

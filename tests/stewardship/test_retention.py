@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
-from services.common.vocabulary import MESSAGE_KIND_NAMES
+from services.domain.vocabulary import MESSAGE_KIND_NAMES
 from services.ingest import retention
 from services.ingest.app import create_app
 from services.ingest.events import Cutoff, Rejection, validate

@@ -23,11 +23,16 @@ def test_a_cross_service_import_is_caught(tmp_path: Path) -> None:
         "from services.moments.service import create\nfrom services import ingest\n"
     )
     (tmp_path / "services" / "common" / "leak.py").write_text("import services.reports.figures\n")
+    (tmp_path / "services" / "common" / "rule.py").write_text(
+        "from services.domain import period\n"
+    )
+    (tmp_path / "services" / "domain" / "fine.py").write_text("from services.common import db\n")
     (tmp_path / "services" / "demo.py").write_text("import services.reports.figures\n")  # fine
     found = check_imports.violations(tmp_path)
-    assert len(found) == 3, found
+    assert len(found) == 4, found
     assert any("reports/leak.py:1: reports imports services.moments.service" in f for f in found)
     assert any("common/leak.py:1: common imports services.reports.figures" in f for f in found)
+    assert any("common/rule.py:1: plumbing imports the domain services.domain" in f for f in found)
 
 
 def test_each_image_carries_what_its_modules_import() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from services.common.vocabulary import network_from_source
+from services.domain.vocabulary import network_from_source
 from services.ingest.importers.base import (
     Context,
     FileProblem,

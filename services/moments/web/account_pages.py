@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from services.common import accounts, i18n
+from services.common import i18n
+from services.domain import accounts
 from services.moments.deps import Principal, writing
 from services.moments.web.access import AnyLogin, AnyLoginPosted, Posted
 from services.moments.web.login_pages import safe_next

@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 from starlette.datastructures import FormData
 
-from services.common import accounts, i18n
-from services.common.auth import Role, create_token, revoke_token
+from services.common import i18n
 from services.common.i18n import N_
-from services.common.schema import ApiToken, User
+from services.domain import accounts
+from services.domain.auth import Role, create_token, revoke_token
+from services.domain.schema import ApiToken, User
 from services.moments.deps import Principal, db, writing
 from services.moments.web.access import AdminPosted, AdminSignedIn
 from services.moments.web.render import in_thread, page

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from services.common import accounts, i18n
+from services.common import i18n
 from services.common.i18n import N_
+from services.domain import accounts
 from services.moments.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from services.common.db import is_sqlite
 from services.common.i18n import N_, Problem
-from services.common.people import PLACES, Person, export, forget, scrub_sqlite_file
+from services.domain.people import PLACES, Person, export, forget, scrub_sqlite_file
 from services.moments.deps import Principal
 from services.moments.web.access import AdminPosted, AdminSignedIn
 from services.moments.web.render import in_thread, page

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from services.common import i18n
 from services.common.clock import today_in
 from services.common.errors import database_problem, database_reason
-from services.common.vocabulary import Network
+from services.domain.vocabulary import Network
 from services.moments import sheets
 from services.moments.deps import Principal, db
 from services.moments.models import CustomerStatus, InitiatedBy, Outcome

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from services.common import i18n
-from services.common.vocabulary import moment_word, network_label
+from services.domain.vocabulary import moment_word, network_label
 from services.moments.deps import Principal
 
 # The language a browser picked on the login page (before any account says which it reads).

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.common import i18n
 from services.common.i18n import N_
-from services.common.vocabulary import RATING_SCALE
+from services.domain.vocabulary import RATING_SCALE
 from services.moments import surveys
 
 log = logging.getLogger(__name__)

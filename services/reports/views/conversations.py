@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import ONLY, Window, count, listing
 from services.common.i18n import N_
-from services.common.period import Period
+from services.domain.conversation_levels import ONLY, Window, count, listing
+from services.domain.period import Period
 from services.reports import cache, ui
 from services.reports import formatting as fmt
 

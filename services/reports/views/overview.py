@@ -10,7 +10,7 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
-from services.common.period import Period
+from services.domain.period import Period
 from services.reports import cache, quality_view, queries, ui, value
 from services.reports import formatting as fmt
 from services.reports.figures import (

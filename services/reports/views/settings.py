@@ -3,9 +3,9 @@ edit, viewers read. A change applies to every figure at once, past ones included
 
 import streamlit as st
 
-from services.common import webhook_status
 from services.common.i18n import N_
-from services.common.service_levels import DEFAULT_TARGET_S, ScheduleError
+from services.domain import webhook_status
+from services.domain.service_levels import DEFAULT_TARGET_S, ScheduleError
 from services.reports import cache, competitor_settings, completeness, queries, schedules, ui, value
 from services.reports import formatting as fmt
 

@@ -7,8 +7,8 @@ import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import UNASSIGNED
 from services.common.i18n import N_
+from services.domain.conversation_levels import UNASSIGNED
 from services.reports import cache, quality_view, queries, ui
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.clock import utcnow
-from services.common.schema import ApiToken
+from services.domain.schema import ApiToken
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
 

@@ -8,15 +8,16 @@ import sys
 from typing import Any
 
 from services.common import i18n
-from services.common.auth import Role
+from services.domain.auth import Role
 
 
 def cmd_users(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from services.common import accounts
-    from services.common.auth import Role
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain import accounts
+    from services.domain.auth import Role
+    from services.domain.migrate import migrate
 
     migrate()
     action = args.users_action
@@ -73,9 +74,10 @@ def cmd_users(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from sqlmodel import Session, select
 
-    from services.common.auth import Role, create_token, revoke_token
-    from services.common.db import get_engine, migrate
-    from services.common.schema import ApiToken
+    from services.common.db import get_engine
+    from services.domain.auth import Role, create_token, revoke_token
+    from services.domain.migrate import migrate
+    from services.domain.schema import ApiToken
 
     migrate()
     with Session(get_engine()) as session:

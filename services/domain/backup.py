@@ -27,7 +27,8 @@ from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 
 from services.common.config import Settings, get_settings
-from services.common.db import all_tables, is_sqlite, make_engine, normalize_url
+from services.common.db import is_sqlite, make_engine, normalize_url
+from services.domain.migrate import all_tables
 
 MANIFEST = "manifest.json"
 DUMPS = {"sqlite": "rapport.sqlite3", "postgresql": "rapport.pgdump"}

@@ -25,9 +25,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
-from services.common.competitors import not_competitor_sql
-from services.common.schema import SupportSchedule
-from services.common.service_levels import (
+from services.domain.competitors import not_competitor_sql
+from services.domain.schema import SupportSchedule
+from services.domain.service_levels import (
     DEFAULT_TARGET_S,
     EPOCH,
     Floats,
@@ -104,7 +104,7 @@ def window_where(
     dialect: str, window: Window, sla: str | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The conditions that pick the window's conversations (and the SLA state asked for)."""
-    # A competitor's conversations are none of the brand's (services/common/competitors.py).
+    # A competitor's conversations are none of the brand's (services/domain/competitors.py).
     where = ["first_inbound_at >= :start", "first_inbound_at < :end"]
     where.append(not_competitor_sql("support_conversation"))
     params: dict[str, Any] = {

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
-from services.common.backup import (
+from services.common.config import get_settings
+from services.common.db import is_sqlite, make_engine
+from services.domain.backup import (
     CHUNK,
     DUMPS,
     BackupError,
@@ -27,8 +29,7 @@ from services.common.backup import (
     tool,
     verify,
 )
-from services.common.config import get_settings
-from services.common.db import is_sqlite, make_engine, migrate
+from services.domain.migrate import migrate
 
 
 def restore(url: str, path: Path, *, replace: bool, say: Callable[[str], None] = print) -> Manifest:

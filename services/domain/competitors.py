@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
-from services.common.schema import Competitor
-from services.common.vocabulary import NETWORK_NAMES
+from services.domain.schema import Competitor
+from services.domain.vocabulary import NETWORK_NAMES
 
 TABLE = Competitor.__table__  # type: ignore[attr-defined]
 
@@ -115,7 +115,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_competitors(args: Any) -> int:
-    from services.common.db import get_engine, migrate
+    from services.common.db import get_engine
+    from services.domain.migrate import migrate
 
     migrate()
     engine = get_engine()

@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
 from services.common import i18n
-from services.common.auth import Role
 from services.common.clock import utcnow
 from services.common.db import write_session
 from services.common.i18n import N_
-from services.common.schema import LoginFailure, User, UserSession
+from services.domain.auth import Role
+from services.domain.schema import LoginFailure, User, UserSession
 
 SESSION_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()

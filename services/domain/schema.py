@@ -3,7 +3,7 @@
 ingest's consumer writes events, rollups and conversation facts; reports read them. moments
 writes moments, their audit trail and the sheet outbox; reports read moments. Staff accounts,
 sessions, failed logins and API tokens serve every service's pages and APIs. Migrations in
-services/common/migrations create exactly these (a test runs `alembic check`).
+services/domain/migrations create exactly these (a test runs `alembic check`).
 """
 
 from __future__ import annotations

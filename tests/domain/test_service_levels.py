@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.service_levels import (
+from services.domain.service_levels import (
     ScheduleError,
     business_durations,
     business_seconds,

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the URL handed over by services.common.db.migrate.
+"""Alembic environment: runs migrations on the URL handed over by services.domain.migrate.migrate.
 
 `target_metadata` is every table model, so `alembic check` (and the test that runs its
 comparison on both databases) finds any drift between the models and the migrations."""
@@ -6,7 +6,7 @@ comparison on both databases) finds any drift between the models and the migrati
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from services.common.db import all_tables
+from services.domain.migrate import all_tables
 
 url = context.config.get_main_option("sqlalchemy.url")
 connectable = create_engine(url, poolclass=pool.NullPool)

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from alembic import command
 from sqlalchemy import text
 
-from services.common.db import alembic_config, make_engine, migrate
+from services.common.db import make_engine
+from services.domain.migrate import alembic_config, migrate
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message
 
@@ -107,7 +108,7 @@ def test_0013_fills_the_stored_service_levels_of_existing_conversations(db_url: 
 def test_tables_list_every_table() -> None:
     """Every test starts from empty tables (conftest.emptied): a table missing from the list
     leaks one test's rows into the next (consumer progress once did)."""
-    from services.common.db import all_tables
+    from services.domain.migrate import all_tables
     from tests.conftest import TABLES
 
     assert set(all_tables().tables) - {"alembic_version"} == set(TABLES)
@@ -120,7 +121,7 @@ def test_0017_hashes_the_session_ids_of_existing_logins(db_url: str) -> None:
 
     from sqlmodel import Session
 
-    from services.common import accounts
+    from services.domain import accounts
 
     engine = make_engine(db_url)
     cookie = "a-session-id-from-before-0017-aaaaaaaaaaaaaaaaaaaa"

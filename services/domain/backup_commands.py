@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.common.backup import BackupError, backups, default_name, take, verify
 from services.common.config import get_settings
-from services.common.restore import restore
+from services.domain.backup import BackupError, backups, default_name, take, verify
+from services.domain.restore import restore
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
