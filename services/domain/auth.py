@@ -1,19 +1,23 @@
-"""API tokens and bearer authentication shared by every service's write endpoints."""
+"""API tokens and bearer authentication: one check (`caller_of`) for every service's REST and
+gRPC endpoints; ingest's route dependencies; moments adds browser sessions (moments/deps.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
+import grpc
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.clock import utcnow
+from services.common.deps import engine_of, settings_of
 from services.domain.schema import ApiToken
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
@@ -63,12 +67,6 @@ def identify(session: Session, token: str, *, admin_token: str | None) -> tuple[
     return Role(row.role), f"token:{row.name}"
 
 
-def role_for_token(session: Session, token: str, *, admin_token: str | None) -> Role | None:
-    """The role a bearer token grants, or None when it is unknown or revoked."""
-    found = identify(session, token, admin_token=admin_token)
-    return found[0] if found else None
-
-
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata),
     None when the value is missing or another scheme."""
@@ -77,15 +75,55 @@ def bearer_token(authorization: str | None) -> str | None:
     return authorization[7:].strip()
 
 
-def authenticate(
+@dataclass(frozen=True)
+class Caller:
+    """Who a bearer token stands for: its role, and its name in the audit trail and logs
+    ("admin-token", or "token:" + the name it was created with)."""
+
+    role: Role
+    name: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role is not Role.viewer
+
+
+def caller_of(
     engine: Engine, authorization: str | None, *, admin_token: str | None
-) -> Role | None:
-    """Resolve an `Authorization` header value to a role (None when missing or invalid)."""
+) -> Caller | None:
+    """The one bearer check of every service, REST and gRPC alike: the caller an
+    `Authorization` value names, None when it is missing, another scheme, unknown or revoked."""
     token = bearer_token(authorization)
     if token is None:
         return None
     with Session(engine) as session:
-        return role_for_token(session, token, admin_token=admin_token)
+        found = identify(session, token, admin_token=admin_token)
+    return Caller(*found) if found else None
+
+
+READ_ONLY = "This token is read-only (viewer)."
+
+
+def unauthorized(detail: str) -> HTTPException:
+    """401 with the challenge that names the scheme."""
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def grpc_caller(
+    context: grpc.ServicerContext, engine: Engine, *, admin_token: str | None, write: bool
+) -> Caller:
+    """The caller of a gRPC method from its `authorization` metadata; aborts the call
+    UNAUTHENTICATED without a valid token, PERMISSION_DENIED for a viewer's write."""
+    metadata = dict(context.invocation_metadata())
+    found = caller_of(engine, str(metadata.get("authorization", "")), admin_token=admin_token)
+    if found is None:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
+        raise AssertionError("abort raises")  # pragma: no cover - grpc's abort always raises
+    if write and not found.can_write:
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only (viewer)")
+    return found
 
 
 # Declares the bearer scheme in the OpenAPI document; the header is checked below.
@@ -96,30 +134,23 @@ def require_reader(
     request: Request,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Role:
-    """FastAPI dependency: a valid bearer token of any role (viewer, manager or admin)."""
-    state = request.app.state
-    role = authenticate(
-        state.engine,
+    """FastAPI dependency (ingest): a valid bearer token of any role (viewer, manager, admin)."""
+    found = caller_of(
+        engine_of(request),
         request.headers.get("authorization"),
-        admin_token=state.settings.rapport_admin_token,
+        admin_token=settings_of(request).rapport_admin_token,
     )
-    if role is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="A valid bearer token is required: Authorization: Bearer <token>.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return role
+    if found is None:
+        raise unauthorized("A valid bearer token is required: Authorization: Bearer <token>.")
+    return found.role
 
 
 def require_writer(
     role: Annotated[Role, Depends(require_reader)],
 ) -> Role:
-    """FastAPI dependency: a valid bearer token with the admin or manager role.
-
-    The app provides `state.engine` and `state.settings`."""
+    """FastAPI dependency (ingest): a valid bearer token with the admin or manager role."""
     if role is Role.viewer:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This token is read-only (viewer).")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=READ_ONLY)
     return role
 
 

@@ -1,7 +1,8 @@
 """Ingest REST routes: POST /v1/interactions and /v1/imports/{source}, health and readiness.
 
-Each route is a plain function reading the app's publisher and settings from `request.app.state`
-(set by app.create_app); `router(settings)` registers them with the limits in their OpenAPI.
+Each route is a plain function taking the app's publisher, settings and engine as typed
+dependencies (services/common/deps.py, services/ingest/deps.py; set by app.create_app);
+`router(settings)` registers them with the limits in their OpenAPI.
 """
 
 from __future__ import annotations
@@ -10,20 +11,22 @@ import datetime as dt
 import io
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from services.common.clock import utcnow
 from services.common.config import Settings
+from services.common.deps import EngineDep, SettingsDep, settings_of
 from services.common.kafka import broker_reachable
 from services.common.openapi import problems
 from services.domain.auth import WriterDep
 from services.ingest.dead_letters import Unparsable
+from services.ingest.deps import PublisherDep, publisher_of, readiness_of
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import
 from services.ingest.importers.sources import SOURCES
@@ -86,8 +89,7 @@ def parse_events(body: bytes, content_type: str) -> list[Any]:
 
 async def publish(request: Request, items: list[Any], transport: str, source: str) -> Outcome:
     """Validate, hand to Kafka and wait for its acknowledgement; then count what went on."""
-    settings: Settings = request.app.state.settings
-    publisher = request.app.state.publisher
+    settings, publisher = settings_of(request), publisher_of(request)
     if len(items) > settings.ingest_max_events_per_request:
         raise BadRequest(
             413,
@@ -111,16 +113,17 @@ async def post_import(
     source: str,
     request: Request,
     _role: WriterDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
     account: str | None = None,
     currency: str | None = None,
 ) -> JSONResponse:
     if source not in SOURCES:
         raise BadRequest(404, str(UnknownSource(source)))
     body = await request.body()
-    settings: Settings = request.app.state.settings
     report = await run_in_threadpool(
         run_import,
-        request.app.state.publisher,
+        publisher,
         source=source,
         opener=lambda: io.BytesIO(body),
         context=Context(account=account, timezone=settings.timezone, currency=currency),
@@ -134,24 +137,25 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def readyz(request: Request) -> JSONResponse:
-    state = request.app.state
-    settings: Settings = state.settings
+def readyz(
+    settings: SettingsDep,
+    engine: EngineDep,
+    publisher: PublisherDep,
+    readiness: Annotated[Readiness, Depends(readiness_of)],
+) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with state.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
             checks["consumer"] = consumer_state(conn, settings.kafka_consumer_group)
     except Exception as exc:  # any driver error means "not ready"; the message says which
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["consumer"] = "unknown (database unreachable)"
-    readiness: Readiness = state.readiness
     if time.monotonic() - readiness.checked > 2:
         readiness.kafka = broker_reachable(settings)
         readiness.checked = time.monotonic()
     checks["kafka"] = "ok" if readiness.kafka else "unreachable"
-    publisher = state.publisher
     waiting, limit = publisher.backlog.events, settings.ingest_max_backlog_events
     checks["backlog"] = (
         f"full: {waiting} events wait for the database (limit {limit})"

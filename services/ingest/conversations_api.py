@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from services.common import csv_export
+from services.common.deps import engine_of, settings_of
 from services.common.openapi import invalid_query, problems, repeated_query
 from services.domain.auth import ReaderDep
 from services.domain.conversation_levels import ONLY, ROW_FIELDS, Window, listing
@@ -111,7 +112,7 @@ def get_conversations(
         raise twice
     if only is not None and only not in ONLY:
         raise invalid_query("only", f"Input should be one of {', '.join(ONLY)}")
-    tz = request.app.state.settings.timezone
+    tz = settings_of(request).timezone
     year = year or dt.datetime.now(tz).year
     try:
         period = Period.of(year, as_of, tz)
@@ -131,7 +132,7 @@ def get_conversations(
         low_rating=rating == "low",
         reopened=reopened == "true",
     )
-    engine = request.app.state.engine
+    engine = engine_of(request)
     if format == "csv":
         rows = listing(engine, window, sla=sla)
         name = f"conversations-{year}-as-of-{period.as_of.isoformat()}.csv"

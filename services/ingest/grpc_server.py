@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from services.common import tracing
 from services.common.config import Settings
 from services.common.grpc_serving import RunningGrpc, serve_grpc
-from services.domain.auth import Role, authenticate
+from services.domain.auth import grpc_caller
 from services.ingest.events import proto_to_dict
 from services.ingest.metrics import REQUEST_SECONDS, REQUESTS
 from services.ingest.publisher import BrokerUnavailable, Publisher
@@ -25,20 +25,13 @@ SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     """Same validation, publishing and answers as POST /v1/interactions."""
 
-    def __init__(self, publisher: Publisher, engine: Engine, settings: Settings) -> None:
+    def __init__(self, publisher: Publisher, engine: Engine, *, admin_token: str | None) -> None:
         self._publisher = publisher
         self._engine = engine
-        self._admin_token = settings.rapport_admin_token
+        self._admin_token = admin_token
 
     def _authorize(self, context: grpc.ServicerContext) -> None:
-        metadata = dict(context.invocation_metadata())
-        role = authenticate(
-            self._engine, metadata.get("authorization"), admin_token=self._admin_token
-        )
-        if role is None:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
-        if role is Role.viewer:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only (viewer)")
+        grpc_caller(context, self._engine, admin_token=self._admin_token, write=True)
 
     def _publish(
         self, requests: Iterator[ingest_pb2.PublishRequest], context: grpc.ServicerContext
@@ -115,7 +108,7 @@ def start_grpc(
     publisher: Publisher, engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
 ) -> RunningGrpc:
     """Start the gRPC server (port 0 picks a free one) with health and reflection enabled."""
-    servicer = IngestServicer(publisher, engine, settings)
+    servicer = IngestServicer(publisher, engine, admin_token=settings.rapport_admin_token)
     return serve_grpc(
         lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server),
         service_name=SERVICE_NAME,

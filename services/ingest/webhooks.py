@@ -28,8 +28,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from services.common.config import Settings
+from services.common.deps import settings_of
 from services.common.openapi import problems
 from services.ingest import dead_letters, platforms
+from services.ingest.deps import publisher_of
 from services.ingest.metrics import WEBHOOK_LAST_DELIVERY, WEBHOOK_REQUESTS
 from services.ingest.service import count_accepted, submit
 
@@ -118,11 +120,6 @@ def start_clock(settings: Settings) -> None:
         WEBHOOK_LAST_DELIVERY.labels(source).set_to_current_time()
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _off(source: str) -> Response:
     WEBHOOK_REQUESTS.labels(source, "off").inc()
     return JSONResponse({"detail": f"The {source} webhook is off on this server."}, 404)
@@ -138,7 +135,7 @@ def _refused(source: str, outcome: str) -> Response:
 
 async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> Response:
     """Publish what was mapped; dead-letter what was not, with the reason; answer 200."""
-    publisher = request.app.state.publisher
+    publisher = publisher_of(request)
     submitted = submit(publisher, mapped.events, transport="webhook", source=f"webhook:{source}")
     letters = [
         dead_letters.letter(source=f"webhook:{source}", reason="unmappable", error=why, item=part)
@@ -192,7 +189,7 @@ def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
     },
 )
 def meta_handshake(request: Request) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     if not settings.meta_app_secret or not settings.meta_verify_token:
         return _off("meta")
     query = request.query_params
@@ -212,7 +209,7 @@ def meta_handshake(request: Request) -> Response:
     responses=DELIVERY,
 )
 async def meta_delivery(request: Request) -> Response:
-    secret = _settings(request).meta_app_secret
+    secret = settings_of(request).meta_app_secret
     return await _signed(
         request, "meta", secret, "x-hub-signature-256", meta_signature_ok, platforms.meta
     )
@@ -247,7 +244,7 @@ async def _signed(
     ),
 )
 def x_crc(request: Request, crc_token: str | None = None) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     if not settings.x_consumer_secret:
         return _off("x")
     if not crc_token:
@@ -264,7 +261,7 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
 
 @deliveries.post("/v1/webhooks/x", summary="X Account Activity deliveries", responses=DELIVERY)
 async def x_delivery(request: Request) -> Response:
-    secret = _settings(request).x_consumer_secret
+    secret = settings_of(request).x_consumer_secret
     return await _signed(
         request, "x", secret, "x-twitter-webhooks-signature", x_signature_ok, platforms.x
     )
@@ -276,7 +273,7 @@ async def x_delivery(request: Request) -> Response:
     responses=DELIVERY,
 )
 async def chatwoot_delivery(request: Request) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     if not settings.chatwoot_webhook_secret:
         return _off("chatwoot")
     body = await request.body()
@@ -308,7 +305,7 @@ def shopify_signature_ok(secret: str, body: bytes, header: str) -> bool:
     responses=DELIVERY,
 )
 async def shopify_delivery(request: Request) -> Response:
-    secret = _settings(request).shopify_webhook_secret
+    secret = settings_of(request).shopify_webhook_secret
     topic = request.headers.get("x-shopify-topic", "")
     return await _signed(
         request,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from services.common.deps import engine_of, settings_of
 from services.common.openapi import problems
 from services.moments import service, sheets
 from services.moments.deps import ApiAdmin, ApiReader, ApiWriter, db, writing
@@ -25,7 +26,7 @@ class MomentPage(BaseModel):
 
 
 def _sync_enabled(request: Request) -> bool:
-    return sheets.enabled(request.app.state.settings)
+    return sheets.enabled(settings_of(request))
 
 
 def _public(request: Request, moment_id: str, *, include_deleted: bool = False) -> MomentPublic:
@@ -83,8 +84,8 @@ def list_moments(
 def export_moments(
     request: Request, _principal: ApiReader, filters: MomentFilters
 ) -> StreamingResponse:
-    settings = request.app.state.settings
-    return csv_download(request.app.state.engine, filters, settings.timezone)
+    settings = settings_of(request)
+    return csv_download(engine_of(request), filters, settings.timezone)
 
 
 @router.get("/moments/{moment_id}", response_model=MomentPublic, responses=problems(401, 404))

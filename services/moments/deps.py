@@ -11,8 +11,9 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from services.common.db import write_session
+from services.common.deps import engine_of, settings_of
 from services.domain import accounts
-from services.domain.auth import Role, bearer_token, identify
+from services.domain.auth import READ_ONLY, Role, bearer_token, caller_of, unauthorized
 from services.domain.schema import UserSession
 
 SESSION_COOKIE = accounts.SESSION_COOKIE
@@ -39,13 +40,13 @@ class Principal:
 
 def db(request: Request) -> Session:
     # Objects stay readable after commit: pages render them once the session is closed.
-    return Session(request.app.state.engine, expire_on_commit=False)
+    return Session(engine_of(request), expire_on_commit=False)
 
 
 def writing(request: Request) -> AbstractContextManager[Session]:
     """A session for a request that reads and then writes (see db.write_session: without it,
     concurrent form POSTs met 'database is locked' at once; bench: 2,943 503s in 10 s)."""
-    return write_session(request.app.state.engine, expire_on_commit=False)
+    return write_session(engine_of(request), expire_on_commit=False)
 
 
 def browser_principal(request: Request) -> Principal | None:
@@ -61,35 +62,25 @@ def browser_principal(request: Request) -> Principal | None:
 
 def api_principal(request: Request) -> Principal:
     """Bearer token, or (for reads only) a browser session."""
-    token = bearer_token(request.headers.get("authorization"))
-    if token is not None:
-        with db(request) as session:
-            found = identify(
-                session, token, admin_token=request.app.state.settings.rapport_admin_token
-            )
-        if found is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "Invalid or revoked bearer token.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return Principal(found[1], found[0])
+    authorization = request.headers.get("authorization")
+    if bearer_token(authorization) is not None:
+        admin_token = settings_of(request).rapport_admin_token
+        caller = caller_of(engine_of(request), authorization, admin_token=admin_token)
+        if caller is None:
+            raise unauthorized("Invalid or revoked bearer token.")
+        return Principal(caller.name, caller.role)
     principal = browser_principal(request)
     if principal is not None and principal.must_change_password:
         principal = None  # a one-time password's login only chooses the new password
     if principal is None or (request.method not in ("GET", "HEAD") and principal.login is not None):
         # Cookie-authenticated writes would need CSRF protection; the API takes tokens for writes.
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Send Authorization: Bearer <token>.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized("Send Authorization: Bearer <token>.")
     return principal
 
 
 def api_writer(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
     if not principal.can_write:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "This token is read-only (viewer).")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, READ_ONLY)
     return principal
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from services.common.config import Settings
 from services.common.grpc_serving import RunningGrpc, serve_grpc
-from services.domain.auth import Role, bearer_token, identify
+from services.domain.auth import Caller, grpc_caller
 from services.domain.schema import Moment
 from services.moments import service, sheets
 from services.moments.models import MomentBase, MomentCreate
@@ -36,31 +36,22 @@ def to_message(moment: Moment, sync_state: str) -> moments_pb2.Moment:
 
 
 class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, *, admin_token: str | None, sheets_on: bool) -> None:
         self._engine = engine
-        self._settings = settings
+        self._admin_token = admin_token
+        self._sheets_on = sheets_on  # what the sync state of a moment says
 
-    def _principal(self, context: grpc.ServicerContext) -> tuple[Role, str]:
-        metadata = dict(context.invocation_metadata())
-        token = bearer_token(str(metadata.get("authorization", "")))
-        found = None
-        if token is not None:
-            with Session(self._engine) as session:
-                found = identify(session, token, admin_token=self._settings.rapport_admin_token)
-        if found is None:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "metadata authorization: Bearer <token>")
-        return found  # type: ignore[return-value]
+    def _caller(self, context: grpc.ServicerContext, *, write: bool = False) -> Caller:
+        return grpc_caller(context, self._engine, admin_token=self._admin_token, write=write)
 
     def _state(self, session: Session, moment_id: str) -> str:
-        enabled = sheets.enabled(self._settings)
+        enabled = self._sheets_on
         return service.sync_states(session, [moment_id], enabled=enabled)[moment_id].state
 
     def LogMoment(
         self, request: moments_pb2.LogMomentRequest, context: grpc.ServicerContext
     ) -> moments_pb2.Moment:
-        role, name = self._principal(context)
-        if role is Role.viewer:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only (viewer)")
+        caller = self._caller(context, write=True)
         m = request.moment
         fields = {
             "occurred_on": m.occurred_on,
@@ -83,13 +74,13 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
             )
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, problems)
         with Session(self._engine, expire_on_commit=False) as session:
-            moment = service.create(session, data=data, actor=name)
+            moment = service.create(session, data=data, actor=caller.name)
             return to_message(moment, self._state(session, moment.id))
 
     def GetMoment(
         self, request: moments_pb2.GetMomentRequest, context: grpc.ServicerContext
     ) -> moments_pb2.Moment:
-        self._principal(context)
+        self._caller(context)
         with Session(self._engine) as session:
             moment = service.get(session, request.id)
             if moment is None:
@@ -100,7 +91,7 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
     def ListMoments(
         self, request: moments_pb2.ListMomentsRequest, context: grpc.ServicerContext
     ) -> moments_pb2.ListMomentsResponse:
-        self._principal(context)
+        self._caller(context)
         try:
             filters = service.Filters(
                 q=request.q or None,
@@ -116,9 +107,7 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
         per_page = min(500, max(1, request.per_page or 50))
         with Session(self._engine) as session:
             moments, total = service.get_all(session, filters=filters, page=page, per_page=per_page)
-            states = service.sync_states(
-                session, [m.id for m in moments], enabled=sheets.enabled(self._settings)
-            )
+            states = service.sync_states(session, [m.id for m in moments], enabled=self._sheets_on)
             return moments_pb2.ListMomentsResponse(
                 moments=[to_message(m, states[m.id].state) for m in moments], total=total
             )
@@ -127,7 +116,9 @@ class MomentsServicer(moments_pb2_grpc.MomentsServiceServicer):
 def start_grpc(
     engine: Engine, settings: Settings, *, port: int, host: str = "127.0.0.1"
 ) -> RunningGrpc:
-    servicer = MomentsServicer(engine, settings)
+    servicer = MomentsServicer(
+        engine, admin_token=settings.rapport_admin_token, sheets_on=sheets.enabled(settings)
+    )
     return serve_grpc(
         lambda server: moments_pb2_grpc.add_MomentsServiceServicer_to_server(servicer, server),
         service_name=SERVICE_NAME,

@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from services.common.db import is_sqlite
+from services.common.deps import engine_of
 from services.common.openapi import problems
 from services.domain.people import Person, export, forget, scrub_sqlite_file
 from services.moments.deps import ApiAdmin
@@ -41,7 +42,7 @@ def export_person(
     _admin: ApiAdmin,
 ) -> Any:
     """Every record that holds the identifier (the ingest journal: `rapport people export`)."""
-    return jsonable_encoder(export(request.app.state.engine, Person.of(person)))
+    return jsonable_encoder(export(engine_of(request), Person.of(person)))
 
 
 @router.post(
@@ -52,7 +53,7 @@ def export_person(
 def forget_person(request: Request, body: ForgetRequest, admin: ApiAdmin) -> Any:
     """Replace the identifier everywhere the database keeps it; the receipt never holds it (the
     ingest journal's segments: `rapport people forget` on the ingest host)."""
-    engine = request.app.state.engine
+    engine = engine_of(request)
     person = Person.of(body.person)
     receipt = forget(engine, person, by=admin.name)
     database = engine.url.database if is_sqlite(str(engine.url)) else None

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.common.deps import settings_of
 from services.common.openapi import problems
 from services.domain.vocabulary import NETWORK_NAMES
 from services.moments import surveys
@@ -45,7 +46,7 @@ class SurveyLink(BaseModel):
     responses=problems(400, 401, 403, 408, 413, s400="The body is not JSON"),
 )
 def create_survey(request: Request, body: SurveyCreate, _principal: ApiWriter) -> Any:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     key = surveys.signing_key(settings)
     try:
         survey = surveys.mint(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from services.common import i18n
+from services.common.deps import settings_of
 from services.common.i18n import N_
 from services.domain import accounts
 from services.moments.deps import (
@@ -34,7 +35,7 @@ def safe_next(request: Request, target: str) -> str:
     """Where to go after login: a path of this site, or a page of the reports app (the one
     other site that shares the session; its URL ends in "/", so this is a path under it);
     never anywhere else."""
-    reports = request.app.state.settings.reports_url
+    reports = settings_of(request).reports_url
     rest = target[len(reports) :] if target.startswith(reports) else None
     if rest is not None and not rest.startswith("/") and not set(rest) & {"\\", "@"}:
         return target

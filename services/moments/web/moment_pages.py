@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from services.common import i18n
+from services.common.deps import engine_of, settings_of
 from services.common.i18n import N_
 from services.moments import history, service, sheets
 from services.moments.deps import Principal, db, writing
@@ -106,7 +107,7 @@ def _list_context(request: Request, filters: service.Filters) -> dict[str, Any]:
             session, filters=filters, page=page_number, per_page=PER_PAGE
         )
         states = service.sync_states(
-            session, [m.id for m in moments], enabled=sheets.enabled(request.app.state.settings)
+            session, [m.id for m in moments], enabled=sheets.enabled(settings_of(request))
         )
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return {
@@ -179,8 +180,8 @@ def log_moment(
 
 @router.get("/moments.csv")
 def export_csv(request: Request, _principal: SignedIn, filters: MomentFilters) -> Response:
-    settings = request.app.state.settings
-    return csv_download(request.app.state.engine, filters, settings.timezone)
+    settings = settings_of(request)
+    return csv_download(engine_of(request), filters, settings.timezone)
 
 
 @router.get("/moments/{moment_id}", response_class=HTMLResponse)
@@ -188,12 +189,12 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
     with db(request) as session:
         moment = service.get_or_raise(session, moment_id, include_deleted=principal.is_admin)
         state = service.sync_states(
-            session, [moment.id], enabled=sheets.enabled(request.app.state.settings)
+            session, [moment.id], enabled=sheets.enabled(settings_of(request))
         )[moment.id]
         conversation = service.conversation_for(session, moment.link)
         level = service.service_level(conversation) if conversation else None
         trail = service.audit_trail(session, moment.id)
-        tz = request.app.state.settings.timezone
+        tz = settings_of(request).timezone
         purchases = service.purchases_after(session, moment, tz)
     return page(
         request,

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from services.common.db import is_sqlite
+from services.common.deps import engine_of
 from services.common.i18n import N_, Problem
 from services.domain.people import PLACES, Person, export, forget, scrub_sqlite_file
 from services.moments.deps import Principal
@@ -54,7 +55,7 @@ def look_up(request: Request, principal: AdminSignedIn, person: str = "") -> Res
         who = Person.of(person)
     except Problem as exc:
         return _people_page(request, principal, person=person, error=_said(request, principal, exc))
-    held = export(request.app.state.engine, who)
+    held = export(engine_of(request), who)
     counts = {place: len(rows) for place, rows in held.items()}
     return _people_page(request, principal, person=person, counts=counts)
 
@@ -80,7 +81,7 @@ def forget_person(request: Request, form: FormData, principal: AdminPosted) -> R
                 "Type the identifier again to confirm; nothing was changed."
             ),
         )
-    engine = request.app.state.engine
+    engine = engine_of(request)
     receipt = forget(engine, who, by=principal.name)
     scrubbed = "clean"
     if is_sqlite(str(engine.url)) and engine.url.database:

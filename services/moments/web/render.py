@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from services.common import i18n
 from services.common.clock import today_in
+from services.common.deps import settings_of
 from services.common.errors import database_problem, database_reason
 from services.domain.vocabulary import Network
 from services.moments import sheets
@@ -66,7 +67,7 @@ def page(
     request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """A page in the language of whoever asks (speech.language_of)."""
-    settings = request.app.state.settings
+    settings = settings_of(request)
     language = language_of(request, principal)
     say = i18n.speaker(language)
     banner = None

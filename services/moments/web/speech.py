@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from services.common import i18n
+from services.common.deps import settings_of
 from services.domain.vocabulary import moment_word, network_label
 from services.moments.deps import Principal
 
@@ -29,7 +30,7 @@ def language_of(request: Request, principal: Principal | None) -> str:
     return i18n.choose(
         own=own or request.cookies.get(LANGUAGE_COOKIE),
         header=request.headers.get("accept-language"),
-        default=request.app.state.settings.rapport_language,
+        default=settings_of(request).rapport_language,
     )
 
 

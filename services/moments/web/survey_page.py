@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.common import i18n
+from services.common.deps import engine_of, settings_of
 from services.common.i18n import N_
 from services.domain.vocabulary import RATING_SCALE
 from services.moments import surveys
@@ -42,7 +43,7 @@ PER_ADDRESS = surveys.Limiter(limit=30, window_s=60)
 
 
 def _speaker(request: Request) -> i18n.Speaker:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     return i18n.speaker(
         i18n.choose(
             header=request.headers.get("accept-language"), default=settings.rapport_language
@@ -64,7 +65,7 @@ def _invalid(request: Request) -> HTMLResponse:
 
 
 def _survey(request: Request, token: str) -> surveys.Survey | None:
-    key = surveys.signing_key(request.app.state.settings)
+    key = surveys.signing_key(settings_of(request))
     return surveys.read(key, token, now=time.time())
 
 
@@ -112,7 +113,7 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
             chosen=stars, comment=comment, errors=errors,
         )  # fmt: skip
     assert stars is not None  # the checks above refuse everything else
-    engine, now = request.app.state.engine, dt.datetime.now(dt.UTC)
+    engine, now = engine_of(request), dt.datetime.now(dt.UTC)
     try:
         event = await run_in_threadpool(
             surveys.rating_event, engine, survey, stars, comment, at=now
