@@ -4,7 +4,7 @@
 Every delivery is checked over its raw body before anything is parsed, in constant time, with
 the secret from the environment. A source whose secret is unset answers 404: it is off, and
 never takes unsigned data. Forged, unsigned or stale deliveries get 401 and nothing is
-published. What is signed is mapped (platforms.py) and published like any other event; what
+published. What is signed is mapped (platforms/) and published like any other event; what
 cannot be mapped goes to the dead-letter topic with the reason, and the answer is still 200,
 so the platform does not retry it forever. Redeliveries carry the same platform ids, so the
 same event ids: they replace, never add.
@@ -30,9 +30,11 @@ from fastapi.routing import APIRoute
 from services.common.config import Settings
 from services.common.deps import settings_of
 from services.common.openapi import problems
-from services.ingest import dead_letters, platforms
+from services.ingest import dead_letters
 from services.ingest.deps import publisher_of
 from services.ingest.metrics import WEBHOOK_LAST_DELIVERY, WEBHOOK_REQUESTS
+from services.ingest.platforms import chatwoot, meta, shopify, x
+from services.ingest.platforms.mapped import Mapped
 from services.ingest.service import count_accepted, submit
 
 
@@ -133,7 +135,7 @@ def _refused(source: str, outcome: str) -> Response:
     )
 
 
-async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> Response:
+async def _publish(request: Request, source: str, mapped: Mapped) -> Response:
     """Publish what was mapped; dead-letter what was not, with the reason; answer 200."""
     publisher = publisher_of(request)
     submitted = submit(publisher, mapped.events, transport="webhook", source=f"webhook:{source}")
@@ -156,25 +158,23 @@ async def _publish(request: Request, source: str, mapped: platforms.Mapped) -> R
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
-def _mapped(
-    source: str, mapper: Callable[[Any], platforms.Mapped], payload: Any
-) -> platforms.Mapped:
+def _mapped(source: str, mapper: Callable[[Any], Mapped], payload: Any) -> Mapped:
     """What the mapper made of a signed payload. A shape no mapper foresaw is dead-lettered with
     the reason, never answered 500: the platform would retry it for ever."""
     try:
         return mapper(payload)
     except Exception as exc:
         log.warning("%s webhook: a payload no mapping foresaw, dead-lettered: %r", source, exc)
-        out = platforms.Mapped()
+        out = Mapped()
         out.unmappable.append((f"{type(exc).__name__}: {exc}", payload))
         return out
 
 
-def _parsed(body: bytes) -> tuple[Any, platforms.Mapped | None]:
+def _parsed(body: bytes) -> tuple[Any, Mapped | None]:
     try:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
-        out = platforms.Mapped()
+        out = Mapped()
         out.unmappable.append((f"not JSON: {exc}", body.decode(errors="replace")[:10_000]))
         return None, out
 
@@ -211,7 +211,7 @@ def meta_handshake(request: Request) -> Response:
 async def meta_delivery(request: Request) -> Response:
     secret = settings_of(request).meta_app_secret
     return await _signed(
-        request, "meta", secret, "x-hub-signature-256", meta_signature_ok, platforms.meta
+        request, "meta", secret, "x-hub-signature-256", meta_signature_ok, meta.mapped
     )
 
 
@@ -221,7 +221,7 @@ async def _signed(
     secret: str | None,
     header_name: str,
     signed: Callable[[str, bytes, str], bool],
-    mapper: Callable[[Any], platforms.Mapped],
+    mapper: Callable[[Any], Mapped],
 ) -> Response:
     """A delivery signed in one header over the raw body (Meta, X): off, refused or mapped."""
     if not secret:
@@ -263,7 +263,7 @@ def x_crc(request: Request, crc_token: str | None = None) -> Response:
 async def x_delivery(request: Request) -> Response:
     secret = settings_of(request).x_consumer_secret
     return await _signed(
-        request, "x", secret, "x-twitter-webhooks-signature", x_signature_ok, platforms.x
+        request, "x", secret, "x-twitter-webhooks-signature", x_signature_ok, x.mapped
     )
 
 
@@ -288,7 +288,7 @@ async def chatwoot_delivery(request: Request) -> Response:
     if problem:
         return _refused("chatwoot", problem)
     payload, failed = _parsed(body)
-    mapper = functools.partial(platforms.chatwoot, delivered_at=timestamp)
+    mapper = functools.partial(chatwoot.mapped, delivered_at=timestamp)
     return await _publish(request, "chatwoot", failed or _mapped("chatwoot", mapper, payload))
 
 
@@ -313,5 +313,5 @@ async def shopify_delivery(request: Request) -> Response:
         secret,
         "x-shopify-hmac-sha256",
         shopify_signature_ok,
-        lambda payload: platforms.shopify(payload, topic=topic),
+        lambda payload: shopify.mapped(payload, topic=topic),
     )

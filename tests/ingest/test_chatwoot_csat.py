@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.ingest import platforms
 from services.ingest.events import Rejection, validate
+from services.ingest.platforms import chatwoot
 from tests.support.platforms import sample
 
 DELIVERED = "1772450000"  # X-Chatwoot-Timestamp: when the answer was sent on
@@ -23,7 +23,7 @@ def survey(**answer: Any) -> dict[str, Any]:
 
 
 def test_an_answer_is_a_rating_on_the_conversation_of_its_messages() -> None:
-    mapped = platforms.chatwoot(sample("chatwoot/message_updated_input_csat.json"),
+    mapped = chatwoot.mapped(sample("chatwoot/message_updated_input_csat.json"),
                                 delivered_at=DELIVERED)  # fmt: skip
     [rating] = mapped.events
     assert rating == {
@@ -37,7 +37,7 @@ def test_an_answer_is_a_rating_on_the_conversation_of_its_messages() -> None:
         "attributes": {"comment": "Quick, thanks"},
     }
     assert not isinstance(validate(rating), Rejection)
-    incoming = platforms.chatwoot(sample("chatwoot/message_created_incoming.json")).events[0]
+    incoming = chatwoot.mapped(sample("chatwoot/message_created_incoming.json")).events[0]
     assert incoming["conversation_id"] == rating["conversation_id"]
 
 
@@ -51,7 +51,7 @@ def test_an_answer_is_a_rating_on_the_conversation_of_its_messages() -> None:
     ],
 )
 def test_answers_in_every_shape(answer: dict[str, Any], expected: object) -> None:
-    mapped = platforms.chatwoot(survey(**answer), delivered_at=DELIVERED)
+    mapped = chatwoot.mapped(survey(**answer), delivered_at=DELIVERED)
     if expected == "skipped":
         assert (mapped.events, mapped.skipped) == ([], 1)
     elif expected == "unmappable":
@@ -61,17 +61,17 @@ def test_answers_in_every_shape(answer: dict[str, Any], expected: object) -> Non
 
 
 def test_an_out_of_scale_rating_is_refused_naming_count() -> None:
-    [event] = platforms.chatwoot(survey(rating=7), delivered_at=DELIVERED).events
+    [event] = chatwoot.mapped(survey(rating=7), delivered_at=DELIVERED).events
     result = validate(event)
     assert isinstance(result, Rejection) and result.reason == "count"
 
 
 def test_a_long_feedback_is_cut_to_the_longest_attribute() -> None:
-    [event] = platforms.chatwoot(survey(rating=1, feedback_message="x" * 5000)).events
+    [event] = chatwoot.mapped(survey(rating=1, feedback_message="x" * 5000)).events
     assert len(event["attributes"]["comment"]) == 1000
     assert not isinstance(validate(event), Rejection)
 
 
 def test_other_message_updates_are_skipped() -> None:
     edited = {**sample("chatwoot/message_created_incoming.json"), "event": "message_updated"}
-    assert platforms.chatwoot(edited).skipped == 1
+    assert chatwoot.mapped(edited).skipped == 1
