@@ -41,9 +41,10 @@ def _rows(
         yield header, number_, cells
 
 
-def _safely(number_: int, build: Callable[[], list[dict[str, Any]]]) -> Parsed:
+def _safely(number_: int, build: Callable[..., list[dict[str, Any]]], *args: Any) -> Parsed:
+    """`build(*args)`: one row's events, or the row's error naming its column."""
     try:
-        return Parsed(number_, build())
+        return Parsed(number_, build(*args))
     except RowProblem as problem:
         return Parsed(number_, error=RowError(number_, problem.column, problem.message))
 
@@ -83,31 +84,31 @@ def x_tweet_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     if ctx.filename and (m := _X_HANDLE_FILE.search(ctx.filename)):
         file_handle = "@" + m.group("handle")
     for header, n, row in _rows(opener, "X tweet activity", ("Tweet id", "time", "impressions")):
+        yield _safely(n, _x_tweet_row, row, header, ctx, file_handle)
 
-        def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            tweet_id = cell(row, header, "Tweet id")
-            if not tweet_id:
-                raise RowProblem("Tweet id", "is empty")
-            permalink = cell(row, header, "Tweet permalink")
-            url_handle = _X_HANDLE_URL.match(permalink)
-            account = (
-                ctx.account
-                or file_handle
-                or ("@" + url_handle.group("handle") if url_handle else "default")
-            )
-            common = {
-                "occurred_at": timestamp(cell(row, header, "time"), "time", X_TIME),
-                "network": "twitter",
-                "account": account,
-                "post_id": tweet_id,
-            }
-            if permalink.startswith(("http://", "https://")):
-                common["url"] = permalink
-            return metric_events(
-                f"x:tweet:{tweet_id}", common, _counts(row, header, X_POST_METRICS)
-            )
 
-        yield _safely(n, build)
+def _x_tweet_row(
+    row: list[str], header: Header, ctx: Context, file_handle: str | None
+) -> list[dict[str, Any]]:
+    tweet_id = cell(row, header, "Tweet id")
+    if not tweet_id:
+        raise RowProblem("Tweet id", "is empty")
+    permalink = cell(row, header, "Tweet permalink")
+    url_handle = _X_HANDLE_URL.match(permalink)
+    account = (
+        ctx.account
+        or file_handle
+        or ("@" + url_handle.group("handle") if url_handle else "default")
+    )
+    common = {
+        "occurred_at": timestamp(cell(row, header, "time"), "time", X_TIME),
+        "network": "twitter",
+        "account": account,
+        "post_id": tweet_id,
+    }
+    if permalink.startswith(("http://", "https://")):
+        common["url"] = permalink
+    return metric_events(f"x:tweet:{tweet_id}", common, _counts(row, header, X_POST_METRICS))
 
 
 X_DAILY_METRICS = {k: v for k, v in X_POST_METRICS.items()}
@@ -116,17 +117,17 @@ X_DAILY_METRICS = {k: v for k, v in X_POST_METRICS.items()}
 def x_daily_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     account = ctx.account or "default"
     for header, n, row in _rows(opener, "X daily activity", ("Date", "impressions")):
+        yield _safely(n, _x_daily_row, row, header, account)
 
-        def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            day = timestamp(
-                cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M %z")
-            )
-            common = {"occurred_at": day, "network": "twitter", "account": account}
-            return metric_events(
-                f"x:daily:{account}:{day[:10]}", common, _counts(row, header, X_DAILY_METRICS)
-            )
 
-        yield _safely(n, build)
+def _x_daily_row(row: list[str], header: Header, account: str) -> list[dict[str, Any]]:
+    day = timestamp(
+        cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M %z")
+    )
+    common = {"occurred_at": day, "network": "twitter", "account": account}
+    return metric_events(
+        f"x:daily:{account}:{day[:10]}", common, _counts(row, header, X_DAILY_METRICS)
+    )
 
 
 # --- Facebook --------------------------------------------------------------------------------
@@ -186,26 +187,26 @@ def facebook_post_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             chosen = _fb_columns(header, description)
             if description is not None:
                 continue
+        yield _safely(n, _fb_post_row, row, header, chosen, ctx)
 
-        def build(
-            row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen
-        ) -> list[dict[str, Any]]:
-            post_id = cell(row, header, "Post ID")
-            if not post_id:
-                raise RowProblem("Post ID", "is empty")
-            common: dict[str, Any] = {
-                "occurred_at": timestamp(cell(row, header, "Posted"), "Posted", FB_POSTED),
-                "network": "facebook",
-                "account": ctx.account or "default",
-                "post_id": post_id,
-            }
-            link = cell(row, header, "Permalink")
-            if link.startswith(("http://", "https://")):
-                common["url"] = link
-            counts = _fb_counts(row, header, chosen, FB_POST_METRICS)
-            return metric_events(f"fb:post:{post_id}", common, counts)
 
-        yield _safely(n, build)
+def _fb_post_row(
+    row: list[str], header: Header, chosen: dict[str, int], ctx: Context
+) -> list[dict[str, Any]]:
+    post_id = cell(row, header, "Post ID")
+    if not post_id:
+        raise RowProblem("Post ID", "is empty")
+    common: dict[str, Any] = {
+        "occurred_at": timestamp(cell(row, header, "Posted"), "Posted", FB_POSTED),
+        "network": "facebook",
+        "account": ctx.account or "default",
+        "post_id": post_id,
+    }
+    link = cell(row, header, "Permalink")
+    if link.startswith(("http://", "https://")):
+        common["url"] = link
+    counts = _fb_counts(row, header, chosen, FB_POST_METRICS)
+    return metric_events(f"fb:post:{post_id}", common, counts)
 
 
 FB_PAGE_METRICS = {
@@ -226,16 +227,16 @@ def facebook_page_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
             chosen = _fb_columns(header, description)
             if description is not None:
                 continue
+        yield _safely(n, _fb_page_row, row, header, chosen, account)
 
-        def build(
-            row: list[str] = row, header: Header = header, chosen: dict[str, int] = chosen
-        ) -> list[dict[str, Any]]:
-            day = timestamp(cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"))
-            common = {"occurred_at": day, "network": "facebook", "account": account}
-            counts = _fb_counts(row, header, chosen, FB_PAGE_METRICS)
-            return metric_events(f"fb:page:{account}:{day[:10]}", common, counts)
 
-        yield _safely(n, build)
+def _fb_page_row(
+    row: list[str], header: Header, chosen: dict[str, int], account: str
+) -> list[dict[str, Any]]:
+    day = timestamp(cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"))
+    common = {"occurred_at": day, "network": "facebook", "account": account}
+    counts = _fb_counts(row, header, chosen, FB_PAGE_METRICS)
+    return metric_events(f"fb:page:{account}:{day[:10]}", common, counts)
 
 
 # --- Instagram -------------------------------------------------------------------------------
@@ -260,28 +261,24 @@ IG_METRICS = {
 
 def instagram_posts(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     for header, n, row in _rows(opener, "Instagram posts", ("Post ID", "Publish time")):
+        yield _safely(n, _ig_post_row, row, header, ctx)
 
-        def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            post_id = cell(row, header, "Post ID")
-            if not post_id:
-                raise RowProblem("Post ID", "is empty")
-            metrics = {
-                k: (next((c for c in v if header.has(c)), v[0]),) for k, v in IG_METRICS.items()
-            }
-            common: dict[str, Any] = {
-                "occurred_at": timestamp(
-                    cell(row, header, "Publish time"), "Publish time", IG_TIME
-                ),
-                "network": "instagram",
-                "account": ctx.account or cell(row, header, "Account username") or "default",
-                "post_id": post_id,
-            }
-            link = cell(row, header, "Permalink")
-            if link.startswith(("http://", "https://")):
-                common["url"] = link
-            return metric_events(f"ig:post:{post_id}", common, _counts(row, header, metrics))
 
-        yield _safely(n, build)
+def _ig_post_row(row: list[str], header: Header, ctx: Context) -> list[dict[str, Any]]:
+    post_id = cell(row, header, "Post ID")
+    if not post_id:
+        raise RowProblem("Post ID", "is empty")
+    metrics = {k: (next((c for c in v if header.has(c)), v[0]),) for k, v in IG_METRICS.items()}
+    common: dict[str, Any] = {
+        "occurred_at": timestamp(cell(row, header, "Publish time"), "Publish time", IG_TIME),
+        "network": "instagram",
+        "account": ctx.account or cell(row, header, "Account username") or "default",
+        "post_id": post_id,
+    }
+    link = cell(row, header, "Permalink")
+    if link.startswith(("http://", "https://")):
+        common["url"] = link
+    return metric_events(f"ig:post:{post_id}", common, _counts(row, header, metrics))
 
 
 # --- LinkedIn --------------------------------------------------------------------------------
@@ -299,15 +296,13 @@ LI_METRICS = {
 def linkedin_content(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     account = ctx.account or "default"
     for header, n, row in _rows(opener, "LinkedIn content", ("Date", "Impressions (total)")):
+        yield _safely(n, _li_day_row, row, header, account)
 
-        def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            day = timestamp(cell(row, header, "Date"), "Date", ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y"))
-            common = {"occurred_at": day, "network": "linkedin", "account": account}
-            return metric_events(
-                f"li:day:{account}:{day[:10]}", common, _counts(row, header, LI_METRICS)
-            )
 
-        yield _safely(n, build)
+def _li_day_row(row: list[str], header: Header, account: str) -> list[dict[str, Any]]:
+    day = timestamp(cell(row, header, "Date"), "Date", ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y"))
+    common = {"occurred_at": day, "network": "linkedin", "account": account}
+    return metric_events(f"li:day:{account}:{day[:10]}", common, _counts(row, header, LI_METRICS))
 
 
 # --- Customer Support on Twitter (twcs) ------------------------------------------------------
@@ -316,58 +311,65 @@ TWCS_TIME = ("%a %b %d %H:%M:%S %z %Y",)
 TWCS_COLUMNS = ("tweet_id", "author_id", "inbound", "created_at", "in_response_to_tweet_id")
 
 
+class _Threads:
+    """The reply graph of a twcs file: each tweet's thread is its root tweet, and the brand
+    that answered in it."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.brand: dict[str, str] = {}
+
+    def root(self, tweet: str) -> str:
+        path: list[str] = []
+        while tweet in self.parent and len(path) < 10_000:
+            path.append(tweet)
+            tweet = self.parent[tweet]
+        for step in path:  # path compression keeps long threads linear
+            self.parent[step] = tweet
+        return tweet
+
+
 def twcs(opener: Opener, ctx: Context) -> Iterator[Parsed]:
     """Two passes: first the reply graph (ids only), then one event per tweet with its thread."""
-    parent: dict[str, str] = {}
+    threads = _Threads()
     brand_of: dict[str, str] = {}
     for header, _n, row in _rows(opener, "twcs", TWCS_COLUMNS):
         tweet = cell(row, header, "tweet_id")
         reply_to = cell(row, header, "in_response_to_tweet_id")
         if tweet and reply_to:
-            parent[tweet] = reply_to
+            threads.parent[tweet] = reply_to
         if tweet and cell(row, header, "inbound").lower() == "false":
             brand_of[tweet] = cell(row, header, "author_id")
-
-    def root(tweet: str) -> str:
-        path: list[str] = []
-        while tweet in parent and len(path) < 10_000:
-            path.append(tweet)
-            tweet = parent[tweet]
-        for step in path:  # path compression keeps long threads linear
-            parent[step] = tweet
-        return tweet
-
-    thread_brand: dict[str, str] = {}
     for tweet, author in brand_of.items():
-        thread_brand.setdefault(root(tweet), author)
+        threads.brand.setdefault(threads.root(tweet), author)
 
     for header, n, row in _rows(opener, "twcs", TWCS_COLUMNS):
+        yield _safely(n, _twcs_row, row, header, ctx, threads)
 
-        def build(row: list[str] = row, header: Header = header) -> list[dict[str, Any]]:
-            tweet = cell(row, header, "tweet_id")
-            if not tweet:
-                raise RowProblem("tweet_id", "is empty")
-            inbound = cell(row, header, "inbound").lower()
-            if inbound not in ("true", "false"):
-                raise RowProblem("inbound", f"{inbound[:20]!r} is neither True nor False")
-            thread = root(tweet)
-            author = cell(row, header, "author_id")
-            return [
-                {
-                    "event_id": f"twcs:{tweet}",
-                    "occurred_at": timestamp(
-                        cell(row, header, "created_at"), "created_at", TWCS_TIME
-                    ),
-                    "network": "twitter",
-                    "kind": "message_received" if inbound == "true" else "message_sent",
-                    "account": ctx.account or thread_brand.get(thread, "default"),
-                    "actor": author,
-                    "conversation_id": f"twcs:{thread}",
-                    "post_id": tweet,
-                }
-            ]
 
-        yield _safely(n, build)
+def _twcs_row(
+    row: list[str], header: Header, ctx: Context, threads: _Threads
+) -> list[dict[str, Any]]:
+    tweet = cell(row, header, "tweet_id")
+    if not tweet:
+        raise RowProblem("tweet_id", "is empty")
+    inbound = cell(row, header, "inbound").lower()
+    if inbound not in ("true", "false"):
+        raise RowProblem("inbound", f"{inbound[:20]!r} is neither True nor False")
+    thread = threads.root(tweet)
+    author = cell(row, header, "author_id")
+    return [
+        {
+            "event_id": f"twcs:{tweet}",
+            "occurred_at": timestamp(cell(row, header, "created_at"), "created_at", TWCS_TIME),
+            "network": "twitter",
+            "kind": "message_received" if inbound == "true" else "message_sent",
+            "account": ctx.account or threads.brand.get(thread, "default"),
+            "actor": author,
+            "conversation_id": f"twcs:{thread}",
+            "post_id": tweet,
+        }
+    ]
 
 
 SOURCES: dict[str, Parser] = {
