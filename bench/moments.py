@@ -25,7 +25,7 @@ from services.common.db import make_engine
 from services.domain import accounts
 from services.domain.auth import Role
 from services.domain.migrate import migrate
-from services.domain.schema import SheetOutbox
+from services.domain.tables import SheetOutbox
 from services.moments import service
 from services.moments.models import MomentCreate
 from services.moments.sheets import SheetSyncer

@@ -380,8 +380,8 @@ def _demo_value(engine: Any, year: int) -> None:
 
 def _demo_goals(engine: Any, year: int) -> None:
     from services.reports import queries
+    from services.reports.goal_metrics import GoalMetric
     from services.reports.goals import set_goal
-    from services.reports.models import GoalMetric
 
     if queries.goals(engine, year):
         return

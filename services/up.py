@@ -25,7 +25,7 @@ from services.common.db import get_engine, write_session
 from services.common.kafka import ensure_topics, group_lag
 from services.domain.auth import Role, create_token
 from services.domain.migrate import migrate
-from services.domain.schema import ApiToken, InteractionEvent
+from services.domain.tables import ApiToken, InteractionEvent
 from services.ingest.backlog import admin_client, look
 from services.ingest.journal import trim_directory
 
@@ -74,7 +74,7 @@ def first_run_token() -> str | None:
 def first_admin() -> tuple[str, str] | None:
     """On a fresh database, an admin with a one-time password for the web pages."""
     from services.domain import accounts
-    from services.domain.schema import User
+    from services.domain.tables import User
 
     with write_session(get_engine()) as session:
         if session.exec(select(User).limit(1)).first() is not None:

@@ -77,7 +77,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     from services.common.db import get_engine
     from services.domain.auth import Role, create_token, revoke_token
     from services.domain.migrate import migrate
-    from services.domain.schema import ApiToken
+    from services.domain.tables import ApiToken
 
     migrate()
     with Session(get_engine()) as session:

@@ -20,7 +20,7 @@ from services.common.clock import utcnow
 from services.common.db import write_session
 from services.common.i18n import N_
 from services.domain.auth import Role
-from services.domain.schema import LoginFailure, User, UserSession
+from services.domain.tables import LoginFailure, User, UserSession
 
 SESSION_TTL = dt.timedelta(hours=12)
 _hasher = PasswordHasher()

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from services.common.clock import utcnow
 from services.common.deps import engine_of, settings_of
-from services.domain.schema import ApiToken
+from services.domain.tables import ApiToken
 
 TOKEN_PREFIX = "rpt_"  # noqa: S105 - a visible prefix, not a secret
 

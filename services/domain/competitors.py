@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
-from services.domain.schema import Competitor
+from services.domain.tables import Competitor
 from services.domain.vocabulary import NETWORK_NAMES
 
 TABLE = Competitor.__table__  # type: ignore[attr-defined]

@@ -26,7 +26,6 @@ from sqlmodel import Session
 
 from services.common.clock import utcnow
 from services.domain.competitors import not_competitor_sql
-from services.domain.schema import SupportSchedule
 from services.domain.service_levels import (
     DEFAULT_TARGET_S,
     EPOCH,
@@ -36,6 +35,7 @@ from services.domain.service_levels import (
     business_durations,
     load_schedules,
 )
+from services.domain.tables import SupportSchedule
 
 UNASSIGNED = "unassigned"
 CHUNK = 5_000

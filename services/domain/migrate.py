@@ -17,8 +17,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def all_tables() -> MetaData:
-    """The metadata of every table (services/domain/schema.py)."""
-    import services.domain.schema  # noqa: F401
+    """The metadata of every table (services/domain/tables.py)."""
+    import services.domain.tables  # noqa: F401
 
     return SQLModel.metadata
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from services.common.db import write_session
 from services.common.i18n import N_, Problem
-from services.domain.schema import (
+from services.domain.tables import (
     DeadLetter,
     InteractionEvent,
     Moment,

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from services.domain.schema import SupportSchedule
+from services.domain.tables import SupportSchedule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TARGET_S = 3600

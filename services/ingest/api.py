@@ -30,14 +30,14 @@ from services.ingest.deps import PublisherDep, publisher_of, readiness_of
 from services.ingest.importers.base import Context
 from services.ingest.importers.run import UnknownSource, run_import
 from services.ingest.importers.sources import SOURCES
-from services.ingest.schemas import (
+from services.ingest.models import (
     CSV_BODY,
     Accepted,
     Health,
     ImportResult,
     interactions_body,
 )
-from services.ingest.schemas import (
+from services.ingest.models import (
     Readiness as ReadinessBody,
 )
 from services.ingest.service import Outcome, count_accepted, submit

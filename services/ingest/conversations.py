@@ -12,8 +12,8 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, text, update
 
 from services.domain import conversation_levels
-from services.domain.schema import InteractionEvent, SupportConversation
 from services.domain.service_levels import load_schedules
+from services.domain.tables import InteractionEvent, SupportConversation
 from services.domain.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.dialect import (
     PG_CHUNK,

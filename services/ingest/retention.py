@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.common.clock import today_in
 from services.common.config import Settings, get_settings
 from services.common.db import is_sqlite, make_engine, write_guard, write_session
-from services.domain.schema import EventRetention, InteractionEvent
+from services.domain.tables import EventRetention, InteractionEvent
 from services.domain.vocabulary import CONVERSATION_KIND_NAMES
 from services.ingest.events import Cutoff
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from rapport.ingest.v1 import ingest_pb2
 
-from services.domain.schema import CAMPAIGN_LENGTH
+from services.domain.tables import CAMPAIGN_LENGTH
 from services.domain.vocabulary import CONVERSATION_KIND_NAMES, FUNNEL_KIND_NAMES
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant

@@ -14,7 +14,7 @@ from services.common.db import write_session
 from services.common.deps import engine_of, settings_of
 from services.domain import accounts
 from services.domain.auth import READ_ONLY, Role, bearer_token, caller_of, unauthorized
-from services.domain.schema import UserSession
+from services.domain.tables import UserSession
 
 SESSION_COOKIE = accounts.SESSION_COOKIE
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from services.common.config import Settings
 from services.common.grpc_serving import RunningGrpc, serve_grpc
 from services.domain.auth import Caller, grpc_caller
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from services.moments import service, sheets
 from services.moments.models import MomentBase, MomentCreate
 

@@ -20,14 +20,14 @@ from services.common import csv_export, tracing
 from services.common.clock import utcnow
 from services.common.db import write_guard
 from services.domain.conversation_levels import UNASSIGNED
-from services.domain.schema import (
+from services.domain.service_levels import DEFAULT_TARGET_S
+from services.domain.tables import (
     InteractionEvent,
     Moment,
     MomentAudit,
     SheetOutbox,
     SupportConversation,
 )
-from services.domain.service_levels import DEFAULT_TARGET_S
 from services.domain.vocabulary import INFLUENCE_DAYS, person_key
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.config import Settings
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from services.moments import service
 from services.moments.models import MomentCreate
 from services.moments.sheets import open_spreadsheet

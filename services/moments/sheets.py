@@ -32,7 +32,7 @@ from services.common import tracing
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
-from services.domain.schema import Moment, SheetOutbox
+from services.domain.tables import Moment, SheetOutbox
 from services.moments import metrics
 
 log = logging.getLogger(__name__)

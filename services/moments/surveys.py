@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings, get_settings
-from services.domain.schema import SupportConversation
+from services.domain.tables import SupportConversation
 from services.domain.vocabulary import NETWORK_NAMES, RATING_SCALE
 
 SECRET_FILE = Path("var") / "survey-secret"

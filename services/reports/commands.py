@@ -12,7 +12,7 @@ from typing import Any
 
 from services.common.clock import today_in
 from services.common.config import get_settings
-from services.reports.models import GoalMetric
+from services.reports.goal_metrics import GoalMetric
 
 
 def _date(value: str) -> dt.date:
@@ -49,8 +49,8 @@ def cmd_goals(args: argparse.Namespace) -> int:
 
     from services.common.db import get_engine
     from services.domain.migrate import migrate
+    from services.reports.goal_metrics import GoalMetric
     from services.reports.goals import set_goal
-    from services.reports.models import GoalMetric
 
     migrate()
     if args.goals_action == "list":

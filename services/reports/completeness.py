@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from services.common.clock import utcnow
 from services.common.i18n import Speaker, speaker
 from services.domain.period import Period
-from services.domain.schema import ConsumerProgress, DeadLetter, RollupDaily
+from services.domain.tables import ConsumerProgress, DeadLetter, RollupDaily
 
 EN = speaker("en")
 

@@ -36,7 +36,7 @@ from services.common import i18n
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
-from services.domain.schema import ReportDelivery
+from services.domain.tables import ReportDelivery
 from services.reports.monthly import render
 from services.reports.report_html import month_name
 

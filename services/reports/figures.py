@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.domain.period import Period
 from services.domain.vocabulary import ENGAGEMENT_KINDS
-from services.reports.models import COUNTING, LOWER_IS_BETTER, RATE_FLOOR, GoalMetric
+from services.reports.goal_metrics import COUNTING, LOWER_IS_BETTER, RATE_FLOOR, GoalMetric
 
 ONE_HOUR_S = 3600.0
 

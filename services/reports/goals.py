@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from services.common.clock import utcnow
-from services.domain.schema import Goal
-from services.reports.models import GoalMetric
+from services.domain.tables import Goal
+from services.reports.goal_metrics import GoalMetric
 
 RATES = (
     GoalMetric.responded_within_1h_rate,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from services.domain.competitors import TABLE as COMPETITORS
 from services.domain.competitors import not_competitor
 from services.domain.period import Period
-from services.domain.schema import RollupDaily
+from services.domain.tables import RollupDaily
 from services.reports.figures import iso_week
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]

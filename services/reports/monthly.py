@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from services.common import i18n
 from services.common.i18n import N_, Speaker
 from services.domain.period import Period
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from services.reports import completeness, quality, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (

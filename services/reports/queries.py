@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from services.domain import conversation_levels
 from services.domain.competitors import not_competitor
 from services.domain.period import Period
-from services.domain.schema import (
+from services.domain.tables import (
     CONVERTED_WHERE,
     OUTCOME_WHERE,
     UNUSUAL_ACTOR,

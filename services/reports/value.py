@@ -27,7 +27,7 @@ from services.common.clock import utcnow
 from services.common.db import write_session
 from services.common.i18n import N_
 from services.domain.period import Period
-from services.domain.schema import ValueModelRow
+from services.domain.tables import ValueModelRow
 
 AMOUNTS = (
     "cost_per_email_contact",

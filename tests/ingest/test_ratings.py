@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from services.domain.schema import SupportConversation
+from services.domain.tables import SupportConversation
 from services.ingest.events import Rejection, validate
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message

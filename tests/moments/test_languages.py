@@ -23,7 +23,7 @@ from services.common.config import Settings
 from services.domain import accounts
 from services.domain.auth import Role, create_token
 from services.domain.people import PLACES
-from services.domain.schema import User
+from services.domain.tables import User
 from services.domain.vocabulary import NETWORK_LABELS
 from services.moments import service
 from services.moments.app import create_app

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.common.config import Settings
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from services.moments.sheet_import import import_sheet
 from tests.support.sheets_server import SheetsServer
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from services.common.config import Settings
 from services.common.db import write_session
-from services.domain.schema import SheetOutbox
+from services.domain.tables import SheetOutbox
 from services.moments import service
 from services.moments.app import create_app
 from services.moments.models import MomentCreate, MomentUpdate
@@ -90,7 +90,7 @@ def test_crash_after_the_write_never_duplicates(
     log(engine, 5)
     syncer = SheetSyncer(engine, sheet_settings)
     with Session(engine) as session:
-        from services.domain.schema import Moment
+        from services.domain.tables import Moment
 
         syncer._write(list(session.exec(select(Moment)).all()))  # written, outbox not yet cleared
     assert backlog(engine) == 5

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from services.domain.auth import Role
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from tests.moments.conftest import csrf_of, login
 
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -601,7 +601,7 @@ def test_session_ids_are_stored_as_hashes(
     """A copy of the database (a backup, a read-only leak) holds no cookie that logs in."""
     import hashlib
 
-    from services.domain.schema import UserSession
+    from services.domain.tables import UserSession
 
     make_user("maria", Role.manager)
     client = login(TestClient(app_client.app), "maria")

@@ -17,8 +17,8 @@ from services.common.db import get_engine
 from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.models import MomentCreate
+from services.reports.goal_metrics import GoalMetric
 from services.reports.goals import set_goal
-from services.reports.models import GoalMetric
 from tests.factories import batch, event, message
 from tests.factories_moments import moment
 

@@ -23,7 +23,7 @@ from services.common import processes
 from services.common.config import Settings
 from services.domain import accounts
 from services.domain.auth import Role
-from services.domain.schema import UserSession
+from services.domain.tables import UserSession
 from services.ingest.sink import write_batch
 from services.moments import service
 from services.moments.app import create_app as create_moments

@@ -26,7 +26,7 @@ from services.domain import accounts
 from services.domain.auth import Role, create_token
 from services.domain.backup import sqlite_path
 from services.domain.people import Person, export, file_holds, forget, scrub_sqlite_file
-from services.domain.schema import DeadLetter
+from services.domain.tables import DeadLetter
 from services.ingest.journal import Entry, encode, read_entries
 from services.ingest.sink import write_batch
 from services.moments import service

@@ -13,7 +13,7 @@ from services.common import i18n
 from services.common.i18n import N_
 from services.domain import accounts
 from services.domain.auth import Role, create_token, revoke_token
-from services.domain.schema import ApiToken, User
+from services.domain.tables import ApiToken, User
 from services.moments.deps import Principal, db, writing
 from services.moments.web.access import AdminPosted, AdminSignedIn
 from services.moments.web.render import in_thread, page

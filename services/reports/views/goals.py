@@ -6,8 +6,8 @@ from sqlmodel import Session
 from services.common.i18n import N_
 from services.reports import cache, queries, ui, value
 from services.reports import formatting as fmt
+from services.reports.goal_metrics import COUNTING, GoalMetric
 from services.reports.goals import set_goal
-from services.reports.models import COUNTING, GoalMetric
 
 HELP = {
     GoalMetric.impressions: N_("impressions in the year"),

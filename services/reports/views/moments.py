@@ -8,7 +8,7 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
-from services.domain.schema import Moment
+from services.domain.tables import Moment
 from services.reports import cache, queries, ui
 from services.reports import formatting as fmt
 from services.reports.figures import moment_breakdown

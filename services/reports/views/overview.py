@@ -20,7 +20,7 @@ from services.reports.figures import (
     weekly_brand,
     weekly_support,
 )
-from services.reports.models import COUNTING, LOWER_IS_BETTER
+from services.reports.goal_metrics import COUNTING, LOWER_IS_BETTER
 from services.reports.summary import summary
 
 sp = ui.speaker()  # this run's reader; the page runs anew for every view

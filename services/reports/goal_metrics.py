@@ -1,4 +1,4 @@
-"""The metrics a yearly goal can target (the goal table is in services/domain/schema.py)."""
+"""The metrics a yearly goal can target (the goal table is in services/domain/tables.py)."""
 
 from __future__ import annotations
 
