@@ -181,6 +181,28 @@ def weekly_support(
     return rows
 
 
+def kind_sums(daily: Sequence[tuple[dt.date, str, int]]) -> dict[str, int]:
+    """The period's total per kind, from its (day, kind, count) rows."""
+    totals: dict[str, int] = {}
+    for _day, kind, count in daily:
+        totals[kind] = totals.get(kind, 0) + count
+    return totals
+
+
+def weekly_of_kind(daily: Sequence[tuple[dt.date, str, int]], kind: str) -> dict[str, int]:
+    """One kind's total per ISO week ("2026-W07") of its days."""
+    weeks: dict[str, int] = {}
+    for day, kind_, count in daily:
+        if kind_ == kind:
+            weeks[iso_week(day)] = weeks.get(iso_week(day), 0) + count
+    return weeks
+
+
+def goal_pace(target: float, weeks: int) -> list[float]:
+    """Where a yearly target's even pace stands at the end of each of the first `weeks` weeks."""
+    return [target / 52 * (week + 1) for week in range(weeks)]
+
+
 def weekly_brand(daily: Sequence[tuple[dt.date, str, int]], period: Period) -> list[dict[str, Any]]:
     """Per ISO week: impressions, reach, engagement, engagement_rate, cumulative impressions."""
     weeks: dict[str, dict[str, int]] = {}

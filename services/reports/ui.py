@@ -1,6 +1,7 @@
 """Streamlit plumbing for the reports app: login, sidebar filters, cached data, metrics.
 
-Pages hold UI only; the math lives in figures.py and the reads in queries.py.
+Pages hold UI only; the math lives in figures.py, the reads (cached by their arguments) in
+reads.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from services.common.clock import today_in
 from services.common.i18n import N_
 from services.domain import accounts
 from services.domain.period import Period
-from services.reports import cache, completeness, queries, value
+from services.reports import cache, completeness, reads, value
 from services.reports import formatting as fmt
 
 T = TypeVar("T")
@@ -216,11 +217,11 @@ def _choice(options: list[Any]) -> Callable[[str], Any]:
 def sidebar(viewer: Viewer) -> Filters:
     """The period and slice every page shows, kept in the URL (year, as_of, network, account)
     as well as in the widgets: the URL wins when it names one, so a link opens its view."""
-    pairs = cache.cached("filter_options", lambda: queries.filter_options(cache.engine()))
+    pairs = reads.filter_options()
     networks = sorted({network for network, _ in pairs})
     today = today_in(cache.settings().timezone)
     # This year, and back to the first year with data: no year the list offers is empty.
-    span = cache.cached("data_years", lambda: queries.data_years(cache.engine()))
+    span = reads.data_years()
     first = min(span[0], today.year) if span else today.year
     years = list(range(max(today.year, span[1] if span else today.year), first - 1, -1))
     _from_url("year", "year", _choice(years))
@@ -388,16 +389,11 @@ def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 
 
 def completeness_line(f: Filters) -> None:
     """Under an executive figure: the events it rests on, what was refused, how fresh it is."""
-    found = cache.cached(
-        "completeness",
-        lambda: completeness.read(
-            cache.engine(),
-            f.period(),
-            group_id=cache.settings().kafka_consumer_group,
-            network=f.network,
-            account=f.account,
-        ).as_dict(),
-        f,
+    found = reads.completeness_of(
+        f.period(),
+        group_id=cache.settings().kafka_consumer_group,
+        network=f.network,
+        account=f.account,
     )
     st.caption(completeness.line(found, speaker()) + ".")
 

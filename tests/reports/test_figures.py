@@ -12,8 +12,11 @@ from services.reports.figures import (
     ConversationFact,
     Period,
     brand_figures,
+    goal_pace,
+    kind_sums,
     percentile,
     support_figures,
+    weekly_of_kind,
 )
 
 UTC = ZoneInfo("UTC")
@@ -218,3 +221,16 @@ def test_moments_breakdown() -> None:
     assert data["per_week"] == {"2026-W10": 2}
     assert data["by_initiated_by"] == {"proactive": 1, "reactive": 1}
     assert data["existing_customer_share"] == 0.5
+
+
+def test_the_sums_a_page_draws_from_daily_rows() -> None:
+    daily = [
+        (dt.date(2026, 1, 5), "click", 3),  # Monday of week 2
+        (dt.date(2026, 1, 11), "click", 4),  # Sunday of week 2
+        (dt.date(2026, 1, 12), "click", 5),  # week 3
+        (dt.date(2026, 1, 12), "like", 7),
+    ]
+    assert kind_sums(daily) == {"click": 12, "like": 7}
+    assert weekly_of_kind(daily, "click") == {"2026-W02": 7, "2026-W03": 5}
+    assert weekly_of_kind(daily, "share") == {}
+    assert goal_pace(5_200, 3) == [100.0, 200.0, 300.0]

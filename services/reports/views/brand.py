@@ -6,9 +6,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
-from services.reports import cache, queries, ui
+from services.reports import cache, reads, ui
 from services.reports import formatting as fmt
-from services.reports.figures import brand_figures, engagement_heatmap, weekly_brand
+from services.reports.figures import (
+    brand_figures,
+    engagement_heatmap,
+    goal_pace,
+    kind_sums,
+    weekly_brand,
+)
 
 sp = ui.speaker()
 _ = sp._
@@ -16,22 +22,15 @@ _ = sp._
 with cache.timed_page("brand"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    daily = cache.cached(
-        "daily_by_kind",
-        lambda: queries.daily_by_kind(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
-    goals = cache.cached("goals", lambda: queries.goals(cache.engine(), f.year), f.year)
+    daily = reads.daily_by_kind(period, network=f.network, account=f.account)
+    goals = reads.goals(f.year)
     ui.page_title(_("Brand impact"), f)
     weekly = weekly_brand(daily, period)
     weeks = pd.DataFrame(weekly)
     if weeks.empty:
         ui.empty_state()
         st.stop()
-    totals: dict[str, int] = {}
-    for _day, kind, count in daily:
-        totals[kind] = totals.get(kind, 0) + count
-    figures = brand_figures(totals)
+    figures = brand_figures(kind_sums(daily))
     a, b, c, d = st.columns(4)
     a.metric(_("Impressions"), fmt.number(figures["impressions"], sp))
     b.metric(_("Reach"), fmt.number(figures["reach"], sp))
@@ -58,7 +57,7 @@ with cache.timed_page("brand"):
     # The yearly goal is company-wide: no pace line against a network's or account's slice.
     target = None if f.network or f.account else goals.get("impressions")
     if target:
-        pace = [target / 52 * (i + 1) for i in range(len(weeks))]
+        pace = goal_pace(target, len(weeks))
         chart.add_scatter(
             x=weeks[week_of],
             y=pace,
@@ -99,13 +98,7 @@ with cache.timed_page("brand"):
     )
     st.plotly_chart(rates, width="stretch")
     st.subheader(_("When your audience engages"))
-    hourly = cache.cached(
-        "engagement_by_hour",
-        lambda: queries.engagement_by_hour(
-            cache.engine(), period, network=f.network, account=f.account
-        ),
-        f,
-    )
+    hourly = reads.engagement_by_hour(period, network=f.network, account=f.account)
     grid = engagement_heatmap(hourly, cache.settings().timezone)
     st.plotly_chart(
         px.imshow(

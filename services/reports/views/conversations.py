@@ -9,9 +9,9 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
-from services.domain.conversation_levels import ONLY, Window, count, listing
+from services.domain.conversation_levels import ONLY, Window, listing
 from services.domain.period import Period
-from services.reports import cache, ui
+from services.reports import cache, reads, ui
 from services.reports import formatting as fmt
 
 PAGE_SIZE = 100  # rows on a page; the CSV holds them all
@@ -114,31 +114,19 @@ with cache.timed_page("conversations"):
         only=only,
     )
     sort = str(params.get("sort")) if params.get("sort") in SORTS else "newest"
-    total = cache.cached(
-        "conversation_count", lambda: count(cache.engine(), window, sla=sla), window, sla
-    )
+    total = reads.conversation_count(window, sla=sla)
     if not total:
         st.info(_("No support conversations match these filters."))
         st.stop()
     pages = math.ceil(total / PAGE_SIZE)
     asked = params.get("page", "1")
     page = min(max(int(asked), 1), pages) if asked.isdigit() else 1
-    rows = cache.cached(
-        "conversation_page",
-        lambda: list(
-            listing(
-                cache.engine(),
-                window,
-                sla=sla,
-                newest_first=sort == "newest",
-                offset=(page - 1) * PAGE_SIZE,
-                limit=PAGE_SIZE,
-            )
-        ),
+    rows = reads.conversation_page(
         window,
-        sla,
-        sort,
-        page,
+        sla=sla,
+        newest_first=sort == "newest",
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
     )
     first, last = (page - 1) * PAGE_SIZE + 1, (page - 1) * PAGE_SIZE + len(rows)
     st.caption(

@@ -9,7 +9,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.domain.tables import Moment
-from services.reports import cache, queries, ui
+from services.reports import cache, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import moment_breakdown
 
@@ -19,9 +19,7 @@ _ = sp._
 with cache.timed_page("moments"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    facts = cache.cached(
-        "moments", lambda: queries.moments(cache.engine(), period, network=f.network), f
-    )
+    facts = reads.moments(period, network=f.network)
     ui.page_title(_("Meaningful relationship moments"), f)
     if f.account:
         st.caption(
@@ -99,13 +97,7 @@ with cache.timed_page("moments"):
             )
             column.plotly_chart(chart, width="stretch")
     st.subheader(_("Most recent moments in this period"))
-    recent = cache.cached(
-        "recent_moments",
-        lambda: queries.recent_moments(
-            cache.engine(), period.first_day, period.as_of, network=f.network, limit=15
-        ),
-        f,
-    )
+    recent = reads.recent_moments(period.first_day, period.as_of, network=f.network, limit=15)
     opened = _("Open")
     table = pd.DataFrame(
         [

@@ -7,9 +7,8 @@ import plotly.express as px
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import cache, outcomes, queries, ui
+from services.reports import cache, outcomes, reads, ui
 from services.reports import formatting as fmt
-from services.reports.summary import outcome_blocks
 
 sp = ui.speaker()
 _ = sp._
@@ -213,25 +212,8 @@ def campaign_table(results: dict[str, Any], year: int) -> None:
 with cache.timed_page("outcomes"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    totals = cache.cached(
-        "kind_totals",
-        lambda: queries.kind_totals(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
-    audience, results = cache.cached(
-        "outcome_blocks",
-        lambda: outcome_blocks(
-            cache.engine(), period, totals, network=f.network, account=f.account
-        ),
-        f,
-    )
-    snapshots = cache.cached(
-        "follower_snapshots",
-        lambda: queries.follower_snapshots(
-            cache.engine(), period, network=f.network, account=f.account
-        ),
-        f,
-    )
+    audience, results = reads.outcome_blocks(period, network=f.network, account=f.account)
+    snapshots = reads.follower_snapshots(period, network=f.network, account=f.account)
     st.title(_("Outcomes: what social brought"))
     st.caption(
         _(

@@ -11,17 +11,16 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.domain.period import Period
-from services.reports import cache, quality_view, queries, ui, value
+from services.reports import cache, quality_view, reads, ui, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
-    iso_week,
     moment_breakdown,
     traffic_light,
     weekly_brand,
+    weekly_of_kind,
     weekly_support,
 )
 from services.reports.goal_metrics import COUNTING, LOWER_IS_BETTER
-from services.reports.summary import summary
 
 sp = ui.speaker()  # this run's reader; the page runs anew for every view
 _ = sp._
@@ -38,29 +37,15 @@ COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray"}
 def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     """What each week earned, stacked by part, against the running total."""
     period = f.period()
-    facts = cache.cached(
-        "conversations",
-        lambda: queries.conversations(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
-    daily = cache.cached(
-        "daily_by_kind",
-        lambda: queries.daily_by_kind(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
-    moment_facts = cache.cached(
-        "moments", lambda: queries.moments(cache.engine(), period, network=f.network), f
-    )
+    facts = reads.conversations(period, network=f.network, account=f.account)
+    daily = reads.daily_by_kind(period, network=f.network, account=f.account)
+    moment_facts = reads.moments(period, network=f.network)
     social = {w["week"]: value.social_conversations(w) for w in weekly_support(facts, period)}
-    clicks: dict[str, int] = {}
-    for day, kind, count in daily:
-        if kind == "click":
-            clicks[iso_week(day)] = clicks.get(iso_week(day), 0) + count
     rows = value.weekly_value(
         model,
         social_per_week=social,
         brand_weeks=weekly_brand(daily, period),
-        clicks_per_week=clicks,
+        clicks_per_week=weekly_of_kind(daily, "click"),
         moments_per_week=moment_breakdown(moment_facts, period)["per_week"],
     )
     if not rows:
@@ -190,30 +175,10 @@ def trends(f: ui.Filters) -> None:
         return int(week.split("-W")[1])
 
     def weekly(period: Period) -> dict[str, dict[int, float | None]]:
-        # This year's reads are the ones the other panels cached; last year's are their own.
-        key = () if period.year == f.year else ("previous year",)
-        facts = cache.cached(
-            "conversations",
-            lambda: queries.conversations(
-                cache.engine(), period, network=f.network, account=f.account
-            ),
-            f,
-            *key,
-        )
-        daily = cache.cached(
-            "daily_by_kind",
-            lambda: queries.daily_by_kind(
-                cache.engine(), period, network=f.network, account=f.account
-            ),
-            f,
-            period.year,
-        )
-        moments = cache.cached(
-            "moments",
-            lambda: queries.moments(cache.engine(), period, network=f.network),
-            f,
-            period.year,
-        )
+        # This year's reads are the ones the other panels made (the same arguments).
+        facts = reads.conversations(period, network=f.network, account=f.account)
+        daily = reads.daily_by_kind(period, network=f.network, account=f.account)
+        moments = reads.moments(period, network=f.network)
         return {
             WITHIN_1H: {
                 number(w["week"]): w["responded_within_1h_rate"]
@@ -367,13 +332,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
             )
             for n, name in enumerate(value.AMOUNTS)
         }
-        totals = cache.cached(
-            "kind_totals",
-            lambda: queries.kind_totals(
-                cache.engine(), f.period(), network=f.network, account=f.account
-            ),
-            f,
-        )
+        totals = reads.kind_totals(f.period(), network=f.network, account=f.account)
         what_if = value.of_summary(
             model.with_changes(**changed),
             support=data["support"],
@@ -407,17 +366,12 @@ WITHIN_1H = N_("Answered within 1 h")
 
 with cache.timed_page("overview"):
     f: ui.Filters = st.session_state["filters"]
-    data = cache.cached(
-        "summary",
-        lambda: summary(
-            cache.engine(),
-            year=f.year,
-            as_of=f.as_of,
-            tz=cache.settings().timezone,
-            network=f.network,
-            account=f.account,
-        ),
-        f,
+    data = reads.summary(
+        year=f.year,
+        as_of=f.as_of,
+        tz=cache.settings().timezone,
+        network=f.network,
+        account=f.account,
     )
     ui.page_title(_("Is social paying off? {year}", year=sp.digits(str(f.year))), f)
     s, b, m = data["support"], data["brand"], data["moments"]

@@ -5,8 +5,7 @@ import datetime as dt
 import streamlit as st
 import streamlit.components.v1 as components
 
-from services.reports import cache, delivery, ui
-from services.reports.monthly import render
+from services.reports import cache, delivery, reads, ui
 
 sp = ui.speaker()
 f: ui.Filters = st.session_state["filters"]
@@ -35,17 +34,11 @@ if chosen.year == today.year and chosen.month == today.month:
     st.caption(sp._("This month is not over: the report shows its days so far."))
 
 with cache.timed_page("report"):
-    report = cache.cached(
-        "monthly_report",
-        lambda: render(
-            cache.engine(),
-            month=month,
-            tz=settings.timezone,
-            group_id=settings.kafka_consumer_group,
-            language=sp.language,
-        ),
-        month,
-        sp.language,
+    report = reads.monthly_report(
+        month=month,
+        tz=settings.timezone,
+        group_id=settings.kafka_consumer_group,
+        language=sp.language,
     )
     download, pdf, _ = st.columns([1, 1, 2])
     download.download_button(

@@ -6,7 +6,14 @@ import streamlit as st
 from services.common.i18n import N_
 from services.domain import webhook_status
 from services.domain.service_levels import DEFAULT_TARGET_S, ScheduleError
-from services.reports import cache, competitor_settings, completeness, queries, schedules, ui, value
+from services.reports import (
+    cache,
+    competitor_settings,
+    reads,
+    schedules,
+    ui,
+    value,
+)
 from services.reports import formatting as fmt
 
 sp = ui.speaker()
@@ -26,9 +33,7 @@ def connections() -> None:
     the dead letters stored per source."""
     st.subheader(_("Platform connections"))
     url = cache.settings().ingest_metrics
-    stored = cache.cached(
-        "dead_letters_by_source", lambda: completeness.dead_letters_by_source(cache.engine())
-    )
+    stored = reads.dead_letters_by_source()
     try:
         found = webhook_status.sources(webhook_status.fetch(url, timeout_s=3))
     except OSError:
@@ -114,7 +119,7 @@ with cache.timed_page("settings"):
             ui.assumptions_table(model, f.year)
         competitor_settings.section(viewer)
         st.stop()
-    pairs = cache.cached("filter_options", lambda: queries.filter_options(cache.engine()))
+    pairs = reads.filter_options()
     accounts = sorted({account for _n, account in pairs if account != "default"})
     choice = st.selectbox(
         _("Schedule to set"),

@@ -5,18 +5,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services.reports import cache, listening, ui
+from services.reports import cache, reads, ui
 from services.reports import formatting as fmt
 
 with cache.timed_page("share_of_voice"):
     sp = ui.speaker()
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    heard = cache.cached(
-        "listening",
-        lambda: listening.listening(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
+    heard = reads.heard(period, network=f.network, account=f.account)
     ui.page_title(sp._("Share of voice"), f)
     a, b, c = st.columns(3)
     share = heard["share_of_voice"]
@@ -24,9 +20,7 @@ with cache.timed_page("share_of_voice"):
     b.metric(sp._("Mentions of the brand"), sp.number(heard["mentions"]))
     theirs = sum(row["mentions"] for row in heard["competitors"])
     c.metric(sp._("Competitor mentions"), sp.number(theirs))
-    weekly = cache.cached(
-        "weekly_share", lambda: listening.weekly_share(cache.engine(), period), f.year, f.as_of
-    )
+    weekly = reads.weekly_share(period)
     weeks = pd.DataFrame(weekly)
     if f.network and not weeks.empty:
         weeks = weeks[weeks["network"] == f.network]

@@ -9,7 +9,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.domain.conversation_levels import UNASSIGNED
-from services.reports import cache, quality_view, queries, ui
+from services.reports import cache, quality_view, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support
 
@@ -25,19 +25,11 @@ def agent_name(agent: str) -> str:
 with cache.timed_page("support"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    facts = cache.cached(
-        "conversations",
-        lambda: queries.conversations(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
+    facts = reads.conversations(period, network=f.network, account=f.account)
     ui.page_title(_("Customer-support impact"), f)
     # The headline and per-network figures come from the SQL the Overview uses (queries.support);
     # only the weekly trend is computed here, over the conversations' facts.
-    figures = cache.cached(
-        "support",
-        lambda: queries.support(cache.engine(), period, network=f.network, account=f.account),
-        f,
-    )
+    figures = reads.support(period, network=f.network, account=f.account)
     if not figures["conversations"]:
         ui.empty_state()
         st.stop()
@@ -150,12 +142,7 @@ with cache.timed_page("support"):
     ]  # fmt: skip
 
     def network_support(network: str) -> dict[str, Any]:
-        return cache.cached(
-            "support",
-            lambda: queries.support(cache.engine(), period, network=network, account=f.account),
-            f,
-            network,
-        )
+        return reads.support(period, network=network, account=f.account)
 
     by_network = [{"network": n, **network_support(n)} for n in sorted({x.network for x in facts})]
     NETWORK_COLUMNS = [
