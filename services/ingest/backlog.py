@@ -118,13 +118,15 @@ class CommitWatch:
 
     def __init__(
         self,
-        settings: Settings,
+        admin: Callable[[], KafkaAdminClient],
+        group: str,
         backlog: Backlog,
         journal: Journal | None,
         republish: Republish,
         on_replaced: Callable[[], None] = lambda: None,
     ) -> None:
-        self._settings = settings
+        self._connect = admin  # a new admin client (after the broker went away, another one)
+        self._group = group  # the consumer group whose commits shrink the backlog
         self.backlog = backlog
         self.journal = journal
         self._republish = republish
@@ -168,8 +170,8 @@ class CommitWatch:
     def check(self) -> None:
         """One round: look at the broker, follow its commits, replay what a lost broker held."""
         if self._admin is None:
-            self._admin = admin_client(self._settings)
-        view = look(self._admin, self._settings.kafka_consumer_group)
+            self._admin = self._connect()
+        view = look(self._admin, self._group)
         if view.cluster_id != self.cluster_id:
             # The first look (no id yet, or unknown: the broker was down at start) learns the id
             # of the broker that acknowledged what the backlog holds: nothing to forget.

@@ -147,7 +147,12 @@ class Publisher:
             log.info("journal in %s (the broker keeps records only in memory)", self._journal_dir)
         self.max_backlog = self._settings.ingest_max_backlog_events
         self.watch = CommitWatch(
-            self._settings, self.backlog, self.journal, self.republish, self._drop_producer
+            lambda: admin_client(self._settings),
+            self._settings.kafka_consumer_group,
+            self.backlog,
+            self.journal,
+            self.republish,
+            self._drop_producer,
         )
         self.watch.start()
 
