@@ -355,7 +355,13 @@ def assumptions_table(model: value.ValueModel, year: int) -> None:
     rows = [
         {
             sp._("Assumption"): sp._(value.LABELS[name]),
-            sp._("Value"): fmt.money(getattr(model, name), model.currency, sp),
+            # Unit prices keep their cents; a whole programme cost reads without them.
+            sp._("Value"): fmt.money(
+                amount := float(getattr(model, name)),
+                model.currency,
+                sp,
+                whole=name == "program_cost" and amount.is_integer(),
+            ),
         }
         for name in value.AMOUNTS
     ]
@@ -369,10 +375,22 @@ def followers_metric(column: Any, audience: dict[str, Any]) -> None:
     column.metric(
         sp._("Followers"),
         fmt.number(audience["followers"], sp),
-        # Streamlit reads the arrow from a leading minus: Latin, whatever digits follow.
-        None if growth is None else ("-" if growth < 0 else "") + fmt.number(abs(growth), sp),
+        **change(growth, lambda size: fmt.number(size, sp)),
         help=sp._("the latest follower totals; the change: since 1 January"),
     )
+
+
+def change(amount: float | None, written: Callable[[float], str]) -> dict[str, Any]:
+    """A metric's change: an arrow and green or red for a rise or a fall, none and grey for no
+    change (a green "↑ $0" reads as good news). `written` writes the size as the figure does;
+    Streamlit reads the direction from a leading minus, so the sign stays Latin whatever the
+    digits."""
+    if amount is None:
+        return {"delta": None}
+    size = written(abs(amount))
+    if size == written(0):
+        return {"delta": size, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": ("-" if amount < 0 else "") + size}
 
 
 def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 4) -> None:

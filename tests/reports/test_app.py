@@ -463,11 +463,14 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     assert metrics["Return on the programme, modelled"] == f"{(50 - cost) / cost * 100:,.0f} %"
     assert metrics["Return on the programme, measured"] == f"{(49.9 - cost) / cost * 100:,.0f} %"
     captions = " ".join(c.value for c in at.caption)
-    assert "revenue from social €49.90" in captions and "no exchange rates" in captions
-    assert metrics["Revenue from social"] == "€49.90"
+    assert "revenue from social €50" in captions and "no exchange rates" in captions
+    assert metrics["Revenue from social"] == "€50"
     assert metrics["Conversions within 90 days"] == "1"  # ana, the day after her moment
     unchanged = next(m for m in at.metric if m.label == "Total value, what if")
-    assert not unchanged.delta
+    # No change: "€0" in grey without an arrow, not a green "↑ €0".
+    grey, no_arrow = unchanged.proto.MetricColor.GRAY, unchanged.proto.MetricDirection.NONE
+    assert unchanged.proto.delta == "€0"
+    assert (unchanged.proto.color, unchanged.proto.direction) == (grey, no_arrow)
     cpm = next(n for n in at.number_input if n.key == "if_cpm")
     cpm.set_value(20).run()
     metrics = {m.label: m.value for m in at.metric}
@@ -483,14 +486,24 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
 
     manager = run_page("views/settings.py", role="manager")
     next(t for t in manager.text_input if t.key == "currency").input("chf")
-    next(n for n in manager.number_input if n.key == "value_cpm").set_value(12.5)
+    next(t for t in manager.text_input if t.key == "value_cpm").input("12.5")
+    next(t for t in manager.text_input if t.key == "value_program_cost").input("120,000")
     save(manager, "Save value model")
     assert any("Value model" in s.value for s in manager.success), [e.value for e in manager.error]
     stored = value.load(engine, dt.date.today().year)
     assert stored is not None and stored.currency == "CHF" and stored.cpm == 12.5
+    assert stored.program_cost == 120_000
+    # Shown again as people write it, not "120000.00".
+    assert next(t for t in manager.text_input if t.key == "value_program_cost").value == "120,000"
     next(t for t in manager.text_input if t.key == "currency").input("CHFF")
     save(manager, "Save value model")
     assert any("currency" in e.value and "Not saved" in e.value for e in manager.error)
+    next(t for t in manager.text_input if t.key == "currency").input("CHF")
+    next(t for t in manager.text_input if t.key == "value_cpc").input("1,2,x")
+    save(manager, "Save value model")
+    assert any(
+        "Paid media CPC (per click): '1,2,x' is not an amount" in e.value for e in manager.error
+    )
 
 
 def first_run(page: str, **state: object) -> AppTest:

@@ -292,7 +292,7 @@ def returns(money: dict[str, Any]) -> None:
                 "(revenue from social {revenue} - programme cost to date) ÷ programme cost to "
                 "date: orders and key events that came from social, in {currency} only (no "
                 "exchange rates).",
-                revenue=fmt.money(money["attributed_revenue"], c, sp),
+                revenue=whole(money["attributed_revenue"], c),
                 currency=c,
             )
         )
@@ -315,8 +315,8 @@ def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: st
     shown = currency if currency in revenue else next(iter(revenue), None)
     d.metric(
         _("Revenue from social"),
-        fmt.amounts({shown: revenue[shown]}, sp) if shown else fmt.NONE,
-        help=_("every currency: {amounts}", amounts=fmt.amounts(revenue, sp)),
+        whole(revenue[shown], shown) if shown else fmt.NONE,
+        help=_("every currency: {amounts}", amounts=fmt.amounts(revenue, sp, whole=True)),
     )
 
 
@@ -387,9 +387,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         x.metric(
             _("Total value, what if"),
             whole(what_if["total_value"], c),
-            # No arrow for no change (a green "↑ $0" read as good news); Streamlit reads the
-            # arrow from a leading minus, so the sign stays Latin whatever the digits.
-            ("-" if delta < 0 else "") + whole(abs(delta), c) if round(delta) else None,
+            **ui.change(delta, lambda size: whole(size, c)),
         )
         y.metric(_("Return, what if"), "—" if f.sliced else fmt.percent(what_if["roi"], sp))
 
@@ -475,7 +473,7 @@ with cache.timed_page("overview"):
             fmt.number(m["influenced_conversions"], sp),
             help=_(
                 "orders by people of a moment, within 90 days of it: {amounts}",
-                amounts=fmt.amounts(m["influenced_revenue"], sp),
+                amounts=fmt.amounts(m["influenced_revenue"], sp, whole=True),
             ),
         )
     outcomes_row(
