@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
+from babel.lists import format_list
 from sqlmodel import Session
 
 from services.common import accounts, csv_export, i18n
@@ -43,6 +44,20 @@ def account_name(account: str, sp: i18n.Speaker) -> str:
     if account in (ALL_ACCOUNTS, NO_ACCOUNT):
         return sp._(account)
     return sp._(NO_ACCOUNT) if account == "default" else account
+
+
+def account_choice(account: str, pairs: list[tuple[str, str]], sp: i18n.Speaker) -> str:
+    """An account as a list of every network's accounts names it: with its networks beside it
+    ("Rapport · Facebook and LinkedIn"), so one name on two networks is not read as a
+    duplicate or as the wrong network's."""
+    networks = sorted(fmt.network(n, sp) for n, a in pairs if a == account)
+    if account in (ALL_ACCOUNTS, NO_ACCOUNT, "default") or not networks:
+        return account_name(account, sp)
+    return sp._(
+        "{account} · {networks}",
+        account=account,
+        networks=format_list(networks, locale=sp.language),
+    )
 
 
 @dataclass(frozen=True)
@@ -278,7 +293,9 @@ def sidebar(viewer: Viewer) -> Filters:
             sp._("Account"),
             [ALL_ACCOUNTS, *accounts],
             key=account_key,
-            format_func=lambda a: account_name(a, sp),
+            format_func=lambda a: (
+                account_choice(a, pairs, sp) if network == ALL_NETWORKS else account_name(a, sp)
+            ),
             on_change=_widget_to_url,
             args=("account", account_key),
         )

@@ -235,15 +235,24 @@ def test_the_account_filter_keeps_to_the_chosen_network(engine: Engine, app_env:
                 event(kind="like", network="twitter", account="@acme", occurred_at=at),
                 event(kind="like", network="instagram", account="acme.shop", occurred_at=at),
                 event(kind="like", network="linkedin", account=None, occurred_at=at),
+                # One name on two networks: listed once, with both networks beside it.
+                event(kind="like", network="facebook", account="Acme", occurred_at=at),
+                event(kind="like", network="linkedin", account="Acme", occurred_at=at),
             )
         ],
         ZoneInfo("UTC"),
     )
     at = run_page(None)
     network = next(s for s in at.sidebar.selectbox if s.label == "Network")
-    assert network.options == ["All networks", "Instagram", "LinkedIn", "X (Twitter)"]
+    assert network.options == ["All networks", "Facebook", "Instagram", "LinkedIn", "X (Twitter)"]
     account = next(s for s in at.sidebar.selectbox if s.label == "Account")
-    assert account.options == ["All accounts", "@acme", "acme.shop", "(sent without an account)"]
+    assert account.options == [
+        "All accounts",
+        "@acme · X (Twitter)",
+        "Acme · Facebook and LinkedIn",
+        "acme.shop · Instagram",
+        "(sent without an account)",
+    ]
     # A network chosen (AppTest reruns only the page after the first run, so start there).
     narrowed = AppTest.from_file(APP, default_timeout=60)
     narrowed.session_state["user"] = {"name": "ana", "role": "manager"}

@@ -119,7 +119,9 @@ with cache.timed_page("settings"):
     choice = st.selectbox(
         _("Schedule to set"),
         [DEFAULT, *accounts],
-        format_func=lambda option: _(option) if option == DEFAULT else option,
+        format_func=lambda option: (
+            _(option) if option == DEFAULT else ui.account_choice(option, pairs, sp)
+        ),
     )
     account = None if choice == DEFAULT else choice
     current = stored.default if account is None else stored.by_account.get(account)
