@@ -502,6 +502,9 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
     stored = value.load(engine, dt.date.today().year)
     assert stored is not None and stored.currency == "CHF" and stored.cpm == 12.5
     assert stored.program_cost == 120_000
+    # People's headers over the schedules, not "applies to" and "schedule".
+    heads = [list(table.value.columns) for table in manager.dataframe]
+    assert ["Applies to", "Schedule"] in heads, heads
     # Shown again as people write it, not "120000.00".
     assert next(t for t in manager.text_input if t.key == "value_program_cost").value == "120,000"
     next(t for t in manager.text_input if t.key == "currency").input("CHFF")
@@ -585,7 +588,13 @@ def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
     # The right axis has round ticks of its own, and the year-to-date line is not under bars.
     assert weekly["yaxis2"]["tickmode"] == "auto" and weekly["yaxis2"]["tickformat"] == "~s"
     bars, line = brand[0]["data"][0], brand[0]["data"][1]
-    assert bars["marker"]["opacity"] < 1 and line["line"]["width"] >= 3
+    assert max(bars["marker"]["opacity"]) < 1 and line["line"]["width"] >= 3
+    # Tooltips in words: each point's sentence, nothing of Plotly's own field names.
+    assert bars["hovertemplate"] == "%{customdata}<extra></extra>"
+    assert any(
+        t.startswith("Week of ") and t.endswith("<br>Impressions per week: 5,000")
+        for t in bars["customdata"]
+    )
     overview = first_run("views/overview.py")
     trends = [
         json.loads(c.proto.spec)["layout"]
@@ -771,7 +780,7 @@ def test_the_outcomes_page(engine: Engine, app_env: None) -> None:
     assert values["Followers"] == "1,100"
     assert values["Visits from social"] == "200"
     assert values["Conversions"] == "1"
-    assert values["Revenue in EUR"] == "€49.90"
+    assert values["Revenue in EUR"] == "€50"  # a headline total: whole units
     charts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
     titles = [c["title"]["text"] for c in charts]
     assert titles[:2] == [
