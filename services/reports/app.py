@@ -49,6 +49,7 @@ if viewer is None:
 st.session_state["viewer"] = viewer  # before anything is said: its language is the page's
 sp = ui.speaker()
 languages.directions(sp)
+st.html(ui.LAYOUT_STYLE)
 st.session_state["filters"] = ui.sidebar(viewer)
 with st.sidebar:
     languages.picker(viewer, sp)

@@ -129,6 +129,17 @@ def iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def week_in_period(week: str, period: Period) -> tuple[dt.date, bool]:
+    """The first day of an ISO week inside the period (1 January for the week that began in
+    December), and whether the period holds fewer than its seven days: the year began inside
+    it, or the as-of day ends it early (the week in progress). A chart marks such a week, so a
+    part week does not read as a drop."""
+    year, number = week.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(number), 1)
+    sunday = monday + dt.timedelta(days=6)
+    return max(monday, period.first_day), monday < period.first_day or sunday > period.as_of
+
+
 # --- goals -----------------------------------------------------------------------------------
 
 

@@ -182,10 +182,13 @@ def money(amount: float | None, currency: str, sp: Speaker = EN, *, whole: bool 
     return sp.money(round(amount) if whole else amount, currency, 0 if whole else None)
 
 
-def amounts(by_currency: Mapping[str, float], sp: Speaker = EN) -> str:
-    """Money in several currencies, each as people read it: "€1,234.50 · $99.00"."""
+def amounts(by_currency: Mapping[str, float], sp: Speaker = EN, *, whole: bool = False) -> str:
+    """Money in several currencies, each as people read it: "€1,234.50 · $99.00" ("€1,235 ·
+    $99" `whole`, as an executive reads totals)."""
     if not by_currency:
         return NONE
+    if whole:
+        return " · ".join(money(a, c, sp, whole=True) for c, a in by_currency.items())
     if sp.language == "en":
         return " · ".join(
             format_currency(amount, currency, locale="en")
@@ -303,6 +306,12 @@ def for_csv(
 
 
 _SCALES = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def typed(value: float) -> str:
+    """A stored amount as a form shows it to edit: thousands separators and no trailing zeros
+    ("120,000", "2.5"), in Latin digits in every language, as parse_amount reads it back."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def parse_amount(text: str) -> float | None:

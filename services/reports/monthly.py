@@ -21,6 +21,7 @@ from services.reports.figures import (
     moment_breakdown,
     support_figures,
     traffic_light,
+    week_in_period,
     weekly_brand,
     weekly_support,
 )
@@ -302,17 +303,23 @@ def render(engine: Engine, *, month: str, tz: ZoneInfo, group_id: str, language:
         "<li>" + html.escape(sp._("No moments logged for this month.")) + "</li>"
     )
     title = f"Rapport · {month_name(as_of.replace(day=1), sp)}"
-    weeks = [fmt.week(w["week"], sp) for w in brand_weeks]
+    # Each week by its first day in the year (1 January, not the Monday in December before);
+    # a week the year's start or the as-of day cuts short is drawn lighter.
+    brand_spans = [week_in_period(w["week"], period) for w in brand_weeks]
+    support_spans = [week_in_period(w["week"], period) for w in support_weeks]
+    weeks = [fmt.week_day(first, sp) for first, _cut in brand_spans]
+    cut = [short for _first, short in brand_spans]
     impressions, minutes = sp._("impressions"), sp._("minutes")
     charts = [
         bar_chart(weeks, [w["impressions"] for w in brand_weeks],
-                  title=sp._("Impressions per week"), unit=impressions, sp=sp),
+                  title=sp._("Impressions per week"), unit=impressions, partial=cut, sp=sp),
         bar_chart(weeks, [w["cumulative_impressions"] for w in brand_weeks],
                   title=sp._("Cumulative impressions against the yearly goal"), unit=impressions,
                   line=pace_line, sp=sp),
-        bar_chart([fmt.week(w["week"], sp) for w in support_weeks],
+        bar_chart([fmt.week_day(first, sp) for first, _cut in support_spans],
                   [(w["median_first_response_s"] or 0) / 60 for w in support_weeks],
-                  title=sp._("Median first response per week"), unit=minutes, sp=sp),
+                  title=sp._("Median first response per week"), unit=minutes,
+                  partial=[short for _first, short in support_spans], sp=sp),
         bar_chart([fmt.month(m, sp) for m in moments["per_month"]],
                   list(moments["per_month"].values()),
                   title=sp._("Moments per month"), unit=sp._("moments"), sp=sp),

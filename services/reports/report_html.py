@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import html
+import math
 from collections.abc import Sequence
 
 from babel.dates import format_date
@@ -32,6 +33,7 @@ td, th { border-bottom: 1px solid #dde2ea; padding: .35rem .5rem; text-align: st
 bdi { unicode-bidi: isolate; }
 figure { margin: 1.5rem 0; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
+.note { color: #5b6478; font-size: .85rem; margin: .2rem 0 0; }
 h2, h3 { break-after: avoid; } table { break-inside: avoid; }
 svg { width: 100%; height: auto; direction: ltr; }
 .card { overflow-wrap: break-word; }
@@ -47,6 +49,17 @@ svg { width: 100%; height: auto; direction: ltr; }
 PAPER = {"en": "letter"}
 
 
+def round_ticks(top: float, most: int = 5) -> list[float]:
+    """A few round ticks from 0 past `top`: steps of 1, 2, 2.5 or 5 times a power of ten, at
+    most `most` ticks above 0 (0, 500,000, 1,000,000, 1,500,000)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    magnitude = 10 ** math.floor(math.log10(top / most))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if top / (m * magnitude) <= most)
+    count = math.ceil(top / step - 1e-9)
+    return [i * step for i in range(count + 1)]
+
+
 def bar_chart(
     labels: Sequence[str],
     values: Sequence[float],
@@ -54,15 +67,20 @@ def bar_chart(
     title: str,
     unit: str,
     line: Sequence[float] | None = None,
+    partial: Sequence[bool] = (),
     sp: Speaker = fmt.EN,
 ) -> str:
-    """An accessible inline SVG bar chart (optional line, e.g. the goal's pace); its time axis
-    runs left to right in every language."""
-    width, height, pad = 720, 240, 40
-    top = max([*values, *(line or []), 1])
-    step = (width - 2 * pad) / max(len(values), 1)
-
-    most = sp._("max {value}", value=fmt.number(top, sp))
+    """An accessible inline SVG bar chart (optional line, e.g. the goal's pace) with a y-axis of
+    round ticks in the reader's numbers; a bar marked `partial` (a week cut short by the year's
+    start or the report's last day) is drawn lighter, so it does not read as a drop. Its time
+    axis runs left to right in every language."""
+    ticks = round_ticks(max([*values, *(line or []), 0]))
+    top = ticks[-1]
+    tick_texts = [fmt.number(t, sp) for t in ticks]
+    # Room on the left for the longest tick (about 7 px a character at 12 px).
+    left = 16 + 7 * max(len(t) for t in tick_texts)
+    width, height, pad = 720, 240, 30
+    step = (width - left - pad) / max(len(values), 1)
 
     def y(value: float) -> float:
         return height - pad - (height - 2 * pad) * value / top
@@ -70,32 +88,42 @@ def bar_chart(
     parts = [
         f"<figure><figcaption>{html.escape(title)} ({html.escape(unit)})</figcaption>",
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        'stroke="#8a94a6"/>',
-        f'<text x="{pad}" y="{pad - 10}" {AXIS_TEXT}>{html.escape(most)}</text>',
     ]
+    for tick, text in zip(ticks, tick_texts, strict=True):
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - pad}" y2="{y(tick):.1f}" '
+            f'stroke="{"#8a94a6" if tick == 0 else "#e4e8ef"}"/>'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" {AXIS_TEXT} text-anchor="end">'
+            f"{html.escape(text)}</text>"
+        )
+    cut = [*partial, *[False] * (len(values) - len(partial))]
     for i, (label, amount) in enumerate(zip(labels, values, strict=True)):
         parts.append(
-            f'<rect x="{pad + i * step:.1f}" y="{y(amount):.1f}" width="{max(step - 2, 1):.1f}" '
-            f'height="{height - pad - y(amount):.1f}" fill="#3056d3"><title>{html.escape(label)}: '
-            f"{fmt.number(amount, sp)} {html.escape(unit)}</title></rect>"
+            f'<rect x="{left + i * step:.1f}" y="{y(amount):.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{height - pad - y(amount):.1f}" fill="{"#aebcf0" if cut[i] else "#3056d3"}">'
+            f"<title>{html.escape(label)}: {fmt.number(amount, sp)} {html.escape(unit)}</title>"
+            "</rect>"
         )
     if line:
         pace = sp._("goal pace")
-        points = " ".join(f"{pad + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(line))
+        points = " ".join(f"{left + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(line))
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="#b42318" stroke-width="2">'
             f"<title>{html.escape(pace)}</title></polyline>"
         )
     if labels:
         parts.append(
-            f'<text x="{pad}" y="{height - 12}" {AXIS_TEXT}>{html.escape(labels[0])}</text>'
+            f'<text x="{left}" y="{height - 8}" {AXIS_TEXT}>{html.escape(labels[0])}</text>'
         )
         parts.append(
-            f'<text x="{width - pad}" y="{height - 12}" {AXIS_TEXT} text-anchor="end">'
+            f'<text x="{width - pad}" y="{height - 8}" {AXIS_TEXT} text-anchor="end">'
             f"{html.escape(labels[-1])}</text>"
         )
-    parts.append("</svg></figure>")
+    parts.append("</svg>")
+    if any(cut):
+        note = sp._("A lighter bar: a week cut short by the start of the year or the report's end.")
+        parts.append(f'<p class="note">{html.escape(note)}</p>')
+    parts.append("</figure>")
     return "".join(parts)
 
 

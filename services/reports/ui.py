@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
+from babel.lists import format_list
 from sqlmodel import Session
 
 from services.common import csv_export, i18n
@@ -26,6 +27,7 @@ from services.domain import accounts
 from services.domain.period import Period
 from services.reports import cache, completeness, reads, value
 from services.reports import formatting as fmt
+from services.reports.figures import iso_week, week_in_period
 
 T = TypeVar("T")
 # The filters' "everything" choices: these values are the widgets' options (and never in the
@@ -45,6 +47,20 @@ def account_name(account: str, sp: i18n.Speaker) -> str:
     if account in (ALL_ACCOUNTS, NO_ACCOUNT):
         return sp._(account)
     return sp._(NO_ACCOUNT) if account == "default" else account
+
+
+def account_choice(account: str, pairs: list[tuple[str, str]], sp: i18n.Speaker) -> str:
+    """An account as a list of every network's accounts names it: with its networks beside it
+    ("Rapport · Facebook and LinkedIn"), so one name on two networks is not read as a
+    duplicate or as the wrong network's."""
+    networks = sorted(fmt.network(n, sp) for n, a in pairs if a == account)
+    if account in (ALL_ACCOUNTS, NO_ACCOUNT, "default") or not networks:
+        return account_name(account, sp)
+    return sp._(
+        "{account} · {networks}",
+        account=account,
+        networks=format_list(networks, locale=sp.language),
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,85 @@ class Filters:
 def chart_title(title: str, f: Filters) -> str:
     """A chart's title naming the slice it shows (Plotly reads a few HTML tags: escaped)."""
     return f"{title} · {html.escape(f.slice_name(speaker()))}" if f.sliced else title
+
+
+# A tooltip is the sentence `hover` wrote for its point, nothing of Plotly's own (field names,
+# raw floats such as value=46487.600000000006).
+HOVER = "%{customdata}<extra></extra>"
+
+
+def hover(figure: Any, said: Callable[[str, Any, Any], str]) -> None:
+    """Every trace's tooltip in people's words and units: `said(trace name, x, y)` for each
+    point, its figures written by the reader's speaker."""
+    for trace in figure.data:
+        trace.customdata = [
+            "" if pd.isna(y) else said(trace.name, x, y)  # no point is drawn there
+            for x, y in zip(trace.x, trace.y, strict=True)
+        ]
+        trace.hovertemplate = HOVER
+
+
+def said(when: str | None, what: str, value: str) -> str:
+    """One point of a chart as a tooltip says it: when (if a time), then what and how much."""
+    if when is None:
+        return speaker()._("{what}: {value}", what=what, value=value)
+    return speaker()._("{when}<br>{what}: {value}", when=when, what=what, value=value)
+
+
+def week_of(x: Any, period: Period) -> str:
+    """The tooltip's name of the week a chart drew at its Monday `x` (a date or a timestamp)."""
+    return week_label(iso_week(pd.Timestamp(x).date()), period)
+
+
+def week_label(week: str, period: Period) -> str:
+    """A week as a tooltip names it: "Week of 5 Jan", and a week cut short says so ("Week from
+    1 Jan (its first days in the year)", "Week of 30 Nov, so far")."""
+    sp = speaker()
+    first, cut = week_in_period(week, period)
+    day = fmt.week_day(first, sp)
+    if not cut:
+        return sp._("Week of {day}", day=day)
+    if first == period.first_day:
+        return sp._("Week from {day} (its first days in the year)", day=day)
+    return sp._("Week of {day}, so far", day=day)
+
+
+def part_weeks(figure: Any, weeks: list[str], period: Period) -> None:
+    """Bars of a week the year's start or the as-of day cuts short drawn lighter: fewer days,
+    not a drop. `weeks`: the ISO weeks of each bar trace's points, in order."""
+    cut = [week_in_period(w, period)[1] for w in weeks]
+    for trace in figure.data:
+        if trace.type == "bar":
+            base = trace.marker.opacity if isinstance(trace.marker.opacity, float) else 1.0
+            trace.marker.opacity = [base * (0.35 if c else 1.0) for c in cut]
+
+
+def whole_weeks(weeks: list[str], period: Period) -> list[str]:
+    """The weeks a line draws: a week cut short would read as a drop, so lines leave it out."""
+    return [w for w in weeks if not week_in_period(w, period)[1]]
+
+
+PART_WEEKS = N_(
+    "Weeks run Monday to Sunday. A week or month cut short (the year's first days, the one in "
+    "progress) is drawn lighter in bars and left out of lines, so it does not read as a drop."
+)
+
+
+# Every page, every width. On a phone nothing scrolls the page sideways: a plain table wider
+# than the screen scrolls in its own box with its figures on one line, and Plotly's toolbar
+# (which sat on the charts' titles on a touch screen) shows only to a mouse that hovers.
+LAYOUT_STYLE = """
+<style>
+[data-testid="stMarkdownContainer"] table { display: block; max-width: 100%; overflow-x: auto; }
+@media (hover: none), (max-width: 640px) { .modebar-container { display: none !important; } }
+@media (max-width: 640px) {
+  [data-testid="stMarkdownContainer"] table { font-size: .85rem; }
+  [data-testid="stMarkdownContainer"] th, [data-testid="stMarkdownContainer"] td {
+    padding: .3rem .4rem; }
+  [data-testid="stMarkdownContainer"] td:not(:first-child) { white-space: nowrap; }
+}
+</style>
+"""
 
 
 def long_day(day: dt.date, sp: i18n.Speaker) -> str:
@@ -280,7 +375,9 @@ def sidebar(viewer: Viewer) -> Filters:
             sp._("Account"),
             [ALL_ACCOUNTS, *accounts],
             key=account_key,
-            format_func=lambda a: account_name(a, sp),
+            format_func=lambda a: (
+                account_choice(a, pairs, sp) if network == ALL_NETWORKS else account_name(a, sp)
+            ),
             on_change=_widget_to_url,
             args=("account", account_key),
         )
@@ -357,7 +454,13 @@ def assumptions_table(model: value.ValueModel, year: int) -> None:
     rows = [
         {
             sp._("Assumption"): sp._(value.LABELS[name]),
-            sp._("Value"): fmt.money(getattr(model, name), model.currency, sp),
+            # Unit prices keep their cents; a whole programme cost reads without them.
+            sp._("Value"): fmt.money(
+                amount := float(getattr(model, name)),
+                model.currency,
+                sp,
+                whole=name == "program_cost" and amount.is_integer(),
+            ),
         }
         for name in value.AMOUNTS
     ]
@@ -371,10 +474,22 @@ def followers_metric(column: Any, audience: dict[str, Any]) -> None:
     column.metric(
         sp._("Followers"),
         fmt.number(audience["followers"], sp),
-        # Streamlit reads the arrow from a leading minus: Latin, whatever digits follow.
-        None if growth is None else ("-" if growth < 0 else "") + fmt.number(abs(growth), sp),
+        **change(growth, lambda size: fmt.number(size, sp)),
         help=sp._("the latest follower totals; the change: since 1 January"),
     )
+
+
+def change(amount: float | None, written: Callable[[float], str]) -> dict[str, Any]:
+    """A metric's change: an arrow and green or red for a rise or a fall, none and grey for no
+    change (a green "↑ $0" reads as good news). `written` writes the size as the figure does;
+    Streamlit reads the direction from a leading minus, so the sign stays Latin whatever the
+    digits."""
+    if amount is None:
+        return {"delta": None}
+    size = written(abs(amount))
+    if size == written(0):
+        return {"delta": size, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": ("-" if amount < 0 else "") + size}
 
 
 def conversations_links(links: list[tuple[str, dict[str, str]]], per_row: int = 4) -> None:

@@ -665,9 +665,16 @@ def test_only_admins_hear_about_the_sheet_and_in_words(
 ) -> None:
     make_user("root", Role.admin)
     make_user("vera", Role.viewer)
-    admin = login(TestClient(app_client.app), "root").get("/").text
+    root = login(TestClient(app_client.app), "root")
+    for n in range(2):
+        root.post("/moments", data=form(csrf_of(root), link=f"https://x.com/a/status/{n + 1}"))
+    admin = root.get("/").text
     viewer = login(TestClient(app_client.app), "vera").get("/").text
-    assert "The Google Sheet is not connected" in admin
+    # Said once, to the admin, in words; no "sheet off" on every row, nor a Sheet column.
+    assert admin.count("The Google Sheet is not connected") == 1
     assert "Google Sheet is not connected" not in viewer
+    for page in (admin, viewer):
+        assert page.count('class="day"') == 2  # the two moments are listed
+        assert "sheet off" not in page and '<th scope="col">Sheet</th>' not in page
     for page in (admin, viewer):
         assert "GOOGLE_APPLICATION_CREDENTIALS" not in page and "SHEETS_SPREADSHEET_ID" not in page

@@ -235,15 +235,24 @@ def test_the_account_filter_keeps_to_the_chosen_network(engine: Engine, app_env:
                 event(kind="like", network="twitter", account="@acme", occurred_at=at),
                 event(kind="like", network="instagram", account="acme.shop", occurred_at=at),
                 event(kind="like", network="linkedin", account=None, occurred_at=at),
+                # One name on two networks: listed once, with both networks beside it.
+                event(kind="like", network="facebook", account="Acme", occurred_at=at),
+                event(kind="like", network="linkedin", account="Acme", occurred_at=at),
             )
         ],
         ZoneInfo("UTC"),
     )
     at = run_page(None)
     network = next(s for s in at.sidebar.selectbox if s.label == "Network")
-    assert network.options == ["All networks", "Instagram", "LinkedIn", "X (Twitter)"]
+    assert network.options == ["All networks", "Facebook", "Instagram", "LinkedIn", "X (Twitter)"]
     account = next(s for s in at.sidebar.selectbox if s.label == "Account")
-    assert account.options == ["All accounts", "@acme", "acme.shop", "(sent without an account)"]
+    assert account.options == [
+        "All accounts",
+        "@acme · X (Twitter)",
+        "Acme · Facebook and LinkedIn",
+        "acme.shop · Instagram",
+        "(sent without an account)",
+    ]
     # A network chosen (AppTest reruns only the page after the first run, so start there).
     narrowed = AppTest.from_file(APP, default_timeout=60)
     narrowed.session_state["user"] = {"name": "ana", "role": "manager"}
@@ -463,11 +472,14 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     assert metrics["Return on the programme, modelled"] == f"{(50 - cost) / cost * 100:,.0f} %"
     assert metrics["Return on the programme, measured"] == f"{(49.9 - cost) / cost * 100:,.0f} %"
     captions = " ".join(c.value for c in at.caption)
-    assert "revenue from social €49.90" in captions and "no exchange rates" in captions
-    assert metrics["Revenue from social"] == "€49.90"
+    assert "revenue from social €50" in captions and "no exchange rates" in captions
+    assert metrics["Revenue from social"] == "€50"
     assert metrics["Conversions within 90 days"] == "1"  # ana, the day after her moment
     unchanged = next(m for m in at.metric if m.label == "Total value, what if")
-    assert not unchanged.delta
+    # No change: "€0" in grey without an arrow, not a green "↑ €0".
+    grey, no_arrow = unchanged.proto.MetricColor.GRAY, unchanged.proto.MetricDirection.NONE
+    assert unchanged.proto.delta == "€0"
+    assert (unchanged.proto.color, unchanged.proto.direction) == (grey, no_arrow)
     cpm = next(n for n in at.number_input if n.key == "if_cpm")
     cpm.set_value(20).run()
     metrics = {m.label: m.value for m in at.metric}
@@ -483,14 +495,27 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
 
     manager = run_page("views/settings.py", role="manager")
     next(t for t in manager.text_input if t.key == "currency").input("chf")
-    next(n for n in manager.number_input if n.key == "value_cpm").set_value(12.5)
+    next(t for t in manager.text_input if t.key == "value_cpm").input("12.5")
+    next(t for t in manager.text_input if t.key == "value_program_cost").input("120,000")
     save(manager, "Save value model")
     assert any("Value model" in s.value for s in manager.success), [e.value for e in manager.error]
     stored = value.load(engine, dt.date.today().year)
     assert stored is not None and stored.currency == "CHF" and stored.cpm == 12.5
+    assert stored.program_cost == 120_000
+    # People's headers over the schedules, not "applies to" and "schedule".
+    heads = [list(table.value.columns) for table in manager.dataframe]
+    assert ["Applies to", "Schedule"] in heads, heads
+    # Shown again as people write it, not "120000.00".
+    assert next(t for t in manager.text_input if t.key == "value_program_cost").value == "120,000"
     next(t for t in manager.text_input if t.key == "currency").input("CHFF")
     save(manager, "Save value model")
     assert any("currency" in e.value and "Not saved" in e.value for e in manager.error)
+    next(t for t in manager.text_input if t.key == "currency").input("CHF")
+    next(t for t in manager.text_input if t.key == "value_cpc").input("1,2,x")
+    save(manager, "Save value model")
+    assert any(
+        "Paid media CPC (per click): '1,2,x' is not an amount" in e.value for e in manager.error
+    )
 
 
 def first_run(page: str, **state: object) -> AppTest:
@@ -563,7 +588,13 @@ def test_charts_read_as_people_read(engine: Engine, app_env: None) -> None:
     # The right axis has round ticks of its own, and the year-to-date line is not under bars.
     assert weekly["yaxis2"]["tickmode"] == "auto" and weekly["yaxis2"]["tickformat"] == "~s"
     bars, line = brand[0]["data"][0], brand[0]["data"][1]
-    assert bars["marker"]["opacity"] < 1 and line["line"]["width"] >= 3
+    assert max(bars["marker"]["opacity"]) < 1 and line["line"]["width"] >= 3
+    # Tooltips in words: each point's sentence, nothing of Plotly's own field names.
+    assert bars["hovertemplate"] == "%{customdata}<extra></extra>"
+    assert any(
+        t.startswith("Week of ") and t.endswith("<br>Impressions per week: 5,000")
+        for t in bars["customdata"]
+    )
     overview = first_run("views/overview.py")
     trends = [
         json.loads(c.proto.spec)["layout"]
@@ -749,7 +780,7 @@ def test_the_outcomes_page(engine: Engine, app_env: None) -> None:
     assert values["Followers"] == "1,100"
     assert values["Visits from social"] == "200"
     assert values["Conversions"] == "1"
-    assert values["Revenue in EUR"] == "€49.90"
+    assert values["Revenue in EUR"] == "€50"  # a headline total: whole units
     charts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
     titles = [c["title"]["text"] for c in charts]
     assert titles[:2] == [

@@ -106,13 +106,14 @@ def _list_context(request: Request, filters: service.Filters) -> dict[str, Any]:
         moments, total = service.get_all(
             session, filters=filters, page=page_number, per_page=PER_PAGE
         )
-        states = service.sync_states(
-            session, [m.id for m in moments], enabled=sheets.enabled(settings_of(request))
-        )
+        sheet = sheets.enabled(settings_of(request))
+        states = service.sync_states(session, [m.id for m in moments], enabled=sheet)
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return {
         "moments": [service.as_dict(m) for m in moments],
         "states": states,
+        # Without a sheet the list has no Sheet column: the admins' banner says it once.
+        "sheet": sheet,
         "total": total,
         "page": page_number,
         "pages": max(1, -(-total // PER_PAGE)),

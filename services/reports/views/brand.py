@@ -83,9 +83,12 @@ with cache.timed_page("brand"):
         legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         margin={"t": 60},
     )
+    ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.number(y, sp)))
+    ui.part_weeks(chart, list(weeks["week"]), period)
     st.plotly_chart(chart, width="stretch")
+    st.caption(_(ui.PART_WEEKS))
     rates = px.line(
-        weeks,
+        weeks[weeks["week"].isin(ui.whole_weeks(list(weeks["week"]), period))],
         x=week_of,
         y="engagement_rate",
         markers=True,
@@ -96,26 +99,45 @@ with cache.timed_page("brand"):
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
+    ui.hover(
+        rates,
+        lambda _name, x, y: ui.said(ui.week_of(x, period), _("Engagement rate"), fmt.rate(y, sp)),
+    )
     st.plotly_chart(rates, width="stretch")
     st.subheader(_("When your audience engages"))
     hourly = reads.engagement_by_hour(period, network=f.network, account=f.account)
     grid = engagement_heatmap(hourly, cache.settings().timezone)
-    st.plotly_chart(
-        px.imshow(
-            grid,
-            x=[sp.digits(f"{h:02d}") for h in range(24)],
-            y=fmt.weekdays(sp),
-            aspect="auto",
-            labels={
-                "x": _("hour ({timezone})", timezone=cache.settings().rapport_timezone),
-                "y": _("weekday"),
-                "color": _("engagement"),
-            },
-            title=ui.chart_title(_("Engagement by weekday and hour"), f),
-            color_continuous_scale="Blues",
-        ),
-        width="stretch",
+    heatmap = px.imshow(
+        grid,
+        x=[sp.digits(f"{h:02d}") for h in range(24)],
+        y=fmt.weekdays(sp),
+        aspect="auto",
+        labels={
+            "x": _("hour ({timezone})", timezone=cache.settings().rapport_timezone),
+            "y": _("weekday"),
+            "color": _("engagement"),
+        },
+        title=ui.chart_title(_("Engagement by weekday and hour"), f),
+        color_continuous_scale="Blues",
     )
+    # "Mon, 14:00-15:00: 1,234 engagements", the hour as the axis writes it.
+    heatmap.update_traces(
+        customdata=[
+            [
+                _(
+                    "{day}, {start}-{end}<br>engagement: {value}",
+                    day=day,
+                    start=sp.digits(f"{h:02d}:00"),
+                    end=sp.digits(f"{(h + 1) % 24:02d}:00"),
+                    value=fmt.number(grid[d][h], sp),
+                )
+                for h in range(24)
+            ]
+            for d, day in enumerate(fmt.weekdays(sp))
+        ],
+        hovertemplate=ui.HOVER,
+    )
+    st.plotly_chart(heatmap, width="stretch")
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     ui.csv_download(
         _("Download weekly figures (CSV)"),

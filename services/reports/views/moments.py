@@ -52,6 +52,13 @@ with cache.timed_page("moments"):
         months, x="month", y=moments_word, title=ui.chart_title(_("Moments per month"), f)
     )
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
+    ui.hover(chart, lambda _name, x, y: ui.said(x, moments_word, fmt.number(y, sp)))
+    # The month in progress lighter, as a part week is: fewer days, not fewer moments.
+    last = list(data["per_month"])[-1] if data["per_month"] else None
+    cut = last == f"{period.as_of:%Y-%m}" and (period.as_of + dt.timedelta(days=1)).day != 1
+    chart.update_traces(
+        marker_opacity=[0.35 if cut and i == len(months) - 1 else 1.0 for i in range(len(months))]
+    )
     st.plotly_chart(chart, width="stretch")
     week_of = _("Week of")
     weeks = pd.DataFrame(
@@ -64,7 +71,12 @@ with cache.timed_page("moments"):
     chart.update_layout(
         xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": moments_word}
     )
+    ui.hover(
+        chart, lambda _n, x, y: ui.said(ui.week_of(x, period), moments_word, fmt.number(y, sp))
+    )
+    ui.part_weeks(chart, list(data["per_week"]), period)
     st.plotly_chart(chart, width="stretch")
+    st.caption(_(ui.PART_WEEKS))
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
     breakdowns = (
         ("by_network", N_("By network")),
@@ -94,6 +106,13 @@ with cache.timed_page("moments"):
                 xaxis={"title": None},
                 height=80 + 34 * max(len(frame), 1),
                 margin={"l": 10, "r": 10, "t": 50, "b": 10},
+            )
+            chart.update_traces(
+                customdata=[
+                    ui.said(None, g, fmt.number(n, sp))
+                    for g, n in zip(frame["group"], frame[moments_word], strict=True)
+                ],
+                hovertemplate=ui.HOVER,
             )
             column.plotly_chart(chart, width="stretch")
     st.subheader(_("Most recent moments in this period"))

@@ -60,7 +60,8 @@ def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
     currencies = list(results["revenue"].items())[:4]
     for column, (currency, amount) in zip(st.columns(4), currencies, strict=False):
         column.metric(
-            _("Revenue in {currency}", currency=currency), fmt.amounts({currency: amount}, sp)
+            _("Revenue in {currency}", currency=currency),
+            fmt.money(amount, currency, sp, whole=True),  # a headline: whole units
         )
 
 
@@ -85,6 +86,13 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
         # Below the dates: above, on a phone, the wrapped legend ran into the title.
         legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "title": None},
     )
+    ui.hover(
+        chart,
+        lambda name, x, y: ui.said(
+            fmt.day(pd.Timestamp(x).date(), sp), _("Followers on {network}", network=name),
+            fmt.number(y, sp),
+        ),
+    )  # fmt: skip
     st.plotly_chart(chart, width="stretch")
     ui.table(
         [
@@ -106,36 +114,66 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
 def funnel_chart(results: dict[str, Any], year: int) -> None:
     st.subheader(_("From visit to conversion"))
     stages = [
-        {"network": ui.network_name(row["network"], sp), "stage": _(stage), "count": row[key]}
+        {
+            "network": ui.network_name(row["network"], sp),
+            "stage": _(stage),
+            "count": row[key],
+            "shown": fmt.number(row[key], sp),
+            "said": ui.said(
+                ui.network_name(row["network"], sp),
+                _(stage),
+                fmt.number(row[key], sp)
+                if key == "visits"
+                else _(
+                    "{count} ({rate} of visits)",
+                    count=fmt.number(row[key], sp),
+                    rate=fmt.rate(row[key] / row["visits"] if row["visits"] else None, sp),
+                ),
+            ),
+        }
         for row in results["networks"]
         for stage, key in zip(STAGES, ("visits", "leads", "conversions"), strict=True)
     ]
     if not stages:  # a year with follower snapshots only
         st.caption(_("No visits, leads or conversions this year."))
         return
-    # Grouped bars on a log scale: conversions are a hundredth of visits, and a stacked
-    # funnel drew them as a hairline.
+    # One panel per stage, each on its own plain scale from 0, left to right as people move
+    # through: conversions are a hundredth of visits, so on one shared axis they were a hairline
+    # and on a log axis a bar half as long meant a hundred times fewer.
     chart = px.bar(
         pd.DataFrame(stages),
         x="count",
         y="network",
         color="stage",
+        facet_col="stage",
         orientation="h",
-        barmode="group",
-        log_x=True,
-        text_auto=",d",
+        text="shown",
+        custom_data=["said"],
         title=_("Visits → leads → conversions, per network"),
-        labels={"count": _("people (log scale)"), "network": "", "stage": ""},
+        labels={"count": "", "network": "", "stage": ""},
         category_orders={"stage": [_(stage) for stage in STAGES]},
+        facet_col_spacing=0.06,
+    )
+    chart.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    chart.update_xaxes(matches=None, showticklabels=False, title=None, rangemode="tozero")
+    chart.update_yaxes(title=None, autorange="reversed")
+    chart.update_traces(
+        textposition="inside",
+        insidetextanchor="start",
+        hovertemplate="%{customdata[0]}<extra></extra>",
     )
     chart.update_layout(
-        xaxis={"title": _("people (log scale)")},
-        yaxis={"title": None, "autorange": "reversed"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
+        showlegend=False,
         margin={"t": 90},
-        height=160 + 90 * max(1, len(results["networks"])),
+        height=140 + 60 * max(1, len(results["networks"])),
     )
     st.plotly_chart(chart, width="stretch")
+    st.caption(
+        _(
+            "Each stage on its own scale from 0 (conversions are about a hundredth of visits); "
+            "the rates are in the table."
+        )
+    )
     ui.table(
         [
             {
@@ -171,9 +209,16 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
             y="revenue",
             title=_("Revenue in {currency} per network", currency=currency),
             labels={"network": "", "revenue": currency},
-            text_auto=",.2f",
         )
         chart.update_layout(yaxis={"title": currency, "tickformat": ",.0f"})
+        chart.update_traces(text=[fmt.money(y, currency, sp, whole=True) for y in chart.data[0].y])
+        chart.update_traces(
+            customdata=[
+                ui.said(None, x, fmt.money(y, currency, sp))
+                for x, y in zip(chart.data[0].x, chart.data[0].y, strict=True)
+            ],
+            hovertemplate=ui.HOVER,
+        )
         st.plotly_chart(chart, width="stretch")
     ui.table(
         [

@@ -1,6 +1,7 @@
 """Overview: the three lenses against the year's goals at a glance."""
 
 import datetime as dt
+import html
 from typing import Any
 
 import pandas as pd
@@ -14,6 +15,7 @@ from services.domain.period import Period
 from services.reports import cache, quality_view, reads, ui, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
+    iso_week,
     moment_breakdown,
     traffic_light,
     weekly_brand,
@@ -50,6 +52,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     )
     if not rows:
         return
+    currency = model.currency
     frame = pd.DataFrame(rows)
     week_of = _("Week of")
     frame[week_of] = [fmt.week_start(w) for w in frame["week"]]
@@ -88,7 +91,10 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         legend={"orientation": "h", "y": -0.25, "title": None},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
+    ui.hover(figure, lambda name, x, y: ui.said(ui.week_of(x, period), name, whole(y, currency)))
+    ui.part_weeks(figure, list(frame["week"]), period)
     st.plotly_chart(figure, width="stretch")
+    st.caption(_(ui.PART_WEEKS))
 
 
 MONEY_GOALS = ("support_savings", "earned_media_value", "total_value", "revenue")
@@ -143,8 +149,10 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         ],
         textposition="inside",
         name=_("progress"),
-        hovertemplate=_("{goal}: {share} of the target", goal="%{y}", share="%{x:.0%}")
-        + "<extra></extra>",
+        customdata=[
+            _("{goal}: {share} of the target", goal=r[0], share=fmt.percent(r[1], sp)) for r in rows
+        ],
+        hovertemplate=ui.HOVER,
     )
     figure.add_scatter(
         y=labels,
@@ -152,8 +160,11 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         mode="markers",
         marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#1d2330"}},
         name=_("where it should be today"),
-        hovertemplate=_("{goal}: expected {share} by today", goal="%{y}", share="%{x:.0%}")
-        + "<extra></extra>",
+        customdata=[
+            _("{goal}: expected {share} by today", goal=r[0], share=fmt.percent(r[2], sp))
+            for r in rows
+        ],
+        hovertemplate=ui.HOVER,
     )
     figure.update_layout(
         title=_("Progress against each goal"),
@@ -179,16 +190,25 @@ def trends(f: ui.Filters) -> None:
         facts = reads.conversations(period, network=f.network, account=f.account)
         daily = reads.daily_by_kind(period, network=f.network, account=f.account)
         moments = reads.moments(period, network=f.network)
+        # Whole weeks only: the year's first days and the week in progress would read as drops
+        # (and 29-31 December, ISO week 1 of the next year, would overwrite week 1).
+        days = [period.first_day + dt.timedelta(days=d) for d in range(period.elapsed_days)]
+        full = set(ui.whole_weeks(sorted({iso_week(day) for day in days}), period))
         return {
             WITHIN_1H: {
                 number(w["week"]): w["responded_within_1h_rate"]
                 for w in weekly_support(facts, period)
+                if w["week"] in full
             },
             N_("Impressions"): {
-                number(w["week"]): w["impressions"] for w in weekly_brand(daily, period)
+                number(w["week"]): w["impressions"]
+                for w in weekly_brand(daily, period)
+                if w["week"] in full
             },
             N_("Moments"): {
-                number(w): n for w, n in moment_breakdown(moments, period)["per_week"].items()
+                number(w): n
+                for w, n in moment_breakdown(moments, period)["per_week"].items()
+                if w in full
             },
         }
 
@@ -215,12 +235,23 @@ def trends(f: ui.Filters) -> None:
                 continue  # no data that year: no line at 0 that reads as a bad year
             weeks = sorted(points)
             if lens != WITHIN_1H:  # counts: a week without any is a 0, not a gap
-                weeks = list(range(1, max(weeks) + 1))
+                weeks = list(range(min(weeks), max(weeks) + 1))
+            shown = [points.get(w, 0) for w in weeks]
+            period = this if year == f.year else last
             figure.add_scatter(
                 x=weeks,
-                y=[points.get(w, 0) for w in weeks],
+                y=shown,
                 name=sp.digits(str(year)),
                 line={"dash": dash},
+                customdata=[
+                    ui.said(
+                        ui.week_label(f"{year}-W{w:02d}", period),
+                        sp.digits(str(year)),
+                        fmt.rate(v, sp) if lens == WITHIN_1H else fmt.number(v, sp),
+                    )
+                    for w, v in zip(weeks, shown, strict=True)
+                ],
+                hovertemplate=ui.HOVER,
             )
         figure.update_layout(
             title=ui.chart_title(_("{figure} per week", figure=_(lens)), f),
@@ -235,6 +266,7 @@ def trends(f: ui.Filters) -> None:
             margin={"t": 80, "b": 40},
         )
         column.plotly_chart(figure, width="stretch")
+    st.caption(_(ui.PART_WEEKS))
 
 
 def returns(money: dict[str, Any]) -> None:
@@ -257,7 +289,7 @@ def returns(money: dict[str, Any]) -> None:
                 "(revenue from social {revenue} - programme cost to date) ÷ programme cost to "
                 "date: orders and key events that came from social, in {currency} only (no "
                 "exchange rates).",
-                revenue=fmt.money(money["attributed_revenue"], c, sp),
+                revenue=whole(money["attributed_revenue"], c),
                 currency=c,
             )
         )
@@ -280,8 +312,8 @@ def outcomes_row(audience: dict[str, Any], results: dict[str, Any], currency: st
     shown = currency if currency in revenue else next(iter(revenue), None)
     d.metric(
         _("Revenue from social"),
-        fmt.amounts({shown: revenue[shown]}, sp) if shown else fmt.NONE,
-        help=_("every currency: {amounts}", amounts=fmt.amounts(revenue, sp)),
+        whole(revenue[shown], shown) if shown else fmt.NONE,
+        help=_("every currency: {amounts}", amounts=fmt.amounts(revenue, sp, whole=True)),
     )
 
 
@@ -346,9 +378,7 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
         x.metric(
             _("Total value, what if"),
             whole(what_if["total_value"], c),
-            # No arrow for no change (a green "↑ $0" read as good news); Streamlit reads the
-            # arrow from a leading minus, so the sign stays Latin whatever the digits.
-            ("-" if delta < 0 else "") + whole(abs(delta), c) if round(delta) else None,
+            **ui.change(delta, lambda size: whole(size, c)),
         )
         y.metric(_("Return, what if"), "—" if f.sliced else fmt.percent(what_if["roi"], sp))
 
@@ -362,6 +392,28 @@ SOCIAL_SHARE_ALL = N_(
     "so it is shown for all networks and accounts only."
 )
 WITHIN_1H = N_("Answered within 1 h")
+# The goals table: Streamlit's own table look on a wide screen; on a phone a card per goal, its
+# four figures two by two under its name, so nothing is cut and nothing scrolls sideways.
+GOALS_STYLE = """
+<style>
+table.goals { border-collapse: collapse; font-size: .95rem; }
+table.goals th, table.goals td { border: 1px solid rgba(49, 51, 63, .12); padding: .4rem .75rem;
+  text-align: start; vertical-align: top; }
+table.goals thead th, table.goals th[scope=row] { font-weight: 600; }
+table.goals .green { color: #1f7a4d; } table.goals .orange { color: #9a5b00; }
+table.goals .red { color: #b42318; } table.goals .gray { color: #5b6478; }
+@media (max-width: 640px) {
+  table.goals, table.goals tbody { display: block; width: 100%; }
+  table.goals thead { display: none; }
+  table.goals tr { display: grid; grid-template-columns: 1fr 1fr; gap: .2rem .8rem;
+    padding: .5rem 0; border-bottom: 1px solid rgba(49, 51, 63, .12); }
+  table.goals th, table.goals td { border: none; padding: 0; }
+  table.goals th[scope=row] { grid-column: 1 / -1; }
+  table.goals td::before { content: attr(data-label); display: block; font-size: .75rem;
+    color: #5b6478; }
+}
+</style>
+"""
 
 
 with cache.timed_page("overview"):
@@ -429,7 +481,7 @@ with cache.timed_page("overview"):
             fmt.number(m["influenced_conversions"], sp),
             help=_(
                 "orders by people of a moment, within 90 days of it: {amounts}",
-                amounts=fmt.amounts(m["influenced_revenue"], sp),
+                amounts=fmt.amounts(m["influenced_revenue"], sp, whole=True),
             ),
         )
     outcomes_row(
@@ -468,14 +520,31 @@ with cache.timed_page("overview"):
                 }
             )
         # A plain table (not a canvas grid): readable in screenshots, printouts and screen readers.
-        # Pace and status share a cell, so the table fits a phone.
-        heads = [_("Goal"), _("Actual"), _("Target"), _("Pace"), _("Projected")]
-        lines = ["| " + " | ".join(heads) + " |", "|---|---|---|---|---|"]
+        # Pace and status share a cell; on a phone each goal is a card of its labelled figures.
+        heads = [_("Actual"), _("Target"), _("Pace"), _("Projected")]
+        body = []
         for row, colour in zip(rows, colours, strict=True):
-            goal, actual, target, pace, status, projected = row.values()
-            cells = [goal, actual, target, f":{colour}[● {pace} · {status}]", projected]
-            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-        st.markdown("\n".join(lines))
+            goal, actual, target, pace, status, projected = (html.escape(v) for v in row.values())
+            cells = [
+                actual,
+                target,
+                f'<span class="{colour}">● {pace} · {status}</span>',
+                projected,
+            ]
+            body.append(
+                f'<tr><th scope="row">{goal}</th>'
+                + "".join(
+                    f'<td data-label="{html.escape(h)}">{c}</td>'
+                    for h, c in zip(heads, cells, strict=True)
+                )
+                + "</tr>"
+            )
+        st.html(
+            GOALS_STYLE
+            + f'<table class="goals"><thead><tr><th scope="col">{html.escape(_("Goal"))}</th>'
+            + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in heads)
+            + f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
         goal_bars(data["goals"], f.period())
         ui.csv_download(
             _("Download goals (CSV)"), csv_export.records(rows), f"rapport-goals-{f.year}.csv"

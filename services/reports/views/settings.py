@@ -102,7 +102,7 @@ with cache.timed_page("settings"):
     )
     stored = schedules.stored(cache.engine())
     # The schedules as typed (mon-fri 09:00-17:00): the same notation the form takes.
-    applies, schedule = _("applies to"), _("schedule")
+    applies, schedule = _("Applies to"), _("Schedule")
     rows = [{applies: _("every account (default)"), schedule: schedules.describe(stored.default)}]
     rows += [
         {applies: account, schedule: schedules.describe(s)}
@@ -124,7 +124,9 @@ with cache.timed_page("settings"):
     choice = st.selectbox(
         _("Schedule to set"),
         [DEFAULT, *accounts],
-        format_func=lambda option: _(option) if option == DEFAULT else option,
+        format_func=lambda option: (
+            _(option) if option == DEFAULT else ui.account_choice(option, pairs, sp)
+        ),
     )
     account = None if choice == DEFAULT else choice
     current = stored.default if account is None else stored.by_account.get(account)
@@ -151,11 +153,15 @@ with cache.timed_page("settings"):
             help=_("YYYY-MM-DD, separated by commas"),
             key=f"holidays_{choice}",
         )
+        minutes = (current.first_response_target_s if current else DEFAULT_TARGET_S) / 60
+        # Whole minutes as "60", not "60.00"; a target set in seconds keeps its fraction.
         target_min = st.number_input(
             _("First-response target (business minutes)"),
-            min_value=0.0,
-            value=(current.first_response_target_s if current else DEFAULT_TARGET_S) / 60,
-            step=5.0,
+            **(
+                {"min_value": 0, "value": int(minutes), "step": 5}
+                if minutes.is_integer()
+                else {"min_value": 0.0, "value": minutes, "step": 5.0}
+            ),
             key=f"target_{choice}",
         )
         saved = st.form_submit_button(_("Save business hours"))
@@ -192,12 +198,11 @@ with cache.timed_page("settings"):
             value=model.currency if model else "USD",
             key="currency",
         )
-        amounts = {
-            name: st.number_input(
+        # Amounts as people write them (120,000, 2.5), read back as typed (120000, 120k).
+        typed = {
+            name: st.text_input(
                 _(value.LABELS[name]),
-                min_value=0.0,
-                value=float(getattr(model, name)) if model else 0.0,
-                step=0.5 if name in ("cpc", "cost_per_social_contact") else 1.0,
+                value=fmt.typed(float(getattr(model, name))) if model else "0",
                 key=f"value_{name}",
             )
             for name in value.AMOUNTS
@@ -205,6 +210,18 @@ with cache.timed_page("settings"):
         saved_value = st.form_submit_button(_("Save value model"))
     if saved_value:
         try:
+            amounts = {}
+            for name, text in typed.items():
+                try:
+                    amounts[name] = fmt.parse_amount(text) or 0.0
+                except ValueError:
+                    raise value.ValueModelError(
+                        _(
+                            "{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)",
+                            field=_(value.LABELS[name]),
+                            typed=ui.plain(repr(text.strip())),
+                        )
+                    ) from None
             value.set_model(
                 cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
             )

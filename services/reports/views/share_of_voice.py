@@ -33,8 +33,9 @@ with cache.timed_page("share_of_voice"):
         )
     else:
         weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
+        weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]
         chart = px.line(
-            weeks,
+            weeks[weeks["week"].isin(ui.whole_weeks(sorted(set(weeks["week"])), period))],
             x="week of",
             y="share_of_voice",
             color="network",
@@ -47,7 +48,16 @@ with cache.timed_page("share_of_voice"):
             xaxis={"title": None, "tickformat": "%-d %b"},
             legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         )
+        ui.hover(
+            chart,
+            lambda name, x, y: ui.said(
+                ui.week_of(x, period),
+                sp._("Share of voice on {network}", network=name),
+                fmt.rate(y, sp),
+            ),
+        )
         st.plotly_chart(chart, width="stretch")
+        st.caption(sp._(ui.PART_WEEKS))
     st.subheader(sp._("Per network"))
     if heard["networks"]:
         ui.table(

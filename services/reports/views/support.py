@@ -98,7 +98,7 @@ with cache.timed_page("support"):
     weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
     weeks[median] = weeks["median_first_response_s"] / 60
     chart = px.line(
-        weeks,
+        weeks[weeks["week"].isin(ui.whole_weeks(list(weeks["week"]), period))],
         x=week_of,
         y=median,
         markers=True,
@@ -106,6 +106,12 @@ with cache.timed_page("support"):
     )
     chart.update_layout(yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None})
     chart.update_xaxes(tickformat="%-d %b")
+    ui.hover(
+        chart,
+        lambda _name, x, y: ui.said(
+            ui.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
+        ),
+    )
     st.plotly_chart(chart, width="stretch")
     shares = weeks.rename(
         columns={
@@ -135,7 +141,10 @@ with cache.timed_page("support"):
         legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )
     chart.update_xaxes(tickformat="%-d %b")
+    ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.rate(y, sp)))
+    ui.part_weeks(chart, list(shares["week"]), period)
     st.plotly_chart(chart, width="stretch")
+    st.caption(_(ui.PART_WEEKS))
     WEEK_COLUMNS = [
         "week", "conversations", "answered", "responded_within_1h_rate",
         "median_first_response_s", "p90_first_response_s", "median_resolution_s", "social_share",
