@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from sqlmodel import Session
 
@@ -22,7 +23,7 @@ from services.common import accounts, csv_export, i18n
 from services.common.clock import today_in
 from services.common.i18n import N_
 from services.common.period import Period
-from services.reports import cache, completeness, queries, value
+from services.reports import cache, charts, completeness, queries, value
 from services.reports import formatting as fmt
 
 T = TypeVar("T")
@@ -156,6 +157,12 @@ class Filters:
 def chart_title(title: str, f: Filters) -> str:
     """A chart's title naming the slice it shows (Plotly reads a few HTML tags: escaped)."""
     return f"{title} · {html.escape(f.slice_name(speaker()))}" if f.sliced else title
+
+
+def plot(figure: go.Figure, place: Any = None) -> None:
+    """A chart at full width (in `place`, a column, else the page), its ticks, hover labels,
+    title and legend as the reader reads them (charts.for_reader)."""
+    (place or st).plotly_chart(charts.for_reader(figure, speaker()), width="stretch")
 
 
 def long_day(day: dt.date, sp: i18n.Speaker) -> str:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
@@ -15,8 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from services.common import accounts, i18n
+from services.common import accounts, competitors, i18n
 from services.common.auth import Role
+from services.ingest.sink import write_batch
+from tests.factories import batch, event
 from tests.reports.test_app import APP, PAGES, app_env, seed  # noqa: F401  (the fixture)
 
 LANGUAGES = ("tr", "ar", "fa", "fi")
@@ -167,3 +170,64 @@ def test_the_picker_saves_the_accounts_language(seeded: Engine) -> None:
     # The page speaks it at once, and the picker names it in Finnish.
     assert at.title[0].value.startswith("Kannattaako some?")
     assert any(box.label == "Kieli" for box in at.selectbox)
+
+
+CHARTED = ["views/overview.py", "views/support.py", "views/brand.py", "views/outcomes.py",
+           "views/moments.py", "views/share_of_voice.py"]  # fmt: skip
+ENGLISH_MONTHS = re.compile(r"\b(Jan|Feb|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b")
+
+
+def chart_figures(spec: dict[str, Any]) -> list[str]:
+    """What a chart writes of its figures: ticks (axes and colour scale), the values its hover
+    labels and bar texts show."""
+    layout = spec.get("layout", {})
+    found = [str(t) for t in layout.get("coloraxis", {}).get("colorbar", {}).get("ticktext", [])]
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            found += [str(t) for t in axis.get("ticktext", [])]
+    for trace in spec.get("data", []):
+        data = trace.get("customdata", [])
+        found += [str(c) for row in data for c in (row if isinstance(row, list) else [row])]
+        text = trace.get("text")
+        found += [str(t) for t in text if isinstance(t, str)] if isinstance(text, list) else []
+    return found
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("page", CHARTED)
+@pytest.mark.parametrize("language", ["ar", "fa", "fi"])
+def test_charts_write_figures_and_dates_in_the_language(
+    seeded: Engine, language: str, page: str
+) -> None:
+    """Ticks and hover labels in the language's digits and month names (Plotly's own are
+    English: "Mar 2", "20k"); right-to-left titles at the right."""
+    if page == "views/share_of_voice.py":
+        heard(seeded)
+    specs = [json.loads(c.proto.spec) for c in run_in(language, page).get("plotly_chart")]
+    assert specs, page
+    for spec in specs:
+        figures = chart_figures(spec)
+        assert figures, (page, spec["layout"].get("title"))
+        assert not [f for f in figures if ENGLISH_MONTHS.search(f)], (page, figures)
+        if language in i18n.RIGHT_TO_LEFT:
+            assert not [f for f in figures if re.search(r"[0-9]", f)], (page, figures)
+            title = spec["layout"].get("title", {})
+            assert title.get("xanchor") == "right" or not title.get("text"), (page, title)
+        for trace in spec["data"]:  # no value left to d3's English formatting
+            # (a heatmap's hours and weekdays are the page's own words: shown as given)
+            unformatted = r"%\{[xyz][:|]" if trace["type"] == "heatmap" else r"%\{[xyz][:|}]"
+            assert not re.search(unformatted, trace.get("hovertemplate") or ""), page
+
+
+def heard(engine: Engine) -> None:
+    """The brand's mentions and a competitor's, this year, for the Share of voice chart."""
+    year = dt.date.today().year
+    with Session(engine) as session:
+        competitors.create(session, network="twitter", account="@rival", name="Rival", actor="t")
+    mentions = [
+        event(kind="mention", account=account, network="twitter", count=count,
+              occurred_at=f"{year}-01-{day:02d}T10:00:00Z")
+        for day in (5, 12, 19)
+        for account, count in (("@brand", 30), ("@rival", 10))
+    ]  # fmt: skip
+    write_batch(engine, [batch(*mentions)], ZoneInfo("UTC"))

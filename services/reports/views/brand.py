@@ -84,7 +84,7 @@ with cache.timed_page("brand"):
         legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         margin={"t": 60},
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     rates = px.line(
         weeks,
         x=week_of,
@@ -97,7 +97,7 @@ with cache.timed_page("brand"):
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
-    st.plotly_chart(rates, width="stretch")
+    ui.plot(rates)
     st.subheader(_("When your audience engages"))
     hourly = cache.cached(
         "engagement_by_hour",
@@ -107,7 +107,7 @@ with cache.timed_page("brand"):
         f,
     )
     grid = engagement_heatmap(hourly, cache.settings().timezone)
-    st.plotly_chart(
+    ui.plot(
         px.imshow(
             grid,
             x=[sp.digits(f"{h:02d}") for h in range(24)],
@@ -120,8 +120,7 @@ with cache.timed_page("brand"):
             },
             title=ui.chart_title(_("Engagement by weekday and hour"), f),
             color_continuous_scale="Blues",
-        ),
-        width="stretch",
+        )
     )
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     ui.csv_download(

@@ -54,7 +54,7 @@ with cache.timed_page("moments"):
         months, x="month", y=moments_word, title=ui.chart_title(_("Moments per month"), f)
     )
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     week_of = _("Week of")
     weeks = pd.DataFrame(
         {
@@ -66,7 +66,7 @@ with cache.timed_page("moments"):
     chart.update_layout(
         xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": moments_word}
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
     breakdowns = (
         ("by_network", N_("By network")),
@@ -97,7 +97,7 @@ with cache.timed_page("moments"):
                 height=80 + 34 * max(len(frame), 1),
                 margin={"l": 10, "r": 10, "t": 50, "b": 10},
             )
-            column.plotly_chart(chart, width="stretch")
+            ui.plot(chart, column)
     st.subheader(_("Most recent moments in this period"))
     recent = cache.cached(
         "recent_moments",

@@ -86,7 +86,7 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
         # Below the dates: above, on a phone, the wrapped legend ran into the title.
         legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "title": None},
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     ui.table(
         [
             {
@@ -136,7 +136,7 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         margin={"t": 90},
         height=160 + 90 * max(1, len(results["networks"])),
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     ui.table(
         [
             {
@@ -175,7 +175,7 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
             text_auto=",.2f",
         )
         chart.update_layout(yaxis={"title": currency, "tickformat": ",.0f"})
-        st.plotly_chart(chart, width="stretch")
+        ui.plot(chart)
     ui.table(
         [
             {_("Currency"): currency, _("Revenue"): fmt.amounts({currency: amount}, sp)}

@@ -103,7 +103,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         legend={"orientation": "h", "y": -0.25, "title": None},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
-    st.plotly_chart(figure, width="stretch")
+    ui.plot(figure)
 
 
 MONEY_GOALS = ("support_savings", "earned_media_value", "total_value", "revenue")
@@ -178,7 +178,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         height=90 + 44 * len(rows),
         margin={"t": 50, "b": 30},
     )
-    st.plotly_chart(figure, width="stretch")
+    ui.plot(figure)
 
 
 def trends(f: ui.Filters) -> None:
@@ -269,7 +269,7 @@ def trends(f: ui.Filters) -> None:
             height=300,
             margin={"t": 80, "b": 40},
         )
-        column.plotly_chart(figure, width="stretch")
+        ui.plot(figure, column)
 
 
 def returns(money: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ with cache.timed_page("share_of_voice"):
         )
     else:
         weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
+        weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]
         chart = px.line(
             weeks,
             x="week of",
@@ -53,16 +54,16 @@ with cache.timed_page("share_of_voice"):
             xaxis={"title": None, "tickformat": "%-d %b"},
             legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         )
-        st.plotly_chart(chart, width="stretch")
+        ui.plot(chart)
     st.subheader(sp._("Per network"))
     if heard["networks"]:
         ui.table(
             [
                 {
-                    sp._("Network"): fmt.word(row["network"]),
-                    sp._("Mentions of the brand"): row["mentions"],
-                    sp._("Competitor mentions"): row["competitor_mentions"],
-                    sp._("Share of voice"): fmt.rate(row["share_of_voice"]),
+                    sp._("Network"): ui.network_name(row["network"], sp),
+                    sp._("Mentions of the brand"): sp.number(row["mentions"]),
+                    sp._("Competitor mentions"): sp.number(row["competitor_mentions"]),
+                    sp._("Share of voice"): fmt.rate(row["share_of_voice"], sp),
                 }
                 for row in heard["networks"]
             ],
@@ -77,9 +78,9 @@ with cache.timed_page("share_of_voice"):
             [
                 {
                     sp._("Competitor"): row["name"],
-                    sp._("Network"): fmt.word(row["network"]),
+                    sp._("Network"): ui.network_name(row["network"], sp),
                     sp._("Account"): row["account"],
-                    sp._("Mentions"): row["mentions"],
+                    sp._("Mentions"): sp.number(row["mentions"]),
                 }
                 for row in heard["competitors"]
             ],

@@ -114,7 +114,7 @@ with cache.timed_page("support"):
     )
     chart.update_layout(yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None})
     chart.update_xaxes(tickformat="%-d %b")
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     shares = weeks.rename(
         columns={
             "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
@@ -143,7 +143,7 @@ with cache.timed_page("support"):
         legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )
     chart.update_xaxes(tickformat="%-d %b")
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     WEEK_COLUMNS = [
         "week", "conversations", "answered", "responded_within_1h_rate",
         "median_first_response_s", "p90_first_response_s", "median_resolution_s", "social_share",
