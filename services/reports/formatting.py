@@ -218,6 +218,13 @@ def month(value: str, sp: Speaker = EN) -> str:
     return f"{first:%b %Y}" if sp.language == "en" else sp.month(first)
 
 
+def month_name(value: dt.date, sp: Speaker = EN) -> str:
+    """A month by its name alone, as a picker lists it: "March", "maaliskuu", "مارس"."""
+    if sp.language == "en":
+        return f"{value:%B}"
+    return format_date(value, "LLLL", locale=sp.language)
+
+
 def month_abbr(value: dt.date, sp: Speaker = EN) -> str:
     """A month on a chart's axis: "Mar", "maalis", "مارس"."""
     if sp.language == "en":

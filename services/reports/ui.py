@@ -5,6 +5,7 @@ Pages hold UI only; the math lives in figures.py and the reads in queries.py.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import datetime as dt
 import html
@@ -265,14 +266,7 @@ def sidebar(viewer: Viewer) -> Filters:
                 args=("year",),
             )
         )
-        as_of = st.date_input(
-            sp._("As of"),
-            min_value=dt.date(year, 1, 1),
-            max_value=dt.date(year, 12, 31),
-            key=as_of_key,
-            on_change=_widget_to_url,
-            args=("as_of", as_of_key),
-        )
+        as_of = as_of_picker(sp, as_of_key, year, last=default_as_of)
         network = st.selectbox(
             sp._("Network"),
             [ALL_NETWORKS, *networks],
@@ -307,6 +301,53 @@ def sidebar(viewer: Viewer) -> Filters:
 
 
 ROLES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
+
+
+def as_of_picker(sp: i18n.Speaker, key: str, year: int, *, last: dt.date) -> dt.date:
+    """The as-of day as a month and a day of it, each named in the reader's language (the
+    calendar of st.date_input speaks English only), up to `last` (today in this year); the
+    day chosen is kept under `key` and written out in full beneath (Persian: the Jalali date
+    too)."""
+    chosen = st.session_state.get(key)
+    day = chosen if isinstance(chosen, dt.date) and chosen.year == year else last
+    day = min(day, last)
+    st.session_state[key] = day
+    month_key, day_key = f"{key}_month", f"{key}_day"
+    st.session_state[month_key], st.session_state[day_key] = day.month, day.day
+    months = list(range(1, last.month + 1))
+    last_day = last.day if day.month == last.month else calendar.monthrange(year, day.month)[1]
+    month_box, day_box = st.columns([3, 2])
+    month_box.selectbox(
+        sp._("As of: month"),
+        months,
+        key=month_key,
+        format_func=lambda m: fmt.month_name(dt.date(year, m, 1), sp),
+        on_change=_day_to_url,
+        args=(key, year, last),
+    )
+    day_box.selectbox(
+        sp._("Day"),
+        list(range(1, last_day + 1)),
+        key=day_key,
+        format_func=lambda d: sp.digits(str(d)),
+        on_change=_day_to_url,
+        args=(key, year, last),
+    )
+    st.caption(long_day(day, sp))
+    return day
+
+
+def _day_to_url(key: str, year: int, last: dt.date) -> None:
+    """The month or day the person picked, as the as-of day (a day past the month's end is
+    its last), into the session and the URL before the page runs again."""
+    month = int(st.session_state[f"{key}_month"])
+    day = min(int(st.session_state[f"{key}_day"]), calendar.monthrange(year, month)[1])
+    chosen = min(dt.date(year, month, day), last)
+    st.session_state[key] = chosen
+    if chosen == last:
+        st.query_params.pop("as_of", None)
+    else:
+        st.query_params["as_of"] = chosen.isoformat()
 
 
 def _widget_to_url(name: str, key: str | None = None) -> None:

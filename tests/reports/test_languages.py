@@ -231,3 +231,24 @@ def heard(engine: Engine) -> None:
         for account, count in (("@brand", 30), ("@rival", 10))
     ]  # fmt: skip
     write_batch(engine, [batch(*mentions)], ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_as_of_day_is_picked_in_the_language(seeded: Engine) -> None:
+    """No calendar speaking English: a month by its name and a day in the language's digits,
+    the day picked written out beneath (Persian: the Jalali date too), kept in the URL."""
+    at = run_in("fa", "views/overview.py")
+    assert not at.get("date_input")
+    sp = i18n.speaker("fa")
+    year = dt.date.today().year
+    month = next(box for box in at.sidebar.selectbox if box.label == sp._("As of: month"))
+    day = next(box for box in at.sidebar.selectbox if box.label == sp._("Day"))
+    assert month.options[0] == "ژانویه" and day.options[:3] == ["۱", "۲", "۳"]
+    month.set_value(1).run()
+    day = next(box for box in at.sidebar.selectbox if box.label == sp._("Day"))
+    day.set_value(31).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["as_of"] in (f"{year}-01-31", [f"{year}-01-31"])
+    picked = sp.date(dt.date(year, 1, 31), "long")
+    assert picked in [c.value for c in at.sidebar.caption]
+    assert sp.digits(f"{year}") in at.caption[0].value  # the page's period names the day
