@@ -252,3 +252,44 @@ def test_the_as_of_day_is_picked_in_the_language(seeded: Engine) -> None:
     picked = sp.date(dt.date(year, 1, 31), "long")
     assert picked in [c.value for c in at.sidebar.caption]
     assert sp.digits(f"{year}") in at.caption[0].value  # the page's period names the day
+
+
+HOURS = "Save business hours"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("field", "typed", "button", "notation"),
+    [
+        pytest.param("hours_", "tue 25:00-26:00", HOURS, {"tue"}, id="hours"),
+        pytest.param("holidays_", "next friday", HOURS, {"next", "friday", "YYYY", "MM", "DD"},
+                     id="holidays"),
+        pytest.param("timezone_", "Mars/Olympus", HOURS, {"Mars", "Olympus", "IANA", "Europe",
+                     "Madrid"}, id="timezone"),
+        pytest.param("currency", "CHFF", "Save value model", {"CHFF", "ISO", "USD", "EUR"},
+                     id="currency"),
+        pytest.param("competitor", "", "Add competitor", set(), id="competitor"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("language", ["ar", "fa", "fi"])
+def test_settings_say_why_not_saved_in_the_language(
+    seeded: Engine, language: str, field: str, typed: str, button: str, notation: set[str]
+) -> None:
+    """A refused schedule, value model or competitor: the reason in the reader's language
+    (the CLI and the API keep the English: tests/common/test_service_levels.py), what was
+    typed and the notation asked for (mon-fri, 09:00, YYYY-MM-DD) as written."""
+    sp = i18n.speaker(language)
+    at = run_in(language, "views/settings.py")
+    if field == "competitor":  # a name but no account
+        next(t for t in at.text_input if t.label == sp._("Competitor name")).input("Rival")
+    else:
+        next(t for t in at.text_input if (t.key or "").startswith(field)).input(typed)
+    next(b for b in at.button if b.label == sp._(button)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [refused] = [e.value.replace("\\", "") for e in at.error]
+    assert refused.startswith(sp._("Not saved: {reason}.", reason="").split(" ")[0]), refused
+    english = {"is", "not", "a", "the", "must", "write", "characters", "time", "date", "code"}
+    words = set(re.findall(r"[A-Za-z]+", refused))
+    assert not words & english, refused
+    if language in i18n.RIGHT_TO_LEFT:
+        assert words <= notation | {"mon", "fri", "rival"}, refused

@@ -166,8 +166,8 @@ with cache.timed_page("settings"):
                 actor=viewer.name,
             )
         except ScheduleError as exc:
-            # The schedule's own words (the field and what it could not read) stay English.
-            st.error(_("Not saved: {reason}.", reason=exc))
+            # What was typed stays as typed; the reason is said in the reader's language.
+            st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
             st.cache_data.clear()  # every business-hours figure changes with the schedule
             shown = _(DEFAULT) if choice == DEFAULT else choice
@@ -204,7 +204,7 @@ with cache.timed_page("settings"):
                 cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
             )
         except value.ValueModelError as exc:
-            st.error(_("Not saved: {reason}.", reason=exc))
+            st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
             st.cache_data.clear()
             st.success(_("Value model for {year} saved.", year=sp.digits(str(f.year))))
