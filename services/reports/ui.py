@@ -392,8 +392,19 @@ def table(rows: Any, *, download: str, file: str) -> None:
     (server.STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
     formula in it; ours neutralises every cell."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    dataframe(frame)
     csv_download(download, csv_export.frame(frame), file)
+
+
+def dataframe(rows: Any, column_config: dict[str, Any] | None = None) -> None:
+    """A table at full width, without its index. Right to left, every column's cells start at
+    the right under their header: the grid draws on a canvas that knows no direction."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    config = dict(column_config or {})
+    if speaker().dir == "rtl":
+        for name in frame.columns:
+            config[name] = {**config.get(name, st.column_config.Column()), "alignment": "right"}
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
 def assumptions_table(model: value.ValueModel, year: int) -> None:

@@ -293,3 +293,21 @@ def test_settings_say_why_not_saved_in_the_language(
     assert not words & english, refused
     if language in i18n.RIGHT_TO_LEFT:
         assert words <= notation | {"mon", "fri", "rival"}, refused
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("language", "start"), [("fa", "right"), ("fi", None)])
+def test_table_cells_start_where_the_language_reads_from(
+    seeded: Engine, language: str, start: str | None
+) -> None:
+    """The grid draws on a canvas: right to left, each column's cells are set to start at the
+    right under their header (Streamlit put text at the left, figures at the right)."""
+    at = run_in(language, "views/support.py")
+    assert at.dataframe
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        columns = [str(c) for c in frame.value.columns]
+        if start is None:
+            assert not any(config.get(c, {}).get("alignment") for c in columns), config
+        else:
+            assert [config.get(c, {}).get("alignment") for c in columns] == [start] * len(columns)

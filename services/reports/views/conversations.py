@@ -200,12 +200,7 @@ with cache.timed_page("conversations"):
             for r in rows
         ]
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={link: st.column_config.LinkColumn(display_text=_("open"))},
-    )
+    ui.dataframe(table, column_config={link: st.column_config.LinkColumn(display_text=_("open"))})
     ui.csv_download(  # made when clicked: every row, however many, not only this page
         _("Download these conversations (CSV)"),
         lambda: csv_export.text(

@@ -120,10 +120,8 @@ with cache.timed_page("moments"):
             for r in recent
         ]
     )
-    st.dataframe(
+    ui.dataframe(
         table,
-        hide_index=True,
-        width="stretch",
         column_config={opened: st.column_config.LinkColumn(_("Moment"), display_text=_("open"))},
     )
     ui.csv_download(

@@ -171,9 +171,7 @@ with cache.timed_page("support"):
         "first_response_sla_met_rate": N_("SLA met"),
         "median_resolution_s": N_("Resolution"),
     }
-    st.dataframe(
-        fmt.for_people(by_network, NETWORK_COLUMNS, short, sp), hide_index=True, width="stretch"
-    )
+    ui.dataframe(fmt.for_people(by_network, NETWORK_COLUMNS, short, sp))
     st.caption(_("Times are medians; the SLA counts business hours."))
     st.caption(_("Open a network's conversations:"))
     ui.conversations_links(
@@ -213,7 +211,7 @@ with cache.timed_page("support"):
     if agents.empty:
         st.info(_("No conversation of this period has been answered yet."))
     else:
-        st.dataframe(agents, hide_index=True, width="stretch")
+        ui.dataframe(agents)
         st.caption(_("Open an agent's conversations:"))
         # The answered conversations each agent row counts (unassigned: answered, naming nobody).
         ui.conversations_links(
