@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from services.common import accounts, competitors, i18n
 from services.common.auth import Role
 from services.ingest.sink import write_batch
+from services.reports import formatting as fmt
 from tests.factories import batch, event
 from tests.reports.test_app import APP, PAGES, app_env, seed  # noqa: F401  (the fixture)
 
@@ -311,3 +312,23 @@ def test_table_cells_start_where_the_language_reads_from(
             assert not any(config.get(c, {}).get("alignment") for c in columns), config
         else:
             assert [config.get(c, {}).get("alignment") for c in columns] == [start] * len(columns)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_settings_tables_read_in_the_language(seeded: Engine) -> None:
+    """Business hours column by column (the hours and dates in the form's notation, the target
+    as a duration), the platform connections' counts in the language's digits."""
+    from services.reports import schedules
+
+    schedules.set_hours(
+        seeded, account=None, timezone="Europe/Istanbul", hours="mon-fri 09:00-17:00",
+        holidays="2026-12-25", first_response_target_s=3600, actor="t",
+    )  # fmt: skip
+    at = run_in("fa", "views/settings.py")
+    sp = i18n.speaker("fa")
+    hours = next(f.value for f in at.dataframe if sp._("Opening hours") in f.value.columns)
+    [row] = hours.to_dict("records")
+    assert row[sp._("Opening hours")] == "mon-fri 09:00-17:00"
+    assert row[sp._("First-response target")] == fmt.duration(3600, sp)
+    words = set(re.findall(r"[A-Za-z]+", " ".join(str(v) for v in row.values())))
+    assert words <= {"mon", "fri", "Europe", "Istanbul"}, row
