@@ -310,12 +310,21 @@ def for_csv(
 
 
 _SCALES = {"k": 1e3, "m": 1e6, "b": 1e9}
+# Arabic (U+0660...) and Persian (U+06F0...) digits and the Arabic thousands and decimal
+# separators as the Latin ones: a Persian or Arabic keyboard types them.
+_TYPED = str.maketrans(
+    {chr(0x0660 + d): str(d) for d in range(10)}
+    | {chr(0x06F0 + d): str(d) for d in range(10)}
+    | {"\u066c": ",", "\u066b": "."}
+)
 
 
 def parse_amount(text: str) -> float | None:
-    """A number as people type it: "55,000,000", "55 000 000", "55M", "2.5k", "60" (None when
-    empty); ValueError saying what is wrong otherwise."""
-    cleaned = text.strip().replace(",", "").replace(" ", "").replace("_", "").replace("\u00a0", "")
+    """A number as people type it: "55,000,000", "55 000 000", "55M", "2.5k", "60", in Arabic or
+    Persian digits and separators too (None when empty); ValueError saying what is wrong
+    otherwise."""
+    cleaned = text.strip().translate(_TYPED)
+    cleaned = cleaned.replace(",", "").replace(" ", "").replace("_", "").replace("\u00a0", "")
     if not cleaned:
         return None
     scale = _SCALES.get(cleaned[-1].lower(), 1.0)

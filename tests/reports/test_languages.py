@@ -332,3 +332,17 @@ def test_the_settings_tables_read_in_the_language(seeded: Engine) -> None:
     assert row[sp._("First-response target")] == fmt.duration(3600, sp)
     words = set(re.findall(r"[A-Za-z]+", " ".join(str(v) for v in row.values())))
     assert words <= {"mon", "fri", "Europe", "Istanbul"}, row
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        pytest.param("۵۵٬۰۰۰٬۰۰۰", 55_000_000, id="persian-digits-and-separators"),
+        pytest.param("٢٫٥k", 2_500, id="arabic-decimal-and-k"),
+        pytest.param("۶۰", 60, id="persian-share"),
+        pytest.param("55,000,000", 55_000_000, id="latin"),
+    ],
+)
+def test_goals_are_typed_in_the_languages_digits(typed: str, read: float) -> None:
+    """A Persian or Arabic keyboard types its own digits and separators into the Goals form."""
+    assert fmt.parse_amount(typed) == read
