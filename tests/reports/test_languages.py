@@ -90,6 +90,12 @@ def chart_texts(spec: dict[str, Any]) -> list[str]:
         found.append(str(trace.get("name") or ""))
         text = trace.get("text")  # a list of labels, or numbers packed as {"dtype", "bdata"}
         found += [str(t) for t in text if isinstance(t, str)] if isinstance(text, list) else []
+        # What a hover label says around its values, and the values the page wrote.
+        hover = re.sub(r"%\{[^}]*\}|<[^>]*>", "\n", trace.get("hovertemplate") or "")
+        found += hover.split("\n")
+        data = trace.get("customdata")
+        if isinstance(data, list):
+            found += [str(c) for row in data for c in (row if isinstance(row, list) else [row])]
     return found
 
 
