@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from services.common.conversation_levels import UNASSIGNED
 from services.common.i18n import N_, Speaker, speaker
 from services.common.vocabulary import MOMENT_WORDS, network_label
 
@@ -107,6 +108,11 @@ def network(name: str, sp: Speaker = EN) -> str:
     """A network as the reader says it: brand names as the platforms write them, the common
     nouns (email, other) through the catalogs."""
     return sp._(network_label(name))
+
+
+def agent(name: str, sp: Speaker = EN) -> str:
+    """An agent as named in the data; an answer that named nobody in the reader's words."""
+    return sp._(N_("unassigned")) if name == UNASSIGNED else name
 
 
 def word(value: str, sp: Speaker = EN) -> str:
@@ -252,6 +258,8 @@ def cell(key: str, value: object, sp: Speaker = EN) -> str:
         return NONE
     if key == "network":
         return network(str(value), sp)
+    if key == "agent":
+        return agent(str(value), sp)
     if key == "week":
         return week(str(value), sp)
     if isinstance(value, int | float):
@@ -288,6 +296,8 @@ def csv_value(key: str, value: object, sp: Speaker = EN) -> object:
         return None
     if key == "network":
         return network(str(value), sp)
+    if key == "agent":
+        return agent(str(value), sp)
     if key == "week":
         return week_start(str(value)).isoformat()
     if isinstance(value, str):

@@ -352,3 +352,15 @@ def test_the_settings_tables_read_in_the_language(seeded: Engine) -> None:
 def test_goals_are_typed_in_the_languages_digits(typed: str, read: float) -> None:
     """A Persian or Arabic keyboard types its own digits and separators into the Goals form."""
     assert fmt.parse_amount(typed) == read
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("page", ["views/conversations.py", "views/support.py"])
+def test_an_answer_naming_nobody_is_unassigned_in_the_language(seeded: Engine, page: str) -> None:
+    sp = i18n.speaker("fa")
+    at = run_in("fa", page)
+    agents = [
+        str(v) for f in at.dataframe if sp._("Agent") in f.value.columns
+        for v in f.value[sp._("Agent")]
+    ]  # fmt: skip
+    assert sp._("unassigned") in agents and "unassigned" not in agents, agents

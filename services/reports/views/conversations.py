@@ -186,7 +186,7 @@ with cache.timed_page("conversations"):
                 _("Started"): started_at(r, period.tz),
                 _("Network"): ui.network_name(r["network"], sp),
                 _("Account"): ui.account_name(r["account"], sp),
-                _("Agent"): r["agent"],
+                _("Agent"): fmt.agent(r["agent"], sp),
                 _("First response"): fmt.duration(r["first_response_s"], sp),
                 _("In business hours"): fmt.duration(r["first_response_business_s"], sp),
                 _("Resolved in"): fmt.duration(r["resolution_s"], sp),

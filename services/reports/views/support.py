@@ -7,7 +7,6 @@ import plotly.express as px
 import streamlit as st
 
 from services.common import csv_export
-from services.common.conversation_levels import UNASSIGNED
 from services.common.i18n import N_
 from services.reports import cache, quality_view, queries, ui
 from services.reports import formatting as fmt
@@ -15,11 +14,6 @@ from services.reports.figures import weekly_support
 
 sp = ui.speaker()
 _ = sp._
-
-
-def agent_name(agent: str) -> str:
-    """An agent as named in the data; an answer that named nobody in the reader's words."""
-    return _("unassigned") if agent == UNASSIGNED else agent
 
 
 with cache.timed_page("support"):
@@ -198,7 +192,7 @@ with cache.timed_page("support"):
     agents = pd.DataFrame(
         [
             {
-                _("Agent"): agent_name(str(row["agent"])),
+                _("Agent"): fmt.agent(str(row["agent"]), sp),
                 _("Answered"): fmt.number(row["answered"], sp),
                 _("Median first response"): fmt.duration(row["median_first_response_s"], sp),
                 _("In business hours"): fmt.duration(row["median_first_response_business_s"], sp),
@@ -216,7 +210,7 @@ with cache.timed_page("support"):
         # The answered conversations each agent row counts (unassigned: answered, naming nobody).
         ui.conversations_links(
             [
-                (agent_name(str(row["agent"])), {"agent": str(row["agent"]), "only": "answered"})
+                (fmt.agent(str(row["agent"]), sp), {"agent": str(row["agent"]), "only": "answered"})
                 for row in figures["agents"]
             ]
         )
