@@ -17,6 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import (
     NumberPattern,
+    format_compact_decimal,
     format_currency,
     format_decimal,
     format_percent,
@@ -158,6 +159,14 @@ class Speaker:
             format=_pattern(self.language, "decimal", decimals),
             locale=self.language,
             numbering_system=self._numbering(),
+        )
+        return self.digits(text)
+
+    def compact(self, value: float) -> str:
+        """A large number shortened as the language does on a chart's axis: "1.2M",
+        "1,2 milj." (fi), "۱٫۲ میلیون" (fa)."""
+        text = format_compact_decimal(
+            value, locale=self.language, fraction_digits=1, numbering_system=self._numbering()
         )
         return self.digits(text)
 

@@ -20,13 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.clock import utcnow
+from services.common.i18n import N_, Problem
 from services.domain.tables import Competitor
 from services.domain.vocabulary import NETWORK_NAMES
 
 TABLE = Competitor.__table__  # type: ignore[attr-defined]
 
 
-class BadCompetitor(ValueError):
+class BadCompetitor(Problem):
     """What is wrong with a competitor, starting with the field's name."""
 
 
@@ -48,13 +49,18 @@ def not_competitor_sql(table: str) -> str:
 def _checked(network: str, account: str, name: str | None = None) -> tuple[str, str, str]:
     found = NETWORK_NAMES.get(network.strip().lower())
     if found is None:
-        raise BadCompetitor(f"network: one of {', '.join(sorted(NETWORK_NAMES))}")
+        raise BadCompetitor(
+            N_("network: one of {networks}"), networks=", ".join(sorted(NETWORK_NAMES))
+        )
     account = account.strip()
     if not 1 <= len(account) <= 200 or "\x00" in account:
-        raise BadCompetitor("account: 1 to 200 characters, as the events name it (e.g. @rival)")
+        raise BadCompetitor(
+            N_("account: 1 to 200 characters, as the events name it (e.g. {example})"),
+            example="@rival",
+        )
     text = (name or "").strip()
     if name is not None and (not 1 <= len(text) <= 100 or "\x00" in text):
-        raise BadCompetitor("name: 1 to 100 characters")
+        raise BadCompetitor(N_("name: 1 to 100 characters"))
     return found, account, text
 
 

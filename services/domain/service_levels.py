@@ -27,6 +27,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from services.common.i18n import N_, Problem
 from services.domain.tables import SupportSchedule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -37,7 +38,7 @@ EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, as every stored instant
 Floats = npt.NDArray[np.float64]
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Problem):
     """A schedule that cannot be saved; the message names the part at fault."""
 
 
@@ -93,7 +94,12 @@ def _minutes(text: str, where: str) -> int:
         or int(match[2]) > 59
         or (int(match[1]) == 24 and int(match[2]) != 0)
     ):
-        raise ScheduleError(f"hours: {where}: {text.strip()!r} is not a time (00:00-24:00)")
+        raise ScheduleError(
+            N_("hours: {where}: {text} is not a time ({example})"),
+            where=where,
+            text=repr(text.strip()),
+            example="00:00-24:00",
+        )
     return int(match[1]) * 60 + int(match[2])
 
 
@@ -103,10 +109,16 @@ def _days(text: str) -> list[int]:
         part = part.strip()
         ends = part.split("-")
         if not all(e.strip() in DAYS for e in ends) or len(ends) > 2:
-            raise ScheduleError(f"hours: {part!r} is not a day or range of days (mon-fri)")
+            raise ScheduleError(
+                N_("hours: {part} is not a day or range of days ({example})"),
+                part=repr(part),
+                example="mon-fri",
+            )
         first, last = DAYS.index(ends[0].strip()), DAYS.index(ends[-1].strip())
         if last < first:
-            raise ScheduleError(f"hours: {part!r}: the range of days runs backwards")
+            raise ScheduleError(
+                N_("hours: {part}: the range of days runs backwards"), part=repr(part)
+            )
         days += range(first, last + 1)
     return days
 
@@ -118,17 +130,25 @@ def parse_hours(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
         match = re.fullmatch(r"([a-zA-Z,\- ]+?)\s+(\S.*)", group)
         if not match:
             raise ScheduleError(
-                f"hours: {group!r}: write days then times, e.g. mon-fri 09:00-17:00"
+                N_("hours: {group}: write days then times, e.g. {example}"),
+                group=repr(group),
+                example="mon-fri 09:00-17:00",
             )
         days = _days(match[1])
         for span in match[2].split(","):
             bounds = span.strip().split("-")
             where = f"{match[1].strip()} {span.strip()}"
             if len(bounds) != 2:
-                raise ScheduleError(f"hours: {where}: write an interval as 09:00-17:00")
+                raise ScheduleError(
+                    N_("hours: {where}: write an interval as {example}"),
+                    where=where,
+                    example="09:00-17:00",
+                )
             start, end = _minutes(bounds[0], where), _minutes(bounds[1], where)
             if end <= start:
-                raise ScheduleError(f"hours: {where}: the interval ends before it starts")
+                raise ScheduleError(
+                    N_("hours: {where}: the interval ends before it starts"), where=where
+                )
             for day in days:
                 weekly.setdefault(day, []).append((start, end))
     out = {}
@@ -137,7 +157,9 @@ def parse_hours(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
         for (a, b), (c, _) in itertools.pairwise(ordered):
             if c < b:
                 raise ScheduleError(
-                    f"hours: {DAYS[day]} {_clock(a)}-{_clock(b)} overlaps {_clock(c)}-..."
+                    N_("hours: {first} overlaps {second}"),
+                    first=f"{DAYS[day]} {_clock(a)}-{_clock(b)}",
+                    second=f"{_clock(c)}-...",
                 )
         out[day] = tuple(ordered)
     return out
@@ -154,7 +176,11 @@ def parse_holidays(values: Iterable[str]) -> frozenset[dt.date]:
                 raise ValueError
             days.add(dt.date.fromisoformat(value))
         except ValueError:
-            raise ScheduleError(f"holidays: {value!r} is not a date (YYYY-MM-DD)") from None
+            raise ScheduleError(
+                N_("holidays: {value} is not a date ({example})"),
+                value=repr(value),
+                example="YYYY-MM-DD",
+            ) from None
     return frozenset(days)
 
 
@@ -170,10 +196,12 @@ def make_schedule(
         ZoneInfo(timezone.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleError(
-            f"timezone: {timezone!r} is not an IANA time zone (e.g. Europe/Madrid)"
+            N_("timezone: {zone} is not an IANA time zone (e.g. {example})"),
+            zone=repr(timezone),
+            example="Europe/Madrid",
         ) from None
     if first_response_target_s < 0:
-        raise ScheduleError("first_response_target: must be 0 seconds or more")
+        raise ScheduleError(N_("first_response_target: must be 0 seconds or more"))
     return Schedule(
         timezone=timezone.strip(),
         weekly=parse_hours(hours),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 
+from services.common import i18n
 from services.common.openapi import repeated_query
 from services.domain.vocabulary import Network
 from services.moments import service
@@ -48,12 +50,16 @@ def moment_filters(
 MomentFilters = Annotated[service.Filters, Depends(moment_filters)]
 
 
-def csv_download(engine: Engine, filters: service.Filters, tz: ZoneInfo) -> StreamingResponse:
-    """The filtered moments as a streamed CSV named after the filters and today's date (the web
-    export and the API's are the same file)."""
+def csv_download(
+    engine: Engine, filters: service.Filters, tz: ZoneInfo, reader: i18n.Speaker | None = None
+) -> StreamingResponse:
+    """The filtered moments as a streamed CSV named after the filters and today's date: for a
+    `reader` (the web page's download) headed in their language, with the byte-order mark
+    Excel needs; else (the API's) with field names and codes."""
     name = service.export_filename(filters, dt.datetime.now(tz).date())
+    chunks = service.export_csv(engine, filters=filters, reader=reader)
     return StreamingResponse(
-        service.export_csv(engine, filters=filters),
+        itertools.chain(["\ufeff"], chunks) if reader else chunks,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

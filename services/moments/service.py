@@ -16,9 +16,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.common import csv_export, tracing
+from services.common import csv_export, i18n, tracing
 from services.common.clock import utcnow
 from services.common.db import write_guard
+from services.common.i18n import N_
 from services.domain.conversation_levels import UNASSIGNED
 from services.domain.service_levels import DEFAULT_TARGET_S
 from services.domain.tables import (
@@ -28,7 +29,7 @@ from services.domain.tables import (
     SheetOutbox,
     SupportConversation,
 )
-from services.domain.vocabulary import INFLUENCE_DAYS, person_key
+from services.domain.vocabulary import INFLUENCE_DAYS, moment_word, network_label, person_key
 from services.moments.metrics import MOMENTS_LOGGED
 from services.moments.models import (
     MomentBase,
@@ -41,6 +42,24 @@ from services.moments.models import (
 LIST_FIELDS = ("people", "tags")
 # The fields a person fills in (MomentBase, in its order) between the server's own.
 CSV_COLUMNS = ("id", *MomentBase.model_fields, "logged_by", "created_at", "updated_at")
+# The same columns as people read them (the moments page's download; the API's keeps the field
+# names and codes), the Google Sheet's names in the reader's language.
+CSV_HEADINGS = {
+    "id": N_("Moment ID"),
+    "occurred_on": N_("Date"),
+    "network": N_("Network"),
+    "link": N_("Link"),
+    "people": N_("People"),
+    "customer_status": N_("Customer status"),
+    "change": N_("What changed"),
+    "outcome": N_("Outcome"),
+    "initiated_by": N_("Who reached out first"),
+    "notes": N_("Notes"),
+    "tags": N_("Tags"),
+    "logged_by": N_("Logged by"),
+    "created_at": N_("Logged at (UTC)"),
+    "updated_at": N_("Updated at (UTC)"),
+}
 FAILED_AFTER_ATTEMPTS = 8
 # One cap for the web and the API export: a year of a large team's moments is ~10,000.
 EXPORT_MAX_ROWS = 100_000
@@ -383,9 +402,13 @@ def public(moment: Moment, sync: SheetSync | None = None) -> MomentPublic:
     return MomentPublic.model_validate({**as_dict(moment), "sheet_sync": sync})
 
 
-def export_csv(engine: Engine, *, filters: Filters) -> Iterator[str]:
+def export_csv(
+    engine: Engine, *, filters: Filters, reader: i18n.Speaker | None = None
+) -> Iterator[str]:
     """The filtered moments as CSV chunks, read from the database a few hundred at a time, so
-    memory stays flat however many there are (at most EXPORT_MAX_ROWS)."""
+    memory stays flat however many there are (at most EXPORT_MAX_ROWS). For a `reader`, the
+    columns are headed and the networks, statuses, outcomes and initiators named in their
+    language; without one, field names and codes (the API's, for programs)."""
     query = (
         _filtered(filters, engine.dialect.name)
         .order_by(col(Moment.occurred_on).desc(), col(Moment.created_at).desc())
@@ -393,13 +416,20 @@ def export_csv(engine: Engine, *, filters: Filters) -> Iterator[str]:
         .execution_options(yield_per=500)
     )
     with Session(engine) as session:
-        yield from csv_export.lines(CSV_COLUMNS, (_csv_row(m) for m in session.exec(query)))
+        header = [reader._(CSV_HEADINGS[c]) for c in CSV_COLUMNS] if reader else CSV_COLUMNS
+        rows = (_csv_row(m, reader) for m in session.exec(query))
+        yield from csv_export.lines(header, rows)
 
 
-def _csv_row(moment: Moment) -> list[Any]:
+def _csv_row(moment: Moment, reader: i18n.Speaker | None = None) -> list[Any]:
     data = as_dict(moment)
     data["people"] = ", ".join(data["people"])
     data["tags"] = ", ".join(data["tags"])
+    if reader is not None:
+        data["network"] = network_label(data["network"], reader.language)
+        for word in ("customer_status", "outcome", "initiated_by"):
+            if data[word]:
+                data[word] = moment_word(data[word], reader.language)
     for stamp in ("created_at", "updated_at"):  # stored as naive UTC: say so, to the second
         if data[stamp] is not None:
             data[stamp] = data[stamp].replace(microsecond=0).isoformat() + "Z"

@@ -32,6 +32,7 @@ from services.common import tracing
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
+from services.common.i18n import N_, Speaker
 from services.domain.tables import Moment, SheetOutbox
 from services.moments import metrics
 
@@ -136,6 +137,25 @@ def sheet_row(moment: Moment) -> list[str]:
         moment.updated_at.strftime("%Y-%m-%d %H:%M"),
         "deleted" if moment.deleted_at else "active",
     ]
+
+
+# Why a write failed, as the moments pages say it (last_error starts with the reason; the rest is
+# Google's own English answer, for the log and `rapport sheets status`).
+REASONS = {
+    "quota": N_("Google's limit of writes a minute; retrying"),
+    "server": N_("Google Sheets had an error of its own; retrying"),
+    "auth": N_("Google refused the credentials; an admin checks the sheet's sharing"),
+    "client": N_("Google Sheets refused the write; the server's log says why"),
+    "timeout": N_("Google Sheets did not answer in time; retrying"),
+    "connection": N_("Google Sheets could not be reached; retrying"),
+}
+UNKNOWN_REASON = N_("the server's log says why")
+
+
+def reason_said(error: str | None, sp: Speaker) -> str:
+    """A recorded failure (`reason: Google's answer`) as the reader's language says it."""
+    code = (error or "").partition(":")[0]
+    return sp._(REASONS.get(code, UNKNOWN_REASON))
 
 
 def failure_reason(exc: Exception) -> str:

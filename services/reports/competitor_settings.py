@@ -9,7 +9,6 @@ from sqlmodel import Session
 from services.domain import competitors
 from services.domain.vocabulary import Network
 from services.reports import cache, ui
-from services.reports import formatting as fmt
 
 
 def section(viewer: ui.Viewer) -> None:
@@ -29,7 +28,7 @@ def section(viewer: ui.Viewer) -> None:
             [
                 {
                     sp._("Competitor"): row["name"],
-                    sp._("Network"): fmt.word(row["network"]),
+                    sp._("Network"): ui.network_name(row["network"], sp),
                     sp._("Account"): row["account"],
                 }
                 for row in found
@@ -55,14 +54,16 @@ def section(viewer: ui.Viewer) -> None:
                     session, network=network, account=account, name=name, actor=viewer.name
                 )
         except competitors.BadCompetitor as exc:
-            st.error(sp._("Not saved: {problem}.", problem=str(exc)))
+            st.error(sp._("Not saved: {problem}.", problem=ui.plain(exc.said_in(sp))))
         else:
             st.cache_data.clear()
             st.success(
                 sp._("{name} added: its events now count only in share of voice.", name=name)
             )
     if found:
-        labels = {f"{r['name']} · {fmt.word(r['network'])} {r['account']}": r for r in found}
+        labels = {
+            f"{r['name']} · {ui.network_name(r['network'], sp)} {r['account']}": r for r in found
+        }
         with st.form("competitor_remove"):
             chosen = st.selectbox(sp._("Competitor to remove"), list(labels))
             removed = st.form_submit_button(sp._("Remove competitor"))

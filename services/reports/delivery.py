@@ -36,6 +36,7 @@ from services.common import i18n
 from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.db import write_session
+from services.common.i18n import N_
 from services.domain.tables import ReportDelivery
 from services.reports.monthly import render
 from services.reports.report_html import month_name
@@ -50,6 +51,11 @@ ATTEMPTS = 4
 
 class DeliveryError(RuntimeError):
     """The report could not be turned into a PDF or handed to the SMTP server."""
+
+
+class RecipientsError(i18n.Problem, DeliveryError):
+    """Addresses the report cannot be sent to: said in the page's language, English for the
+    CLI."""
 
 
 def chromium() -> str:
@@ -90,9 +96,11 @@ def recipients_of(text: str) -> list[str]:
     found = sorted({r.strip() for r in text.replace(";", ",").split(",") if r.strip()})
     bad = [r for r in found if "@" not in r or r.startswith("@") or r.endswith("@")]
     if bad:
-        raise DeliveryError(f"recipients: {', '.join(bad)} is not an email address")
+        raise RecipientsError(
+            N_("recipients: {addresses} is not an email address"), addresses=", ".join(bad)
+        )
     if not found:
-        raise DeliveryError("recipients: name at least one address")
+        raise RecipientsError(N_("recipients: name at least one address"))
     return found
 
 

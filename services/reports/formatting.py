@@ -15,6 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from services.common.i18n import N_, Speaker, speaker
+from services.domain.conversation_levels import UNASSIGNED
 from services.domain.vocabulary import MOMENT_WORDS, network_label
 
 EN = speaker("en")
@@ -107,6 +108,11 @@ def network(name: str, sp: Speaker = EN) -> str:
     """A network as the reader says it: brand names as the platforms write them, the common
     nouns (email, other) through the catalogs."""
     return sp._(network_label(name))
+
+
+def agent(name: str, sp: Speaker = EN) -> str:
+    """An agent as named in the data; an answer that named nobody in the reader's words."""
+    return sp._(N_("unassigned")) if name == UNASSIGNED else name
 
 
 def word(value: str, sp: Speaker = EN) -> str:
@@ -221,6 +227,13 @@ def month(value: str, sp: Speaker = EN) -> str:
     return f"{first:%b %Y}" if sp.language == "en" else sp.month(first)
 
 
+def month_name(value: dt.date, sp: Speaker = EN) -> str:
+    """A month by its name alone, as a picker lists it: "March", "maaliskuu", "مارس"."""
+    if sp.language == "en":
+        return f"{value:%B}"
+    return format_date(value, "LLLL", locale=sp.language)
+
+
 def month_abbr(value: dt.date, sp: Speaker = EN) -> str:
     """A month on a chart's axis: "Mar", "maalis", "مارس"."""
     if sp.language == "en":
@@ -248,6 +261,8 @@ def cell(key: str, value: object, sp: Speaker = EN) -> str:
         return NONE
     if key == "network":
         return network(str(value), sp)
+    if key == "agent":
+        return agent(str(value), sp)
     if key == "week":
         return week(str(value), sp)
     if isinstance(value, int | float):
@@ -284,6 +299,8 @@ def csv_value(key: str, value: object, sp: Speaker = EN) -> object:
         return None
     if key == "network":
         return network(str(value), sp)
+    if key == "agent":
+        return agent(str(value), sp)
     if key == "week":
         return week_start(str(value)).isoformat()
     if isinstance(value, str):
@@ -306,6 +323,13 @@ def for_csv(
 
 
 _SCALES = {"k": 1e3, "m": 1e6, "b": 1e9}
+# Arabic (U+0660...) and Persian (U+06F0...) digits and the Arabic thousands and decimal
+# separators as the Latin ones: a Persian or Arabic keyboard types them.
+_TYPED = str.maketrans(
+    {chr(0x0660 + d): str(d) for d in range(10)}
+    | {chr(0x06F0 + d): str(d) for d in range(10)}
+    | {"\u066c": ",", "\u066b": "."}
+)
 
 
 def typed(value: float) -> str:
@@ -315,9 +339,11 @@ def typed(value: float) -> str:
 
 
 def parse_amount(text: str) -> float | None:
-    """A number as people type it: "55,000,000", "55 000 000", "55M", "2.5k", "60" (None when
-    empty); ValueError saying what is wrong otherwise."""
-    cleaned = text.strip().replace(",", "").replace(" ", "").replace("_", "").replace("\u00a0", "")
+    """A number as people type it: "55,000,000", "55 000 000", "55M", "2.5k", "60", in Arabic or
+    Persian digits and separators too (None when empty); ValueError saying what is wrong
+    otherwise."""
+    cleaned = text.strip().translate(_TYPED)
+    cleaned = cleaned.replace(",", "").replace(" ", "").replace("_", "").replace("\u00a0", "")
     if not cleaned:
         return None
     scale = _SCALES.get(cleaned[-1].lower(), 1.0)

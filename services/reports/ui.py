@@ -6,6 +6,7 @@ reads.py.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import datetime as dt
 import html
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from babel.lists import format_list
 from sqlmodel import Session
@@ -25,7 +27,7 @@ from services.common.clock import today_in
 from services.common.i18n import N_
 from services.domain import accounts
 from services.domain.period import Period
-from services.reports import cache, completeness, reads, value
+from services.reports import cache, charts, completeness, reads, value
 from services.reports import formatting as fmt
 from services.reports.figures import iso_week, week_in_period
 
@@ -255,6 +257,12 @@ LAYOUT_STYLE = """
 """
 
 
+def plot(figure: go.Figure, place: Any = None) -> None:
+    """A chart at full width (in `place`, a column, else the page), its ticks, hover labels,
+    title and legend as the reader reads them (charts.for_reader)."""
+    (place or st).plotly_chart(charts.for_reader(figure, speaker()), width="stretch")
+
+
 def long_day(day: dt.date, sp: i18n.Speaker) -> str:
     """ "5 December 2026" as the reader writes it (Persian with the Jalali date first)."""
     return f"{day:%-d %B %Y}" if sp.language == "en" else sp.date(day, "long")
@@ -355,14 +363,7 @@ def sidebar(viewer: Viewer) -> Filters:
                 args=("year",),
             )
         )
-        as_of = st.date_input(
-            sp._("As of"),
-            min_value=dt.date(year, 1, 1),
-            max_value=dt.date(year, 12, 31),
-            key=as_of_key,
-            on_change=_widget_to_url,
-            args=("as_of", as_of_key),
-        )
+        as_of = as_of_picker(sp, as_of_key, year, last=default_as_of)
         network = st.selectbox(
             sp._("Network"),
             [ALL_NETWORKS, *networks],
@@ -399,6 +400,53 @@ def sidebar(viewer: Viewer) -> Filters:
 
 
 ROLES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
+
+
+def as_of_picker(sp: i18n.Speaker, key: str, year: int, *, last: dt.date) -> dt.date:
+    """The as-of day as a month and a day of it, each named in the reader's language (the
+    calendar of st.date_input speaks English only), up to `last` (today in this year); the
+    day chosen is kept under `key` and written out in full beneath (Persian: the Jalali date
+    too)."""
+    chosen = st.session_state.get(key)
+    day = chosen if isinstance(chosen, dt.date) and chosen.year == year else last
+    day = min(day, last)
+    st.session_state[key] = day
+    month_key, day_key = f"{key}_month", f"{key}_day"
+    st.session_state[month_key], st.session_state[day_key] = day.month, day.day
+    months = list(range(1, last.month + 1))
+    last_day = last.day if day.month == last.month else calendar.monthrange(year, day.month)[1]
+    month_box, day_box = st.columns([3, 2])
+    month_box.selectbox(
+        sp._("As of: month"),
+        months,
+        key=month_key,
+        format_func=lambda m: fmt.month_name(dt.date(year, m, 1), sp),
+        on_change=_day_to_url,
+        args=(key, year, last),
+    )
+    day_box.selectbox(
+        sp._("Day"),
+        list(range(1, last_day + 1)),
+        key=day_key,
+        format_func=lambda d: sp.digits(str(d)),
+        on_change=_day_to_url,
+        args=(key, year, last),
+    )
+    st.caption(long_day(day, sp))
+    return day
+
+
+def _day_to_url(key: str, year: int, last: dt.date) -> None:
+    """The month or day the person picked, as the as-of day (a day past the month's end is
+    its last), into the session and the URL before the page runs again."""
+    month = int(st.session_state[f"{key}_month"])
+    day = min(int(st.session_state[f"{key}_day"]), calendar.monthrange(year, month)[1])
+    chosen = min(dt.date(year, month, day), last)
+    st.session_state[key] = chosen
+    if chosen == last:
+        st.query_params.pop("as_of", None)
+    else:
+        st.query_params["as_of"] = chosen.isoformat()
 
 
 def _widget_to_url(name: str, key: str | None = None) -> None:
@@ -443,8 +491,19 @@ def table(rows: Any, *, download: str, file: str) -> None:
     (server.STREAMLIT_FLAGS), since it writes user text as it is and a spreadsheet would run a
     formula in it; ours neutralises every cell."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    dataframe(frame)
     csv_download(download, csv_export.frame(frame), file)
+
+
+def dataframe(rows: Any, column_config: dict[str, Any] | None = None) -> None:
+    """A table at full width, without its index. Right to left, every column's cells start at
+    the right under their header: the grid draws on a canvas that knows no direction."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    config = dict(column_config or {})
+    if speaker().dir == "rtl":
+        for name in frame.columns:
+            config[name] = {**config.get(name, st.column_config.Column()), "alignment": "right"}
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
 def assumptions_table(model: value.ValueModel, year: int) -> None:

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from services.common.clock import utcnow
 from services.common.db import write_session
-from services.common.i18n import N_
+from services.common.i18n import N_, Problem
 from services.domain.period import Period
 from services.domain.tables import ValueModelRow
 
@@ -47,7 +47,7 @@ LABELS = {
 }
 
 
-class ValueModelError(ValueError):
+class ValueModelError(Problem):
     """A value model that cannot be saved; the message names the field."""
 
 
@@ -71,17 +71,23 @@ def make_model(*, year: int, currency: str = "USD", **amounts: Any) -> ValueMode
     """A checked model; ValueModelError naming the field otherwise. Missing amounts are 0."""
     code = str(currency).strip().upper()
     if code not in list_currencies():
-        raise ValueModelError(f"currency: {currency!r} is not an ISO 4217 code (e.g. USD, EUR)")
+        raise ValueModelError(
+            N_("currency: {currency} is not an ISO 4217 code (e.g. {examples})"),
+            currency=repr(currency),
+            examples="USD, EUR",
+        )
     values: dict[str, float] = {}
     for name, raw in amounts.items():
         if name not in AMOUNTS:
-            raise ValueModelError(f"{name}: not part of the value model")
+            raise ValueModelError(N_("{name}: not part of the value model"), name=name)
         try:
             number = float(raw)
         except (TypeError, ValueError):
-            raise ValueModelError(f"{name}: {raw!r} is not a number") from None
+            raise ValueModelError(
+                N_("{name}: {raw} is not a number"), name=name, raw=repr(raw)
+            ) from None
         if not math.isfinite(number) or number < 0:
-            raise ValueModelError(f"{name}: must be a number of 0 or more")
+            raise ValueModelError(N_("{name}: must be a number of 0 or more"), name=name)
         values[name] = number
     return ValueModel(year=year, currency=code, **values)
 

@@ -27,7 +27,7 @@ from services.domain.tables import User
 from services.domain.vocabulary import NETWORK_LABELS
 from services.moments import service
 from services.moments.app import create_app
-from services.moments.models import MomentCreate, MomentUpdate
+from services.moments.models import MomentCreate, MomentUpdate, SheetSync
 from services.moments.web.speech import templates
 from tests.moments.conftest import PASSWORD, csrf_of, login
 
@@ -408,3 +408,43 @@ def test_the_picker_saves_the_accounts_language(
     assert back.status_code == 303 and language() is None
     # /password, the header's old link, is the same page.
     assert 'action="/account/language"' in client.get("/password").text
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_the_moments_csv_is_headed_in_the_readers_language(
+    site: tuple[TestClient, Callable[[str], TestClient], dict[str, str]], language: str
+) -> None:
+    """The list's download, for people: its header row and the moment words in the reader's
+    language (the API's, for programs, keeps the field names: tests/moments/test_api.py)."""
+    _, as_language, _ids = site
+    exported = as_language(language).get("/moments.csv")
+    assert exported.status_code == 200 and exported.text.startswith("\ufeff")
+    header, first = exported.text.lstrip("\ufeff").splitlines()[:2]
+    say = i18n.speaker(language)
+    assert header.split(",")[:2] == [say._("Moment ID"), say._("Date")]
+    assert say._("Prospect") in first and "prospect" not in first
+    assert english_left(header, language) == [], header
+    if language in ("ar", "fa"):
+        assert latin_words(header, language) == [], header
+
+
+@pytest.mark.parametrize("language", OTHERS)
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param("quota: APIError: [429]: Quota exceeded for quota metric", id="quota"),
+        pytest.param("auth: RefreshError: invalid_grant: account not found", id="auth"),
+        pytest.param("connection: ConnectionError: Max retries exceeded", id="connection"),
+        pytest.param("something new: Traceback of a kind never seen", id="unknown"),
+    ],
+)
+def test_a_failed_sheet_sync_says_why_in_the_readers_language(language: str, error: str) -> None:
+    """Google's answer stays in the log and `rapport sheets status`; the badge and its title
+    say the reason as the reader's language does."""
+    badge = templates(language).env.get_template("_list.html").module.sync_badge  # type: ignore[attr-defined]
+    for state in ("failed", "pending"):
+        shown = str(badge(SheetSync(state=state, attempts=8, error=error)))
+        assert "Error" not in shown and "exceeded" not in shown and "Traceback" not in shown
+        assert english_left(shown, language) == [], shown
+        if language in ("ar", "fa"):
+            assert latin_words(shown, language) == [], shown

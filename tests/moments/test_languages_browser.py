@@ -98,6 +98,13 @@ def test_the_form_and_the_list_in_persian_and_finnish(
             card, label = _box(page, "section.card"), _box(page, "label[for=link]")
             if language == "fa":  # mirrored: the label starts at the card's right edge
                 assert label["x"] + label["width"] > card["x"] + card["width"] - 60, (label, card)
+                # A moment typed in Spanish reads left to right inside the cell; the cell, and
+                # on a phone its "What changed:" label, stay right to left.
+                directions = page.evaluate(
+                    "[...document.querySelectorAll('td.change, td.change bdi')]"
+                    ".slice(0, 2).map(e => getComputedStyle(e).direction)"
+                )
+                assert directions == ["rtl", "ltr"], directions
             else:
                 assert label["x"] < card["x"] + 60, (label, card)
             page.screenshot(path=str(shots / f"form-{language}-{name}.png"))

@@ -373,8 +373,12 @@ def test_filters_and_csv_on_pages(manager: TestClient) -> None:
     assert exported.headers["content-disposition"] == (
         f'attachment; filename="moments-bob-{today}.csv"'
     )
-    row = next(csv.DictReader(io.StringIO(exported.text)))
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"]), row["created_at"]
+    # For people: headed as the Sheet is, in the reader's language, marked UTF-8 for Excel.
+    assert exported.text.startswith("\ufeffMoment ID,Date,Network,Link,People,")
+    row = next(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    logged = row["Logged at (UTC)"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", logged), logged
+    assert row["Network"] == "X (Twitter)" and row["Customer status"] == "Existing customer"
     everything = manager.get(
         "/moments.csv", params={"network": "instagram", "date_from": "2026-01-01"}
     )

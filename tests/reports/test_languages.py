@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
@@ -16,8 +17,11 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from services.common import i18n
-from services.domain import accounts
+from services.domain import accounts, competitors
 from services.domain.auth import Role
+from services.ingest.sink import write_batch
+from services.reports import formatting as fmt
+from tests.factories import batch, event
 from tests.reports.test_app import APP, PAGES, app_env, seed  # noqa: F401  (the fixture)
 
 LANGUAGES = ("tr", "ar", "fa", "fi")
@@ -87,6 +91,12 @@ def chart_texts(spec: dict[str, Any]) -> list[str]:
         found.append(str(trace.get("name") or ""))
         text = trace.get("text")  # a list of labels, or numbers packed as {"dtype", "bdata"}
         found += [str(t) for t in text if isinstance(t, str)] if isinstance(text, list) else []
+        # What a hover label says around its values, and the values the page wrote.
+        hover = re.sub(r"%\{[^}]*\}|<[^>]*>", "\n", trace.get("hovertemplate") or "")
+        found += hover.split("\n")
+        data = trace.get("customdata")
+        if isinstance(data, list):
+            found += [str(c) for row in data for c in (row if isinstance(row, list) else [row])]
     return found
 
 
@@ -168,3 +178,190 @@ def test_the_picker_saves_the_accounts_language(seeded: Engine) -> None:
     # The page speaks it at once, and the picker names it in Finnish.
     assert at.title[0].value.startswith("Kannattaako some?")
     assert any(box.label == "Kieli" for box in at.selectbox)
+
+
+CHARTED = ["views/overview.py", "views/support.py", "views/brand.py", "views/outcomes.py",
+           "views/moments.py", "views/share_of_voice.py"]  # fmt: skip
+ENGLISH_MONTHS = re.compile(r"\b(Jan|Feb|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b")
+
+
+def chart_figures(spec: dict[str, Any]) -> list[str]:
+    """What a chart writes of its figures: ticks (axes and colour scale), the values its hover
+    labels and bar texts show."""
+    layout = spec.get("layout", {})
+    found = [str(t) for t in layout.get("coloraxis", {}).get("colorbar", {}).get("ticktext", [])]
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            found += [str(t) for t in axis.get("ticktext", [])]
+    for trace in spec.get("data", []):
+        data = trace.get("customdata", [])
+        found += [str(c) for row in data for c in (row if isinstance(row, list) else [row])]
+        text = trace.get("text")
+        found += [str(t) for t in text if isinstance(t, str)] if isinstance(text, list) else []
+    return found
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("page", CHARTED)
+@pytest.mark.parametrize("language", ["ar", "fa", "fi"])
+def test_charts_write_figures_and_dates_in_the_language(
+    seeded: Engine, language: str, page: str
+) -> None:
+    """Ticks and hover labels in the language's digits and month names (Plotly's own are
+    English: "Mar 2", "20k"); right-to-left titles at the right."""
+    if page == "views/share_of_voice.py":
+        heard(seeded)
+    specs = [json.loads(c.proto.spec) for c in run_in(language, page).get("plotly_chart")]
+    assert specs, page
+    for spec in specs:
+        figures = chart_figures(spec)
+        assert figures, (page, spec["layout"].get("title"))
+        assert not [f for f in figures if ENGLISH_MONTHS.search(f)], (page, figures)
+        if language in i18n.RIGHT_TO_LEFT:
+            assert not [f for f in figures if re.search(r"[0-9]", f)], (page, figures)
+            title = spec["layout"].get("title", {})
+            assert title.get("xanchor") == "right" or not title.get("text"), (page, title)
+        for trace in spec["data"]:  # no value left to d3's English formatting
+            # (a heatmap's hours and weekdays are the page's own words: shown as given)
+            unformatted = r"%\{[xyz][:|]" if trace["type"] == "heatmap" else r"%\{[xyz][:|}]"
+            assert not re.search(unformatted, trace.get("hovertemplate") or ""), page
+
+
+def heard(engine: Engine) -> None:
+    """The brand's mentions and a competitor's, this year, for the Share of voice chart."""
+    year = dt.date.today().year
+    with Session(engine) as session:
+        competitors.create(session, network="twitter", account="@rival", name="Rival", actor="t")
+    mentions = [
+        event(kind="mention", account=account, network="twitter", count=count,
+              occurred_at=f"{year}-01-{day:02d}T10:00:00Z")
+        for day in (5, 12, 19)
+        for account, count in (("@brand", 30), ("@rival", 10))
+    ]  # fmt: skip
+    write_batch(engine, [batch(*mentions)], ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_as_of_day_is_picked_in_the_language(seeded: Engine) -> None:
+    """No calendar speaking English: a month by its name and a day in the language's digits,
+    the day picked written out beneath (Persian: the Jalali date too), kept in the URL."""
+    at = run_in("fa", "views/overview.py")
+    assert not at.get("date_input")
+    sp = i18n.speaker("fa")
+    year = dt.date.today().year
+    month = next(box for box in at.sidebar.selectbox if box.label == sp._("As of: month"))
+    day = next(box for box in at.sidebar.selectbox if box.label == sp._("Day"))
+    assert month.options[0] == "ژانویه" and day.options[:3] == ["۱", "۲", "۳"]
+    month.set_value(1).run()
+    day = next(box for box in at.sidebar.selectbox if box.label == sp._("Day"))
+    day.set_value(31).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["as_of"] in (f"{year}-01-31", [f"{year}-01-31"])
+    picked = sp.date(dt.date(year, 1, 31), "long")
+    assert picked in [c.value for c in at.sidebar.caption]
+    assert sp.digits(f"{year}") in at.caption[0].value  # the page's period names the day
+
+
+HOURS = "Save business hours"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("field", "typed", "button", "notation"),
+    [
+        pytest.param("hours_", "tue 25:00-26:00", HOURS, {"tue"}, id="hours"),
+        pytest.param("holidays_", "next friday", HOURS, {"next", "friday", "YYYY", "MM", "DD"},
+                     id="holidays"),
+        pytest.param("timezone_", "Mars/Olympus", HOURS, {"Mars", "Olympus", "IANA", "Europe",
+                     "Madrid"}, id="timezone"),
+        pytest.param("currency", "CHFF", "Save value model", {"CHFF", "ISO", "USD", "EUR"},
+                     id="currency"),
+        pytest.param("competitor", "", "Add competitor", set(), id="competitor"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("language", ["ar", "fa", "fi"])
+def test_settings_say_why_not_saved_in_the_language(
+    seeded: Engine, language: str, field: str, typed: str, button: str, notation: set[str]
+) -> None:
+    """A refused schedule, value model or competitor: the reason in the reader's language
+    (the CLI and the API keep the English: tests/common/test_service_levels.py), what was
+    typed and the notation asked for (mon-fri, 09:00, YYYY-MM-DD) as written."""
+    sp = i18n.speaker(language)
+    at = run_in(language, "views/settings.py")
+    if field == "competitor":  # a name but no account
+        next(t for t in at.text_input if t.label == sp._("Competitor name")).input("Rival")
+    else:
+        next(t for t in at.text_input if (t.key or "").startswith(field)).input(typed)
+    next(b for b in at.button if b.label == sp._(button)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [refused] = [e.value.replace("\\", "") for e in at.error]
+    assert refused.startswith(sp._("Not saved: {reason}.", reason="").split(" ")[0]), refused
+    english = {"is", "not", "a", "the", "must", "write", "characters", "time", "date", "code"}
+    words = set(re.findall(r"[A-Za-z]+", refused))
+    assert not words & english, refused
+    if language in i18n.RIGHT_TO_LEFT:
+        assert words <= notation | {"mon", "fri", "rival"}, refused
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("language", "start"), [("fa", "right"), ("fi", None)])
+def test_table_cells_start_where_the_language_reads_from(
+    seeded: Engine, language: str, start: str | None
+) -> None:
+    """The grid draws on a canvas: right to left, each column's cells are set to start at the
+    right under their header (Streamlit put text at the left, figures at the right)."""
+    at = run_in(language, "views/support.py")
+    assert at.dataframe
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        columns = [str(c) for c in frame.value.columns]
+        if start is None:
+            assert not any(config.get(c, {}).get("alignment") for c in columns), config
+        else:
+            assert [config.get(c, {}).get("alignment") for c in columns] == [start] * len(columns)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_settings_tables_read_in_the_language(seeded: Engine) -> None:
+    """Business hours column by column (the hours and dates in the form's notation, the target
+    as a duration), the platform connections' counts in the language's digits."""
+    from services.reports import schedules
+
+    schedules.set_hours(
+        seeded, account=None, timezone="Europe/Istanbul", hours="mon-fri 09:00-17:00",
+        holidays="2026-12-25", first_response_target_s=3600, actor="t",
+    )  # fmt: skip
+    at = run_in("fa", "views/settings.py")
+    sp = i18n.speaker("fa")
+    hours = next(f.value for f in at.dataframe if sp._("Opening hours") in f.value.columns)
+    [row] = hours.to_dict("records")
+    assert row[sp._("Opening hours")] == "mon-fri 09:00-17:00"
+    assert row[sp._("First-response target")] == fmt.duration(3600, sp)
+    words = set(re.findall(r"[A-Za-z]+", " ".join(str(v) for v in row.values())))
+    assert words <= {"mon", "fri", "Europe", "Istanbul"}, row
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        pytest.param("۵۵٬۰۰۰٬۰۰۰", 55_000_000, id="persian-digits-and-separators"),
+        pytest.param("٢٫٥k", 2_500, id="arabic-decimal-and-k"),
+        pytest.param("۶۰", 60, id="persian-share"),
+        pytest.param("55,000,000", 55_000_000, id="latin"),
+    ],
+)
+def test_goals_are_typed_in_the_languages_digits(typed: str, read: float) -> None:
+    """A Persian or Arabic keyboard types its own digits and separators into the Goals form."""
+    assert fmt.parse_amount(typed) == read
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("page", ["views/conversations.py", "views/support.py"])
+def test_an_answer_naming_nobody_is_unassigned_in_the_language(seeded: Engine, page: str) -> None:
+    sp = i18n.speaker("fa")
+    at = run_in("fa", page)
+    agents = [
+        str(v) for f in at.dataframe if sp._("Agent") in f.value.columns
+        for v in f.value[sp._("Agent")]
+    ]  # fmt: skip
+    assert sp._("unassigned") in agents and "unassigned" not in agents, agents

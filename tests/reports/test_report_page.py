@@ -94,3 +94,34 @@ def test_the_page_speaks_the_accounts_language(
     assert [t.value for t in at.title] == ["گزارش ماهانه"]
     assert at.selectbox(key="report_month").label == "ماه"
     assert "دانلود HTML" in downloads(at)
+
+
+@pytest.mark.parametrize("language", ["ar", "fi"])
+def test_bad_recipients_are_refused_in_the_language(
+    engine: Engine,
+    app_env: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+) -> None:
+    """The addresses as typed, the reason in the reader's language (the CLI keeps English)."""
+    from services.common.i18n import speaker
+    from tests.reports.test_app import APP
+
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    get_settings.cache_clear()
+    sp = speaker(language)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = {"name": "ana", "role": "manager", "language": language}
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    next(t for t in at.text_input if t.label == sp._("Recipients")).set_value("boss, ana@x.fi")
+    next(b for b in at.button if b.label == sp._("Send")).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [refused] = [e.value.replace("\\", "") for e in at.error]
+    assert refused == sp._(
+        "Not sent: {reason}",
+        reason=sp._("recipients: {addresses} is not an email address", addresses="boss"),
+    )
+    assert "not an email" not in refused

@@ -180,9 +180,10 @@ def log_moment(
 
 
 @router.get("/moments.csv")
-def export_csv(request: Request, _principal: SignedIn, filters: MomentFilters) -> Response:
+def export_csv(request: Request, principal: SignedIn, filters: MomentFilters) -> Response:
     settings = settings_of(request)
-    return csv_download(engine_of(request), filters, settings.timezone)
+    reader = speaker_for(request, principal)
+    return csv_download(engine_of(request), filters, settings.timezone, reader)
 
 
 @router.get("/moments/{moment_id}", response_class=HTMLResponse)

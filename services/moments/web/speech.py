@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from services.common import i18n
 from services.common.deps import settings_of
 from services.domain.vocabulary import moment_word, network_label
+from services.moments import sheets
 from services.moments.deps import Principal
 
 # The language a browser picked on the login page (before any account says which it reads).
@@ -75,6 +76,7 @@ def templates(language: str) -> Jinja2Templates:
         day=partial(_day, say=say),
         local_time=partial(local_time, say=say),
         money=say.money,
+        sync_reason=partial(sheets.reason_said, sp=say),
     )
     environment.globals.update(lang=language, dir=say.dir, languages=i18n.NAMES)
     return Jinja2Templates(env=environment)

@@ -85,7 +85,7 @@ with cache.timed_page("brand"):
     )
     ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.number(y, sp)))
     ui.part_weeks(chart, list(weeks["week"]), period)
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     st.caption(_(ui.PART_WEEKS))
     rates = px.line(
         weeks[weeks["week"].isin(ui.whole_weeks(list(weeks["week"]), period))],
@@ -103,7 +103,7 @@ with cache.timed_page("brand"):
         rates,
         lambda _name, x, y: ui.said(ui.week_of(x, period), _("Engagement rate"), fmt.rate(y, sp)),
     )
-    st.plotly_chart(rates, width="stretch")
+    ui.plot(rates)
     st.subheader(_("When your audience engages"))
     hourly = reads.engagement_by_hour(period, network=f.network, account=f.account)
     grid = engagement_heatmap(hourly, cache.settings().timezone)
@@ -137,7 +137,7 @@ with cache.timed_page("brand"):
         ],
         hovertemplate=ui.HOVER,
     )
-    st.plotly_chart(heatmap, width="stretch")
+    ui.plot(heatmap)
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     ui.csv_download(
         _("Download weekly figures (CSV)"),

@@ -174,7 +174,7 @@ with cache.timed_page("conversations"):
                 _("Started"): started_at(r, period.tz),
                 _("Network"): ui.network_name(r["network"], sp),
                 _("Account"): ui.account_name(r["account"], sp),
-                _("Agent"): r["agent"],
+                _("Agent"): fmt.agent(r["agent"], sp),
                 _("First response"): fmt.duration(r["first_response_s"], sp),
                 _("In business hours"): fmt.duration(r["first_response_business_s"], sp),
                 _("Resolved in"): fmt.duration(r["resolution_s"], sp),
@@ -188,12 +188,7 @@ with cache.timed_page("conversations"):
             for r in rows
         ]
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={link: st.column_config.LinkColumn(display_text=_("open"))},
-    )
+    ui.dataframe(table, column_config={link: st.column_config.LinkColumn(display_text=_("open"))})
     ui.csv_download(  # made when clicked: every row, however many, not only this page
         _("Download these conversations (CSV)"),
         lambda: csv_export.text(

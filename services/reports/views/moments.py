@@ -59,7 +59,7 @@ with cache.timed_page("moments"):
     chart.update_traces(
         marker_opacity=[0.35 if cut and i == len(months) - 1 else 1.0 for i in range(len(months))]
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     week_of = _("Week of")
     weeks = pd.DataFrame(
         {
@@ -75,7 +75,7 @@ with cache.timed_page("moments"):
         chart, lambda _n, x, y: ui.said(ui.week_of(x, period), moments_word, fmt.number(y, sp))
     )
     ui.part_weeks(chart, list(data["per_week"]), period)
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     st.caption(_(ui.PART_WEEKS))
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
     breakdowns = (
@@ -114,7 +114,7 @@ with cache.timed_page("moments"):
                 ],
                 hovertemplate=ui.HOVER,
             )
-            column.plotly_chart(chart, width="stretch")
+            ui.plot(chart, column)
     st.subheader(_("Most recent moments in this period"))
     recent = reads.recent_moments(period.first_day, period.as_of, network=f.network, limit=15)
     opened = _("Open")
@@ -131,10 +131,8 @@ with cache.timed_page("moments"):
             for r in recent
         ]
     )
-    st.dataframe(
+    ui.dataframe(
         table,
-        hide_index=True,
-        width="stretch",
         column_config={opened: st.column_config.LinkColumn(_("Moment"), display_text=_("open"))},
     )
     ui.csv_download(

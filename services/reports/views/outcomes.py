@@ -93,7 +93,7 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
             fmt.number(y, sp),
         ),
     )  # fmt: skip
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     ui.table(
         [
             {
@@ -167,7 +167,7 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         margin={"t": 90},
         height=140 + 60 * max(1, len(results["networks"])),
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     st.caption(
         _(
             "Each stage on its own scale from 0 (conversions are about a hundredth of visits); "
@@ -219,7 +219,7 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
             ],
             hovertemplate=ui.HOVER,
         )
-        st.plotly_chart(chart, width="stretch")
+        ui.plot(chart)
     ui.table(
         [
             {_("Currency"): currency, _("Revenue"): fmt.amounts({currency: amount}, sp)}

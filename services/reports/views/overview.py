@@ -93,7 +93,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     )
     ui.hover(figure, lambda name, x, y: ui.said(ui.week_of(x, period), name, whole(y, currency)))
     ui.part_weeks(figure, list(frame["week"]), period)
-    st.plotly_chart(figure, width="stretch")
+    ui.plot(figure)
     st.caption(_(ui.PART_WEEKS))
 
 
@@ -174,7 +174,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         height=90 + 44 * len(rows),
         margin={"t": 50, "b": 30},
     )
-    st.plotly_chart(figure, width="stretch")
+    ui.plot(figure)
 
 
 def trends(f: ui.Filters) -> None:
@@ -265,7 +265,7 @@ def trends(f: ui.Filters) -> None:
             height=300,
             margin={"t": 80, "b": 40},
         )
-        column.plotly_chart(figure, width="stretch")
+        ui.plot(figure, column)
     st.caption(_(ui.PART_WEEKS))
 
 

@@ -94,7 +94,10 @@ with cache.timed_page("report"):
                             st.success(
                                 sp._("Sent to {recipients}.", recipients=", ".join(recipients))
                             )
+                    except delivery.RecipientsError as exc:
+                        st.error(sp._("Not sent: {reason}", reason=ui.plain(exc.said_in(sp))))
                     except (ValueError, delivery.DeliveryError) as exc:
+                        # The mail server's own words (docs/using.md#languages).
                         st.error(sp._("Not sent: {reason}", reason=ui.plain(str(exc))))
 
     # The report as it will be read: its own page in a frame, so its styles stay its own.

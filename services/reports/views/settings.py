@@ -5,7 +5,7 @@ import streamlit as st
 
 from services.common.i18n import N_
 from services.domain import webhook_status
-from services.domain.service_levels import DEFAULT_TARGET_S, ScheduleError
+from services.domain.service_levels import DEFAULT_TARGET_S, Schedule, ScheduleError
 from services.reports import (
     cache,
     competitor_settings,
@@ -26,6 +26,11 @@ def last_delivery(row: dict[str, object]) -> str:
     if isinstance(ago, float):
         return _("{time} ago", time=fmt.duration(ago, sp))
     return _("- (refused as off)") if row["refused_as_off"] else "-"
+
+
+def count(value: object) -> str:
+    """A request count of the ingest service's, in the reader's digits."""
+    return fmt.number(value if isinstance(value, int) else 0, sp)
 
 
 def connections() -> None:
@@ -57,10 +62,10 @@ def connections() -> None:
                 _("Source"): _(names[str(row["source"])]),
                 _("State"): _("connected") if row["state"] == "on" else _("not connected"),
                 _("Last delivery"): last_delivery(row),
-                _("Received"): row["accepted"],
-                _("Could not be read"): row["dead_lettered"],
-                _("Refused (not signed by the platform)"): row["refused"],
-                _("Unreadable, all time"): stored.get(f"webhook:{row['source']}", 0),
+                _("Received"): count(row["accepted"]),
+                _("Could not be read"): count(row["dead_lettered"]),
+                _("Refused (not signed by the platform)"): count(row["refused"]),
+                _("Unreadable, all time"): count(stored.get(f"webhook:{row['source']}", 0)),
             }
             for row in found
         ],
@@ -86,6 +91,22 @@ def connections() -> None:
 
 DEFAULT = N_("Default (every account)")
 
+
+def schedule_row(applies: str, schedule: Schedule | None) -> dict[str, str]:
+    """A schedule as the table shows it; none: support counts as always open."""
+    if schedule is None:
+        return {_("Applies to"): applies, _("Opening hours"): _(ALWAYS_OPEN)}
+    return {
+        _("Applies to"): applies,
+        _("Opening hours"): schedule.hours_text or _("closed every day"),
+        _("Time zone"): schedule.timezone,
+        _("Closed dates"): ", ".join(sorted(d.isoformat() for d in schedule.holidays)) or "—",
+        _("First-response target"): fmt.duration(schedule.first_response_target_s, sp),
+    }
+
+
+ALWAYS_OPEN = N_("always open (no schedule: business time is calendar time)")
+
 with cache.timed_page("settings"):
     viewer: ui.Viewer = st.session_state["viewer"]
     f: ui.Filters = st.session_state["filters"]
@@ -101,13 +122,9 @@ with cache.timed_page("settings"):
         )
     )
     stored = schedules.stored(cache.engine())
-    # The schedules as typed (mon-fri 09:00-17:00): the same notation the form takes.
-    applies, schedule = _("Applies to"), _("Schedule")
-    rows = [{applies: _("every account (default)"), schedule: schedules.describe(stored.default)}]
-    rows += [
-        {applies: account, schedule: schedules.describe(s)}
-        for account, s in sorted(stored.by_account.items())
-    ]
+    # The hours and dates as typed (mon-fri 09:00-17:00): the same notation the form takes.
+    rows = [schedule_row(_("every account (default)"), stored.default)]
+    rows += [schedule_row(account, s) for account, s in sorted(stored.by_account.items())]
     ui.table(rows, download=_("Download business hours (CSV)"), file="business-hours.csv")
     if not viewer.can_edit_goals:
         st.info(_("You can read the business hours; admins and managers change them."))
@@ -177,8 +194,8 @@ with cache.timed_page("settings"):
                 actor=viewer.name,
             )
         except ScheduleError as exc:
-            # The schedule's own words (the field and what it could not read) stay English.
-            st.error(_("Not saved: {reason}.", reason=exc))
+            # What was typed stays as typed; the reason is said in the reader's language.
+            st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
             st.cache_data.clear()  # every business-hours figure changes with the schedule
             shown = _(DEFAULT) if choice == DEFAULT else choice
@@ -226,7 +243,7 @@ with cache.timed_page("settings"):
                 cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
             )
         except value.ValueModelError as exc:
-            st.error(_("Not saved: {reason}.", reason=exc))
+            st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
             st.cache_data.clear()
             st.success(_("Value model for {year} saved.", year=sp.digits(str(f.year))))

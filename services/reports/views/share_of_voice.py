@@ -56,17 +56,17 @@ with cache.timed_page("share_of_voice"):
                 fmt.rate(y, sp),
             ),
         )
-        st.plotly_chart(chart, width="stretch")
+        ui.plot(chart)
         st.caption(sp._(ui.PART_WEEKS))
     st.subheader(sp._("Per network"))
     if heard["networks"]:
         ui.table(
             [
                 {
-                    sp._("Network"): fmt.word(row["network"]),
-                    sp._("Mentions of the brand"): row["mentions"],
-                    sp._("Competitor mentions"): row["competitor_mentions"],
-                    sp._("Share of voice"): fmt.rate(row["share_of_voice"]),
+                    sp._("Network"): ui.network_name(row["network"], sp),
+                    sp._("Mentions of the brand"): sp.number(row["mentions"]),
+                    sp._("Competitor mentions"): sp.number(row["competitor_mentions"]),
+                    sp._("Share of voice"): fmt.rate(row["share_of_voice"], sp),
                 }
                 for row in heard["networks"]
             ],
@@ -81,9 +81,9 @@ with cache.timed_page("share_of_voice"):
             [
                 {
                     sp._("Competitor"): row["name"],
-                    sp._("Network"): fmt.word(row["network"]),
+                    sp._("Network"): ui.network_name(row["network"], sp),
                     sp._("Account"): row["account"],
-                    sp._("Mentions"): row["mentions"],
+                    sp._("Mentions"): sp.number(row["mentions"]),
                 }
                 for row in heard["competitors"]
             ],

@@ -8,18 +8,12 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
-from services.domain.conversation_levels import UNASSIGNED
 from services.reports import cache, quality_view, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support
 
 sp = ui.speaker()
 _ = sp._
-
-
-def agent_name(agent: str) -> str:
-    """An agent as named in the data; an answer that named nobody in the reader's words."""
-    return _("unassigned") if agent == UNASSIGNED else agent
 
 
 with cache.timed_page("support"):
@@ -112,7 +106,7 @@ with cache.timed_page("support"):
             ui.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
         ),
     )
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     shares = weeks.rename(
         columns={
             "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
@@ -143,7 +137,7 @@ with cache.timed_page("support"):
     chart.update_xaxes(tickformat="%-d %b")
     ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.rate(y, sp)))
     ui.part_weeks(chart, list(shares["week"]), period)
-    st.plotly_chart(chart, width="stretch")
+    ui.plot(chart)
     st.caption(_(ui.PART_WEEKS))
     WEEK_COLUMNS = [
         "week", "conversations", "answered", "responded_within_1h_rate",
@@ -167,9 +161,7 @@ with cache.timed_page("support"):
         "first_response_sla_met_rate": N_("SLA met"),
         "median_resolution_s": N_("Resolution"),
     }
-    st.dataframe(
-        fmt.for_people(by_network, NETWORK_COLUMNS, short, sp), hide_index=True, width="stretch"
-    )
+    ui.dataframe(fmt.for_people(by_network, NETWORK_COLUMNS, short, sp))
     st.caption(_("Times are medians; the SLA counts business hours."))
     st.caption(_("Open a network's conversations:"))
     ui.conversations_links(
@@ -196,7 +188,7 @@ with cache.timed_page("support"):
     agents = pd.DataFrame(
         [
             {
-                _("Agent"): agent_name(str(row["agent"])),
+                _("Agent"): fmt.agent(str(row["agent"]), sp),
                 _("Answered"): fmt.number(row["answered"], sp),
                 _("Median first response"): fmt.duration(row["median_first_response_s"], sp),
                 _("In business hours"): fmt.duration(row["median_first_response_business_s"], sp),
@@ -209,12 +201,12 @@ with cache.timed_page("support"):
     if agents.empty:
         st.info(_("No conversation of this period has been answered yet."))
     else:
-        st.dataframe(agents, hide_index=True, width="stretch")
+        ui.dataframe(agents)
         st.caption(_("Open an agent's conversations:"))
         # The answered conversations each agent row counts (unassigned: answered, naming nobody).
         ui.conversations_links(
             [
-                (agent_name(str(row["agent"])), {"agent": str(row["agent"]), "only": "answered"})
+                (fmt.agent(str(row["agent"]), sp), {"agent": str(row["agent"]), "only": "answered"})
                 for row in figures["agents"]
             ]
         )
