@@ -432,6 +432,7 @@ RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length
 def _streamlit(url: str, port: int, moments: str, log: Path) -> Any:
     """`rapport reports`, as `rapport up` runs it."""
     from services.common import processes
+
     env = {
         **os.environ,
         "DATABASE_URL": url,
