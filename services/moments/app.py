@@ -31,7 +31,7 @@ from services.common.db import make_engine
 from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
-from services.moments import api, people_api, service, sheets, survey_api, web
+from services.moments import api, people_api, service, sheets, survey_api, surveys, web
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
@@ -108,7 +108,11 @@ def _is_api(request: Request) -> bool:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, sync_sheets: bool = True
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    sync_sheets: bool = True,
+    relay_surveys: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
@@ -117,6 +121,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_worker = sync_sheets and settings.sheets_sync_in_service
         syncer = sheets.start_background(engine, settings) if run_worker else None
+        # Every moments process relays the survey answers it and the others accepted; two
+        # relays at once may send an answer twice, which the consumer writes once.
+        relay = surveys.Relay(engine, settings) if relay_surveys else None
+        relay_thread = relay.start() if relay is not None else None
+        app.state.survey_relay = relay
         grpc_server = start_grpc(
             engine, settings, port=settings.moments_grpc_port, host=settings.grpc_host
         )
@@ -125,8 +134,9 @@ def create_app(
             yield
         finally:
             grpc_server.server.stop(grace=10).wait()
-            if getattr(app.state, "survey_publisher", None) is not None:
-                app.state.survey_publisher.close()
+            if relay is not None and relay_thread is not None:
+                relay.stop()
+                relay_thread.join(15)
             if syncer is not None:
                 syncer.stop_event.set()
 

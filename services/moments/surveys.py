@@ -1,6 +1,7 @@
 """Survey links (docs/using.md#customer-satisfaction-surveys): signed tokens that carry a
 conversation and an expiry, the key they are signed with, how often a link may be answered, and
-the answer published to Kafka as a `rating` event like every interaction."""
+the answer: kept in the survey outbox when accepted, then relayed to Kafka as a `rating` event
+like every interaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
+import random
 import secrets
 import threading
 import time
@@ -20,18 +23,27 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from rapport.ingest.v1 import ingest_pb2
-from sqlalchemy import select
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from services.common.clock import utcnow
 from services.common.config import Settings, get_settings
-from services.common.schema import SupportConversation
+from services.common.db import write_guard
+from services.common.schema import InteractionEvent, SupportConversation, SurveyOutbox
 from services.common.vocabulary import NETWORK_NAMES, RATING_SCALE
+from services.moments import metrics
 
 SECRET_FILE = Path("var") / "survey-secret"
 COMMENT_LIMIT = 1_000
 EVENT_ID_LIMIT = 128  # interaction_event.event_id
 PREFIX = "survey"
 CONVERSATIONS = SupportConversation.__table__  # type: ignore[attr-defined]
+OUTBOX = SurveyOutbox.__table__  # type: ignore[attr-defined]
+EVENTS = InteractionEvent.__table__  # type: ignore[attr-defined]
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the Kafka client is loaded on the first answer: `rapport` starts faster
     from kafka import KafkaProducer
@@ -144,42 +156,7 @@ class Limiter:
 
 
 class Unavailable(Exception):
-    """Kafka did not acknowledge the answer."""
-
-
-class Publisher:
-    """One producer for the moments process, made on first use, remade after a failure."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-
-    def publish(self, event: ingest_pb2.Interaction, timeout_s: float = 10.0) -> None:
-        from kafka.errors import KafkaError
-
-        from services.common.kafka import make_producer
-
-        batch = ingest_pb2.InteractionBatch(
-            events=[event], ingested_at_us=time.time_ns() // 1000, source=PREFIX
-        )
-        try:
-            with self._lock:
-                if self._producer is None:
-                    self._producer = make_producer(self.settings, linger_ms=0)
-                producer = self._producer
-            producer.send(self.settings.kafka_topic, value=batch.SerializeToString()).get(
-                timeout=timeout_s
-            )
-        except (KafkaError, ValueError, OSError) as exc:
-            self.close()
-            raise Unavailable(str(exc)) from exc
-
-    def close(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.close(timeout=5)
+    """Kafka did not acknowledge an answer."""
 
 
 def rating_event(
@@ -209,6 +186,221 @@ def rating_event(
     if comment:
         event.attributes["comment"] = comment
     return event
+
+
+def accept(engine: Engine, survey: Survey, stars: int, comment: str, *, at: dt.datetime) -> None:
+    """Keep the answer in the survey outbox, replacing an earlier answer of the conversation
+    still waiting there; once this returns the answer survives any outage (the relay sends it
+    on). Its version is `at`, so the latest answer wins wherever it meets an earlier one."""
+    event = rating_event(engine, survey, stars, comment, at=at)
+    now = at.astimezone(dt.UTC).replace(tzinfo=None)
+    row = {
+        "event_id": survey.event_id,
+        "event": event.SerializeToString(),
+        "accepted_at_us": int(at.timestamp() * 1_000_000),
+        "enqueued_at": now,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "last_error": None,
+    }
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(OUTBOX).values(row)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[OUTBOX.c.event_id],
+        set_={name: statement.excluded[name] for name in row if name != "event_id"},
+    )
+    with write_guard(engine), engine.begin() as conn:
+        conn.execute(upsert)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An outbox row as the relay read it."""
+
+    event_id: str
+    event: bytes
+    accepted_at_us: int
+    attempts: int
+
+
+class Relay:
+    """Drains the survey outbox to Kafka (a thread of the moments service).
+
+    A row is marked sent only once Kafka acknowledged it, and leaves the outbox only once the
+    consumer wrote it to `interaction_event`: a broker that dies holding it (the embedded one
+    keeps records only in memory) gets it again after `resend_after_s`. Each record carries
+    the answer's own acceptance time as its version, so a copy sent twice (a crash between the
+    acknowledgement and the mark, a second moments process) is written once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        batch_size: int = 500,
+        resend_after_s: float = 60.0,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._engine, self._settings = engine, settings
+        self.batch_size, self.resend_after_s, self.timeout_s = batch_size, resend_after_s, timeout_s
+        self.stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._producer: KafkaProducer | None = None
+        self._gauged_at = 0.0
+
+    def nudge(self) -> None:
+        """An answer was accepted: send it now rather than at the next idle tick."""
+        self._wake.set()
+
+    def due(self, now: dt.datetime) -> list[Pending]:
+        o = OUTBOX.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(o.event_id, o.event, o.accepted_at_us, o.attempts)
+                .where(o.next_attempt_at <= now)
+                .order_by(o.next_attempt_at)
+                .limit(self.batch_size)
+            ).all()
+        return [Pending(*row) for row in rows]
+
+    def send(self, rows: list[Pending]) -> list[Pending]:
+        """Publish each answer as a record of its own (its version is its batch's
+        ingested_at_us); the rows Kafka acknowledged. Unavailable when none could be sent."""
+        from kafka.errors import KafkaError
+
+        from services.common.kafka import make_producer
+
+        try:
+            if self._producer is None:
+                self._producer = make_producer(self._settings, linger_ms=5)
+            producer = self._producer
+            futures = []
+            for row in rows:
+                event = ingest_pb2.Interaction.FromString(row.event)
+                record = ingest_pb2.InteractionBatch(
+                    events=[event], ingested_at_us=row.accepted_at_us, source=PREFIX
+                ).SerializeToString()
+                futures.append(producer.send(self._settings.kafka_topic, value=record))
+            producer.flush(timeout=self.timeout_s)
+        except (KafkaError, ValueError, OSError) as exc:
+            self._close_producer()
+            raise Unavailable(str(exc)) from exc
+        acknowledged = [row for row, f in zip(rows, futures, strict=True) if f.succeeded()]
+        if not acknowledged:
+            failed = next((f.exception for f in futures if f.failed()), None)
+            self._close_producer()
+            raise Unavailable(str(failed or "no acknowledgement"))
+        return acknowledged
+
+    def mark_sent(self, rows: list[Pending], now: dt.datetime) -> None:
+        """Sent: looked at again after resend_after_s, unless written by then. Only rows still
+        holding the answer that was sent: one accepted meanwhile is still to send."""
+        o = OUTBOX.c
+        again = now + dt.timedelta(seconds=self.resend_after_s)
+        with write_guard(self._engine), self._engine.begin() as conn:
+            for row in rows:
+                conn.execute(
+                    update(OUTBOX)
+                    .where(o.event_id == row.event_id, o.accepted_at_us == row.accepted_at_us)
+                    .values(sent_at=now, next_attempt_at=again, last_error=None)
+                )
+
+    def back_off(self, rows: list[Pending], error: str, now: dt.datetime) -> None:
+        o = OUTBOX.c
+        with write_guard(self._engine), self._engine.begin() as conn:
+            for row in rows:
+                delay = retry_delay_s(row.attempts + 1)
+                conn.execute(
+                    update(OUTBOX)
+                    .where(o.event_id == row.event_id, o.accepted_at_us == row.accepted_at_us)
+                    .values(
+                        attempts=row.attempts + 1,
+                        next_attempt_at=now + dt.timedelta(seconds=delay),
+                        last_error=error[:500],
+                    )
+                )
+
+    def forget_written(self) -> int:
+        """Delete the sent answers the consumer wrote (that version or a later one)."""
+        o, e = OUTBOX.c, EVENTS.c
+        written = exists().where(e.event_id == o.event_id, e.ingested_at_us >= o.accepted_at_us)
+        with write_guard(self._engine), self._engine.begin() as conn:
+            return conn.execute(delete(OUTBOX).where(o.sent_at.is_not(None), written)).rowcount
+
+    def drain_once(self) -> int:
+        """One round: forget what was written, send one batch of what is due. The number sent."""
+        self.forget_written()
+        now = utcnow()
+        rows = self.due(now)
+        sent = 0
+        if rows:
+            try:
+                acknowledged = self.send(rows)
+            except Unavailable as exc:
+                metrics.SURVEY_FAILURES.inc(len(rows))
+                log.warning("survey answers not sent (%d, retried later): %s", len(rows), exc)
+                self.back_off(rows, str(exc), now)
+            else:
+                self.mark_sent(acknowledged, now)
+                missed = [r for r in rows if r not in acknowledged]
+                if missed:
+                    metrics.SURVEY_FAILURES.inc(len(missed))
+                    self.back_off(missed, "not acknowledged", now)
+                sent = len(acknowledged)
+        if time.monotonic() - self._gauged_at >= 1.0 or not rows:
+            self.gauges()
+        return sent
+
+    def gauges(self) -> None:
+        waiting, oldest = status(self._engine)
+        metrics.SURVEY_BACKLOG.set(waiting)
+        metrics.SURVEY_OLDEST.set(oldest)
+        self._gauged_at = time.monotonic()
+
+    def run(self, idle_s: float = 1.0) -> None:
+        """Keep draining until stopped; a database error is logged and retried, so the thread
+        never dies quietly."""
+        while not self.stop_event.is_set():
+            try:
+                sent = self.drain_once()
+            except SQLAlchemyError as exc:
+                log.error("survey relay could not read or record its outbox: %s", exc)
+                sent = 0
+            if sent < self.batch_size:
+                self._wake.wait(idle_s)
+                self._wake.clear()
+        self._close_producer()
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="survey-relay", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._wake.set()
+
+    def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=5)
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Exponential backoff with jitter, at most 30 s: an answer follows a short outage closely."""
+    return min(2.0 ** min(attempts, 8), 30.0) * random.uniform(0.5, 1.0)
+
+
+def status(engine: Engine) -> tuple[int, float]:
+    """(answers waiting to reach the database, age in seconds of the oldest)."""
+    with engine.connect() as conn:
+        waiting, oldest = conn.execute(
+            select(func.count(), func.min(OUTBOX.c.enqueued_at)).select_from(OUTBOX)
+        ).one()
+    if not waiting or oldest is None:
+        return 0, 0.0
+    return int(waiting), max(0.0, (utcnow() - oldest).total_seconds())
 
 
 # --- `rapport surveys link` -----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The public survey page /s/{token}: no login, the customer's own language, five choices and
-an optional comment; the answer becomes a `rating` event
+an optional comment; the answer, kept in the survey outbox, becomes a `rating` event
 (docs/using.md#customer-satisfaction-surveys). Apart from the staff pages on purpose: its own
 small template and stylesheet, nothing a staff page loads."""
 
@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 
 from services.common import i18n
 from services.common.i18n import N_
 from services.common.vocabulary import RATING_SCALE
-from services.moments import surveys
+from services.moments import metrics, surveys
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -112,22 +113,15 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
             chosen=stars, comment=comment, errors=errors,
         )  # fmt: skip
     assert stars is not None  # the checks above refuse everything else
-    engine, now = request.app.state.engine, dt.datetime.now(dt.UTC)
-    try:
-        event = await run_in_threadpool(
-            surveys.rating_event, engine, survey, stars, comment, at=now
-        )
-        await run_in_threadpool(publisher(request).publish, event)
-    except surveys.Unavailable as exc:
-        log.warning("survey answer for %s not published: %s", survey.event_id, exc)
-        return _page(request, "message.html", status=503, problem="unavailable")
-    return _page(request, "thanks.html", stars=stars, comment=comment)
-
-
-def publisher(request: Request) -> surveys.Publisher:
-    """The app's one publisher (made on the first answer; the lifespan closes it)."""
     state = request.app.state
-    if getattr(state, "survey_publisher", None) is None:
-        state.survey_publisher = surveys.Publisher(state.settings)
-    found: surveys.Publisher = state.survey_publisher
-    return found
+    try:
+        await run_in_threadpool(
+            surveys.accept, state.engine, survey, stars, comment, at=dt.datetime.now(dt.UTC)
+        )
+    except OperationalError as exc:  # the database is down: nothing was kept, so say so
+        log.warning("survey answer for %s not kept: %s", survey.event_id, exc)
+        return _page(request, "message.html", status=503, problem="unavailable")
+    metrics.SURVEY_ANSWERS.inc()
+    if getattr(state, "survey_relay", None) is not None:
+        state.survey_relay.nudge()
+    return _page(request, "thanks.html", stars=stars, comment=comment)
