@@ -408,10 +408,10 @@ class SurveyOutbox(SQLModel, table=True):
     __tablename__ = "survey_outbox"
 
     event_id: str = Field(primary_key=True, max_length=128)
-    # The `rating` event as a serialized protobuf Interaction, published as it was accepted.
-    event: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    # When the page accepted it (Unix microseconds): the record's ingested_at_us, so a
-    # republished copy is the same version and replaces nothing but itself.
+    # The Kafka record as published: a serialized InteractionBatch holding the `rating` event,
+    # its ingested_at_us the moment the page accepted it (accepted_at_us), so a republished
+    # copy is the same version and replaces nothing but itself.
+    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     accepted_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     enqueued_at: dt.datetime = Field(sa_type=DateTime)
     attempts: int = 0

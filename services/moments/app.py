@@ -134,6 +134,8 @@ def create_app(
             yield
         finally:
             grpc_server.server.stop(grace=10).wait()
+            if getattr(app.state, "survey_keeper", None) is not None:
+                app.state.survey_keeper.close()
             if relay is not None and relay_thread is not None:
                 relay.stop()
                 relay_thread.join(15)
@@ -191,11 +193,12 @@ def create_app(
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+    # The customer's public survey first: the busiest route, matched before the others.
+    app.include_router(survey_page.router)
     app.include_router(api.router)
     app.include_router(people_api.router)
     app.include_router(survey_api.router)
     app.include_router(web.router)
-    app.include_router(survey_page.router)  # public: the customer's survey
     return app
 
 

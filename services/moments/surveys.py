@@ -5,6 +5,7 @@ like every interaction."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -12,18 +13,20 @@ import hashlib
 import hmac
 import logging
 import os
+import queue
 import random
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from rapport.ingest.v1 import ingest_pb2
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -159,59 +162,138 @@ class Unavailable(Exception):
     """Kafka did not acknowledge an answer."""
 
 
-def rating_event(
-    engine: Engine, survey: Survey, stars: int, comment: str, *, at: dt.datetime
-) -> ingest_pb2.Interaction:
-    """The answer as the event ingest would have accepted: on the conversation's own account
-    (a rating alone would otherwise add an account named "default" to the reports' filters)."""
-    low, high = RATING_SCALE
-    if not low <= stars <= high:
-        raise ValueError(f"rating: {low} to {high}")
+@dataclass(frozen=True)
+class Answer:
+    """A customer's answer to a survey, as the page accepted it."""
+
+    survey: Survey
+    stars: int
+    comment: str
+    at: dt.datetime  # aware: when the page accepted it
+
+    def event(self, account: str | None) -> ingest_pb2.Interaction:
+        """The answer as the event ingest would have accepted: on the conversation's own
+        account (a rating alone would otherwise add an account named "default" to the
+        reports' filters)."""
+        low, high = RATING_SCALE
+        if not low <= self.stars <= high:
+            raise ValueError(f"rating: {low} to {high}")
+        event = ingest_pb2.Interaction(
+            event_id=self.survey.event_id,
+            network=self.survey.network,
+            kind="rating",
+            count=self.stars,
+            account=account or "default",
+            conversation_id=self.survey.conversation_id,
+        )
+        event.occurred_at.FromDatetime(self.at.astimezone(dt.UTC).replace(tzinfo=None))
+        if self.comment:
+            event.attributes["comment"] = self.comment
+        return event
+
+
+def keep(engine: Engine, answers: Sequence[Answer]) -> None:
+    """Keep answers in the survey outbox, in one transaction, each replacing an earlier answer
+    of its conversation still waiting there; once this returns they survive any outage (the
+    relay sends them on). An answer's version is its `at`, so the latest answer wins wherever
+    it meets an earlier one."""
+    latest = {answer.survey.event_id: answer for answer in answers}  # one row per conversation
     c = CONVERSATIONS.c
+    keys = {(a.survey.network, a.survey.conversation_id) for a in latest.values()}
     with engine.connect() as conn:
-        account = conn.execute(
-            select(c.account).where(
-                c.network == survey.network, c.conversation_id == survey.conversation_id
+        accounts = {
+            (network, conversation): account
+            for network, conversation, account in conn.execute(
+                select(c.network, c.conversation_id, c.account).where(
+                    tuple_(c.network, c.conversation_id).in_(sorted(keys))
+                )
             )
-        ).scalar()
-    event = ingest_pb2.Interaction(
-        event_id=survey.event_id,
-        network=survey.network,
-        kind="rating",
-        count=stars,
-        account=account or "default",
-        conversation_id=survey.conversation_id,
-    )
-    event.occurred_at.FromDatetime(at.astimezone(dt.UTC).replace(tzinfo=None))
-    if comment:
-        event.attributes["comment"] = comment
-    return event
-
-
-def accept(engine: Engine, survey: Survey, stars: int, comment: str, *, at: dt.datetime) -> None:
-    """Keep the answer in the survey outbox, replacing an earlier answer of the conversation
-    still waiting there; once this returns the answer survives any outage (the relay sends it
-    on). Its version is `at`, so the latest answer wins wherever it meets an earlier one."""
-    event = rating_event(engine, survey, stars, comment, at=at)
-    now = at.astimezone(dt.UTC).replace(tzinfo=None)
-    row = {
-        "event_id": survey.event_id,
-        "event": event.SerializeToString(),
-        "accepted_at_us": int(at.timestamp() * 1_000_000),
-        "enqueued_at": now,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "sent_at": None,
-        "last_error": None,
-    }
+        }
+    rows = []
+    for answer in latest.values():
+        survey = answer.survey
+        event = answer.event(accounts.get((survey.network, survey.conversation_id)))
+        now = answer.at.astimezone(dt.UTC).replace(tzinfo=None)
+        accepted_at_us = int(answer.at.timestamp() * 1_000_000)
+        record = ingest_pb2.InteractionBatch(
+            events=[event], ingested_at_us=accepted_at_us, source=PREFIX
+        )
+        rows.append(
+            {
+                "event_id": survey.event_id,
+                "record": record.SerializeToString(),
+                "accepted_at_us": accepted_at_us,
+                "enqueued_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "sent_at": None,
+                "last_error": None,
+            }
+        )
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OUTBOX).values(row)
+    statement = insert(OUTBOX).values(rows)
     upsert = statement.on_conflict_do_update(
         index_elements=[OUTBOX.c.event_id],
-        set_={name: statement.excluded[name] for name in row if name != "event_id"},
+        set_={name: statement.excluded[name] for name in rows[0] if name != "event_id"},
     )
     with write_guard(engine), engine.begin() as conn:
         conn.execute(upsert)
+
+
+class Keeper:
+    """Keeps the answers of concurrent requests in one transaction (group commit): a request
+    hands its answer over and awaits the commit that holds it. One transaction per answer made
+    the requests queue for SQLite's one writer at 300 answers a second."""
+
+    def __init__(self, engine: Engine, *, batch_size: int = 500) -> None:
+        self._engine, self.batch_size = engine, batch_size
+        self._queue: queue.SimpleQueue[tuple[Answer, asyncio.Future[None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="survey-keeper", daemon=True)
+        self._thread.start()
+
+    async def keep(self, answer: Answer) -> None:
+        """Returns once the answer is committed; raises what the database raised."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put((answer, done))
+        await done
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            waiting = [first]
+            while len(waiting) < self.batch_size:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                waiting.append(item)
+            problem: Exception | None = None
+            try:
+                keep(self._engine, [answer for answer, _ in waiting])
+            except Exception as exc:  # each waiting request answers it
+                problem = exc
+            for _, done in waiting:
+                done.get_loop().call_soon_threadsafe(_settle, done, problem)
+
+
+def _settle(done: asyncio.Future[None], problem: Exception | None) -> None:
+    if done.cancelled():
+        return
+    if problem is None:
+        done.set_result(None)
+    else:
+        done.set_exception(problem)
 
 
 @dataclass(frozen=True)
@@ -219,7 +301,7 @@ class Pending:
     """An outbox row as the relay read it."""
 
     event_id: str
-    event: bytes
+    record: bytes
     accepted_at_us: int
     attempts: int
 
@@ -257,7 +339,7 @@ class Relay:
         o = OUTBOX.c
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(o.event_id, o.event, o.accepted_at_us, o.attempts)
+                select(o.event_id, o.record, o.accepted_at_us, o.attempts)
                 .where(o.next_attempt_at <= now)
                 .order_by(o.next_attempt_at)
                 .limit(self.batch_size)
@@ -265,8 +347,8 @@ class Relay:
         return [Pending(*row) for row in rows]
 
     def send(self, rows: list[Pending]) -> list[Pending]:
-        """Publish each answer as a record of its own (its version is its batch's
-        ingested_at_us); the rows Kafka acknowledged. Unavailable when none could be sent."""
+        """Publish each answer's record as it was kept; the rows Kafka acknowledged.
+        Unavailable when none could be sent."""
         from kafka.errors import KafkaError
 
         from services.common.kafka import make_producer
@@ -275,13 +357,8 @@ class Relay:
             if self._producer is None:
                 self._producer = make_producer(self._settings, linger_ms=5)
             producer = self._producer
-            futures = []
-            for row in rows:
-                event = ingest_pb2.Interaction.FromString(row.event)
-                record = ingest_pb2.InteractionBatch(
-                    events=[event], ingested_at_us=row.accepted_at_us, source=PREFIX
-                ).SerializeToString()
-                futures.append(producer.send(self._settings.kafka_topic, value=record))
+            topic = self._settings.kafka_topic
+            futures = [producer.send(topic, value=row.record) for row in rows]
             producer.flush(timeout=self.timeout_s)
         except (KafkaError, ValueError, OSError) as exc:
             self._close_producer()
@@ -296,30 +373,36 @@ class Relay:
     def mark_sent(self, rows: list[Pending], now: dt.datetime) -> None:
         """Sent: looked at again after resend_after_s, unless written by then. Only rows still
         holding the answer that was sent: one accepted meanwhile is still to send."""
-        o = OUTBOX.c
         again = now + dt.timedelta(seconds=self.resend_after_s)
-        with write_guard(self._engine), self._engine.begin() as conn:
-            for row in rows:
-                conn.execute(
-                    update(OUTBOX)
-                    .where(o.event_id == row.event_id, o.accepted_at_us == row.accepted_at_us)
-                    .values(sent_at=now, next_attempt_at=again, last_error=None)
-                )
+        changes = [{"sent_at": now, "next_attempt_at": again, "last_error": None}] * len(rows)
+        self._update(rows, changes)
 
     def back_off(self, rows: list[Pending], error: str, now: dt.datetime) -> None:
+        changes = [
+            {
+                "attempts": row.attempts + 1,
+                "next_attempt_at": now + dt.timedelta(seconds=retry_delay_s(row.attempts + 1)),
+                "last_error": error[:500],
+            }
+            for row in rows
+        ]
+        self._update(rows, changes)
+
+    def _update(self, rows: list[Pending], changes: list[dict[str, Any]]) -> None:
+        """Each row's changes in one statement run for all (executemany), only where the row
+        still holds the answer read: one accepted meanwhile stays as it is."""
         o = OUTBOX.c
+        statement = (
+            update(OUTBOX)
+            .where(o.event_id == bindparam("b_id"), o.accepted_at_us == bindparam("b_at"))
+            .values({name: bindparam(name) for name in changes[0]})
+        )
+        params = [
+            {"b_id": row.event_id, "b_at": row.accepted_at_us, **change}
+            for row, change in zip(rows, changes, strict=True)
+        ]
         with write_guard(self._engine), self._engine.begin() as conn:
-            for row in rows:
-                delay = retry_delay_s(row.attempts + 1)
-                conn.execute(
-                    update(OUTBOX)
-                    .where(o.event_id == row.event_id, o.accepted_at_us == row.accepted_at_us)
-                    .values(
-                        attempts=row.attempts + 1,
-                        next_attempt_at=now + dt.timedelta(seconds=delay),
-                        last_error=error[:500],
-                    )
-                )
+            conn.execute(statement, params)
 
     def forget_written(self) -> int:
         """Delete the sent answers the consumer wrote (that version or a later one)."""
@@ -359,13 +442,17 @@ class Relay:
         self._gauged_at = time.monotonic()
 
     def run(self, idle_s: float = 1.0) -> None:
-        """Keep draining until stopped; a database error is logged and retried, so the thread
-        never dies quietly."""
+        """Keep draining until stopped; any error is logged and retried, so the thread never
+        dies quietly."""
         while not self.stop_event.is_set():
             try:
                 sent = self.drain_once()
             except SQLAlchemyError as exc:
                 log.error("survey relay could not read or record its outbox: %s", exc)
+                sent = 0
+            except Exception:  # a fault of ours or the Kafka client's: logged, tried again
+                log.exception("survey relay failed; trying again")
+                self._close_producer()
                 sent = 0
             if sent < self.batch_size:
                 self._wake.wait(idle_s)
@@ -382,9 +469,15 @@ class Relay:
         self._wake.set()
 
     def _close_producer(self) -> None:
+        """Drop the producer; what it still holds unacknowledged stays due in the outbox."""
+        from kafka.errors import KafkaError
+
         producer, self._producer = self._producer, None
         if producer is not None:
-            producer.close(timeout=5)
+            try:
+                producer.close(timeout=5)
+            except KafkaError as exc:  # close() flushes first, which times out here
+                log.info("survey relay's producer closed unflushed: %s", exc)
 
 
 def retry_delay_s(attempts: int) -> float:

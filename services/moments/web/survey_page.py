@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
@@ -114,10 +113,9 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
         )  # fmt: skip
     assert stars is not None  # the checks above refuse everything else
     state = request.app.state
+    answer = surveys.Answer(survey, stars, comment, at=dt.datetime.now(dt.UTC))
     try:
-        await run_in_threadpool(
-            surveys.accept, state.engine, survey, stars, comment, at=dt.datetime.now(dt.UTC)
-        )
+        await keeper(request).keep(answer)
     except OperationalError as exc:  # the database is down: nothing was kept, so say so
         log.warning("survey answer for %s not kept: %s", survey.event_id, exc)
         return _page(request, "message.html", status=503, problem="unavailable")
@@ -125,3 +123,12 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
     if getattr(state, "survey_relay", None) is not None:
         state.survey_relay.nudge()
     return _page(request, "thanks.html", stars=stars, comment=comment)
+
+
+def keeper(request: Request) -> surveys.Keeper:
+    """The app's one keeper (made on the first answer; the lifespan closes it)."""
+    state = request.app.state
+    if getattr(state, "survey_keeper", None) is None:
+        state.survey_keeper = surveys.Keeper(state.engine)
+    found: surveys.Keeper = state.survey_keeper
+    return found

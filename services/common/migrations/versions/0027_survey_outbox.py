@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "survey_outbox",
         sa.Column("event_id", sa.String(length=128), nullable=False),
-        sa.Column("event", sa.LargeBinary(), nullable=False),
+        sa.Column("record", sa.LargeBinary(), nullable=False),
         sa.Column("accepted_at_us", sa.BigInteger(), nullable=False),
         sa.Column("enqueued_at", sa.DateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
