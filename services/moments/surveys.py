@@ -296,6 +296,27 @@ def _settle(done: asyncio.Future[None], problem: Exception | None) -> None:
         done.set_exception(problem)
 
 
+def earlier(engine: Engine, survey: Survey) -> tuple[int, str] | None:
+    """The answer this link was given last (rating, comment), still waiting in the outbox or
+    already written; None when it was never answered. The page shows it filled in, since a new
+    answer replaces it whole, comment included."""
+    with engine.connect() as conn:
+        record = conn.execute(
+            select(OUTBOX.c.record).where(OUTBOX.c.event_id == survey.event_id)
+        ).scalar()
+        if record is not None:
+            event = ingest_pb2.InteractionBatch.FromString(record).events[0]
+            return event.count, event.attributes.get("comment", "")
+        stored = conn.execute(
+            select(EVENTS.c.count, EVENTS.c.attributes).where(EVENTS.c.event_id == survey.event_id)
+        ).first()
+    if stored is None:
+        return None
+    stars, attributes = stored
+    comment = orjson.loads(attributes).get("comment", "") if attributes else ""
+    return int(stars), comment if isinstance(comment, str) else ""
+
+
 @dataclass(frozen=True)
 class Pending:
     """An outbox row as the relay read it."""

@@ -80,9 +80,15 @@ def _too_many(request: Request, token: str) -> HTMLResponse | None:
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey_form(request: Request, token: str) -> HTMLResponse:
-    if _survey(request, token) is None:
+    survey = _survey(request, token)
+    if survey is None:
         return _invalid(request)
-    return _page(request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=None, comment="")
+    answered = surveys.earlier(request.app.state.engine, survey)
+    chosen, comment = answered if answered is not None else (None, "")
+    return _page(
+        request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=chosen, comment=comment,
+        answered=answered is not None,
+    )  # fmt: skip
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
