@@ -133,8 +133,11 @@ def _wait_written(engine: Engine, n: int, timeout_s: float = 120) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
+SERVICES = ("moments", "consumer", "ingest", "reports")  # not the day's backup, which ends
+
+
 def _children(parent: int) -> dict[str, int]:
-    """The processes `rapport up` started, by verb (`moments`, `consumer`, ...)."""
+    """The services `rapport up` started, by verb (`moments`, `consumer`, ...)."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -143,8 +146,11 @@ def _children(parent: int) -> dict[str, int]:
             args = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
-        if b"services.cli" in args:
-            found[args[args.index(b"services.cli") + 1].decode()] = int(stat.parent.name)
+        if (
+            b"services.cli" in args
+            and (verb := args[args.index(b"services.cli") + 1].decode()) in SERVICES
+        ):
+            found[verb] = int(stat.parent.name)
     return found
 
 
