@@ -88,6 +88,8 @@ DASHBOARDS = {
         ("Sheet backlog and its oldest moment", "short", [("rapport_moments_sheet_backlog_moments", "waiting"), ("rapport_moments_sheet_backlog_oldest_seconds / 60", "oldest (min)")]),
         ("Sheet sync failures (by reason)", "ops", [("sum by (reason) (rate(rapport_moments_sheet_sync_failures_total[5m]))", "{{reason}}")]),
         ("Rows written to the sheet", "ops", [("sum by (operation) (rate(rapport_moments_sheet_rows_written_total[5m]))", "{{operation}}")]),
+        ("Survey answers per second", "ops", [("sum(rate(rapport_moments_survey_answers_total[5m]))", "accepted"), ("sum(rate(rapport_moments_survey_send_failures_total[5m]))", "send failures")]),
+        ("Survey answers not yet in the database, and the oldest", "short", [("max(rapport_moments_survey_backlog_answers)", "waiting"), ("max(rapport_moments_survey_backlog_oldest_seconds) / 60", "oldest (min)")]),
     ], ["moments"]),
     "rapport-reports": dashboard("rapport-reports", "Rapport reports", [
         ("Page render p95 (by page)", "s", [("histogram_quantile(0.95, sum by (le, page) (rate(rapport_reports_page_render_duration_seconds_bucket[5m])))", "{{page}}")]),

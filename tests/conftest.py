@@ -41,6 +41,7 @@ TABLES = (
     "moment",
     "moment_audit",
     "sheet_outbox",
+    "survey_outbox",
     "app_user",
     "user_session",
     "goal",

@@ -56,6 +56,28 @@ RATING = (
     "AND e.kind = 'rating' AND e.occurred_at < :end "
     "ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT 1) END"
 )
+# The comment of the rating RATING counts, never another's: as of an end before the stored
+# (latest) rating, the comment of the earlier rating event counted then, or none when that
+# answer had none. The latest answer wins whole, its comment with it (or its lack of one).
+_COMMENT_OF = {
+    "sqlite": "json_extract(e.attributes, '$.comment')",
+    "postgresql": "(e.attributes::json ->> 'comment')",
+}
+
+
+def comment_sql(dialect: str) -> str:
+    extract = _COMMENT_OF["postgresql" if dialect == "postgresql" else "sqlite"]
+    return (
+        "CASE WHEN rated_at < :end THEN rating_comment WHEN rated_at >= :end THEN ("
+        f"SELECT NULLIF(TRIM({extract}), '') FROM interaction_event e "
+        "WHERE e.conversation_id IS NOT NULL "
+        "AND e.network = support_conversation.network "
+        "AND e.conversation_id = support_conversation.conversation_id "
+        "AND e.kind = 'rating' AND e.occurred_at < :end "
+        "ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT 1) END"
+    )
+
+
 REOPENED = "reopened_at < :end"
 
 
@@ -161,8 +183,7 @@ def _query(
         "CASE WHEN resolved_at < :end THEN resolution_s END, "
         f"CASE WHEN {MET} THEN 1 ELSE 0 END, "
         f"{RATING} AS rated, CASE WHEN {REOPENED} THEN 1 ELSE 0 END, "
-        # The comment of the rating counted: the stored one is the latest rating's.
-        "CASE WHEN rated_at < :end THEN rating_comment END "
+        f"{comment_sql(dialect)} "
         f"FROM support_conversation WHERE {' AND '.join(where)} "
         f"ORDER BY first_inbound_at{order}, network{order}, conversation_id{order}"
     )

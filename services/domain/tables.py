@@ -1,9 +1,9 @@
 """Every table, in one module: what more than one service reads is a contract, kept here.
 
 ingest's consumer writes events, rollups and conversation facts; reports read them. moments
-writes moments, their audit trail and the sheet outbox; reports read moments. Staff accounts,
-sessions, failed logins and API tokens serve every service's pages and APIs. Migrations in
-services/domain/migrations create exactly these (a test runs `alembic check`).
+writes moments, their audit trail, the sheet outbox and the survey outbox; reports read moments.
+Staff accounts, sessions, failed logins and API tokens serve every service's pages and APIs.
+Migrations in services/domain/migrations create exactly these (a test runs `alembic check`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Text, text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 # -- ingest: events as last accepted, rollups, support conversations
@@ -398,6 +398,27 @@ class SheetOutbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     # The saving request's W3C context when tracing is on: the Sheets write links to it (0015).
     traceparent: str | None = Field(default=None, max_length=55)
+
+
+class SurveyOutbox(SQLModel, table=True):
+    """A customer's survey answer not yet in `interaction_event`, one row per conversation
+    (answering again replaces it): written in the transaction that accepts the answer, drained
+    to Kafka by the moments service's relay, deleted once the consumer wrote it (0027)."""
+
+    __tablename__ = "survey_outbox"
+
+    event_id: str = Field(primary_key=True, max_length=128)
+    # The Kafka record as published: a serialized InteractionBatch holding the `rating` event,
+    # its ingested_at_us the moment the page accepted it (accepted_at_us), so a republished
+    # copy is the same version and replaces nothing but itself.
+    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    accepted_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    enqueued_at: dt.datetime = Field(sa_type=DateTime)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_type=DateTime)
+    # When Kafka last acknowledged it; None: not yet (or accepted again since).
+    sent_at: dt.datetime | None = Field(default=None, sa_type=DateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class User(SQLModel, table=True):

@@ -32,7 +32,7 @@ from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
 from services.domain import accounts
-from services.moments import api, people_api, service, sheets, survey_api, web
+from services.moments import api, people_api, service, sheets, survey_api, surveys, web
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
@@ -109,7 +109,11 @@ def _is_api(request: Request) -> bool:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, sync_sheets: bool = True
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    sync_sheets: bool = True,
+    relay_surveys: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
@@ -118,6 +122,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_worker = sync_sheets and settings.sheets_sync_in_service
         syncer = sheets.start_background(engine, settings) if run_worker else None
+        # Every moments process relays the survey answers it and the others accepted; two
+        # relays at once may send an answer twice, which the consumer writes once.
+        relay = surveys.Relay(engine, settings) if relay_surveys else None
+        relay_thread = relay.start() if relay is not None else None
+        app.state.survey_relay = relay
         grpc_server = start_grpc(
             engine, settings, port=settings.moments_grpc_port, host=settings.grpc_host
         )
@@ -126,8 +135,11 @@ def create_app(
             yield
         finally:
             grpc_server.server.stop(grace=10).wait()
-            if getattr(app.state, "survey_publisher", None) is not None:
-                app.state.survey_publisher.close()
+            if getattr(app.state, "survey_keeper", None) is not None:
+                app.state.survey_keeper.close()
+            if relay is not None and relay_thread is not None:
+                relay.stop()
+                relay_thread.join(15)
             if syncer is not None:
                 syncer.stop_event.set()
 
@@ -182,11 +194,12 @@ def create_app(
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+    # The customer's public survey first: the busiest route, matched before the others.
+    app.include_router(survey_page.router)
     app.include_router(api.router)
     app.include_router(people_api.router)
     app.include_router(survey_api.router)
     app.include_router(web.router)
-    app.include_router(survey_page.router)  # public: the customer's survey
     return app
 
 

@@ -37,3 +37,18 @@ SHEET_LAST_SUCCESS = Gauge(
     "rapport_moments_sheet_last_success_timestamp_seconds",
     "When the sheet sync last completed a batch (Unix time).",
 )
+SURVEY_ANSWERS = Counter(
+    "rapport_moments_survey_answers_total", "Survey answers accepted by the public survey page."
+)
+SURVEY_BACKLOG = Gauge(
+    "rapport_moments_survey_backlog_answers",
+    "Survey answers accepted and not yet written to the database (the survey outbox).",
+)
+SURVEY_OLDEST = Gauge(
+    "rapport_moments_survey_backlog_oldest_seconds",
+    "Age of the oldest survey answer not yet written to the database (0 when none waits).",
+)
+SURVEY_FAILURES = Counter(
+    "rapport_moments_survey_send_failures_total",
+    "Survey answers Kafka did not acknowledge (each is sent again later).",
+)

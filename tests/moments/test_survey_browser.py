@@ -1,5 +1,6 @@
-"""The survey page in headless Chromium at phone width: a customer rates in English and in
-Persian (mirrored), with HTML in the comment shown as text. Screenshots: /tmp/quality-shots/
+"""The survey page in headless Chromium on a phone (390x844): a customer rates in English,
+Persian and Arabic (mirrored), with HTML in the comment shown as text, and opening the link
+again finds the answer given. Screenshots: /tmp/quality-shots/
 (RAPPORT_SHOTS moves them)."""
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def test_a_customer_rates_on_a_phone(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        for lang, conversation in (("en", "ig-1"), ("fa", "ig-2")):
+        for lang, conversation in (("en", "ig-1"), ("fa", "ig-2"), ("ar", "ig-3")):
             context = browser.new_context(
-                viewport={"width": 360, "height": 740},
+                viewport={"width": 390, "height": 844},
                 locale=lang,
                 extra_http_headers={"Accept-Language": lang},
             )
@@ -75,9 +76,9 @@ def test_a_customer_rates_on_a_phone(
             seen: list[str] = []
             page.on("request", lambda r, into=seen: into.append(r.url))
             page.goto(base + link(conversation))
-            assert page.get_attribute("html", "dir") == ("rtl" if lang == "fa" else "ltr")
+            assert page.get_attribute("html", "dir") == ("ltr" if lang == "en" else "rtl")
             # Phone-first: nothing wider than the screen, every choice a full-width target.
-            assert page.evaluate("document.documentElement.scrollWidth") <= 360
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             boxes = [page.locator("label.choice").nth(i).bounding_box() for i in range(5)]
             assert all(b is not None and b["width"] > 300 and b["height"] >= 44 for b in boxes)
             page.screenshot(path=str(SHOTS / f"survey-{lang}.png"), full_page=True)
@@ -87,7 +88,13 @@ def test_a_customer_rates_on_a_phone(
             page.wait_for_selector("blockquote")
             assert page.inner_text("blockquote") == "<img src=x onerror=alert(1)> quick & kind"
             assert page.locator("img").count() == 0
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(SHOTS / f"survey-thanks-{lang}.png"), full_page=True)
+            # Opened again: the answer given, to change or keep (a new one replaces it whole).
+            page.goto(base + link(conversation))
+            assert page.locator("input[name=rating][value='4']").is_checked()
+            assert page.input_value("#comment") == "<img src=x onerror=alert(1)> quick & kind"
+            assert page.locator("p.notice").count() == 1
             assert all(url.startswith(base) for url in seen), seen  # no external asset
             context.close()
         page = browser.new_page(viewport={"width": 360, "height": 740})
@@ -98,8 +105,8 @@ def test_a_customer_rates_on_a_phone(
     with running_consumer(settings, engine):
         wait_until(
             lambda: (
-                (rating_of(engine, "ig-1"), rating_of(engine, "ig-2"))
-                == ((4, "<img src=x onerror=alert(1)> quick & kind", "default"),) * 2
+                (rating_of(engine, "ig-1"), rating_of(engine, "ig-2"), rating_of(engine, "ig-3"))
+                == ((4, "<img src=x onerror=alert(1)> quick & kind", "default"),) * 3
             ),
-            what="both ratings",
+            what="the three ratings",
         )

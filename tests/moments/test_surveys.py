@@ -156,8 +156,17 @@ def test_an_answer_becomes_a_rating_and_answering_again_replaces_it(
     with running_consumer(survey_settings, engine):
         wait_until(lambda: rating_of(engine, "c1") == (2, "<script>alert(1)</script>", "@help"),
                    what="the first answer")  # fmt: skip
+        # Opened again, the link shows the answer given, comment included, to change or keep.
+        again = client.get(path)
+        assert (
+            'value="2" required checked' in again.text and "You have already answered" in again.text
+        )
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in again.text
+        # The latest answer wins whole: sent without the comment, it has none.
         assert client.post(path, data={"rating": "5", "comment": ""}).status_code == 200
         wait_until(lambda: rating_of(engine, "c1") == (5, None, "@help"), what="the second")
+    unanswered = client.get(minted("c9"))
+    assert "checked" not in unanswered.text and "You have already answered" not in unanswered.text
     with engine.connect() as conn:
         ids = conn.execute(text("SELECT event_id FROM interaction_event WHERE kind = 'rating'"))
         assert [i for (i,) in ids] == ["survey:twitter:c1"]

@@ -484,3 +484,79 @@ def test_the_outcomes_page_in_the_browser(engine: Engine, db_url: str, tmp_path:
     assert "Return on the programme, modelled" in overview
     assert "no exchange rates" in overview
     assert (shots / "outcomes-390.png").stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_low_ratings_open_with_what_the_customers_said(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """What a manager reads: the quality figures written like every rate, each link whole, the
+    low ratings' list with every comment in full (a table cell cuts it short), in English and
+    Arabic, and Share of voice naming the network as people say it."""
+    from services.domain import competitors
+
+    year = dt.date.today().year
+    utc = ZoneInfo("UTC")
+    said = "The parcel came two days late and nobody answered my messages. " * 3
+    english_on_arabic = '<b>bold?</b> =SUM(A1:A9) & "quotes"'
+    rated = []
+    for n, (stars, comment) in enumerate(((1, said.strip()), (2, english_on_arabic), (5, None))):
+        c = f"q{n}"
+        rated += [
+            message("message_received", c, f"{year}-02-0{n + 1}T10:00:00Z"),
+            message("message_sent", c, f"{year}-02-0{n + 1}T10:20:00Z", actor="ana"),
+            message("conversation_resolved", c, f"{year}-02-0{n + 1}T11:00:00Z"),
+            event(kind="rating", conversation_id=c, count=stars,
+                  occurred_at=f"{year}-02-0{n + 1}T12:00:00Z",
+                  attributes={"comment": comment} if comment else None),
+        ]  # fmt: skip
+    mentions = [event(kind="mention", count=30, occurred_at=f"{year}-02-10T09:00:00Z"),
+                event(kind="mention", count=10, account="@rival",
+                      occurred_at=f"{year}-02-10T09:00:00Z")]  # fmt: skip
+    write_batch(engine, [batch(*rated, *mentions)], utc)
+    with Session(engine) as session:
+        competitors.create(session, network="twitter", account="@rival", name="Rival", actor="t")
+        accounts.create(session, username="lead", password=PASSWORD, role=Role.manager)
+    shots = Path(os.environ.get("RAPPORT_SCREENSHOTS", tmp_path))
+    with logged_in(db_url, tmp_path, "lead") as page:
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Support impact").click()
+        page.get_by_text("Response quality").wait_for(timeout=60_000)
+        settled(page)
+        metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
+        links = page.get_by_test_id("stPageLink").all_inner_texts()
+        clipped = page.evaluate(
+            "[...document.querySelectorAll('[data-testid=stPageLink] p, "
+            "[data-testid=stPageLink] span')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.textContent)"
+        )
+        page.get_by_test_id("stPageLink").filter(has_text="Low ratings (1 or 2)").click()
+        page.get_by_text("What the customers said").wait_for(timeout=60_000)
+        settled(page)
+        listed = page.inner_text("body")
+        page.screenshot(path=str(shots / "low-ratings-en.png"), full_page=True)
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Share of voice").click()
+        page.get_by_text("Competitor mentions").first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        settled(page)
+        voice = page.get_by_test_id("stMetricValue").all_inner_texts()
+        legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
+        # The same list in Arabic: the English comment keeps its own order on the RTL page.
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Conversations").click()
+        page.get_by_text("Support conversations").wait_for(timeout=60_000)
+        with Session(engine) as session:
+            accounts.set_language(session, "lead", "ar")
+        page.goto(page.url.split("?")[0] + "?only=low_rating", timeout=60_000)
+        page.get_by_text("ما قاله العملاء").wait_for(timeout=60_000)
+        settled(page)
+        arabic = page.inner_text("body")
+        page.screenshot(path=str(shots / "low-ratings-ar.png"), full_page=True)
+    quality_links = ("The rated conversations", "Low ratings (1 or 2)",
+                     "The satisfied customers (4 or 5)", "The reopened conversations")  # fmt: skip
+    assert all(any(label in link for link in links) for label in quality_links), links
+    assert {"33.3 %", "2.67", "100.0 %", "0"} <= set(metrics), metrics
+    assert not clipped, clipped
+    assert "rated 1 of 5" in listed and "rated 2 of 5" in listed
+    assert said.strip() in listed and english_on_arabic in listed
+    assert "rated 5 of 5" not in listed  # a 5 is not a low rating
+    assert voice[0] == "75.0 %" and legend == ["X (Twitter)"], (voice, legend)
+    assert "\u2068" + english_on_arabic + "\u2069" in arabic

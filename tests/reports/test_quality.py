@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
+from services.domain.conversation_levels import Window, listing
 from services.domain.period import Period
 from services.ingest.sink import write_batch
 from services.reports import queries
@@ -131,6 +132,36 @@ def test_answering_again_replaces_the_rating(engine: Engine) -> None:
     write_batch(engine, [batch(again, ingested_at_us=2_000)], UTC)
     support = queries.support(engine, Period.of(2026, dt.date(2026, 3, 31), UTC))
     assert (support["csat_responses"], support["csat"], support["csat_average"]) == (1, 1.0, 4.0)
+
+
+def test_the_comment_shown_is_the_one_of_the_rating_counted(engine: Engine) -> None:
+    """A manager reads a rating and its comment together: the latest answer wins whole, so a
+    later answer without a comment shows none, and as of an end before it the earlier answer
+    shows with its own comment (never the other answer's)."""
+    write_batch(
+        engine,
+        [
+            batch(
+                *answered("a", "2026-02-01", "lucia"),
+                rating("a", "2026-02-01T13:00:00Z", 2, event_id="chatwoot:csat:1:a",
+                       attributes={"comment": "  slow  "}),
+                rating("a", "2026-04-02T09:00:00Z", 5, event_id="survey:twitter:a"),
+                *answered("b", "2026-02-02", "lucia"),
+                rating("b", "2026-02-02T13:00:00Z", 1, event_id="chatwoot:csat:1:b"),
+                rating("b", "2026-04-03T09:00:00Z", 4, event_id="survey:twitter:b",
+                       attributes={"comment": "better now"}),
+            )
+        ],
+        UTC,
+    )  # fmt: skip
+
+    def shown(as_of: dt.date) -> dict[str, tuple[Any, Any]]:
+        end = Period.of(2026, as_of, UTC)
+        window = Window(start=end.start_utc, end=end.end_utc)
+        return {r["conversation_id"]: (r["rating"], r["comment"]) for r in listing(engine, window)}
+
+    assert shown(dt.date(2026, 3, 31)) == {"a": (2, "slow"), "b": (1, None)}
+    assert shown(dt.date(2026, 4, 30)) == {"a": (5, None), "b": (4, "better now")}
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2026, 3, 31)])

@@ -1,5 +1,5 @@
 """The public survey page /s/{token}: no login, the customer's own language, five choices and
-an optional comment; the answer becomes a `rating` event
+an optional comment; the answer, kept in the survey outbox, becomes a `rating` event
 (docs/using.md#customer-satisfaction-surveys). Apart from the staff pages on purpose: its own
 small template and stylesheet, nothing a staff page loads."""
 
@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 
 from services.common import i18n
 from services.common.deps import engine_of, settings_of
 from services.common.i18n import N_
 from services.domain.vocabulary import RATING_SCALE
-from services.moments import surveys
+from services.moments import metrics, surveys
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -81,9 +81,15 @@ def _too_many(request: Request, token: str) -> HTMLResponse | None:
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey_form(request: Request, token: str) -> HTMLResponse:
-    if _survey(request, token) is None:
+    survey = _survey(request, token)
+    if survey is None:
         return _invalid(request)
-    return _page(request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=None, comment="")
+    answered = surveys.earlier(engine_of(request), survey)
+    chosen, comment = answered if answered is not None else (None, "")
+    return _page(
+        request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=chosen, comment=comment,
+        answered=answered is not None,
+    )  # fmt: skip
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -113,22 +119,23 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
             chosen=stars, comment=comment, errors=errors,
         )  # fmt: skip
     assert stars is not None  # the checks above refuse everything else
-    engine, now = engine_of(request), dt.datetime.now(dt.UTC)
+    state = request.app.state
+    answer = surveys.Answer(survey, stars, comment, at=dt.datetime.now(dt.UTC))
     try:
-        event = await run_in_threadpool(
-            surveys.rating_event, engine, survey, stars, comment, at=now
-        )
-        await run_in_threadpool(publisher(request).publish, event)
-    except surveys.Unavailable as exc:
-        log.warning("survey answer for %s not published: %s", survey.event_id, exc)
+        await keeper(request).keep(answer)
+    except OperationalError as exc:  # the database is down: nothing was kept, so say so
+        log.warning("survey answer for %s not kept: %s", survey.event_id, exc)
         return _page(request, "message.html", status=503, problem="unavailable")
+    metrics.SURVEY_ANSWERS.inc()
+    if getattr(state, "survey_relay", None) is not None:
+        state.survey_relay.nudge()
     return _page(request, "thanks.html", stars=stars, comment=comment)
 
 
-def publisher(request: Request) -> surveys.Publisher:
-    """The app's one publisher (made on the first answer; the lifespan closes it)."""
+def keeper(request: Request) -> surveys.Keeper:
+    """The app's one keeper (made on the first answer; the lifespan closes it)."""
     state = request.app.state
-    if getattr(state, "survey_publisher", None) is None:
-        state.survey_publisher = surveys.Publisher(state.settings)
-    found: surveys.Publisher = state.survey_publisher
+    if getattr(state, "survey_keeper", None) is None:
+        state.survey_keeper = surveys.Keeper(state.engine)
+    found: surveys.Keeper = state.survey_keeper
     return found

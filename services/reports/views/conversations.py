@@ -32,6 +32,8 @@ ONLY_LABELS |= {
     "low_rating": N_("rated 1 or 2"),
     "reopened": N_("reopened by the customer"),
 }
+# Lists about what customers thought: their rating and words come first, not after the times.
+QUALITY_VIEWS = {"rated", "satisfied", "low_rating", "reopened"}
 SLA_WORDS = {"met": N_("met"), "breached": N_("breached")}
 # The download for people: its headers (read in their language), and the rows' fields.
 PEOPLE_CSV = {
@@ -188,7 +190,29 @@ with cache.timed_page("conversations"):
             for r in rows
         ]
     )
+    if only in QUALITY_VIEWS:
+        leading = [_("Started"), _("Rating"), _("Reopened"), _("Customer's comment")]
+        table = table[leading + [c for c in table.columns if c not in leading]]
     ui.dataframe(table, column_config={link: st.column_config.LinkColumn(display_text=_("open"))})
+    said = [r for r in rows if r["comment"]]
+    if said:
+        # A cell cuts a comment short: here each is read whole, with what it was said of.
+        st.subheader(_("What the customers said"))
+        for r in said:
+            about = [
+                started_at(r, period.tz),
+                ui.plain(ui.network_name(r["network"], sp)),
+                ui.plain(ui.account_name(r["account"], sp)),
+            ]
+            if r["rating"]:
+                about.append(_("rated {rating} of 5", rating=sp.digits(str(r["rating"]))))
+            if r["reopened"]:
+                about.append(_(ONLY_LABELS["reopened"]))
+            with st.container(border=True):
+                st.caption(" · ".join(about))
+                # Isolated (FSI ... PDI): a comment in the other direction than the page, an
+                # English one on an Arabic page, keeps its own order, its quotes and brackets.
+                st.markdown(ui.plain(f"\u2068{r['comment']}\u2069"))
     ui.csv_download(  # made when clicked: every row, however many, not only this page
         _("Download these conversations (CSV)"),
         lambda: csv_export.text(

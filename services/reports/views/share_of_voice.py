@@ -16,10 +16,11 @@ with cache.timed_page("share_of_voice"):
     ui.page_title(sp._("Share of voice"), f)
     a, b, c = st.columns(3)
     share = heard["share_of_voice"]
-    a.metric(sp._("Share of voice"), "—" if share is None else sp.percent(share))
-    b.metric(sp._("Mentions of the brand"), sp.number(heard["mentions"]))
+    # Every figure as the other pages write it, in the reader's language: "47.4 %", "16,411".
+    a.metric(sp._("Share of voice"), fmt.rate(share, sp))
+    b.metric(sp._("Mentions of the brand"), fmt.number(heard["mentions"], sp))
     theirs = sum(row["mentions"] for row in heard["competitors"])
-    c.metric(sp._("Competitor mentions"), sp.number(theirs))
+    c.metric(sp._("Competitor mentions"), fmt.number(theirs, sp))
     weekly = reads.weekly_share(period)
     weeks = pd.DataFrame(weekly)
     if f.network and not weeks.empty:
@@ -33,7 +34,7 @@ with cache.timed_page("share_of_voice"):
         )
     else:
         weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
-        weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]
+        weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]  # the legend
         chart = px.line(
             weeks[weeks["week"].isin(ui.whole_weeks(sorted(set(weeks["week"])), period))],
             x="week of",
@@ -41,7 +42,11 @@ with cache.timed_page("share_of_voice"):
             color="network",
             markers=True,
             title=ui.chart_title(sp._("Share of voice per week, by network"), f),
-            labels={"network": sp._("Network"), "share_of_voice": sp._("Share of voice")},
+            labels={
+                "network": sp._("Network"),
+                "share_of_voice": sp._("Share of voice"),
+                "week of": sp._("Week of"),
+            },
         )
         chart.update_layout(
             yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
@@ -64,8 +69,8 @@ with cache.timed_page("share_of_voice"):
             [
                 {
                     sp._("Network"): ui.network_name(row["network"], sp),
-                    sp._("Mentions of the brand"): sp.number(row["mentions"]),
-                    sp._("Competitor mentions"): sp.number(row["competitor_mentions"]),
+                    sp._("Mentions of the brand"): fmt.number(row["mentions"], sp),
+                    sp._("Competitor mentions"): fmt.number(row["competitor_mentions"], sp),
                     sp._("Share of voice"): fmt.rate(row["share_of_voice"], sp),
                 }
                 for row in heard["networks"]
@@ -83,7 +88,7 @@ with cache.timed_page("share_of_voice"):
                     sp._("Competitor"): row["name"],
                     sp._("Network"): ui.network_name(row["network"], sp),
                     sp._("Account"): row["account"],
-                    sp._("Mentions"): sp.number(row["mentions"]),
+                    sp._("Mentions"): fmt.number(row["mentions"], sp),
                 }
                 for row in heard["competitors"]
             ],
