@@ -333,9 +333,10 @@ _TYPED = str.maketrans(
 
 
 def typed(value: float) -> str:
-    """A stored amount as a form shows it to edit: thousands separators and no trailing zeros
-    ("120,000", "2.5"), in Latin digits in every language, as parse_amount reads it back."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A stored amount as a form shows it to edit: thousands separators, cents only when there
+    are some ("120,000", "2.50"), in Latin digits in every language, as parse_amount reads it."""
+    text = f"{value:,.2f}"
+    return text.removesuffix(".00")
 
 
 def parse_amount(text: str) -> float | None:

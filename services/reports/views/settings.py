@@ -215,7 +215,7 @@ with cache.timed_page("settings"):
             value=model.currency if model else "USD",
             key="currency",
         )
-        # Amounts as people write them (120,000, 2.5), read back as typed (120000, 120k).
+        # Amounts as people write them (120,000, 2.50), read back as typed (120000, 120k).
         typed = {
             name: st.text_input(
                 _(value.LABELS[name]),
