@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import cache, languages, ui
+from services.reports import cache, languages, sidebar, ui
 
 # A local icon: an emoji or material icon would have the browser fetch it from the internet.
 ICON = str(Path(__file__).parent / "assets" / "favicon.png")
@@ -50,7 +50,7 @@ st.session_state["viewer"] = viewer  # before anything is said: its language is 
 sp = ui.speaker()
 languages.directions(sp)
 st.html(ui.LAYOUT_STYLE)
-st.session_state["filters"] = ui.sidebar(viewer)
+st.session_state["filters"] = sidebar.sidebar(viewer)
 with st.sidebar:
     languages.picker(viewer, sp)
 as_of_note = st.sidebar.empty()  # filled once the page knows how fresh its figures were

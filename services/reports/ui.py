@@ -1,4 +1,5 @@
-"""Streamlit plumbing for the reports app: login, sidebar filters, cached data, metrics.
+"""Streamlit plumbing for the reports app: login, names as pages show them, tables, downloads and
+links; the sidebar's filters are in sidebar.py, how a chart is drawn in plots.py.
 
 Pages hold UI only; the math lives in figures.py, the reads (cached by their arguments) in
 reads.py.
@@ -6,8 +7,6 @@ reads.py.
 
 from __future__ import annotations
 
-import calendar
-import contextlib
 import datetime as dt
 import html
 import re
@@ -17,19 +16,16 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from babel.lists import format_list
 from sqlmodel import Session
 
 from services.common import csv_export, i18n
-from services.common.clock import today_in
 from services.common.i18n import N_
 from services.domain import accounts
 from services.domain.period import Period
-from services.reports import cache, charts, completeness, reads, value
+from services.reports import cache, completeness, reads, value
 from services.reports import formatting as fmt
-from services.reports.figures import iso_week, week_in_period
 
 T = TypeVar("T")
 # The filters' "everything" choices: these values are the widgets' options (and never in the
@@ -173,73 +169,6 @@ class Filters:
         return " · ".join(parts) or sp._(ALL_NETWORKS)
 
 
-def chart_title(title: str, f: Filters) -> str:
-    """A chart's title naming the slice it shows (Plotly reads a few HTML tags: escaped)."""
-    return f"{title} · {html.escape(f.slice_name(speaker()))}" if f.sliced else title
-
-
-# A tooltip is the sentence `hover` wrote for its point, nothing of Plotly's own (field names,
-# raw floats such as value=46487.600000000006).
-HOVER = "%{customdata}<extra></extra>"
-
-
-def hover(figure: Any, said: Callable[[str, Any, Any], str]) -> None:
-    """Every trace's tooltip in people's words and units: `said(trace name, x, y)` for each
-    point, its figures written by the reader's speaker."""
-    for trace in figure.data:
-        trace.customdata = [
-            "" if pd.isna(y) else said(trace.name, x, y)  # no point is drawn there
-            for x, y in zip(trace.x, trace.y, strict=True)
-        ]
-        trace.hovertemplate = HOVER
-
-
-def said(when: str | None, what: str, value: str) -> str:
-    """One point of a chart as a tooltip says it: when (if a time), then what and how much."""
-    if when is None:
-        return speaker()._("{what}: {value}", what=what, value=value)
-    return speaker()._("{when}<br>{what}: {value}", when=when, what=what, value=value)
-
-
-def week_of(x: Any, period: Period) -> str:
-    """The tooltip's name of the week a chart drew at its Monday `x` (a date or a timestamp)."""
-    return week_label(iso_week(pd.Timestamp(x).date()), period)
-
-
-def week_label(week: str, period: Period) -> str:
-    """A week as a tooltip names it: "Week of 5 Jan", and a week cut short says so ("Week from
-    1 Jan (its first days in the year)", "Week of 30 Nov, so far")."""
-    sp = speaker()
-    first, cut = week_in_period(week, period)
-    day = fmt.week_day(first, sp)
-    if not cut:
-        return sp._("Week of {day}", day=day)
-    if first == period.first_day:
-        return sp._("Week from {day} (its first days in the year)", day=day)
-    return sp._("Week of {day}, so far", day=day)
-
-
-def part_weeks(figure: Any, weeks: list[str], period: Period) -> None:
-    """Bars of a week the year's start or the as-of day cuts short drawn lighter: fewer days,
-    not a drop. `weeks`: the ISO weeks of each bar trace's points, in order."""
-    cut = [week_in_period(w, period)[1] for w in weeks]
-    for trace in figure.data:
-        if trace.type == "bar":
-            base = trace.marker.opacity if isinstance(trace.marker.opacity, float) else 1.0
-            trace.marker.opacity = [base * (0.35 if c else 1.0) for c in cut]
-
-
-def whole_weeks(weeks: list[str], period: Period) -> list[str]:
-    """The weeks a line draws: a week cut short would read as a drop, so lines leave it out."""
-    return [w for w in weeks if not week_in_period(w, period)[1]]
-
-
-PART_WEEKS = N_(
-    "Weeks run Monday to Sunday. A week or month cut short (the year's first days, the one in "
-    "progress) is drawn lighter in bars and left out of lines, so it does not read as a drop."
-)
-
-
 # Every page, every width. On a phone nothing scrolls the page sideways: a plain table wider
 # than the screen scrolls in its own box with its figures on one line, and Plotly's toolbar
 # (which sat on the charts' titles on a touch screen) shows only to a mouse that hovers.
@@ -255,12 +184,6 @@ LAYOUT_STYLE = """
 }
 </style>
 """
-
-
-def plot(figure: go.Figure, place: Any = None) -> None:
-    """A chart at full width (in `place`, a column, else the page), its ticks, hover labels,
-    title and legend as the reader reads them (charts.for_reader)."""
-    (place or st).plotly_chart(charts.for_reader(figure, speaker()), width="stretch")
 
 
 def long_day(day: dt.date, sp: i18n.Speaker) -> str:
@@ -291,177 +214,6 @@ def plain(text: str) -> str:
     escaped = re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
     escaped = escaped.replace("\\://", "\\:\u2060//")
     return re.sub(r"(?i)(www)(\\\.)", "\\1\u2060\\2", escaped)
-
-
-def _from_url(name: str, key: str, allowed: Callable[[str], Any]) -> None:
-    """Put the URL's value of a filter into its widget's state (a shared or bookmarked link
-    opens the view it names); an absent or unusable one leaves the widget as it is."""
-    raw = st.query_params.get(name)
-    if raw is None:
-        return
-    with contextlib.suppress(ValueError):
-        value = allowed(raw)
-        if value is not None:
-            st.session_state[key] = value
-
-
-def _to_url(name: str, value: str | None) -> None:
-    """The filter in the URL while it differs from its default, so the view can be shared."""
-    if value is None:
-        st.query_params.pop(name, None)
-    elif st.query_params.get(name) != value:
-        st.query_params[name] = value
-
-
-def _choice(options: list[Any]) -> Callable[[str], Any]:
-    return lambda raw: next((o for o in options if str(o) == raw), None)
-
-
-def sidebar(viewer: Viewer) -> Filters:
-    """The period and slice every page shows, kept in the URL (year, as_of, network, account)
-    as well as in the widgets: the URL wins when it names one, so a link opens its view."""
-    pairs = reads.filter_options()
-    networks = sorted({network for network, _ in pairs})
-    today = today_in(cache.settings().timezone)
-    # This year, and back to the first year with data: no year the list offers is empty.
-    span = reads.data_years()
-    first = min(span[0], today.year) if span else today.year
-    years = list(range(max(today.year, span[1] if span else today.year), first - 1, -1))
-    _from_url("year", "year", _choice(years))
-    year = int(st.session_state.get("year", today.year))
-    default_as_of = today if year == today.year else dt.date(year, 12, 31)
-    as_of_key = f"as_of_{year}"
-    _from_url(
-        "as_of",
-        as_of_key,
-        lambda raw: day if (day := dt.date.fromisoformat(raw)).year == year else None,
-    )
-    st.session_state.setdefault(as_of_key, default_as_of)
-    _from_url("network", "network", _choice([ALL_NETWORKS, *networks]))
-    network = st.session_state.get("network", ALL_NETWORKS)
-    # Only the accounts of the chosen network; events sent without one show as such.
-    accounts = sorted({a for n, a in pairs if network in (ALL_NETWORKS, n)})
-    account_key = f"account_{network}"
-    _from_url("account", account_key, _choice([ALL_ACCOUNTS, *accounts]))
-    sp = speaker()
-    with st.sidebar:
-        st.markdown(f"**{plain(viewer.name)}** · {sp._(ROLES.get(viewer.role, viewer.role))}")
-        # The other site of the same login: logging moments (managers) or reading them.
-        st.link_button(
-            sp._("Log a moment") if viewer.can_edit_goals else sp._("Moments log"),
-            moments_url() + "/",
-            icon=":material/edit_note:",
-            width="stretch",
-        )
-        year = int(
-            st.selectbox(
-                sp._("Year"),
-                years,
-                key="year",
-                format_func=lambda y: sp.digits(str(y)),
-                on_change=_widget_to_url,
-                args=("year",),
-            )
-        )
-        as_of = as_of_picker(sp, as_of_key, year, last=default_as_of)
-        network = st.selectbox(
-            sp._("Network"),
-            [ALL_NETWORKS, *networks],
-            key="network",
-            format_func=lambda n: network_name(n, sp),
-            on_change=_widget_to_url,
-            args=("network",),
-        )
-        account = st.selectbox(
-            sp._("Account"),
-            [ALL_ACCOUNTS, *accounts],
-            key=account_key,
-            format_func=lambda a: (
-                account_choice(a, pairs, sp) if network == ALL_NETWORKS else account_name(a, sp)
-            ),
-            on_change=_widget_to_url,
-            args=("account", account_key),
-        )
-        if st.button(sp._("Log out")):
-            log_out()
-            st.rerun()
-    as_of_day = as_of if isinstance(as_of, dt.date) else default_as_of
-    filters = Filters(
-        year=year,
-        as_of=as_of_day,
-        network=None if network == ALL_NETWORKS else network,
-        account=None if account == ALL_ACCOUNTS else account,
-    )
-    _to_url("year", None if year == today.year else str(year))
-    _to_url("as_of", None if as_of_day == default_as_of else as_of_day.isoformat())
-    _to_url("network", filters.network)
-    _to_url("account", filters.account)
-    return filters
-
-
-ROLES = {"admin": N_("admin"), "manager": N_("manager"), "viewer": N_("viewer")}
-
-
-def as_of_picker(sp: i18n.Speaker, key: str, year: int, *, last: dt.date) -> dt.date:
-    """The as-of day as a month and a day of it, each named in the reader's language (the
-    calendar of st.date_input speaks English only), up to `last` (today in this year); the
-    day chosen is kept under `key` and written out in full beneath (Persian: the Jalali date
-    too)."""
-    chosen = st.session_state.get(key)
-    day = chosen if isinstance(chosen, dt.date) and chosen.year == year else last
-    day = min(day, last)
-    st.session_state[key] = day
-    month_key, day_key = f"{key}_month", f"{key}_day"
-    st.session_state[month_key], st.session_state[day_key] = day.month, day.day
-    months = list(range(1, last.month + 1))
-    last_day = last.day if day.month == last.month else calendar.monthrange(year, day.month)[1]
-    month_box, day_box = st.columns([3, 2])
-    month_box.selectbox(
-        sp._("As of: month"),
-        months,
-        key=month_key,
-        format_func=lambda m: fmt.month_name(dt.date(year, m, 1), sp),
-        on_change=_day_to_url,
-        args=(key, year, last),
-    )
-    day_box.selectbox(
-        sp._("Day"),
-        list(range(1, last_day + 1)),
-        key=day_key,
-        format_func=lambda d: sp.digits(str(d)),
-        on_change=_day_to_url,
-        args=(key, year, last),
-    )
-    st.caption(long_day(day, sp))
-    return day
-
-
-def _day_to_url(key: str, year: int, last: dt.date) -> None:
-    """The month or day the person picked, as the as-of day (a day past the month's end is
-    its last), into the session and the URL before the page runs again."""
-    month = int(st.session_state[f"{key}_month"])
-    day = min(int(st.session_state[f"{key}_day"]), calendar.monthrange(year, month)[1])
-    chosen = min(dt.date(year, month, day), last)
-    st.session_state[key] = chosen
-    if chosen == last:
-        st.query_params.pop("as_of", None)
-    else:
-        st.query_params["as_of"] = chosen.isoformat()
-
-
-def _widget_to_url(name: str, key: str | None = None) -> None:
-    """A filter the person changed goes into the URL before the page runs again (else the
-    URL's older value would win over it)."""
-    value = st.session_state[key or name]
-    if name == "year":
-        # Another year: its own as-of day and no filter of the year before in the URL.
-        st.query_params.pop("as_of", None)
-    if name == "network":
-        st.query_params.pop("account", None)  # the accounts of another network
-    if value in (ALL_NETWORKS, ALL_ACCOUNTS):
-        st.query_params.pop(name, None)
-    else:
-        st.query_params[name] = value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def conversations_link(label: str, **query: str) -> None:

@@ -504,9 +504,9 @@ def test_settings_page_saves_the_value_model(engine: Engine, app_env: None) -> N
     stored = value.load(engine, dt.date.today().year)
     assert stored is not None and stored.currency == "CHF" and stored.cpm == 12.5
     assert stored.program_cost == 120_000
-    # People's headers over the schedules, not "applies to" and "schedule".
+    # People's headers over the schedules (none set: always open), not "applies to".
     heads = [list(table.value.columns) for table in manager.dataframe]
-    assert ["Applies to", "Schedule"] in heads, heads
+    assert ["Applies to", "Opening hours"] in heads, heads
     # Shown again as people write it, not "120000.00".
     assert next(t for t in manager.text_input if t.key == "value_program_cost").value == "120,000"
     next(t for t in manager.text_input if t.key == "currency").input("CHFF")

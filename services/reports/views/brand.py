@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
-from services.reports import cache, reads, ui
+from services.reports import cache, plots, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -66,7 +66,7 @@ with cache.timed_page("brand"):
             line={"dash": "dash"},
         )
     chart.update_layout(
-        title=ui.chart_title(_("Impressions: each week, and the year to date"), f),
+        title=plots.chart_title(_("Impressions: each week, and the year to date"), f),
         yaxis={"title": _("per week"), "rangemode": "tozero", "tickformat": "~s"},
         # Its own round ticks (synced to the left axis they fell on 166k, 332k, 499k).
         yaxis2={
@@ -83,27 +83,31 @@ with cache.timed_page("brand"):
         legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         margin={"t": 60},
     )
-    ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.number(y, sp)))
-    ui.part_weeks(chart, list(weeks["week"]), period)
-    ui.plot(chart)
-    st.caption(_(ui.PART_WEEKS))
+    plots.hover(
+        chart, lambda name, x, y: plots.said(plots.week_of(x, period), name, fmt.number(y, sp))
+    )
+    plots.part_weeks(chart, list(weeks["week"]), period)
+    plots.plot(chart)
+    st.caption(_(plots.PART_WEEKS))
     rates = px.line(
-        weeks[weeks["week"].isin(ui.whole_weeks(list(weeks["week"]), period))],
+        weeks[weeks["week"].isin(plots.whole_weeks(list(weeks["week"]), period))],
         x=week_of,
         y="engagement_rate",
         markers=True,
-        title=ui.chart_title(_("Engagement rate per week"), f),
+        title=plots.chart_title(_("Engagement rate per week"), f),
         labels={"engagement_rate": _("Engagement rate")},
     )
     rates.update_layout(
         yaxis={"title": None, "tickformat": ".1%", "rangemode": "tozero"},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
-    ui.hover(
+    plots.hover(
         rates,
-        lambda _name, x, y: ui.said(ui.week_of(x, period), _("Engagement rate"), fmt.rate(y, sp)),
+        lambda _name, x, y: plots.said(
+            plots.week_of(x, period), _("Engagement rate"), fmt.rate(y, sp)
+        ),
     )
-    ui.plot(rates)
+    plots.plot(rates)
     st.subheader(_("When your audience engages"))
     hourly = reads.engagement_by_hour(period, network=f.network, account=f.account)
     grid = engagement_heatmap(hourly, cache.settings().timezone)
@@ -117,7 +121,7 @@ with cache.timed_page("brand"):
             "y": _("weekday"),
             "color": _("engagement"),
         },
-        title=ui.chart_title(_("Engagement by weekday and hour"), f),
+        title=plots.chart_title(_("Engagement by weekday and hour"), f),
         color_continuous_scale="Blues",
     )
     # "Mon, 14:00-15:00: 1,234 engagements", the hour as the axis writes it.
@@ -135,9 +139,9 @@ with cache.timed_page("brand"):
             ]
             for d, day in enumerate(fmt.weekdays(sp))
         ],
-        hovertemplate=ui.HOVER,
+        hovertemplate=plots.HOVER,
     )
-    ui.plot(heatmap)
+    plots.plot(heatmap)
     columns = ["week", "impressions", "reach", "engagement", "engagement_rate"]
     ui.csv_download(
         _("Download weekly figures (CSV)"),

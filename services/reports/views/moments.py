@@ -9,7 +9,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.domain.tables import Moment
-from services.reports import cache, reads, ui
+from services.reports import cache, plots, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import moment_breakdown
 
@@ -49,17 +49,17 @@ with cache.timed_page("moments"):
         }
     )
     chart = px.bar(
-        months, x="month", y=moments_word, title=ui.chart_title(_("Moments per month"), f)
+        months, x="month", y=moments_word, title=plots.chart_title(_("Moments per month"), f)
     )
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
-    ui.hover(chart, lambda _name, x, y: ui.said(x, moments_word, fmt.number(y, sp)))
+    plots.hover(chart, lambda _name, x, y: plots.said(x, moments_word, fmt.number(y, sp)))
     # The month in progress lighter, as a part week is: fewer days, not fewer moments.
     last = list(data["per_month"])[-1] if data["per_month"] else None
     cut = last == f"{period.as_of:%Y-%m}" and (period.as_of + dt.timedelta(days=1)).day != 1
     chart.update_traces(
         marker_opacity=[0.35 if cut and i == len(months) - 1 else 1.0 for i in range(len(months))]
     )
-    ui.plot(chart)
+    plots.plot(chart)
     week_of = _("Week of")
     weeks = pd.DataFrame(
         {
@@ -67,16 +67,19 @@ with cache.timed_page("moments"):
             moments_word: list(data["per_week"].values()),
         }
     )
-    chart = px.bar(weeks, x=week_of, y=moments_word, title=ui.chart_title(_("Moments per week"), f))
+    chart = px.bar(
+        weeks, x=week_of, y=moments_word, title=plots.chart_title(_("Moments per week"), f)
+    )
     chart.update_layout(
         xaxis={"title": None, "tickformat": "%-d %b"}, yaxis={"title": moments_word}
     )
-    ui.hover(
-        chart, lambda _n, x, y: ui.said(ui.week_of(x, period), moments_word, fmt.number(y, sp))
+    plots.hover(
+        chart,
+        lambda _n, x, y: plots.said(plots.week_of(x, period), moments_word, fmt.number(y, sp)),
     )
-    ui.part_weeks(chart, list(data["per_week"]), period)
-    ui.plot(chart)
-    st.caption(_(ui.PART_WEEKS))
+    plots.part_weeks(chart, list(data["per_week"]), period)
+    plots.plot(chart)
+    st.caption(_(plots.PART_WEEKS))
     # Breakdowns as labelled bars, two to a row: every label readable on any width.
     breakdowns = (
         ("by_network", N_("By network")),
@@ -98,7 +101,7 @@ with cache.timed_page("moments"):
                 x=moments_word,
                 y="group",
                 orientation="h",
-                title=ui.chart_title(_(title), f),
+                title=plots.chart_title(_(title), f),
                 text=moments_word,
             )
             chart.update_layout(
@@ -109,12 +112,12 @@ with cache.timed_page("moments"):
             )
             chart.update_traces(
                 customdata=[
-                    ui.said(None, g, fmt.number(n, sp))
+                    plots.said(None, g, fmt.number(n, sp))
                     for g, n in zip(frame["group"], frame[moments_word], strict=True)
                 ],
-                hovertemplate=ui.HOVER,
+                hovertemplate=plots.HOVER,
             )
-            ui.plot(chart, column)
+            plots.plot(chart, column)
     st.subheader(_("Most recent moments in this period"))
     recent = reads.recent_moments(period.first_day, period.as_of, network=f.network, limit=15)
     opened = _("Open")

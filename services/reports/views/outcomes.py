@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import cache, outcomes, reads, ui
+from services.reports import cache, outcomes, plots, reads, ui
 from services.reports import formatting as fmt
 
 sp = ui.speaker()
@@ -86,14 +86,14 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
         # Below the dates: above, on a phone, the wrapped legend ran into the title.
         legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "title": None},
     )
-    ui.hover(
+    plots.hover(
         chart,
-        lambda name, x, y: ui.said(
+        lambda name, x, y: plots.said(
             fmt.day(pd.Timestamp(x).date(), sp), _("Followers on {network}", network=name),
             fmt.number(y, sp),
         ),
     )  # fmt: skip
-    ui.plot(chart)
+    plots.plot(chart)
     ui.table(
         [
             {
@@ -119,7 +119,7 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
             "stage": _(stage),
             "count": row[key],
             "shown": fmt.number(row[key], sp),
-            "said": ui.said(
+            "said": plots.said(
                 ui.network_name(row["network"], sp),
                 _(stage),
                 fmt.number(row[key], sp)
@@ -167,7 +167,7 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         margin={"t": 90},
         height=140 + 60 * max(1, len(results["networks"])),
     )
-    ui.plot(chart)
+    plots.plot(chart)
     st.caption(
         _(
             "Each stage on its own scale from 0 (conversions are about a hundredth of visits); "
@@ -214,12 +214,12 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
         chart.update_traces(text=[fmt.money(y, currency, sp, whole=True) for y in chart.data[0].y])
         chart.update_traces(
             customdata=[
-                ui.said(None, x, fmt.money(y, currency, sp))
+                plots.said(None, x, fmt.money(y, currency, sp))
                 for x, y in zip(chart.data[0].x, chart.data[0].y, strict=True)
             ],
-            hovertemplate=ui.HOVER,
+            hovertemplate=plots.HOVER,
         )
-        ui.plot(chart)
+        plots.plot(chart)
     ui.table(
         [
             {_("Currency"): currency, _("Revenue"): fmt.amounts({currency: amount}, sp)}

@@ -12,7 +12,7 @@ import streamlit as st
 from services.common import csv_export
 from services.common.i18n import N_
 from services.domain.period import Period
-from services.reports import cache, quality_view, reads, ui, value
+from services.reports import cache, plots, quality_view, reads, ui, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     iso_week,
@@ -66,7 +66,9 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         frame,
         x=week_of,
         y=list(parts.values()),
-        title=ui.chart_title(_("What each week earned ({currency})", currency=model.currency), f),
+        title=plots.chart_title(
+            _("What each week earned ({currency})", currency=model.currency), f
+        ),
         labels={"value": model.currency, "variable": ""},
         opacity=0.6,
     )
@@ -91,10 +93,12 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         legend={"orientation": "h", "y": -0.25, "title": None},
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
-    ui.hover(figure, lambda name, x, y: ui.said(ui.week_of(x, period), name, whole(y, currency)))
-    ui.part_weeks(figure, list(frame["week"]), period)
-    ui.plot(figure)
-    st.caption(_(ui.PART_WEEKS))
+    plots.hover(
+        figure, lambda name, x, y: plots.said(plots.week_of(x, period), name, whole(y, currency))
+    )
+    plots.part_weeks(figure, list(frame["week"]), period)
+    plots.plot(figure)
+    st.caption(_(plots.PART_WEEKS))
 
 
 MONEY_GOALS = ("support_savings", "earned_media_value", "total_value", "revenue")
@@ -152,7 +156,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         customdata=[
             _("{goal}: {share} of the target", goal=r[0], share=fmt.percent(r[1], sp)) for r in rows
         ],
-        hovertemplate=ui.HOVER,
+        hovertemplate=plots.HOVER,
     )
     figure.add_scatter(
         y=labels,
@@ -164,7 +168,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
             _("{goal}: expected {share} by today", goal=r[0], share=fmt.percent(r[2], sp))
             for r in rows
         ],
-        hovertemplate=ui.HOVER,
+        hovertemplate=plots.HOVER,
     )
     figure.update_layout(
         title=_("Progress against each goal"),
@@ -174,7 +178,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         height=90 + 44 * len(rows),
         margin={"t": 50, "b": 30},
     )
-    ui.plot(figure)
+    plots.plot(figure)
 
 
 def trends(f: ui.Filters) -> None:
@@ -193,7 +197,7 @@ def trends(f: ui.Filters) -> None:
         # Whole weeks only: the year's first days and the week in progress would read as drops
         # (and 29-31 December, ISO week 1 of the next year, would overwrite week 1).
         days = [period.first_day + dt.timedelta(days=d) for d in range(period.elapsed_days)]
-        full = set(ui.whole_weeks(sorted({iso_week(day) for day in days}), period))
+        full = set(plots.whole_weeks(sorted({iso_week(day) for day in days}), period))
         return {
             WITHIN_1H: {
                 number(w["week"]): w["responded_within_1h_rate"]
@@ -244,17 +248,17 @@ def trends(f: ui.Filters) -> None:
                 name=sp.digits(str(year)),
                 line={"dash": dash},
                 customdata=[
-                    ui.said(
-                        ui.week_label(f"{year}-W{w:02d}", period),
+                    plots.said(
+                        plots.week_label(f"{year}-W{w:02d}", period),
                         sp.digits(str(year)),
                         fmt.rate(v, sp) if lens == WITHIN_1H else fmt.number(v, sp),
                     )
                     for w, v in zip(weeks, shown, strict=True)
                 ],
-                hovertemplate=ui.HOVER,
+                hovertemplate=plots.HOVER,
             )
         figure.update_layout(
-            title=ui.chart_title(_("{figure} per week", figure=_(lens)), f),
+            title=plots.chart_title(_("{figure} per week", figure=_(lens)), f),
             xaxis={"title": None, "range": [1, 53], "tickmode": "array", **month_ticks},
             yaxis={
                 "title": None,
@@ -265,8 +269,8 @@ def trends(f: ui.Filters) -> None:
             height=300,
             margin={"t": 80, "b": 40},
         )
-        ui.plot(figure, column)
-    st.caption(_(ui.PART_WEEKS))
+        plots.plot(figure, column)
+    st.caption(_(plots.PART_WEEKS))
 
 
 def returns(money: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services.reports import cache, reads, ui
+from services.reports import cache, plots, reads, ui
 from services.reports import formatting as fmt
 
 with cache.timed_page("share_of_voice"):
@@ -36,12 +36,12 @@ with cache.timed_page("share_of_voice"):
         weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
         weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]  # the legend
         chart = px.line(
-            weeks[weeks["week"].isin(ui.whole_weeks(sorted(set(weeks["week"])), period))],
+            weeks[weeks["week"].isin(plots.whole_weeks(sorted(set(weeks["week"])), period))],
             x="week of",
             y="share_of_voice",
             color="network",
             markers=True,
-            title=ui.chart_title(sp._("Share of voice per week, by network"), f),
+            title=plots.chart_title(sp._("Share of voice per week, by network"), f),
             labels={
                 "network": sp._("Network"),
                 "share_of_voice": sp._("Share of voice"),
@@ -53,16 +53,16 @@ with cache.timed_page("share_of_voice"):
             xaxis={"title": None, "tickformat": "%-d %b"},
             legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
         )
-        ui.hover(
+        plots.hover(
             chart,
-            lambda name, x, y: ui.said(
-                ui.week_of(x, period),
+            lambda name, x, y: plots.said(
+                plots.week_of(x, period),
                 sp._("Share of voice on {network}", network=name),
                 fmt.rate(y, sp),
             ),
         )
-        ui.plot(chart)
-        st.caption(sp._(ui.PART_WEEKS))
+        plots.plot(chart)
+        st.caption(sp._(plots.PART_WEEKS))
     st.subheader(sp._("Per network"))
     if heard["networks"]:
         ui.table(

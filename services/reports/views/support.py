@@ -8,7 +8,7 @@ import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
-from services.reports import cache, quality_view, reads, ui
+from services.reports import cache, plots, quality_view, reads, ui
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support
 
@@ -92,21 +92,21 @@ with cache.timed_page("support"):
     weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
     weeks[median] = weeks["median_first_response_s"] / 60
     chart = px.line(
-        weeks[weeks["week"].isin(ui.whole_weeks(list(weeks["week"]), period))],
+        weeks[weeks["week"].isin(plots.whole_weeks(list(weeks["week"]), period))],
         x=week_of,
         y=median,
         markers=True,
-        title=ui.chart_title(_("Median first response per week"), f),
+        title=plots.chart_title(_("Median first response per week"), f),
     )
     chart.update_layout(yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None})
     chart.update_xaxes(tickformat="%-d %b")
-    ui.hover(
+    plots.hover(
         chart,
-        lambda _name, x, y: ui.said(
-            ui.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
+        lambda _name, x, y: plots.said(
+            plots.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
         ),
     )
-    ui.plot(chart)
+    plots.plot(chart)
     shares = weeks.rename(
         columns={
             "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
@@ -122,7 +122,7 @@ with cache.timed_page("support"):
         x=week_of,
         y=[fmt.label(rate, sp) for rate in rates],
         barmode="group",
-        title=ui.chart_title(
+        title=plots.chart_title(
             _("Answered within 1 h per week")
             if f.sliced
             else _("Answered within 1 h and social share of support, per week"),
@@ -135,10 +135,12 @@ with cache.timed_page("support"):
         legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )
     chart.update_xaxes(tickformat="%-d %b")
-    ui.hover(chart, lambda name, x, y: ui.said(ui.week_of(x, period), name, fmt.rate(y, sp)))
-    ui.part_weeks(chart, list(shares["week"]), period)
-    ui.plot(chart)
-    st.caption(_(ui.PART_WEEKS))
+    plots.hover(
+        chart, lambda name, x, y: plots.said(plots.week_of(x, period), name, fmt.rate(y, sp))
+    )
+    plots.part_weeks(chart, list(shares["week"]), period)
+    plots.plot(chart)
+    st.caption(_(plots.PART_WEEKS))
     WEEK_COLUMNS = [
         "week", "conversations", "answered", "responded_within_1h_rate",
         "median_first_response_s", "p90_first_response_s", "median_resolution_s", "social_share",
