@@ -233,11 +233,9 @@ with cache.timed_page("settings"):
                     amounts[name] = fmt.parse_amount(text) or 0.0
                 except ValueError:
                     raise value.ValueModelError(
-                        _(
-                            "{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)",
-                            field=_(value.LABELS[name]),
-                            typed=ui.plain(repr(text.strip())),
-                        )
+                        N_("{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)"),
+                        field=_(value.LABELS[name]),
+                        typed=repr(text.strip()),
                     ) from None
             value.set_model(
                 cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
