@@ -33,6 +33,8 @@ from services.moments import surveys
 RATE = int(os.environ.get("BENCH_SURVEY_RATE", "500"))
 SECONDS = float(os.environ.get("BENCH_SURVEY_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_SURVEY_CONNECTIONS", "32"))
+# An empty PostgreSQL database instead of SQLite (e.g. postgresql://postgres@127.0.0.1/bench).
+DATABASE_URL = os.environ.get("BENCH_SURVEY_DATABASE_URL")
 SECRET = "bench-survey-secret"
 WARM_UP = 200
 
@@ -158,7 +160,7 @@ def _children(parent: int) -> dict[str, int]:
 def _up(work: Path) -> Iterator[tuple[int, str, dict[str, int]]]:
     """`rapport up --no-demo` trusting 127.0.0.1 as its proxy: the moments port, the database,
     the children's pids."""
-    url = f"sqlite:///{work / 'rapport.db'}"
+    url = DATABASE_URL or f"sqlite:///{work / 'rapport.db'}"
     env = up_env(url, RAPPORT_SURVEY_SECRET=SECRET, RAPPORT_TRUSTED_PROXIES="127.0.0.1")
     log_path = work / "up.log"
     with log_path.open("w") as log:
@@ -203,7 +205,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     once = stored == rolled == total + WARM_UP and waiting == 0
     return {
         "benchmark": "surveys",
-        "stack": "rapport up --no-demo (every service, embedded broker, SQLite)",
+        "stack": "rapport up --no-demo (every service, embedded broker, "
+        + ("PostgreSQL)" if DATABASE_URL else "SQLite)"),
         "load": f"asyncio, {CONNECTIONS} keep-alive connections, a signed link and address each",
         "offered_per_s": RATE,
         "seconds": SECONDS,

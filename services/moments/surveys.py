@@ -350,7 +350,7 @@ class Relay:
         self.stop_event = threading.Event()
         self._wake = threading.Event()
         self._producer: KafkaProducer | None = None
-        self._gauged_at = 0.0
+        self._gauged_at = self._forgot_at = 0.0
 
     def nudge(self) -> None:
         """An answer was accepted: send it now rather than at the next idle tick."""
@@ -433,8 +433,12 @@ class Relay:
             return conn.execute(delete(OUTBOX).where(o.sent_at.is_not(None), written)).rowcount
 
     def drain_once(self) -> int:
-        """One round: forget what was written, send one batch of what is due. The number sent."""
-        self.forget_written()
+        """One round: forget what was written (at most once a second: each is a write, which
+        the answers being kept wait for on SQLite), send one batch of what is due. The number
+        sent."""
+        if time.monotonic() - self._forgot_at >= 1.0:
+            self.forget_written()
+            self._forgot_at = time.monotonic()
         now = utcnow()
         rows = self.due(now)
         sent = 0

@@ -534,6 +534,8 @@ def test_low_ratings_open_with_what_the_customers_said(
         )
         page.get_by_test_id("stPageLink").filter(has_text="Low ratings (1 or 2)").click()
         page.get_by_text("What the customers said").wait_for(timeout=60_000)
+        # The cards arrive one after another: wait for the last (oldest) one.
+        page.get_by_text("rated 1 of 5").wait_for(timeout=60_000)
         settled(page)
         listed = page.inner_text("body")
         page.screenshot(path=str(shots / "low-ratings-en.png"), full_page=True)
@@ -550,6 +552,7 @@ def test_low_ratings_open_with_what_the_customers_said(
             accounts.set_language(session, "lead", "ar")
         page.goto(page.url.split("?")[0] + "?only=low_rating", timeout=60_000)
         page.get_by_text("ما قاله العملاء").wait_for(timeout=60_000)
+        page.get_by_text("التقييم ١ من ٥").wait_for(timeout=60_000)
         settled(page)
         arabic = page.inner_text("body")
         page.screenshot(path=str(shots / "low-ratings-ar.png"), full_page=True)
