@@ -32,7 +32,15 @@ from services.common.errors import database_unavailable
 from services.common.i18n import N_
 from services.common.metrics import metrics_response
 from services.domain import accounts
-from services.moments import api, people_api, service, sheets, survey_api, surveys, web
+from services.moments import (
+    api,
+    people_api,
+    service,
+    sheets,
+    survey_api,
+    survey_outbox,
+    web,
+)
 from services.moments.deps import browser_principal
 from services.moments.grpc_server import start_grpc
 from services.moments.metrics import REQUEST_SECONDS, REQUESTS
@@ -124,7 +132,7 @@ def create_app(
         syncer = sheets.start_background(engine, settings) if run_worker else None
         # Every moments process relays the survey answers it and the others accepted; two
         # relays at once may send an answer twice, which the consumer writes once.
-        relay = surveys.Relay(engine, settings) if relay_surveys else None
+        relay = survey_outbox.Relay(engine, settings) if relay_surveys else None
         relay_thread = relay.start() if relay is not None else None
         app.state.survey_relay = relay
         grpc_server = start_grpc(

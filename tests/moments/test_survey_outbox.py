@@ -18,7 +18,7 @@ from services.common.clock import utcnow
 from services.common.config import Settings
 from services.common.kafka import ensure_topics
 from services.ingest.sink import write_batch
-from services.moments import surveys
+from services.moments import survey_outbox
 from services.moments.app import create_app
 from services.moments.web import survey_page
 from tests.conftest import Broker
@@ -90,7 +90,7 @@ def test_an_answer_the_broker_lost_after_acknowledging_it_is_sent_again(
     ensure_topics(s)
     with TestClient(create_app(s, engine=engine, sync_sheets=False, relay_surveys=False)) as client:
         assert client.post(minted("c2"), data={"rating": "2"}).status_code == 200
-    relay = surveys.Relay(engine, s, resend_after_s=1.0)
+    relay = survey_outbox.Relay(engine, s, resend_after_s=1.0)
     assert relay.drain_once() == 1
     assert scalar(engine, "SELECT COUNT(*) FROM survey_outbox WHERE sent_at IS NOT NULL") == 1
     own_broker.stop()  # with the answer, unread
@@ -116,12 +116,12 @@ def test_a_crash_between_send_and_mark_sends_again_and_counts_once(
     with TestClient(create_app(s, engine=engine, sync_sheets=False, relay_surveys=False)) as client:
         answered = client.post(minted("c3"), data={"rating": "5", "comment": "great"})
         assert answered.status_code == 200
-    crashed = surveys.Relay(engine, s)
+    crashed = survey_outbox.Relay(engine, s)
     rows = crashed.due(utcnow())
     assert len(crashed.send(rows)) == 1  # acknowledged by Kafka, then the process died
     crashed._close_producer()
     assert scalar(engine, "SELECT COUNT(*) FROM survey_outbox WHERE sent_at IS NULL") == 1
-    restarted = surveys.Relay(engine, s)
+    restarted = survey_outbox.Relay(engine, s)
     assert restarted.drain_once() == 1  # the same answer again
     with running_consumer(s, engine):
         wait_until(lambda: rating_of(engine, "c3") == (5, "great", "@help"), what="the answer")
@@ -141,7 +141,7 @@ def test_answering_again_replaces_the_waiting_answer(
         assert client.post(path, data={"rating": "1", "comment": "slow"}).status_code == 200
         assert client.post(path, data={"rating": "3"}).status_code == 200
     assert waiting(engine) == 1
-    relay = surveys.Relay(engine, s)
+    relay = survey_outbox.Relay(engine, s)
     relay.drain_once()
     relay._close_producer()
     with running_consumer(s, engine):

@@ -19,7 +19,7 @@ from services.common import i18n
 from services.common.deps import engine_of, settings_of
 from services.common.i18n import N_
 from services.domain.vocabulary import RATING_SCALE
-from services.moments import metrics, surveys
+from services.moments import metrics, survey_outbox, surveys
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -84,7 +84,7 @@ def survey_form(request: Request, token: str) -> HTMLResponse:
     survey = _survey(request, token)
     if survey is None:
         return _invalid(request)
-    answered = surveys.earlier(engine_of(request), survey)
+    answered = survey_outbox.earlier(engine_of(request), survey)
     chosen, comment = answered if answered is not None else (None, "")
     return _page(
         request, "survey.html", limit=surveys.COMMENT_LIMIT, chosen=chosen, comment=comment,
@@ -120,7 +120,7 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
         )  # fmt: skip
     assert stars is not None  # the checks above refuse everything else
     state = request.app.state
-    answer = surveys.Answer(survey, stars, comment, at=dt.datetime.now(dt.UTC))
+    answer = survey_outbox.Answer(survey, stars, comment, at=dt.datetime.now(dt.UTC))
     try:
         await keeper(request).keep(answer)
     except OperationalError as exc:  # the database is down: nothing was kept, so say so
@@ -132,10 +132,10 @@ async def survey_answer(request: Request, token: str) -> HTMLResponse:
     return _page(request, "thanks.html", stars=stars, comment=comment)
 
 
-def keeper(request: Request) -> surveys.Keeper:
+def keeper(request: Request) -> survey_outbox.Keeper:
     """The app's one keeper (made on the first answer; the lifespan closes it)."""
     state = request.app.state
     if getattr(state, "survey_keeper", None) is None:
-        state.survey_keeper = surveys.Keeper(state.engine)
-    found: surveys.Keeper = state.survey_keeper
+        state.survey_keeper = survey_outbox.Keeper(state.engine)
+    found: survey_outbox.Keeper = state.survey_keeper
     return found
