@@ -24,10 +24,10 @@ from sqlmodel import Session
 
 from services.common.config import Settings
 from services.common.db import make_engine
-from services.domain.conversation_levels import recompute, save_schedule
 from services.domain.migrate import migrate
 from services.domain.period import Period
 from services.domain.service_levels import make_schedule
+from services.domain.stored_levels import recompute, save_schedule
 from services.ingest.app import create_app
 from services.ingest.rows import EVENT_COLUMNS
 from services.reports import queries

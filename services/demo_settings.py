@@ -42,8 +42,8 @@ DEMO_VALUE = {
 def hours(engine: Any, settings: Settings, year: int) -> None:
     """A realistic schedule in RAPPORT_TIMEZONE, unless one is set already."""
     from services.common.db import write_session
-    from services.domain.conversation_levels import save_schedule
     from services.domain.service_levels import load_schedules, make_schedule
+    from services.domain.stored_levels import save_schedule
 
     with write_session(engine) as session:
         if load_schedules(session).default is not None:

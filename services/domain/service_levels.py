@@ -5,7 +5,7 @@ A schedule is weekly opening intervals in local wall-clock time, closed local da
 first-response target. Business seconds between a <= b are the length of [a, b) inside the
 opening intervals. Each conversation's are stored beside it, computed with the schedules of the
 moment: the consumer computes them as it writes, and saving a schedule recomputes every
-conversation in the same transaction (conversation_levels.save_schedule), so a changed schedule
+conversation in the same transaction (stored_levels.save_schedule), so a changed schedule
 changes every figure it touches, past ones included, with no stale value left behind.
 
 Fast for many conversations: the opening intervals of a span of days become two sorted arrays

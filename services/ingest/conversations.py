@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, text, update
 
-from services.domain import conversation_levels
+from services.domain import stored_levels
 from services.domain.service_levels import load_schedules
 from services.domain.tables import InteractionEvent, SupportConversation
 from services.domain.vocabulary import CONVERSATION_KIND_NAMES
@@ -56,7 +56,7 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
     # Hold the schedules still (shared, on PostgreSQL) before locking any conversation row: a
     # schedule change takes them exclusively and then rewrites every row, so the one order for
     # both is schedules first, rows second (the other way round, each waits for the other).
-    conversation_levels.lock_schedules(conn, exclusive=False)
+    stored_levels.lock_schedules(conn, exclusive=False)
     ins = insert_into(conn, CONVERSATIONS).on_conflict_do_nothing(
         index_elements=["network", "conversation_id"]
     )
@@ -95,7 +95,7 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
             messages[(row[0], row[1])].append(row)
     updates = [conversation_facts(key, messages.get(key, [])) for key in ordered]
     # Their service levels under the schedules of the moment (held still since the start).
-    found = conversation_levels.stored_levels(
+    found = stored_levels.stored_levels(
         load_schedules(conn),
         accounts=[u["account"] for u in updates],
         agents=[u["agent"] for u in updates],
@@ -104,7 +104,7 @@ def refresh_conversations(conn: Connection, keys: set[tuple[str, str]]) -> None:
         resolution_s=[u["resolution_s"] for u in updates],
     )
     for update_row, values in zip(updates, found, strict=True):
-        update_row.update(zip(conversation_levels.LEVEL_COLUMNS, values, strict=True))
+        update_row.update(zip(stored_levels.LEVEL_COLUMNS, values, strict=True))
     # The SET clause comes from the parameter keys that name columns (SQLAlchemy executemany).
     conn.execute(
         update(CONVERSATIONS).where(

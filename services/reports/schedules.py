@@ -7,7 +7,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.common.db import write_session
-from services.domain.conversation_levels import save_schedule
 from services.domain.service_levels import (
     DEFAULT_TARGET_S,
     Schedule,
@@ -15,6 +14,7 @@ from services.domain.service_levels import (
     load_schedules,
     make_schedule,
 )
+from services.domain.stored_levels import save_schedule
 
 
 def set_hours(

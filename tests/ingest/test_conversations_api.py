@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from services.common.config import Settings
 from services.domain.auth import Role, create_token
-from services.domain.conversation_levels import save_schedule
 from services.domain.service_levels import make_schedule
+from services.domain.stored_levels import save_schedule
 from services.ingest.app import create_app
 from services.ingest.sink import write_batch
 from tests.factories import batch, event, message

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from services.common.db import make_engine
-from services.domain import conversation_levels
+from services.domain import stored_levels
 from services.ingest import conversations, dialect
 from services.ingest.sink import write_batch
 from tests.conftest import emptied
@@ -237,7 +237,7 @@ def test_a_schedule_change_and_the_consumer_take_their_locks_in_one_order(
                 failures.append(exc)
 
         with engine.connect() as schedule_change, schedule_change.begin():
-            conversation_levels.lock_schedules(schedule_change, exclusive=True)
+            stored_levels.lock_schedules(schedule_change, exclusive=True)
             consumer = threading.Thread(target=consume)
             consumer.start()
             wait_until(
@@ -250,7 +250,7 @@ def test_a_schedule_change_and_the_consumer_take_their_locks_in_one_order(
                 ),
                 what="the consumer to wait for the schedules",
             )
-            conversation_levels.recompute(schedule_change)
+            stored_levels.recompute(schedule_change)
         consumer.join(timeout=30)
         assert failures == []
         assert conversation(engine)[1] == "2026-03-02 10:20:00"

@@ -457,8 +457,8 @@ def test_a_moment_shows_its_conversation_agent_and_sla(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from services.domain.conversation_levels import save_schedule
     from services.domain.service_levels import make_schedule
+    from services.domain.stored_levels import save_schedule
     from services.ingest.sink import write_batch
     from tests.factories import batch, message
 

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from services.common import i18n
 from services.common.deps import engine_of, settings_of
 from services.common.i18n import N_
-from services.moments import history, service, sheets
+from services.moments import history, linked, service, sheets
 from services.moments.deps import Principal, db, writing
 from services.moments.filters import MomentFilters, csv_download
 from services.moments.models import MomentCreate, MomentUpdate, guess_network
@@ -193,11 +193,11 @@ def view_moment(request: Request, moment_id: str, principal: SignedIn) -> Respon
         state = service.sync_states(
             session, [moment.id], enabled=sheets.enabled(settings_of(request))
         )[moment.id]
-        conversation = service.conversation_for(session, moment.link)
-        level = service.service_level(conversation) if conversation else None
+        conversation = linked.conversation_for(session, moment.link)
+        level = linked.service_level(conversation) if conversation else None
         trail = service.audit_trail(session, moment.id)
         tz = settings_of(request).timezone
-        purchases = service.purchases_after(session, moment, tz)
+        purchases = linked.purchases_after(session, moment, tz)
     return page(
         request,
         "moment.html",

@@ -52,7 +52,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("first_response_business_s", sa.Float()))
         batch.add_column(sa.Column("resolution_business_s", sa.Float()))
         batch.add_column(sa.Column("sla_target_s", sa.Float()))
-    from services.domain.conversation_levels import recompute
+    from services.domain.stored_levels import recompute
 
     recompute(op.get_bind())
     op.drop_index("ix_conversation_levels", "support_conversation")
