@@ -51,7 +51,11 @@ with cache.timed_page("moments"):
         }
     )
     chart = px.bar(
-        months, x="month", y=moments_word, title=ui.chart_title(_("Moments per month"), f)
+        months,
+        x="month",
+        y=moments_word,
+        title=ui.chart_title(_("Moments per month"), f),
+        labels={"month": ""},  # the month's name says what it is (in a hover too)
     )
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
     ui.plot(chart)
@@ -90,6 +94,7 @@ with cache.timed_page("moments"):
                 orientation="h",
                 title=ui.chart_title(_(title), f),
                 text=moments_word,
+                labels={"group": ""},
             )
             chart.update_layout(
                 yaxis={"title": None, "type": "category", "automargin": True},

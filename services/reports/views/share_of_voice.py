@@ -47,7 +47,11 @@ with cache.timed_page("share_of_voice"):
             color="network",
             markers=True,
             title=ui.chart_title(sp._("Share of voice per week, by network"), f),
-            labels={"network": sp._("Network"), "share_of_voice": sp._("Share of voice")},
+            labels={
+                "network": sp._("Network"),
+                "share_of_voice": sp._("Share of voice"),
+                "week of": sp._("Week of"),
+            },
         )
         chart.update_layout(
             yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
