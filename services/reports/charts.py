@@ -233,8 +233,18 @@ def _trace_texts(trace: Any, figure: go.Figure, sp: Speaker) -> None:
         _heatmap_hover(trace, template, sp)
         return
     columns: list[list[Any]] = []
-    original = [list(row) for row in trace.customdata] if trace.customdata is not None else []
+    original = [
+        list(row) if isinstance(row, list | tuple | np.ndarray) else [row]
+        for row in (trace.customdata if trace.customdata is not None else [])
+    ]
     width = len(original[0]) if original else 0
+    if original and not isinstance(trace.customdata[0], list | tuple | np.ndarray):
+        # One value per point (%{customdata}): the first column of the rows written below.
+        template = re.sub(r"%\{customdata([:|}])", r"%{customdata[0]\1", template)
+        if trace.texttemplate:
+            trace.texttemplate = re.sub(
+                r"%\{customdata([:|}])", r"%{customdata[0]\1", trace.texttemplate
+            )
     points = len(_plain(trace.x if trace.x is not None else trace.y))
 
     def column(field: str, index: str | None, spec: str) -> str:

@@ -76,8 +76,12 @@ def report_cards(data: dict[str, Any], sp: Speaker) -> list[tuple[str, str, str]
         reopened=sp.number(int(s["reopened"])),
         reopen_rate=rate(s["reopen_rate"]),
     )
+    # Right to left, each competitor's name isolated (FSI...PDI): a Latin name and the digits
+    # after it would otherwise run together left to right, the last competitor read first.
+    named = "\u2068{}\u2069" if sp.dir == "rtl" else "{}"
     rivals = " · ".join(
-        f"{row['name']} {sp.number(int(row['mentions']))}" for row in heard["competitors"]
+        f"{named.format(row['name'])} {sp.number(int(row['mentions']))}"
+        for row in heard["competitors"]
     )
     voice = sp._(
         "share of voice · {mentions} mentions of the brand", mentions=sp.number(heard["mentions"])

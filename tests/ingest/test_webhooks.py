@@ -552,8 +552,9 @@ def test_the_reports_settings_page_shows_each_connection(
         rows = {row["Source"]: row for row in table.to_dict("records")}
         chat = rows["Chatwoot"]
         assert chat["State"] == "connected" and "s ago" in chat["Last delivery"]
-        # Counts as the page writes them (in the reader's digits: English here).
-        assert int(chat["Received"]) >= 1 and int(chat["Refused (not signed by the platform)"]) >= 1
+        # Counts as the reader writes them (English: "1", "1,204").
+        received, refused = chat["Received"], chat["Refused (not signed by the platform)"]
+        assert int(received.replace(",", "")) >= 1 and int(refused.replace(",", "")) >= 1
         assert rows["X (Twitter)"]["State"] == "connected"  # configured: heard from at start
     finally:
         server.should_exit = True

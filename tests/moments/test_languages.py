@@ -448,3 +448,16 @@ def test_a_failed_sheet_sync_says_why_in_the_readers_language(language: str, err
         assert english_left(shown, language) == [], shown
         if language in ("ar", "fa"):
             assert latin_words(shown, language) == [], shown
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+def test_a_moments_heading_and_times_keep_their_order_right_to_left(
+    site: tuple[TestClient, Callable[[str], TestClient], dict[str, str]], language: str
+) -> None:
+    """The network's name isolated between the dots of the heading (beside it, Persian digits
+    of the date joined "X (Twitter)" and read before it), and the zone of a time isolated from
+    the clock's digits."""
+    _, as_language, ids = site
+    page = as_language(language).get(f"/moments/{ids['moment']}").text
+    assert '<span class="muted">· <bdi>X (Twitter)</bdi> · ' in page
+    assert "\u2068UTC\u2069" in page

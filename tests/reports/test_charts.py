@@ -119,3 +119,21 @@ def test_left_to_right_languages_keep_their_placement() -> None:
 
 def test_english_charts_are_drawn_as_plotly_draws_them() -> None:
     assert for_reader(weekly(), speaker("en")).to_json() == weekly().to_json()
+
+
+def test_a_pages_own_hover_values_are_written_in_the_language_too() -> None:
+    """A hovertemplate of the page's own, with a value per point in customdata and formats
+    of its own, reads what the Speaker wrote."""
+    figure = go.Figure()
+    figure.add_scatter(
+        x=MONDAYS[:3],
+        y=[0.5, 0.25, 0.125],
+        customdata=[1200, 3400, 5600],
+        hovertemplate="%{x|%-d %b}: %{y:.1%} of %{customdata:,d}<extra></extra>",
+    )
+    trace = for_reader(figure, speaker("fa")).data[0]
+    assert not re.search(r"%\{(x|y|customdata)[:|}]", trace.hovertemplate), trace.hovertemplate
+    shown = [int(i) for i in re.findall(r"%\{customdata\[(\d+)\]\}", trace.hovertemplate)]
+    written = [str(row[i]) for row in trace.customdata for i in shown]
+    assert "۵۰٫۰٪" in written and "۱٬۲۰۰" in written, written
+    assert not [w for w in written if re.search(r"[0-9A-Za-z]", w)], written

@@ -191,3 +191,24 @@ def test_goal_pace(metric: str, target: float, actual: float, pace: float) -> No
     period = Period.of(2026, dt.date(2026, 3, 31), UTC)
     found = goal_progress(metric, target, actual, period)
     assert found["pace"] == pytest.approx(pace) and found["projected_year_end"] is None
+
+
+@pytest.mark.parametrize(("language", "isolated"), [("fa", True), ("ar", True), ("fi", False)])
+def test_the_report_card_names_each_competitor_in_its_own_order(
+    language: str, isolated: bool
+) -> None:
+    """Right to left, each competitor's typed name is isolated from the count after it, so the
+    first competitor is read first; left to right the text is as it was."""
+    from services.common.i18n import speaker
+    from services.reports.quality import report_cards
+
+    support = {"csat": 0.8, "csat_average": 4.1, "csat_responses": 10, "csat_response_rate": 0.5,
+               "reopened": 1, "reopen_rate": 0.1}  # fmt: skip
+    rivals = [{"name": "Northwind", "mentions": 20}, {"name": "Contoso", "mentions": 10}]
+    heard = {"share_of_voice": 0.5, "mentions": 30, "competitors": rivals}
+    sp = speaker(language)
+    [_quality, (_title, _share, text)] = report_cards({"support": support, "listening": heard}, sp)
+    pair = f"Northwind {sp.number(20)} · Contoso {sp.number(10)}"
+    if isolated:
+        pair = f"\u2068Northwind\u2069 {sp.number(20)} · \u2068Contoso\u2069 {sp.number(10)}"
+    assert text.endswith(pair), text

@@ -44,9 +44,10 @@ def local_time(at: dt.datetime, tz: ZoneInfo, say: i18n.Speaker) -> str:
     writes a date and a time."""
     local = at.replace(tzinfo=dt.UTC).astimezone(tz)
     clock = say.digits(format_time(local, "short", locale=say.language))
-    return say._(
-        "{date}, {time} {zone}", date=say.date(local.date()), time=clock, zone=local.tzname()
-    )
+    # The zone ("+03", "CET") isolated: beside right-to-left text its sign and digits would
+    # join the clock's.
+    zone = f"\u2068{local.tzname()}\u2069" if say.dir == "rtl" else local.tzname()
+    return say._("{date}, {time} {zone}", date=say.date(local.date()), time=clock, zone=zone)
 
 
 def _day(value: dt.date | str, say: i18n.Speaker) -> str:

@@ -49,7 +49,11 @@ with cache.timed_page("moments"):
         }
     )
     chart = px.bar(
-        months, x="month", y=moments_word, title=plots.chart_title(_("Moments per month"), f)
+        months,
+        x="month",
+        y=moments_word,
+        title=plots.chart_title(_("Moments per month"), f),
+        labels={"month": ""},  # the month's name says what it is (in a hover too)
     )
     chart.update_layout(xaxis={"title": None, "type": "category"}, yaxis={"title": moments_word})
     plots.hover(chart, lambda _name, x, y: plots.said(x, moments_word, fmt.number(y, sp)))
@@ -103,6 +107,7 @@ with cache.timed_page("moments"):
                 orientation="h",
                 title=plots.chart_title(_(title), f),
                 text=moments_word,
+                labels={"group": ""},
             )
             chart.update_layout(
                 yaxis={"title": None, "type": "category", "automargin": True},
