@@ -35,6 +35,7 @@ TABLES = (
     "rollup_hourly",
     "rollup_daily",
     "rollup_outcome_monthly",
+    "rollup_outcome_daily",
     "support_conversation",
     "api_token",
     "moment",

@@ -163,7 +163,8 @@ class Rollups:
         self._tz = tz
         self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-        # Visits, leads, conversions per local month, campaign and currency: count, value, events.
+        # Visits, leads, conversions per local day, campaign and currency: count, value, events
+        # (sink.write stores them per day and summed per month).
         self.outcomes: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._day_of_hour: dict[int, dt.date] = {}
 
@@ -217,7 +218,7 @@ class Rollups:
         value = row[VALUE]
         # A currency without a value has no revenue to sum: keyed as none.
         currency = (row[CURRENCY] or "") if value is not None else ""
-        key = (day.replace(day=1), row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
+        key = (day, row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
         delta = self.outcomes[(*key, currency)]
         delta[0] += sign * row[COUNT]
         delta[1] += sign * (value or 0)

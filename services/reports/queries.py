@@ -1,6 +1,6 @@
 """Reads for the reports, from rollups and per-conversation facts; raw events only for the
-outcome figures the rollups cannot give (latest follower snapshots, revenue per currency,
-campaigns, who converted), through the partial index that holds only outcome events."""
+outcome figures the rollups cannot give (latest follower snapshots, who converted), through the
+partial indexes that hold only outcome events."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from services.common.schema import (
     Moment,
     RollupDaily,
     RollupHourly,
+    RollupOutcomeDaily,
     RollupOutcomeMonthly,
     SupportConversation,
 )
@@ -45,7 +46,6 @@ from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_
 from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
-    FUNNEL,
     NO_CAMPAIGN,
     Conversion,
     FunnelSum,
@@ -59,6 +59,7 @@ MOMENTS = Moment.__table__  # type: ignore[attr-defined]
 GOALS = Goal.__table__  # type: ignore[attr-defined]
 EVENTS = InteractionEvent.__table__  # type: ignore[attr-defined]
 OUTCOME_MONTHS = RollupOutcomeMonthly.__table__  # type: ignore[attr-defined]
+OUTCOME_DAYS = RollupOutcomeDaily.__table__  # type: ignore[attr-defined]
 
 
 def kind_totals(
@@ -306,18 +307,6 @@ def recent_moments(
 # --- outcomes ------------------------------------------------------------------------------
 
 
-def _outcome_events(kinds: list[str], period: Period) -> list[Any]:
-    """The period's events of these outcome kinds. The index's own predicate is repeated word
-    for word: SQLite uses a partial index only when the query states its condition."""
-    e = EVENTS.c
-    return [
-        text(OUTCOME_WHERE),
-        e.kind.in_(kinds),
-        e.occurred_at >= period.start_utc,
-        e.occurred_at < period.end_utc,
-    ]
-
-
 def _sliced(query: Any, table: Any, network: str | None, account: str | None) -> Any:
     query = query.where(not_competitor(table.c.network, table.c.account))
     if network:
@@ -331,34 +320,31 @@ def funnel(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> list[FunnelSum]:
     """Visits, leads and conversions of the period summed per network, campaign, kind and
-    currency: the whole months before the as-of month from their monthly rollup, that month
-    from its events (summing a year of events took 4x the rest of the summary, measured).
-    A currency without a value counts as none, as in the rollup."""
+    currency: the whole months before the as-of month from their monthly rollup, that month's
+    days from the daily one (summing a year of events took 4x the rest of the summary, and the
+    as-of month's events grow with the events: bench/RESULTS.md, sessions 9 and 11). A currency
+    without a value counts as none, as in the rollups."""
     month = period.as_of.replace(day=1)
-    m = OUTCOME_MONTHS.c
-    months = select(
-        m.network, m.campaign, m.kind, m.currency, func.sum(m["count"]), func.sum(m.value_e4)
-    ).where(m.month >= period.first_day, m.month < month)
-    e = EVENTS.c
-    currency = case((e.value_e4.is_(None), ""), else_=func.coalesce(e.currency, ""))
-    campaign = func.coalesce(e.campaign, "")
-    start = dt.datetime.combine(month, dt.time(), period.tz).astimezone(dt.UTC).replace(tzinfo=None)
-    # One lower bound only: given the year's too, SQLite sought from 1 January (5 ms, measured).
-    tail = select(
-        e.network, campaign, e.kind, currency, func.sum(e["count"]), func.sum(e.value_e4)
-    ).where(
-        text(OUTCOME_WHERE),
-        e.kind.in_(sorted(FUNNEL)),
-        e.occurred_at >= max(start, period.start_utc),
-        e.occurred_at < period.end_utc,
-    )
     found: list[FunnelSum] = []
     with engine.connect() as conn:
-        for query, table, keys in (
-            (months, OUTCOME_MONTHS, (m.network, m.campaign, m.kind, m.currency)),
-            (tail, EVENTS, (e.network, campaign, e.kind, currency)),
+        for table, bucket, first, last in (
+            (OUTCOME_MONTHS, "month", period.first_day, month - dt.timedelta(days=1)),
+            (OUTCOME_DAYS, "day", month, period.as_of),
         ):
-            rows = conn.execute(_sliced(query, table, network, account).group_by(*keys))
+            r = table.c
+            query = select(
+                r.network,
+                r.campaign,
+                r.kind,
+                r.currency,
+                func.sum(r["count"]),
+                func.sum(r.value_e4),
+            ).where(r[bucket] >= first, r[bucket] <= last)
+            rows = conn.execute(
+                _sliced(query, table, network, account).group_by(
+                    r.network, r.campaign, r.kind, r.currency
+                )
+            )
             found += [
                 FunnelSum(n, c or NO_CAMPAIGN, k, cur or None, int(total or 0), int(v or 0))
                 for n, c, k, cur, total, v in rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -150,4 +151,41 @@ def test_0017_hashes_the_session_ids_of_existing_logins(db_url: str) -> None:
             found = accounts.resolve(session, cookie)
         assert found is not None and found[0].username == "maria"
     finally:
+        engine.dispose()
+
+
+def test_0026_fills_the_daily_outcome_rollup_from_the_stored_events(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcome events written before 0026 get the daily rows the consumer writes now, per
+    local day of RAPPORT_TIMEZONE (23:30 UTC on 31 March is 1 April in Madrid)."""
+    from services.common.config import get_settings
+
+    madrid = ZoneInfo("Europe/Madrid")
+    engine = make_engine(db_url)
+    outcomes = [
+        event(kind="visit", count=40, occurred_at="2026-03-31T23:30:00Z",
+              attributes={"utm_campaign": "spring"}),
+        event(kind="lead", occurred_at="2026-03-31T12:00:00Z"),
+        event(kind="conversion", occurred_at="2026-04-02T09:00:00Z", value="19.99",
+              currency="EUR", actor="ana@example.com", attributes={"utm_campaign": "spring"}),
+        event(kind="conversion", occurred_at="2026-04-02T10:00:00Z", value="5",
+              currency="EUR", network="instagram"),
+        event(kind="like", occurred_at="2026-04-02T10:00:00Z"),
+    ]  # fmt: skip
+    read = "SELECT * FROM rollup_outcome_daily ORDER BY day, network, kind, campaign, currency"
+    try:
+        write_batch(engine, [batch(*outcomes)], madrid)
+        with engine.connect() as conn:
+            written = [tuple(r) for r in conn.execute(text(read))]
+        assert len(written) == 4
+        config = alembic_config(db_url)
+        command.downgrade(config, "0022")
+        monkeypatch.setenv("RAPPORT_TIMEZONE", "Europe/Madrid")
+        get_settings.cache_clear()
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text(read))] == written
+    finally:
+        get_settings.cache_clear()
         engine.dispose()
