@@ -265,6 +265,15 @@ outcomes AS (
     value_e4 = rollup_outcome_monthly.value_e4 + excluded.value_e4,
     events = rollup_outcome_monthly.events + excluded.events
 ),
+engagement AS (
+  INSERT INTO rollup_engagement_hourly (hour, network, account, count, events)
+  SELECT date_trunc('hour', occurred_at), network, account, sum(count), count(*)
+  FROM ev WHERE kind IN ('click', 'comment', 'like', 'mention', 'reply', 'save', 'share')
+  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (hour, network, account) DO UPDATE
+  SET count = rollup_engagement_hourly.count + excluded.count,
+    events = rollup_engagement_hourly.events + excluded.events
+),
 outcome_days AS (
   INSERT INTO rollup_outcome_daily
     (day, network, account, kind, campaign, currency, count, value_e4, events)
@@ -720,6 +729,7 @@ def _compared(url: str, sample: Sample) -> dict[str, list[tuple[Any, ...]]]:
             "rollup_daily": ("TRUE", ()),
             "rollup_outcome_monthly": ("TRUE", ()),
             "rollup_outcome_daily": ("TRUE", ()),
+            "rollup_engagement_hourly": ("TRUE", ()),
             "support_conversation": ("TRUE", ()),
         }
     else:
@@ -727,6 +737,7 @@ def _compared(url: str, sample: Sample) -> dict[str, list[tuple[Any, ...]]]:
         start, end = _local_range(sample.day, sample.day + dt.timedelta(days=1), tz)
         where = {
             "rollup_hourly": ("hour >= %s AND hour < %s", (start, end)),
+            "rollup_engagement_hourly": ("hour >= %s AND hour < %s", (start, end)),
             "rollup_daily": ("day = %s", (sample.day,)),
             "rollup_outcome_monthly": ("month = %s", (sample.month,)),
             "rollup_outcome_daily": (

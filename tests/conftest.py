@@ -36,6 +36,7 @@ TABLES = (
     "rollup_daily",
     "rollup_outcome_monthly",
     "rollup_outcome_daily",
+    "rollup_engagement_hourly",
     "support_conversation",
     "api_token",
     "moment",

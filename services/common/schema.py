@@ -140,6 +140,20 @@ class RollupHourly(SQLModel, table=True):
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class RollupEngagementHourly(SQLModel, table=True):
+    """Engagement (like, comment, reply, share, mention, save, click: `count` summed) per UTC
+    hour and (network, account): the heatmap's hours, whose rows the hourly rollup multiplies
+    by the kinds that happened in them, more of them as events grow (0026)."""
+
+    __tablename__ = "rollup_engagement_hourly"
+
+    hour: dt.datetime = Field(primary_key=True, sa_type=DateTime)  # naive UTC, whole hour
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class RollupDaily(SQLModel, table=True):
     """Sum of `count` and number of events per local day (RAPPORT_TIMEZONE) and key."""
 

@@ -65,20 +65,21 @@ def _upsert_rollups(
     bucket: str,
     deltas: dict[tuple[Any, ...], list[int]],
     stamp: Stamps | None = None,
+    keys: tuple[str, ...] = ("network", "account", "kind"),
 ) -> None:
-    """Add the deltas; `stamp` turns epoch-hour keys into stored instants (hourly table)."""
+    """Add the deltas; `stamp` turns epoch-hour keys into stored instants (hourly tables)."""
     rows = [
-        (stamp(key[0]) if stamp else day_value(conn, key[0]), key[1], key[2], key[3], c, n)
+        (stamp(key[0]) if stamp else day_value(conn, key[0]), *key[1:], c, n)
         for key, (c, n) in deltas.items()
         if c or n
     ]
     if not rows:
         return
-    key = f"{bucket}, network, account, kind"
+    key = ", ".join((bucket, *keys))
     write_rows(
         conn,
         table,
-        (bucket, "network", "account", "kind", "count", "events"),
+        (bucket, *keys, "count", "events"),
         rows,
         on_conflict=f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count, "
         f"events = {table}.events + excluded.events",
@@ -215,5 +216,13 @@ def _write_events(
     rollups = batch.rollups.plus(corrections.rollups) if existing else batch.rollups
     _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
     _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
+    _upsert_rollups(
+        conn,
+        "rollup_engagement_hourly",
+        "hour",
+        rollups.engagement,
+        batch.stamp,
+        keys=("network", "account"),
+    )
     _upsert_outcomes(conn, rollups.outcomes)
     refresh_conversations(conn, batch.conversations | corrections.conversations)

@@ -37,12 +37,12 @@ from services.common.schema import (
     InteractionEvent,
     Moment,
     RollupDaily,
-    RollupHourly,
+    RollupEngagementHourly,
     RollupOutcomeDaily,
     RollupOutcomeMonthly,
     SupportConversation,
 )
-from services.common.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
+from services.common.vocabulary import INFLUENCE_DAYS, person_key
 from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
@@ -53,13 +53,13 @@ from services.reports.outcomes import (
 )
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
-HOURLY = RollupHourly.__table__  # type: ignore[attr-defined]
 CONVERSATIONS = SupportConversation.__table__  # type: ignore[attr-defined]
 MOMENTS = Moment.__table__  # type: ignore[attr-defined]
 GOALS = Goal.__table__  # type: ignore[attr-defined]
 EVENTS = InteractionEvent.__table__  # type: ignore[attr-defined]
 OUTCOME_MONTHS = RollupOutcomeMonthly.__table__  # type: ignore[attr-defined]
 OUTCOME_DAYS = RollupOutcomeDaily.__table__  # type: ignore[attr-defined]
+ENGAGEMENT_HOURS = RollupEngagementHourly.__table__  # type: ignore[attr-defined]
 
 
 def kind_totals(
@@ -102,21 +102,23 @@ def engagement_by_hour(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> list[tuple[dt.datetime, int]]:
     """(UTC hour, engagement) over the period, for the weekday x hour heatmap: one row an hour,
-    summed in SQL (40x fewer rows than hour x kind x account)."""
+    summed in SQL over the engagement rollup's (network, account) rows of the hour (the hourly
+    rollup held a row per kind as well: 5x the rows at 100M events against 10M, where this
+    one holds 1.3x: bench/RESULTS.md, session 11)."""
+    h = ENGAGEMENT_HOURS.c
     query = (
-        select(HOURLY.c.hour, func.sum(HOURLY.c["count"]))
+        select(h.hour, func.sum(h["count"]))
         .where(
-            HOURLY.c.hour >= period.start_utc,
-            HOURLY.c.hour < period.end_utc,
-            HOURLY.c.kind.in_(sorted(ENGAGEMENT_KINDS)),
-            not_competitor(HOURLY.c.network, HOURLY.c.account),
+            h.hour >= period.start_utc,
+            h.hour < period.end_utc,
+            not_competitor(h.network, h.account),
         )
-        .group_by(HOURLY.c.hour)
+        .group_by(h.hour)
     )
     if network:
-        query = query.where(HOURLY.c.network == network)
+        query = query.where(h.network == network)
     if account:
-        query = query.where(HOURLY.c.account == account)
+        query = query.where(h.account == account)
     with engine.connect() as conn:
         return [(hour, int(total or 0)) for hour, total in conn.execute(query)]
 

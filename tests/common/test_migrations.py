@@ -154,11 +154,12 @@ def test_0017_hashes_the_session_ids_of_existing_logins(db_url: str) -> None:
         engine.dispose()
 
 
-def test_0026_fills_the_daily_outcome_rollup_from_the_stored_events(
+def test_0026_fills_the_new_rollups_from_what_is_stored(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Outcome events written before 0026 get the daily rows the consumer writes now, per
-    local day of RAPPORT_TIMEZONE (23:30 UTC on 31 March is 1 April in Madrid)."""
+    """Data written before 0026 gets the rows the consumer writes now: outcomes per local day
+    of RAPPORT_TIMEZONE (23:30 UTC on 31 March is 1 April in Madrid) from the events, engagement
+    per hour and account from the hourly rollup."""
     from services.common.config import get_settings
 
     madrid = ZoneInfo("Europe/Madrid")
@@ -173,19 +174,22 @@ def test_0026_fills_the_daily_outcome_rollup_from_the_stored_events(
               currency="EUR", network="instagram"),
         event(kind="like", occurred_at="2026-04-02T10:00:00Z"),
     ]  # fmt: skip
-    read = "SELECT * FROM rollup_outcome_daily ORDER BY day, network, kind, campaign, currency"
+    reads = [
+        "SELECT * FROM rollup_outcome_daily ORDER BY day, network, kind, campaign, currency",
+        "SELECT * FROM rollup_engagement_hourly ORDER BY hour, network, account",
+    ]
     try:
-        write_batch(engine, [batch(*outcomes)], madrid)
+        write_batch(engine, [batch(*outcomes, event(kind="share", count=3))], madrid)
         with engine.connect() as conn:
-            written = [tuple(r) for r in conn.execute(text(read))]
-        assert len(written) == 4
+            written = [[tuple(r) for r in conn.execute(text(read))] for read in reads]
+        assert [len(rows) for rows in written] == [4, 2]
         config = alembic_config(db_url)
         command.downgrade(config, "0022")
         monkeypatch.setenv("RAPPORT_TIMEZONE", "Europe/Madrid")
         get_settings.cache_clear()
         command.upgrade(config, "head")
         with engine.connect() as conn:
-            assert [tuple(r) for r in conn.execute(text(read))] == written
+            assert [[tuple(r) for r in conn.execute(text(read))] for read in reads] == written
     finally:
         get_settings.cache_clear()
         engine.dispose()
