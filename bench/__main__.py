@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from bench import imports, ingest, moments, reports, stewardship, surveys, webhooks
+from bench import imports, ingest, moments, reports, scale, stewardship, surveys, webhooks
 
 OUT = Path("var/bench")
 
@@ -22,6 +22,7 @@ def main() -> int:
         "webhooks": webhooks.run,
         "stewardship": stewardship.run,
         "surveys": surveys.run,
+        "scale": scale.run,
     }
     # `python -m bench [name ...] [options]`: options (e.g. `ingest --stack up`) go to each runner.
     wanted = [a for a in sys.argv[1:] if a in runners] or list(runners)

@@ -144,6 +144,13 @@ def _fill(db: Path, events: int) -> None:
         "WHERE kind IN ('visit', 'lead', 'conversion') GROUP BY 1, 2, 3, 4, 5, 6"
     )
     conn.execute(
+        "INSERT INTO rollup_outcome_daily SELECT substr(occurred_at, 1, 10), network, "
+        "account, kind, COALESCE(campaign, ''), "
+        "CASE WHEN value_e4 IS NULL THEN '' ELSE currency END, SUM(count), "
+        "SUM(COALESCE(value_e4, 0)), COUNT(*) FROM interaction_event "
+        "WHERE kind IN ('visit', 'lead', 'conversion') GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    conn.execute(
         """INSERT INTO support_conversation
            SELECT network, conversation_id, MIN(account), NULL,
                   MIN(CASE WHEN kind = 'message_received' THEN occurred_at END),

@@ -36,6 +36,8 @@ TABLES = (
     "rollup_hourly",
     "rollup_daily",
     "rollup_outcome_monthly",
+    "rollup_outcome_daily",
+    "rollup_engagement_hourly",
     "support_conversation",
     "api_token",
     "moment",

@@ -30,7 +30,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping and no JIT on
+    PostgreSQL."""
     url = normalize_url(url)
     if is_sqlite(url):
         ensure_sqlite_dir(url)
@@ -41,7 +42,17 @@ def make_engine(url: str) -> Engine:
         # consumers then serialise instead of failing on a lock upgrade.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # JIT off: PostgreSQL compiles a plan whose estimate passes jit_above_cost, and on 100M
+    # events the estimates of short reads (a page of conversations, the conversions of moments'
+    # people) pass it: 0.3-3.4 s of compiling for plans that run in 20-100 ms (bench/RESULTS.md,
+    # session 11).
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 def ensure_sqlite_dir(url: str) -> None:

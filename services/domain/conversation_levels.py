@@ -158,9 +158,14 @@ def _query(
     where, params = window_where(dialect, window, sla)
     if after is not None:
         beyond = "<" if newest_first else ">"
+        # The first comparison says the same as the OR's first term allows, so the databases
+        # start the index range at the cursor: with the OR alone PostgreSQL read the window
+        # from its start for every page (the 900,000th row's page: 1.2 s; a CSV of 1.2M rows
+        # re-read 144M: bench/RESULTS.md, session 11).
         where.append(
-            f"(first_inbound_at {beyond} :a_at OR (first_inbound_at = :a_at AND (network "
-            f"{beyond} :a_net OR (network = :a_net AND conversation_id {beyond} :a_id))))"
+            f"first_inbound_at {beyond}= :a_at AND (first_inbound_at {beyond} :a_at OR "
+            f"(first_inbound_at = :a_at AND (network {beyond} :a_net OR (network = :a_net "
+            f"AND conversation_id {beyond} :a_id))))"
         )
         params.update(a_at=_stored(dialect, after[0]), a_net=after[1], a_id=after[2])
     order = " DESC" if newest_first else ""

@@ -140,6 +140,20 @@ class RollupHourly(SQLModel, table=True):
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class RollupEngagementHourly(SQLModel, table=True):
+    """Engagement (like, comment, reply, share, mention, save, click: `count` summed) per UTC
+    hour and (network, account): the heatmap's hours, whose rows the hourly rollup multiplies
+    by the kinds that happened in them, more of them as events grow (0026)."""
+
+    __tablename__ = "rollup_engagement_hourly"
+
+    hour: dt.datetime = Field(primary_key=True, sa_type=DateTime)  # naive UTC, whole hour
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class RollupDaily(SQLModel, table=True):
     """Sum of `count` and number of events per local day (RAPPORT_TIMEZONE) and key."""
 
@@ -156,12 +170,30 @@ class RollupDaily(SQLModel, table=True):
 class RollupOutcomeMonthly(SQLModel, table=True):
     """Visits, leads and conversions per local month, key, campaign and currency: sum of
     `count`, of `value_e4` (ten-thousandths) and number of events. The figures read whole months
-    here and the as-of month from the events (0019). `campaign` and `currency` are '' when the
-    events carry none (a currency without a value counts as none: no revenue to sum)."""
+    here and the as-of month's days from rollup_outcome_daily (0019, 0026). `campaign` and
+    `currency` are '' when the events carry none (a currency without a value counts as none: no
+    revenue to sum)."""
 
     __tablename__ = "rollup_outcome_monthly"
 
     month: dt.date = Field(primary_key=True)  # its first day
+    network: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    campaign: str = Field(primary_key=True, max_length=CAMPAIGN_LENGTH)
+    currency: str = Field(primary_key=True, max_length=3)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    value_e4: int = Field(sa_column=Column(BigInteger, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupOutcomeDaily(SQLModel, table=True):
+    """The same sums per local day: the figures read the as-of month's days here, so a funnel
+    reads rollups only, however many orders the month holds (0026)."""
+
+    __tablename__ = "rollup_outcome_daily"
+
+    day: dt.date = Field(primary_key=True)
     network: str = Field(primary_key=True, max_length=16)
     account: str = Field(primary_key=True, max_length=200)
     kind: str = Field(primary_key=True, max_length=32)

@@ -88,6 +88,7 @@ SATISFIED_FROM = 4
 ENGAGEMENT_KINDS = frozenset(
     {Kind.like, Kind.comment, Kind.reply, Kind.share, Kind.mention, Kind.save, Kind.click}
 )
+ENGAGEMENT_KIND_NAMES = frozenset(k.value for k in ENGAGEMENT_KINDS)
 # Every spelling a client may send for a network, to the stored name.
 NETWORK_NAMES = {n.value: n.value for n in Network} | NETWORK_ALIASES
 

@@ -21,7 +21,11 @@ import orjson
 from rapport.ingest.v1 import ingest_pb2
 
 from services.domain.tables import CAMPAIGN_LENGTH
-from services.domain.vocabulary import CONVERSATION_KIND_NAMES, FUNNEL_KIND_NAMES
+from services.domain.vocabulary import (
+    CONVERSATION_KIND_NAMES,
+    ENGAGEMENT_KIND_NAMES,
+    FUNNEL_KIND_NAMES,
+)
 
 _EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like every stored instant
 HOUR_S = 3_600
@@ -163,7 +167,10 @@ class Rollups:
         self._tz = tz
         self.hourly: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         self.daily: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-        # Visits, leads, conversions per local month, campaign and currency: count, value, events.
+        # Engagement kinds per hour and (network, account), kinds summed: the heatmap's grain.
+        self.engagement: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        # Visits, leads, conversions per local day, campaign and currency: count, value, events
+        # (sink.write stores them per day and summed per month).
         self.outcomes: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._day_of_hour: dict[int, dt.date] = {}
 
@@ -181,6 +188,10 @@ class Rollups:
         delta = self.daily[(day, *key)]
         delta[0] += count
         delta[1] += sign
+        if row[KIND] in ENGAGEMENT_KIND_NAMES:
+            delta = self.engagement[(hour, row[NETWORK], row[ACCOUNT])]
+            delta[0] += count
+            delta[1] += sign
         if row[KIND] in FUNNEL_KIND_NAMES:
             self._add_outcome(day, row, sign)
 
@@ -189,6 +200,7 @@ class Rollups:
         hottest, so its lookups are local names and a new key is set rather than made by the
         defaultdict's factory (a Python call)."""
         hourly, daily, day_of_hour = self.hourly, self.daily, self._day_of_hour
+        engagement, engaging = self.engagement, ENGAGEMENT_KIND_NAMES
         funnel = FUNNEL_KIND_NAMES
         for row, epoch_s in rows:
             hour = epoch_s - epoch_s % HOUR_S
@@ -210,6 +222,14 @@ class Rollups:
             else:
                 delta[0] += count
                 delta[1] += 1
+            if kind in engaging:
+                engaged_key = (hour, network, account)
+                delta = engagement.get(engaged_key)
+                if delta is None:
+                    engagement[engaged_key] = [count, 1]
+                else:
+                    delta[0] += count
+                    delta[1] += 1
             if kind in funnel:
                 self._add_outcome(day, row, 1)
 
@@ -217,7 +237,7 @@ class Rollups:
         value = row[VALUE]
         # A currency without a value has no revenue to sum: keyed as none.
         currency = (row[CURRENCY] or "") if value is not None else ""
-        key = (day.replace(day=1), row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
+        key = (day, row[NETWORK], row[ACCOUNT], row[KIND], row[CAMPAIGN] or "")
         delta = self.outcomes[(*key, currency)]
         delta[0] += sign * row[COUNT]
         delta[1] += sign * (value or 0)
@@ -229,6 +249,7 @@ class Rollups:
         for mine, theirs, out in (
             (self.hourly, other.hourly, both.hourly),
             (self.daily, other.daily, both.daily),
+            (self.engagement, other.engagement, both.engagement),
         ):
             for deltas in (mine, theirs):
                 for key, (count, events) in deltas.items():

@@ -7,6 +7,7 @@ replacement subtracts the old version from the rollups before adding the new one
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,20 +65,21 @@ def _upsert_rollups(
     bucket: str,
     deltas: dict[tuple[Any, ...], list[int]],
     stamp: Stamps | None = None,
+    keys: tuple[str, ...] = ("network", "account", "kind"),
 ) -> None:
-    """Add the deltas; `stamp` turns epoch-hour keys into stored instants (hourly table)."""
+    """Add the deltas; `stamp` turns epoch-hour keys into stored instants (hourly tables)."""
     rows = [
-        (stamp(key[0]) if stamp else day_value(conn, key[0]), key[1], key[2], key[3], c, n)
+        (stamp(key[0]) if stamp else day_value(conn, key[0]), *key[1:], c, n)
         for key, (c, n) in deltas.items()
         if c or n
     ]
     if not rows:
         return
-    key = f"{bucket}, network, account, kind"
+    key = ", ".join((bucket, *keys))
     write_rows(
         conn,
         table,
-        (bucket, "network", "account", "kind", "count", "events"),
+        (bucket, *keys, "count", "events"),
         rows,
         on_conflict=f"ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count, "
         f"events = {table}.events + excluded.events",
@@ -85,11 +87,24 @@ def _upsert_rollups(
     )
 
 
-OUTCOME_KEY = "month, network, account, kind, campaign, currency"
+OUTCOME_KEY = "{bucket}, network, account, kind, campaign, currency"
 
 
 def _upsert_outcomes(conn: Connection, deltas: dict[tuple[Any, ...], list[int]]) -> None:
-    """Add the monthly outcome deltas (count, value in ten-thousandths, events)."""
+    """Add the outcome deltas (count, value in ten-thousandths, events) per local day, and the
+    same summed per local month."""
+    months: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (day, *key), sums in deltas.items():
+        total = months[(day.replace(day=1), *key)]
+        for i, amount in enumerate(sums):
+            total[i] += amount
+    _upsert_outcome_rows(conn, "rollup_outcome_daily", "day", deltas)
+    _upsert_outcome_rows(conn, "rollup_outcome_monthly", "month", months)
+
+
+def _upsert_outcome_rows(
+    conn: Connection, table: str, bucket: str, deltas: dict[tuple[Any, ...], list[int]]
+) -> None:
     rows = [
         (day_value(conn, key[0]), *key[1:], count, value, events)
         for key, (count, value, events) in deltas.items()
@@ -97,17 +112,17 @@ def _upsert_outcomes(conn: Connection, deltas: dict[tuple[Any, ...], list[int]])
     ]
     if not rows:
         return
-    table = "rollup_outcome_monthly"
+    key = OUTCOME_KEY.format(bucket=bucket)
     write_rows(
         conn,
         table,
-        (*OUTCOME_KEY.split(", "), "count", "value_e4", "events"),
+        (*key.split(", "), "count", "value_e4", "events"),
         rows,
-        on_conflict=f"ON CONFLICT ({OUTCOME_KEY}) DO UPDATE SET "
+        on_conflict=f"ON CONFLICT ({key}) DO UPDATE SET "
         f"count = {table}.count + excluded.count, "
         f"value_e4 = {table}.value_e4 + excluded.value_e4, "
         f"events = {table}.events + excluded.events",
-        order_by=OUTCOME_KEY,
+        order_by=key,
     )
 
 
@@ -201,5 +216,13 @@ def _write_events(
     rollups = batch.rollups.plus(corrections.rollups) if existing else batch.rollups
     _upsert_rollups(conn, "rollup_hourly", "hour", rollups.hourly, batch.stamp)
     _upsert_rollups(conn, "rollup_daily", "day", rollups.daily)
+    _upsert_rollups(
+        conn,
+        "rollup_engagement_hourly",
+        "hour",
+        rollups.engagement,
+        batch.stamp,
+        keys=("network", "account"),
+    )
     _upsert_outcomes(conn, rollups.outcomes)
     refresh_conversations(conn, batch.conversations | corrections.conversations)

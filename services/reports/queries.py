@@ -1,6 +1,6 @@
 """Reads for the reports, from rollups and per-conversation facts; raw events only for the
-outcome figures the rollups cannot give (latest follower snapshots, revenue per currency,
-campaigns, who converted), through the partial index that holds only outcome events."""
+outcome figures the rollups cannot give (latest follower snapshots, who converted), through the
+partial indexes that hold only outcome events."""
 
 from __future__ import annotations
 
@@ -37,15 +37,15 @@ from services.domain.tables import (
     InteractionEvent,
     Moment,
     RollupDaily,
-    RollupHourly,
+    RollupEngagementHourly,
+    RollupOutcomeDaily,
     RollupOutcomeMonthly,
     SupportConversation,
 )
-from services.domain.vocabulary import ENGAGEMENT_KINDS, INFLUENCE_DAYS, person_key
+from services.domain.vocabulary import INFLUENCE_DAYS, person_key
 from services.reports import quality
 from services.reports.figures import ONE_HOUR_S, ConversationFact, MomentFact
 from services.reports.outcomes import (
-    FUNNEL,
     NO_CAMPAIGN,
     Conversion,
     FunnelSum,
@@ -53,12 +53,13 @@ from services.reports.outcomes import (
 )
 
 DAILY = RollupDaily.__table__  # type: ignore[attr-defined]
-HOURLY = RollupHourly.__table__  # type: ignore[attr-defined]
 CONVERSATIONS = SupportConversation.__table__  # type: ignore[attr-defined]
 MOMENTS = Moment.__table__  # type: ignore[attr-defined]
 GOALS = Goal.__table__  # type: ignore[attr-defined]
 EVENTS = InteractionEvent.__table__  # type: ignore[attr-defined]
 OUTCOME_MONTHS = RollupOutcomeMonthly.__table__  # type: ignore[attr-defined]
+OUTCOME_DAYS = RollupOutcomeDaily.__table__  # type: ignore[attr-defined]
+ENGAGEMENT_HOURS = RollupEngagementHourly.__table__  # type: ignore[attr-defined]
 
 
 def kind_totals(
@@ -101,21 +102,23 @@ def engagement_by_hour(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> list[tuple[dt.datetime, int]]:
     """(UTC hour, engagement) over the period, for the weekday x hour heatmap: one row an hour,
-    summed in SQL (40x fewer rows than hour x kind x account)."""
+    summed in SQL over the engagement rollup's (network, account) rows of the hour (the hourly
+    rollup held a row per kind as well: 5x the rows at 100M events against 10M, where this
+    one holds 1.3x: bench/RESULTS.md, session 11)."""
+    h = ENGAGEMENT_HOURS.c
     query = (
-        select(HOURLY.c.hour, func.sum(HOURLY.c["count"]))
+        select(h.hour, func.sum(h["count"]))
         .where(
-            HOURLY.c.hour >= period.start_utc,
-            HOURLY.c.hour < period.end_utc,
-            HOURLY.c.kind.in_(sorted(ENGAGEMENT_KINDS)),
-            not_competitor(HOURLY.c.network, HOURLY.c.account),
+            h.hour >= period.start_utc,
+            h.hour < period.end_utc,
+            not_competitor(h.network, h.account),
         )
-        .group_by(HOURLY.c.hour)
+        .group_by(h.hour)
     )
     if network:
-        query = query.where(HOURLY.c.network == network)
+        query = query.where(h.network == network)
     if account:
-        query = query.where(HOURLY.c.account == account)
+        query = query.where(h.account == account)
     with engine.connect() as conn:
         return [(hour, int(total or 0)) for hour, total in conn.execute(query)]
 
@@ -306,18 +309,6 @@ def recent_moments(
 # --- outcomes ------------------------------------------------------------------------------
 
 
-def _outcome_events(kinds: list[str], period: Period) -> list[Any]:
-    """The period's events of these outcome kinds. The index's own predicate is repeated word
-    for word: SQLite uses a partial index only when the query states its condition."""
-    e = EVENTS.c
-    return [
-        text(OUTCOME_WHERE),
-        e.kind.in_(kinds),
-        e.occurred_at >= period.start_utc,
-        e.occurred_at < period.end_utc,
-    ]
-
-
 def _sliced(query: Any, table: Any, network: str | None, account: str | None) -> Any:
     query = query.where(not_competitor(table.c.network, table.c.account))
     if network:
@@ -331,34 +322,31 @@ def funnel(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> list[FunnelSum]:
     """Visits, leads and conversions of the period summed per network, campaign, kind and
-    currency: the whole months before the as-of month from their monthly rollup, that month
-    from its events (summing a year of events took 4x the rest of the summary, measured).
-    A currency without a value counts as none, as in the rollup."""
+    currency: the whole months before the as-of month from their monthly rollup, that month's
+    days from the daily one (summing a year of events took 4x the rest of the summary, and the
+    as-of month's events grow with the events: bench/RESULTS.md, sessions 9 and 11). A currency
+    without a value counts as none, as in the rollups."""
     month = period.as_of.replace(day=1)
-    m = OUTCOME_MONTHS.c
-    months = select(
-        m.network, m.campaign, m.kind, m.currency, func.sum(m["count"]), func.sum(m.value_e4)
-    ).where(m.month >= period.first_day, m.month < month)
-    e = EVENTS.c
-    currency = case((e.value_e4.is_(None), ""), else_=func.coalesce(e.currency, ""))
-    campaign = func.coalesce(e.campaign, "")
-    start = dt.datetime.combine(month, dt.time(), period.tz).astimezone(dt.UTC).replace(tzinfo=None)
-    # One lower bound only: given the year's too, SQLite sought from 1 January (5 ms, measured).
-    tail = select(
-        e.network, campaign, e.kind, currency, func.sum(e["count"]), func.sum(e.value_e4)
-    ).where(
-        text(OUTCOME_WHERE),
-        e.kind.in_(sorted(FUNNEL)),
-        e.occurred_at >= max(start, period.start_utc),
-        e.occurred_at < period.end_utc,
-    )
     found: list[FunnelSum] = []
     with engine.connect() as conn:
-        for query, table, keys in (
-            (months, OUTCOME_MONTHS, (m.network, m.campaign, m.kind, m.currency)),
-            (tail, EVENTS, (e.network, campaign, e.kind, currency)),
+        for table, bucket, first, last in (
+            (OUTCOME_MONTHS, "month", period.first_day, month - dt.timedelta(days=1)),
+            (OUTCOME_DAYS, "day", month, period.as_of),
         ):
-            rows = conn.execute(_sliced(query, table, network, account).group_by(*keys))
+            r = table.c
+            query = select(
+                r.network,
+                r.campaign,
+                r.kind,
+                r.currency,
+                func.sum(r["count"]),
+                func.sum(r.value_e4),
+            ).where(r[bucket] >= first, r[bucket] <= last)
+            rows = conn.execute(
+                _sliced(query, table, network, account).group_by(
+                    r.network, r.campaign, r.kind, r.currency
+                )
+            )
             found += [
                 FunnelSum(n, c or NO_CAMPAIGN, k, cur or None, int(total or 0), int(v or 0))
                 for n, c, k, cur, total, v in rows

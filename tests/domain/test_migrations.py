@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -151,4 +152,45 @@ def test_0017_hashes_the_session_ids_of_existing_logins(db_url: str) -> None:
             found = accounts.resolve(session, cookie)
         assert found is not None and found[0].username == "maria"
     finally:
+        engine.dispose()
+
+
+def test_0026_fills_the_new_rollups_from_what_is_stored(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data written before 0026 gets the rows the consumer writes now: outcomes per local day
+    of RAPPORT_TIMEZONE (23:30 UTC on 31 March is 1 April in Madrid) from the events, engagement
+    per hour and account from the hourly rollup."""
+    from services.common.config import get_settings
+
+    madrid = ZoneInfo("Europe/Madrid")
+    engine = make_engine(db_url)
+    outcomes = [
+        event(kind="visit", count=40, occurred_at="2026-03-31T23:30:00Z",
+              attributes={"utm_campaign": "spring"}),
+        event(kind="lead", occurred_at="2026-03-31T12:00:00Z"),
+        event(kind="conversion", occurred_at="2026-04-02T09:00:00Z", value="19.99",
+              currency="EUR", actor="ana@example.com", attributes={"utm_campaign": "spring"}),
+        event(kind="conversion", occurred_at="2026-04-02T10:00:00Z", value="5",
+              currency="EUR", network="instagram"),
+        event(kind="like", occurred_at="2026-04-02T10:00:00Z"),
+    ]  # fmt: skip
+    reads = [
+        "SELECT * FROM rollup_outcome_daily ORDER BY day, network, kind, campaign, currency",
+        "SELECT * FROM rollup_engagement_hourly ORDER BY hour, network, account",
+    ]
+    try:
+        write_batch(engine, [batch(*outcomes, event(kind="share", count=3))], madrid)
+        with engine.connect() as conn:
+            written = [[tuple(r) for r in conn.execute(text(read))] for read in reads]
+        assert [len(rows) for rows in written] == [4, 2]
+        config = alembic_config(db_url)
+        command.downgrade(config, "0022")
+        monkeypatch.setenv("RAPPORT_TIMEZONE", "Europe/Madrid")
+        get_settings.cache_clear()
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert [[tuple(r) for r in conn.execute(text(read))] for read in reads] == written
+    finally:
+        get_settings.cache_clear()
         engine.dispose()

@@ -3,14 +3,14 @@ that accepts it, drained to Kafka by the moments service, so an answer survives 
 (docs/using.md#customer-satisfaction-surveys).
 
 Revision ID: 0027
-Revises: 0022
+Revises: 0026
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0022"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
