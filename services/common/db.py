@@ -1,5 +1,5 @@
 """Database engine and sessions (SQLite by default, PostgreSQL via DATABASE_URL); the schema and
-its migrations are the shared domain's (services/domain/tables.py, services/domain/migrate.py)."""
+its migrations are the shared domain's (services/domain/tables/, services/domain/migrate.py)."""
 
 from __future__ import annotations
 

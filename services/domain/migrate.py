@@ -17,7 +17,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def all_tables() -> MetaData:
-    """The metadata of every table (services/domain/tables.py)."""
+    """The metadata of every table (services/domain/tables/)."""
     import services.domain.tables  # noqa: F401
 
     return SQLModel.metadata

@@ -1,4 +1,4 @@
-"""The metrics a yearly goal can target (the goal table is in services/domain/tables.py)."""
+"""The metrics a yearly goal can target (the goal table is in services/domain/tables/)."""
 
 from __future__ import annotations
 
