@@ -52,13 +52,14 @@ TEST_WORKERS ?= 2
 test: lint proto-check catalogs
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-# ruff (lint + format check), mypy --strict over services/, import boundaries, the lock agrees
-# with pyproject.toml, dependency audit.
+# ruff (lint + format check), mypy --strict over services/, import boundaries, module sizes (450
+# lines at most), the catalogs, the lock agrees with pyproject.toml, dependency audit.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python tools/check_imports.py
+	$(BIN)/python tools/check_sizes.py
 	$(BIN)/python tools/check_catalogs.py
 	$(BIN)/python tools/check_lock.py
 	$(BIN)/python tools/audit_deps.py

@@ -44,7 +44,7 @@ from services.domain.tables import OUTCOME_WHERE
 from services.ingest.conversations_api import encode_cursor
 from services.ingest.rows import build_rows
 from services.ingest.sink import write
-from services.reports import completeness, listening, queries
+from services.reports import completeness, listening, outcome_queries, queries
 from services.reports.summary import influenced, summary
 
 BASE = os.environ.get("BENCH_SCALE_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -127,12 +127,16 @@ def page_queries(engine: Engine, tz: ZoneInfo) -> dict[str, Callable[[], Any]]:
         "moments: queries.recent_moments": lambda: queries.recent_moments(
             engine, period.first_day, period.as_of
         ),
-        "outcomes: queries.audience_snapshots": lambda: queries.audience_snapshots(engine, period),
-        "outcomes: queries.funnel": lambda: queries.funnel(engine, period),
+        "outcomes: outcome_queries.audience_snapshots": lambda: outcome_queries.audience_snapshots(
+            engine, period
+        ),
+        "outcomes: outcome_queries.funnel": lambda: outcome_queries.funnel(engine, period),
         "outcomes: the funnel's as-of month from its events (before 0026)": lambda: (
             as_of_month_from_events(engine, period)
         ),
-        "outcomes: queries.follower_snapshots": lambda: queries.follower_snapshots(engine, period),
+        "outcomes: outcome_queries.follower_snapshots": lambda: outcome_queries.follower_snapshots(
+            engine, period
+        ),
         "summary: influenced (moment_people, conversions_by_people)": lambda: influenced(
             engine, period
         ),

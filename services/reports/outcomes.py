@@ -149,7 +149,7 @@ class FunnelSum(NamedTuple):
 
 
 def outcome_figures(sums: Iterable[FunnelSum]) -> dict[str, Any]:
-    """The `outcomes` block from the period's sums (queries.funnel)."""
+    """The `outcomes` block from the period's sums (outcome_queries.funnel)."""
     networks: dict[str, dict[str, Any]] = {}
     campaigns: dict[str, dict[str, Any]] = {}
     for row in sums:
@@ -219,7 +219,7 @@ def influenced(
     period: Period,
 ) -> dict[str, Any]:
     """`influenced_conversions` and `influenced_revenue`: of `conversions` (the period's, with a
-    count above 0: queries.conversions_by_people), those made by a person of a moment D with
+    count above 0: outcome_queries.conversions_by_people), those made by a person of a moment D with
     D <= the conversion's local date <= D + 90 days, each once."""
     days: defaultdict[str, list[dt.date]] = defaultdict(list)
     for occurred_on, people in moments:

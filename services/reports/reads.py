@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from services.domain import conversation_levels
 from services.domain.conversation_levels import Window
 from services.domain.period import Period
-from services.reports import cache, completeness, listening, monthly, queries
+from services.reports import cache, completeness, listening, monthly, outcome_queries, queries
 from services.reports import summary as summary_module
 
 P = ParamSpec("P")
@@ -40,7 +40,7 @@ conversations = _read(queries.conversations)
 support = _read(queries.support)
 moments = _read(queries.moments)
 recent_moments = _read(queries.recent_moments)
-follower_snapshots = _read(queries.follower_snapshots)
+follower_snapshots = _read(outcome_queries.follower_snapshots)
 goals = _read(queries.goals)
 filter_options = _read(queries.filter_options)
 data_years = _read(queries.data_years)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from services.domain.period import Period
-from services.reports import completeness, listening, outcomes, queries, value
+from services.reports import completeness, listening, outcome_queries, outcomes, queries, value
 from services.reports import formatting as fmt
 from services.reports.figures import (
     brand_figures,
@@ -116,11 +116,11 @@ def outcome_blocks(
     """The `audience` and `outcomes` blocks (`totals`: the period's sums per kind)."""
     n, a = network, account
     audience = outcomes.audience_figures(
-        queries.audience_snapshots(engine, period, network=n, account=a),
+        outcome_queries.audience_snapshots(engine, period, network=n, account=a),
         int(totals.get("follow", 0)),
         period,
     )
-    results = outcomes.outcome_figures(queries.funnel(engine, period, network=n, account=a))
+    results = outcomes.outcome_figures(outcome_queries.funnel(engine, period, network=n, account=a))
     return audience, results
 
 
@@ -128,10 +128,12 @@ def influenced(
     engine: Engine, period: Period, *, network: str | None = None, account: str | None = None
 ) -> dict[str, Any]:
     """`moments.influenced_*`; without a moment that could count, no conversion is read."""
-    moments = queries.moment_people(engine, period, network=network)
+    moments = outcome_queries.moment_people(engine, period, network=network)
     people = {person for _day, names in moments for person in names}
     conversions = (
-        queries.conversions_by_people(engine, period, people, network=network, account=account)
+        outcome_queries.conversions_by_people(
+            engine, period, people, network=network, account=account
+        )
         if people
         else []
     )
