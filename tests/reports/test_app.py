@@ -482,10 +482,16 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     grey, no_arrow = unchanged.proto.MetricColor.GRAY, unchanged.proto.MetricDirection.NONE
     assert unchanged.proto.delta == "€0"
     assert (unchanged.proto.color, unchanged.proto.direction) == (grey, no_arrow)
-    cpm = next(n for n in at.number_input if n.key == "if_cpm")
-    cpm.set_value(20).run()
+    cpm = next(n for n in at.text_input if n.key == "if_cpm")
+    program = next(n for n in at.text_input if n.key == "if_program_cost")
+    assert cpm.value == "10" and "." not in program.value  # as people write it, not 10.00
+    cpm.input("20").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Total value, what if"] == "€100"
+    next(n for n in at.text_input if n.key == "if_cpm").input("lots").run()
+    assert any("'lots' is not an amount" in w.value for w in at.warning)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Total value, what if"] == "€50"  # the stored CPM, not a guess
     assert metrics["Total value"] == "€50"  # nothing was saved
     assert value.load(engine, year).cpm == 10  # type: ignore[union-attr]
 

@@ -189,15 +189,24 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
     weekly_value_chart(model, f)
     with st.expander(_("What if? Change an assumption and see the money move (nothing is saved)")):
         cols = st.columns(3)
-        changed = {
-            name: cols[n % 3].number_input(
-                _(value.LABELS[name]),
-                min_value=0.0,
-                value=float(getattr(model, name)),
-                key=f"if_{name}",
-            )
-            for n, name in enumerate(value.AMOUNTS)
-        }
+        # Amounts as people write them (120,000, not 120000.00), read back as typed.
+        changed: dict[str, float] = {}
+        for n, name in enumerate(value.AMOUNTS):
+            stored = float(getattr(model, name))
+            field = _(value.LABELS[name])
+            typed = cols[n % 3].text_input(field, value=fmt.typed(stored), key=f"if_{name}")
+            try:
+                amount = fmt.parse_amount(typed)
+            except ValueError:
+                cols[n % 3].warning(
+                    _(
+                        "{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)",
+                        field=field,
+                        typed=ui.plain(repr(typed.strip())),
+                    )
+                )
+                amount = None
+            changed[name] = stored if amount is None else amount
         totals = reads.kind_totals(f.period(), network=f.network, account=f.account)
         what_if = value.of_summary(
             model.with_changes(**changed),
