@@ -26,11 +26,6 @@ from services.reports.figures import (
 WITHIN_1H = N_("Answered within 1 h")
 
 
-def whole(amount: float | None, currency: str) -> str:
-    """Whole units, as an executive reads totals, in the reader's language."""
-    return fmt.money(amount, currency, ui.speaker(), whole=True)
-
-
 def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     """What each week earned, stacked by part, against the running total."""
     sp = ui.speaker()
@@ -91,7 +86,10 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         xaxis={"title": None, "tickformat": "%-d %b"},
     )
     plots.hover(
-        figure, lambda name, x, y: plots.said(plots.week_of(x, period), name, whole(y, currency))
+        figure,
+        lambda name, x, y: plots.said(
+            plots.week_of(x, period), name, fmt.money(y, currency, sp, whole=True)
+        ),
     )
     plots.part_weeks(figure, list(frame["week"]), period)
     plots.plot(figure)

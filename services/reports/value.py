@@ -28,6 +28,7 @@ from services.common.db import write_session
 from services.common.i18n import N_, Problem
 from services.domain.period import Period
 from services.domain.tables import ValueModelRow
+from services.reports import formatting as fmt
 
 AMOUNTS = (
     "cost_per_email_contact",
@@ -49,6 +50,19 @@ LABELS = {
 
 class ValueModelError(Problem):
     """A value model that cannot be saved; the message names the field."""
+
+
+def typed_amount(field: str, text: str) -> float | None:
+    """An amount of the model as a person typed it in a form (fmt.parse_amount; None when
+    empty), refused naming `field`, its label as the form shows it."""
+    try:
+        return fmt.parse_amount(text)
+    except ValueError:
+        raise ValueModelError(
+            N_("{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)"),
+            field=field,
+            typed=repr(text.strip()),
+        ) from None
 
 
 @dataclass(frozen=True)

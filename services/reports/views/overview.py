@@ -14,10 +14,17 @@ from services.reports.figures import (
     traffic_light,
 )
 from services.reports.goal_metrics import COUNTING, LOWER_IS_BETTER
-from services.reports.overview_charts import WITHIN_1H, trends, weekly_value_chart, whole
+from services.reports.overview_charts import WITHIN_1H, trends, weekly_value_chart
 
 sp = ui.speaker()  # this run's reader; the page runs anew for every view
 _ = sp._
+
+
+def whole(amount: float | None, currency: str) -> str:
+    """Whole units, as an executive reads totals, in the reader's language."""
+    return fmt.money(amount, currency, sp, whole=True)
+
+
 BAR_COLOURS = {"green": "#1f7a4d", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a6"}
 LIGHTS = {
     "green": N_("on pace"),
@@ -196,15 +203,9 @@ def earned_panel(data: dict[str, Any], f: ui.Filters) -> None:
             field = _(value.LABELS[name])
             typed = cols[n % 3].text_input(field, value=fmt.typed(stored), key=f"if_{name}")
             try:
-                amount = fmt.parse_amount(typed)
-            except ValueError:
-                cols[n % 3].warning(
-                    _(
-                        "{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)",
-                        field=field,
-                        typed=ui.plain(repr(typed.strip())),
-                    )
-                )
+                amount = value.typed_amount(field, typed)
+            except value.ValueModelError as exc:
+                cols[n % 3].warning(ui.plain(exc.said_in(sp)))
                 amount = None
             changed[name] = stored if amount is None else amount
         totals = reads.kind_totals(f.period(), network=f.network, account=f.account)

@@ -229,14 +229,7 @@ with cache.timed_page("settings"):
         try:
             amounts = {}
             for name, text in typed.items():
-                try:
-                    amounts[name] = fmt.parse_amount(text) or 0.0
-                except ValueError:
-                    raise value.ValueModelError(
-                        N_("{field}: {typed} is not an amount of 0 or more (e.g. 120,000 or 2.5)"),
-                        field=_(value.LABELS[name]),
-                        typed=repr(text.strip()),
-                    ) from None
+                amounts[name] = value.typed_amount(_(value.LABELS[name]), text) or 0.0
             value.set_model(
                 cache.engine(), year=f.year, actor=viewer.name, currency=currency, **amounts
             )
