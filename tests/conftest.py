@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -66,20 +67,28 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@contextlib.contextmanager
+def migrated_postgres(name: str) -> Iterator[str]:
+    """A PostgreSQL database `name` made anew and migrated to head; dropped afterwards."""
+    admin_dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     if SKIP_PG:
         pytest.skip("RAPPORT_TEST_SKIP_POSTGRES=1: PostgreSQL cases skipped")
-    name = f"rapport_test_{os.getpid()}"
-    admin_dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres(f"rapport_test_{os.getpid()}") as url:
+        yield url
 
 
 def emptied(url: str) -> str:

@@ -12,8 +12,7 @@ import pytest
 
 from bench import scale_load
 from bench.scale_load import Sample, Size
-from services.domain.migrate import migrate
-from tests.conftest import PG_ADMIN_URL, emptied
+from tests.conftest import emptied, migrated_postgres
 
 SIZE = Size(events=30_000, conversations=300, days=45)  # 2026-10-17 .. 2026-11-30
 
@@ -21,16 +20,8 @@ SIZE = Size(events=30_000, conversations=300, days=45)  # 2026-10-17 .. 2026-11-
 @pytest.fixture
 def scratch_url() -> Iterator[str]:
     """A second database of the test run's own, for the consumer's writes."""
-    name = f"rapport_test_{os.getpid()}_scale"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres(f"rapport_test_{os.getpid()}_scale") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
