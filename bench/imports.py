@@ -111,7 +111,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         try:
             processes.wait_for_port(port)
             settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{port}", _env_file=None)  # type: ignore[call-arg]
-            ensure_topics(settings)
+            ensure_topics(settings.kafka)
             env = {
                 **os.environ,
                 "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,

@@ -238,7 +238,7 @@ def naive(work: Path, broker: str, events: list[dict[str, Any]]) -> dict[str, An
         kafka_dlq_topic=topic + "-dlq",
         _env_file=None,
     )  # type: ignore[call-arg]
-    ensure_topics(Settings_)
+    ensure_topics(Settings_.kafka)
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE ev (event_id TEXT PRIMARY KEY, body TEXT)")
     started = time.perf_counter()
@@ -318,7 +318,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         broker = f"127.0.0.1:{port}"
         try:
             processes.wait_for_port(port)
-            ensure_topics(Settings(kafka_bootstrap_servers=broker, _env_file=None))  # type: ignore[call-arg]
+            ensure_topics(Settings(kafka_bootstrap_servers=broker, _env_file=None).kafka)  # type: ignore[call-arg]
             events = _events(E2E_EVENTS)
             results = {
                 f"{transport}_{database}_{consumers}_consumer": end_to_end(
@@ -369,7 +369,7 @@ def _producer_loop(broker: str, events: list[dict[str, Any]]) -> float:
     """The plain kafka-python loop: one JSON record per event, acks=all, flush at the end."""
     topic = "bench-producer-loop"
     ensure_topics(
-        Settings(kafka_bootstrap_servers=broker, kafka_topic=topic, _env_file=None)  # type: ignore[call-arg]
+        Settings(kafka_bootstrap_servers=broker, kafka_topic=topic, _env_file=None).kafka  # type: ignore[call-arg]
     )
     producer = KafkaProducer(bootstrap_servers=broker, acks="all", enable_idempotence=True)
     started = time.perf_counter()

@@ -251,7 +251,9 @@ def _services(work: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, str]
     ingest = consumer = None
     try:
         processes.wait_for_port(broker_port)
-        ensure_topics(Settings(kafka_bootstrap_servers=f"127.0.0.1:{broker_port}", _env_file=None))  # type: ignore[call-arg]
+        ensure_topics(
+            Settings(kafka_bootstrap_servers=f"127.0.0.1:{broker_port}", _env_file=None).kafka
+        )  # type: ignore[call-arg]
         ingest = processes.spawn(
             processes.rapport_command("ingest"), env=env, log=work / "ingest.log"
         )

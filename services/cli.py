@@ -73,7 +73,7 @@ def cmd_consumer(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     serve_metrics(settings.consumer_metrics_port, host=settings.metrics_host)
-    ensure_topics(settings)
+    ensure_topics(settings.kafka)
     consumer = Consumer(settings, get_engine())
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

@@ -141,7 +141,7 @@ class Stack:
                 if c.name == "broker":
                     try:
                         processes.wait_for_port(self.settings.embedded_broker_port)
-                        ensure_topics(self.settings)
+                        ensure_topics(self.settings.kafka)
                     except (TimeoutError, KafkaError) as exc:
                         print(f"broker did not come back: {exc}", flush=True)
                         continue
@@ -164,7 +164,7 @@ class Stack:
         if consumer is not None and consumer.proc.poll() is None and self.embedded:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                lag = group_lag(self.settings)
+                lag = group_lag(self.settings.kafka)
                 if lag == 0 or lag is None:
                     break
                 print(f"  waiting for the consumer to drain {lag} records ...")
@@ -181,7 +181,7 @@ class Stack:
         if not directory or not Path(directory).is_dir():
             return
         try:
-            admin = admin_client(self.settings)
+            admin = admin_client(self.settings.kafka)
             try:
                 view = look(admin, self.settings.kafka_consumer_group)
             finally:
@@ -270,7 +270,7 @@ def up(*, demo: bool | None = None) -> int:
             env.setdefault("CONSUMER_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
         else:
             print(f"Kafka: {settings.kafka_bootstrap_servers}")
-        ensure_topics(settings)
+        ensure_topics(settings.kafka)
         stack.start("consumer", processes.rapport_command("consumer"), env)
         stack.start("ingest", processes.rapport_command("ingest"), env)
         stack.start("moments", processes.rapport_command("moments"), env)

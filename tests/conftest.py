@@ -199,7 +199,7 @@ def pipeline_settings(broker: Broker, database_url: str) -> Settings:
         consumer_batch_max_seconds=0.2,
         _env_file=None,  # type: ignore[call-arg]
     )
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     return s
 
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class KafkaLink:
+    """The part of the settings a Kafka client needs: where the brokers are, Rapport's topics and
+    its consumer group (services/common/kafka.py makes every client from it)."""
+
+    bootstrap_servers: str
+    topic: str
+    dlq_topic: str
+    partitions: int
+    group: str
+    session_timeout_ms: int
 
 
 class Settings(BaseSettings):
@@ -156,6 +170,17 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap_servers or f"127.0.0.1:{self.embedded_broker_port}"
+
+    @property
+    def kafka(self) -> KafkaLink:
+        return KafkaLink(
+            bootstrap_servers=self.bootstrap_servers,
+            topic=self.kafka_topic,
+            dlq_topic=self.kafka_dlq_topic,
+            partitions=self.kafka_partitions,
+            group=self.kafka_consumer_group,
+            session_timeout_ms=self.consumer_session_timeout_ms,
+        )
 
     @property
     def ingest_metrics(self) -> str:

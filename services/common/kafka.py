@@ -11,7 +11,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from services.common.config import Settings
+from services.common.config import KafkaLink
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,10 @@ log = logging.getLogger(__name__)
 MAX_RECORD_BYTES = 900_000
 
 
-def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+def make_producer(link: KafkaLink, **overrides: Any) -> KafkaProducer:
     """A durable producer: every write acknowledged by all in-sync replicas, idempotent retries."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        "bootstrap_servers": link.bootstrap_servers,
         "client_id": "rapport",
         "acks": "all",
         "enable_idempotence": True,
@@ -40,16 +40,16 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**options)
 
 
-def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
+def make_consumer(link: KafkaLink, **overrides: Any) -> KafkaConsumer:
     """A group consumer with manual commits: offsets move only after the database commits."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        "bootstrap_servers": link.bootstrap_servers,
         "client_id": "rapport-consumer",
-        "group_id": settings.kafka_consumer_group,
+        "group_id": link.group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "session_timeout_ms": settings.consumer_session_timeout_ms,
-        "heartbeat_interval_ms": min(1_000, settings.consumer_session_timeout_ms // 3),
+        "session_timeout_ms": link.session_timeout_ms,
+        "heartbeat_interval_ms": min(1_000, link.session_timeout_ms // 3),
         "bootstrap_timeout_ms": 30_000,
         "max_poll_interval_ms": 300_000,
         "fetch_max_bytes": 32 * 1_048_576,
@@ -59,11 +59,11 @@ def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     return KafkaConsumer(**options)
 
 
-def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
+def make_admin(link: KafkaLink, **overrides: Any) -> KafkaAdminClient:
     """An admin client (topics, the cluster's id, a group's commits) that gives up on an absent
     broker within 2 s."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        "bootstrap_servers": link.bootstrap_servers,
         "client_id": "rapport-admin",
         "bootstrap_timeout_ms": 2_000,
     }
@@ -71,23 +71,21 @@ def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
     return KafkaAdminClient(**options)
 
 
-def group_lag(settings: Settings) -> int | None:
+def group_lag(link: KafkaLink) -> int | None:
     """Records on the interactions topic the consumer group has not committed yet, read from the
     broker (None: unknown). The consumer's own gauge (rapport_consumer_lag_records) counts from
     its fetch position instead: what it has read, not what it has written."""
     try:
-        admin = make_admin(settings)
+        admin = make_admin(link)
         probe = make_consumer(
-            settings, group_id=None, client_id="rapport-lag", bootstrap_timeout_ms=2_000
+            link, group_id=None, client_id="rapport-lag", bootstrap_timeout_ms=2_000
         )
     except KafkaError:
         return None
     try:
-        done = admin.list_group_offsets({settings.kafka_consumer_group: None}).get(
-            settings.kafka_consumer_group, {}
-        )
-        partitions = probe.partitions_for_topic(settings.kafka_topic) or set()
-        ends = probe.end_offsets([TopicPartition(settings.kafka_topic, p) for p in partitions])
+        done = admin.list_group_offsets({link.group: None}).get(link.group, {})
+        partitions = probe.partitions_for_topic(link.topic) or set()
+        ends = probe.end_offsets([TopicPartition(link.topic, p) for p in partitions])
         return sum(
             max(0, int(end) - (done[tp].offset if tp in done and done[tp].offset >= 0 else 0))
             for tp, end in ends.items()
@@ -99,12 +97,12 @@ def group_lag(settings: Settings) -> int | None:
         probe.close()
 
 
-def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+def ensure_topics(link: KafkaLink, timeout_s: float = 30.0) -> None:
     """Create the interactions and dead-letter topics when missing (waits for the broker)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = make_admin(settings)
+            admin = make_admin(link)
             break
         except KafkaError:
             if time.monotonic() > deadline:
@@ -113,8 +111,8 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(topic, num_partitions=settings.kafka_partitions, replication_factor=1)
-            for topic in (settings.kafka_topic, settings.kafka_dlq_topic)
+            NewTopic(topic, num_partitions=link.partitions, replication_factor=1)
+            for topic in (link.topic, link.dlq_topic)
             if topic not in existing
         ]
         if wanted:
@@ -126,11 +124,11 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
         admin.close()
 
 
-def broker_reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
+def broker_reachable(link: KafkaLink, timeout_s: float = 2.0) -> bool:
     """True when a Kafka broker answers a metadata request."""
     try:
         admin = make_admin(
-            settings,
+            link,
             client_id="rapport-probe",
             request_timeout_ms=int(timeout_s * 1000),
             bootstrap_timeout_ms=int(timeout_s * 1000),

@@ -153,7 +153,7 @@ def readyz(
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["consumer"] = "unknown (database unreachable)"
     if time.monotonic() - readiness.checked > 2:
-        readiness.kafka = broker_reachable(settings)
+        readiness.kafka = broker_reachable(settings.kafka)
         readiness.checked = time.monotonic()
     checks["kafka"] = "ok" if readiness.kafka else "unreachable"
     waiting, limit = publisher.backlog.events, settings.ingest_max_backlog_events

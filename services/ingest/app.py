@@ -50,7 +50,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     journal = Path(settings.ingest_journal_dir) if settings.ingest_journal_dir else None
-    publisher = publisher or Publisher(settings, journal_dir=journal)
+    publisher = publisher or Publisher.of(settings, journal_dir=journal)
     engine = engine or make_engine(settings.database_url)
 
     @asynccontextmanager

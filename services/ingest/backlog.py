@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from services.common.config import Settings
+from services.common.config import KafkaLink
 from services.common.kafka import make_admin
 from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal, read_entries, safe_id
 from services.ingest.metrics import BACKLOG_EVENTS, JOURNAL_RECORDS, JOURNAL_REPLAYED
@@ -96,9 +96,9 @@ class BrokerView:
     committed: dict[TopicPartitionKey, int]
 
 
-def admin_client(settings: Settings) -> KafkaAdminClient:
+def admin_client(kafka: KafkaLink) -> KafkaAdminClient:
     """The admin client that reads the broker's cluster id and the group's commits."""
-    return make_admin(settings, client_id="rapport-ingest-commits", request_timeout_ms=5_000)
+    return make_admin(kafka, client_id="rapport-ingest-commits", request_timeout_ms=5_000)
 
 
 def look(admin: KafkaAdminClient, group: str) -> BrokerView:

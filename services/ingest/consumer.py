@@ -210,7 +210,7 @@ class Consumer:
         self._last_report = 0.0
 
     def run(self) -> None:
-        self._kafka = make_consumer(self._settings, **self._consumer_overrides)
+        self._kafka = make_consumer(self._settings.kafka, **self._consumer_overrides)
         # The dead-letter topic too: its records are stored (table dead_letter) for the reports'
         # completeness line, in the same transactions and with the same commit rule.
         topics = [self._settings.kafka_topic, self._settings.kafka_dlq_topic]
@@ -398,7 +398,7 @@ class Consumer:
 
     def _dead_letter(self, letters: list[dict[str, Any]]) -> None:
         if self._dlq is None:
-            self._dlq = make_producer(self._settings, client_id="rapport-consumer-dlq")
+            self._dlq = make_producer(self._settings.kafka, client_id="rapport-consumer-dlq")
         futures = [
             self._dlq.send(self._settings.kafka_dlq_topic, value=dead_letters.encode(letter))
             for letter in letters

@@ -303,7 +303,7 @@ def run(
     if not settings.meta_page_token or not (settings.meta_page_id or settings.meta_instagram_id):
         raise GraphError("set META_PAGE_TOKEN and META_PAGE_ID (or META_INSTAGRAM_ID) first")
     graph = Graph(settings.graph_api_url.rstrip("/"), settings.meta_page_token)
-    publisher = Publisher(settings)
+    publisher = Publisher.of(settings)
     try:
         while True:  # poll, then wait: a stop set beforehand means one round (--once)
             try:

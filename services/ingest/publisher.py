@@ -18,7 +18,7 @@ from kafka.errors import KafkaError
 from rapport.ingest.v1 import ingest_pb2
 
 from services.common import tracing
-from services.common.config import Settings
+from services.common.config import KafkaLink, Settings
 from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
 from services.ingest.backlog import Backlog, CommitWatch, admin_client
@@ -117,12 +117,15 @@ class Publisher:
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaLink,
         *,
+        database_url: str,
+        backlog_limit: int | None = None,
         journal_dir: Path | None = None,
         **producer_overrides: Any,
     ) -> None:
-        self._settings = settings
+        self._kafka = kafka
+        self._backlog_limit = backlog_limit
         self._overrides = producer_overrides
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
@@ -133,7 +136,18 @@ class Publisher:
         self.journal: Journal | None = None
         self.watch: CommitWatch | None = None
         # What every path into Kafka checks events against (services/ingest/retention.py).
-        self.cutoff = CutoffReader(settings.database_url)
+        self.cutoff = CutoffReader(database_url)
+
+    @classmethod
+    def of(cls, settings: Settings, *, journal_dir: Path | None = None) -> Publisher:
+        """The publisher the settings describe: their broker and topics, their database's
+        retention cut-off, their backlog limit."""
+        return cls(
+            settings.kafka,
+            database_url=settings.database_url,
+            backlog_limit=settings.ingest_max_backlog_events,
+            journal_dir=journal_dir,
+        )
 
     def start(self) -> None:
         """Follow the consumer's commits (and keep the journal, if any); replay what a lost
@@ -142,13 +156,13 @@ class Publisher:
         if self._journal_dir is not None:
             cluster_id = UNKNOWN_CLUSTER  # the watcher rolls to the real id once it sees the broker
             with contextlib.suppress(KafkaError, OSError):
-                cluster_id = current_cluster_id(self._settings)
+                cluster_id = current_cluster_id(self._kafka)
             self.journal = Journal(self._journal_dir, cluster_id)
             log.info("journal in %s (the broker keeps records only in memory)", self._journal_dir)
-        self.max_backlog = self._settings.ingest_max_backlog_events
+        self.max_backlog = self._backlog_limit
         self.watch = CommitWatch(
-            lambda: admin_client(self._settings),
-            self._settings.kafka_consumer_group,
+            lambda: admin_client(self._kafka),
+            self._kafka.group,
             self.backlog,
             self.journal,
             self.republish,
@@ -160,7 +174,7 @@ class Publisher:
         with self._lock:
             if self._producer is None:
                 try:
-                    self._producer = make_producer(self._settings, **self._overrides)
+                    self._producer = make_producer(self._kafka, **self._overrides)
                 except KafkaError as exc:
                     raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from exc
             return self._producer
@@ -196,12 +210,12 @@ class Publisher:
             BACKLOG_REFUSED.inc(len(events))
             raise BacklogFull(self.backlog.events, self.max_backlog)
         values = records(events, source=source, ingested_at_us=now_us())
-        return self._send_all(self._settings.kafka_topic, values)
+        return self._send_all(self._kafka.topic, values)
 
     def send_dead_letters(self, letters: Sequence[dict[str, Any]]) -> list[Pending]:
         """Rejected items with their reason, one JSON record each, on the dead-letter topic."""
         values = ((dead_letters.encode(letter), 0) for letter in letters)
-        return self._send_all(self._settings.kafka_dlq_topic, values)
+        return self._send_all(self._kafka.dlq_topic, values)
 
     def republish(self, entries: Sequence[Entry]) -> None:
         """Records a replaced broker lost, published again as they were (and journaled anew)."""
@@ -334,9 +348,9 @@ class Publisher:
             self.journal.close()
 
 
-def current_cluster_id(settings: Settings) -> str:
+def current_cluster_id(kafka: KafkaLink) -> str:
     """The cluster id of the broker at KAFKA_BOOTSTRAP_SERVERS (each embedded one has its own)."""
-    admin = admin_client(settings)
+    admin = admin_client(kafka)
     try:
         return str(admin.describe_cluster()["cluster_id"])
     finally:

@@ -256,7 +256,7 @@ class Relay:
 
         try:
             if self._producer is None:
-                self._producer = make_producer(self._settings, linger_ms=5)
+                self._producer = make_producer(self._settings.kafka, linger_ms=5)
             producer = self._producer
             topic = self._settings.kafka_topic
             futures = [producer.send(topic, value=row.record) for row in rows]

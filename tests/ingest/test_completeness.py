@@ -55,7 +55,7 @@ def test_dead_letters_and_progress_reach_the_database_once(
         ],
     )
     # A record the consumer itself cannot read: it dead-letters it, then stores that letter too.
-    producer = make_producer(settings)
+    producer = make_producer(settings.kafka)
     producer.send(settings.kafka_topic, value=b"not protobuf at all").get(timeout=10)
     producer.close()
 

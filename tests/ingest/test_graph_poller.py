@@ -34,7 +34,7 @@ def graph_server() -> Iterator[GraphServer]:
 
 @pytest.fixture
 def publisher(settings: Settings) -> Iterator[Publisher]:
-    p = Publisher(settings)
+    p = Publisher.of(settings)
     yield p
     p.close()
 

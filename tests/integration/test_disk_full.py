@@ -115,7 +115,7 @@ def test_consumer_pauses_on_a_full_disk_and_catches_up_exactly_once(
         )
         # Nothing is committed while writes fail. (The table is not read here: on a full disk
         # SQLite may fail even reads, "disk I/O error", when its -shm file cannot grow.)
-        assert (group_lag(settings) or 0) > 0
+        assert (group_lag(settings.kafka) or 0) > 0
         disk.free()
         wait_until(lambda: event_count(engine) == 2_000, timeout_s=60, what="catch-up")
     assert scalar(engine, "SELECT SUM(count) FROM rollup_daily") == 2_000

@@ -46,8 +46,8 @@ def test_broker_outage_gives_503_and_loses_nothing_acknowledged(
     own_broker: Broker, settings: Settings, engine: Engine
 ) -> None:
     s = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
-    ensure_topics(s)
-    publisher = Publisher(s)
+    ensure_topics(s.kafka)
+    publisher = Publisher.of(s)
     publisher.timeout_s = 3
     acknowledged: list[str] = []
     with (
@@ -68,7 +68,7 @@ def test_broker_outage_gives_503_and_loses_nothing_acknowledged(
         assert client.get("/readyz").status_code == 503
 
         own_broker.start()
-        ensure_topics(s)
+        ensure_topics(s.kafka)
         second = [event(count=1) for _ in range(300)]
 
         def accepted_after_restart() -> bool:
@@ -174,7 +174,7 @@ def test_consumer_sigterm_commits_and_exits_cleanly(
     wait_until(lambda: event_count(engine) == 6_000, timeout_s=60, what="all events written")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
-    assert group_lag(settings) == 0  # offsets were committed before it left
+    assert group_lag(settings.kafka) == 0  # offsets were committed before it left
 
 
 def test_database_outage_pauses_the_consumer_without_committing(
@@ -214,11 +214,11 @@ def test_database_outage_pauses_the_consumer_without_committing(
                 what="the consumer to fail and retry at least twice",
             )
             assert event_count(direct) == 200
-            assert (group_lag(s) or 0) > 0  # nothing of the failed batches was committed
+            assert (group_lag(s.kafka) or 0) > 0  # nothing of the failed batches was committed
 
             proxy.restore()
             wait_until(lambda: event_count(direct) == 500, timeout_s=60, what="catch-up")
-            wait_until(lambda: group_lag(s) == 0, what="offsets committed after recovery")
+            wait_until(lambda: group_lag(s.kafka) == 0, what="offsets committed after recovery")
             assert client.get("/readyz").status_code == 200
         assert scalar(direct, "SELECT SUM(count) FROM rollup_daily") == 500
     finally:

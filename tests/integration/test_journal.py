@@ -96,9 +96,9 @@ def test_broker_sigkilled_while_a_client_streams_loses_no_acknowledged_event(
     acknowledged records only it held; a new broker starts; the stream goes on. Every event
     answered 202 is in the database once, and the journal empties as the consumer commits."""
     s = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     journal_dir = tmp_path / "journal"
-    publisher = Publisher(s, journal_dir=journal_dir)
+    publisher = Publisher.of(s, journal_dir=journal_dir)
     publisher.timeout_s = 3
     acknowledged: list[str] = []
     letters = 0  # each batch also carries one event that breaks a rule: a dead letter
@@ -132,7 +132,7 @@ def test_broker_sigkilled_while_a_client_streams_loses_no_acknowledged_event(
         kill_broker(own_broker)
         at_kill = len(acknowledged)
         own_broker.start()  # a new, empty broker (its own cluster id) on the same port
-        ensure_topics(s)
+        ensure_topics(s.kafka)
         wait_until(lambda: len(acknowledged) >= at_kill + 500, timeout_s=60, what="ingest back")
         stop.set()
         streamer.join(30)
@@ -211,7 +211,7 @@ def test_what_was_acknowledged_before_the_first_look_at_the_broker_stays_in_the_
     """The commit watcher's first look learns the broker's id; it must not take that for a
     replaced broker and forget the events acknowledged so far (the limit would then let more
     in than the database has room for)."""
-    publisher = Publisher(settings)
+    publisher = Publisher.of(settings)
     publisher.wait(
         submit(publisher, [event() for _ in range(30)], transport="rest", source="t").futures
     )
@@ -287,7 +287,7 @@ def test_ingest_then_broker_sigkilled_mid_stream_lose_nothing_acknowledged(
     """Ingest dies mid-request (SIGKILL), then the broker does before any consumer read the
     records; a new broker and a new ingest start: the new ingest publishes its journal again."""
     s = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     port = processes.free_port()
     ingest = ingest_process(s, tmp_path, port)
     acknowledged: list[str] = []
@@ -309,7 +309,7 @@ def test_ingest_then_broker_sigkilled_mid_stream_lose_nothing_acknowledged(
         streamer.join(30)
         kill_broker(own_broker)
         own_broker.start()
-        ensure_topics(s)
+        ensure_topics(s.kafka)
         ingest = ingest_process(s, tmp_path, port)
         with running_consumer(s, engine):
             wait_until(

@@ -72,7 +72,7 @@ def test_an_answer_given_while_the_broker_is_down_is_thanked_and_written_once_it
         wait_until(lambda: scalar(engine, "SELECT MAX(attempts) FROM survey_outbox") >= 1,
                    what="the relay to try and fail")  # fmt: skip
         own_broker.start()
-        ensure_topics(s)
+        ensure_topics(s.kafka)
         with running_consumer(s, engine):
             wait_until(lambda: rating_of(engine, "c1") == (4, "kept safe", "@help"),
                        timeout_s=60, what="the answer in the database")  # fmt: skip
@@ -87,7 +87,7 @@ def test_an_answer_the_broker_lost_after_acknowledging_it_is_sent_again(
     answer loses it. Unwritten after resend_after_s, the answer is sent again."""
     s = survey_settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
     own_broker.start()
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     with TestClient(create_app(s, engine=engine, sync_sheets=False, relay_surveys=False)) as client:
         assert client.post(minted("c2"), data={"rating": "2"}).status_code == 200
     relay = survey_outbox.Relay(engine, s, resend_after_s=1.0)
@@ -95,7 +95,7 @@ def test_an_answer_the_broker_lost_after_acknowledging_it_is_sent_again(
     assert scalar(engine, "SELECT COUNT(*) FROM survey_outbox WHERE sent_at IS NOT NULL") == 1
     own_broker.stop()  # with the answer, unread
     own_broker.start()
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     thread = relay.start()
     try:
         with running_consumer(s, engine):

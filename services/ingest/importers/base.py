@@ -10,8 +10,10 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Required, TypedDict
 from zoneinfo import ZoneInfo
+
+from services.ingest.events import EventFields
 
 # Platform exports carry long post texts; a field beyond this is refused as a row error.
 MAX_FIELD_CHARS = 1_000_000
@@ -47,7 +49,7 @@ class Parsed:
     a GA4 row of traffic that did not come from social)."""
 
     row: int
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[EventFields] = field(default_factory=list)
     error: RowError | None = None
     skipped: bool = False
 
@@ -158,13 +160,42 @@ def timestamp(value: str, column: str, formats: Iterable[str]) -> str:
     raise RowProblem(column, f"{text[:40]!r} is not a date/time this export uses")
 
 
+class Shared(TypedDict, total=False):
+    """What the events of one export row have in common; the row's id, kind and count make each
+    an event (EventFields)."""
+
+    occurred_at: Required[str]
+    network: Required[str]
+    account: str
+    post_id: str | None
+    url: str | None
+    attributes: dict[str, str]
+
+
 def metric_events(
     base_id: str,
-    common: dict[str, Any],
+    common: Shared,
     counts: dict[str, int],
-) -> list[dict[str, Any]]:
+) -> list[EventFields]:
     """One snapshot event per kind, id `{base_id}:{kind}`: a newer export replaces it."""
-    return [
-        {"event_id": f"{base_id}:{kind}", "kind": kind, "count": count, **common}
-        for kind, count in counts.items()
-    ]
+    return [event_of(common, f"{base_id}:{kind}", kind, count) for kind, count in counts.items()]
+
+
+def event_of(common: Shared, event_id: str, kind: str, count: int) -> EventFields:
+    """The row's shared fields made one event."""
+    event: EventFields = {
+        "event_id": event_id,
+        "occurred_at": common["occurred_at"],
+        "network": common["network"],
+        "kind": kind,
+        "count": count,
+    }
+    if "account" in common:
+        event["account"] = common["account"]
+    if "post_id" in common:
+        event["post_id"] = common["post_id"]
+    if "url" in common:
+        event["url"] = common["url"]
+    if "attributes" in common:
+        event["attributes"] = common["attributes"]
+    return event

@@ -44,8 +44,8 @@ def import_file(
         sys.stderr.write(f"\r[{bar:<30}] {done:6.1%}  {report.rows:,} rows  {rate:,.0f} rows/s")
         sys.stderr.flush()
 
-    ensure_topics(settings)
-    publisher = Publisher(settings)
+    ensure_topics(settings.kafka)
+    publisher = Publisher.of(settings)
     try:
         report = run_import(
             publisher,

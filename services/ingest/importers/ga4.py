@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from services.domain.vocabulary import network_from_source
+from services.ingest.events import EventFields
 from services.ingest.importers.base import (
     Context,
     FileProblem,
@@ -25,6 +26,8 @@ from services.ingest.importers.base import (
     Parsed,
     RowError,
     RowProblem,
+    Shared,
+    event_of,
 )
 
 SOURCE = "ga4_report"
@@ -128,32 +131,24 @@ def _social(source: str, medium: str) -> bool:
     return medium.strip().lower() in SOCIAL_MEDIUMS or network_from_source(source) is not None
 
 
-def _events(values: dict[str, str], currency: str | None, context: Context) -> list[dict[str, Any]]:
+def _events(values: dict[str, str], currency: str | None, context: Context) -> list[EventFields]:
     day = _day(values["date"])
     source, medium = values["sessionSource"], values["sessionMedium"]
     campaign = values.get("sessionCampaignName", "")
     noon = dt.datetime.combine(day, NOON, context.timezone or dt.UTC)
     base = f"ga4:{values['date']}:{source}:{medium}:{campaign}"
-    common: dict[str, Any] = {
+    common: Shared = {
         "occurred_at": noon.isoformat(),
         "network": network_from_source(source) or "other",
         "account": context.account or "default",
         "attributes": {"utm_source": source, "utm_medium": medium}
         | ({"utm_campaign": campaign} if campaign else {}),
     }
-    events = [
-        {
-            "event_id": f"{base}:visit",
-            "kind": "visit",
-            "count": _count(values, "sessions"),
-            **common,
-        }
-    ]
+    events = [event_of(common, f"{base}:visit", "visit", _count(values, "sessions"))]
     layout_key = next((m for m in KEY_EVENTS if m in values), None)
     conversions = _count(values, layout_key) if layout_key else 0
     if conversions > 0:
-        conversion = {"event_id": f"{base}:conversion", "kind": "conversion", **common}
-        conversion["count"] = conversions
+        conversion = event_of(common, f"{base}:conversion", "conversion", conversions)
         revenue_name = next((m for m in REVENUE if m in values), None)
         if revenue_name:
             if not currency:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from services.ingest.events import EventFields
 from services.ingest.importers.base import (
     Context,
     FileProblem,
@@ -14,6 +15,7 @@ from services.ingest.importers.base import (
     Parsed,
     RowError,
     RowProblem,
+    Shared,
     cell,
     metric_events,
     normalise,
@@ -41,7 +43,7 @@ def _rows(
         yield header, number_, cells
 
 
-def _safely(number_: int, build: Callable[..., list[dict[str, Any]]], *args: Any) -> Parsed:
+def _safely(number_: int, build: Callable[..., list[EventFields]], *args: Any) -> Parsed:
     """`build(*args)`: one row's events, or the row's error naming its column."""
     try:
         return Parsed(number_, build(*args))
@@ -89,7 +91,7 @@ def x_tweet_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
 
 def _x_tweet_row(
     row: list[str], header: Header, ctx: Context, file_handle: str | None
-) -> list[dict[str, Any]]:
+) -> list[EventFields]:
     tweet_id = cell(row, header, "Tweet id")
     if not tweet_id:
         raise RowProblem("Tweet id", "is empty")
@@ -100,7 +102,7 @@ def _x_tweet_row(
         or file_handle
         or ("@" + url_handle.group("handle") if url_handle else "default")
     )
-    common = {
+    common: Shared = {
         "occurred_at": timestamp(cell(row, header, "time"), "time", X_TIME),
         "network": "twitter",
         "account": account,
@@ -120,11 +122,11 @@ def x_daily_activity(opener: Opener, ctx: Context) -> Iterator[Parsed]:
         yield _safely(n, _x_daily_row, row, header, account)
 
 
-def _x_daily_row(row: list[str], header: Header, account: str) -> list[dict[str, Any]]:
+def _x_daily_row(row: list[str], header: Header, account: str) -> list[EventFields]:
     day = timestamp(
         cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M %z")
     )
-    common = {"occurred_at": day, "network": "twitter", "account": account}
+    common: Shared = {"occurred_at": day, "network": "twitter", "account": account}
     return metric_events(
         f"x:daily:{account}:{day[:10]}", common, _counts(row, header, X_DAILY_METRICS)
     )
@@ -192,11 +194,11 @@ def facebook_post_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
 
 def _fb_post_row(
     row: list[str], header: Header, chosen: dict[str, int], ctx: Context
-) -> list[dict[str, Any]]:
+) -> list[EventFields]:
     post_id = cell(row, header, "Post ID")
     if not post_id:
         raise RowProblem("Post ID", "is empty")
-    common: dict[str, Any] = {
+    common: Shared = {
         "occurred_at": timestamp(cell(row, header, "Posted"), "Posted", FB_POSTED),
         "network": "facebook",
         "account": ctx.account or "default",
@@ -232,9 +234,9 @@ def facebook_page_insights(opener: Opener, ctx: Context) -> Iterator[Parsed]:
 
 def _fb_page_row(
     row: list[str], header: Header, chosen: dict[str, int], account: str
-) -> list[dict[str, Any]]:
+) -> list[EventFields]:
     day = timestamp(cell(row, header, "Date"), "Date", ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"))
-    common = {"occurred_at": day, "network": "facebook", "account": account}
+    common: Shared = {"occurred_at": day, "network": "facebook", "account": account}
     counts = _fb_counts(row, header, chosen, FB_PAGE_METRICS)
     return metric_events(f"fb:page:{account}:{day[:10]}", common, counts)
 
@@ -264,12 +266,12 @@ def instagram_posts(opener: Opener, ctx: Context) -> Iterator[Parsed]:
         yield _safely(n, _ig_post_row, row, header, ctx)
 
 
-def _ig_post_row(row: list[str], header: Header, ctx: Context) -> list[dict[str, Any]]:
+def _ig_post_row(row: list[str], header: Header, ctx: Context) -> list[EventFields]:
     post_id = cell(row, header, "Post ID")
     if not post_id:
         raise RowProblem("Post ID", "is empty")
     metrics = {k: (next((c for c in v if header.has(c)), v[0]),) for k, v in IG_METRICS.items()}
-    common: dict[str, Any] = {
+    common: Shared = {
         "occurred_at": timestamp(cell(row, header, "Publish time"), "Publish time", IG_TIME),
         "network": "instagram",
         "account": ctx.account or cell(row, header, "Account username") or "default",
@@ -299,9 +301,9 @@ def linkedin_content(opener: Opener, ctx: Context) -> Iterator[Parsed]:
         yield _safely(n, _li_day_row, row, header, account)
 
 
-def _li_day_row(row: list[str], header: Header, account: str) -> list[dict[str, Any]]:
+def _li_day_row(row: list[str], header: Header, account: str) -> list[EventFields]:
     day = timestamp(cell(row, header, "Date"), "Date", ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y"))
-    common = {"occurred_at": day, "network": "linkedin", "account": account}
+    common: Shared = {"occurred_at": day, "network": "linkedin", "account": account}
     return metric_events(f"li:day:{account}:{day[:10]}", common, _counts(row, header, LI_METRICS))
 
 
@@ -347,9 +349,7 @@ def twcs(opener: Opener, ctx: Context) -> Iterator[Parsed]:
         yield _safely(n, _twcs_row, row, header, ctx, threads)
 
 
-def _twcs_row(
-    row: list[str], header: Header, ctx: Context, threads: _Threads
-) -> list[dict[str, Any]]:
+def _twcs_row(row: list[str], header: Header, ctx: Context, threads: _Threads) -> list[EventFields]:
     tweet = cell(row, header, "tweet_id")
     if not tweet:
         raise RowProblem("tweet_id", "is empty")
