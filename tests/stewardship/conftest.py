@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from services.cli import main
 from services.common.config import get_settings
 from services.common.db import get_engine, is_sqlite
 from services.domain.migrate import migrate
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import migrated_postgres
 
 
 @pytest.fixture(autouse=True)
@@ -36,26 +36,16 @@ def _postgresql_tools(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def spare_url(db_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
     """New, migrated databases of db_url's kind (dropped afterwards)."""
-    admin_dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    made: list[str] = []
+    with contextlib.ExitStack() as made:
 
-    def make() -> str:
-        if is_sqlite(db_url):
-            url = f"sqlite:///{tmp_path / f'spare-{uuid.uuid4().hex[:8]}.db'}"
-        else:
-            name = f"rapport_spare_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(admin_dsn, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            made.append(name)
-            url = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
-        migrate(url)
-        return url
+        def make() -> str:
+            if is_sqlite(db_url):
+                url = f"sqlite:///{tmp_path / f'spare-{uuid.uuid4().hex[:8]}.db'}"
+                migrate(url)
+                return url
+            return made.enter_context(migrated_postgres(f"rapport_spare_{uuid.uuid4().hex[:12]}"))
 
-    yield make
-    if made:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            for name in made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield make
 
 
 @pytest.fixture
