@@ -117,7 +117,8 @@ class Stack:
         return next((c for c in self.children if c.name == name), None)
 
     def watch(self) -> str | None:
-        """Restart what died, after 1, 2, 4, ... s; the reason to give up, when there is one."""
+        """Restart what died, after RAPPORT_RESTART_DELAY_S (1 s), then twice as long at each
+        death; the reason to give up, when there is one."""
         now = time.monotonic()
         for c in self.children:
             if c.restart_at is None and c.proc.poll() is not None:
@@ -129,10 +130,10 @@ class Stack:
                         f"{RESTART_WINDOW_S / 60:.0f} minutes; not restarting it again. "
                         f"See var/log/{c.name}.log" + (_last_lines(LOG_DIR / f"{c.name}.log") or "")
                     )
-                delay = 2.0 ** (len(c.exits) - 1)
+                delay = self.settings.rapport_restart_delay_s * 2.0 ** (len(c.exits) - 1)
                 c.restart_at = now + delay
                 message = (
-                    f"{c.name} {why}; restarting it in {delay:.0f} s (see var/log/{c.name}.log)"
+                    f"{c.name} {why}; restarting it in {delay:g} s (see var/log/{c.name}.log)"
                 )
                 print(message + (_last_lines(LOG_DIR / f"{c.name}.log") or ""), flush=True)
             elif c.restart_at is not None and now >= c.restart_at:

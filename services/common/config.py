@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=3, ge=1)
     kafka_consumer_group: str = "rapport-consumer"
     embedded_broker_port: int = 9092
+    # rapport up: a dead child is restarted after this, doubling at each death.
+    rapport_restart_delay_s: float = Field(default=1.0, gt=0, le=60)
 
     # Where the gRPC and stand-alone metrics servers listen (0.0.0.0 in containers).
     grpc_host: str = "127.0.0.1"
