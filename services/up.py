@@ -132,9 +132,7 @@ class Stack:
                     )
                 delay = self.settings.rapport_restart_delay_s * 2.0 ** (len(c.exits) - 1)
                 c.restart_at = now + delay
-                message = (
-                    f"{c.name} {why}; restarting it in {delay:g} s (see var/log/{c.name}.log)"
-                )
+                message = f"{c.name} {why}; restarting it in {delay:g} s (see var/log/{c.name}.log)"
                 print(message + (_last_lines(LOG_DIR / f"{c.name}.log") or ""), flush=True)
             elif c.restart_at is not None and now >= c.restart_at:
                 c.restart_at = None
