@@ -68,11 +68,16 @@ def seeded(engine: Engine) -> None:
 
 
 def visit(page: Any, address: str) -> None:
+    """The page once its script has run (Streamlit marks its app `notRunning`) and its charts
+    are drawn."""
     page.goto(address, timeout=60_000)
-    page.get_by_test_id("stMain").wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=60_000)
     settled(page)
-    page.wait_for_timeout(1000)
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+        ".every(c => c.querySelector('.js-plotly-plot .main-svg'))",
+        timeout=30_000,
+    )
 
 
 @pytest.mark.timeout(400)  # nine pages, each drawn and read
