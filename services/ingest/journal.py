@@ -80,6 +80,12 @@ def read_entries(path: Path) -> Iterator[Entry]:
             yield Entry(topic, partition, offset, events, body[1 + size + _BODY.size :])
 
 
+class BrokerReplaced(Exception):
+    """Records sent to one broker were acknowledged after the journal had moved on to its
+    successor: they may be held only by a broker that is gone, and a segment of the new broker
+    is never published again, so they are not journaled, nor acknowledged to the client."""
+
+
 @dataclass
 class Segment:
     path: Path
@@ -110,7 +116,7 @@ class Journal:
         self._lock = threading.Lock()  # guards the segment list and the open file
         self.segments = load_segments(directory)
         self._file = self._open(cluster_id)
-        self._queue: queue.SimpleQueue[tuple[list[Entry], Future[None]] | None] = (
+        self._queue: queue.SimpleQueue[tuple[list[Entry], Future[None], str | None] | None] = (
             queue.SimpleQueue()
         )
         self._thread = threading.Thread(target=self._run, name="rapport-journal", daemon=True)
@@ -129,13 +135,15 @@ class Journal:
         _fsync_dir(self.directory)
         return fd
 
-    def append(self, entries: Sequence[Entry]) -> Future[None]:
-        """Resolves once the entries are on disk (fsynced)."""
+    def append(self, entries: Sequence[Entry], *, sent_to: str | None = None) -> Future[None]:
+        """Resolves once the entries are on disk (fsynced). `sent_to`: the cluster id the
+        current segment had when the records were sent; if the journal has since rolled to
+        another broker, the future fails with BrokerReplaced and nothing is written."""
         done: Future[None] = Future()
         if not entries:
             done.set_result(None)
         else:
-            self._queue.put((list(entries), done))
+            self._queue.put((list(entries), done, sent_to))
         return done
 
     def _run(self) -> None:
@@ -149,31 +157,42 @@ class Journal:
                         break
                     waiting.append(more)
             try:
-                self._write([e for entries, _ in waiting for e in entries])
+                kept = self._write(waiting)
             except OSError as exc:  # disk full, say: those requests are not acknowledged
                 log.error("journal write failed: %s", exc)
-                for _, done in waiting:
+                for _, done, _sent_to in waiting:
                     done.set_exception(exc)
                 continue
-            for _, done in waiting:
-                done.set_result(None)
+            for index, (_, done, sent_to) in enumerate(waiting):
+                if index in kept:
+                    done.set_result(None)
+                else:
+                    done.set_exception(
+                        BrokerReplaced(f"sent to broker {sent_to}, now {self.current.cluster_id}")
+                    )
 
-    def _write(self, entries: list[Entry]) -> None:
-        data = memoryview(b"".join(map(encode, entries)))
+    def _write(self, waiting: list[tuple[list[Entry], Future[None], str | None]]) -> set[int]:
+        """Write the groups sent to the current segment's broker; the indexes of those kept."""
         with self._lock:
+            cluster = self.current.cluster_id
+            kept = {i for i, (_, _, to) in enumerate(waiting) if to is None or to == cluster}
+            entries = [e for i in sorted(kept) for e in waiting[i][0]]
+            data = memoryview(b"".join(map(encode, entries)))
             written = 0
             try:
                 # A filling disk writes part of what was asked and says how much: go on until
                 # all is written or the system refuses (ENOSPC).
                 while written < len(data):
                     written += os.write(self._file, data[written:])
-                os.fdatasync(self._file)
+                if data:
+                    os.fdatasync(self._file)
             except OSError:
                 if written:
                     self._take_back(written)
                 raise
             for entry in entries:
                 self.current.note(entry)
+            return kept
 
     def _take_back(self, written: int) -> None:
         """Remove the part of a refused group: a torn frame mid-file would hide every later

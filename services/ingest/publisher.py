@@ -23,7 +23,7 @@ from services.common.kafka import MAX_RECORD_BYTES, make_producer
 from services.ingest import dead_letters
 from services.ingest.backlog import Backlog, CommitWatch, admin_client
 from services.ingest.events import Valid
-from services.ingest.journal import UNKNOWN_CLUSTER, Entry, Journal
+from services.ingest.journal import UNKNOWN_CLUSTER, BrokerReplaced, Entry, Journal
 from services.ingest.metrics import BACKLOG_REFUSED, BROKER_UNAVAILABLE, PRODUCE_SECONDS
 from services.ingest.retention import CutoffReader
 
@@ -70,6 +70,7 @@ class Pending:
     topic: str
     value: bytes
     events: int
+    sent_to: str | None = None  # the journal's broker when it was sent (None: no journal)
     meta: Any = None
 
     def entry(self) -> Entry:
@@ -189,10 +190,15 @@ class Publisher:
             attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
         ) as span:
             headers = tracing.headers()
+            sent_to = self._journal_broker()
             try:
                 pending = [
                     Pending(
-                        producer.send(topic, value=value, headers=headers), topic, value, events
+                        producer.send(topic, value=value, headers=headers),
+                        topic,
+                        value,
+                        events,
+                        sent_to,
                     )
                     for value, events in values
                 ]
@@ -224,9 +230,10 @@ class Publisher:
 
     def _send_all_raw(self, entries: Sequence[Entry]) -> list[Pending]:
         producer = self._get()
+        sent_to = self._journal_broker()
         try:
             return [
-                Pending(producer.send(e.topic, value=e.value), e.topic, e.value, e.events)
+                Pending(producer.send(e.topic, value=e.value), e.topic, e.value, e.events, sent_to)
                 for e in entries
             ]
         except KafkaError as exc:
@@ -244,6 +251,8 @@ class Publisher:
         written = self._acknowledged(pending)
         try:
             written.result(timeout=max(1.0, deadline - time.monotonic()))
+        except BrokerReplaced as exc:
+            raise BrokerUnavailable(f"the broker was replaced: {exc}") from exc
         except (OSError, TimeoutError) as exc:
             raise NotDurable(f"journal: {exc}") from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
@@ -256,7 +265,13 @@ class Publisher:
             done: Future[None] = Future()
             done.set_result(None)
             return done
-        return self.journal.append(entries)
+        return self.journal.append(entries, sent_to=pending[0].sent_to if pending else None)
+
+    def _journal_broker(self) -> str | None:
+        """The broker the journal's current segment belongs to, noted with every record sent:
+        an acknowledgement that comes after the journal moved to another broker may come from
+        the one that is gone, and is refused (journal.BrokerReplaced)."""
+        return self.journal.current.cluster_id if self.journal is not None else None
 
     def _failed(self, exc: BaseException) -> NoReturn:
         """Count, drop the producer (a restarted broker forgets its idempotence state), raise."""
@@ -297,6 +312,10 @@ class Publisher:
 
         def written(journaled: Future[None]) -> None:  # on the journal's (or producer's) thread
             error = journaled.exception()
+            if isinstance(error, BrokerReplaced):
+                failed: BaseException = BrokerUnavailable(f"the broker was replaced: {error}")
+                loop.call_soon_threadsafe(settle, failed)
+                return
             loop.call_soon_threadsafe(settle, NotDurable(f"journal: {error}") if error else None)
 
         def acknowledged() -> None:  # on the producer's thread, after the last record's ack

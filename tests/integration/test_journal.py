@@ -24,8 +24,15 @@ from services.common import processes
 from services.common.config import Settings
 from services.common.kafka import ensure_topics
 from services.ingest.app import create_app
-from services.ingest.journal import Entry, Journal, encode, read_entries, trim_directory
-from services.ingest.publisher import NotDurable, Publisher
+from services.ingest.journal import (
+    BrokerReplaced,
+    Entry,
+    Journal,
+    encode,
+    read_entries,
+    trim_directory,
+)
+from services.ingest.publisher import BrokerUnavailable, NotDurable, Publisher
 from services.ingest.service import submit
 from tests.conftest import Broker
 from tests.factories import event
@@ -84,6 +91,49 @@ def test_segments_go_once_their_broker_committed_them(tmp_path: Path) -> None:
     assert trim_directory(tmp_path, "c2", {}) == (1, 1)  # c2's record is not committed
     assert trim_directory(tmp_path, "c2", {("t", 0): 1}) == (0, 0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_records_sent_to_a_broker_the_journal_has_moved_past_are_refused(tmp_path: Path) -> None:
+    """An acknowledgement that arrives after the journal rolled to a new broker may come from the
+    old one, now gone; the new broker's segment is never published again, so journaling it there
+    would lose it. Such a group is refused (the client retries), the others of the same group
+    commit are written."""
+    journal = Journal(tmp_path, "c1")
+    journal.roll("c2")
+    late = journal.append([Entry("t", 0, 7, 100, b"late")], sent_to="c1")
+    fresh = journal.append([Entry("t", 0, 0, 10, b"fresh")], sent_to="c2")
+    with pytest.raises(BrokerReplaced, match="c1"):
+        late.result(5)
+    fresh.result(5)
+    assert journal.current.records == 1
+    assert [e.value for e in read_entries(journal.current.path)] == [b"fresh"]
+    journal.close()
+
+
+def test_an_acknowledgement_that_crosses_a_broker_replacement_is_not_given(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Through the publisher, both ways it waits: sent while the journal followed one broker,
+    acknowledged after it moved to another (as the commit watcher does when a restarted broker
+    answers with a new cluster id): 503, not 202."""
+    import asyncio
+
+    publisher = Publisher.of(settings, journal_dir=tmp_path / "journal")
+    publisher.start()
+    assert publisher.watch is not None and publisher.journal is not None
+    publisher.watch.stop()  # the test moves the journal itself (the watcher would move it back)
+    try:
+        for wait in (publisher.wait, lambda p: asyncio.run(publisher.wait_async(p))):
+            pending = submit(publisher, [event()], transport="rest", source="t").futures
+            publisher.journal.roll(f"another-{len(publisher.journal.segments)}")
+            with pytest.raises(BrokerUnavailable, match="the broker was replaced"):
+                wait(pending)
+        publisher.wait(
+            submit(publisher, [event()], transport="rest", source="t").futures
+        )  # sent after the roll: journaled as ever
+        assert publisher.journal.current.records == 1
+    finally:
+        publisher.close()
 
 
 # --- the broker killed -----------------------------------------------------------------------
