@@ -172,7 +172,7 @@ def influenced_conversions(
         # CROSS JOIN: SQLite keeps the windows outside, each an index range.
         windows_sql = "json_each(:windows) AS w"
         person, since, until = (f"json_extract(w.value, '$[{i}]')" for i in range(3))
-        instants = {at for _, since, until in probes for at in (since, until)}
+        instants = {at for _, lo, hi in probes for at in (lo, hi)}
         stored = {at: _stored(at) for at in instants}
         params["windows"] = json.dumps([[a, stored[s], stored[u]] for a, s, u in probes])
     counted = text(
