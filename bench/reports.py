@@ -151,7 +151,10 @@ def _fill(db: Path, events: int) -> None:
         "WHERE kind IN ('visit', 'lead', 'conversion') GROUP BY 1, 2, 3, 4, 5, 6"
     )
     conn.execute(
-        """INSERT INTO support_conversation
+        """INSERT INTO support_conversation (network, conversation_id, account, url,
+             first_inbound_at, first_response_at, resolved_at, messages_received, messages_sent,
+             first_response_s, resolution_s, agent, first_response_business_s,
+             resolution_business_s, sla_target_s)
            SELECT network, conversation_id, MIN(account), NULL,
                   MIN(CASE WHEN kind = 'message_received' THEN occurred_at END),
                   MIN(CASE WHEN kind = 'message_sent' THEN occurred_at END),

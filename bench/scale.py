@@ -137,7 +137,7 @@ def page_queries(engine: Engine, tz: ZoneInfo) -> dict[str, Callable[[], Any]]:
         "outcomes: outcome_queries.follower_snapshots": lambda: outcome_queries.follower_snapshots(
             engine, period
         ),
-        "summary: influenced (moment_people, conversions_by_people)": lambda: influenced(
+        "summary: influenced (moment_people, influenced_conversions)": lambda: influenced(
             engine, period
         ),
         "share of voice: listening.listening": lambda: listening.listening(engine, period),

@@ -213,22 +213,77 @@ class Conversion(NamedTuple):
     value_e4: int | None
 
 
-def influenced(
-    conversions: Iterable[Conversion],
-    moments: Iterable[tuple[dt.date, Sequence[str]]],
-    period: Period,
-) -> dict[str, Any]:
-    """`influenced_conversions` and `influenced_revenue`: of `conversions` (the period's, with a
-    count above 0: outcome_queries.conversions_by_people), those made by a person of a moment D with
-    D <= the conversion's local date <= D + 90 days, each once."""
+class Counted(NamedTuple):
+    """Conversions the database already found influenced, summed per currency."""
+
+    currency: str | None
+    conversions: int
+    value_e4: int | None
+
+
+Window = tuple[dt.datetime, dt.datetime]
+
+
+def moment_days(moments: Iterable[tuple[dt.date, Sequence[str]]]) -> dict[str, list[dt.date]]:
+    """{person key: the days of that person's moments, in order}."""
     days: defaultdict[str, list[dt.date]] = defaultdict(list)
     for occurred_on, people in moments:
         for person in people:
             days[person_key(person)].append(occurred_on)
     for seen in days.values():
         seen.sort()
+    return dict(days)
+
+
+def influence_windows(
+    days: Mapping[str, Sequence[dt.date]], period: Period
+) -> dict[str, list[Window]]:
+    """{person key: the instants (naive UTC, [from, until)) of the period whose local date is
+    within 90 days on or after one of the person's moments}: one window a moment, joined where
+    they meet, so a conversion lies in at most one of a person's windows and counts once."""
+    tz, start, end = period.tz, period.start_utc, period.end_utc
+    midnights: dict[dt.date, dt.datetime] = {}  # many moments share a day
+
+    def midnight(day: dt.date) -> dt.datetime:
+        if day not in midnights:
+            midnights[day] = _utc(dt.datetime.combine(day, dt.time(), tz))
+        return midnights[day]
+
+    reach = dt.timedelta(days=INFLUENCE_DAYS + 1)
+    windows: dict[str, list[Window]] = {}
+    for key, dates in days.items():
+        found: list[Window] = []
+        for day in dates:  # in order: each window starts no earlier than the one before
+            since, until = max(midnight(day), start), min(midnight(day + reach), end)
+            if since >= until:
+                continue
+            if found and since <= found[-1][1]:
+                found[-1] = (found[-1][0], max(found[-1][1], until))
+            else:
+                found.append((since, until))
+        if found:
+            windows[key] = found
+    return windows
+
+
+def influenced(
+    conversions: Iterable[Conversion],
+    moments: Iterable[tuple[dt.date, Sequence[str]]],
+    period: Period,
+    counted: Iterable[Counted] = (),
+) -> dict[str, Any]:
+    """`influenced_conversions` and `influenced_revenue`: of `conversions` (the period's, with a
+    count above 0), those made by a person of a moment D with D <= the conversion's local date
+    <= D + 90 days, each once; plus `counted`, those the database found so by the same rule
+    (outcome_queries.influenced_conversions: the windows of influence_windows)."""
+    conversions = list(conversions)
+    days = moment_days(moments) if conversions else {}
     count = 0
     revenue: defaultdict[str, int] = defaultdict(int)
+    for sums in counted:
+        count += sums.conversions
+        if sums.currency and sums.value_e4 is not None:
+            revenue[sums.currency] += sums.value_e4
     for conversion in conversions:
         dates = days.get(person_key(conversion.actor))
         if not dates:

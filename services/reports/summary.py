@@ -129,15 +129,15 @@ def influenced(
 ) -> dict[str, Any]:
     """`moments.influenced_*`; without a moment that could count, no conversion is read."""
     moments = outcome_queries.moment_people(engine, period, network=network)
-    people = {person for _day, names in moments for person in names}
-    conversions = (
-        outcome_queries.conversions_by_people(
-            engine, period, people, network=network, account=account
+    windows = outcomes.influence_windows(outcomes.moment_days(moments), period)
+    counted, unusual = (
+        outcome_queries.influenced_conversions(
+            engine, period, windows, network=network, account=account
         )
-        if people
-        else []
+        if windows
+        else ([], [])
     )
-    return outcomes.influenced(conversions, moments, period)
+    return outcomes.influenced(unusual, moments, period, counted)
 
 
 def as_table(data: dict[str, Any]) -> str:

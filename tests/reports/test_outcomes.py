@@ -268,6 +268,62 @@ def test_conversions_influenced_by_moments(engine: Engine) -> None:
     assert moments["influenced_revenue"] == {"EUR": 19.99, "GBP": 3.0, "USD": 10.0}
 
 
+def test_influence_is_decided_by_local_days_each_conversion_once(engine: Engine) -> None:
+    """The 90 days are local days (Madrid: UTC+1 in winter, +2 from 29 March), each window
+    starts at its moment's local midnight, a moment of last year reaches into 2026 from the
+    year's first local instant, and a sale in two of a person's windows counts once."""
+    add_moment(engine, "2026-01-10", ["lena"])
+    add_moment(engine, "2026-02-01", ["Mo"])
+    add_moment(engine, "2026-02-15", ["mo"])  # overlaps Mo's first window
+    add_moment(engine, "2025-11-15", ["@nia"])  # up to 13 February 2026
+    add_moment(engine, "2026-02-20", ["@@zed"])  # the person "@zed"
+    write(
+        engine,
+        sale("l1", "2026-01-09T22:59:59Z", "1", "GBP", actor="lena"),  # 9 Jan, 23:59:59 local
+        sale("l2", "2026-01-09T23:00:00Z", "2", "GBP", actor="lena"),  # 10 Jan, 00:00
+        sale("l3", "2026-04-10T21:59:59Z", "4", "GBP", actor="lena"),  # 10 Apr, 23:59:59
+        sale("l4", "2026-04-10T22:00:00Z", "8", "GBP", actor="lena"),  # 11 Apr: day 91
+        sale("m1", "2026-03-01T12:00:00Z", "16", "USD", actor="mo"),  # in both windows
+        sale("m2", "2026-05-10T12:00:00Z", "32", "USD", actor="@mo"),  # the second's only
+        sale("m3", "2026-05-17T12:00:00Z", "1000", "USD", actor="mo"),  # after both
+        sale("n0", "2025-12-31T22:59:59Z", "1000", "EUR", actor="nia"),  # 2025 locally
+        sale("n1", "2025-12-31T23:00:00Z", "64", "EUR", actor="nia"),  # 1 Jan, 00:00 local
+        sale("n2", "2026-02-13T22:59:59Z", "128", "EUR", actor="@nia"),  # 13 Feb, 23:59:59
+        sale("n3", "2026-02-13T23:00:00Z", "1000", "EUR", actor="nia"),  # 14 Feb
+        sale("o1", "2026-03-01T12:00:00Z", "1000", "EUR", actor="@@mo"),  # another person
+        sale("z1", "2026-03-01T12:00:00Z", "256", "EUR", actor="@@zed"),  # @zed's, not zed's
+        sale("z2", "2026-03-01T12:00:00Z", "1000", "EUR", actor="@zed"),
+    )
+    madrid = ZoneInfo("Europe/Madrid")
+    moments = summary(engine, year=2026, as_of=AS_OF, tz=madrid)["moments"]
+    assert moments["influenced_conversions"] == 7
+    assert moments["influenced_revenue"] == {"EUR": 448.0, "GBP": 6.0, "USD": 48.0}
+    # A slice reads only its conversions: every sale here is @brand's on twitter.
+    other = summary(engine, year=2026, as_of=AS_OF, tz=madrid, account="@other")["moments"]
+    assert (other["influenced_conversions"], other["influenced_revenue"]) == (0, {})
+    mine = summary(engine, year=2026, as_of=AS_OF, tz=madrid, account="@brand")["moments"]
+    assert mine["influenced_conversions"] == 7
+
+
+def test_influence_windows_join_where_they_meet() -> None:
+    from services.domain.period import Period
+    from services.reports.outcomes import influence_windows, moment_days
+
+    period = Period.of(2026, AS_OF, UTC)
+    days = moment_days(
+        [
+            (dt.date(2026, 2, 1), ["Mo"]),
+            (dt.date(2026, 2, 15), ["@mo"]),
+            (dt.date(2026, 6, 1), ["mo"]),  # Mo's third: a window of its own, cut at the as-of day
+            (dt.date(2025, 9, 1), ["old"]),  # ended before 2026
+        ]
+    )
+    at = dt.datetime
+    assert influence_windows(days, period) == {
+        "mo": [(at(2026, 2, 1), at(2026, 5, 17)), (at(2026, 6, 1), at(2026, 7, 1))]
+    }
+
+
 def test_measured_roi_beside_the_modelled_one_and_outcome_goals(
     engine: Engine, cli_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,8 @@ OUTCOME_COLUMNS = (
 )  # fmt: skip
 CONVERTED_WHERE = "kind = 'conversion' AND actor IS NOT NULL"
 CONVERTED_COLUMNS = ("kind", "actor", "occurred_at", "count", "currency", "value_e4")
+# By person first: PostgreSQL cannot seek on a leading `kind` its partial predicate fixes (0028).
+CONVERTED_BY_PERSON = ("actor", "occurred_at", "count", "currency", "value_e4")
 # Conversions whose actor an exact lookup may miss: any character beyond printable ASCII
 # (spaces and other letters included) or an upper-case letter. Explicit letters: a range in a
 # PostgreSQL bracket may follow the collation.
@@ -52,11 +54,12 @@ class InteractionEvent(SQLModel, table=True):
             sqlite_where=text(OUTCOME_WHERE),
             postgresql_where=text(OUTCOME_WHERE),
         ),
-        # Conversions that name a person, looked up by the people of moments (0019). Apart: an
-        # actor (500 characters) beside account and campaign could outgrow a PostgreSQL entry.
+        # Conversions that name a person, looked up by each of the moments' people and a window
+        # of time (0019, by person first since 0028). Apart: an actor (500 characters) beside
+        # account and campaign could outgrow a PostgreSQL entry.
         Index(
             "ix_event_converted",
-            *CONVERTED_COLUMNS,
+            *CONVERTED_BY_PERSON,
             sqlite_where=text(CONVERTED_WHERE),
             postgresql_where=text(CONVERTED_WHERE),
         ),
