@@ -20,6 +20,7 @@ The bare page (one metric and one Plotly chart) is timed the same way in each ro
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 PAGE_ROUNDS = int(os.environ.get("BENCH_PAGE_ROUNDS", "3"))
 # A few pages only, by name (`BENCH_PAGES=overview,support`), for a quicker look.
 ONLY = [n for n in os.environ.get("BENCH_PAGES", "").split(",") if n]
+PARTIAL = Path("var/bench/reports-pages-partial.json")
 # Each page by its address, the title it shows first, and the name its render is timed under.
 PAGES = {
     "overview": ("", "Is social paying off?", "overview"),
@@ -254,33 +256,35 @@ def page_times(url: str, work: Path, codes: dict[str, Path | None]) -> dict[str,
         )
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         bare_port = processes.free_port()  # one origin for every round, as the pages have
-        kept: Tab | None = None  # the tab that stays open across restarts (cold, same tab)
-        signed_in = False
-        for _ in range(PAGE_ROUNDS):
+        shown = [(name, PAGES[name]) for name in ONLY or PAGES]
+        # Once, as a person does: log in (the cookie serves every page after) and open each
+        # page in this tab, whose scripts are then cached and compiled for every cold visit.
+        server = _server(None, url, port, metrics_port, moments, work / "streamlit-login.log")
+        try:
+            kept = Tab(context)  # the tab that stays open across restarts (cold, same tab)
+            kept.page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+            kept.page.get_by_role("link", name="Log in").click()
+            kept.page.fill("#username", "bench")
+            kept.page.fill("#password", "correct horse battery")
+            kept.page.press("#password", "Enter")
+            kept.page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
+            for _name, (path, title, _timer) in shown:
+                kept.visit(f"http://127.0.0.1:{port}/{path}", title)
+        finally:
+            kept.page.goto(f"http://127.0.0.1:{port}/_stcore/health")
+            processes.stop(server)
+        for round_ in range(PAGE_ROUNDS):
             for code_name, code in codes.items():
-                shown = [(name, PAGES[name]) for name in ONLY or PAGES]
                 for n, (name, (path, title, timer)) in enumerate(shown):
                     loads.append(os.getloadavg()[0])
                     log = work / f"streamlit-{code_name}-{name}.log"
                     server = _server(code, url, port, metrics_port, moments, log)
                     try:
-                        if not signed_in:  # once, as a person does; the cookie serves all
-                            kept = Tab(context)
-                            kept.page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-                            kept.page.get_by_role("link", name="Log in").click()
-                            kept.page.fill("#username", "bench")
-                            kept.page.fill("#password", "correct horse battery")
-                            kept.page.press("#password", "Enter")
-                            kept.page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
-                            signed_in = True
-                            processes.stop(server)  # that login ran the Overview: anew
-                            server = _server(code, url, port, metrics_port, moments, log)
-                        assert kept is not None
                         address = f"http://127.0.0.1:{port}/{path}"
                         key = f"{code_name}:{name}"
                         runs = visits.setdefault(key, {})
                         rendered = _render_s(metrics_port, timer)
-                        if n % 2:  # every other page: the first visit in a new tab
+                        if (n + round_) % 2:  # every other time: the first visit in a new tab
                             tab = Tab(context)
                             runs.setdefault("cold_new_tab", []).append(tab.visit(address, title))
                             tab.close()
@@ -300,14 +304,17 @@ def page_times(url: str, work: Path, codes: dict[str, Path | None]) -> dict[str,
                         runs.setdefault("warm_new_tab", []).append(tab.visit(address, title))
                         tab.close()
                     finally:
-                        if kept is not None:  # else it reconnects to the next server and
-                            # its rerun warms that one: parked on a page of the same site (no
-                            # websocket), so the tab keeps its renderer and compiled scripts
-                            kept.page.goto(f"http://127.0.0.1:{port}/_stcore/health")
+                        # Else the tab reconnects to the next server and its rerun warms that
+                        # one: parked on a page of the same site (no websocket), so the tab
+                        # keeps its renderer and compiled scripts.
+                        kept.page.goto(f"http://127.0.0.1:{port}/_stcore/health")
                         processes.stop(server)
             runs = visits.setdefault("bare", {})
             for kind, visit in _bare_page(context, work, bare_port).items():
                 runs.setdefault(kind, []).append(visit)
+            # Each round's figures so far, in case a long run is cut short.
+            PARTIAL.parent.mkdir(parents=True, exist_ok=True)
+            PARTIAL.write_text(json.dumps(_summary(visits, loads), indent=1))
         browser.close()
     site.should_exit = True
     return _summary(visits, loads)
