@@ -183,25 +183,13 @@ def _server(
     if code is not None:
         env["PYTHONPATH"] = str(code)
     command = [sys.executable, "-m", "services.cli", "reports"]
-    proc = (
-        processes.spawn(command, env=env, log=log)
-        if code is None
-        else _spawn_in(command, env, log, code)
-    )
+    proc = processes.spawn(command, env=env, log=log, cwd=code)
     try:
         processes.wait_for_port(port, timeout_s=120)
     except TimeoutError:
         processes.stop(proc)
         raise RuntimeError(f"rapport reports did not listen: {log.read_text()[-3000:]}") from None
     return proc
-
-
-def _spawn_in(command: list[str], env: dict[str, str], log: Path, code: Path) -> Any:
-    import subprocess
-
-    return subprocess.Popen(
-        command, env=env, cwd=code, stdout=log.open("ab"), stderr=subprocess.STDOUT
-    )
 
 
 def _median(values: list[float]) -> float:
@@ -274,8 +262,11 @@ def page_times(url: str, work: Path, codes: dict[str, Path | None]) -> dict[str,
             kept.page.goto(f"http://127.0.0.1:{port}/_stcore/health")
             processes.stop(server)
         for round_ in range(PAGE_ROUNDS):
-            for code_name, code in codes.items():
-                for n, (name, (path, title, timer)) in enumerate(shown):
+            for n, (name, (path, title, timer)) in enumerate(shown):
+                # Each page by each code back to back, which goes first alternating: the
+                # machine's load drifts over a run, and both see the same drift.
+                order = list(codes.items())
+                for code_name, code in order[:: -1 if (n + round_) % 2 else 1]:
                     loads.append(os.getloadavg()[0])
                     log = work / f"streamlit-{code_name}-{name}.log"
                     server = _server(code, url, port, metrics_port, moments, log)
