@@ -243,7 +243,6 @@ def page_times(url: str, work: Path, codes: dict[str, Path | None]) -> dict[str,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport={"width": 1366, "height": 900})
-        bare_port = processes.free_port()  # one origin for every round, as the pages have
         shown = [(name, PAGES[name]) for name in ONLY or PAGES]
         # Once, as a person does: log in (the cookie serves every page after) and open each
         # page in this tab, whose scripts are then cached and compiled for every cold visit.
@@ -301,7 +300,9 @@ def page_times(url: str, work: Path, codes: dict[str, Path | None]) -> dict[str,
                         kept.page.goto(f"http://127.0.0.1:{port}/_stcore/health")
                         processes.stop(server)
             runs = visits.setdefault("bare", {})
-            for kind, visit in _bare_page(context, work, bare_port).items():
+            # A port of its own each time: one kept across rounds was taken meanwhile by
+            # another process on this shared machine (its first visit primes the tab anyway).
+            for kind, visit in _bare_page(context, work, processes.free_port()).items():
                 runs.setdefault(kind, []).append(visit)
             # Each round's figures so far, in case a long run is cut short.
             PARTIAL.parent.mkdir(parents=True, exist_ok=True)
