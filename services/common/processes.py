@@ -26,13 +26,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def spawn(
-    args: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a child that stops when its parent dies and ignores the terminal's Ctrl-C."""
     out = log.open("ab") if log else None
     return subprocess.Popen(
         list(args),
         env=env,
+        cwd=cwd,
         stdout=out,
         stderr=subprocess.STDOUT if out else None,
         preexec_fn=_die_with_parent,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,9 +71,13 @@ class _Freshness:
         default_factory=dict
     )
     refreshing: set[tuple[Any, ...]] = field(default_factory=set)
+    built: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
 
 
 _FRESHNESS = _Freshness()
+# What pages make from the figures (charts), kept per data version: a few per page, filters and
+# language, the least recently shown dropped first.
+BUILT_ENTRIES = 500
 
 
 def data_version() -> tuple[str, ...]:
@@ -111,6 +116,38 @@ def cached(name: str, load: Callable[[], T], *key: Any) -> T:
         with state.lock:
             state.computed[base] = (current, time.monotonic(), _now())
     return value  # type: ignore[no-any-return]
+
+
+def built(name: str, build: Callable[[], T], *key: Any) -> T:
+    """What a page makes from cached figures (a chart, its tooltips written), made once per
+    (name, key) and data version and then shared by every visit: a warm visit runs no Python
+    of its own for it. The value is not copied; nobody may change it.
+
+    Made from figures shown "as of" (computed before the data's last change, cache.cached),
+    it is shown but not kept: the next visit makes it from the new ones.
+    """
+    full = (name, *key, settings().database_url, data_version())
+    state = _FRESHNESS
+    with state.lock:
+        if full in state.built:
+            state.built.move_to_end(full)
+            return state.built[full]  # type: ignore[no-any-return]
+    value = build()
+    if "figures_as_of" in st.session_state:
+        return value
+    with state.lock:
+        state.built[full] = value
+        while len(state.built) > BUILT_ENTRIES:
+            state.built.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    """Forget every cached figure and all made from them (after a change the data's version
+    does not show, such as a setting saved)."""
+    st.cache_data.clear()
+    with _FRESHNESS.lock:
+        _FRESHNESS.built.clear()
 
 
 def _refresh(name: str, base: tuple[Any, ...], version: tuple[str, ...], load: Any) -> None:

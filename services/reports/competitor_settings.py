@@ -56,7 +56,7 @@ def section(viewer: ui.Viewer) -> None:
         except competitors.BadCompetitor as exc:
             st.error(sp._("Not saved: {problem}.", problem=ui.plain(exc.said_in(sp))))
         else:
-            st.cache_data.clear()
+            cache.clear()
             st.success(
                 sp._("{name} added: its events now count only in share of voice.", name=name)
             )
@@ -71,5 +71,5 @@ def section(viewer: ui.Viewer) -> None:
             row = labels[chosen]
             with Session(cache.engine()) as session:
                 competitors.delete_one(session, network=row["network"], account=row["account"])
-            st.cache_data.clear()
+            cache.clear()
             st.success(sp._("Removed: its events count in every figure again."))

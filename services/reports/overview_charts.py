@@ -13,8 +13,8 @@ import streamlit as st
 
 from services.common.i18n import N_
 from services.domain.period import Period
+from services.reports import charts, plots, reads, ui, value
 from services.reports import formatting as fmt
-from services.reports import plots, reads, ui, value
 from services.reports.figures import (
     iso_week,
     moment_breakdown,
@@ -28,6 +28,13 @@ WITHIN_1H = N_("Answered within 1 h")
 
 def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
     """What each week earned, stacked by part, against the running total."""
+    figure = plots.built("overview.weekly_value", lambda: _weekly_value(model, f), f, model)
+    if figure is not None:
+        plots.shown(figure)
+        st.caption(ui.speaker()._(plots.PART_WEEKS))
+
+
+def _weekly_value(model: value.ValueModel, f: ui.Filters) -> go.Figure | None:
     sp = ui.speaker()
     _ = sp._
     period = f.period()
@@ -43,7 +50,7 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         moments_per_week=moment_breakdown(moment_facts, period)["per_week"],
     )
     if not rows:
-        return
+        return None
     currency = model.currency
     frame = pd.DataFrame(rows)
     week_of = _("Week of")
@@ -92,12 +99,30 @@ def weekly_value_chart(model: value.ValueModel, f: ui.Filters) -> None:
         ),
     )
     plots.part_weeks(figure, list(frame["week"]), period)
-    plots.plot(figure)
-    st.caption(_(plots.PART_WEEKS))
+    return charts.for_reader(figure, sp)
 
 
 def trends(f: ui.Filters) -> None:
     """Each lens per week, this year against last year where there is data."""
+    sp = ui.speaker()
+    _ = sp._
+    figures, last_year = plots.built("overview.trends", lambda: _trends(f), f)
+    st.subheader(_("Trends: this year against last year"))
+    if not last_year:
+        st.caption(
+            _(
+                "No data for {year} in this view, so there is no earlier line to compare with "
+                "yet: each chart shows this year alone.",
+                year=sp.digits(str(f.year - 1)),
+            )
+        )
+    for column, figure in zip(st.columns(3), figures, strict=True):
+        plots.shown(figure, column)
+    st.caption(_(plots.PART_WEEKS))
+
+
+def _trends(f: ui.Filters) -> tuple[list[go.Figure], bool]:
+    """The three trend charts, and whether last year had data in this view."""
     sp = ui.speaker()
     _ = sp._
     this = f.period()
@@ -134,22 +159,14 @@ def trends(f: ui.Filters) -> None:
         }
 
     now, before = weekly(this), weekly(last)
-    st.subheader(_("Trends: this year against last year"))
-    if not any(any(series.values()) for series in before.values()):
-        st.caption(
-            _(
-                "No data for {year} in this view, so there is no earlier line to compare with "
-                "yet: each chart shows this year alone.",
-                year=sp.digits(str(f.year - 1)),
-            )
-        )
     # Months, not week numbers, along the bottom: each month at the ISO week of its 1st.
     months = [dt.date(f.year, m, 1) for m in range(1, 13)]
     month_ticks: dict[str, list[Any]] = {
         "tickvals": [d.isocalendar().week for d in months],
         "ticktext": [f"{d:%b}" if sp.language == "en" else fmt.month_abbr(d, sp) for d in months],
     }
-    for column, (lens, series) in zip(st.columns(3), now.items(), strict=True):
+    figures = []
+    for lens, series in now.items():
         figure = go.Figure()
         for year, points, dash in ((f.year, series, None), (f.year - 1, before[lens], "dot")):
             if not any(points.values()):
@@ -186,5 +203,5 @@ def trends(f: ui.Filters) -> None:
             height=300,
             margin={"t": 80, "b": 40},
         )
-        plots.plot(figure, column)
-    st.caption(_(plots.PART_WEEKS))
+        figures.append(charts.for_reader(figure, sp))
+    return figures, any(any(series.values()) for series in before.values())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,10 +14,12 @@ import streamlit as st
 
 from services.common.i18n import N_
 from services.domain.period import Period
-from services.reports import charts
+from services.reports import cache, charts
 from services.reports import formatting as fmt
 from services.reports.figures import iso_week, week_in_period
 from services.reports.ui import Filters, speaker
+
+T = TypeVar("T")
 
 
 def chart_title(title: str, f: Filters) -> str:
@@ -91,3 +93,23 @@ def plot(figure: go.Figure, place: Any = None) -> None:
     """A chart at full width (in `place`, a column, else the page), its ticks, hover labels,
     title and legend as the reader reads them (charts.for_reader)."""
     (place or st).plotly_chart(charts.for_reader(figure, speaker()), width="stretch")
+
+
+def chart(
+    name: str, build: Callable[[], go.Figure], f: Filters, *key: Any, place: Any = None
+) -> None:
+    """`plot` of the figure `build` makes, made once per data version, reader's language,
+    sidebar filters and `key` (whatever else the figure depends on), then shared by every
+    visit (cache.built): a warm visit builds no Plotly figure."""
+    sp = speaker()
+    shown(built(name, lambda: charts.for_reader(build(), sp), f, *key), place)
+
+
+def built(name: str, build: Callable[[], T], f: Filters, *key: Any) -> T:
+    """What `build` makes for this reader's language and the sidebar's filters (cache.built)."""
+    return cache.built(name, build, f.year, f.as_of, f.network, f.account, speaker().language, *key)
+
+
+def shown(figure: go.Figure, place: Any = None) -> None:
+    """A figure already made for the reader (charts.for_reader), at full width."""
+    (place or st).plotly_chart(figure, width="stretch")

@@ -11,4 +11,7 @@ STREAMLIT_FLAGS = (
     # Nobody edits a running server's code: no watchers of the app's source files, set up by
     # the first script run after a start (while the first visitor waits) and kept running.
     "--server.fileWatcherType", "none",
+    # No page writes a bare expression (a test reads their syntax trees): without "magic" a
+    # page's first run after a start compiles it as it is, with no rewrite of its syntax tree.
+    "--runner.magicEnabled", "false",
 )  # fmt: skip

@@ -514,12 +514,12 @@ def test_the_reports_settings_page_shows_each_connection(
     Settings page says Chatwoot is receiving, with the counts."""
     import threading
 
-    import streamlit as st
     import uvicorn
     from streamlit.testing.v1 import AppTest
 
     from services.common import processes
     from services.common.config import get_settings
+    from services.reports import cache
 
     port = processes.free_port()
     configured = settings.model_copy(update=SECRETS)
@@ -540,7 +540,7 @@ def test_the_reports_settings_page_shows_each_connection(
         monkeypatch.setenv("DATABASE_URL", db_url)
         monkeypatch.setenv("INGEST_METRICS_URL", f"{base}/metrics")
         get_settings.cache_clear()
-        st.cache_data.clear()
+        cache.clear()
         app = Path(__file__).parents[2] / "services" / "reports" / "app.py"
         at = AppTest.from_file(str(app), default_timeout=60)
         at.session_state["user"] = {"name": "ana", "role": "viewer"}

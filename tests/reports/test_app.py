@@ -41,11 +41,11 @@ def app_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("RAPPORT_TIMEZONE", "UTC")
     get_settings.cache_clear()
     get_engine.cache_clear()
-    import streamlit as st
+    from services.reports import cache
 
-    st.cache_data.clear()
+    cache.clear()
     yield
-    st.cache_data.clear()
+    cache.clear()
     get_settings.cache_clear()
 
 
@@ -460,9 +460,9 @@ def test_overview_shows_what_social_earned_with_a_what_if(engine: Engine, app_en
     empty = run_page("views/overview.py")
     assert any("No value model for this year" in i.value for i in empty.info)
     value.set_model(engine, year=year, actor="t", currency="EUR", cpm=10, program_cost=1000)
-    import streamlit as st
+    from services.reports import cache
 
-    st.cache_data.clear()  # as the Settings page does when it saves
+    cache.clear()  # as the Settings page does when it saves
     at = run_page("views/overview.py")
     metrics = {m.label: m.value for m in at.metric}
     # Executives' totals in whole units (no cents); an unchanged what-if has no green arrow.

@@ -169,5 +169,5 @@ with cache.timed_page("goals"):
             for metric, target in values.items():
                 if target > 0 or metric.value in current:
                     set_goal(session, year=f.year, metric=metric, target=target, actor=viewer.name)
-        st.cache_data.clear()
+        cache.clear()
         st.success(_("Goals saved."))

@@ -1,13 +1,15 @@
 """Outcomes: follower growth, visits -> leads -> conversions, revenue per currency, campaigns."""
 
+import functools
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from services.common.i18n import N_
-from services.reports import cache, outcomes, plots, reads, ui
+from services.reports import cache, charts, outcomes, plots, reads, ui
 from services.reports import formatting as fmt
 
 sp = ui.speaker()
@@ -65,11 +67,39 @@ def headline(audience: dict[str, Any], results: dict[str, Any]) -> None:
         )
 
 
-def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: int) -> None:
+def growth_chart(f: ui.Filters, audience: dict[str, Any]) -> None:
     st.subheader(_("Audience growth"))
-    if not series:
+    figure = plots.built("outcomes.growth", lambda: growth_figure(f), f)
+    if figure is None:
         st.caption(_("No follower snapshots this year."))
         return
+    plots.shown(figure)
+    ui.table(
+        [
+            {
+                _("Network"): ui.network_name(row["network"], sp),
+                _("Account"): ui.account_name(row["account"], sp),
+                _("Followers on 1 January"): fmt.number(row["followers_at_start"], sp),
+                _("Followers now"): fmt.number(row["followers"], sp),
+                _("Net growth"): fmt.number(row["net_growth"], sp),
+                _("Growth rate"): fmt.rate(row["growth_rate"], sp),
+            }
+            for row in audience["networks"]
+        ],
+        download=_("Download follower growth (CSV)"),
+        file=f"follower-growth-{f.year}.csv",
+    )
+
+
+def growth_figure(f: ui.Filters) -> go.Figure | None:
+    """Followers per network and day: a line of each network's daily snapshots (SVG: WebGL,
+    which plotly.express picks past 1,000 points, costs the browser more than it saves)."""
+    period = f.period()
+    snapshots = reads.follower_snapshots(period, network=f.network, account=f.account)
+    series = outcomes.follower_series(snapshots, period)
+    if not series:
+        return None
+    year = f.year
     frame = pd.DataFrame(series)
     frame["network"] = [ui.network_name(n, sp) for n in frame["network"]]
     chart = px.line(
@@ -79,6 +109,7 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
         color="network",
         title=_("Followers per network over {year}", year=sp.digits(str(year))),
         labels={"day": "", "followers": _("followers"), "network": _("network")},
+        render_mode="svg",
     )
     chart.update_layout(
         yaxis={"title": _("followers"), "tickformat": ",d"},
@@ -93,26 +124,40 @@ def growth_chart(series: list[dict[str, Any]], audience: dict[str, Any], year: i
             fmt.number(y, sp),
         ),
     )  # fmt: skip
-    plots.plot(chart)
+    return charts.for_reader(chart, sp)
+
+
+def funnel_chart(results: dict[str, Any], f: ui.Filters) -> None:
+    st.subheader(_("From visit to conversion"))
+    year = f.year
+    if not results["networks"]:  # a year with follower snapshots only
+        st.caption(_("No visits, leads or conversions this year."))
+        return
+    plots.chart("outcomes.funnel", lambda: funnel_figure(results), f)
+    st.caption(
+        _(
+            "Each stage on its own scale from 0 (conversions are about a hundredth of visits); "
+            "the rates are in the table."
+        )
+    )
     ui.table(
         [
             {
                 _("Network"): ui.network_name(row["network"], sp),
-                _("Account"): ui.account_name(row["account"], sp),
-                _("Followers on 1 January"): fmt.number(row["followers_at_start"], sp),
-                _("Followers now"): fmt.number(row["followers"], sp),
-                _("Net growth"): fmt.number(row["net_growth"], sp),
-                _("Growth rate"): fmt.rate(row["growth_rate"], sp),
+                _("Visits"): fmt.number(row["visits"], sp),
+                _("Leads"): fmt.number(row["leads"], sp),
+                _("Conversions"): fmt.number(row["conversions"], sp),
+                _("Conversion rate"): fmt.rate(row["conversion_rate"], sp),
+                _("Revenue"): fmt.amounts(row["revenue"], sp),
             }
-            for row in audience["networks"]
+            for row in results["networks"]
         ],
-        download=_("Download follower growth (CSV)"),
-        file=f"follower-growth-{year}.csv",
+        download=_("Download the funnel per network (CSV)"),
+        file=f"outcomes-by-network-{year}.csv",
     )
 
 
-def funnel_chart(results: dict[str, Any], year: int) -> None:
-    st.subheader(_("From visit to conversion"))
+def funnel_figure(results: dict[str, Any]) -> go.Figure:
     stages = [
         {
             "network": ui.network_name(row["network"], sp),
@@ -134,9 +179,6 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         for row in results["networks"]
         for stage, key in zip(STAGES, ("visits", "leads", "conversions"), strict=True)
     ]
-    if not stages:  # a year with follower snapshots only
-        st.caption(_("No visits, leads or conversions this year."))
-        return
     # One panel per stage, each on its own plain scale from 0, left to right as people move
     # through: conversions are a hundredth of visits, so on one shared axis they were a hairline
     # and on a log axis a bar half as long meant a hundred times fewer.
@@ -167,32 +209,12 @@ def funnel_chart(results: dict[str, Any], year: int) -> None:
         margin={"t": 90},
         height=140 + 60 * max(1, len(results["networks"])),
     )
-    plots.plot(chart)
-    st.caption(
-        _(
-            "Each stage on its own scale from 0 (conversions are about a hundredth of visits); "
-            "the rates are in the table."
-        )
-    )
-    ui.table(
-        [
-            {
-                _("Network"): ui.network_name(row["network"], sp),
-                _("Visits"): fmt.number(row["visits"], sp),
-                _("Leads"): fmt.number(row["leads"], sp),
-                _("Conversions"): fmt.number(row["conversions"], sp),
-                _("Conversion rate"): fmt.rate(row["conversion_rate"], sp),
-                _("Revenue"): fmt.amounts(row["revenue"], sp),
-            }
-            for row in results["networks"]
-        ],
-        download=_("Download the funnel per network (CSV)"),
-        file=f"outcomes-by-network-{year}.csv",
-    )
+    return chart
 
 
-def revenue_chart(results: dict[str, Any], year: int) -> None:
+def revenue_chart(results: dict[str, Any], f: ui.Filters) -> None:
     st.subheader(_("Revenue from social"))
+    year = f.year
     bars = [
         {"network": ui.network_name(row["network"], sp), "currency": currency, "revenue": amount}
         for row in results["networks"]
@@ -203,23 +225,9 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
         return
     # One chart per currency: amounts in different currencies are never added or compared.
     for currency in sorted({bar["currency"] for bar in bars}):
-        chart = px.bar(
-            pd.DataFrame([bar for bar in bars if bar["currency"] == currency]),
-            x="network",
-            y="revenue",
-            title=_("Revenue in {currency} per network", currency=currency),
-            labels={"network": "", "revenue": currency},
+        plots.chart(
+            "outcomes.revenue", functools.partial(revenue_figure, bars, currency), f, currency
         )
-        chart.update_layout(yaxis={"title": currency, "tickformat": ",.0f"})
-        chart.update_traces(text=[fmt.money(y, currency, sp, whole=True) for y in chart.data[0].y])
-        chart.update_traces(
-            customdata=[
-                plots.said(None, x, fmt.money(y, currency, sp))
-                for x, y in zip(chart.data[0].x, chart.data[0].y, strict=True)
-            ],
-            hovertemplate=plots.HOVER,
-        )
-        plots.plot(chart)
     ui.table(
         [
             {_("Currency"): currency, _("Revenue"): fmt.amounts({currency: amount}, sp)}
@@ -228,6 +236,26 @@ def revenue_chart(results: dict[str, Any], year: int) -> None:
         download=_("Download revenue per currency (CSV)"),
         file=f"revenue-{year}.csv",
     )
+
+
+def revenue_figure(bars: list[dict[str, Any]], currency: str) -> go.Figure:
+    chart = px.bar(
+        pd.DataFrame([bar for bar in bars if bar["currency"] == currency]),
+        x="network",
+        y="revenue",
+        title=_("Revenue in {currency} per network", currency=currency),
+        labels={"network": "", "revenue": currency},
+    )
+    chart.update_layout(yaxis={"title": currency, "tickformat": ",.0f"})
+    chart.update_traces(text=[fmt.money(y, currency, sp, whole=True) for y in chart.data[0].y])
+    chart.update_traces(
+        customdata=[
+            plots.said(None, x, fmt.money(y, currency, sp))
+            for x, y in zip(chart.data[0].x, chart.data[0].y, strict=True)
+        ],
+        hovertemplate=plots.HOVER,
+    )
+    return chart
 
 
 def campaign_table(results: dict[str, Any], year: int) -> None:
@@ -258,7 +286,6 @@ with cache.timed_page("outcomes"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
     audience, results = reads.outcome_blocks(period, network=f.network, account=f.account)
-    snapshots = reads.follower_snapshots(period, network=f.network, account=f.account)
     st.title(_("Outcomes: what social brought"))
     st.caption(
         _(
@@ -272,7 +299,7 @@ with cache.timed_page("outcomes"):
         st.stop()
     headline(audience, results)
     ui.completeness_line(f)
-    growth_chart(outcomes.follower_series(snapshots, period), audience, f.year)
-    funnel_chart(results, f.year)
-    revenue_chart(results, f.year)
+    growth_chart(f, audience)
+    funnel_chart(results, f)
+    revenue_chart(results, f)
     campaign_table(results, f.year)

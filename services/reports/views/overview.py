@@ -44,9 +44,17 @@ def goal_text(metric: str, amount: float | None, currency: str) -> str:
     return fmt.metric(metric, amount, sp)
 
 
-def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
+def goal_bars(goals: dict[str, dict[str, Any]], f: ui.Filters) -> None:
     """Are we on track? Each goal's progress as a bar, with a tick where it should be today
     (counting goals: the share of the year gone; rates and times: the target itself)."""
+    if any(g["actual"] is not None and g["target"] for g in goals.values()):
+        st.caption(
+            _("Each bar: the share of the target reached; the tick: where it should be today.")
+        )
+        plots.chart("overview.goal_bars", lambda: goal_figure(goals, f.period()), f)
+
+
+def goal_figure(goals: dict[str, dict[str, Any]], period: Any) -> go.Figure:
     rows = []
     for metric, g in goals.items():
         if g["actual"] is None or not g["target"]:
@@ -60,9 +68,6 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         rows.append(
             (fmt.label(metric, sp), min(done, 1.5), expected, traffic_light(g["pace"]), g["pace"])
         )
-    if not rows:
-        return
-    st.caption(_("Each bar: the share of the target reached; the tick: where it should be today."))
     labels = [r[0] for r in rows]
     figure = go.Figure()
     figure.add_bar(
@@ -107,7 +112,7 @@ def goal_bars(goals: dict[str, dict[str, Any]], period: Any) -> None:
         height=90 + 44 * len(rows),
         margin={"t": 50, "b": 30},
     )
-    plots.plot(figure)
+    return figure
 
 
 def returns(money: dict[str, Any]) -> None:
@@ -388,7 +393,7 @@ with cache.timed_page("overview"):
             + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in heads)
             + f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
-        goal_bars(data["goals"], f.period())
+        goal_bars(data["goals"], f)
         ui.csv_download(
             _("Download goals (CSV)"), csv_export.records(rows), f"rapport-goals-{f.year}.csv"
         )

@@ -197,7 +197,7 @@ with cache.timed_page("settings"):
             # What was typed stays as typed; the reason is said in the reader's language.
             st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
-            st.cache_data.clear()  # every business-hours figure changes with the schedule
+            cache.clear()  # every business-hours figure changes with the schedule
             shown = _(DEFAULT) if choice == DEFAULT else choice
             st.success(_("Business hours saved for {schedule}.", schedule=ui.plain(shown)))
 
@@ -236,6 +236,6 @@ with cache.timed_page("settings"):
         except value.ValueModelError as exc:
             st.error(_("Not saved: {reason}.", reason=ui.plain(exc.said_in(sp))))
         else:
-            st.cache_data.clear()
+            cache.clear()
             st.success(_("Value model for {year} saved.", year=sp.digits(str(f.year))))
     competitor_settings.section(viewer)

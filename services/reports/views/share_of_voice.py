@@ -3,10 +3,52 @@ per network, and the competitors (docs/figures.md#response-quality-and-share-of-
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from services.reports import cache, plots, reads, ui
+from services.reports import cache, charts, plots, reads, ui
 from services.reports import formatting as fmt
+
+
+def weekly_chart(f: ui.Filters) -> go.Figure | None:
+    """The share of voice per week and network (None: no mentions this period)."""
+    sp = ui.speaker()
+    period = f.period()
+    weeks = pd.DataFrame(reads.weekly_share(period))
+    if f.network and not weeks.empty:
+        weeks = weeks[weeks["network"] == f.network]
+    if weeks.empty:
+        return None
+    weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
+    weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]  # the legend
+    chart = px.line(
+        weeks[weeks["week"].isin(plots.whole_weeks(sorted(set(weeks["week"])), period))],
+        x="week of",
+        y="share_of_voice",
+        color="network",
+        markers=True,
+        title=plots.chart_title(sp._("Share of voice per week, by network"), f),
+        labels={
+            "network": sp._("Network"),
+            "share_of_voice": sp._("Share of voice"),
+            "week of": sp._("Week of"),
+        },
+    )
+    chart.update_layout(
+        yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
+        xaxis={"title": None, "tickformat": "%-d %b"},
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
+    )
+    plots.hover(
+        chart,
+        lambda name, x, y: plots.said(
+            plots.week_of(x, period),
+            sp._("Share of voice on {network}", network=name),
+            fmt.rate(y, sp),
+        ),
+    )
+    return charts.for_reader(chart, sp)
+
 
 with cache.timed_page("share_of_voice"):
     sp = ui.speaker()
@@ -21,11 +63,8 @@ with cache.timed_page("share_of_voice"):
     b.metric(sp._("Mentions of the brand"), fmt.number(heard["mentions"], sp))
     theirs = sum(row["mentions"] for row in heard["competitors"])
     c.metric(sp._("Competitor mentions"), fmt.number(theirs, sp))
-    weekly = reads.weekly_share(period)
-    weeks = pd.DataFrame(weekly)
-    if f.network and not weeks.empty:
-        weeks = weeks[weeks["network"] == f.network]
-    if weeks.empty:
+    chart = plots.built("share_of_voice.weekly", lambda: weekly_chart(f), f)
+    if chart is None:
         st.info(
             sp._(
                 "No mentions in this period yet. Share of voice compares the brand's mentions "
@@ -33,35 +72,7 @@ with cache.timed_page("share_of_voice"):
             )
         )
     else:
-        weeks["week of"] = [fmt.week_start(w) for w in weeks["week"]]
-        weeks["network"] = [ui.network_name(n, sp) for n in weeks["network"]]  # the legend
-        chart = px.line(
-            weeks[weeks["week"].isin(plots.whole_weeks(sorted(set(weeks["week"])), period))],
-            x="week of",
-            y="share_of_voice",
-            color="network",
-            markers=True,
-            title=plots.chart_title(sp._("Share of voice per week, by network"), f),
-            labels={
-                "network": sp._("Network"),
-                "share_of_voice": sp._("Share of voice"),
-                "week of": sp._("Week of"),
-            },
-        )
-        chart.update_layout(
-            yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
-            xaxis={"title": None, "tickformat": "%-d %b"},
-            legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
-        )
-        plots.hover(
-            chart,
-            lambda name, x, y: plots.said(
-                plots.week_of(x, period),
-                sp._("Share of voice on {network}", network=name),
-                fmt.rate(y, sp),
-            ),
-        )
-        plots.plot(chart)
+        plots.shown(chart)
         st.caption(sp._(plots.PART_WEEKS))
     st.subheader(sp._("Per network"))
     if heard["networks"]:

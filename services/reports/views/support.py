@@ -4,11 +4,13 @@ from typing import Any
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from services.common import csv_export
 from services.common.i18n import N_
 from services.reports import cache, plots, quality_view, reads, ui
+from services.reports import charts as charts_module
 from services.reports import formatting as fmt
 from services.reports.figures import weekly_support
 
@@ -19,7 +21,6 @@ _ = sp._
 with cache.timed_page("support"):
     f: ui.Filters = st.session_state["filters"]
     period = f.period()
-    facts = reads.conversations(period, network=f.network, account=f.account)
     ui.page_title(_("Customer-support impact"), f)
     # The headline and per-network figures come from the SQL the Overview uses (queries.support);
     # only the weekly trend is computed here, over the conversations' facts.
@@ -86,70 +87,86 @@ with cache.timed_page("support"):
         ui.conversations_link(_("The SLA breaches"), sla="breached")
     st.subheader(_("Response quality"))
     quality_view.figures(figures)
-    weekly = weekly_support(facts, period)
-    weeks = pd.DataFrame(weekly)
-    week_of, median = _("Week of"), _("Median first response (min)")
-    weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
-    weeks[median] = weeks["median_first_response_s"] / 60
-    chart = px.line(
-        weeks[weeks["week"].isin(plots.whole_weeks(list(weeks["week"]), period))],
-        x=week_of,
-        y=median,
-        markers=True,
-        title=plots.chart_title(_("Median first response per week"), f),
-    )
-    chart.update_layout(yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None})
-    chart.update_xaxes(tickformat="%-d %b")
-    plots.hover(
-        chart,
-        lambda _name, x, y: plots.said(
-            plots.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
-        ),
-    )
-    plots.plot(chart)
-    shares = weeks.rename(
-        columns={
-            "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
-            "social_share": fmt.label("social_share", sp),
-        }
-    )
-    # Within one network the social share says nothing (all or none): the rate alone then.
-    rates = (
-        ["responded_within_1h_rate"] if f.sliced else ["responded_within_1h_rate", "social_share"]
-    )
-    chart = px.bar(
-        shares,
-        x=week_of,
-        y=[fmt.label(rate, sp) for rate in rates],
-        barmode="group",
-        title=plots.chart_title(
-            _("Answered within 1 h per week")
-            if f.sliced
-            else _("Answered within 1 h and social share of support, per week"),
-            f,
-        ),
-    )
-    chart.update_layout(
-        yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
-        xaxis={"title": None},
-        legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
-    chart.update_xaxes(tickformat="%-d %b")
-    plots.hover(
-        chart, lambda name, x, y: plots.said(plots.week_of(x, period), name, fmt.rate(y, sp))
-    )
-    plots.part_weeks(chart, list(shares["week"]), period)
-    plots.plot(chart)
-    st.caption(_(plots.PART_WEEKS))
     WEEK_COLUMNS = [
         "week", "conversations", "answered", "responded_within_1h_rate",
         "median_first_response_s", "p90_first_response_s", "median_resolution_s", "social_share",
     ]  # fmt: skip
 
+    def weekly_parts() -> tuple[list[go.Figure], str, list[str]]:
+        """The weekly charts, the weekly CSV and the networks, from the conversations' facts:
+        made once per data version (plots.built), not on every visit."""
+        facts = reads.conversations(period, network=f.network, account=f.account)
+        charts: list[go.Figure] = []
+        weekly = weekly_support(facts, period)
+        weeks = pd.DataFrame(weekly)
+        week_of, median = _("Week of"), _("Median first response (min)")
+        weeks[week_of] = [fmt.week_start(w) for w in weeks["week"]]
+        weeks[median] = weeks["median_first_response_s"] / 60
+        chart = px.line(
+            weeks[weeks["week"].isin(plots.whole_weeks(list(weeks["week"]), period))],
+            x=week_of,
+            y=median,
+            markers=True,
+            title=plots.chart_title(_("Median first response per week"), f),
+        )
+        chart.update_layout(
+            yaxis={"title": _("minutes"), "rangemode": "tozero"}, xaxis={"title": None}
+        )
+        chart.update_xaxes(tickformat="%-d %b")
+        plots.hover(
+            chart,
+            lambda _name, x, y: plots.said(
+                plots.week_of(x, period), _("Median first response"), fmt.duration(y * 60, sp)
+            ),
+        )
+        charts.append(charts_module.for_reader(chart, sp))
+        shares = weeks.rename(
+            columns={
+                "responded_within_1h_rate": fmt.label("responded_within_1h_rate", sp),
+                "social_share": fmt.label("social_share", sp),
+            }
+        )
+        # Within one network the social share says nothing (all or none): the rate alone then.
+        rates = (
+            ["responded_within_1h_rate"]
+            if f.sliced
+            else ["responded_within_1h_rate", "social_share"]
+        )
+        chart = px.bar(
+            shares,
+            x=week_of,
+            y=[fmt.label(rate, sp) for rate in rates],
+            barmode="group",
+            title=plots.chart_title(
+                _("Answered within 1 h per week")
+                if f.sliced
+                else _("Answered within 1 h and social share of support, per week"),
+                f,
+            ),
+        )
+        chart.update_layout(
+            yaxis={"title": None, "tickformat": ".0%", "range": [0, 1]},
+            xaxis={"title": None},
+            legend={"title": None, "orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        )
+        chart.update_xaxes(tickformat="%-d %b")
+        plots.hover(
+            chart, lambda name, x, y: plots.said(plots.week_of(x, period), name, fmt.rate(y, sp))
+        )
+        plots.part_weeks(chart, list(shares["week"]), period)
+        charts.append(charts_module.for_reader(chart, sp))
+        weekly_csv = csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS, sp))
+        return charts, weekly_csv, sorted({x.network for x in facts})
+
+    weekly_charts, weekly_csv, networks = plots.built("support.weekly", weekly_parts, f)
+    for figure in weekly_charts:
+        plots.shown(figure)
+    st.caption(_(plots.PART_WEEKS))
+
     def network_support(network: str) -> dict[str, Any]:
         return reads.support(period, network=network, account=f.account)
 
-    by_network = [{"network": n, **network_support(n)} for n in sorted({x.network for x in facts})]
+    by_network = [{"network": n, **network_support(n)} for n in networks]
     NETWORK_COLUMNS = [
         "network", "conversations", "answered", "responded_within_1h_rate",
         "median_first_response_s", "median_first_response_business_s",
@@ -177,7 +194,7 @@ with cache.timed_page("support"):
     )
     ui.csv_download(
         _("Download weekly figures (CSV)"),
-        csv_export.records(fmt.for_csv(weekly, WEEK_COLUMNS, sp)),
+        weekly_csv,
         f"support-weekly-{f.year}-as-of-{period.as_of.isoformat()}.csv",
     )
     ui.csv_download(
