@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,7 +32,8 @@ _PX_PART = re.compile(r"^([^=%<]*)=(.*)$")  # plotly.express's "label=%{x}" hove
 
 def for_reader(figure: go.Figure, sp: Speaker) -> go.Figure:
     """`figure` with its numbers, dates and placement in the reader's language (changed in
-    place and returned); English as drawn."""
+    place and returned), its title in lines a phone shows whole; English as drawn."""
+    _title_lines(figure)
     if sp.language == "en":
         return figure
     layout = figure.layout
@@ -44,6 +46,24 @@ def for_reader(figure: go.Figure, sp: Speaker) -> go.Figure:
         _right_to_left(figure)
     layout.hoverlabel.align = "right" if sp.dir == "rtl" else "left"
     return figure
+
+
+# The characters of a title a 390 px phone shows on one line at Plotly's title size; Plotly
+# neither wraps nor shrinks a title, and the chart's edge cuts off what is longer.
+_TITLE_LINE = 40
+
+
+def _title_lines(figure: go.Figure) -> None:
+    """A long title broken into lines of about even length at spaces (Plotly's `<br>`), with the
+    margin above the chart grown to hold them."""
+    title = figure.layout.title.text
+    if not title or "<br>" in title or len(title) <= _TITLE_LINE:
+        return
+    lines = math.ceil(len(title) / _TITLE_LINE)
+    width = min(_TITLE_LINE, math.ceil(len(title) / lines) + 6)
+    wrapped = textwrap.wrap(title, width, break_long_words=False, break_on_hyphens=False)
+    figure.layout.title.text = "<br>".join(wrapped)
+    figure.layout.title.automargin = True
 
 
 # Axes ---------------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ SIDEWAYS = """() => [document.documentElement, document.querySelector('[data-tes
 # Every trace of every chart: its tooltip template and the texts it shows.
 TOOLTIPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd =>
     gd.data.map(t => ({template: t.hovertemplate || '', texts: (t.customdata || []).flat(2)})))"""
+# Every chart title that reaches past its chart's sides (Plotly neither wraps nor shrinks one:
+# the SVG cuts it off).
+TITLES_CUT = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => {
+    const title = gd.querySelector('.gtitle');
+    if (!title) return [];
+    const t = title.getBoundingClientRect(), g = gd.getBoundingClientRect();
+    return t.left < g.left - 1 || t.right > g.right + 1 ? [title.textContent] : [];
+})"""
 RAW = re.compile(r"=|occurred_on|\d\.\d{4,}|%\{[xyz]")  # value=46487.600000000006, %{y}
 
 
@@ -107,6 +115,7 @@ def test_every_page_reads_at_both_widths(
                     "els => els.filter(e => getComputedStyle(e).display !== 'none').length"
                 ),
                 "tooltips": page.evaluate(TOOLTIPS),
+                "titles cut": page.evaluate(TITLES_CUT),
                 "text": page.inner_text("body"),
             }
             page.screenshot(path=str(tmp_path / f"{path or 'overview'}-{width}.png"))
@@ -119,11 +128,13 @@ def test_every_page_reads_at_both_widths(
             "sideways": page.evaluate(SIDEWAYS),
             "toolbars": 0,
             "tooltips": [],
+            "titles cut": [],
             "text": page.inner_text("body"),
         }
         browser.close()
     for name, found in seen.items():
         assert found["sideways"] == [], (name, found["sideways"])
+        assert found["titles cut"] == [], (name, found["titles cut"])
         if phone:
             assert found["toolbars"] == 0, name  # no toolbar over a chart's title
         for trace in found["tooltips"]:

@@ -137,3 +137,17 @@ def test_a_pages_own_hover_values_are_written_in_the_language_too() -> None:
     written = [str(row[i]) for row in trace.customdata for i in shown]
     assert "۵۰٫۰٪" in written and "۱٬۲۰۰" in written, written
     assert not [w for w in written if re.search(r"[0-9A-Za-z]", w)], written
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_a_long_title_is_drawn_in_lines_a_phone_shows_whole(language: str) -> None:
+    """Plotly neither wraps nor shrinks a title: one longer than a phone's width is cut off by
+    the chart's edge (tests/reports/test_browser_widths.py sees it in Chromium)."""
+    title = "Answered within 1 h and social share of support, per week · Facebook · @acme"
+    figure = for_reader(go.Figure(layout={"title": {"text": title}}), speaker(language))
+    lines = [line.strip("\u2067\u2069") for line in figure.layout.title.text.split("<br>")]
+    assert " ".join(lines) == title and len(lines) == 2
+    assert all(len(line) <= 40 for line in lines), lines
+    assert figure.layout.title.automargin is True
+    short = for_reader(go.Figure(layout={"title": {"text": "Moments per week"}}), speaker("en"))
+    assert short.layout.title.text == "Moments per week"
