@@ -72,22 +72,38 @@ class Answer:
         return event
 
 
+# Built once: the keeper runs these for every group of answers, and a statement made anew
+# each time (its values inline) was compiled anew each time, in the GIL the page waits for.
+_C = CONVERSATIONS.c
+ACCOUNTS = select(_C.network, _C.conversation_id, _C.account).where(
+    tuple_(_C.network, _C.conversation_id).in_(bindparam("keys", expanding=True))
+)
+_ROW = ("record", "accepted_at_us", "enqueued_at", "attempts", "next_attempt_at", "sent_at",
+        "last_error")  # fmt: skip
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(OUTBOX)
+    return statement.on_conflict_do_update(
+        index_elements=[OUTBOX.c.event_id],
+        set_={name: statement.excluded[name] for name in _ROW},
+    )
+
+
+UPSERTS = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+
+
 def keep(engine: Engine, answers: Sequence[Answer]) -> None:
     """Keep answers in the survey outbox, in one transaction, each replacing an earlier answer
     of its conversation still waiting there; once this returns they survive any outage (the
     relay sends them on). An answer's version is its `at`, so the latest answer wins wherever
     it meets an earlier one."""
     latest = {answer.survey.event_id: answer for answer in answers}  # one row per conversation
-    c = CONVERSATIONS.c
-    keys = {(a.survey.network, a.survey.conversation_id) for a in latest.values()}
+    keys = sorted({(a.survey.network, a.survey.conversation_id) for a in latest.values()})
     with engine.connect() as conn:
         accounts = {
             (network, conversation): account
-            for network, conversation, account in conn.execute(
-                select(c.network, c.conversation_id, c.account).where(
-                    tuple_(c.network, c.conversation_id).in_(sorted(keys))
-                )
-            )
+            for network, conversation, account in conn.execute(ACCOUNTS, {"keys": keys})
         }
     rows = []
     for answer in latest.values():
@@ -110,14 +126,8 @@ def keep(engine: Engine, answers: Sequence[Answer]) -> None:
                 "last_error": None,
             }
         )
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OUTBOX).values(rows)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[OUTBOX.c.event_id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "event_id"},
-    )
     with write_guard(engine), engine.begin() as conn:
-        conn.execute(upsert)
+        conn.execute(UPSERTS[engine.dialect.name], rows)  # one statement run for all
 
 
 class Keeper:
