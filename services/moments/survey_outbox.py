@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from services.common.clock import utcnow
 from services.common.config import Settings
@@ -126,8 +126,39 @@ def keep(engine: Engine, answers: Sequence[Answer]) -> None:
                 "last_error": None,
             }
         )
-    with write_guard(engine), engine.begin() as conn:
-        conn.execute(UPSERTS[engine.dialect.name], rows)  # one statement run for all
+    if engine.dialect.name == "sqlite":
+        _write_sqlite(engine, rows)
+    else:
+        with engine.begin() as conn:
+            conn.execute(UPSERTS[engine.dialect.name], rows)  # one statement run for all
+
+
+# SQLite's own wait for a busy database sleeps in growing steps, 100 ms each after the first
+# quarter second: answers behind a long transaction of the consumer's waited up to 100 ms more
+# once it had ended. The keeper asks for the lock again every few milliseconds instead, as
+# long as the busy timeout would have waited.
+SQLITE_RETRY_S = 0.002
+
+
+def _write_sqlite(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    with write_guard(engine), engine.connect().execution_options(immediate=True) as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a connection from the pool, open
+        waits_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        deadline = time.monotonic() + waits_ms / 1000
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    with conn.begin():  # BEGIN IMMEDIATE: the write lock, or "locked" at once
+                        conn.execute(UPSERTS["sqlite"], rows)
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                        raise
+                time.sleep(SQLITE_RETRY_S)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(waits_ms)}")
 
 
 class Keeper:
