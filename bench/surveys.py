@@ -8,7 +8,8 @@ from an address of its own: the stack trusts 127.0.0.1 as its reverse proxy
 of the moments service does; the limits themselves are the users'. The load comes from this
 process over CONNECTIONS keep-alive connections, each request sent at its slot of a RATE per
 second schedule (a late connection sends at once), timed from its first byte written to the
-last byte of the answer read.
+last byte of the answer read. CPU per answer is counted for each process `rapport up` started,
+the survey relay (`rapport surveys relay`, `surveys` in the JSON) among them.
 """
 
 from __future__ import annotations
