@@ -8,7 +8,8 @@ from an address of its own: the stack trusts 127.0.0.1 as its reverse proxy
 of the moments service does; the limits themselves are the users'. The load comes from this
 process over CONNECTIONS keep-alive connections, each request sent at its slot of a RATE per
 second schedule (a late connection sends at once), timed from its first byte written to the
-last byte of the answer read.
+last byte of the answer read. CPU per answer is counted for each process `rapport up` started,
+the survey relay (`rapport surveys relay`, `surveys` in the JSON) among them.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def _wait_written(engine: Engine, n: int, timeout_s: float = 120) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
-SERVICES = ("moments", "consumer", "ingest", "reports")  # not the day's backup, which ends
+# `surveys` is the survey relay (`rapport surveys relay`); not the day's backup, which ends.
+SERVICES = ("moments", "surveys", "consumer", "ingest", "reports")
 
 
 def _children(parent: int) -> dict[str, int]:
@@ -224,6 +226,9 @@ def run(argv: list[str]) -> dict[str, Any]:
             "healthz_p99_ms": bare["p99_ms"],
             "p99_ratio_to_healthz": round(load["p99_ms"] / max(bare["p99_ms"], 0.1), 1),
             "moments_cpu_ms_per_answer": cpu_ms.get("moments"),
+            # The relay's process (0 where the moments service relays itself): together, the
+            # CPU an answer costs from the page to Kafka.
+            "relay_cpu_ms_per_answer": cpu_ms.get("surveys", 0.0),
             "refused": sum(v for k, v in load["statuses"].items() if k != "200"),
             "each_counted_once": once,
         },

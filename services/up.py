@@ -46,10 +46,14 @@ PORT_VARIABLES = (
     "CONSUMER_METRICS_PORT",
     "REPORTS_METRICS_PORT",
     "BACKUP_METRICS_PORT",
+    "SURVEY_RELAY_METRICS_PORT",
 )
 RESTARTS = 5  # a child that dies this often within RESTART_WINDOW_S is given up on
 RESTART_WINDOW_S = 600.0
 READY_TIMEOUT_S = 60.0
+# Stopped first, in this order: what accepts, then the survey relay once the page accepts no
+# more (what it has not sent waits in the outbox for the next start).
+FRONT = ("ingest", "moments", "reports", "survey-relay")
 
 
 @dataclass
@@ -156,7 +160,7 @@ class Stack:
     def shutdown(self) -> None:
         """Ingest stops accepting; the consumer drains what the broker holds; then the broker."""
         print("\nStopping: ingest first, then the consumer once it has drained, then the broker.")
-        for name in ("ingest", "moments", "reports"):
+        for name in FRONT:
             if (c := self.child(name)) is not None:
                 processes.stop(c.proc)
         consumer = self.child("consumer")
@@ -170,7 +174,7 @@ class Stack:
                 time.sleep(1)
             self._trim_journal()
         for c in reversed(self.children):
-            if c.name not in ("ingest", "moments", "reports"):
+            if c.name not in FRONT:
                 processes.stop(c.proc)
         print("All stopped.")
 
@@ -272,7 +276,10 @@ def up(*, demo: bool | None = None) -> int:
         ensure_topics(settings.kafka)
         stack.start("consumer", processes.rapport_command("consumer"), env)
         stack.start("ingest", processes.rapport_command("ingest"), env)
+        # The survey answers go to Kafka from a process of their own, not the page's.
+        env["SURVEYS_RELAY_IN_SERVICE"] = "false"
         stack.start("moments", processes.rapport_command("moments"), env)
+        stack.start("survey-relay", processes.rapport_command("surveys", "relay"), env)
         stack.start("reports", processes.rapport_command("reports"), env)
         if settings.meta_page_token and (settings.meta_page_id or settings.meta_instagram_id):
             stack.start("graph-poller", processes.rapport_command("connect", "meta"), env)
@@ -314,7 +321,8 @@ def _print_urls(
         f"  moments        http://127.0.0.1:{settings.moments_http_port}/metrics\n"
         f"  consumer       http://127.0.0.1:{settings.consumer_metrics_port}/metrics\n"
         f"  reports        http://127.0.0.1:{settings.reports_metrics_port}/metrics\n"
-        f"  backups        http://127.0.0.1:{settings.backup_metrics_port}/metrics"
+        f"  backups        http://127.0.0.1:{settings.backup_metrics_port}/metrics\n"
+        f"  surveys        http://127.0.0.1:{settings.survey_relay_metrics_port}/metrics"
     )
     if admin:
         print(

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # tokens are signed with (unset: one made and kept in var/survey-secret) and their life.
     rapport_survey_secret: str | None = None
     rapport_survey_days: int = Field(default=30, ge=1, le=365)
+    # The moments service relays the survey answers to Kafka itself; off, `rapport surveys
+    # relay` does it as a process of its own (`rapport up` runs one), its metrics on this port.
+    surveys_relay_in_service: bool = True
+    survey_relay_metrics_port: int = 9106
     # Ingest's /metrics, where the reports' Settings page reads each webhook's state.
     ingest_metrics_url: str | None = None
     sheet_sync_metrics_port: int = 9104  # `rapport sheets sync` as a process of its own

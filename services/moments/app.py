@@ -130,9 +130,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_worker = sync_sheets and settings.sheets_sync_in_service
         syncer = sheets.start_background(engine, settings) if run_worker else None
-        # Every moments process relays the survey answers it and the others accepted; two
-        # relays at once may send an answer twice, which the consumer writes once.
-        relay = survey_outbox.Relay(engine, settings) if relay_surveys else None
+        # Every moments process relays the survey answers it and the others accepted, unless
+        # a `rapport surveys relay` does (`rapport up` runs one: the page's event loop then
+        # shares the GIL with no relay or Kafka client); two relays at once may send an answer
+        # twice, which the consumer writes once.
+        in_service = relay_surveys and settings.surveys_relay_in_service
+        relay = survey_outbox.Relay(engine, settings) if in_service else None
         relay_thread = relay.start() if relay is not None else None
         app.state.survey_relay = relay
         grpc_server = start_grpc(

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from services.common.clock import utcnow
 from services.common.config import Settings
@@ -72,22 +72,38 @@ class Answer:
         return event
 
 
+# Built once: the keeper runs these for every group of answers, and a statement made anew
+# each time (its values inline) was compiled anew each time, in the GIL the page waits for.
+_C = CONVERSATIONS.c
+ACCOUNTS = select(_C.network, _C.conversation_id, _C.account).where(
+    tuple_(_C.network, _C.conversation_id).in_(bindparam("keys", expanding=True))
+)
+_ROW = ("record", "accepted_at_us", "enqueued_at", "attempts", "next_attempt_at", "sent_at",
+        "last_error")  # fmt: skip
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(OUTBOX)
+    return statement.on_conflict_do_update(
+        index_elements=[OUTBOX.c.event_id],
+        set_={name: statement.excluded[name] for name in _ROW},
+    )
+
+
+UPSERTS = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+
+
 def keep(engine: Engine, answers: Sequence[Answer]) -> None:
     """Keep answers in the survey outbox, in one transaction, each replacing an earlier answer
     of its conversation still waiting there; once this returns they survive any outage (the
     relay sends them on). An answer's version is its `at`, so the latest answer wins wherever
     it meets an earlier one."""
     latest = {answer.survey.event_id: answer for answer in answers}  # one row per conversation
-    c = CONVERSATIONS.c
-    keys = {(a.survey.network, a.survey.conversation_id) for a in latest.values()}
+    keys = sorted({(a.survey.network, a.survey.conversation_id) for a in latest.values()})
     with engine.connect() as conn:
         accounts = {
             (network, conversation): account
-            for network, conversation, account in conn.execute(
-                select(c.network, c.conversation_id, c.account).where(
-                    tuple_(c.network, c.conversation_id).in_(sorted(keys))
-                )
-            )
+            for network, conversation, account in conn.execute(ACCOUNTS, {"keys": keys})
         }
     rows = []
     for answer in latest.values():
@@ -110,14 +126,39 @@ def keep(engine: Engine, answers: Sequence[Answer]) -> None:
                 "last_error": None,
             }
         )
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OUTBOX).values(rows)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[OUTBOX.c.event_id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "event_id"},
-    )
-    with write_guard(engine), engine.begin() as conn:
-        conn.execute(upsert)
+    if engine.dialect.name == "sqlite":
+        _write_sqlite(engine, rows)
+    else:
+        with engine.begin() as conn:
+            conn.execute(UPSERTS[engine.dialect.name], rows)  # one statement run for all
+
+
+# SQLite's own wait for a busy database sleeps in growing steps, 100 ms each after the first
+# quarter second: answers behind a long transaction of the consumer's waited up to 100 ms more
+# once it had ended. The keeper asks for the lock again every few milliseconds instead, as
+# long as the busy timeout would have waited.
+SQLITE_RETRY_S = 0.002
+
+
+def _write_sqlite(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    with write_guard(engine), engine.connect().execution_options(immediate=True) as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a connection from the pool, open
+        waits_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        deadline = time.monotonic() + waits_ms / 1000
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    with conn.begin():  # BEGIN IMMEDIATE: the write lock, or "locked" at once
+                        conn.execute(UPSERTS["sqlite"], rows)
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                        raise
+                time.sleep(SQLITE_RETRY_S)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(waits_ms)}")
 
 
 class Keeper:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import os
@@ -79,7 +78,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(key: bytes, body: str) -> str:
-    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+    return _b64(hmac.digest(key, body.encode(), "sha256"))  # one call into OpenSSL
 
 
 def mint(key: bytes, *, network: str, conversation_id: str, days: int, now: float) -> Survey:
@@ -152,6 +151,10 @@ def add_parsers(sub: Any) -> None:
     link.add_argument("--network", required=True)
     link.add_argument("--conversation", required=True, help="its conversation_id")
     link.set_defaults(func=cmd_link)
+    relay = verbs.add_parser(
+        "relay", help="send the accepted survey answers on to Kafka until stopped (Ctrl-C)"
+    )
+    relay.set_defaults(func=cmd_relay)
 
 
 def cmd_link(args: Any) -> int:
@@ -171,4 +174,39 @@ def cmd_link(args: Any) -> int:
     expires = dt.datetime.fromtimestamp(survey.expires_at, dt.UTC).isoformat()
     print(url_of(settings, token_of(key, survey)))
     print(f"expires {expires}")
+    return 0
+
+
+# --- `rapport surveys relay` ----------------------------------------------------------------
+
+RELAY_POLL_S = 0.2  # no page nudges a relay of its own: it looks this often
+
+
+def cmd_relay(_args: Any) -> int:
+    """The survey relay as a process of its own (SURVEYS_RELAY_IN_SERVICE=false in the moments
+    service), its metrics on SURVEY_RELAY_METRICS_PORT: the backlog alert reads them there."""
+    import signal
+    from types import FrameType
+
+    from services.common.db import get_engine
+    from services.common.metrics import serve_metrics
+    from services.domain.migrate import migrate
+    from services.moments.survey_outbox import Relay
+
+    settings = get_settings()
+    migrate()
+    relay = Relay(get_engine(), settings)
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    serve_metrics(settings.survey_relay_metrics_port, host=settings.metrics_host)
+    print(
+        "Relaying survey answers to Kafka until stopped (Ctrl-C); metrics on "
+        f"http://{settings.metrics_host}:{settings.survey_relay_metrics_port}/metrics",
+        flush=True,
+    )
+    relay.run(idle_s=RELAY_POLL_S)
     return 0

@@ -89,7 +89,9 @@ def test_kubernetes_manifests_validate(target: str) -> None:
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
-    assert set(deployments) == {"ingest", "consumer", "moments", "sheet-sync", "reports"}
+    assert set(deployments) == {
+        "ingest", "consumer", "moments", "sheet-sync", "survey-relay", "reports"
+    }  # fmt: skip
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -130,6 +132,7 @@ def test_compose_prometheus_scrapes_every_replica_of_every_process() -> None:
         "rapport-consumer",
         "rapport-moments",
         "rapport-sheet-sync",
+        "rapport-survey-relay",
         "rapport-reports",
     }
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
@@ -158,6 +161,7 @@ def test_production_overlay_scales_and_pins() -> None:
         "consumer": "ghcr.io/example/rapport-ingest:0.1.0",
         "moments": "ghcr.io/example/rapport-moments:0.1.0",
         "sheet-sync": "ghcr.io/example/rapport-moments:0.1.0",
+        "survey-relay": "ghcr.io/example/rapport-moments:0.1.0",
         "reports": "ghcr.io/example/rapport-reports:0.1.0",
     }
     jobs = [d for d in docs if d["kind"] == "Job"]
@@ -190,6 +194,7 @@ def test_compose_runs_each_service_on_the_image_with_what_it_imports() -> None:
         "consumer": "ingest",
         "moments": "moments",
         "sheet-sync": "moments",
+        "survey-relay": "moments",
         "reports": "reports",
     }
     for name, image in built.items():

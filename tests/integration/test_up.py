@@ -31,6 +31,7 @@ OWN = {
     "consumer": ("rapport_consumer_records_total", "rapport_ingest_"),
     "reports": ("rapport_reports_", "rapport_consumer_"),
     "backups": ("rapport_backup_newest_age_seconds", "rapport_consumer_"),
+    "surveys": ("rapport_moments_survey_backlog_answers", "rapport_consumer_"),  # the relay's
 }
 
 
@@ -58,7 +59,7 @@ def test_make_run_prints_every_endpoint_and_each_answers(db_url: str, tmp_path: 
     proc = _start_up(tmp_path, env, terminal=True)
     try:
         printed = _read_until(proc, "reports        http", timeout_s=120)
-        printed += _read_until(proc, f"{env['BACKUP_METRICS_PORT']}/metrics", timeout_s=10)
+        printed += _read_until(proc, f"{env['SURVEY_RELAY_METRICS_PORT']}/metrics", timeout_s=10)
         metrics = dict(re.findall(r"^  (\w+) +(http://\S+/metrics)$", printed, re.M))
         assert set(metrics) == set(OWN), printed
         for name, url in metrics.items():

@@ -4,6 +4,7 @@ as a `rating` event and written by the real consumer, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.requests import Request
 
 from services.cli import main
 from services.common.config import Settings
@@ -225,3 +227,62 @@ def test_answers_are_rate_limited_per_link(client: TestClient) -> None:
     assert answers == [422] * 5 + [429, 429]
     other = client.post(minted("calm"), data={"rating": "9"})
     assert other.status_code == 422  # another link from the same address still answers
+
+
+def _request(content_type: str, body: bytes) -> Request:
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/s/x", "query_string": b"",
+             "headers": [(b"content-type", content_type.encode())]}  # fmt: skip
+    return Request(scope, receive)
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        pytest.param("application/x-www-form-urlencoded", b"rating=4&comment=", id="page"),
+        pytest.param(
+            "application/x-www-form-urlencoded", b"rating=3&comment=a+b%20c%26d%3D", id="escaped"
+        ),
+        pytest.param(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            b"comment=%C3%A7ok+g%C3%BCzel&rating=5",
+            id="percent-utf8",
+        ),
+        pytest.param(
+            "application/x-www-form-urlencoded", "comment=çok güzel".encode(), id="raw-utf8"
+        ),
+        pytest.param("application/x-www-form-urlencoded", b"rating=1&rating=5", id="repeated"),
+        pytest.param("application/x-www-form-urlencoded", b"", id="empty"),
+        pytest.param("application/x-www-form-urlencoded", b"rating=2;comment=x", id="semicolon"),
+        pytest.param("application/x-www-form-urlencoded", b"rating&comment=x", id="no-value"),
+        pytest.param("application/x-www-form-urlencoded", b"rating=2&&comment=x", id="empty-part"),
+        pytest.param("application/x-www-form-urlencoded", b"%ZZ=1&rating=%E2%82", id="bad-escapes"),
+        pytest.param(
+            "application/x-www-form-urlencoded",
+            b"&".join(b"f%d=%d" % (n, n) for n in range(20)) + b"&rating=3",
+            id="many-fields",
+        ),
+        pytest.param(
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="rating"\r\n\r\n4\r\n--b--\r\n',
+            id="multipart",
+        ),
+        pytest.param("text/plain", b"rating=4", id="not-a-form"),
+    ],
+)
+def test_the_page_reads_its_form_as_starlette_does(content_type: str, body: bytes) -> None:
+    async def both() -> tuple[dict[str, object], dict[str, object]]:
+        ours = dict(await survey_page._form(_request(content_type, body)))
+        theirs = dict((await _request(content_type, body).form()).items())
+        return ours, theirs
+
+    ours, theirs = asyncio.run(both())
+    assert ours == theirs
