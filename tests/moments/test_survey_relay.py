@@ -99,7 +99,7 @@ def test_a_relay_killed_while_the_broker_is_down_loses_nothing(
         first.wait(10)
     assert waiting(engine) == 2
     own_broker.start()
-    ensure_topics(s)
+    ensure_topics(s.kafka)
     second = start_relay(s, db_url, processes.free_port(), tmp_path / "second.log")
     try:
         with running_consumer(s, engine):

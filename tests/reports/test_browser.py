@@ -451,8 +451,11 @@ def test_the_outcomes_page_in_the_browser(engine: Engine, db_url: str, tmp_path:
         page.get_by_role("heading", name="Campaigns").wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)
         settled(page)
-        # SVG text has no innerText: read what the charts drew.
-        titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
+        # SVG text has no innerText: read what the charts drew, a long title's lines joined.
+        titles = page.locator(".js-plotly-plot .gtitle").evaluate_all(
+            "els => els.map(e => { const lines = [...e.querySelectorAll('tspan.line')];"
+            " return lines.length ? lines.map(t => t.textContent).join(' ') : e.textContent; })"
+        )
         axes = page.locator(".js-plotly-plot .g-ytitle").all_text_contents()
         body = page.inner_text("body")
         downloads = page.get_by_test_id("stDownloadButton").count()
