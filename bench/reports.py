@@ -9,7 +9,6 @@ import os
 import random
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bench import pages
 from services.common.config import Settings
 from services.common.db import make_engine
 from services.domain.migrate import migrate
@@ -152,9 +152,9 @@ def _fill(db: Path, events: int) -> None:
     )
     conn.execute(
         """INSERT INTO support_conversation (network, conversation_id, account, url,
-             first_inbound_at, first_response_at, resolved_at, messages_received, messages_sent,
-             first_response_s, resolution_s, agent, first_response_business_s,
-             resolution_business_s, sla_target_s)
+               first_inbound_at, first_response_at, resolved_at, messages_received,
+               messages_sent, first_response_s, resolution_s, agent, first_response_business_s,
+               resolution_business_s, sla_target_s)
            SELECT network, conversation_id, MIN(account), NULL,
                   MIN(CASE WHEN kind = 'message_received' THEN occurred_at END),
                   MIN(CASE WHEN kind = 'message_sent' THEN occurred_at END),
@@ -330,17 +330,27 @@ def _conversations_csv(url: str, engine: Any) -> dict[str, Any]:
     }
 
 
-def run(_argv: list[str]) -> dict[str, Any]:
+def fill_database(db: Path, url: str) -> float:
+    """A migrated database of EVENTS events with its stored service levels; the seconds taken."""
+    migrate(url)
+    started = time.perf_counter()
+    _fill(db, EVENTS)
+    fill_s = time.perf_counter() - started
+    engine = make_engine(url)
+    with engine.begin() as conn:  # the stored service levels, as migration 0013 fills them
+        recompute(conn)
+    engine.dispose()
+    return round(fill_s, 1)
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    if "--pages" in argv:  # the pages in Chromium only (bench/pages.py)
+        return pages.run(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "reports.db"
         url = f"sqlite:///{db}"
-        migrate(url)
-        started = time.perf_counter()
-        _fill(db, EVENTS)
-        fill_s = time.perf_counter() - started
+        fill_s = fill_database(db, url)
         engine = make_engine(url)
-        with engine.begin() as conn:  # the stored service levels, as migration 0013 fills them
-            recompute(conn)
         as_of = dt.date(YEAR, 11, 22)
         period = Period.of(YEAR, as_of, UTC)
         always_open_ms = _median_ms(lambda: summary(engine, year=YEAR, as_of=as_of, tz=UTC))
@@ -360,7 +370,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         tracemalloc.stop()
         fast = summary(engine, year=YEAR, as_of=as_of, tz=UTC)
         slow = _raw_figures(engine, period)
-        pages = {
+        page_queries = {
             "support.conversations": _median_ms(lambda: queries.conversations(engine, period)),
             "brand.daily_by_kind": _median_ms(lambda: queries.daily_by_kind(engine, period)),
             "brand.engagement_by_hour (heatmap)": _median_ms(
@@ -371,7 +381,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         }
         stream = _conversations_csv(url, engine)
         engine.dispose()
-        browser = page_times(url, Path(tmp))
+        browser = pages.page_times(url, Path(tmp), {"after": None})
         size_mb = round(db.stat().st_size / 1e6)
     calendar = {k: fast["support"][k] for k in slow["support"]}
     same = _close(fast["brand"], slow["brand"]) and _close(calendar, slow["support"])
@@ -380,7 +390,7 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "events": EVENTS,
         "database": "sqlite",
         "database_mb": size_mb,
-        "fill_seconds": round(fill_s, 1),
+        "fill_seconds": fill_s,
         "summary_ms": summary_ms,
         "summary_always_open_ms": always_open_ms,
         "schedule_change_s": round(schedule_change_s, 2),
@@ -390,15 +400,15 @@ def run(_argv: list[str]) -> dict[str, Any]:
         "same_figures": same,
         "summary_peak_mb": round(summary_peak / 1e6, 1),
         "raw_peak_mb": round(raw_peak / 1e6, 1),
-        "page_queries_ms": pages,
+        "page_queries_ms": page_queries,
         "chromium_navigation_to_content_s": browser,
         "summary": {
             **{
-                f"chromium_{name}_{measure}": t[measure]
-                for name, t in browser.items()
-                if isinstance(t, dict)
-                for measure in ("cold_minus_warm_new_tab_s", "warm_s", "warm_over_bare")
-                if measure in t
+                f"chromium_{name}_{measure}": row[measure]
+                for name, row in browser.items()
+                if isinstance(row, dict)
+                for measure in ("cold_minus_warm_s", "warm_s", "warm_over_bare")
+                if measure in row
             },
             "summary_ms": summary_ms,
             "schedule_change_s": round(schedule_change_s, 2),
@@ -412,186 +422,3 @@ def run(_argv: list[str]) -> dict[str, Any]:
             "same_figures": same,
         },
     }
-
-
-# --- the executive's wait: navigation to rendered content in Chromium ------------------------
-
-CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
-PAGES = {
-    "overview": ("", "Is social paying off?"),
-    "support": ("support", "Customer-support"),
-    "brand": ("brand", "Brand impact"),
-    "outcomes": ("outcomes", "Outcomes"),
-    "conversations": ("conversations", "Support conversations"),
-}
-PAGE_ROUNDS = int(os.environ.get("BENCH_PAGE_ROUNDS", "3"))
-# The floor: Streamlit's own page, script and websocket with one metric and one Plotly chart.
-BARE_PAGE = """import plotly.express as px
-import streamlit as st
-
-st.title("Bare page")
-st.metric("Impressions", "53,102,991", "4.2%")
-st.plotly_chart(px.line(x=list(range(52)), y=[i * i for i in range(52)]))
-"""
-RENDERED = """() => document.querySelectorAll('[data-testid=stSkeleton]').length === 0
-    && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]')
-    && document.querySelectorAll('[data-testid=stMetricValue], [data-testid=stDataFrame],'
-        + ' [data-testid=stVegaLiteChart], [data-testid=stPlotlyChart]').length > 0"""
-
-
-def _streamlit(url: str, port: int, moments: str, log: Path) -> Any:
-    """`rapport reports`, as `rapport up` runs it."""
-    from services.common import processes
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "RAPPORT_TIMEZONE": "UTC",
-        "REPORTS_PORT": str(port),
-        "REPORTS_METRICS_PORT": str(processes.free_port()),
-        "MOMENTS_PUBLIC_URL": moments,
-        "REPORTS_PUBLIC_URL": f"http://127.0.0.1:{port}/",
-    }
-    proc = processes.spawn(processes.rapport_command("reports"), env=env, log=log)
-    processes.wait_for_port(port, timeout_s=60)
-    return proc
-
-
-def page_times(url: str, work: Path) -> dict[str, Any]:
-    """For each page: a fresh reports server (nothing cached), a signed-in Chromium tab, the
-    time from navigation until its figures are drawn (no skeleton, not running, a metric or
-    chart there); then the same page again (warm)."""
-    import shutil
-    import threading
-
-    import uvicorn
-    from playwright.sync_api import sync_playwright
-
-    from services.common import processes
-    from services.domain import accounts
-    from services.domain.auth import Role
-    from services.moments.app import create_app as create_moments
-
-    if not shutil.which(CHROMIUM):
-        return {"skipped": f"Chromium not found at {CHROMIUM}"}
-    engine = make_engine(url)
-    with Session(engine) as session:
-        accounts.create(
-            session, username="bench", password="correct horse battery", role=Role.viewer
-        )
-    engine.dispose()
-    moments_port, port = processes.free_port(), processes.free_port()
-    moments = f"http://127.0.0.1:{moments_port}"
-    settings = Settings(  # type: ignore[call-arg]
-        database_url=url,
-        moments_grpc_port=0,
-        reports_public_url=f"http://127.0.0.1:{port}/",
-        _env_file=None,
-    )
-    site = uvicorn.Server(
-        uvicorn.Config(
-            create_moments(settings, sync_sheets=False), port=moments_port, log_level="warning"
-        )
-    )
-    threading.Thread(target=site.run, daemon=True).start()
-    processes.wait_for_port(moments_port)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        signed_in = False
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in [*PAGES, "bare"]}
-        bare_port = processes.free_port()  # one origin for every round, as the pages have
-        # Rounds, each page and the bare page in turn: on a shared machine one visit can take
-        # twice another, so medians of PAGE_ROUNDS, all in the same run.
-        for _ in range(PAGE_ROUNDS):
-            for name, (path, title) in PAGES.items():
-                server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
-                try:
-                    page = context.new_page()
-                    if not signed_in:  # once, as a person does; the cookie serves every page
-                        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-                        page.get_by_role("link", name="Log in").click()
-                        page.fill("#username", "bench")
-                        page.fill("#password", "correct horse battery")
-                        page.press("#password", "Enter")
-                        page.get_by_text("Is social paying off?").wait_for(timeout=120_000)
-                        page.close()
-                        signed_in = True
-                        processes.stop(server)  # what that login computed is cached: anew
-                        server = _streamlit(url, port, moments, work / f"streamlit-{name}.log")
-                        page = context.new_page()
-                    runs[name].append(
-                        _cold_and_warm(page, f"http://127.0.0.1:{port}/{path}", title)
-                    )
-                    page.close()
-                finally:
-                    processes.stop(server)
-            runs["bare"].append(_bare_page(context, work, bare_port))
-        browser.close()
-    site.should_exit = True
-    out: dict[str, Any] = {}
-    for name, times in runs.items():
-        out[name] = {
-            "cold_s": round(statistics.median(t[0] for t in times), 2),
-            "warm_s": round(statistics.median(t[1] for t in times), 2),
-            "warm_new_tab_s": round(statistics.median(t[2] for t in times), 2),
-            "rounds": times,
-        }
-    for name in [*PAGES, "bare"]:
-        out[name]["cold_minus_warm_new_tab_s"] = round(
-            out[name]["cold_s"] - out[name]["warm_new_tab_s"], 2
-        )
-    for name in PAGES:
-        out[name]["warm_over_bare"] = round(out[name]["warm_s"] / out["bare"]["warm_s"], 2)
-    return out
-
-
-def _cold_and_warm(page: Any, url: str, title: str) -> tuple[float, float, float]:
-    """Navigation to drawn content on a fresh server (cold, in a new tab), again in that tab
-    (warm), and in another new tab (warm server, fresh tab: a new tab loads and compiles
-    Streamlit's JavaScript again, which the same tab keeps; cold minus this is the server's
-    part)."""
-
-    def visit(tab: Any) -> float:
-        started = time.perf_counter()
-        tab.goto(url, timeout=120_000)
-        try:
-            tab.get_by_text(title).first.wait_for(timeout=120_000)
-        except Exception:
-            tab.screenshot(path="/tmp/bench_fail.png")
-            raise RuntimeError(tab.inner_text("body")[:1500]) from None
-        tab.wait_for_function(RENDERED, timeout=120_000)
-        return round(time.perf_counter() - started, 2)
-
-    cold, warm = visit(page), visit(page)
-    other = page.context.new_page()
-    try:
-        warm_new_tab = visit(other)
-    finally:
-        other.close()
-    return cold, warm, warm_new_tab
-
-
-def _bare_page(context: Any, work: Path, port: int) -> tuple[float, float, float]:
-    """BARE_PAGE served by Streamlit with the reports' flags, timed like the pages."""
-    from services.common import processes
-    from services.reports.server import STREAMLIT_FLAGS
-
-    script = work / "bare.py"
-    script.write_text(BARE_PAGE)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port), "--server.address", "127.0.0.1", *STREAMLIT_FLAGS,
-    ]  # fmt: skip
-    server = processes.spawn(command, log=work / "streamlit-bare.log")
-    try:
-        processes.wait_for_port(port, timeout_s=60)
-        page = context.new_page()
-        times = _cold_and_warm(page, f"http://127.0.0.1:{port}/", "Bare page")
-        page.close()
-    finally:
-        processes.stop(server)
-    return times
