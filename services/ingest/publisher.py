@@ -77,6 +77,14 @@ class Pending:
         return Entry(self.topic, self.meta.partition, self.meta.offset, self.events, self.value)
 
 
+def not_journaled(error: BaseException) -> BrokerUnavailable:
+    """Why acknowledged records were not journaled, as the client is told: the broker was
+    replaced under them (journal.BrokerReplaced), else the disk (NotDurable)."""
+    if isinstance(error, BrokerReplaced):
+        return BrokerUnavailable(f"the broker was replaced: {error}")
+    return NotDurable(f"journal: {error}")
+
+
 def records(
     events: Sequence[Valid], *, source: str, ingested_at_us: int
 ) -> Iterator[tuple[bytes, int]]:
@@ -251,10 +259,8 @@ class Publisher:
         written = self._acknowledged(pending)
         try:
             written.result(timeout=max(1.0, deadline - time.monotonic()))
-        except BrokerReplaced as exc:
-            raise BrokerUnavailable(f"the broker was replaced: {exc}") from exc
-        except (OSError, TimeoutError) as exc:
-            raise NotDurable(f"journal: {exc}") from exc
+        except (BrokerReplaced, OSError, TimeoutError) as exc:
+            raise not_journaled(exc) from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
 
     def _acknowledged(self, pending: Sequence[Pending]) -> Future[None]:
@@ -312,11 +318,7 @@ class Publisher:
 
         def written(journaled: Future[None]) -> None:  # on the journal's (or producer's) thread
             error = journaled.exception()
-            if isinstance(error, BrokerReplaced):
-                failed: BaseException = BrokerUnavailable(f"the broker was replaced: {error}")
-                loop.call_soon_threadsafe(settle, failed)
-                return
-            loop.call_soon_threadsafe(settle, NotDurable(f"journal: {error}") if error else None)
+            loop.call_soon_threadsafe(settle, not_journaled(error) if error else None)
 
         def acknowledged() -> None:  # on the producer's thread, after the last record's ack
             try:
